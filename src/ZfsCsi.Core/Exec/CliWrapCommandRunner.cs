@@ -1,0 +1,47 @@
+using System.ComponentModel;
+using System.Diagnostics;
+using CliWrap;
+using CliWrap.Buffered;
+using Serilog;
+
+namespace ZfsCsi.Core.Exec;
+
+/// <summary>The one real <see cref="ICommandRunner"/>: CliWrap with argv, a timeout and one log event per command.</summary>
+public sealed class CliWrapCommandRunner(ILogger logger) : ICommandRunner
+{
+    private readonly ILogger _log = logger.ForContext<CliWrapCommandRunner>();
+
+    public async Task<CommandResult> RunAsync(CommandLine command, TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        using var timeoutSource = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeoutSource.CancelAfter(timeout);
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            var result = await Cli.Wrap(command.Program)
+                .WithArguments(command.Arguments)
+                .WithValidation(CommandResultValidation.None)
+                // A fixed, predictable locale keeps error text parseable.
+                .WithEnvironmentVariables(env => env.Set("LC_ALL", "C"))
+                .ExecuteBufferedAsync(timeoutSource.Token);
+            var elapsed = Stopwatch.GetElapsedTime(started);
+            _log.Debug("Command {Argv} exited {ExitCode} in {DurationMs:F1} ms", command.ToString(), result.ExitCode, elapsed.TotalMilliseconds);
+            if (result.ExitCode != 0)
+            {
+                _log.Debug("Command {Argv} stderr: {StandardError}", command.ToString(), result.StandardError.Trim());
+            }
+            return new CommandResult(result.ExitCode, result.StandardOutput, result.StandardError, elapsed);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            var elapsed = Stopwatch.GetElapsedTime(started);
+            _log.Warning("Command {Argv} timed out after {DurationMs:F1} ms and was killed", command.ToString(), elapsed.TotalMilliseconds);
+            throw new CommandTimeoutException(command, timeout);
+        }
+        catch (Win32Exception e)
+        {
+            _log.Error("Command {Argv} could not start: {Reason}", command.ToString(), e.Message);
+            throw new CommandFailedException(command, -1, $"cannot start {command.Program}: {e.Message}");
+        }
+    }
+}

@@ -1,0 +1,21 @@
+namespace ZfsCsi.Core.Exec;
+
+/// <summary>
+/// One external command as an argv list: a program and its arguments, never a shell string.
+/// </summary>
+public sealed record CommandLine(string Program, IReadOnlyList<string> Arguments)
+{
+    public CommandLine(string program, params string[] arguments)
+        : this(program, (IReadOnlyList<string>)arguments)
+    {
+    }
+
+    /// <summary>The argv as one readable line, for logs and error messages only; never executed.</summary>
+    public override string ToString() =>
+        string.Join(' ', new[] { Program }.Concat(Arguments).Select(Quote));
+
+    private static string Quote(string arg) =>
+        arg.Length > 0 && arg.All(c => char.IsAsciiLetterOrDigit(c) || "-_./:=@,%+".Contains(c))
+            ? arg
+            : "'" + arg.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
+}

@@ -1,0 +1,47 @@
+using System.Buffers.Text;
+using System.Text;
+
+namespace ZfsCsi.Core.Volumes;
+
+/// <summary>
+/// The driver's ZFS user properties. They are set in the same <c>zfs create</c> that makes a
+/// dataset and read back with <c>-s local</c> semantics only, so an inherited value (or one set by
+/// another tool) never makes a dataset look like one of ours. They are the driver's only state:
+/// idempotency by name needs no external store.
+/// </summary>
+public static class Markers
+{
+    /// <summary>The module part of every property the driver owns (ZFS user properties need a ':').</summary>
+    public const string Prefix = "zfs-csi:";
+
+    /// <summary>The CSI name the volume was created for, base64url-encoded (names may hold tabs or newlines, which break -H output).</summary>
+    public const string CsiName = Prefix + "name";
+
+    /// <summary>A digest of the StorageClass parameters, to tell a compatible retry from a conflicting request.</summary>
+    public const string ParametersDigest = Prefix + "parameters";
+
+    /// <summary><see cref="StateCreating"/> from the create until every finishing step is done, then <see cref="StateReady"/>.</summary>
+    public const string State = Prefix + "state";
+
+    public const string StateCreating = "creating";
+    public const string StateReady = "ready";
+
+    public static string EncodeName(string name) => Base64Url.EncodeToString(Encoding.UTF8.GetBytes(name));
+
+    /// <summary>The decoded name, or null when the value is not one the driver wrote.</summary>
+    public static string? DecodeName(string? value)
+    {
+        if (value is null)
+        {
+            return null;
+        }
+        try
+        {
+            return Encoding.UTF8.GetString(Base64Url.DecodeFromChars(value));
+        }
+        catch (FormatException)
+        {
+            return null;
+        }
+    }
+}

@@ -1,0 +1,31 @@
+namespace ZfsCsi.Core.Volumes;
+
+/// <summary>
+/// Every StorageClass (and VolumeSnapshotClass) parameter key the driver knows, in one place.
+/// The README's parameter table documents the same keys.
+/// </summary>
+public static class ParameterKeys
+{
+    /// <summary>Keys Kubernetes' sidecars add themselves (PVC name and namespace, secret references): accepted, never stored.</summary>
+    public const string KubernetesPrefix = "csi.storage.k8s.io/";
+
+    /// <summary><c>refquota</c> (default: snapshots do not count against the volume) or <c>quota</c> (they do).</summary>
+    public const string QuotaType = "quotaType";
+
+    /// <summary><c>thin</c> (default) or <c>thick</c>: thick also reserves the whole capacity in the pool.</summary>
+    public const string Provisioning = "provisioning";
+
+    public const string Compression = "compression";
+    public const string RecordSize = "recordsize";
+    public const string Atime = "atime";
+
+    /// <summary>Any other ZFS property: <c>property.logbias: throughput</c>, <c>property.com.sun:auto-snapshot: "false"</c>.</summary>
+    public const string PropertyPrefix = "property.";
+
+    /// <summary>Mode of a new volume's root directory, octal (default 0777: every pod uid can write, as hostPath users expect).</summary>
+    public const string RootMode = "rootMode";
+
+    /// <summary>Owner uid and gid of a new volume's root directory (default: unchanged, root).</summary>
+    public const string RootUid = "rootUid";
+    public const string RootGid = "rootGid";
+}

@@ -1,0 +1,57 @@
+using ZfsCsi.Core.Exec;
+using ZfsCsi.Core.Zfs;
+
+namespace ZfsCsi.Core.Volumes;
+
+/// <summary>Whether the driver can serve volumes now, and why not.</summary>
+public sealed record Readiness(bool Ready, string Reason);
+
+/// <summary>
+/// The controller's view of its storage: the pool imported and healthy enough to serve, and the
+/// parent dataset present. Behind Identity.Probe and the readiness endpoint.
+/// </summary>
+public sealed class StorageHealth(ZfsClient zfs, VolumeOptions options)
+{
+    private readonly DatasetName _parent = options.Parent;
+
+    public async Task<Readiness> CheckAsync(CancellationToken ct)
+    {
+        IReadOnlyDictionary<string, string> pools;
+        try
+        {
+            pools = await zfs.GetPoolHealthAsync(ct).ConfigureAwait(false);
+        }
+        catch (CommandFailedException e)
+        {
+            return new Readiness(false, $"cannot list pools: {e.Message}");
+        }
+        catch (CommandTimeoutException e)
+        {
+            return new Readiness(false, e.Message);
+        }
+        if (!pools.TryGetValue(_parent.Pool, out var health))
+        {
+            return new Readiness(false, $"pool {_parent.Pool} is not imported");
+        }
+        if (health is not ("ONLINE" or "DEGRADED"))
+        {
+            return new Readiness(false, $"pool {_parent.Pool} is {health}");
+        }
+        if (await zfs.TryGetAsync(_parent, ["name"], ct).ConfigureAwait(false) is null)
+        {
+            return new Readiness(false, $"parent dataset {_parent} does not exist");
+        }
+        return new Readiness(true, health == "DEGRADED"
+            ? $"pool {_parent.Pool} is DEGRADED: serving, but replace the failed disk (zpool status {_parent.Pool})"
+            : $"pool {_parent.Pool} is ONLINE");
+    }
+
+    /// <summary>Creates the parent dataset (and missing ancestors) when the pool is there and it is not.</summary>
+    public async Task EnsureParentAsync(CancellationToken ct)
+    {
+        if (await zfs.TryGetAsync(_parent, ["name"], ct).ConfigureAwait(false) is null)
+        {
+            await zfs.CreateWithParentsAsync(_parent, ct).ConfigureAwait(false);
+        }
+    }
+}

@@ -1,0 +1,119 @@
+using ZfsCsi.Core.Errors;
+using ZfsCsi.Core.Zfs;
+
+namespace ZfsCsi.Core.Volumes;
+
+public sealed partial class VolumeManager
+{
+    /// <summary>The dataset a CSI name maps to: the key for per-name locks.</summary>
+    public DatasetName DatasetFor(string name) => Parent.Child(VolumeNaming.LeafFor(name));
+
+    /// <summary>
+    /// CreateVolume (CSI spec): idempotent by name. The dataset is created with its quota and every
+    /// marker in one <c>zfs create</c>, in state "creating"; the finishing steps (mounted, root
+    /// directory mode) run next and the state flips to "ready" last. A crash anywhere leaves nothing
+    /// or a "creating" dataset that the CO's retry (same name) finishes; such a dataset is never
+    /// listed or reported as a volume before that.
+    /// </summary>
+    public async Task<Volume> CreateAsync(string name, CapacityRange range, VolumeParameters parameters, CancellationToken ct)
+    {
+        var dataset = DatasetFor(name);
+        var size = range.Resolve();
+        for (var attempt = 0; ; attempt++)
+        {
+            var existing = await zfs.TryGetAsync(dataset, VolumeProperties, ct).ConfigureAwait(false);
+            if (existing is not null)
+            {
+                CheckCompatible(existing, name, range, parameters);
+                return await FinishAsync(dataset, parameters, existing, ct).ConfigureAwait(false);
+            }
+
+            var pool = (await GetCapacityAsync(ct).ConfigureAwait(false)).MaximumVolumeBytes;
+            if (size > pool)
+            {
+                throw new CapacityOutOfRangeException($"a volume of {size} bytes cannot fit in pool {Parent.Pool}, which holds {pool} bytes in all");
+            }
+            try
+            {
+                await zfs.CreateAsync(dataset, CreateProperties(name, size, parameters), ct).ConfigureAwait(false);
+                _log.Information("Created dataset {Dataset} for volume name {VolumeName} with {CapacityBytes} bytes", dataset.Value, name, size);
+            }
+            catch (DatasetExistsException) when (attempt == 0)
+            {
+                // Another process created it between our read and our create: read it and judge again.
+                continue;
+            }
+            catch (ZfsOutOfSpaceException e)
+            {
+                throw new OutOfSpaceException($"pool {Parent.Pool} has no room for {size} more bytes: {e.StandardError.Trim()}");
+            }
+            var created = await zfs.TryGetAsync(dataset, VolumeProperties, ct).ConfigureAwait(false)
+                ?? throw new FailedPreconditionException($"dataset {dataset} vanished right after it was created; retry");
+            return await FinishAsync(dataset, parameters, created, ct).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Every property of a new volume, applied atomically by the create itself.</summary>
+    private static List<KeyValuePair<string, string>> CreateProperties(string name, long size, VolumeParameters parameters)
+    {
+        var sizeText = size.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var properties = new List<KeyValuePair<string, string>>
+        {
+            new(parameters.QuotaProperty, sizeText),
+        };
+        if (parameters.Thick)
+        {
+            properties.Add(new(parameters.ReservationProperty, sizeText));
+        }
+        properties.AddRange(parameters.ZfsProperties);
+        properties.Add(new(Markers.CsiName, Markers.EncodeName(name)));
+        properties.Add(new(Markers.ParametersDigest, parameters.Digest));
+        properties.Add(new(Markers.State, Markers.StateCreating));
+        return properties;
+    }
+
+    /// <summary>CSI spec, CreateVolume: an existing volume of that name must match the request, else ALREADY_EXISTS.</summary>
+    private void CheckCompatible(DatasetProperties existing, string name, CapacityRange range, VolumeParameters parameters)
+    {
+        var owner = Markers.DecodeName(existing.LocalValue(Markers.CsiName));
+        if (owner is null)
+        {
+            throw new AlreadyExistsException($"dataset {existing.Name} exists but was not created by zfs-csi; it is left alone. Rename or remove it, or use another volume name");
+        }
+        if (owner != name)
+        {
+            throw new AlreadyExistsException($"dataset {existing.Name} belongs to another volume name ('{DatasetName.Printable(owner)}')");
+        }
+        var capacity = CapacityOf(existing);
+        if (!range.IsSatisfiedBy(capacity))
+        {
+            throw new AlreadyExistsException($"volume '{DatasetName.Printable(name)}' already exists with {capacity} bytes, outside the requested range (required {range.RequiredBytes}, limit {range.LimitBytes})");
+        }
+        if (existing.LocalValue(Markers.ParametersDigest) != parameters.Digest)
+        {
+            throw new AlreadyExistsException($"volume '{DatasetName.Printable(name)}' already exists with other parameters (another StorageClass?)");
+        }
+        _log.Debug("Volume name {VolumeName} already has dataset {Dataset}: an idempotent retry", name, existing.Name);
+    }
+
+    /// <summary>The steps after the create; each is idempotent, and "ready" is set last.</summary>
+    private async Task<Volume> FinishAsync(DatasetName dataset, VolumeParameters parameters, DatasetProperties props, CancellationToken ct)
+    {
+        if (props.LocalValue(Markers.State) == Markers.StateReady)
+        {
+            return ToVolume(props);
+        }
+        if (props.Value("mounted") != "yes")
+        {
+            await zfs.MountAsync(dataset, ct).ConfigureAwait(false);
+        }
+        var mountpoint = props.Value("mountpoint");
+        if (mountpoint is null || !mountpoint.StartsWith('/'))
+        {
+            throw new FailedPreconditionException($"dataset {dataset} has no usable mountpoint ('{mountpoint}'); the parent {Parent} must be mounted for volumes to be served");
+        }
+        RootDirectory.Apply(mountpoint, parameters.RootMode, parameters.RootUid, parameters.RootGid);
+        await zfs.SetAsync(dataset, Markers.State, Markers.StateReady, ct).ConfigureAwait(false);
+        return ToVolume(props) with { Condition = VolumeCondition.Healthy };
+    }
+}

@@ -1,0 +1,62 @@
+using System.Globalization;
+using ZfsCsi.Core.Errors;
+using ZfsCsi.Core.Zfs;
+
+namespace ZfsCsi.Core.Volumes;
+
+public sealed partial class VolumeManager
+{
+    /// <summary>
+    /// ControllerExpandVolume (CSI spec): raises the quota (and the reservation of a thick volume)
+    /// online; no node step is needed, a bind mount sees the new size at once. Asking for the
+    /// current size again succeeds; asking for less is OUT_OF_RANGE, since ZFS cannot give back
+    /// space the volume may already hold.
+    /// </summary>
+    public async Task<long> ExpandAsync(string id, CapacityRange range, CancellationToken ct)
+    {
+        var volume = ParseId(id) ?? throw NotFound(id);
+        var size = range.Resolve();
+        var props = await zfs.TryGetAsync(volume.Dataset, VolumeProperties, ct).ConfigureAwait(false);
+        if (props is null)
+        {
+            await EnsureParentAsync(ct).ConfigureAwait(false);
+        }
+        if (props is null || !IsReady(props))
+        {
+            throw NotFound(id);
+        }
+        var current = CapacityOf(props);
+        if (size < current)
+        {
+            throw new CapacityOutOfRangeException($"volume {volume} has {current} bytes; shrinking it to {size} is not supported");
+        }
+        if (size == current)
+        {
+            return current;
+        }
+        var pool = (await GetCapacityAsync(ct).ConfigureAwait(false)).MaximumVolumeBytes;
+        if (size > pool)
+        {
+            throw new CapacityOutOfRangeException($"volume {volume} cannot grow to {size} bytes: pool {Parent.Pool} holds {pool} bytes in all");
+        }
+
+        var quota = props.LocalValue("refquota") is not null ? "refquota" : "quota";
+        var reservation = quota == "refquota" ? "refreservation" : "reservation";
+        var sizeText = size.ToString(CultureInfo.InvariantCulture);
+        try
+        {
+            // Reservation first: if the pool cannot hold it, the quota is still the old one.
+            if (props.LocalValue(reservation) is { } r && ZfsParser.ParseBytes(r) is > 0)
+            {
+                await zfs.SetAsync(volume.Dataset, reservation, sizeText, ct).ConfigureAwait(false);
+            }
+            await zfs.SetAsync(volume.Dataset, quota, sizeText, ct).ConfigureAwait(false);
+        }
+        catch (ZfsOutOfSpaceException e)
+        {
+            throw new OutOfSpaceException($"pool {Parent.Pool} cannot reserve {size} bytes for volume {volume}: {e.StandardError.Trim()}");
+        }
+        _log.Information("Expanded volume {VolumeId} from {OldCapacityBytes} to {CapacityBytes} bytes", volume.Value, current, size);
+        return size;
+    }
+}

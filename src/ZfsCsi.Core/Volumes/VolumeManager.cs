@@ -1,0 +1,83 @@
+using Serilog;
+using ZfsCsi.Core.Errors;
+using ZfsCsi.Core.Zfs;
+
+namespace ZfsCsi.Core.Volumes;
+
+/// <summary>
+/// Volumes as ZFS datasets: one child of the parent dataset per volume, its capacity a quota,
+/// its identity the markers in its own local user properties. Split by concern into partial files.
+/// Callers serialise operations on one volume (the driver's per-volume locks); this class keeps
+/// every step idempotent so a retry after a crash finishes or cleans what the first try began.
+/// </summary>
+public sealed partial class VolumeManager(ZfsClient zfs, VolumeOptions options, ILogger logger)
+{
+    /// <summary>Everything read about a volume's dataset, in one zfs get.</summary>
+    private static readonly string[] VolumeProperties =
+    [
+        Markers.CsiName, Markers.ParametersDigest, Markers.State,
+        "refquota", "quota", "refreservation", "reservation", "mountpoint", "mounted",
+    ];
+
+    private readonly ILogger _log = logger.ForContext<VolumeManager>();
+
+    public DatasetName Parent { get; } = options.Parent;
+
+    /// <summary>The dataset of a volume id, or null when the id cannot be one of ours.</summary>
+    public VolumeId? ParseId(string id) => VolumeId.TryParse(id, Parent);
+
+    /// <summary>A ready volume of ours, or NOT_FOUND.</summary>
+    public async Task<Volume> GetAsync(string id, CancellationToken ct)
+    {
+        var volumeId = ParseId(id) ?? throw NotFound(id);
+        var props = await zfs.TryGetAsync(volumeId.Dataset, VolumeProperties, ct).ConfigureAwait(false);
+        if (props is null)
+        {
+            await EnsureParentAsync(ct).ConfigureAwait(false);
+        }
+        return props is not null && IsReady(props) ? ToVolume(props) : throw NotFound(id);
+    }
+
+    /// <summary>
+    /// Fails with UNAVAILABLE when the parent dataset is not there. A volume that "does not exist"
+    /// on an exported pool must never be reported gone: DeleteVolume would then answer OK for data
+    /// that still exists, and the CO would forget it.
+    /// </summary>
+    private async Task EnsureParentAsync(CancellationToken ct)
+    {
+        try
+        {
+            if (await zfs.TryGetAsync(Parent, ["name"], ct).ConfigureAwait(false) is null)
+            {
+                throw new PoolUnavailableException($"parent dataset {Parent} does not exist: is pool {Parent.Pool} imported? (zpool import {Parent.Pool})");
+            }
+        }
+        catch (ZfsPoolUnavailableException e)
+        {
+            throw new PoolUnavailableException($"pool {Parent.Pool} is not available: {e.StandardError.Trim()}");
+        }
+    }
+
+    /// <summary>Ours: carries our name marker as a local property (never an inherited or foreign one).</summary>
+    private static bool IsOurs(DatasetProperties props) => props.LocalValue(Markers.CsiName) is not null;
+
+    private static bool IsReady(DatasetProperties props) => IsOurs(props) && props.LocalValue(Markers.State) == Markers.StateReady;
+
+    /// <summary>The capacity is whichever quota the driver set: refquota, or quota for quotaType=quota.</summary>
+    private static long CapacityOf(DatasetProperties props) =>
+        (props.LocalValue("refquota") is { } rq && ZfsParser.ParseBytes(rq) is { } refquota ? refquota : null)
+        ?? (props.LocalValue("quota") is { } q && ZfsParser.ParseBytes(q) is { } quota ? quota : null)
+        ?? 0;
+
+    private static Volume ToVolume(DatasetProperties props)
+    {
+        var mounted = props.Value("mounted") == "yes";
+        var condition = mounted
+            ? VolumeCondition.Healthy
+            : new VolumeCondition(true, $"dataset {props.Name} is not mounted on the storage host; run 'zfs mount {props.Name}'");
+        return new Volume(new VolumeId(DatasetName.Parse(props.Name)), CapacityOf(props), props.Value("mountpoint"), condition);
+    }
+
+    private static NotFoundException NotFound(string id) =>
+        new($"volume '{DatasetName.Printable(id)}' does not exist");
+}

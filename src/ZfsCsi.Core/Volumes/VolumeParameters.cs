@@ -1,0 +1,183 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.RegularExpressions;
+using ZfsCsi.Core.Errors;
+
+namespace ZfsCsi.Core.Volumes;
+
+/// <summary>How capacity is enforced: which ZFS property holds it.</summary>
+public enum QuotaType
+{
+    /// <summary>refquota: the volume's own data only; snapshots do not eat into it.</summary>
+    RefQuota,
+    /// <summary>quota: data and snapshots together.</summary>
+    Quota,
+}
+
+/// <summary>
+/// StorageClass parameters, parsed and checked before anything touches ZFS. An unknown key is an
+/// error (a typo must not silently give a user something they did not ask for); keys Kubernetes
+/// adds itself are accepted and ignored.
+/// </summary>
+public sealed partial record VolumeParameters(
+    QuotaType QuotaType,
+    bool Thick,
+    IReadOnlyDictionary<string, string> ZfsProperties,
+    UnixFileMode RootMode,
+    int? RootUid,
+    int? RootGid,
+    string Digest)
+{
+    public const UnixFileMode DefaultRootMode = (UnixFileMode)0x1FF; // 0777
+
+    /// <summary>CSI spec, "Size Limits": a map&lt;string,string&gt; is at most 4 KiB.</summary>
+    public const int MaxTotalBytes = 4096;
+
+    /// <summary>Properties the driver manages itself, or that would break the /data layout or need keys.</summary>
+    private static readonly HashSet<string> ReservedProperties = new(StringComparer.Ordinal)
+    {
+        "mountpoint", "canmount", "quota", "refquota", "reservation", "refreservation", "volsize",
+        "volblocksize", "zoned", "encryption", "keyformat", "keylocation", "pbkdf2iters", "origin",
+    };
+
+    public static readonly VolumeParameters Default = Parse(new Dictionary<string, string>());
+
+    public string QuotaProperty => QuotaType == QuotaType.RefQuota ? "refquota" : "quota";
+
+    public string ReservationProperty => QuotaType == QuotaType.RefQuota ? "refreservation" : "reservation";
+
+    public static VolumeParameters Parse(IReadOnlyDictionary<string, string> parameters)
+    {
+        var total = parameters.Sum(p => Encoding.UTF8.GetByteCount(p.Key) + Encoding.UTF8.GetByteCount(p.Value));
+        if (total > MaxTotalBytes)
+        {
+            throw new InvalidInputException($"parameters take {total} bytes; the CSI spec allows at most {MaxTotalBytes} (Size Limits)");
+        }
+
+        var quotaType = QuotaType.RefQuota;
+        var thick = false;
+        var rootMode = DefaultRootMode;
+        int? rootUid = null, rootGid = null;
+        var properties = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (key, value) in parameters)
+        {
+            switch (key)
+            {
+                case var _ when key.StartsWith(ParameterKeys.KubernetesPrefix, StringComparison.Ordinal):
+                    break;
+                case ParameterKeys.QuotaType:
+                    quotaType = value switch
+                    {
+                        "refquota" => QuotaType.RefQuota,
+                        "quota" => QuotaType.Quota,
+                        _ => throw Invalid(key, value, "'refquota' or 'quota'"),
+                    };
+                    break;
+                case ParameterKeys.Provisioning:
+                    thick = value switch
+                    {
+                        "thin" => false,
+                        "thick" => true,
+                        _ => throw Invalid(key, value, "'thin' or 'thick'"),
+                    };
+                    break;
+                case ParameterKeys.Compression:
+                    properties["compression"] = CompressionPattern().IsMatch(value) ? value
+                        : throw Invalid(key, value, "on, off, lz4, lzjb, zle, gzip, gzip-1..9, zstd, zstd-1..19 or zstd-fast");
+                    break;
+                case ParameterKeys.RecordSize:
+                    properties["recordsize"] = IsRecordSize(value) ? value
+                        : throw Invalid(key, value, "a power of two from 512 to 16M, in bytes or with K or M (128K)");
+                    break;
+                case ParameterKeys.Atime:
+                    properties["atime"] = value is "on" or "off" ? value : throw Invalid(key, value, "'on' or 'off'");
+                    break;
+                case ParameterKeys.RootMode:
+                    rootMode = ModePattern().IsMatch(value)
+                        ? (UnixFileMode)Convert.ToInt32(value, 8)
+                        : throw Invalid(key, value, "an octal mode such as 0777 or 2775");
+                    break;
+                case ParameterKeys.RootUid:
+                    rootUid = ParseId(key, value);
+                    break;
+                case ParameterKeys.RootGid:
+                    rootGid = ParseId(key, value);
+                    break;
+                case var _ when key.StartsWith(ParameterKeys.PropertyPrefix, StringComparison.Ordinal):
+                    var name = key[ParameterKeys.PropertyPrefix.Length..];
+                    properties[CheckPropertyName(key, name)] = CheckPropertyValue(key, value);
+                    break;
+                default:
+                    throw new InvalidInputException(
+                        $"unknown parameter '{Printable(key)}'; known: {ParameterKeys.QuotaType}, {ParameterKeys.Provisioning}, {ParameterKeys.Compression}, " +
+                        $"{ParameterKeys.RecordSize}, {ParameterKeys.Atime}, {ParameterKeys.RootMode}, {ParameterKeys.RootUid}, {ParameterKeys.RootGid}, " +
+                        $"{ParameterKeys.PropertyPrefix}<zfs property>, and Kubernetes' own {ParameterKeys.KubernetesPrefix}*");
+            }
+        }
+
+        var canonical = string.Join('\n', new[]
+        {
+            $"quota={quotaType}", $"thick={thick}", $"mode={Convert.ToString((int)rootMode, 8)}", $"uid={rootUid}", $"gid={rootGid}",
+        }.Concat(properties.Select(p => $"{p.Key}={p.Value}")));
+        var digest = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(canonical)))[..16];
+        return new VolumeParameters(quotaType, thick, properties, rootMode, rootUid, rootGid, digest);
+    }
+
+    private static string CheckPropertyName(string key, string name)
+    {
+        if (!PropertyNamePattern().IsMatch(name))
+        {
+            throw new InvalidInputException($"parameter '{Printable(key)}' does not name a ZFS property (lower-case letters, digits, '_', '.', ':' and '-')");
+        }
+        if (ReservedProperties.Contains(name) || name.StartsWith(Markers.Prefix, StringComparison.Ordinal))
+        {
+            throw new InvalidInputException($"parameter '{Printable(key)}': the driver manages '{name}' itself; use {ParameterKeys.QuotaType} and {ParameterKeys.Provisioning} for capacity");
+        }
+        return name;
+    }
+
+    private static string CheckPropertyValue(string key, string value) =>
+        PropertyValuePattern().IsMatch(value) ? value
+        : throw Invalid(key, value, "1 to 1024 characters of letters, digits and _ . : , = + @ / -");
+
+    private static bool IsRecordSize(string value)
+    {
+        var m = RecordSizePattern().Match(value);
+        if (!m.Success)
+        {
+            return false;
+        }
+        var n = long.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) * (m.Groups[2].Value.ToUpperInvariant() switch
+        {
+            "K" => 1024L,
+            "M" => 1024L * 1024,
+            _ => 1L,
+        });
+        return n is >= 512 and <= 16L * 1024 * 1024 && (n & (n - 1)) == 0;
+    }
+
+    private static int ParseId(string key, string value) =>
+        int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var id) && id >= 0 ? id
+        : throw Invalid(key, value, "a numeric id, 0 or more");
+
+    private static InvalidInputException Invalid(string key, string value, string expected) =>
+        new($"parameter {key}: '{Printable(value)}' is not valid; expected {expected}");
+
+    private static string Printable(string s) => Zfs.DatasetName.Printable(s.Length > 80 ? s[..80] + "..." : s);
+
+    [GeneratedRegex("^(on|off|lz4|lzjb|zle|gzip|gzip-[1-9]|zstd|zstd-([1-9]|1[0-9])|zstd-fast(-[0-9]+)?)$")]
+    private static partial Regex CompressionPattern();
+
+    [GeneratedRegex("^([0-9]{1,9})([KkMm]?)$")]
+    private static partial Regex RecordSizePattern();
+
+    [GeneratedRegex("^0?[0-7]{3,4}$")]
+    private static partial Regex ModePattern();
+
+    [GeneratedRegex("^[a-z][a-z0-9_.:-]{0,255}$")]
+    private static partial Regex PropertyNamePattern();
+
+    [GeneratedRegex("^[A-Za-z0-9_.:,=+@/-]{1,1024}$")]
+    private static partial Regex PropertyValuePattern();
+}

@@ -1,0 +1,86 @@
+using System.Diagnostics.CodeAnalysis;
+
+namespace ZfsCsi.Core.Zfs;
+
+/// <summary>
+/// A checked ZFS filesystem name such as <c>data/k8s/pvc-1234</c>. Only values that pass
+/// <see cref="TryParse"/> exist, so one can be handed to zfs as an argument safely: no component
+/// is empty, <c>.</c> or <c>..</c>, starts with '-', or holds a character outside ZFS's set.
+/// </summary>
+public readonly record struct DatasetName
+{
+    /// <summary>ZFS's limit on a full name, snapshot part included.</summary>
+    public const int MaxLength = 255;
+
+    private DatasetName(string value) => Value = value;
+
+    public string Value { get; }
+
+    public string Pool => Value.Split('/')[0];
+
+    /// <summary>The last component: the volume's own name under its parent.</summary>
+    public string Leaf => Value[(Value.LastIndexOf('/') + 1)..];
+
+    public DatasetName? Parent => Value.LastIndexOf('/') is var i and > 0 ? new DatasetName(Value[..i]) : null;
+
+    /// <summary>A direct child of this dataset. <paramref name="leaf"/> must itself be a valid component.</summary>
+    public DatasetName Child(string leaf) =>
+        TryParse($"{Value}/{leaf}", out var child, out var why) ? child : throw new ArgumentException(why, nameof(leaf));
+
+    public bool IsDirectChildOf(DatasetName parent) =>
+        Value.Length > parent.Value.Length + 1
+        && Value.StartsWith(parent.Value + "/", StringComparison.Ordinal)
+        && Value.IndexOf('/', parent.Value.Length + 1) < 0;
+
+    public static DatasetName Parse(string value) =>
+        TryParse(value, out var name, out var why) ? name : throw new FormatException(why);
+
+    public static bool TryParse(string? value, out DatasetName name, [NotNullWhen(false)] out string? why)
+    {
+        name = default;
+        if (string.IsNullOrEmpty(value))
+        {
+            why = "a dataset name is empty";
+            return false;
+        }
+        if (value.Length > MaxLength)
+        {
+            why = $"'{Printable(value)}' is longer than ZFS's {MaxLength} bytes";
+            return false;
+        }
+        foreach (var component in value.Split('/'))
+        {
+            if (!IsValidComponent(component, out why))
+            {
+                why = $"'{Printable(value)}' is not a ZFS filesystem name: {why}";
+                return false;
+            }
+        }
+        name = new DatasetName(value);
+        why = null;
+        return true;
+    }
+
+    /// <summary>One path component: ZFS's characters, not empty, not '.' or '..', no leading '-'.</summary>
+    public static bool IsValidComponent(string component, [NotNullWhen(false)] out string? why)
+    {
+        why = component switch
+        {
+            "" => "it has an empty component",
+            "." or ".." => $"a component is '{component}'",
+            _ when component[0] == '-' => "a component starts with '-'",
+            _ when component.FirstOrDefault(c => !IsZfsNameChar(c)) is var bad and not '\0' =>
+                $"character '{Printable(bad.ToString())}' is not allowed (letters, digits, '_', '-', '.', ':' only)",
+            _ => null,
+        };
+        return why is null;
+    }
+
+    private static bool IsZfsNameChar(char c) => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.' or ':';
+
+    /// <summary>Text safe to put in a log line or an error message: control characters escaped.</summary>
+    internal static string Printable(string s) =>
+        string.Concat(s.Select(c => char.IsControl(c) ? $"\\x{(int)c:x2}" : c.ToString()));
+
+    public override string ToString() => Value;
+}

@@ -1,0 +1,110 @@
+using ZfsCsi.Core.Exec;
+
+namespace ZfsCsi.Core.Zfs;
+
+/// <summary>
+/// The zfs and zpool commands the driver uses, on an <see cref="ICommandRunner"/>. Argv comes from
+/// <see cref="ZfsArgs"/>, output goes through <see cref="ZfsParser"/>, failures through
+/// <see cref="ZfsErrors"/>. Mount-causing commands go through the <see cref="MountSerializer"/>.
+/// </summary>
+public sealed partial class ZfsClient(ICommandRunner runner, ZfsOptions options, MountSerializer mounts)
+{
+    /// <summary>Properties of the given datasets; a missing dataset throws <see cref="DatasetNotFoundException"/>.</summary>
+    public async Task<IReadOnlyList<DatasetProperties>> GetAsync(IReadOnlyCollection<DatasetName> datasets, IEnumerable<string> properties, CancellationToken ct)
+    {
+        var result = await ZfsAsync(ZfsArgs.Get(properties, datasets), ct).ConfigureAwait(false);
+        return ZfsParser.GroupByDataset(ZfsParser.ParseGet(result.StandardOutput));
+    }
+
+    /// <summary>Properties of one dataset, or null when it does not exist.</summary>
+    public async Task<DatasetProperties?> TryGetAsync(DatasetName dataset, IEnumerable<string> properties, CancellationToken ct)
+    {
+        try
+        {
+            var rows = await GetAsync([dataset], properties, ct).ConfigureAwait(false);
+            return rows.SingleOrDefault(r => r.Name == dataset.Value);
+        }
+        catch (DatasetNotFoundException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Properties of every direct child filesystem of <paramref name="parent"/>, in one zfs process.</summary>
+    public async Task<IReadOnlyList<DatasetProperties>> GetChildrenAsync(DatasetName parent, IEnumerable<string> properties, CancellationToken ct)
+    {
+        var result = await ZfsAsync(ZfsArgs.GetChildren(properties, parent), ct).ConfigureAwait(false);
+        return ZfsParser.GroupByDataset(ZfsParser.ParseGet(result.StandardOutput))
+            .Where(d => !d.IsSnapshot && d.Name != parent.Value)
+            .ToList();
+    }
+
+    public Task CreateAsync(DatasetName dataset, IEnumerable<KeyValuePair<string, string>> properties, CancellationToken ct) =>
+        SerializedAsync(ZfsArgs.Create(dataset, properties), ct);
+
+    /// <summary>Creates a dataset and its missing ancestors; succeeds when it already exists.</summary>
+    public Task CreateWithParentsAsync(DatasetName dataset, CancellationToken ct) =>
+        SerializedAsync(ZfsArgs.CreateWithParents(dataset), ct);
+
+    public Task SetAsync(DatasetName dataset, string property, string value, CancellationToken ct) =>
+        ZfsAsync(ZfsArgs.Set(dataset, property, value), ct);
+
+    public Task MountAsync(DatasetName dataset, CancellationToken ct) =>
+        SerializedAsync(ZfsArgs.Mount(dataset), ct);
+
+    /// <summary>
+    /// Unmounts, then destroys. zfs-fuse answers "dataset is busy" for a moment after any mount, so
+    /// both steps retry busy a few times; a dataset that stays busy is really in use and
+    /// <see cref="DatasetBusyException"/> reaches the caller with the dataset left as it was.
+    /// </summary>
+    public async Task DestroyAsync(DatasetName dataset, CancellationToken ct)
+    {
+        await RetryBusyAsync(async () =>
+        {
+            try
+            {
+                await SerializedAsync(ZfsArgs.Unmount(dataset), ct).ConfigureAwait(false);
+            }
+            catch (CommandFailedException e) when (e.StandardError.Contains("not currently mounted", StringComparison.OrdinalIgnoreCase))
+            {
+                // Already unmounted (a retry after a crash, or canmount=off): nothing to do.
+            }
+        }, ct).ConfigureAwait(false);
+        await RetryBusyAsync(() => SerializedAsync(ZfsArgs.Destroy(dataset), ct), ct).ConfigureAwait(false);
+    }
+
+    /// <summary>Health of every imported pool, by name (ONLINE, DEGRADED, FAULTED, ...), from <c>zpool list -H -o name,health</c>.</summary>
+    public async Task<IReadOnlyDictionary<string, string>> GetPoolHealthAsync(CancellationToken ct)
+    {
+        var result = await RunAsync(new CommandLine(options.ZpoolCommand, "list", "-H", "-o", "name,health"), ct).ConfigureAwait(false);
+        return ZfsParser.ParsePoolHealth(result.StandardOutput);
+    }
+
+    private async Task RetryBusyAsync(Func<Task> action, CancellationToken ct)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await action().ConfigureAwait(false);
+                return;
+            }
+            catch (DatasetBusyException) when (attempt < options.BusyAttempts)
+            {
+                await Task.Delay(options.BusyRetryDelay, ct).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private Task<CommandResult> SerializedAsync(string[] args, CancellationToken ct) =>
+        mounts.RunAsync(() => ZfsAsync(args, ct), ct);
+
+    private Task<CommandResult> ZfsAsync(string[] args, CancellationToken ct) =>
+        RunAsync(new CommandLine(options.ZfsCommand, args), ct);
+
+    private async Task<CommandResult> RunAsync(CommandLine command, CancellationToken ct)
+    {
+        var result = await runner.RunAsync(command, options.CommandTimeout, ct).ConfigureAwait(false);
+        return result.Succeeded ? result : throw ZfsErrors.Classify(command, result);
+    }
+}

@@ -1,0 +1,49 @@
+using ZfsCsi.Core.Exec;
+
+namespace ZfsCsi.Core.Zfs;
+
+/// <summary>
+/// Turns a failed zfs/zpool command into the typed exception its stderr describes.
+/// Pure: the texts are those of OpenZFS 2.x and zfs-fuse 0.7 (shared/notes/zfs.md, "Error text").
+/// </summary>
+public static class ZfsErrors
+{
+    // Checked in order: the first match wins. Lower-case substrings of stderr.
+    private static readonly (string Text, Func<CommandLine, int, string, CommandFailedException> Make)[] Patterns =
+    [
+        ("no such pool", (c, e, s) => new ZfsPoolUnavailableException(c, e, s)),
+        ("pool i/o is currently suspended", (c, e, s) => new ZfsPoolUnavailableException(c, e, s)),
+        ("is currently unavailable", (c, e, s) => new ZfsPoolUnavailableException(c, e, s)),
+        ("dataset does not exist", (c, e, s) => new DatasetNotFoundException(c, e, s)),
+        ("could not find any snapshots to destroy", (c, e, s) => new DatasetNotFoundException(c, e, s)),
+        ("dataset already exists", (c, e, s) => new DatasetExistsException(c, e, s)),
+        ("is busy", (c, e, s) => new DatasetBusyException(c, e, s)),
+        ("has children", (c, e, s) => new DatasetHasDependentsException(c, e, s)),
+        ("dependent clones", (c, e, s) => new DatasetHasDependentsException(c, e, s)),
+        ("size is less than current used or reserved space", (c, e, s) => new ZfsQuotaBelowUsageException(c, e, s)),
+        ("out of space", (c, e, s) => new ZfsOutOfSpaceException(c, e, s)),
+        ("bad property value", (c, e, s) => new ZfsInvalidArgumentException(c, e, s)),
+        ("bad numeric value", (c, e, s) => new ZfsInvalidArgumentException(c, e, s)),
+        ("invalid property", (c, e, s) => new ZfsInvalidArgumentException(c, e, s)),
+        ("must be one of", (c, e, s) => new ZfsInvalidArgumentException(c, e, s)),
+        ("must be a power of 2", (c, e, s) => new ZfsInvalidArgumentException(c, e, s)),
+        ("invalid character", (c, e, s) => new ZfsInvalidArgumentException(c, e, s)),
+        ("name is too long", (c, e, s) => new ZfsInvalidArgumentException(c, e, s)),
+        ("use 'none' to disable", (c, e, s) => new ZfsInvalidArgumentException(c, e, s)),
+    ];
+
+    /// <summary>The exception for a failed <paramref name="command"/>; a plain <see cref="CommandFailedException"/> when the text is not recognised.</summary>
+    public static CommandFailedException Classify(CommandLine command, CommandResult result)
+    {
+        var stderr = result.StandardError;
+        var lower = stderr.ToLowerInvariant();
+        foreach (var (text, make) in Patterns)
+        {
+            if (lower.Contains(text, StringComparison.Ordinal))
+            {
+                return make(command, result.ExitCode, stderr);
+            }
+        }
+        return new CommandFailedException(command, result.ExitCode, stderr);
+    }
+}
