@@ -19,6 +19,9 @@ public sealed class NotFoundException(string message) : ZfsCsiException(ErrorKin
 /// <summary>An object with this name exists but is incompatible with the request.</summary>
 public sealed class AlreadyExistsException(string message) : ZfsCsiException(ErrorKind.AlreadyExists, message);
 
+/// <summary>The pool has no room for what was asked.</summary>
+public sealed class OutOfSpaceException(string message) : ZfsCsiException(ErrorKind.OutOfSpace, message);
+
 /// <summary>The requested capacity can never be met by this driver or pool.</summary>
 public sealed class CapacityOutOfRangeException(string message) : ZfsCsiException(ErrorKind.OutOfRange, message);
 

@@ -37,7 +37,7 @@ public static class Markers
         }
         try
         {
-            return Encoding.UTF8.GetString(Base64Url.DecodeFromChars(value));
+            return Encoding.UTF8.GetString(Base64Url.DecodeFromChars(value.AsSpan()));
         }
         catch (FormatException)
         {

@@ -27,11 +27,11 @@ public static class PageToken
             return null;
         }
         var dot = token.LastIndexOf('.');
-        if (dot > 0 && token[(dot + 1)..] == Checksum(token[..dot]))
+        if (dot > 0 && token.AsSpan(dot + 1).SequenceEqual(Checksum(token[..dot])))
         {
             try
             {
-                return Encoding.UTF8.GetString(Base64Url.DecodeFromChars(token[..dot]));
+                return Encoding.UTF8.GetString(Base64Url.DecodeFromChars(token.AsSpan(0, dot)));
             }
             catch (FormatException)
             {

@@ -10,7 +10,7 @@ public sealed record Readiness(bool Ready, string Reason);
 /// The controller's view of its storage: the pool imported and healthy enough to serve, and the
 /// parent dataset present. Behind Identity.Probe and the readiness endpoint.
 /// </summary>
-public sealed class StorageHealth(ZfsClient zfs, VolumeOptions options)
+public sealed class StorageHealth(ZfsClient zfs, VolumeOptions options) : IReadinessCheck
 {
     private readonly DatasetName _parent = options.Parent;
 

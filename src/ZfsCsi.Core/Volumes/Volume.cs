@@ -1,13 +1,7 @@
 namespace ZfsCsi.Core.Volumes;
 
 /// <summary>A volume as the driver reports it: a ready dataset under the parent, with its capacity.</summary>
-public sealed record Volume(VolumeId Id, long CapacityBytes, string? Mountpoint, VolumeCondition Condition);
-
-/// <summary>CSI's VolumeCondition: whether the volume is usable, and why not.</summary>
-public sealed record VolumeCondition(bool Abnormal, string Message)
-{
-    public static readonly VolumeCondition Healthy = new(false, "dataset is mounted");
-}
+public sealed record Volume(VolumeId Id, long CapacityBytes, string? Mountpoint, bool Mounted);
 
 /// <summary>A page of volumes and the token for the next one (null at the end).</summary>
 public sealed record VolumePage(IReadOnlyList<Volume> Volumes, string? NextToken);

@@ -114,6 +114,6 @@ public sealed partial class VolumeManager
         }
         RootDirectory.Apply(mountpoint, parameters.RootMode, parameters.RootUid, parameters.RootGid);
         await zfs.SetAsync(dataset, Markers.State, Markers.StateReady, ct).ConfigureAwait(false);
-        return ToVolume(props) with { Condition = VolumeCondition.Healthy };
+        return ToVolume(props) with { Mounted = true };
     }
 }

@@ -65,18 +65,13 @@ public sealed partial class VolumeManager(ZfsClient zfs, VolumeOptions options, 
 
     /// <summary>The capacity is whichever quota the driver set: refquota, or quota for quotaType=quota.</summary>
     private static long CapacityOf(DatasetProperties props) =>
-        (props.LocalValue("refquota") is { } rq && ZfsParser.ParseBytes(rq) is { } refquota ? refquota : null)
-        ?? (props.LocalValue("quota") is { } q && ZfsParser.ParseBytes(q) is { } quota ? quota : null)
-        ?? 0;
+        LocalBytes(props, "refquota") ?? LocalBytes(props, "quota") ?? 0;
 
-    private static Volume ToVolume(DatasetProperties props)
-    {
-        var mounted = props.Value("mounted") == "yes";
-        var condition = mounted
-            ? VolumeCondition.Healthy
-            : new VolumeCondition(true, $"dataset {props.Name} is not mounted on the storage host; run 'zfs mount {props.Name}'");
-        return new Volume(new VolumeId(DatasetName.Parse(props.Name)), CapacityOf(props), props.Value("mountpoint"), condition);
-    }
+    private static long? LocalBytes(DatasetProperties props, string property) =>
+        props.LocalValue(property) is { } value ? ZfsParser.ParseBytes(value) : null;
+
+    private static Volume ToVolume(DatasetProperties props) =>
+        new(new VolumeId(DatasetName.Parse(props.Name)), CapacityOf(props), props.Value("mountpoint"), props.Value("mounted") == "yes");
 
     private static NotFoundException NotFound(string id) =>
         new($"volume '{DatasetName.Printable(id)}' does not exist");

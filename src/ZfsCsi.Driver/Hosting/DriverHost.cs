@@ -1,0 +1,89 @@
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Serilog;
+using ZfsCsi.Core.Exec;
+using ZfsCsi.Core.Volumes;
+using ZfsCsi.Core.Zfs;
+using ZfsCsi.Driver.Grpc;
+using ZfsCsi.Driver.Services;
+
+namespace ZfsCsi.Driver.Hosting;
+
+/// <summary>
+/// Builds the gRPC server: Kestrel on a unix socket, HTTP/2 only (the CSI sidecars and csi-sanity
+/// are Go clients speaking h2c with <c>:authority: localhost</c>), the services of the chosen mode,
+/// the logging and error-mapping interceptors. Tests build the same host.
+/// </summary>
+public static class DriverHost
+{
+    public static WebApplication Build(DriverOptions options, Serilog.ILogger logger, ICommandRunner? runner = null)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
+        builder.Host.UseSerilog(logger, dispose: false);
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.ListenUnixSocket(options.SocketPath, listen => listen.Protocols = HttpProtocols.Http2);
+        });
+
+        var services = builder.Services;
+        services.AddSingleton(options);
+        services.AddSingleton(logger);
+        services.AddSingleton(options.Zfs);
+        services.AddSingleton(options.Volumes);
+        services.AddSingleton(runner ?? new CliWrapCommandRunner(logger));
+        services.AddSingleton(new MountSerializer(string.IsNullOrEmpty(options.Zfs.MountLockFile) ? null : options.Zfs.MountLockFile));
+        services.AddSingleton<ZfsClient>();
+        services.AddSingleton<VolumeManager>();
+        services.AddSingleton<StorageHealth>();
+        services.AddSingleton<OperationLocks>();
+        if (options.Mode != DriverMode.Node)
+        {
+            services.AddSingleton<IReadinessCheck>(sp => sp.GetRequiredService<StorageHealth>());
+        }
+        services.AddGrpc(grpc =>
+        {
+            // Order matters: logging is outermost so it records the status code the caller gets.
+            grpc.Interceptors.Add<RpcLoggingInterceptor>();
+            grpc.Interceptors.Add<ErrorMappingInterceptor>();
+            grpc.EnableDetailedErrors = false;
+        });
+
+        var app = builder.Build();
+        app.MapGrpcService<IdentityService>();
+        if (options.Mode != DriverMode.Node)
+        {
+            app.MapGrpcService<ControllerService>();
+        }
+        return app;
+    }
+
+    /// <summary>
+    /// Prepares what serving needs: a fresh socket (a stale one from a crash would make bind fail)
+    /// and, for the controller, the parent dataset when the pool is there. A pool that is not
+    /// imported yet is not fatal: Probe answers not-ready until it is.
+    /// </summary>
+    public static async Task PrepareAsync(WebApplication app, DriverOptions options, CancellationToken ct)
+    {
+        var socket = options.SocketPath;
+        Directory.CreateDirectory(Path.GetDirectoryName(socket)!);
+        if (File.Exists(socket))
+        {
+            File.Delete(socket);
+        }
+        if (options.Mode == DriverMode.Node)
+        {
+            return;
+        }
+        var health = app.Services.GetRequiredService<StorageHealth>();
+        var log = app.Services.GetRequiredService<Serilog.ILogger>();
+        try
+        {
+            await health.EnsureParentAsync(ct).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is Core.Errors.ZfsCsiException)
+        {
+            log.Warning("Cannot prepare parent dataset {ParentDataset} yet: {Reason}", options.Volumes.ParentDataset, e.Message);
+        }
+        var readiness = await health.CheckAsync(ct).ConfigureAwait(false);
+        log.Information("Storage {Ready}: {Reason}", readiness.Ready ? "ready" : "not ready", readiness.Reason);
+    }
+}

@@ -1,0 +1,129 @@
+using System.Globalization;
+using ZfsCsi.Core.Volumes;
+using ZfsCsi.Core.Zfs;
+
+namespace ZfsCsi.Driver.Hosting;
+
+/// <summary>Which CSI services this process serves.</summary>
+public enum DriverMode
+{
+    Controller,
+    Node,
+    Both,
+}
+
+/// <summary>
+/// The driver's command line, with the flag conventions of the kubernetes-csi drivers
+/// (<c>--endpoint unix:///csi/csi.sock --nodeid alice --mode controller</c>). Parsed strictly and
+/// checked before the server starts: an unknown flag or a bad value stops start-up with a message.
+/// </summary>
+public sealed class DriverOptions
+{
+    public const string DefaultDriverName = "zfs.csi.dev";
+
+    public string Endpoint { get; set; } = "unix:///csi/csi.sock";
+    public string NodeId { get; set; } = "";
+    public DriverMode Mode { get; set; } = DriverMode.Both;
+    public string DriverName { get; set; } = DefaultDriverName;
+    public string LogFormat { get; set; } = "text";
+    public VolumeOptions Volumes { get; } = new();
+    public ZfsOptions Zfs { get; } = new();
+
+    /// <summary>The unix socket path of <see cref="Endpoint"/>.</summary>
+    public string SocketPath => Endpoint.StartsWith("unix://", StringComparison.Ordinal) ? Endpoint["unix://".Length..] : Endpoint["unix:".Length..];
+
+    public const string Usage = """
+        zfs-csi-driver: the zfs-csi CSI driver (controller and/or node plugin)
+
+          --endpoint URL         unix socket to serve, default unix:///csi/csi.sock
+          --nodeid ID            this node's name (required for --mode node|both)
+          --mode MODE            controller, node or both (default both)
+          --driver-name NAME     CSI driver name, default zfs.csi.dev
+          --parent-dataset DS    dataset that holds one child dataset per volume, default data/k8s
+          --zfs PATH             zfs program, default zfs
+          --zpool PATH           zpool program, default zpool
+          --zfs-timeout SECONDS  kill any zfs/zpool command after this long, default 30
+          --mount-lock-file PATH lock shared by every process that mounts on this ZFS,
+                                 default /run/lock/zfs-csi-mount.lock; "" for in-process only
+          --log-format FORMAT    text or json, default text
+        """;
+
+    public static DriverOptions Parse(IReadOnlyList<string> args)
+    {
+        var o = new DriverOptions();
+        for (var i = 0; i < args.Count; i++)
+        {
+            var arg = args[i];
+            string key, value;
+            var eq = arg.IndexOf('=', StringComparison.Ordinal);
+            if (arg.StartsWith("--", StringComparison.Ordinal) && eq > 0)
+            {
+                (key, value) = (arg[..eq], arg[(eq + 1)..]);
+            }
+            else if (arg.StartsWith("--", StringComparison.Ordinal) && i + 1 < args.Count)
+            {
+                (key, value) = (arg, args[++i]);
+            }
+            else
+            {
+                throw new OptionsException($"unexpected argument '{arg}'");
+            }
+            switch (key)
+            {
+                case "--endpoint": o.Endpoint = value; break;
+                case "--nodeid" or "--node-id": o.NodeId = value; break;
+                case "--mode":
+                    o.Mode = Enum.TryParse<DriverMode>(value, ignoreCase: true, out var mode) && !int.TryParse(value, out _)
+                        ? mode : throw new OptionsException($"--mode '{value}': expected controller, node or both");
+                    break;
+                case "--driver-name": o.DriverName = value; break;
+                case "--parent-dataset": o.Volumes.ParentDataset = value; break;
+                case "--zfs": o.Zfs.ZfsCommand = value; break;
+                case "--zpool": o.Zfs.ZpoolCommand = value; break;
+                case "--zfs-timeout":
+                    o.Zfs.CommandTimeout = double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var s) && s > 0
+                        ? TimeSpan.FromSeconds(s) : throw new OptionsException($"--zfs-timeout '{value}': expected a positive number of seconds");
+                    break;
+                case "--mount-lock-file": o.Zfs.MountLockFile = value; break;
+                case "--log-format": o.LogFormat = value; break;
+                default: throw new OptionsException($"unknown flag '{key}'");
+            }
+        }
+        o.Validate();
+        return o;
+    }
+
+    /// <summary>Every check that can be made before serving.</summary>
+    public void Validate()
+    {
+        if (!Endpoint.StartsWith("unix:", StringComparison.Ordinal) || !SocketPath.StartsWith('/'))
+        {
+            throw new OptionsException($"--endpoint '{Endpoint}': expected unix:///absolute/path.sock");
+        }
+        if (Mode != DriverMode.Controller && string.IsNullOrWhiteSpace(NodeId))
+        {
+            throw new OptionsException("--nodeid is required when serving the node plugin (--mode node or both)");
+        }
+        // CSI spec, GetPluginInfo: a domain-like name of at most 63 characters.
+        if (DriverName.Length is 0 or > 63 || !DriverName.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c is '-' or '.')
+            || !char.IsAsciiLetterOrDigit(DriverName[0]) || !char.IsAsciiLetterOrDigit(DriverName[^1]))
+        {
+            throw new OptionsException($"--driver-name '{DriverName}': expected a lower-case domain name of at most 63 characters");
+        }
+        if (!DatasetName.TryParse(Volumes.ParentDataset, out var parent, out var why))
+        {
+            throw new OptionsException($"--parent-dataset: {why}");
+        }
+        if (parent.Value.Length > VolumeOptions.MaxParentLength)
+        {
+            throw new OptionsException($"--parent-dataset '{parent}' is longer than {VolumeOptions.MaxParentLength} bytes: volume ids (parent/name) must fit CSI's 128 bytes");
+        }
+        if (LogFormat is not ("text" or "json"))
+        {
+            throw new OptionsException($"--log-format '{LogFormat}': expected text or json");
+        }
+    }
+}
+
+/// <summary>A command-line or configuration error: the driver prints it with the usage and exits.</summary>
+public sealed class OptionsException(string message) : Exception(message);

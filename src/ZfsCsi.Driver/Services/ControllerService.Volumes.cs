@@ -1,0 +1,103 @@
+using Csi.V1;
+using Grpc.Core;
+using ZfsCsi.Core.Errors;
+using ZfsCsi.Core.Volumes;
+using ZfsCsi.Driver.Grpc;
+
+namespace ZfsCsi.Driver.Services;
+
+public sealed partial class ControllerService
+{
+    public override async Task<CreateVolumeResponse> CreateVolume(CreateVolumeRequest request, ServerCallContext context)
+    {
+        CapabilityChecks.Required(request.Name, "name");
+        CapabilityChecks.RequireSupported(request.VolumeCapabilities);
+        var parameters = VolumeParameters.Parse(request.Parameters);
+        if (request.VolumeContentSource is not null)
+        {
+            // CSI spec, CreateVolume: a content source the plugin does not support is INVALID_ARGUMENT.
+            throw new InvalidInputException("volume_content_source is not supported yet: create an empty volume");
+        }
+        var range = ToDomain(request.CapacityRange);
+        range.Resolve();
+        var dataset = volumes.DatasetFor(request.Name);
+        using var _ = locks.Acquire(dataset.Value);
+        var volume = await volumes.CreateAsync(request.Name, range, parameters, context.CancellationToken).ConfigureAwait(false);
+        return new CreateVolumeResponse { Volume = ToCsi(volume) };
+    }
+
+    public override async Task<DeleteVolumeResponse> DeleteVolume(DeleteVolumeRequest request, ServerCallContext context)
+    {
+        var id = CapabilityChecks.Required(request.VolumeId, "volume_id");
+        using var _ = locks.Acquire(id);
+        await volumes.DeleteAsync(id, context.CancellationToken).ConfigureAwait(false);
+        return new DeleteVolumeResponse();
+    }
+
+    public override async Task<ControllerExpandVolumeResponse> ControllerExpandVolume(ControllerExpandVolumeRequest request, ServerCallContext context)
+    {
+        var id = CapabilityChecks.Required(request.VolumeId, "volume_id");
+        if (request.CapacityRange is null)
+        {
+            throw new InvalidInputException("capacity_range is required: say how large the volume should become");
+        }
+        if (request.VolumeCapability is not null)
+        {
+            CapabilityChecks.RequireSupported(request.VolumeCapability);
+        }
+        using var _ = locks.Acquire(id);
+        var capacity = await volumes.ExpandAsync(id, ToDomain(request.CapacityRange), context.CancellationToken).ConfigureAwait(false);
+        // The quota applies through every bind mount at once: no NodeExpandVolume step.
+        return new ControllerExpandVolumeResponse { CapacityBytes = capacity, NodeExpansionRequired = false };
+    }
+
+    public override async Task<ValidateVolumeCapabilitiesResponse> ValidateVolumeCapabilities(ValidateVolumeCapabilitiesRequest request, ServerCallContext context)
+    {
+        var id = CapabilityChecks.Required(request.VolumeId, "volume_id");
+        if (request.VolumeCapabilities.Count == 0)
+        {
+            throw new InvalidInputException("volume_capabilities is required");
+        }
+        await volumes.GetAsync(id, context.CancellationToken).ConfigureAwait(false);
+
+        // CSI spec, ValidateVolumeCapabilities: unsupported capabilities are not an error;
+        // "confirmed" stays unset and the message says why.
+        var unsupported = request.VolumeCapabilities.Select(CapabilityChecks.Unsupported).FirstOrDefault(w => w is not null);
+        if (unsupported is not null)
+        {
+            return new ValidateVolumeCapabilitiesResponse { Message = unsupported };
+        }
+        try
+        {
+            VolumeParameters.Parse(request.Parameters);
+        }
+        catch (InvalidInputException e)
+        {
+            return new ValidateVolumeCapabilitiesResponse { Message = e.Message };
+        }
+        var confirmed = new ValidateVolumeCapabilitiesResponse.Types.Confirmed();
+        confirmed.VolumeCapabilities.Add(request.VolumeCapabilities);
+        confirmed.VolumeContext.Add(request.VolumeContext);
+        confirmed.Parameters.Add(request.Parameters);
+        return new ValidateVolumeCapabilitiesResponse { Confirmed = confirmed };
+    }
+
+    public override async Task<ControllerGetVolumeResponse> ControllerGetVolume(ControllerGetVolumeRequest request, ServerCallContext context)
+    {
+        var id = CapabilityChecks.Required(request.VolumeId, "volume_id");
+        var volume = await volumes.GetAsync(id, context.CancellationToken).ConfigureAwait(false);
+        return new ControllerGetVolumeResponse
+        {
+            Volume = ToCsi(volume),
+            Status = new ControllerGetVolumeResponse.Types.VolumeStatus(),
+        };
+    }
+
+    public override async Task<ListVolumesResponse> ListVolumes(ListVolumesRequest request, ServerCallContext context)
+    {
+        var page = await volumes.ListAsync(request.MaxEntries, request.StartingToken, context.CancellationToken).ConfigureAwait(false);
+        var response = new ListVolumesResponse { NextToken = page.NextToken ?? "" };
+        response.Entries.Add(page.Volumes.Select(v => new ListVolumesResponse.Types.Entry { Volume = ToCsi(v) }));
+        return response;
+    }
+}

@@ -1,0 +1,80 @@
+using ZfsCsi.Core.Zfs;
+
+namespace ZfsCsi.IntegrationTests.Infrastructure;
+
+/// <summary>
+/// A real zfs-fuse pool of its own for one test class, laid out like the seed's (two mirrors of
+/// two disks) on sparse files. Its name carries the test process id, so a pool left by a killed
+/// run is found and destroyed by the next one. Pool-level commands that mount take the same
+/// machine-wide lock as the driver (shared/notes/zfs.md: concurrent mounts wedge zfs-fuse).
+/// </summary>
+public sealed class TestPool : IAsyncLifetime
+{
+    public const string NamePrefix = "zcsit";
+    public const string LockFile = "/run/lock/zfs-csi-mount.lock";
+    private static readonly string Root = "/var/tmp/zfs-csi-tests";
+
+    public string Name { get; } = $"{NamePrefix}{Environment.ProcessId}x{Random.Shared.Next(0x10000, 0xfffff):x}";
+
+    public string Mountpoint => $"/tmp/zfs-csi-tests/{Name}";
+
+    public string VdevDirectory => Path.Combine(Root, Name);
+
+    public IReadOnlyList<string> Vdevs => [.. Enumerable.Range(1, 4).Select(i => Path.Combine(VdevDirectory, $"disk{i}"))];
+
+    /// <summary>The parent dataset volumes go under, like data/k8s in production.</summary>
+    public string Parent => $"{Name}/k8s";
+
+    public async Task InitializeAsync()
+    {
+        await ZfsFuse.EnsureRunningAsync();
+        await DestroyOrphansAsync();
+        Directory.CreateDirectory(VdevDirectory);
+        foreach (var vdev in Vdevs)
+        {
+            await using var f = File.Create(vdev);
+            f.SetLength(128L * 1024 * 1024);
+        }
+        await WithMountLockAsync(async () =>
+        {
+            await Sh.CheckAsync("zpool", "create", "-m", Mountpoint, Name, "mirror", Vdevs[0], Vdevs[1], "mirror", Vdevs[2], Vdevs[3]);
+            await Sh.CheckAsync("zfs", "create", Parent);
+        });
+    }
+
+    public async Task DisposeAsync() => await DestroyAsync(Name);
+
+    /// <summary>Runs a mount-causing command under the lock the driver takes too.</summary>
+    public static async Task<T> WithMountLockAsync<T>(Func<Task<T>> action)
+    {
+        using var _ = await MountSerializer.FileLock.AcquireAsync(LockFile, CancellationToken.None);
+        return await action();
+    }
+
+    public static Task WithMountLockAsync(Func<Task> action) => WithMountLockAsync(async () => { await action(); return 0; });
+
+    private static async Task DestroyAsync(string pool)
+    {
+        await WithMountLockAsync(() => Sh.RunAsync("zpool", "destroy", "-f", pool));
+        var dir = Path.Combine(Root, pool);
+        if (Directory.Exists(dir))
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    /// <summary>Pools of test processes that no longer run (killed, crashed) are destroyed.</summary>
+    private static async Task DestroyOrphansAsync()
+    {
+        var list = await Sh.RunAsync("zpool", "list", "-H", "-o", "name");
+        foreach (var pool in list.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (pool.StartsWith(NamePrefix, StringComparison.Ordinal)
+                && int.TryParse(pool[NamePrefix.Length..pool.IndexOf('x', StringComparison.Ordinal)], out var pid)
+                && pid != Environment.ProcessId && !Directory.Exists($"/proc/{pid}"))
+            {
+                await DestroyAsync(pool);
+            }
+        }
+    }
+}
