@@ -7,7 +7,7 @@ namespace ZfsCsi.Core.Exec;
 /// the domain recognises (see <c>ZfsErrors</c>), this class itself is an unexpected failure.
 /// </summary>
 public class CommandFailedException(CommandLine command, int exitCode, string standardError, ErrorKind kind = ErrorKind.Internal, string? message = null)
-    : ZfsCsiException(kind, message ?? $"{command} failed with exit code {exitCode}: {standardError.Trim()}")
+    : ZfsCsiException(kind, message ?? $"{standardError.Trim()} ({command} exited {exitCode})")
 {
     public CommandLine Command { get; } = command;
     public int ExitCode { get; } = exitCode;

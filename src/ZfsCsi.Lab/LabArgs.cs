@@ -1,0 +1,29 @@
+using System.Globalization;
+
+namespace ZfsCsi.Lab;
+
+/// <summary>The lab client's flags.</summary>
+public sealed record LabArgs(string Endpoint, int Volumes, long SizeMiB, string? DataRoot)
+{
+    public static LabArgs Parse(string[] args)
+    {
+        var endpoint = "unix:///run/zfs-csi-lab/controller.sock";
+        var volumes = 200;
+        long size = 64;
+        string? dataRoot = null;
+        for (var i = 0; i + 1 < args.Length; i += 2)
+        {
+            switch (args[i])
+            {
+                case "--endpoint": endpoint = args[i + 1]; break;
+                case "--volumes": volumes = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
+                case "--size-mib": size = long.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
+                case "--data-root": dataRoot = args[i + 1]; break;
+                default: throw new LabException($"unknown flag {args[i]}");
+            }
+        }
+        return new LabArgs(endpoint, volumes, size, dataRoot);
+    }
+}
+
+public sealed class LabException(string message) : Exception(message);
