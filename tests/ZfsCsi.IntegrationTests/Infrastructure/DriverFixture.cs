@@ -55,6 +55,13 @@ public class DriverFixture : IAsyncLifetime
         return output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(n => n != Pool.Parent).ToList();
     }
 
+    /// <summary>Every dataset and snapshot in the test pool, sorted: a before/after picture of the pool.</summary>
+    public async Task<IReadOnlyList<string>> AllDatasetsAsync()
+    {
+        var output = await Sh.CheckAsync("zfs", "get", "-H", "-r", "-o", "name", "name", Pool.Name);
+        return output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Order(StringComparer.Ordinal).ToList();
+    }
+
     public async Task<string> GetPropertyAsync(string dataset, string property) =>
         (await Sh.CheckAsync("zfs", "get", "-H", "-p", "-o", "value", property, dataset)).Trim();
 }
