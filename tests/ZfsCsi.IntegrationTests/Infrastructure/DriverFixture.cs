@@ -17,6 +17,7 @@ public class DriverFixture : IAsyncLifetime
     public string SocketPath { get; } = $"/tmp/zfs-csi-tests/sock-{Guid.NewGuid():N}.sock";
     public CsiClient Client { get; private set; } = null!;
     public DriverOptions Options { get; private set; } = null!;
+    public RecordingCommandRunner Commands { get; private set; } = null!;
 
     /// <summary>Extra flags for the driver under test (subclasses set the mode and more).</summary>
     protected virtual IEnumerable<string> ExtraArgs => ["--mode", "controller"];
@@ -24,28 +25,47 @@ public class DriverFixture : IAsyncLifetime
     public virtual async Task InitializeAsync()
     {
         await Pool.InitializeAsync();
+        await StartDriverAsync();
+    }
+
+    public virtual async Task DisposeAsync()
+    {
+        await StopDriverAsync();
+        await Pool.DisposeAsync();
+    }
+
+    /// <summary>Stops the driver and starts a new one on the same socket and pool: what a pod restart does.</summary>
+    public async Task RestartDriverAsync()
+    {
+        await StopDriverAsync();
+        await StartDriverAsync();
+    }
+
+    private async Task StartDriverAsync()
+    {
         Options = DriverOptions.Parse(
         [
             "--endpoint", $"unix://{SocketPath}", "--parent-dataset", Pool.Parent, "--zfs-timeout", "20",
             .. ExtraArgs,
         ]);
         var logger = new LoggerConfiguration().MinimumLevel.Debug().WriteTo.Sink(Logs).CreateLogger();
-        _app = DriverHost.Build(Options, logger, new CliWrapCommandRunner(logger));
+        Commands = new RecordingCommandRunner(new CliWrapCommandRunner(logger));
+        _app = DriverHost.Build(Options, logger, Commands);
         await DriverHost.PrepareAsync(_app, Options, CancellationToken.None);
         await _app.StartAsync();
         Client = new CsiClient(SocketPath);
     }
 
-    public virtual async Task DisposeAsync()
+    private async Task StopDriverAsync()
     {
         Client?.Dispose();
         if (_app is not null)
         {
             await _app.StopAsync();
             await _app.DisposeAsync();
+            _app = null;
         }
         File.Delete(SocketPath);
-        await Pool.DisposeAsync();
     }
 
     /// <summary>Names of the datasets directly under the parent, from zfs itself.</summary>
