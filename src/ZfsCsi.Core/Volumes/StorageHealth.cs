@@ -1,4 +1,4 @@
-using ZfsCsi.Core.Exec;
+using ZfsCsi.Core.Errors;
 using ZfsCsi.Core.Zfs;
 
 namespace ZfsCsi.Core.Volumes;
@@ -14,21 +14,22 @@ public sealed class StorageHealth(ZfsClient zfs, VolumeOptions options) : IReadi
 {
     private readonly DatasetName _parent = options.Parent;
 
+    /// <summary>Never throws for a storage problem: a failing or hung zfs is a reason not to be ready.</summary>
     public async Task<Readiness> CheckAsync(CancellationToken ct)
     {
-        IReadOnlyDictionary<string, string> pools;
         try
         {
-            pools = await zfs.GetPoolHealthAsync(ct).ConfigureAwait(false);
+            return await CheckOrThrowAsync(ct).ConfigureAwait(false);
         }
-        catch (CommandFailedException e)
-        {
-            return new Readiness(false, $"cannot list pools: {e.Message}");
-        }
-        catch (CommandTimeoutException e)
+        catch (ZfsCsiException e)
         {
             return new Readiness(false, e.Message);
         }
+    }
+
+    private async Task<Readiness> CheckOrThrowAsync(CancellationToken ct)
+    {
+        var pools = await zfs.GetPoolHealthAsync(ct).ConfigureAwait(false);
         if (!pools.TryGetValue(_parent.Pool, out var health))
         {
             return new Readiness(false, $"pool {_parent.Pool} is not imported");

@@ -29,7 +29,13 @@ public sealed partial class VolumeManager
             }
 
             var pool = (await GetCapacityAsync(ct).ConfigureAwait(false)).MaximumVolumeBytes;
-            if (size > pool)
+            if (size > pool && range == CapacityRange.Unspecified)
+            {
+                // No size asked for (the spec leaves it to the plugin): a pool smaller than the
+                // default gets a volume as large as the pool rather than a refusal.
+                size = pool;
+            }
+            else if (size > pool)
             {
                 throw new CapacityOutOfRangeException($"a volume of {size} bytes cannot fit in pool {Parent.Pool}, which holds {pool} bytes in all");
             }

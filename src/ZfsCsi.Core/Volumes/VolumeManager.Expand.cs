@@ -42,19 +42,22 @@ public sealed partial class VolumeManager
 
         var quota = props.LocalValue("refquota") is not null ? "refquota" : "quota";
         var reservation = quota == "refquota" ? "refreservation" : "reservation";
+        var thick = props.LocalValue(reservation) is { } r && ZfsParser.ParseBytes(r) is > 0;
         var sizeText = size.ToString(CultureInfo.InvariantCulture);
-        try
+        // Quota first: ZFS refuses a reservation above the quota. If the pool cannot then hold the
+        // larger reservation, the quota goes back, so a failed expansion changes nothing.
+        await zfs.SetAsync(volume.Dataset, quota, sizeText, ct).ConfigureAwait(false);
+        if (thick)
         {
-            // Reservation first: if the pool cannot hold it, the quota is still the old one.
-            if (props.LocalValue(reservation) is { } r && ZfsParser.ParseBytes(r) is > 0)
+            try
             {
                 await zfs.SetAsync(volume.Dataset, reservation, sizeText, ct).ConfigureAwait(false);
             }
-            await zfs.SetAsync(volume.Dataset, quota, sizeText, ct).ConfigureAwait(false);
-        }
-        catch (ZfsOutOfSpaceException e)
-        {
-            throw new OutOfSpaceException($"pool {Parent.Pool} cannot reserve {size} bytes for volume {volume}: {e.StandardError.Trim()}");
+            catch (ZfsOutOfSpaceException e)
+            {
+                await zfs.SetAsync(volume.Dataset, quota, current.ToString(CultureInfo.InvariantCulture), ct).ConfigureAwait(false);
+                throw new OutOfSpaceException($"pool {Parent.Pool} cannot reserve {size} bytes for volume {volume}: {e.StandardError.Trim()}");
+            }
         }
         _log.Information("Expanded volume {VolumeId} from {OldCapacityBytes} to {CapacityBytes} bytes", volume.Value, current, size);
         return size;
