@@ -25,11 +25,11 @@ public sealed class CliWrapCommandRunner(ILogger logger) : ICommandRunner
                 .WithEnvironmentVariables(env => env.Set("LC_ALL", "C"))
                 .ExecuteBufferedAsync(timeoutSource.Token);
             var elapsed = Stopwatch.GetElapsedTime(started);
-            _log.Debug("Command {Argv} exited {ExitCode} in {DurationMs:F1} ms", command.ToString(), result.ExitCode, elapsed.TotalMilliseconds);
-            if (result.ExitCode != 0)
-            {
-                _log.Debug("Command {Argv} stderr: {StandardError}", command.ToString(), result.StandardError.Trim());
-            }
+            // One event per command. A non-zero exit is not always a failure (a lookup of a dataset
+            // that does not exist), so the level stays the same; stderr comes along when there is one.
+            _log.Information("Command {Argv} exited {ExitCode} in {DurationMs:F1} ms{StandardError}",
+                command.ToString(), result.ExitCode, elapsed.TotalMilliseconds,
+                result.ExitCode == 0 ? "" : ": " + result.StandardError.Trim());
             return new CommandResult(result.ExitCode, result.StandardOutput, result.StandardError, elapsed);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
