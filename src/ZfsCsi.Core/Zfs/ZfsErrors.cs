@@ -22,11 +22,14 @@ public static class ZfsErrors
         ("dependent clones", (c, e, s) => new DatasetHasDependentsException(c, e, s)),
         ("size is less than current used or reserved space", (c, e, s) => new ZfsQuotaBelowUsageException(c, e, s)),
         ("out of space", (c, e, s) => new ZfsOutOfSpaceException(c, e, s)),
+        // A reservation the pool cannot hold (zfs set refreservation=..., both implementations).
+        ("size is greater than available space", (c, e, s) => new ZfsOutOfSpaceException(c, e, s)),
         ("bad property value", (c, e, s) => new ZfsInvalidArgumentException(c, e, s)),
         ("bad numeric value", (c, e, s) => new ZfsInvalidArgumentException(c, e, s)),
         ("invalid property", (c, e, s) => new ZfsInvalidArgumentException(c, e, s)),
         ("must be one of", (c, e, s) => new ZfsInvalidArgumentException(c, e, s)),
-        ("must be a power of 2", (c, e, s) => new ZfsInvalidArgumentException(c, e, s)),
+        // "'recordsize' must be power of 2 from 512 to 128k" (zfs-fuse), "... from 512B to 1M" (OpenZFS).
+        ("must be power of 2", (c, e, s) => new ZfsInvalidArgumentException(c, e, s)),
         ("invalid character", (c, e, s) => new ZfsInvalidArgumentException(c, e, s)),
         ("name is too long", (c, e, s) => new ZfsInvalidArgumentException(c, e, s)),
         ("use 'none' to disable", (c, e, s) => new ZfsInvalidArgumentException(c, e, s)),
