@@ -1,5 +1,6 @@
 using ZfsCsi.Core.Errors;
 using ZfsCsi.Core.Volumes;
+using ZfsCsi.Core.Zfs;
 using ZfsCsi.Tests.Fakes;
 using static ZfsCsi.Tests.Fakes.ZfsScript;
 
@@ -122,5 +123,48 @@ public sealed class VolumeManagerListTests : VolumeManagerHarness
         Assert.Equal(913408 + 94507008, capacity.MaximumVolumeBytes);
         Assert.Equal(CapacityRange.MinimumBytes, capacity.MinimumVolumeBytes);
         Assert.Single(Runner.Calls);
+    }
+}
+
+public sealed class VolumeManagerListOddNamesTests : VolumeManagerHarness
+{
+    private string TwoGoodVolumes() =>
+        ZfsScript.VolumeRows("data/k8s", csiName: null)
+        + Ours("data/k8s/pvc-a", "pvc-a")
+        + Ours("data/k8s/pvc-b", "pvc-b");
+
+    [Fact(Skip = "bug: VolumeManager.ListAsync calls ToVolume -> DatasetName.Parse on every child carrying our ready markers; a dataset renamed or received with our local markers under a name ZFS allows but DatasetName refuses (e.g. 'data/k8s/old copy', with a space) throws FormatException, so ListVolumes and ListVolumeHealth fail INTERNAL for every volume. Such children should be skipped (filter with VolumeId.TryParse before ToVolume).")]
+    public async Task A_renamed_copy_with_a_space_in_its_name_does_not_break_the_listing()
+    {
+        Runner.OnZfs(GetChildren()).Returns(TwoGoodVolumes() + Ours("data/k8s/old copy", "pvc-a"));
+
+        var page = await Manager.ListAsync(0, null, Ct);
+
+        Assert.Equal(["data/k8s/pvc-a", "data/k8s/pvc-b"], page.Volumes.Select(v => v.Id.Value));
+    }
+
+    [Fact(Skip = "bug: VolumeManager.ListAsync lists every ready child with our markers, including ids VolumeId.TryParse rejects (e.g. after 'zfs rename data/k8s/pvc-a data/k8s/Backup', which keeps local properties). ListVolumes then reports 'data/k8s/Backup', but ControllerGetVolume answers NOT_FOUND and DeleteVolume answers OK without destroying it. ListAsync should list only children whose name VolumeId.TryParse accepts.")]
+    public async Task Only_ids_the_other_rpcs_accept_are_listed()
+    {
+        Runner.OnZfs(GetChildren()).Returns(TwoGoodVolumes() + Ours("data/k8s/Backup", "pvc-c"));
+
+        var page = await Manager.ListAsync(0, null, Ct);
+
+        Assert.All(page.Volumes, v => Assert.NotNull(Manager.ParseId(v.Id.Value)));
+    }
+
+    [Fact]
+    public async Task Capacity_with_a_pool_root_parent_reads_the_pool_once_over()
+    {
+        using var mounts = new MountSerializer(lockFile: null);
+        var manager = new VolumeManager(
+            new ZfsClient(Runner, Options, mounts), new VolumeOptions { ParentDataset = "data" }, new Serilog.LoggerConfiguration().CreateLogger());
+        // Captured from zfs-fuse: naming a dataset twice prints its rows twice.
+        Runner.OnZfs("get").Returns("data\tused\t2793472\t-\ndata\tavailable\t487940096\t-\ndata\tused\t2793472\t-\ndata\tavailable\t487940096\t-\n");
+
+        var capacity = await manager.GetCapacityAsync(Ct);
+
+        Assert.Equal(487940096, capacity.AvailableBytes);
+        Assert.Equal(2793472 + 487940096, capacity.MaximumVolumeBytes);
     }
 }

@@ -76,6 +76,18 @@ public sealed class ZfsClientTests : IDisposable
         Assert.All(_runner.Argv, a => Assert.Equal("unmount", a[0]));
     }
 
+    [Fact(Skip = "bug: ZfsClient.DestroyAsync unmounts before destroying, so a destroy refused for good ('filesystem has children': the volume has snapshots; 'has dependent clones') leaves the volume unmounted although its doc says the dataset stays as it was. The volume stays ready/listed while unmounted, and writes to /data/<dataset> then land in the parent dataset (shared/notes/zfs.md). Remount (best effort) when the destroy fails with anything but not-found, or check for dependents before unmounting.")]
+    public async Task A_destroy_refused_for_snapshots_leaves_the_dataset_mounted()
+    {
+        _runner.OnZfs("unmount").Returns();
+        _runner.OnZfs("mount").Returns();
+        _runner.OnZfs("destroy").Fails(ZfsFuseOutput.FilesystemHasChildren);
+
+        await Assert.ThrowsAsync<DatasetHasDependentsException>(() => Client.DestroyAsync(Volume, CancellationToken.None));
+
+        Assert.Equal(["mount", "data/k8s/pvc-1"], _runner.Argv[^1]);
+    }
+
     [Fact]
     public async Task Destroy_of_a_missing_dataset_says_not_found()
     {

@@ -87,6 +87,19 @@ public sealed class ZfsParserTests
         Assert.Equal(94507008, datasets["data/k8s"].Bytes("available"));
     }
 
+    [Fact]
+    public void A_dataset_named_twice_prints_twice_and_groups_into_one()
+    {
+        // Captured: zfs get -H -p -o name,property,value,source used,available data data (a pool-root parent
+        // makes GetCapacity name the same dataset twice).
+        const string output = "data\tused\t2793472\t-\ndata\tavailable\t487940096\t-\ndata\tused\t2793472\t-\ndata\tavailable\t487940096\t-\n";
+
+        var dataset = Assert.Single(ZfsParser.GroupByDataset(ZfsParser.ParseGet(output)));
+
+        Assert.Equal(2793472, dataset.Bytes("used"));
+        Assert.Equal(487940096, dataset.Bytes("available"));
+    }
+
     [Theory]
     [InlineData("-")]
     [InlineData("none")]
