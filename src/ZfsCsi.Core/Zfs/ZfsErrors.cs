@@ -22,7 +22,6 @@ public static class ZfsErrors
         ("dependent clones", (c, e, s) => new DatasetHasDependentsException(c, e, s)),
         ("size is less than current used or reserved space", (c, e, s) => new ZfsQuotaBelowUsageException(c, e, s)),
         ("out of space", (c, e, s) => new ZfsOutOfSpaceException(c, e, s)),
-        // A reservation the pool cannot hold (zfs set refreservation=..., both implementations).
         ("size is greater than available space", (c, e, s) => new ZfsOutOfSpaceException(c, e, s)),
         ("bad property value", (c, e, s) => new ZfsInvalidArgumentException(c, e, s)),
         ("bad numeric value", (c, e, s) => new ZfsInvalidArgumentException(c, e, s)),

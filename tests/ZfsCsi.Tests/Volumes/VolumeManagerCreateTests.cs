@@ -254,7 +254,7 @@ public sealed class VolumeManagerCreateTests : VolumeManagerHarness
         Runner.OnZfs(GetVolume(Dataset)).Fails(DoesNotExist(Dataset));
         Runner.OnZfs(GetCapacity()).Returns(ZfsFuseOutput.GetCapacity);
 
-        await Assert.ThrowsAsync<CapacityOutOfRangeException>(() => Manager.CreateAsync(Name, CapacityRange.Unspecified, VolumeParameters.Default, Ct));
+        await Assert.ThrowsAsync<CapacityOutOfRangeException>(() => Manager.CreateAsync(Name, new CapacityRange(GiB, 0), VolumeParameters.Default, Ct));
 
         Assert.DoesNotContain(Runner.Argv, a => a[0] == "create");
     }
