@@ -21,6 +21,9 @@ public sealed class DriverOptions
 {
     public const string DefaultDriverName = "zfs.csi.dev";
 
+    /// <summary>A zfs command still running after a day is hung; the bound also keeps the timeout within what CancelAfter takes.</summary>
+    public const int MaxZfsTimeoutSeconds = 86400;
+
     public string Endpoint { get; set; } = "unix:///csi/csi.sock";
     public string NodeId { get; set; } = "";
     public DriverMode Mode { get; set; } = DriverMode.Both;
@@ -73,16 +76,23 @@ public sealed class DriverOptions
                 case "--endpoint": o.Endpoint = value; break;
                 case "--nodeid" or "--node-id": o.NodeId = value; break;
                 case "--mode":
-                    o.Mode = Enum.TryParse<DriverMode>(value, ignoreCase: true, out var mode) && !int.TryParse(value, out _)
-                        ? mode : throw new OptionsException($"--mode '{value}': expected controller, node or both");
+                    // Not Enum.TryParse: it also takes "controller,node" (OR-ed into Node) and numbers.
+                    o.Mode = value.ToLowerInvariant() switch
+                    {
+                        "controller" => DriverMode.Controller,
+                        "node" => DriverMode.Node,
+                        "both" => DriverMode.Both,
+                        _ => throw new OptionsException($"--mode '{value}': expected controller, node or both"),
+                    };
                     break;
                 case "--driver-name": o.DriverName = value; break;
                 case "--parent-dataset": o.Volumes.ParentDataset = value; break;
                 case "--zfs": o.Zfs.ZfsCommand = value; break;
                 case "--zpool": o.Zfs.ZpoolCommand = value; break;
                 case "--zfs-timeout":
-                    o.Zfs.CommandTimeout = double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var s) && s > 0
-                        ? TimeSpan.FromSeconds(s) : throw new OptionsException($"--zfs-timeout '{value}': expected a positive number of seconds");
+                    // Bounded: Infinity or 1e300 would overflow TimeSpan, 1e-9 would round to a zero timeout.
+                    o.Zfs.CommandTimeout = double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var s) && s is >= 0.001 and <= MaxZfsTimeoutSeconds
+                        ? TimeSpan.FromSeconds(s) : throw new OptionsException($"--zfs-timeout '{value}': expected a number of seconds from 0.001 to {MaxZfsTimeoutSeconds}");
                     break;
                 case "--mount-lock-file": o.Zfs.MountLockFile = value; break;
                 case "--log-format": o.LogFormat = value; break;
