@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using System.Diagnostics;
+using System.Text;
 using CliWrap;
 using CliWrap.Buffered;
 using Serilog;
@@ -11,26 +12,52 @@ public sealed class CliWrapCommandRunner(ILogger logger) : ICommandRunner
 {
     private readonly ILogger _log = logger.ForContext<CliWrapCommandRunner>();
 
-    public async Task<CommandResult> RunAsync(CommandLine command, TimeSpan timeout, CancellationToken cancellationToken = default)
+    public Task<CommandResult> RunAsync(CommandLine command, TimeSpan timeout, CancellationToken cancellationToken = default) =>
+        RunCoreAsync(command, timeout, async (cli, ct) =>
+        {
+            var result = await cli.ExecuteBufferedAsync(ct).ConfigureAwait(false);
+            return (result.ExitCode, result.StandardOutput, result.StandardError);
+        }, cancellationToken);
+
+    public Task<CommandResult> RunStreamingAsync(CommandLine command, TimeSpan timeout, Action<string> onOutputLine, CancellationToken cancellationToken = default) =>
+        RunCoreAsync(command, timeout, async (cli, ct) =>
+        {
+            var stdout = new StringBuilder();
+            var stderr = new StringBuilder();
+            var result = await cli
+                .WithStandardOutputPipe(PipeTarget.Merge(PipeTarget.ToStringBuilder(stdout), PipeTarget.ToDelegate(onOutputLine)))
+                .WithStandardErrorPipe(PipeTarget.Merge(PipeTarget.ToStringBuilder(stderr), PipeTarget.ToDelegate(onOutputLine)))
+                .ExecuteAsync(ct).ConfigureAwait(false);
+            return (result.ExitCode, stdout.ToString(), stderr.ToString());
+        }, cancellationToken);
+
+    private async Task<CommandResult> RunCoreAsync(
+        CommandLine command, TimeSpan timeout,
+        Func<Command, CancellationToken, Task<(int ExitCode, string StandardOutput, string StandardError)>> execute,
+        CancellationToken cancellationToken)
     {
         using var timeoutSource = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeoutSource.CancelAfter(timeout);
         var started = Stopwatch.GetTimestamp();
         try
         {
-            var result = await Cli.Wrap(command.Program)
+            var cli = Cli.Wrap(command.Program)
                 .WithArguments(command.Arguments)
                 .WithValidation(CommandResultValidation.None)
                 // A fixed, predictable locale keeps error text parseable.
-                .WithEnvironmentVariables(env => env.Set("LC_ALL", "C"))
-                .ExecuteBufferedAsync(timeoutSource.Token);
-            var elapsed = Stopwatch.GetElapsedTime(started);
-            _log.Debug("Command {Argv} exited {ExitCode} in {DurationMs:F1} ms", command.ToString(), result.ExitCode, elapsed.TotalMilliseconds);
-            if (result.ExitCode != 0)
+                .WithEnvironmentVariables(env => env.Set("LC_ALL", "C"));
+            if (command.WorkingDirectory is not null)
             {
-                _log.Debug("Command {Argv} stderr: {StandardError}", command.ToString(), result.StandardError.Trim());
+                cli = cli.WithWorkingDirectory(command.WorkingDirectory);
             }
-            return new CommandResult(result.ExitCode, result.StandardOutput, result.StandardError, elapsed);
+            var (exitCode, stdout, stderr) = await execute(cli, timeoutSource.Token).ConfigureAwait(false);
+            var elapsed = Stopwatch.GetElapsedTime(started);
+            _log.Debug("Command {Argv} exited {ExitCode} in {DurationMs:F1} ms", command.ToString(), exitCode, elapsed.TotalMilliseconds);
+            if (exitCode != 0)
+            {
+                _log.Debug("Command {Argv} stderr: {StandardError}", command.ToString(), stderr.Trim());
+            }
+            return new CommandResult(exitCode, stdout, stderr, elapsed);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {

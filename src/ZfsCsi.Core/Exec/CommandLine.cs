@@ -10,6 +10,9 @@ public sealed record CommandLine(string Program, IReadOnlyList<string> Arguments
     {
     }
 
+    /// <summary>The directory the command runs in; null for the caller's own (e.g. a source tree for make and ./configure).</summary>
+    public string? WorkingDirectory { get; init; }
+
     /// <summary>The argv as one readable line, for logs and error messages only; never executed.</summary>
     public override string ToString() =>
         string.Join(' ', new[] { Program }.Concat(Arguments).Select(Quote));
