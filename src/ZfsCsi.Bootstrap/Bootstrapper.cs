@@ -40,16 +40,17 @@ public sealed class Bootstrapper : IDisposable
         try
         {
             var module = await _module.EnsureAsync(ct).ConfigureAwait(false);
+            _log.Write(Progress.Verbose ? Serilog.Events.LogEventLevel.Information : Serilog.Events.LogEventLevel.Debug, "Module: {ModuleSummary}", module);
             if (_options.Pool.Length == 0)
             {
                 return Progress.Finish(true, module);
             }
             var (ready, reason) = await _pool.EnsureAsync(ct).ConfigureAwait(false);
-            return Progress.Finish(ready, reason);
+            return Progress.Finish(ready, reason, ready ? "" : "pool health");
         }
         catch (BootstrapException e)
         {
-            return Progress.Finish(false, $"{e.Step}: {e.Message}");
+            return Progress.Finish(false, $"{e.Step}: {e.Message}", e.Step);
         }
     }
 

@@ -115,7 +115,13 @@ public sealed class BootstrapProgress : IDisposable
             _stepStarted = Stopwatch.GetTimestamp();
             _lastLongStepLog = _stepStarted;
             _stepRunning = true;
-            _status = _status with { State = state, Step = step, Reason = reason };
+            // A routine re-check (watch mode) keeps the last verdict in the file: the driver must not
+            // flap to not-ready for the few milliseconds each check takes. Rebuilding, importing or
+            // a new verdict replace it.
+            if (!(state == BootstrapState.Checking && _status.State is BootstrapState.Ready or BootstrapState.Failed))
+            {
+                _status = _status with { State = state, Step = step, Reason = reason };
+            }
         }
         _line?.Begin(step);
         Write();
@@ -163,11 +169,11 @@ public sealed class BootstrapProgress : IDisposable
     }
 
     /// <summary>The end of a check: ready or failed, with the reason; written at once.</summary>
-    public BootstrapStatus Finish(bool ready, string reason)
+    public BootstrapStatus Finish(bool ready, string reason, string failedStep = "")
     {
         lock (_gate)
         {
-            _status = _status with { State = ready ? BootstrapState.Ready : BootstrapState.Failed, Reason = reason };
+            _status = _status with { State = ready ? BootstrapState.Ready : BootstrapState.Failed, Reason = reason, Step = ready ? "" : failedStep };
         }
         Write();
         return Current;

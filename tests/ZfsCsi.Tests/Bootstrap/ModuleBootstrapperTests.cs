@@ -204,4 +204,49 @@ public sealed class ModuleBootstrapperTests : IDisposable
         Assert.Contains("--source", status.Reason, StringComparison.Ordinal);
         Assert.Empty(Changes);
     }
+
+    [Fact]
+    public async Task A_long_build_keeps_the_heartbeat_fresh_so_the_driver_stays_alive_but_not_ready()
+    {
+        _k.Userland("2.2.2-1");
+        _k.Slow("make-j", 2.5);
+        var readiness = new BootstrapReadiness(_k.StatusFile, TimeSpan.FromSeconds(1));
+        using var b = new Bootstrapper(_k.Options("--heartbeat", "0.2"), new CliWrapCommandRunner(_log), _log);
+
+        var check = b.CheckAsync(CancellationToken.None);
+        var seen = new List<BootstrapStatus>();
+        while (!check.IsCompleted)
+        {
+            await Task.Delay(300);
+            if (await BootstrapStatusFile.ReadAsync(_k.StatusFile, CancellationToken.None) is { State: BootstrapState.Rebuilding } s && s.Step == "make -j2")
+            {
+                seen.Add(s);
+                Assert.True((await readiness.CheckLivenessAsync(CancellationToken.None)).Ready);
+                var ready = await readiness.CheckAsync(CancellationToken.None);
+                Assert.False(ready.Ready);
+                Assert.Contains("rebuilding at step 'make -j2'", ready.Reason, StringComparison.Ordinal);
+            }
+        }
+
+        Assert.Equal(BootstrapState.Ready, (await check).State);
+        Assert.True(seen.Count >= 3, $"saw the build step {seen.Count} times");
+        Assert.True(seen[^1].Heartbeat > seen[0].Heartbeat, "the heartbeat did not move during the build");
+        Assert.True(seen[^1].ElapsedSeconds > seen[0].ElapsedSeconds);
+    }
+
+    [Fact]
+    public async Task A_routine_recheck_keeps_the_ready_verdict_in_the_status_file_while_it_runs()
+    {
+        _k.AllGood();
+        using var b = new Bootstrapper(_k.Options(), new CliWrapCommandRunner(_log), _log);
+        Assert.Equal(BootstrapState.Ready, (await b.CheckAsync(CancellationToken.None)).State);
+
+        var recheck = b.CheckAsync(CancellationToken.None);
+        while (!recheck.IsCompleted)
+        {
+            Assert.Equal(BootstrapState.Ready, (await BootstrapStatusFile.ReadAsync(_k.StatusFile, CancellationToken.None))!.State);
+            await Task.Delay(1);
+        }
+        Assert.Equal(BootstrapState.Ready, (await recheck).State);
+    }
 }
