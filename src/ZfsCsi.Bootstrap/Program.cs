@@ -4,6 +4,12 @@ using ZfsCsi.Bootstrap;
 using ZfsCsi.Bootstrap.Progress;
 using ZfsCsi.Core.Exec;
 
+if (args is ["--help"] or ["-h"] or ["help"])
+{
+    Console.WriteLine(BootstrapOptions.Usage);
+    return 0;
+}
+
 BootstrapOptions options;
 try
 {
