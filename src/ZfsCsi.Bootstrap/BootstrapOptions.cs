@@ -9,6 +9,9 @@ public enum BootstrapCommand
 {
     Once,
     Watch,
+
+    /// <summary>A liveness probe for the bootstrap container itself: exit 0 unless the status file shows a step with a stale heartbeat.</summary>
+    Alive,
 }
 
 /// <summary>kernel: OpenZFS, a kernel module to check and rebuild. none: zfs-fuse (user space), no module.</summary>
@@ -44,6 +47,7 @@ public sealed class BootstrapOptions
     public string StatusFile { get; set; } = BootstrapStatusFile.DefaultPath;
     public TimeSpan Interval { get; set; } = TimeSpan.FromSeconds(10);
     public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(5);
+    public TimeSpan StaleAfter { get; set; } = TimeSpan.FromSeconds(120);
 
     public string ModulesDirectory { get; set; } = "/lib/modules";
     public string SysModuleDirectory { get; set; } = "/sys/module";
@@ -59,9 +63,11 @@ public sealed class BootstrapOptions
     public const string Usage = """
         zfs-csi-bootstrap: the ZFS module rebuilt for the running kernel and the pool imported, before the driver reports ready
 
-        usage: zfs-csi-bootstrap once|watch [flags]
+        usage: zfs-csi-bootstrap once|watch|alive [flags]
           once                   check and repair once, exit 0 when ready, 1 when not (systemd oneshot)
           watch                  check every --interval, keep the status file current (sidecar)
+          alive                  liveness probe for the sidecar: exit 1 only when the status file shows
+                                 a step whose heartbeat is older than --stale-after (default 120 s)
 
           --pool NAME            pool to import and check (e.g. data); omit to check the module only
           --import-dir DIR       absolute device search directory for zpool import -d (repeatable);
@@ -83,6 +89,7 @@ public sealed class BootstrapOptions
           --status-file PATH     status for the driver, default /run/zfs-csi/bootstrap.json; "" for none
           --interval SECONDS     watch: time between checks, default 10
           --heartbeat SECONDS    how often the status file is refreshed while working, default 5
+          --stale-after SECONDS  alive: a step whose heartbeat is older than this is stuck, default 120
           --modules-dir DIR      default /lib/modules (headers: DIR/<release>/build and /source)
           --sys-module-dir DIR   default /sys/module (loaded version: DIR/zfs/version)
           --uname --modinfo --modprobe --depmod --make --zfs --zpool PATH
@@ -100,6 +107,7 @@ public sealed class BootstrapOptions
             {
                 "once" => BootstrapCommand.Once,
                 "watch" => BootstrapCommand.Watch,
+                "alive" => BootstrapCommand.Alive,
                 _ => throw new BootstrapOptionsException($"unknown command '{args[0]}': expected once or watch"),
             };
             i = 1;
@@ -156,6 +164,7 @@ public sealed class BootstrapOptions
                 case "--status-file": o.StatusFile = value; break;
                 case "--interval": o.Interval = Seconds(key, value); break;
                 case "--heartbeat": o.HeartbeatInterval = Seconds(key, value); break;
+                case "--stale-after": o.StaleAfter = Seconds(key, value); break;
                 case "--modules-dir": o.ModulesDirectory = value; break;
                 case "--sys-module-dir": o.SysModuleDirectory = value; break;
                 case "--uname": o.Uname = value; break;
@@ -190,6 +199,14 @@ public sealed class BootstrapOptions
         if (Module == ModuleMode.Kernel && SourceTree.Length > 0 && !Path.IsPathRooted(SourceTree))
         {
             throw new BootstrapOptionsException($"--source '{SourceTree}': expected an absolute path");
+        }
+        if (Command == BootstrapCommand.Alive)
+        {
+            if (StatusFile.Length == 0)
+            {
+                throw new BootstrapOptionsException("alive needs --status-file");
+            }
+            return;
         }
         if (Pool.Length == 0 && Module == ModuleMode.None)
         {

@@ -21,6 +21,13 @@ catch (BootstrapOptionsException e)
     return 2;
 }
 
+if (options.Command == BootstrapCommand.Alive)
+{
+    var liveness = await new ZfsCsi.Core.Bootstrap.BootstrapReadiness(options.StatusFile, options.StaleAfter).CheckLivenessAsync(CancellationToken.None);
+    Console.WriteLine(liveness.Reason);
+    return liveness.Ready ? 0 : 1;
+}
+
 var line = options.LogFormat == "text" ? ProgressLine.ForConsole() : null;
 var console = options.LogFormat == "json"
     ? new LoggerConfiguration().MinimumLevel.Debug().WriteTo.Console(new CompactJsonFormatter()).CreateLogger()

@@ -52,14 +52,16 @@ public sealed partial class ModuleBootstrapper
         await BuildStepAsync(why, new CommandLine(options.Make, $"-j{options.Jobs}") { WorkingDirectory = src }, ct).ConfigureAwait(false);
         try
         {
-            await BuildStepAsync(why, new CommandLine(options.Make, "install") { WorkingDirectory = src }, ct).ConfigureAwait(false);
+            // Not cancellable (a SIGTERM waits for it; only --build-timeout kills it): killing make
+            // install half-way is exactly the half-installed module this must never leave.
+            await BuildStepAsync(why, new CommandLine(options.Make, "install") { WorkingDirectory = src }, CancellationToken.None).ConfigureAwait(false);
         }
         catch (BootstrapException)
         {
-            await RemoveHalfInstalledAsync(headers, ct).ConfigureAwait(false);
+            await RemoveHalfInstalledAsync(headers, CancellationToken.None).ConfigureAwait(false);
             throw;
         }
-        await BuildStepAsync(why, new CommandLine(options.Depmod, "-a", headers.Release), ct).ConfigureAwait(false);
+        await BuildStepAsync(why, new CommandLine(options.Depmod, "-a", headers.Release), CancellationToken.None).ConfigureAwait(false);
     }
 
     /// <summary>A make install that stopped half-way may leave modules that do not belong together: take them out so nothing loads them.</summary>
