@@ -38,7 +38,7 @@ public sealed class ProgressLine : IDisposable
     {
         lock (_gate)
         {
-            _last = line;
+            _last = line.Trim();
         }
     }
 
