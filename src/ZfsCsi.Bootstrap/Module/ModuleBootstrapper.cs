@@ -75,10 +75,10 @@ public sealed partial class ModuleBootstrapper(ICommandRunner runner, BootstrapO
         }
         // Fail fast, before waiting for the lock: without the running kernel's headers no build can work.
         var headers = KernelHeaders.Find(options.ModulesDirectory, state.Release);
-        foreach (var newer in KernelHeaders.OtherReleasesWithHeaders(options.ModulesDirectory, state.Release))
+        foreach (var other in KernelHeaders.OtherReleasesWithHeaders(options.ModulesDirectory, state.Release))
         {
-            _log.Warning("Headers for kernel {OtherRelease} are installed but {Release} is running: building for {Release}; reboot into {OtherRelease} to use it (the bootstrap rebuilds then)",
-                newer, state.Release, state.Release, newer);
+            _log.Information("Headers for kernel {OtherRelease} are installed too; building for the running kernel {Release} only (after a reboot into {OtherRelease} the bootstrap builds for it)",
+                other, state.Release, other);
         }
         using var buildLock = await progress.StepAsync(BootstrapState.Rebuilding, "build lock", $"waiting for {options.BuildLockFile} (another bootstrap may be building)",
             () => MountSerializer.FileLock.AcquireAsync(options.BuildLockFile, ct), important: true).ConfigureAwait(false);
