@@ -44,18 +44,39 @@ public sealed class BootstrapPoolTests : IAsyncLifetime
     [Fact]
     public async Task A_pool_exported_while_the_driver_runs_drops_readiness_and_the_watching_bootstrap_brings_it_back()
     {
-        using var bootstrap = _driver.NewBootstrapper(_driver.BootstrapOptions("watch"));
+        using var bootstrap = _driver.NewBootstrapper(_driver.BootstrapOptions("watch", "--interval", "2"));
         using var stop = new CancellationTokenSource();
         var watching = bootstrap.WatchAsync(stop.Token);
+        var states = new System.Collections.Concurrent.ConcurrentQueue<BootstrapState>();
+        var recording = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                try
+                {
+                    if (await _driver.StatusAsync() is { } s)
+                    {
+                        states.Enqueue(s.State);
+                    }
+                }
+                catch (IOException)
+                {
+                }
+                await Task.Delay(10);
+            }
+        });
         try
         {
             Assert.True(await GatedDriver.EventuallyAsync(_driver.ProbeAsync, TimeSpan.FromSeconds(30)), "Probe never became ready while the pool was imported");
+            states.Clear();
 
             await _driver.ExportAsync();
             var dropped = await GatedDriver.EventuallyAsync(async () => !await _driver.ProbeAsync(), TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(20));
             Assert.True(dropped, "readiness did not drop after the pool was exported");
 
             Assert.True(await GatedDriver.EventuallyAsync(_driver.ProbeAsync, TimeSpan.FromSeconds(60)), "readiness did not come back");
+            Assert.Contains(BootstrapState.Importing, states);
+            Assert.Equal(BootstrapState.Ready, states.Last());
             Assert.Equal("ONLINE", await _driver.HealthAsync());
             Assert.Contains(_driver.BootstrapLogs.Rendered, m => m.Contains("Imported pool", StringComparison.Ordinal));
             var status = await _driver.StatusAsync();
@@ -67,6 +88,7 @@ public sealed class BootstrapPoolTests : IAsyncLifetime
         {
             await stop.CancelAsync();
             await watching;
+            await recording;
         }
     }
 
