@@ -32,8 +32,14 @@ var line = options.LogFormat == "text" ? ProgressLine.ForConsole() : null;
 var console = options.LogFormat == "json"
     ? new LoggerConfiguration().MinimumLevel.Debug().WriteTo.Console(new CompactJsonFormatter()).CreateLogger()
     : new LoggerConfiguration().MinimumLevel.Debug().WriteTo.Console(outputTemplate: "{Timestamp:HH:mm:ss.fff} {Level:u3} {Message:lj}{NewLine}{Exception}").CreateLogger();
-Log.Logger = new LoggerConfiguration()
-    .MinimumLevel.Information()
+var logConfig = new LoggerConfiguration().MinimumLevel.Information();
+if (options.Command == BootstrapCommand.Watch)
+{
+    // The sidecar re-runs the same quick reads every few seconds: one event per command would
+    // bury the log. Steps and verdict changes are logged by the bootstrap itself.
+    logConfig = logConfig.MinimumLevel.Override(typeof(CliWrapCommandRunner).FullName!, Serilog.Events.LogEventLevel.Warning);
+}
+Log.Logger = logConfig
     .Enrich.WithProperty("Command", options.Command)
     .WriteTo.Sink(line is null ? console : new ProgressAwareSink(console, line))
     .CreateLogger();
