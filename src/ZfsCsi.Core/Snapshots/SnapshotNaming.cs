@@ -58,7 +58,8 @@ public static class SnapshotNaming
 
     private static string Digest(string name) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(name)));
 
-    private static void Validate(string name, string what)
+    /// <summary>A CSI name: required, at most 128 bytes (any other content is mapped, never refused).</summary>
+    public static void Validate(string name, string what)
     {
         if (string.IsNullOrEmpty(name))
         {

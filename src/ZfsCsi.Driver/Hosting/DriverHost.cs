@@ -33,6 +33,7 @@ public static class DriverHost
         services.AddSingleton(new MountSerializer(string.IsNullOrEmpty(options.Zfs.MountLockFile) ? null : options.Zfs.MountLockFile));
         services.AddSingleton<ZfsClient>();
         services.AddSingleton<VolumeManager>();
+        services.AddSingleton<ZfsCsi.Core.Snapshots.SnapshotManager>();
         services.AddSingleton<StorageHealth>();
         services.AddSingleton<OperationLocks>();
         if (options.Mode != DriverMode.Node)
@@ -52,6 +53,7 @@ public static class DriverHost
         if (options.Mode != DriverMode.Node)
         {
             app.MapGrpcService<ControllerService>();
+            app.MapGrpcService<GroupControllerService>();
         }
         return app;
     }
