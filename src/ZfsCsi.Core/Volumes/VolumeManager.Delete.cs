@@ -80,7 +80,8 @@ public sealed partial class VolumeManager
     /// Hides a deleted volume whose blocks are still needed. Unmount first (busy means in use: the
     /// caller gets FAILED_PRECONDITION and nothing changed), then the marker, then canmount=off so an
     /// import never mounts it again. Each step is idempotent: a crash leaves a state DeleteVolume's
-    /// retry finishes.
+    /// retry finishes. Only the blocks snapshots and clones share stay allocated: a thick volume's
+    /// reservation is released.
     /// </summary>
     private async Task RetainAsync(VolumeId volume, DatasetProperties props, CancellationToken ct)
     {
@@ -90,5 +91,13 @@ public sealed partial class VolumeManager
             await zfs.SetAsync(volume.Dataset, Markers.State, Markers.StateDeleted, ct).ConfigureAwait(false);
         }
         await zfs.SetAsync(volume.Dataset, "canmount", "off", ct).ConfigureAwait(false);
+        // A thick volume's reservation would keep holding pool space nobody can use any more.
+        foreach (var reservation in new[] { "refreservation", "reservation" })
+        {
+            if (props.LocalValue(reservation) is { } r && ZfsParser.ParseBytes(r) is > 0)
+            {
+                await zfs.SetAsync(volume.Dataset, reservation, "none", ct).ConfigureAwait(false);
+            }
+        }
     }
 }
