@@ -63,6 +63,7 @@ public sealed partial class VolumeManager
             {
                 _log.Information("Volume {VolumeId} has {Count} snapshots or clone origins still in use; retaining its dataset as deleted", volumeId.Value, needed.Count);
                 await RetainAsync(volumeId, props, ct).ConfigureAwait(false);
+                await DiscardUnsnapshottedAsync(volumeId, rows, ct).ConfigureAwait(false);
             }
         }
         catch (DatasetNotFoundException)
@@ -74,6 +75,31 @@ public sealed partial class VolumeManager
             throw new FailedPreconditionException($"volume {volumeId} is in use on the storage host (a process has files open under {props.Value("mountpoint")}); stop it and retry. zfs said: {e.StandardError.Trim()}");
         }
         await SweepAsync(ct).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// A retained volume's data written since its latest snapshot is what the CO asked to delete and
+    /// nothing can reach it any more: a rollback to that snapshot frees it, so a retained volume costs
+    /// only the blocks its snapshots and clones already hold. Best effort: zfs refuses (and changes
+    /// nothing) if a newer snapshot appeared, and the volume is then kept as it is.
+    /// </summary>
+    private async Task DiscardUnsnapshottedAsync(VolumeId volume, IReadOnlyList<DatasetProperties> rows, CancellationToken ct)
+    {
+        // By creation (seconds), ties in listing order (zfs lists a dataset's snapshots oldest first).
+        var latest = rows.Where(r => r.IsSnapshot && Inventory.DatasetOf(r.Name) == volume.Value)
+            .OrderBy(r => r.Bytes("creation") ?? 0).LastOrDefault();
+        if (latest is null || !SnapshotName.TryParse(latest.Name, out var snapshot))
+        {
+            return;
+        }
+        try
+        {
+            await zfs.RollbackAsync(snapshot, ct).ConfigureAwait(false);
+        }
+        catch (ZfsCsiException e)
+        {
+            _log.Information("Retained volume {VolumeId} keeps its unsnapshotted data: rollback to {Snapshot} failed: {Reason}", volume.Value, snapshot.Value, e.Message);
+        }
     }
 
     /// <summary>

@@ -69,6 +69,9 @@ public static class ZfsArgs
     /// <summary>The snapshot of this leaf on a dataset and on every descendant.</summary>
     public static string[] DestroySnapshotRecursive(SnapshotName snapshot) => ["destroy", "-r", snapshot.Value];
 
+    /// <summary>Back to the most recent snapshot (no -r: zfs refuses, destroying nothing, when it is not the latest).</summary>
+    public static string[] Rollback(SnapshotName snapshot) => ["rollback", snapshot.Value];
+
     public static string[] RenameSnapshot(SnapshotName from, SnapshotName to) => ["rename", from.Value, to.Value];
 
     private static IEnumerable<string> Options(IEnumerable<KeyValuePair<string, string>> properties) =>

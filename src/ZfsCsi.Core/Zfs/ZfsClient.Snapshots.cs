@@ -66,6 +66,10 @@ public sealed partial class ZfsClient
     public Task DestroySnapshotRecursiveAsync(SnapshotName snapshot, CancellationToken ct) =>
         RetryBusyAsync(() => SerializedAsync(ZfsArgs.DestroySnapshotRecursive(snapshot), ct), ct);
 
+    /// <summary>A rollback remounts a mounted dataset: serialized.</summary>
+    public Task RollbackAsync(SnapshotName snapshot, CancellationToken ct) =>
+        SerializedAsync(ZfsArgs.Rollback(snapshot), ct);
+
     public Task RenameSnapshotAsync(SnapshotName from, SnapshotName to, CancellationToken ct) =>
         SerializedAsync(ZfsArgs.RenameSnapshot(from, to), ct);
 
