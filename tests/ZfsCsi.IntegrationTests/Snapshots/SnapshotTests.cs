@@ -245,4 +245,61 @@ public sealed class SnapshotTests(SnapshotFixture driver) : IClassFixture<Snapsh
         Assert.Contains(volume, await driver.ListVolumeIdsAsync());
         Assert.Equal("yes", await driver.GetPropertyAsync(volume, "mounted"));
     }
+
+    [Fact]
+    public async Task Every_form_of_listing_runs_one_zfs_process()
+    {
+        var volume = await driver.CreateVolumeAsync(Unique("pvc-s12"));
+        var snapshot = await driver.SnapshotAsync(Unique("snapshot-s12"), volume);
+        foreach (var request in new[]
+        {
+            new ListSnapshotsRequest(),
+            new ListSnapshotsRequest { SourceVolumeId = volume },
+            new ListSnapshotsRequest { SnapshotId = snapshot.SnapshotId },
+            new ListSnapshotsRequest { MaxEntries = 1 },
+        })
+        {
+            var before = Commands().Count;
+            var response = await Controller.ListSnapshotsAsync(request);
+            Assert.NotEmpty(response.Entries);
+            Assert.Single(Commands().Skip(before));
+        }
+    }
+
+    [Fact]
+    public async Task A_page_token_is_honoured_by_a_restarted_driver()
+    {
+        var volume = await driver.CreateVolumeAsync(Unique("pvc-s13"));
+        var ids = new List<string>();
+        for (var i = 0; i < 3; i++)
+        {
+            ids.Add((await driver.SnapshotAsync(Unique($"snapshot-r{i}"), volume)).SnapshotId);
+        }
+        ids.Sort(StringComparer.Ordinal);
+        var first = await Controller.ListSnapshotsAsync(new ListSnapshotsRequest { SourceVolumeId = volume, MaxEntries = 1 });
+
+        // Another driver process (same flags, fresh memory) continues the listing.
+        var socket = $"/tmp/zfs-csi-tests/sock-{Guid.NewGuid():N}.sock";
+        var options = ZfsCsi.Driver.Hosting.DriverOptions.Parse(["--endpoint", $"unix://{socket}", "--parent-dataset", driver.Pool.Parent, "--mode", "controller"]);
+        var logger = new Serilog.LoggerConfiguration().CreateLogger();
+        var app = ZfsCsi.Driver.Hosting.DriverHost.Build(options, logger);
+        await ZfsCsi.Driver.Hosting.DriverHost.PrepareAsync(app, options, CancellationToken.None);
+        await app.StartAsync();
+        try
+        {
+            using var client = new CsiClient(socket);
+            var rest = await client.Controller.ListSnapshotsAsync(new ListSnapshotsRequest { SourceVolumeId = volume, StartingToken = first.NextToken });
+            Assert.Equal(ids.Skip(1), rest.Entries.Select(e => e.Snapshot.SnapshotId));
+        }
+        finally
+        {
+            await app.StopAsync();
+            await app.DisposeAsync();
+            File.Delete(socket);
+        }
+    }
+
+    private List<string> Commands() =>
+        driver.Logs.Events.Where(e => e.MessageTemplate.Text.StartsWith("Command {Argv} exited", StringComparison.Ordinal))
+            .Select(e => e.Properties["Argv"].ToString()).ToList();
 }
