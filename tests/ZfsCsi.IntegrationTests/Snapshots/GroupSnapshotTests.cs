@@ -123,6 +123,60 @@ public sealed class GroupSnapshotTests(SnapshotFixture driver) : IClassFixture<S
         Assert.Empty(await driver.LeftoversAsync(a, b));
     }
 
+    [Fact]
+    public async Task A_group_snapshot_taken_while_a_writer_updates_both_volumes_in_turn_is_crash_consistent()
+    {
+        // The writer puts counter i into A, then i into B, forever: at every instant A holds B or B+1.
+        // Snapshots taken one after the other would catch B ahead of A; one atomic snapshot never does.
+        var va = await driver.CreateVolumeAsync(Unique("pvc-gw-a"));
+        var vb = await driver.CreateVolumeAsync(Unique("pvc-gw-b"));
+        var paths = await Task.WhenAll(new[] { va, vb }.Select(async v => Path.Combine(await driver.GetPropertyAsync(v, "mountpoint"), "counter")));
+        using var stop = new CancellationTokenSource();
+        long written = 0;
+        var writer = Task.Run(async () =>
+        {
+            await using var a = new FileStream(paths[0], FileMode.Create, FileAccess.Write, FileShare.Read, 1);
+            await using var b = new FileStream(paths[1], FileMode.Create, FileAccess.Write, FileShare.Read, 1);
+            for (long i = 1; !stop.IsCancellationRequested; i++)
+            {
+                foreach (var file in new[] { a, b })
+                {
+                    // Fixed width, written in place by one write(2): never a torn or empty value.
+                    file.Position = 0;
+                    await file.WriteAsync(System.Text.Encoding.ASCII.GetBytes(i.ToString("D19") + "\n"));
+                    await file.FlushAsync();
+                }
+                Interlocked.Exchange(ref written, i);
+            }
+        });
+        try
+        {
+            while (Interlocked.Read(ref written) < 50)
+            {
+                await Task.Delay(10);
+            }
+            var group = (await Groups.CreateVolumeGroupSnapshotAsync(Request(Unique("groupsnapshot-gw"), va, vb))).GroupSnapshot;
+            await Task.Delay(100);
+            stop.Cancel();
+            await writer;
+
+            var counters = new Dictionary<string, long>();
+            foreach (var member in group.Snapshots)
+            {
+                var restored = (await driver.RestoreAsync(Unique("pvc-gwr"), member.SnapshotId)).Volume.VolumeId;
+                counters[member.SourceVolumeId] = long.Parse((await driver.ReadAsync(restored, "counter")).Trim());
+            }
+            Assert.True(counters[vb] > 0, "the writer was running when the group was taken");
+            Assert.InRange(counters[va] - counters[vb], 0, 1);
+            Assert.True(Interlocked.Read(ref written) > counters[va], "the writer went on after the snapshot");
+        }
+        finally
+        {
+            stop.Cancel();
+            await writer;
+        }
+    }
+
     private List<string> SnapshotCommands() =>
         driver.Logs.Events
             .Where(e => e.MessageTemplate.Text.StartsWith("Command {Argv} exited", StringComparison.Ordinal) && e.Properties["ExitCode"].ToString() == "0")
