@@ -37,6 +37,7 @@ public static class DriverHost
         services.AddSingleton(new MountSerializer(string.IsNullOrEmpty(options.Zfs.MountLockFile) ? null : options.Zfs.MountLockFile));
         services.AddSingleton<ZfsClient>();
         services.AddSingleton<VolumeManager>();
+        services.AddSingleton<ZfsCsi.Core.Snapshots.SnapshotManager>();
         services.AddSingleton<StorageHealth>();
         services.AddSingleton<OperationLocks>();
         if (options.BootstrapStatusFile.Length > 0)
@@ -62,6 +63,7 @@ public static class DriverHost
         if (options.Mode != DriverMode.Node)
         {
             app.MapGrpcService<ControllerService>();
+            app.MapGrpcService<GroupControllerService>();
         }
         HealthEndpoints.Map(app, options);
         return app;
