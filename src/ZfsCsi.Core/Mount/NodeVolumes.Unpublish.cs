@@ -25,7 +25,8 @@ public sealed partial class NodeVolumes
     /// <summary>Unmounts every mount stacked at <paramref name="target"/>; dead ones lazily.</summary>
     private async Task DetachAsync(string target)
     {
-        for (var i = 0; i < 16; i++)
+        var busy = 0;
+        for (var i = 0; i < 32; i++)
         {
             var top = MountTable.Read().At(target).LastOrDefault();
             if (top is null)
@@ -46,6 +47,12 @@ public sealed partial class NodeVolumes
             {
                 continue;
             }
+            // A path lookup in flight holds the mount for a moment (seen right after publish): retry briefly.
+            if (errno == Errno.EBUSY && ++busy < 10)
+            {
+                await Task.Delay(50).ConfigureAwait(false);
+                continue;
+            }
             if (errno == Errno.EBUSY && !await IsAnsweringAsync(target).ConfigureAwait(false) || Errno.MeansDeadMount(errno))
             {
                 _log.Warning("Detaching dead mount {TargetPath} ({FsType} {Source}): {Errno}", target, top.FsType, top.Source, Errno.Describe(errno));
@@ -59,6 +66,6 @@ public sealed partial class NodeVolumes
                 ? new FailedPreconditionException($"{target} is busy: a process still uses the volume there")
                 : new ZfsCsiException(ErrorKind.Internal, $"umount {target}: {Errno.Describe(errno)}");
         }
-        throw new ZfsCsiException(ErrorKind.Internal, $"{target} still has mounts after 16 unmounts");
+        throw new ZfsCsiException(ErrorKind.Internal, $"{target} still has mounts after 32 attempts to unmount");
     }
 }

@@ -23,6 +23,9 @@ public static class SshfsArgs
             "IdentitiesOnly=yes",
             "BatchMode=yes",
             "PasswordAuthentication=no",
+            // sshfs keeps its own stat/dir cache for 20 s by default: a pod on another node would
+            // read a stale size or miss new names. Volumes are multi-node writers: no such cache.
+            "dir_cache=no",
             // Pods run as any uid: without allow_other only root could enter the mount.
             "allow_other");
         return new CommandLine(o.Program, "-p", o.Port.ToString(CultureInfo.InvariantCulture), "-o", options, o.Remote, mountPoint);
