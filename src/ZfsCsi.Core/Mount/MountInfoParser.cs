@@ -29,6 +29,11 @@ public static class MountInfoParser
     {
         entry = null!;
         var fields = line.Split(' ');
+        // At least: id parent dev root mountpoint options - fstype source.
+        if (fields.Length < 9)
+        {
+            return false;
+        }
         var separator = Array.IndexOf(fields, "-", 6);
         if (separator < 0 || separator + 2 >= fields.Length)
         {
