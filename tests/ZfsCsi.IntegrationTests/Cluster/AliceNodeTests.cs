@@ -38,6 +38,7 @@ public sealed class AliceNodeFixture : DriverFixture
         finally
         {
             await base.DisposeAsync();
+            await PoolLeftovers.EnsureDestroyedAsync(Pool.Name);
         }
     }
 }

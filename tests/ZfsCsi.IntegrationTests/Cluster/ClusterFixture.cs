@@ -65,6 +65,7 @@ public sealed class ClusterFixture : DriverFixture
         finally
         {
             await base.DisposeAsync();
+            await PoolLeftovers.EnsureDestroyedAsync(Pool.Name);
         }
     }
 
