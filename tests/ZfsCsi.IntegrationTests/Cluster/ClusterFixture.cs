@@ -25,10 +25,11 @@ public sealed class ClusterFixture : DriverFixture
 
     public override async Task InitializeAsync()
     {
+        // First: an orphan cluster's SSHFS mounts keep its pool busy, and TestPool destroys orphan pools.
+        await RemoveOrphansAsync();
         await base.InitializeAsync();
         try
         {
-            await RemoveOrphansAsync();
             var up = await Sh.RunAsync(Path.Combine(RepoRoot, "lab/cluster-up"),
                 "--state", StateDir, "--alice-root", Pool.Mountpoint, "--parent-dataset", Pool.Parent,
                 "--driver", DriverDll(), "--owner-pid", Environment.ProcessId.ToString());
