@@ -148,7 +148,8 @@ public sealed class ManifestTests : IClassFixture<ManifestTests.Renders>
             Assert.True(hostDir is not null, $"{kustomization}: {driver}: the node socket's volume '{mount.Volume}' must be a hostPath, kubelet connects to it from the host");
             var onHost = Path.Combine(hostDir!, Path.GetRelativePath(mount.MountPath, socket));
             var registrar = Assert.Single(pod.Containers, c => c.ImageName == "csi-node-driver-registrar");
-            Assert.Equal(onHost, registrar.Flag("--kubelet-registration-path"));
+            var registered = registrar.Flag("--kubelet-registration-path");
+            Assert.True(registered == onHost, $"{kustomization}: {registrar}: --kubelet-registration-path is {registered ?? "missing"}, but the driver's socket is {onHost} on the host");
             Assert.StartsWith($"{KubeletDir}/plugins/{driverName}/", onHost);
             var registration = registrar.Mounts.Single(m => m.MountPath == "/registration");
             Assert.Equal($"{KubeletDir}/plugins_registry", pod.HostPath(registration.Volume));
