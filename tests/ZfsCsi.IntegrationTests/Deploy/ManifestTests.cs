@@ -256,6 +256,12 @@ public sealed class ManifestTests : IClassFixture<ManifestTests.Renders>
         Assert.True(bootstrapMount is not null && bootstrapMount.Volume == driverMount.Volume
             && Path.GetRelativePath(driverMount.MountPath, statusFile!) == Path.GetRelativePath(bootstrapMount.MountPath, written!),
             $"{kustomization}: the driver reads {statusFile} but the bootstrap writes {written} elsewhere");
+        // The bootstrap's own liveness asks `zfs-csi-bootstrap alive` about the same status file: it
+        // fails only on a step whose heartbeat stopped, never during a build that makes progress.
+        var alive = Yaml.Strings(Yaml.Map(Yaml.Map(bootstrap.Node, "livenessProbe"), "exec"), "command").ToList();
+        Assert.True(alive.Count >= 2 && alive[1] == "alive" && alive.Contains($"--status-file={written}"),
+            $"{kustomization}: {bootstrap}: its liveness probe must be `zfs-csi-bootstrap alive --status-file={written}`, is `{string.Join(' ', alive)}`");
+
         // One machine-wide mount lock for the driver and the bootstrap's zpool import, on the host.
         var lockFile = MountLockFile(driver);
         Assert.Equal(lockFile, bootstrap.Flag("--mount-lock-file"));
