@@ -3,14 +3,14 @@ using System.Globalization;
 namespace ZfsCsi.Lab;
 
 /// <summary>The lab client's flags.</summary>
-public sealed record LabArgs(string Endpoint, int Volumes, long SizeMiB, string? DataRoot)
+public sealed record LabArgs(string Endpoint, int Volumes, long SizeMiB, string? Cluster)
 {
     public static LabArgs Parse(string[] args)
     {
         var endpoint = "unix:///run/zfs-csi-lab/controller.sock";
         var volumes = 200;
         long size = 64;
-        string? dataRoot = null;
+        string? cluster = null;
         for (var i = 0; i + 1 < args.Length; i += 2)
         {
             switch (args[i])
@@ -18,11 +18,11 @@ public sealed record LabArgs(string Endpoint, int Volumes, long SizeMiB, string?
                 case "--endpoint": endpoint = args[i + 1]; break;
                 case "--volumes": volumes = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
                 case "--size-mib": size = long.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
-                case "--data-root": dataRoot = args[i + 1]; break;
+                case "--cluster": cluster = args[i + 1]; break;
                 default: throw new LabException($"unknown flag {args[i]}");
             }
         }
-        return new LabArgs(endpoint, volumes, size, dataRoot);
+        return new LabArgs(endpoint, volumes, size, cluster);
     }
 }
 

@@ -10,6 +10,7 @@ try
     {
         "walk" => await Walk.RunAsync(options),
         "bench" => await Bench.RunAsync(options),
+        "probe" => await ProbeAsync(options),
         _ => Usage(),
     };
 }
@@ -19,8 +20,17 @@ catch (LabException e)
     return 1;
 }
 
+// Prints whether the driver reports ready (Identity.Probe); exit 0 either way, 1 if it cannot be reached.
+static async Task<int> ProbeAsync(LabArgs options)
+{
+    using var channel = Csi.V1.UnixSocketChannel.Create(options.Endpoint);
+    var probe = await new Csi.V1.Identity.IdentityClient(channel).ProbeAsync(new Csi.V1.ProbeRequest());
+    Console.WriteLine(probe.Ready == true ? "ready" : "NOT ready");
+    return 0;
+}
+
 static int Usage()
 {
-    Console.Error.WriteLine("usage: zfs-csi-lab walk|bench --endpoint unix:///path.sock [--volumes N] [--size-mib N]");
+    Console.Error.WriteLine("usage: zfs-csi-lab walk|bench|probe --endpoint unix:///path.sock [--volumes N] [--size-mib N]");
     return 2;
 }

@@ -99,11 +99,18 @@ public static class Walk
             return r.Entries.Any(e => e.Volume.VolumeId == volume.VolumeId) ? throw new LabException("the deleted volume is still listed") : r;
         }, r => r.Entries.Count == 0 ? "no volumes" : $"{r.Entries.Count} other volume(s)");
 
+        if (args.Cluster is not null)
+        {
+            await ClusterWalk.RunAsync(controller, new GroupController.GroupControllerClient(channel), args.Cluster);
+            await Step("list volumes after the clean-up", async () => await controller.ListVolumesAsync(new ListVolumesRequest()),
+                r => r.Entries.Count == 0 ? "no volumes" : $"{r.Entries.Count} volume(s) left: {string.Join(", ", r.Entries.Select(e => e.Volume.VolumeId))}");
+        }
+
         Console.WriteLine($"walk finished: {info.i.Name} served volume {volume.VolumeId} from create to delete");
         return 0;
     }
 
-    private static async Task<T> Step<T>(string what, Func<Task<T>> action, Func<T, string> describe)
+    public static async Task<T> Step<T>(string what, Func<Task<T>> action, Func<T, string> describe)
     {
         Console.Write($"==> {what}: ");
         try

@@ -1,0 +1,123 @@
+using Csi.V1;
+using Mode = Csi.V1.VolumeCapability.Types.AccessMode.Types.Mode;
+
+namespace ZfsCsi.Lab;
+
+/// <summary>
+/// The walk's cluster part: a volume published to pods on two nodes at once, a write on one read
+/// on the other, df as the pod sees it, then snapshot, restore into a larger volume, clone and a
+/// group snapshot, each shown to hold the data. Everything it makes it removes again.
+/// </summary>
+public static class ClusterWalk
+{
+    private const long MiB = 1024 * 1024;
+
+    public static async Task RunAsync(Controller.ControllerClient controller, GroupController.GroupControllerClient groups, string state)
+    {
+        using var yakko = LabNode.Open(state, "yakko");
+        using var wakko = LabNode.Open(state, "wakko");
+        using var dot = LabNode.Open(state, "dot");
+        var stamp = DateTime.UtcNow.ToString("HHmmss", System.Globalization.CultureInfo.InvariantCulture);
+        var cleanup = new List<Func<Task>>();
+        try
+        {
+            var shared = await CreateAsync(controller, $"pvc-shared-{stamp}", 64 * MiB, null, cleanup);
+            var onYakko = await Walk.Step("publish it to a pod on yakko", () => PublishAsync(yakko, shared, "pod-a", cleanup), t => t);
+            var onWakko = await Walk.Step("publish it to a pod on wakko", () => PublishAsync(wakko, shared, "pod-b", cleanup), t => t);
+            var text = $"written on yakko at {DateTime.UtcNow:O}";
+            await Walk.Step("write a file on yakko", async () => await yakko.RunAsync("sh", "-c", "printf '%s' \"$1\" > \"$2\"/hello.txt", "sh", text, onYakko), _ => "hello.txt");
+            await Walk.Step("read it on wakko", async () =>
+            {
+                var read = await wakko.RunAsync("cat", Path.Combine(onWakko, "hello.txt"));
+                return read == text ? read : throw new LabException($"wakko read '{read}', not '{text}'");
+            }, r => $"'{r}'");
+            await Walk.Step("df in the pod's view on wakko", async () => (await wakko.RunAsync("df", "-h", "--output=size,used,avail", onWakko)).Trim().Replace("\n", " | ", StringComparison.Ordinal), r => r);
+            await Walk.Step("expand it to 128 MiB while published", async () =>
+                await controller.ControllerExpandVolumeAsync(new ControllerExpandVolumeRequest
+                {
+                    VolumeId = shared,
+                    CapacityRange = new CapacityRange { RequiredBytes = 128 * MiB },
+                }), r => $"{r.CapacityBytes / MiB} MiB");
+            await Walk.Step("df on wakko again", async () => (await wakko.RunAsync("df", "-h", "--output=size", onWakko)).Trim().Replace("\n", " ", StringComparison.Ordinal), r => r);
+
+            var snapshot = await Walk.Step("snapshot it", async () =>
+                (await controller.CreateSnapshotAsync(new CreateSnapshotRequest { Name = $"snap-{stamp}", SourceVolumeId = shared })).Snapshot,
+                s => $"{s.SnapshotId}, restore size {s.SizeBytes / MiB} MiB, ready {s.ReadyToUse}");
+            cleanup.Add(async () => await controller.DeleteSnapshotAsync(new DeleteSnapshotRequest { SnapshotId = snapshot.SnapshotId }));
+            await Walk.Step("change the file after the snapshot", async () => await yakko.RunAsync("sh", "-c", "printf changed > \"$1\"/hello.txt", "sh", onYakko), _ => "hello.txt now says 'changed'");
+
+            var restored = await CreateAsync(controller, $"pvc-restored-{stamp}", 256 * MiB, new VolumeContentSource
+            {
+                Snapshot = new VolumeContentSource.Types.SnapshotSource { SnapshotId = snapshot.SnapshotId },
+            }, cleanup, "restore the snapshot into a new 256 MiB volume");
+            var onDot = await Walk.Step("publish the restore to a pod on dot", () => PublishAsync(dot, restored, "pod-c", cleanup), t => t);
+            await Walk.Step("read the file on dot", async () =>
+            {
+                var read = await dot.RunAsync("cat", Path.Combine(onDot, "hello.txt"));
+                return read == text ? read : throw new LabException($"the restore holds '{read}', not the snapshot's '{text}'");
+            }, r => $"'{r}': the snapshot's content");
+
+            var clone = await CreateAsync(controller, $"pvc-clone-{stamp}", 128 * MiB, new VolumeContentSource
+            {
+                Volume = new VolumeContentSource.Types.VolumeSource { VolumeId = shared },
+            }, cleanup, "clone the shared volume");
+            var cloneOnWakko = await Walk.Step("publish the clone to a pod on wakko", () => PublishAsync(wakko, clone, "pod-d", cleanup), t => t);
+            await Walk.Step("read the file in the clone", async () =>
+            {
+                var read = await wakko.RunAsync("cat", Path.Combine(cloneOnWakko, "hello.txt"));
+                return read == "changed" ? read : throw new LabException($"the clone holds '{read}', not 'changed'");
+            }, r => $"'{r}': the volume as it is now");
+
+            var group = await Walk.Step("take a group snapshot of the shared volume and its clone at one instant", async () =>
+            {
+                var request = new CreateVolumeGroupSnapshotRequest { Name = $"group-{stamp}" };
+                request.SourceVolumeIds.Add(shared);
+                request.SourceVolumeIds.Add(clone);
+                return (await groups.CreateVolumeGroupSnapshotAsync(request)).GroupSnapshot;
+            }, g => $"{g.GroupSnapshotId}: {string.Join(", ", g.Snapshots.Select(s => s.SnapshotId))}");
+            cleanup.Add(async () =>
+            {
+                var request = new DeleteVolumeGroupSnapshotRequest { GroupSnapshotId = group.GroupSnapshotId };
+                request.SnapshotIds.Add(group.Snapshots.Select(s => s.SnapshotId));
+                await groups.DeleteVolumeGroupSnapshotAsync(request);
+            });
+            await Walk.Step("list snapshots", async () => await controller.ListSnapshotsAsync(new ListSnapshotsRequest()),
+                r => string.Join(", ", r.Entries.Select(e => e.Snapshot.SnapshotId)));
+        }
+        finally
+        {
+            Console.WriteLine("==> clean up: unpublish, delete snapshots and volumes (in the reverse order of their making)");
+            cleanup.Reverse();
+            foreach (var step in cleanup)
+            {
+                await step();
+            }
+        }
+    }
+
+    private static async Task<string> CreateAsync(Controller.ControllerClient controller, string name, long bytes, VolumeContentSource? source, List<Func<Task>> cleanup, string? what = null)
+    {
+        var volume = await Walk.Step(what ?? $"create volume '{name}' of {bytes / MiB} MiB (multi-node writer)", async () =>
+        {
+            var request = new CreateVolumeRequest { Name = name, CapacityRange = new CapacityRange { RequiredBytes = bytes }, VolumeContentSource = source };
+            request.VolumeCapabilities.Add(Capability());
+            return (await controller.CreateVolumeAsync(request)).Volume;
+        }, v => $"{v.VolumeId}, {v.CapacityBytes / MiB} MiB");
+        cleanup.Add(async () => await controller.DeleteVolumeAsync(new DeleteVolumeRequest { VolumeId = volume.VolumeId }));
+        return volume.VolumeId;
+    }
+
+    private static async Task<string> PublishAsync(LabNode node, string volumeId, string pod, List<Func<Task>> cleanup)
+    {
+        var target = node.TargetFor(pod, volumeId.Replace('/', '-'));
+        await node.Client.NodePublishVolumeAsync(new NodePublishVolumeRequest { VolumeId = volumeId, TargetPath = target, VolumeCapability = Capability() });
+        cleanup.Add(async () => await node.Client.NodeUnpublishVolumeAsync(new NodeUnpublishVolumeRequest { VolumeId = volumeId, TargetPath = target }));
+        return target;
+    }
+
+    private static VolumeCapability Capability() => new()
+    {
+        Mount = new VolumeCapability.Types.MountVolume(),
+        AccessMode = new VolumeCapability.Types.AccessMode { Mode = Mode.MultiNodeMultiWriter },
+    };
+}
