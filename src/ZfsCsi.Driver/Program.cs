@@ -2,6 +2,12 @@ using Serilog;
 using Serilog.Formatting.Compact;
 using ZfsCsi.Driver.Hosting;
 
+if (args is ["--help"] or ["-h"])
+{
+    Console.WriteLine(DriverOptions.Usage);
+    return 0;
+}
+
 DriverOptions options;
 try
 {
