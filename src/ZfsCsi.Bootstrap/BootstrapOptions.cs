@@ -1,3 +1,4 @@
+using ZfsCsi.Core.Options;
 using System.Globalization;
 using ZfsCsi.Core.Bootstrap;
 using ZfsCsi.Core.Zfs;
@@ -125,17 +126,7 @@ public sealed class BootstrapOptions
                 o.AllowDegraded = true;
                 continue;
             }
-            string key, value;
-            var eq = arg.IndexOf('=', StringComparison.Ordinal);
-            if (arg.StartsWith("--", StringComparison.Ordinal) && eq > 0)
-            {
-                (key, value) = (arg[..eq], arg[(eq + 1)..]);
-            }
-            else if (arg.StartsWith("--", StringComparison.Ordinal) && i + 1 < args.Count)
-            {
-                (key, value) = (arg, args[++i]);
-            }
-            else
+            if (!Flags.TryRead(args, ref i, out var key, out var value))
             {
                 throw new BootstrapOptionsException($"unexpected argument '{arg}'");
             }

@@ -1,3 +1,4 @@
+using ZfsCsi.Core.Options;
 using System.Globalization;
 using ZfsCsi.Core.Mount;
 using ZfsCsi.Core.Volumes;
@@ -90,17 +91,7 @@ public sealed partial class DriverOptions
         for (var i = 0; i < args.Count; i++)
         {
             var arg = args[i];
-            string key, value;
-            var eq = arg.IndexOf('=', StringComparison.Ordinal);
-            if (arg.StartsWith("--", StringComparison.Ordinal) && eq > 0)
-            {
-                (key, value) = (arg[..eq], arg[(eq + 1)..]);
-            }
-            else if (arg.StartsWith("--", StringComparison.Ordinal) && i + 1 < args.Count)
-            {
-                (key, value) = (arg, args[++i]);
-            }
-            else
+            if (!Flags.TryRead(args, ref i, out var key, out var value))
             {
                 throw new OptionsException($"unexpected argument '{arg}'");
             }
