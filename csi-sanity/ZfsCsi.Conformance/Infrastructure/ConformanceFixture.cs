@@ -43,6 +43,32 @@ public sealed class ConformanceFixture : IAsyncLifetime
     public bool Advertises(PluginService service) =>
         PluginCapabilities.Capabilities.Any(c => c.Service?.Type == service);
 
+    private readonly SemaphoreSlim _sharedGate = new(1, 1);
+    private string? _sharedVolumeId;
+
+    /// <summary>
+    /// One volume made once for the probes that only need a volume to exist (capability checks);
+    /// it goes with the pool. A made-up id when the plugin cannot create volumes.
+    /// </summary>
+    public async Task<string> SharedVolumeIdAsync()
+    {
+        await _sharedGate.WaitAsync();
+        try
+        {
+            if (_sharedVolumeId is null)
+            {
+                _sharedVolumeId = Advertises(ControllerRpc.CreateDeleteVolume)
+                    ? (await Controller.CreateVolumeAsync(Requests.Create(Requests.UniqueName("shared")))).Volume.VolumeId
+                    : $"{Pool.Parent}/csan-shared";
+            }
+            return _sharedVolumeId;
+        }
+        finally
+        {
+            _sharedGate.Release();
+        }
+    }
+
     public async Task InitializeAsync()
     {
         try

@@ -52,10 +52,19 @@ public sealed class ConformancePool
         var list = await Shell.RunAsync("zpool", ["list", "-H", "-o", "name", pool]);
         if (list.ExitCode == 0)
         {
-            var destroy = await Shell.UnderMountLockAsync("zpool", "destroy", "-f", pool);
-            if (destroy.ExitCode != 0)
+            // zfs-fuse answers "busy" for a moment after the last mount user (the driver) is gone.
+            for (var attempt = 1; ; attempt++)
             {
-                throw new InvalidOperationException($"zpool destroy {pool} failed ({destroy.ExitCode}): {destroy.StandardError.Trim()}");
+                var destroy = await Shell.UnderMountLockAsync("zpool", "destroy", "-f", pool);
+                if (destroy.ExitCode == 0)
+                {
+                    break;
+                }
+                if (attempt == 10)
+                {
+                    throw new InvalidOperationException($"zpool destroy {pool} failed ({destroy.ExitCode}): {destroy.StandardError.Trim()}");
+                }
+                await Task.Delay(500);
             }
         }
         foreach (var dir in new[] { Path.Combine(VdevRoot, pool), Path.Combine(RunRoot, pool) })
