@@ -3,6 +3,9 @@ namespace ZfsCsi.Conformance.Infrastructure;
 /// <summary>Where the repository and the built driver are, found from this test assembly's location.</summary>
 public static class RepoLayout
 {
+    /// <summary>Environment variable naming another driver dll to run the suite against.</summary>
+    public const string DriverOverride = "ZFS_CSI_CONFORMANCE_DRIVER";
+
     public static string Root { get; } = FindRoot();
 
     /// <summary>The build configuration this suite was built with (bin/&lt;config&gt;/net10.0).</summary>
@@ -15,6 +18,11 @@ public static class RepoLayout
     /// </summary>
     public static string DriverDll()
     {
+        // Another build of the driver (another worktree, a release) can be checked the same way.
+        if (Environment.GetEnvironmentVariable(DriverOverride) is { Length: > 0 } other)
+        {
+            return File.Exists(other) ? other : throw new InvalidOperationException($"{DriverOverride}={other}: no such file");
+        }
         var configurations = new[] { Configuration, "Debug", "Release" }.Distinct();
         foreach (var config in configurations)
         {

@@ -4,11 +4,15 @@ using Grpc.Core;
 namespace ZfsCsi.Conformance.Infrastructure;
 
 /// <summary>
-/// Volumes one test made, deleted (over CSI, as the CO would) when the test ends, pass or fail.
+/// What one test made (volumes, snapshots, group snapshots), deleted over CSI as the CO would
+/// when the test ends, pass or fail, newest first (a volume restored from a snapshot goes before
+/// the snapshot, a snapshot before its volume).
 /// </summary>
 public sealed class Volumes(ConformanceFixture fx) : IAsyncDisposable
 {
-    private readonly List<string> _ids = [];
+    private enum Kind { Volume, Snapshot, Group }
+
+    private readonly List<(Kind Kind, string Id, string[] Members)> _made = [];
 
     public async Task<Volume> CreateAsync(CreateVolumeRequest request)
     {
@@ -20,31 +24,64 @@ public sealed class Volumes(ConformanceFixture fx) : IAsyncDisposable
     public Task<Volume> CreateAsync(string what, long requiredBytes = Requests.VolumeSize) =>
         CreateAsync(Requests.Create(Requests.UniqueName(what), requiredBytes));
 
-    public void Track(string volumeId)
+    public async Task<Snapshot> SnapshotAsync(string sourceVolumeId, string? name = null)
     {
-        if (!_ids.Contains(volumeId))
+        var response = await fx.Controller.CreateSnapshotAsync(new CreateSnapshotRequest
         {
-            _ids.Add(volumeId);
+            Name = name ?? Requests.UniqueName("snap"),
+            SourceVolumeId = sourceVolumeId,
+        });
+        TrackSnapshot(response.Snapshot.SnapshotId);
+        return response.Snapshot;
+    }
+
+    public void Track(string volumeId) => Add(Kind.Volume, volumeId, []);
+
+    public void TrackSnapshot(string snapshotId) => Add(Kind.Snapshot, snapshotId, []);
+
+    public void TrackGroup(VolumeGroupSnapshot group) =>
+        Add(Kind.Group, group.GroupSnapshotId, [.. group.Snapshots.Select(s => s.SnapshotId)]);
+
+    private void Add(Kind kind, string id, string[] members)
+    {
+        if (!_made.Any(m => m.Kind == kind && m.Id == id))
+        {
+            _made.Add((kind, id, members));
         }
     }
 
     public async ValueTask DisposeAsync()
     {
         var errors = new List<string>();
-        foreach (var id in Enumerable.Reverse(_ids))
+        foreach (var (kind, id, members) in Enumerable.Reverse(_made))
         {
             try
             {
-                await fx.Controller.DeleteVolumeAsync(new DeleteVolumeRequest { VolumeId = id });
+                switch (kind)
+                {
+                    case Kind.Volume:
+                        await fx.Controller.DeleteVolumeAsync(new DeleteVolumeRequest { VolumeId = id });
+                        break;
+                    case Kind.Snapshot:
+                        await fx.Controller.DeleteSnapshotAsync(new DeleteSnapshotRequest { SnapshotId = id });
+                        break;
+                    case Kind.Group:
+                        await fx.GroupController.DeleteVolumeGroupSnapshotAsync(new DeleteVolumeGroupSnapshotRequest
+                        {
+                            GroupSnapshotId = id,
+                            SnapshotIds = { members },
+                        });
+                        break;
+                }
             }
             catch (RpcException e)
             {
-                errors.Add($"{id}: {e.StatusCode} {e.Status.Detail}");
+                errors.Add($"{kind} {id}: {e.StatusCode} {e.Status.Detail}");
             }
         }
         if (errors.Count > 0)
         {
-            throw new InvalidOperationException($"cleanup could not delete volumes: {string.Join("; ", errors)}");
+            throw new InvalidOperationException($"cleanup could not delete what the test made: {string.Join("; ", errors)}");
         }
     }
 }
