@@ -33,6 +33,14 @@ public sealed class ConformanceFixture : IAsyncLifetime
 
     public GroupController.GroupControllerClient GroupController => new(Channel);
 
+    /// <summary>
+    /// The node plugin: a second driver process, <c>--mode node</c>, on its own socket, seeing the
+    /// pool through its mountpoint as a node sees it through /data (the split of the users'
+    /// cluster: controller on alice, node plugins everywhere). Null when this driver build has no
+    /// node plugin (its usage names no --data-root).
+    /// </summary>
+    public NodePlugin? NodePlugin { get; private set; }
+
     public GetPluginCapabilitiesResponse PluginCapabilities { get; private set; } = null!;
 
     /// <summary>Empty when the plugin does not advertise CONTROLLER_SERVICE.</summary>
@@ -77,6 +85,7 @@ public sealed class ConformanceFixture : IAsyncLifetime
             Driver = await DriverProcess.StartAsync(Pool.RunDirectory, "driver",
                 ["--mode", Mode, "--nodeid", NodeId, "--parent-dataset", Pool.Parent, "--zfs-timeout", "60"]);
             Channel = UnixSocketChannel.Create(Driver.SocketPath);
+            NodePlugin = await NodePlugin.StartIfSupportedAsync(Pool);
             PluginCapabilities = await Identity.GetPluginCapabilitiesAsync(new GetPluginCapabilitiesRequest());
             if (Advertises(PluginService.ControllerService))
             {
@@ -97,6 +106,10 @@ public sealed class ConformanceFixture : IAsyncLifetime
         Channel?.Dispose();
         try
         {
+            if (NodePlugin is not null)
+            {
+                await NodePlugin.DisposeAsync();
+            }
             if (Driver is not null)
             {
                 await Driver.DisposeAsync();

@@ -10,7 +10,7 @@ namespace ZfsCsi.Conformance.Infrastructure;
 /// </summary>
 public sealed class Volumes(ConformanceFixture fx) : IAsyncDisposable
 {
-    private enum Kind { Volume, Snapshot, Group }
+    private enum Kind { Volume, Snapshot, Group, Publish }
 
     private readonly List<(Kind Kind, string Id, string[] Members)> _made = [];
 
@@ -36,6 +36,9 @@ public sealed class Volumes(ConformanceFixture fx) : IAsyncDisposable
     }
 
     public void Track(string volumeId) => Add(Kind.Volume, volumeId, []);
+
+    /// <summary>A node publish to undo (NodeUnpublishVolume) before the volume goes.</summary>
+    public void TrackPublish(string volumeId, string targetPath) => Add(Kind.Publish, targetPath, [volumeId]);
 
     public void TrackSnapshot(string snapshotId) => Add(Kind.Snapshot, snapshotId, []);
 
@@ -64,6 +67,9 @@ public sealed class Volumes(ConformanceFixture fx) : IAsyncDisposable
                         break;
                     case Kind.Snapshot:
                         await fx.Controller.DeleteSnapshotAsync(new DeleteSnapshotRequest { SnapshotId = id });
+                        break;
+                    case Kind.Publish when fx.NodePlugin is { } node:
+                        await node.Node.NodeUnpublishVolumeAsync(new NodeUnpublishVolumeRequest { VolumeId = members[0], TargetPath = id });
                         break;
                     case Kind.Group:
                         await fx.GroupController.DeleteVolumeGroupSnapshotAsync(new DeleteVolumeGroupSnapshotRequest
