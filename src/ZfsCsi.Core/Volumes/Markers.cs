@@ -26,6 +26,24 @@ public static class Markers
     public const string StateCreating = "creating";
     public const string StateReady = "ready";
 
+    /// <summary>
+    /// A deleted volume kept, unmounted and canmount=off, only because snapshots or clones still
+    /// need its blocks; never listed, destroyed by the sweep once nothing depends on it.
+    /// </summary>
+    public const string StateDeleted = "deleted";
+
+    /// <summary>On a snapshot: the driver's own source of a volume-to-volume clone, never a CSI snapshot.</summary>
+    public const string StateHidden = "hidden";
+
+    /// <summary>On a snapshot: the source volume's capacity when it was taken, the size a restore needs.</summary>
+    public const string Capacity = Prefix + "capacity";
+
+    /// <summary>On a snapshot: the CSI name of the volume group snapshot it belongs to (base64url).</summary>
+    public const string Group = Prefix + "group";
+
+    /// <summary>On a volume: its content source, <c>snapshot:&lt;id&gt;</c> or <c>volume:&lt;id&gt;</c>.</summary>
+    public const string Source = Prefix + "source";
+
     public static string EncodeName(string name) => Base64Url.EncodeToString(Encoding.UTF8.GetBytes(name));
 
     /// <summary>The decoded name, or null when the value is not one the driver wrote.</summary>

@@ -24,7 +24,7 @@ public sealed partial class VolumeManager
             var existing = await zfs.TryGetAsync(dataset, VolumeProperties, ct).ConfigureAwait(false);
             if (existing is not null)
             {
-                CheckCompatible(existing, name, range, parameters);
+                CheckCompatible(existing, name, range, parameters, source: null);
                 return await FinishAsync(dataset, parameters, existing, ct).ConfigureAwait(false);
             }
 
@@ -60,7 +60,7 @@ public sealed partial class VolumeManager
     }
 
     /// <summary>Every property of a new volume, applied atomically by the create itself.</summary>
-    private static List<KeyValuePair<string, string>> CreateProperties(string name, long size, VolumeParameters parameters)
+    private static List<KeyValuePair<string, string>> CreateProperties(string name, long size, VolumeParameters parameters, ContentSource? source = null)
     {
         var sizeText = size.ToString(System.Globalization.CultureInfo.InvariantCulture);
         var properties = new List<KeyValuePair<string, string>>
@@ -75,11 +75,15 @@ public sealed partial class VolumeManager
         properties.Add(new(Markers.CsiName, Markers.EncodeName(name)));
         properties.Add(new(Markers.ParametersDigest, parameters.Digest));
         properties.Add(new(Markers.State, Markers.StateCreating));
+        if (source is not null)
+        {
+            properties.Add(new(Markers.Source, source.Marker));
+        }
         return properties;
     }
 
     /// <summary>CSI spec, CreateVolume: an existing volume of that name must match the request, else ALREADY_EXISTS.</summary>
-    private void CheckCompatible(DatasetProperties existing, string name, CapacityRange range, VolumeParameters parameters)
+    private void CheckCompatible(DatasetProperties existing, string name, CapacityRange range, VolumeParameters parameters, ContentSource? source)
     {
         var owner = Markers.DecodeName(existing.LocalValue(Markers.CsiName));
         if (owner is null)
@@ -89,6 +93,14 @@ public sealed partial class VolumeManager
         if (owner != name)
         {
             throw new AlreadyExistsException($"dataset {existing.Name} belongs to another volume name ('{DatasetName.Printable(owner)}')");
+        }
+        if (existing.LocalValue(Markers.State) == Markers.StateDeleted)
+        {
+            throw new AlreadyExistsException($"volume '{DatasetName.Printable(name)}' was deleted, but its dataset {existing.Name} is kept until the snapshots and clones made from it are deleted; use another volume name");
+        }
+        if (ContentSource.FromMarker(existing.LocalValue(Markers.Source)) != source)
+        {
+            throw new AlreadyExistsException($"volume '{DatasetName.Printable(name)}' already exists with another content source");
         }
         var capacity = CapacityOf(existing);
         if (!range.IsSatisfiedBy(capacity))
@@ -103,7 +115,7 @@ public sealed partial class VolumeManager
     }
 
     /// <summary>The steps after the create; each is idempotent, and "ready" is set last.</summary>
-    private async Task<Volume> FinishAsync(DatasetName dataset, VolumeParameters parameters, DatasetProperties props, CancellationToken ct)
+    private async Task<Volume> FinishAsync(DatasetName dataset, VolumeParameters parameters, DatasetProperties props, CancellationToken ct, bool applyRoot = true)
     {
         if (props.LocalValue(Markers.State) == Markers.StateReady)
         {
@@ -118,7 +130,11 @@ public sealed partial class VolumeManager
         {
             throw new FailedPreconditionException($"dataset {dataset} has no usable mountpoint ('{mountpoint}'); the parent {Parent} must be mounted for volumes to be served");
         }
-        RootDirectory.Apply(mountpoint, parameters.RootMode, parameters.RootUid, parameters.RootGid);
+        if (applyRoot)
+        {
+            // A restored or cloned volume keeps its source's root directory as it was.
+            RootDirectory.Apply(mountpoint, parameters.RootMode, parameters.RootUid, parameters.RootGid);
+        }
         await zfs.SetAsync(dataset, Markers.State, Markers.StateReady, ct).ConfigureAwait(false);
         return ToVolume(props) with { Mounted = true };
     }

@@ -9,13 +9,14 @@ public sealed partial class VolumeManager
     /// <summary>
     /// ControllerExpandVolume (CSI spec): raises the quota (and the reservation of a thick volume)
     /// online; no node step is needed, a bind mount sees the new size at once. Asking for the
-    /// current size again succeeds; asking for less is OUT_OF_RANGE, since ZFS cannot give back
-    /// space the volume may already hold.
+    /// current size again succeeds, and so does a range with only a limit the volume is within;
+    /// asking for less (required_bytes below, or limit_bytes below, the current size) is
+    /// OUT_OF_RANGE, since ZFS cannot give back space the volume may already hold.
     /// </summary>
     public async Task<long> ExpandAsync(string id, CapacityRange range, CancellationToken ct)
     {
         var volume = ParseId(id) ?? throw NotFound(id);
-        var size = range.Resolve();
+        range.Resolve();
         var props = await zfs.TryGetAsync(volume.Dataset, VolumeProperties, ct).ConfigureAwait(false);
         if (props is null)
         {
@@ -26,6 +27,10 @@ public sealed partial class VolumeManager
             throw NotFound(id);
         }
         var current = CapacityOf(props);
+        // Only a limit: nothing to grow to; the volume either is within it or would have to shrink.
+        var size = range.RequiredBytes > 0 ? Math.Max(range.RequiredBytes, CapacityRange.MinimumBytes)
+            : range.LimitBytes > 0 ? Math.Min(current, range.LimitBytes)
+            : current;
         if (size < current)
         {
             throw new CapacityOutOfRangeException($"volume {volume} has {current} bytes; shrinking it to {size} is not supported");

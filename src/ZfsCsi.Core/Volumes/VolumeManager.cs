@@ -15,7 +15,7 @@ public sealed partial class VolumeManager(ZfsClient zfs, VolumeOptions options, 
     /// <summary>Everything read about a volume's dataset, in one zfs get.</summary>
     private static readonly string[] VolumeProperties =
     [
-        Markers.CsiName, Markers.ParametersDigest, Markers.State,
+        Markers.CsiName, Markers.ParametersDigest, Markers.State, Markers.Source,
         "refquota", "quota", "refreservation", "reservation", "mountpoint", "mounted",
     ];
 
@@ -43,7 +43,7 @@ public sealed partial class VolumeManager(ZfsClient zfs, VolumeOptions options, 
     /// on an exported pool must never be reported gone: DeleteVolume would then answer OK for data
     /// that still exists, and the CO would forget it.
     /// </summary>
-    private async Task EnsureParentAsync(CancellationToken ct)
+    internal async Task EnsureParentAsync(CancellationToken ct)
     {
         try
         {
@@ -59,19 +59,22 @@ public sealed partial class VolumeManager(ZfsClient zfs, VolumeOptions options, 
     }
 
     /// <summary>Ours: carries our name marker as a local property (never an inherited or foreign one).</summary>
-    private static bool IsOurs(DatasetProperties props) => props.LocalValue(Markers.CsiName) is not null;
+    internal static bool IsOurs(DatasetProperties props) => props.LocalValue(Markers.CsiName) is not null;
 
-    private static bool IsReady(DatasetProperties props) => IsOurs(props) && props.LocalValue(Markers.State) == Markers.StateReady;
+    internal static bool IsReady(DatasetProperties props) => IsOurs(props) && props.LocalValue(Markers.State) == Markers.StateReady;
 
     /// <summary>The capacity is whichever quota the driver set: refquota, or quota for quotaType=quota.</summary>
-    private static long CapacityOf(DatasetProperties props) =>
+    internal static long CapacityOf(DatasetProperties props) =>
         LocalBytes(props, "refquota") ?? LocalBytes(props, "quota") ?? 0;
 
     private static long? LocalBytes(DatasetProperties props, string property) =>
         props.LocalValue(property) is { } value ? ZfsParser.ParseBytes(value) : null;
 
     private static Volume ToVolume(DatasetProperties props) =>
-        new(new VolumeId(DatasetName.Parse(props.Name)), CapacityOf(props), props.Value("mountpoint"), props.Value("mounted") == "yes");
+        new(new VolumeId(DatasetName.Parse(props.Name)), CapacityOf(props), props.Value("mountpoint"), props.Value("mounted") == "yes")
+        {
+            Source = ContentSource.FromMarker(props.LocalValue(Markers.Source)),
+        };
 
     private static NotFoundException NotFound(string id) =>
         new($"volume '{DatasetName.Printable(id)}' does not exist");

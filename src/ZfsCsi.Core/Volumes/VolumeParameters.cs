@@ -83,15 +83,15 @@ public sealed partial record VolumeParameters(
                     };
                     break;
                 case ParameterKeys.Compression:
-                    properties["compression"] = CompressionPattern().IsMatch(value) ? value
-                        : throw Invalid(key, value, "on, off, lz4, lzjb, zle, gzip, gzip-1..9, zstd, zstd-1..19 or zstd-fast");
+                    SetOnce(properties, key, "compression", CompressionPattern().IsMatch(value) ? value
+                        : throw Invalid(key, value, "on, off, lz4, lzjb, zle, gzip, gzip-1..9, zstd, zstd-1..19 or zstd-fast"));
                     break;
                 case ParameterKeys.RecordSize:
-                    properties["recordsize"] = IsRecordSize(value) ? value
-                        : throw Invalid(key, value, "a power of two from 512 to 16M, in bytes or with K or M (128K)");
+                    SetOnce(properties, key, "recordsize", IsRecordSize(value) ? value
+                        : throw Invalid(key, value, "a power of two from 512 to 16M, in bytes or with K or M (128K)"));
                     break;
                 case ParameterKeys.Atime:
-                    properties["atime"] = value is "on" or "off" ? value : throw Invalid(key, value, "'on' or 'off'");
+                    SetOnce(properties, key, "atime", value is "on" or "off" ? value : throw Invalid(key, value, "'on' or 'off'"));
                     break;
                 case ParameterKeys.RootMode:
                     rootMode = ModePattern().IsMatch(value)
@@ -106,7 +106,7 @@ public sealed partial record VolumeParameters(
                     break;
                 case var _ when key.StartsWith(ParameterKeys.PropertyPrefix, StringComparison.Ordinal):
                     var name = key[ParameterKeys.PropertyPrefix.Length..];
-                    properties[CheckPropertyName(key, name)] = CheckPropertyValue(key, value);
+                    SetOnce(properties, key, CheckPropertyName(key, name), CheckPropertyValue(key, value));
                     break;
                 default:
                     throw new InvalidInputException(
@@ -122,6 +122,18 @@ public sealed partial record VolumeParameters(
         }.Concat(properties.Select(p => $"{p.Key}={p.Value}")));
         var digest = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(canonical)))[..16];
         return new VolumeParameters(quotaType, thick, properties, rootMode, rootUid, rootGid, digest);
+    }
+
+    /// <summary>
+    /// <c>compression</c> and <c>property.compression</c> name one ZFS property: given both, which
+    /// one wins would depend on map order, so the request is refused instead.
+    /// </summary>
+    private static void SetOnce(SortedDictionary<string, string> properties, string key, string property, string value)
+    {
+        if (!properties.TryAdd(property, value))
+        {
+            throw new InvalidInputException($"parameter {key}: ZFS property '{property}' is already set by another parameter; give it once");
+        }
     }
 
     private static string CheckPropertyName(string key, string name)

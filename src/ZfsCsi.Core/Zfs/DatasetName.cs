@@ -25,7 +25,8 @@ public readonly record struct DatasetName
 
     /// <summary>A direct child of this dataset. <paramref name="leaf"/> must itself be a valid component.</summary>
     public DatasetName Child(string leaf) =>
-        TryParse($"{Value}/{leaf}", out var child, out var why) ? child : throw new ArgumentException(why, nameof(leaf));
+        IsValidComponent(leaf, out var why) && TryParse($"{Value}/{leaf}", out var child, out why)
+            ? child : throw new ArgumentException(why, nameof(leaf));
 
     public bool IsDirectChildOf(DatasetName parent) =>
         Value.Length > parent.Value.Length + 1
@@ -69,7 +70,8 @@ public readonly record struct DatasetName
             "" => "it has an empty component",
             "." or ".." => $"a component is '{component}'",
             _ when component[0] == '-' => "a component starts with '-'",
-            _ when component.FirstOrDefault(c => !IsZfsNameChar(c)) is var bad and not '\0' =>
+            // As char? so that a NUL in the name is reported, not mistaken for "no bad character".
+            _ when component.Where(c => !IsZfsNameChar(c)).Select(c => (char?)c).FirstOrDefault() is { } bad =>
                 $"character '{Printable(bad.ToString())}' is not allowed (letters, digits, '_', '-', '.', ':' only)",
             _ => null,
         };

@@ -32,4 +32,48 @@ public static class ZfsArgs
     public static string[] Mount(DatasetName dataset) => ["mount", dataset.Value];
 
     public static string[] Destroy(DatasetName dataset) => ["destroy", dataset.Value];
+
+    /// <summary>
+    /// The properties of <paramref name="dataset"/> and every descendant, snapshots included (zfs-fuse's
+    /// get has no -t; callers tell snapshots by the '@' in the name): one process for a whole listing.
+    /// </summary>
+    public static string[] GetRecursive(IEnumerable<string> properties, DatasetName dataset) =>
+        ["get", "-r", "-H", "-p", "-o", Columns, string.Join(',', properties), dataset.Value];
+
+    /// <summary>Properties of named objects, datasets or snapshots, in one process.</summary>
+    public static string[] GetNamed(IEnumerable<string> properties, IEnumerable<string> names) =>
+        ["get", "-H", "-p", "-o", Columns, string.Join(',', properties), .. names];
+
+    /// <summary>One snapshot with its properties set by the same command (no moment without its markers).</summary>
+    public static string[] Snapshot(SnapshotName snapshot, IEnumerable<KeyValuePair<string, string>> properties) =>
+        ["snapshot", .. Options(properties), snapshot.Value];
+
+    /// <summary>Several snapshots at one instant in one transaction: OpenZFS only (zfs-fuse says "too many arguments").</summary>
+    public static string[] SnapshotMany(IEnumerable<SnapshotName> snapshots, IEnumerable<KeyValuePair<string, string>> properties) =>
+        ["snapshot", .. Options(properties), .. snapshots.Select(s => s.Value)];
+
+    /// <summary><c>dataset@leaf</c> and the same leaf on every descendant, atomically (both implementations).</summary>
+    public static string[] SnapshotRecursive(SnapshotName snapshot, IEnumerable<KeyValuePair<string, string>> properties) =>
+        ["snapshot", "-r", .. Options(properties), snapshot.Value];
+
+    /// <summary>A clone with every property applied by the clone itself, like <see cref="Create"/>.</summary>
+    public static string[] Clone(SnapshotName origin, DatasetName target, IEnumerable<KeyValuePair<string, string>> properties) =>
+        ["clone", .. Options(properties), origin.Value, target.Value];
+
+    /// <summary>Deferred destroy: at once when nothing depends on the snapshot, else when its last clone goes.</summary>
+    public static string[] DestroySnapshotDeferred(SnapshotName snapshot) => ["destroy", "-d", snapshot.Value];
+
+    /// <summary>A dataset with its snapshots; refused (nothing destroyed) while a snapshot has clones.</summary>
+    public static string[] DestroyRecursive(DatasetName dataset) => ["destroy", "-r", dataset.Value];
+
+    /// <summary>The snapshot of this leaf on a dataset and on every descendant.</summary>
+    public static string[] DestroySnapshotRecursive(SnapshotName snapshot) => ["destroy", "-r", snapshot.Value];
+
+    /// <summary>Back to the most recent snapshot (no -r: zfs refuses, destroying nothing, when it is not the latest).</summary>
+    public static string[] Rollback(SnapshotName snapshot) => ["rollback", snapshot.Value];
+
+    public static string[] RenameSnapshot(SnapshotName from, SnapshotName to) => ["rename", from.Value, to.Value];
+
+    private static IEnumerable<string> Options(IEnumerable<KeyValuePair<string, string>> properties) =>
+        properties.SelectMany(p => new[] { "-o", $"{p.Key}={p.Value}" });
 }

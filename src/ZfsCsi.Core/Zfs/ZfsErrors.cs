@@ -27,7 +27,8 @@ public static class ZfsErrors
         ("bad numeric value", (c, e, s) => new ZfsInvalidArgumentException(c, e, s)),
         ("invalid property", (c, e, s) => new ZfsInvalidArgumentException(c, e, s)),
         ("must be one of", (c, e, s) => new ZfsInvalidArgumentException(c, e, s)),
-        ("must be a power of 2", (c, e, s) => new ZfsInvalidArgumentException(c, e, s)),
+        // "'recordsize' must be power of 2 from 512 to 128k" (zfs-fuse), "... from 512B to 1M" (OpenZFS).
+        ("must be power of 2", (c, e, s) => new ZfsInvalidArgumentException(c, e, s)),
         ("invalid character", (c, e, s) => new ZfsInvalidArgumentException(c, e, s)),
         ("name is too long", (c, e, s) => new ZfsInvalidArgumentException(c, e, s)),
         ("use 'none' to disable", (c, e, s) => new ZfsInvalidArgumentException(c, e, s)),

@@ -26,10 +26,13 @@ public static class ZfsParser
         return rows;
     }
 
-    /// <summary>Groups rows by dataset, keeping the order in which datasets first appear.</summary>
+    /// <summary>
+    /// Groups rows by dataset, keeping the order in which datasets first appear. A dataset named
+    /// twice in one command (a pool-root parent is also the pool) prints its rows twice: the first counts.
+    /// </summary>
     public static IReadOnlyList<DatasetProperties> GroupByDataset(IEnumerable<ZfsProperty> rows) =>
         rows.GroupBy(r => r.Dataset, StringComparer.Ordinal)
-            .Select(g => new DatasetProperties(g.Key, g.ToDictionary(r => r.Name, StringComparer.Ordinal)))
+            .Select(g => new DatasetProperties(g.Key, g.DistinctBy(r => r.Name, StringComparer.Ordinal).ToDictionary(r => r.Name, StringComparer.Ordinal)))
             .ToList();
 
     /// <summary>A byte count as printed by -p, or null for "-", "none" and the empty string.</summary>

@@ -22,6 +22,10 @@ public static class DriverHost
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.ListenUnixSocket(options.SocketPath, listen => listen.Protocols = HttpProtocols.Http2);
+            if (options.HealthPort > 0)
+            {
+                kestrel.Listen(System.Net.IPAddress.Parse(options.HealthAddress), options.HealthPort, listen => listen.Protocols = HttpProtocols.Http1);
+            }
         });
 
         var services = builder.Services;
@@ -33,8 +37,15 @@ public static class DriverHost
         services.AddSingleton(new MountSerializer(string.IsNullOrEmpty(options.Zfs.MountLockFile) ? null : options.Zfs.MountLockFile));
         services.AddSingleton<ZfsClient>();
         services.AddSingleton<VolumeManager>();
+        services.AddSingleton<ZfsCsi.Core.Snapshots.SnapshotManager>();
         services.AddSingleton<StorageHealth>();
         services.AddSingleton<OperationLocks>();
+        if (options.BootstrapStatusFile.Length > 0)
+        {
+            // Registered first: while the bootstrap works, its reason (rebuilding, importing) says more than "pool not imported".
+            services.AddSingleton(new Core.Bootstrap.BootstrapReadiness(options.BootstrapStatusFile, options.BootstrapStaleAfter));
+            services.AddSingleton<IReadinessCheck>(sp => sp.GetRequiredService<Core.Bootstrap.BootstrapReadiness>());
+        }
         if (options.Mode != DriverMode.Node)
         {
             services.AddSingleton<IReadinessCheck>(sp => sp.GetRequiredService<StorageHealth>());
@@ -52,7 +63,9 @@ public static class DriverHost
         if (options.Mode != DriverMode.Node)
         {
             app.MapGrpcService<ControllerService>();
+            app.MapGrpcService<GroupControllerService>();
         }
+        HealthEndpoints.Map(app, options);
         return app;
     }
 

@@ -21,6 +21,9 @@ public sealed class DriverOptions
 {
     public const string DefaultDriverName = "zfs.csi.dev";
 
+    /// <summary>A zfs command still running after a day is hung; the bound also keeps the timeout within what CancelAfter takes.</summary>
+    public const int MaxZfsTimeoutSeconds = 86400;
+
     public string Endpoint { get; set; } = "unix:///csi/csi.sock";
     public string NodeId { get; set; } = "";
     public DriverMode Mode { get; set; } = DriverMode.Both;
@@ -28,6 +31,18 @@ public sealed class DriverOptions
     public string LogFormat { get; set; } = "text";
     public VolumeOptions Volumes { get; } = new();
     public ZfsOptions Zfs { get; } = new();
+
+    /// <summary>The bootstrap's status file (see ZfsCsi.Core.Bootstrap); empty: no bootstrap gating.</summary>
+    public string BootstrapStatusFile { get; set; } = "";
+
+    /// <summary>A watch sidecar's status older than this counts as stale (not ready), and a stale step as stuck (not alive).</summary>
+    public TimeSpan BootstrapStaleAfter { get; set; } = TimeSpan.FromSeconds(120);
+
+    /// <summary>TCP port of the HTTP /readyz and /healthz listener; 0: no listener.</summary>
+    public int HealthPort { get; set; }
+
+    /// <summary>Address the health listener binds to.</summary>
+    public string HealthAddress { get; set; } = "127.0.0.1";
 
     /// <summary>The unix socket path of <see cref="Endpoint"/>.</summary>
     public string SocketPath => Endpoint.StartsWith("unix://", StringComparison.Ordinal) ? Endpoint["unix://".Length..] : Endpoint["unix:".Length..];
@@ -46,6 +61,12 @@ public sealed class DriverOptions
           --mount-lock-file PATH lock shared by every process that mounts on this ZFS,
                                  default /run/lock/zfs-csi-mount.lock; "" for in-process only
           --log-format FORMAT    text or json, default text
+          --bootstrap-status-file PATH  report ready only when zfs-csi-bootstrap's status file
+                                 (e.g. /run/zfs-csi/bootstrap.json) says ready; default: not gated
+          --bootstrap-stale-after SECONDS  a watch sidecar's status older than this is stale, and a
+                                 step that long without heartbeat is stuck (/healthz 503), default 120
+          --health-port PORT     serve HTTP /readyz and /healthz on this TCP port, default 0 (off)
+          --health-address IP    address of the health listener, default 127.0.0.1
         """;
 
     public static DriverOptions Parse(IReadOnlyList<string> args)
@@ -73,19 +94,36 @@ public sealed class DriverOptions
                 case "--endpoint": o.Endpoint = value; break;
                 case "--nodeid" or "--node-id": o.NodeId = value; break;
                 case "--mode":
-                    o.Mode = Enum.TryParse<DriverMode>(value, ignoreCase: true, out var mode) && !int.TryParse(value, out _)
-                        ? mode : throw new OptionsException($"--mode '{value}': expected controller, node or both");
+                    // Not Enum.TryParse: it also takes "controller,node" (OR-ed into Node) and numbers.
+                    o.Mode = value.ToLowerInvariant() switch
+                    {
+                        "controller" => DriverMode.Controller,
+                        "node" => DriverMode.Node,
+                        "both" => DriverMode.Both,
+                        _ => throw new OptionsException($"--mode '{value}': expected controller, node or both"),
+                    };
                     break;
                 case "--driver-name": o.DriverName = value; break;
                 case "--parent-dataset": o.Volumes.ParentDataset = value; break;
                 case "--zfs": o.Zfs.ZfsCommand = value; break;
                 case "--zpool": o.Zfs.ZpoolCommand = value; break;
                 case "--zfs-timeout":
-                    o.Zfs.CommandTimeout = double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var s) && s > 0
-                        ? TimeSpan.FromSeconds(s) : throw new OptionsException($"--zfs-timeout '{value}': expected a positive number of seconds");
+                    // Bounded: Infinity or 1e300 would overflow TimeSpan, 1e-9 would round to a zero timeout.
+                    o.Zfs.CommandTimeout = double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var s) && s is >= 0.001 and <= MaxZfsTimeoutSeconds
+                        ? TimeSpan.FromSeconds(s) : throw new OptionsException($"--zfs-timeout '{value}': expected a number of seconds from 0.001 to {MaxZfsTimeoutSeconds}");
                     break;
                 case "--mount-lock-file": o.Zfs.MountLockFile = value; break;
                 case "--log-format": o.LogFormat = value; break;
+                case "--bootstrap-status-file": o.BootstrapStatusFile = value; break;
+                case "--bootstrap-stale-after":
+                    o.BootstrapStaleAfter = double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var stale) && stale > 0
+                        ? TimeSpan.FromSeconds(stale) : throw new OptionsException($"--bootstrap-stale-after '{value}': expected a positive number of seconds");
+                    break;
+                case "--health-port":
+                    o.HealthPort = int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var port)
+                        ? port : throw new OptionsException($"--health-port '{value}': expected a port number (1-65535, 0 for off)");
+                    break;
+                case "--health-address": o.HealthAddress = value; break;
                 default: throw new OptionsException($"unknown flag '{key}'");
             }
         }
@@ -121,6 +159,18 @@ public sealed class DriverOptions
         if (LogFormat is not ("text" or "json"))
         {
             throw new OptionsException($"--log-format '{LogFormat}': expected text or json");
+        }
+        if (BootstrapStatusFile.Length > 0 && !BootstrapStatusFile.StartsWith('/'))
+        {
+            throw new OptionsException($"--bootstrap-status-file '{BootstrapStatusFile}': expected an absolute path");
+        }
+        if (HealthPort is < 0 or > 65535)
+        {
+            throw new OptionsException($"--health-port {HealthPort}: expected 1-65535, or 0 for no health listener");
+        }
+        if (!System.Net.IPAddress.TryParse(HealthAddress, out _))
+        {
+            throw new OptionsException($"--health-address '{HealthAddress}': expected an IP address such as 127.0.0.1 or 0.0.0.0");
         }
     }
 }

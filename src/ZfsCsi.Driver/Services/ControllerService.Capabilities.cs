@@ -20,6 +20,10 @@ public sealed partial class ControllerService
         RpcType.GetVolumeHealth,
         RpcType.ListVolumeHealth,
         RpcType.SingleNodeMultiWriter,
+        RpcType.CreateDeleteSnapshot,
+        RpcType.ListSnapshots,
+        RpcType.CloneVolume,
+        RpcType.GetSnapshot,
     ];
 
     public override Task<ControllerGetCapabilitiesResponse> ControllerGetCapabilities(ControllerGetCapabilitiesRequest request, ServerCallContext context)

@@ -13,16 +13,15 @@ public sealed partial class ControllerService
         CapabilityChecks.Required(request.Name, "name");
         CapabilityChecks.RequireSupported(request.VolumeCapabilities);
         var parameters = VolumeParameters.Parse(request.Parameters);
-        if (request.VolumeContentSource is not null)
-        {
-            // CSI spec, CreateVolume: a content source the plugin does not support is INVALID_ARGUMENT.
-            throw new InvalidInputException("volume_content_source is not supported yet: create an empty volume");
-        }
+        var source = ToDomain(request.VolumeContentSource);
         var range = ToDomain(request.CapacityRange);
         range.Resolve();
         var dataset = volumes.DatasetFor(request.Name);
-        using var _ = locks.Acquire(dataset.Value);
-        var volume = await volumes.CreateAsync(request.Name, range, parameters, context.CancellationToken).ConfigureAwait(false);
+        // The source is locked too: its DeleteSnapshot/DeleteVolume must not pass between lookup and clone.
+        using var _ = AcquireAll(source is null ? [dataset.Value] : [dataset.Value, source.Id]);
+        var volume = source is null
+            ? await volumes.CreateAsync(request.Name, range, parameters, context.CancellationToken).ConfigureAwait(false)
+            : await volumes.CreateFromSourceAsync(request.Name, range, parameters, source, context.CancellationToken).ConfigureAwait(false);
         return new CreateVolumeResponse { Volume = ToCsi(volume) };
     }
 

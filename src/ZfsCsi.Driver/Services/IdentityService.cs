@@ -24,6 +24,11 @@ public sealed class IdentityService(DriverOptions options, IEnumerable<IReadines
             {
                 Service = new PluginCapability.Types.Service { Type = PluginCapability.Types.Service.Types.Type.ControllerService },
             });
+            // Volume group snapshots (CSI spec, GroupController service).
+            response.Capabilities.Add(new PluginCapability
+            {
+                Service = new PluginCapability.Types.Service { Type = PluginCapability.Types.Service.Types.Type.GroupControllerService },
+            });
             // A quota change is visible through the bind mount at once: expansion is online.
             response.Capabilities.Add(new PluginCapability
             {

@@ -222,6 +222,17 @@ public sealed class BadInputTests(ControllerFixture driver) : IClassFixture<Cont
             CapacityRange = new CapacityRange { RequiredBytes = 16 * MiB },
         });
         Assert.Equal(16 * MiB, same.CapacityBytes);
+        var onlyLimit = await Controller.ControllerExpandVolumeAsync(new ControllerExpandVolumeRequest
+        {
+            VolumeId = id,
+            CapacityRange = new CapacityRange { LimitBytes = 64 * MiB },
+        });
+        Assert.Equal(16 * MiB, onlyLimit.CapacityBytes);
+        await FailsAndTouchesNothing(async () => await Controller.ControllerExpandVolumeAsync(new ControllerExpandVolumeRequest
+        {
+            VolumeId = id,
+            CapacityRange = new CapacityRange { LimitBytes = 8 * MiB },
+        }), StatusCode.OutOfRange);
     }
 
     [Fact]

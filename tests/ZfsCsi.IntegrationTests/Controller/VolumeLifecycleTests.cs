@@ -95,6 +95,21 @@ public sealed class VolumeLifecycleTests(ControllerFixture driver) : IClassFixtu
     }
 
     [Fact]
+    public async Task Every_external_command_logs_one_event_with_argv_duration_and_exit_code()
+    {
+        var name = Unique("pvc-cmdlog");
+        await Controller.CreateVolumeAsync(Create(name));
+        var creates = driver.Logs.Events
+            .Where(e => e.MessageTemplate.Text.StartsWith("Command ", StringComparison.Ordinal)
+                && e.Properties["Argv"].ToString().Contains($"create", StringComparison.Ordinal)
+                && e.Properties["Argv"].ToString().Contains(name, StringComparison.Ordinal))
+            .ToList();
+        var single = Assert.Single(creates);
+        Assert.Equal("0", single.Properties["ExitCode"].ToString());
+        Assert.True(single.Properties.ContainsKey("DurationMs"));
+    }
+
+    [Fact]
     public async Task A_volume_of_another_name_never_shares_a_dataset()
     {
         var a = await Controller.CreateVolumeAsync(Create(Unique("pvc-a")));

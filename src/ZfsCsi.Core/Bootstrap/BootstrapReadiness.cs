@@ -1,0 +1,67 @@
+using ZfsCsi.Core.Volumes;
+
+namespace ZfsCsi.Core.Bootstrap;
+
+/// <summary>
+/// The driver's view of the bootstrap: ready only when the status file says ready (and, from a
+/// watch sidecar, is fresh). Alive unless the bootstrap is in the middle of a step and has stopped
+/// refreshing its heartbeat: a rebuild takes minutes and must never be cut short by a liveness
+/// probe, but a bootstrap that died mid-step should be restarted.
+/// </summary>
+public sealed class BootstrapReadiness(string statusFile, TimeSpan staleAfter, TimeProvider? clock = null) : IReadinessCheck
+{
+    private readonly TimeProvider _clock = clock ?? TimeProvider.System;
+
+    public string StatusFile => statusFile;
+
+    public async Task<Readiness> CheckAsync(CancellationToken ct)
+    {
+        BootstrapStatus? status;
+        try
+        {
+            status = await BootstrapStatusFile.ReadAsync(statusFile, ct).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException)
+        {
+            return new Readiness(false, $"bootstrap status unreadable: {e.Message}");
+        }
+        if (status is null)
+        {
+            return new Readiness(false, $"bootstrap has not reported yet ({statusFile} does not exist): is zfs-csi-bootstrap running?");
+        }
+        var age = _clock.GetUtcNow() - status.Heartbeat;
+        if (status.Watching && age > staleAfter)
+        {
+            return new Readiness(false, $"bootstrap status is stale (last heartbeat {age.TotalSeconds:F0} s ago, state {Name(status.State)}): is the bootstrap sidecar still running?");
+        }
+        return status.State == BootstrapState.Ready
+            ? new Readiness(true, $"bootstrap ready: {status.Reason}")
+            : new Readiness(false, $"bootstrap {Name(status.State)}{(status.Step.Length > 0 ? $" at step '{status.Step}'" : "")}: {status.Reason}");
+    }
+
+    /// <summary>Liveness: false only when the bootstrap is mid-step (checking, rebuilding, importing) and its heartbeat is stale.</summary>
+    public async Task<Readiness> CheckLivenessAsync(CancellationToken ct)
+    {
+        BootstrapStatus? status;
+        try
+        {
+            status = await BootstrapStatusFile.ReadAsync(statusFile, ct).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException)
+        {
+            // A torn or foreign file is a readiness problem; restarting the driver would not fix it.
+            return new Readiness(true, $"alive; bootstrap status unreadable: {e.Message}");
+        }
+        if (status is null)
+        {
+            // Restarting the driver cannot make a missing bootstrap appear; readiness says what is wrong.
+            return new Readiness(true, "alive; waiting for the bootstrap's first report");
+        }
+        var age = _clock.GetUtcNow() - status.Heartbeat;
+        return status.IsInProgress && age > staleAfter
+            ? new Readiness(false, $"bootstrap stuck: state {Name(status.State)} at step '{status.Step}', last heartbeat {age.TotalSeconds:F0} s ago")
+            : new Readiness(true, $"alive; bootstrap {Name(status.State)}{(status.Step.Length > 0 ? $" ({status.Step}, {status.ElapsedSeconds:F0} s)" : "")}");
+    }
+
+    private static string Name(BootstrapState state) => state.ToString().ToLowerInvariant();
+}

@@ -1,0 +1,73 @@
+using System.Security.Cryptography;
+using System.Text;
+using ZfsCsi.Core.Errors;
+using ZfsCsi.Core.Volumes;
+
+namespace ZfsCsi.Core.Snapshots;
+
+/// <summary>
+/// Maps CSI snapshot and group snapshot names to snapshot leaves, like <see cref="VolumeNaming"/>:
+/// a pure function, safe names kept (<c>snapshot-&lt;uuid&gt;</c> stays readable), anything else a
+/// digest. The driver's internal snapshots (clone sources, the temporary leaf of a recursive group
+/// snapshot) use leaves that start with an upper-case letter, which no mapping produces: they can
+/// never be taken for, or collide with, a CSI snapshot.
+/// </summary>
+public static class SnapshotNaming
+{
+    /// <summary>Shortest digest kept when an id would pass 128 bytes.</summary>
+    private const int MinDigestChars = 16;
+
+    /// <summary>The leaf of the snapshot named <paramref name="name"/> of <paramref name="volume"/>; keeps the id within 128 bytes.</summary>
+    public static string LeafFor(string name, VolumeId volume)
+    {
+        Validate(name, "snapshot");
+        var room = SnapshotId.MaxLength - volume.Value.Length - 1;
+        if (VolumeNaming.IsPlain(name) && name.Length <= room && !name.StartsWith("g-", StringComparison.Ordinal))
+        {
+            return name;
+        }
+        var digestChars = Math.Min(32, room - 2);
+        if (digestChars < MinDigestChars)
+        {
+            throw new FailedPreconditionException($"volume id {volume} is too long for its snapshot ids to fit the CSI spec's {SnapshotId.MaxLength} bytes");
+        }
+        return "h-" + Digest(name)[..digestChars];
+    }
+
+    /// <summary>The leaf every member of a group snapshot shares: <c>g-</c> and a digest of the group's name.</summary>
+    public static string GroupLeafFor(string name)
+    {
+        Validate(name, "group snapshot");
+        return "g-" + Digest(name)[..24];
+    }
+
+    /// <summary>The temporary leaf a recursive group snapshot is taken under before members are renamed.</summary>
+    public static string GroupTemporaryLeaf(string groupLeaf) => "Tmp-" + groupLeaf;
+
+    /// <summary>The driver's own snapshot of a source volume for the clone into <paramref name="targetLeaf"/>.</summary>
+    public static string CloneSourceLeaf(string targetLeaf) => "Clone-" + targetLeaf;
+
+    /// <summary>The target volume's leaf of a clone-source snapshot leaf, or null when it is not one.</summary>
+    public static string? CloneTargetLeaf(string leaf) => leaf.StartsWith("Clone-", StringComparison.Ordinal) ? leaf["Clone-".Length..] : null;
+
+    /// <summary>A deferred-destroyed snapshot moved out of the way of a new one of the same name.</summary>
+    public static string RetiredLeaf(string leaf) => $"Deleted-{DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()}-{leaf}"[..Math.Min(200, 22 + leaf.Length)];
+
+    /// <summary>A leaf the mappings above produce for CSI snapshots and group members (the only ones ever listed).</summary>
+    public static bool IsListable(string leaf) => VolumeNaming.IsPlain(leaf);
+
+    private static string Digest(string name) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(name)));
+
+    /// <summary>A CSI name: required, at most 128 bytes (any other content is mapped, never refused).</summary>
+    public static void Validate(string name, string what)
+    {
+        if (string.IsNullOrEmpty(name))
+        {
+            throw new InvalidInputException($"name is required: the CO names every {what} it creates (CSI spec)");
+        }
+        if (Encoding.UTF8.GetByteCount(name) > VolumeNaming.MaxNameBytes)
+        {
+            throw new InvalidInputException($"{what} name is {Encoding.UTF8.GetByteCount(name)} bytes; the CSI spec allows at most {VolumeNaming.MaxNameBytes} (Size Limits)");
+        }
+    }
+}

@@ -1,0 +1,161 @@
+using ZfsCsi.Core.Errors;
+using ZfsCsi.Core.Snapshots;
+using ZfsCsi.Core.Zfs;
+
+namespace ZfsCsi.Core.Volumes;
+
+public sealed partial class VolumeManager
+{
+    /// <summary>
+    /// CreateVolume with a content source (CSI spec, VolumeContentSource): a <c>zfs clone</c> of the
+    /// snapshot, with quota and every marker applied by the clone itself, like a plain create. A
+    /// volume source is first snapshotted by the driver (a hidden snapshot, never listed) and that
+    /// snapshot is deferred-destroyed as soon as the clone exists, so it lives exactly as long as
+    /// the clone. The new volume is at least the source's capacity; a larger request is honoured by
+    /// the quota. Idempotent by name like <see cref="CreateAsync"/>: a crash leaves a "creating"
+    /// clone or a hidden snapshot that the retry finishes or the sweep releases.
+    /// </summary>
+    public async Task<Volume> CreateFromSourceAsync(string name, CapacityRange range, VolumeParameters parameters, ContentSource source, CancellationToken ct)
+    {
+        var dataset = DatasetFor(name);
+        range.Resolve();
+        for (var attempt = 0; ; attempt++)
+        {
+            var existing = await zfs.TryGetAsync(dataset, VolumeProperties, ct).ConfigureAwait(false);
+            if (existing is not null)
+            {
+                CheckCompatible(existing, name, range, parameters, source);
+                await ReleaseCloneSourceAsync(source, dataset, ct).ConfigureAwait(false);
+                return await FinishAsync(dataset, parameters, existing, ct, applyRoot: false).ConfigureAwait(false);
+            }
+
+            var (origin, sourceCapacity) = await ResolveSourceAsync(source, dataset, ct).ConfigureAwait(false);
+            var size = SizeFor(range, sourceCapacity, source);
+            var pool = (await GetCapacityAsync(ct).ConfigureAwait(false)).MaximumVolumeBytes;
+            if (size > pool)
+            {
+                throw new CapacityOutOfRangeException($"a volume of {size} bytes cannot fit in pool {Parent.Pool}, which holds {pool} bytes in all");
+            }
+            try
+            {
+                await zfs.CloneAsync(origin, dataset, CreateProperties(name, size, parameters, source), ct).ConfigureAwait(false);
+                _log.Information("Cloned {Origin} into dataset {Dataset} for volume name {VolumeName} with {CapacityBytes} bytes", origin.Value, dataset.Value, name, size);
+            }
+            catch (DatasetExistsException) when (attempt == 0)
+            {
+                continue;
+            }
+            catch (DatasetNotFoundException) when (attempt == 0)
+            {
+                // The origin went between our read and the clone (a concurrent delete or sweep): judge again.
+                continue;
+            }
+            catch (DatasetNotFoundException)
+            {
+                throw new NotFoundException($"content source {source.Id} does not exist any more");
+            }
+            catch (ZfsOutOfSpaceException e)
+            {
+                throw new OutOfSpaceException($"pool {Parent.Pool} has no room for a clone of {size} bytes: {e.StandardError.Trim()}");
+            }
+            await ReleaseCloneSourceAsync(source, dataset, ct).ConfigureAwait(false);
+            var created = await zfs.TryGetAsync(dataset, VolumeProperties, ct).ConfigureAwait(false)
+                ?? throw new FailedPreconditionException($"dataset {dataset} vanished right after it was cloned; retry");
+            return await FinishAsync(dataset, parameters, created, ct, applyRoot: false).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// The new volume holds at least what the source held: no required size means the source's
+    /// capacity, a smaller one is raised to it (the spec lets a plugin give more than required),
+    /// and a limit below it can never be met: OUT_OF_RANGE.
+    /// </summary>
+    private static long SizeFor(CapacityRange range, long sourceCapacity, ContentSource source)
+    {
+        if (range.LimitBytes > 0 && range.LimitBytes < sourceCapacity)
+        {
+            throw new CapacityOutOfRangeException($"capacity_range limit_bytes {range.LimitBytes} is below the {sourceCapacity} bytes of {source.Kind.ToString().ToLowerInvariant()} {source.Id}; a restore needs at least that");
+        }
+        var requested = range.RequiredBytes > 0 ? range.Resolve() : 0;
+        return Math.Max(Math.Max(requested, sourceCapacity), CapacityRange.MinimumBytes);
+    }
+
+    /// <summary>The snapshot to clone and the capacity a restore needs; NOT_FOUND when the source is not a live one of ours.</summary>
+    private async Task<(SnapshotName Origin, long Capacity)> ResolveSourceAsync(ContentSource source, DatasetName target, CancellationToken ct)
+    {
+        if (source.Kind == ContentSourceKind.Snapshot)
+        {
+            var id = SnapshotId.TryParse(source.Id, Parent) ?? throw SourceNotFound(source);
+            var rows = await GetOrNullAsync([id.Volume.Value, id.Value], ct).ConfigureAwait(false);
+            var snapshot = rows?.FirstOrDefault(r => r.Name == id.Value);
+            var volume = rows?.FirstOrDefault(r => r.Name == id.Volume.Value);
+            if (snapshot is null || volume is null || !Inventory.IsLiveCsiSnapshot(snapshot))
+            {
+                throw SourceNotFound(source);
+            }
+            return (id.Name, SnapshotCapacity(snapshot, volume));
+        }
+
+        var volumeId = ParseId(source.Id) ?? throw SourceNotFound(source);
+        var props = await zfs.TryGetAsync(volumeId.Dataset, VolumeProperties, ct).ConfigureAwait(false);
+        if (props is null || !IsReady(props))
+        {
+            throw SourceNotFound(source);
+        }
+        var hidden = SnapshotName.Of(volumeId.Dataset, SnapshotNaming.CloneSourceLeaf(target.Leaf));
+        var existing = await zfs.TryGetAsync(hidden, Inventory.Properties, ct).ConfigureAwait(false);
+        if (existing is null || Inventory.IsDeferred(existing))
+        {
+            if (existing is not null)
+            {
+                // Left by an earlier clone of this name that is gone since: move it out of the way.
+                await zfs.RenameSnapshotAsync(hidden, SnapshotName.Of(volumeId.Dataset, SnapshotNaming.RetiredLeaf(hidden.Leaf)), ct).ConfigureAwait(false);
+            }
+            try
+            {
+                await zfs.SnapshotAsync(hidden, [new(Markers.State, Markers.StateHidden)], ct).ConfigureAwait(false);
+            }
+            catch (ZfsOutOfSpaceException e)
+            {
+                throw new OutOfSpaceException($"pool {Parent.Pool} has no room to snapshot volume {volumeId} for a clone: {e.StandardError.Trim()}");
+            }
+        }
+        return (hidden, CapacityOf(props));
+    }
+
+    /// <summary>After a volume-to-volume clone: the hidden source snapshot now lives as long as the clone (deferred destroy).</summary>
+    private async Task ReleaseCloneSourceAsync(ContentSource source, DatasetName target, CancellationToken ct)
+    {
+        if (source.Kind != ContentSourceKind.Volume || ParseId(source.Id) is not { } volumeId)
+        {
+            return;
+        }
+        var hidden = SnapshotName.Of(volumeId.Dataset, SnapshotNaming.CloneSourceLeaf(target.Leaf));
+        var props = await zfs.TryGetAsync(hidden, ["defer_destroy"], ct).ConfigureAwait(false);
+        if (props is not null && !Inventory.IsDeferred(props))
+        {
+            await zfs.DestroySnapshotDeferredAsync(hidden, ct).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The size a restore of a snapshot needs: its capacity marker, else (group members) its volume's capacity.</summary>
+    internal static long SnapshotCapacity(DatasetProperties snapshot, DatasetProperties? volume) =>
+        (snapshot.LocalValue(Markers.Capacity) is { } c ? ZfsParser.ParseBytes(c) : null)
+        ?? (volume is null ? 0 : CapacityOf(volume));
+
+    private async Task<IReadOnlyList<DatasetProperties>?> GetOrNullAsync(IReadOnlyCollection<string> names, CancellationToken ct)
+    {
+        try
+        {
+            return await zfs.GetNamedAsync(names, Inventory.Properties, ct).ConfigureAwait(false);
+        }
+        catch (DatasetNotFoundException)
+        {
+            await EnsureParentAsync(ct).ConfigureAwait(false);
+            return null;
+        }
+    }
+
+    private static NotFoundException SourceNotFound(ContentSource source) =>
+        new($"content source {source.Kind.ToString().ToLowerInvariant()} '{DatasetName.Printable(source.Id)}' does not exist");
+}

@@ -1,0 +1,252 @@
+using System.Diagnostics;
+using Serilog;
+using ZfsCsi.Bootstrap;
+using ZfsCsi.Core.Bootstrap;
+using ZfsCsi.Core.Exec;
+
+namespace ZfsCsi.Tests.Bootstrap;
+
+/// <summary>The module path on fake kernel tools that record what ran and in what order.</summary>
+public sealed class ModuleBootstrapperTests : IDisposable
+{
+    private readonly FakeKernel _k = new();
+    private readonly ILogger _log = new LoggerConfiguration().CreateLogger();
+
+    public void Dispose() => _k.Dispose();
+
+    private async Task<BootstrapStatus> RunAsync(params string[] extra)
+    {
+        using var b = new Bootstrapper(_k.Options(extra), new CliWrapCommandRunner(_log), _log);
+        return await b.CheckAsync(CancellationToken.None);
+    }
+
+    /// <summary>The build and load commands, without the read-only checks, cwd-free.</summary>
+    private IReadOnlyList<string> Changes => [.. _k.Ran.Where(l => !l.StartsWith("uname", StringComparison.Ordinal) && !l.StartsWith("modinfo", StringComparison.Ordinal) && !l.StartsWith("zfs", StringComparison.Ordinal))];
+
+    private string Headers(string release, string part) => Path.Combine(_k.ModulesDirectory, release, part);
+
+    [Fact]
+    public async Task Nothing_to_do_runs_no_build_and_takes_well_under_a_second()
+    {
+        _k.AllGood();
+        await RunAsync(); // warm up the runner (JIT), as a running sidecar is
+        File.Delete(Path.Combine(_k.Root, "log"));
+
+        var watch = Stopwatch.StartNew();
+        var status = await RunAsync();
+        watch.Stop();
+
+        Assert.Equal(BootstrapState.Ready, status.State);
+        Assert.Equal(["uname -r", $"modinfo -k {FakeKernel.Release} -F version zfs", "zfs version"], _k.Ran);
+        Assert.True(watch.Elapsed < TimeSpan.FromMilliseconds(500), $"no-op check took {watch.Elapsed.TotalMilliseconds:F0} ms");
+        Assert.Contains("2.2.2-1", status.Reason, StringComparison.Ordinal);
+        Assert.Equal(BootstrapState.Ready, (await BootstrapStatusFile.ReadAsync(_k.StatusFile, CancellationToken.None))!.State);
+    }
+
+    [Fact]
+    public async Task No_module_for_the_running_kernel_rebuilds_against_its_headers_in_order_then_loads()
+    {
+        _k.Userland("2.2.2-1");
+        File.WriteAllText(Path.Combine(_k.Source, "Makefile"), "old build");
+
+        var status = await RunAsync();
+
+        Assert.Equal(BootstrapState.Ready, status.State);
+        Assert.Equal(
+        [
+            "make clean",
+            $"configure --with-linux={Headers(FakeKernel.Release, "source")} --with-linux-obj={Headers(FakeKernel.Release, "build")}",
+            "make -j2",
+            "make install",
+            $"depmod -a {FakeKernel.Release}",
+            "modprobe zfs",
+        ], Changes);
+        Assert.Equal("2.2.2-1", File.ReadAllText(_k.LoadedVersionFile).Trim());
+        Assert.Equal("2.2.2-1", status.ModuleVersion);
+        Assert.Equal(FakeKernel.Release, status.KernelRelease);
+    }
+
+    [Fact]
+    public async Task An_installed_module_of_another_release_than_the_userland_is_rebuilt()
+    {
+        _k.Userland("2.2.2-1");
+        _k.Installed("2.1.5-1");
+
+        var status = await RunAsync();
+
+        Assert.Equal(BootstrapState.Ready, status.State);
+        Assert.Contains("make install", Changes);
+        Assert.Equal("2.2.2-1", _k.InstalledVersion());
+        Assert.Equal("2.2.2-1", File.ReadAllText(_k.LoadedVersionFile).Trim());
+    }
+
+    [Fact]
+    public async Task A_loaded_module_of_another_release_is_reported_and_never_unloaded()
+    {
+        _k.AllGood();
+        _k.Loaded("2.1.5-1");
+
+        var status = await RunAsync();
+
+        Assert.Equal(BootstrapState.Failed, status.State);
+        Assert.Contains("loaded zfs module is 2.1.5-1 but the userland tools are 2.2.2-1", status.Reason, StringComparison.Ordinal);
+        Assert.Contains("modprobe -r zfs", status.Reason, StringComparison.Ordinal);
+        Assert.Empty(Changes);
+    }
+
+    [Fact]
+    public async Task Missing_headers_for_the_running_kernel_say_what_to_install_and_build_nothing()
+    {
+        _k.Userland("2.2.2-1");
+        _k.RemoveHeaders(FakeKernel.Release);
+        _k.Headers(FakeKernel.NewerRelease);
+
+        var status = await RunAsync();
+
+        Assert.Equal(BootstrapState.Failed, status.State);
+        Assert.Contains($"install linux-headers-{FakeKernel.Release} or reboot into the new kernel", status.Reason, StringComparison.Ordinal);
+        Assert.Contains(FakeKernel.NewerRelease, status.Reason, StringComparison.Ordinal);
+        Assert.Empty(Changes);
+        Assert.False(File.Exists(_k.LoadedVersionFile));
+    }
+
+    [Fact]
+    public async Task Newer_headers_than_the_running_kernel_are_never_used()
+    {
+        _k.Userland("2.2.2-1");
+        _k.Headers(FakeKernel.NewerRelease);
+
+        var status = await RunAsync();
+
+        Assert.Equal(BootstrapState.Ready, status.State);
+        var configure = Assert.Single(_k.Ran, l => l.StartsWith("configure", StringComparison.Ordinal));
+        Assert.Contains($"--with-linux-obj={Headers(FakeKernel.Release, "build")}", configure, StringComparison.Ordinal);
+        Assert.DoesNotContain(FakeKernel.NewerRelease, string.Join('\n', _k.Ran), StringComparison.Ordinal);
+        Assert.Null(_k.InstalledVersion(FakeKernel.NewerRelease));
+    }
+
+    [Fact]
+    public async Task A_build_failing_half_way_is_retried_never_loaded_and_leaves_no_half_installed_module()
+    {
+        _k.Userland("2.2.2-1");
+        _k.Fail("make-install");
+
+        var status = await RunAsync("--attempts", "3");
+
+        Assert.Equal(BootstrapState.Failed, status.State);
+        Assert.Contains("failed 3 time(s)", status.Reason, StringComparison.Ordinal);
+        Assert.Contains("make install", status.Reason, StringComparison.Ordinal);
+        Assert.Equal(3, _k.Ran.Count(l => l == "make install"));
+        Assert.Equal(3, _k.Ran.Count(l => l == "make uninstall"));
+        Assert.DoesNotContain(_k.Ran, l => l.StartsWith("modprobe", StringComparison.Ordinal));
+        Assert.False(File.Exists(_k.LoadedVersionFile));
+        Assert.Null(_k.InstalledVersion());
+    }
+
+    [Fact]
+    public async Task A_build_that_fails_once_succeeds_on_the_retry()
+    {
+        _k.Userland("2.2.2-1");
+        _k.FailOnce("make-j");
+
+        var status = await RunAsync();
+
+        Assert.Equal(BootstrapState.Ready, status.State);
+        Assert.Equal(2, _k.Ran.Count(l => l == "make -j2"));
+        Assert.Equal(1, _k.Ran.Count(l => l == "modprobe zfs"));
+    }
+
+    [Fact]
+    public async Task Two_bootstraps_at_once_build_only_once()
+    {
+        _k.Userland("2.2.2-1");
+        _k.Slow("make-j", 1.5);
+
+        var statuses = await Task.WhenAll(RunAsync(), RunAsync());
+
+        Assert.All(statuses, s => Assert.Equal(BootstrapState.Ready, s.State));
+        Assert.Equal(1, _k.Ran.Count(l => l == "make -j2"));
+        Assert.Equal(1, _k.Ran.Count(l => l == "make install"));
+    }
+
+    [Fact]
+    public async Task Module_none_skips_the_module_path_and_says_so()
+    {
+        var status = await RunAsync("--module", "none", "--pool", "tank");
+
+        Assert.Equal(BootstrapState.Ready, status.State);
+        Assert.Equal(["zpool list -H -o name,health", "zpool status tank"], _k.Ran);
+        Assert.Equal("ONLINE", status.PoolHealth);
+        Assert.Throws<BootstrapOptionsException>(() => _k.Options("--module", "none"));
+    }
+
+    [Fact]
+    public async Task An_unreadable_userland_version_is_not_ready_and_points_at_module_none()
+    {
+        _k.Installed("2.2.2-1");
+        _k.Loaded("2.2.2-1");
+
+        var status = await RunAsync();
+
+        Assert.Equal(BootstrapState.Failed, status.State);
+        Assert.Contains("--module none", status.Reason, StringComparison.Ordinal);
+        Assert.Empty(Changes);
+    }
+
+    [Fact]
+    public async Task A_needed_rebuild_without_a_source_tree_says_which_flag_is_missing()
+    {
+        _k.Userland("2.2.2-1");
+
+        var status = await RunAsync("--source", "");
+
+        Assert.Equal(BootstrapState.Failed, status.State);
+        Assert.Contains("--source", status.Reason, StringComparison.Ordinal);
+        Assert.Empty(Changes);
+    }
+
+    [Fact]
+    public async Task A_long_build_keeps_the_heartbeat_fresh_so_the_driver_stays_alive_but_not_ready()
+    {
+        _k.Userland("2.2.2-1");
+        _k.Slow("make-j", 2.5);
+        var readiness = new BootstrapReadiness(_k.StatusFile, TimeSpan.FromSeconds(1));
+        using var b = new Bootstrapper(_k.Options("--heartbeat", "0.2"), new CliWrapCommandRunner(_log), _log);
+
+        var check = b.CheckAsync(CancellationToken.None);
+        var seen = new List<BootstrapStatus>();
+        while (!check.IsCompleted)
+        {
+            await Task.Delay(300);
+            if (await BootstrapStatusFile.ReadAsync(_k.StatusFile, CancellationToken.None) is { State: BootstrapState.Rebuilding } s && s.Step == "make -j2")
+            {
+                seen.Add(s);
+                Assert.True((await readiness.CheckLivenessAsync(CancellationToken.None)).Ready);
+                var ready = await readiness.CheckAsync(CancellationToken.None);
+                Assert.False(ready.Ready);
+                Assert.Contains("rebuilding at step 'make -j2'", ready.Reason, StringComparison.Ordinal);
+            }
+        }
+
+        Assert.Equal(BootstrapState.Ready, (await check).State);
+        Assert.True(seen.Count >= 3, $"saw the build step {seen.Count} times");
+        Assert.True(seen[^1].Heartbeat > seen[0].Heartbeat, "the heartbeat did not move during the build");
+        Assert.True(seen[^1].ElapsedSeconds > seen[0].ElapsedSeconds);
+    }
+
+    [Fact]
+    public async Task A_routine_recheck_keeps_the_ready_verdict_in_the_status_file_while_it_runs()
+    {
+        _k.AllGood();
+        using var b = new Bootstrapper(_k.Options(), new CliWrapCommandRunner(_log), _log);
+        Assert.Equal(BootstrapState.Ready, (await b.CheckAsync(CancellationToken.None)).State);
+
+        var recheck = b.CheckAsync(CancellationToken.None);
+        while (!recheck.IsCompleted)
+        {
+            Assert.Equal(BootstrapState.Ready, (await BootstrapStatusFile.ReadAsync(_k.StatusFile, CancellationToken.None))!.State);
+            await Task.Delay(1);
+        }
+        Assert.Equal(BootstrapState.Ready, (await recheck).State);
+    }
+}

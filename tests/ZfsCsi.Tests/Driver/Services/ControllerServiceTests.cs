@@ -1,0 +1,227 @@
+using Csi.V1;
+using Serilog;
+using ZfsCsi.Core.Errors;
+using ZfsCsi.Core.Volumes;
+using DomainRange = ZfsCsi.Core.Volumes.CapacityRange;
+using ZfsCsi.Core.Zfs;
+using ZfsCsi.Driver.Grpc;
+using ZfsCsi.Driver.Services;
+using ZfsCsi.Tests.Fakes;
+using static ZfsCsi.Tests.Fakes.ZfsScript;
+using Mode = Csi.V1.VolumeCapability.Types.AccessMode.Types.Mode;
+using RpcType = Csi.V1.ControllerServiceCapability.Types.RPC.Types.Type;
+
+namespace ZfsCsi.Tests.Driver.Services;
+
+/// <summary>The controller's validation and locking over the fake runner: bad input touches nothing.</summary>
+public sealed class ControllerServiceTests : IDisposable
+{
+    private const string Name = "pvc-5f0c1a9e-3b7d-4c2a-9e61-0d8f2b6a7c11";
+    private const string Dataset = "data/k8s/" + Name;
+    private readonly FakeCommandRunner _runner = new();
+    private readonly MountSerializer _mounts = new(lockFile: null);
+    private readonly OperationLocks _locks = new();
+    private readonly DirectoryInfo _mountpoint = Directory.CreateTempSubdirectory("zfs-csi-unit-");
+
+    private ControllerService Service => new(
+        new VolumeManager(new ZfsClient(_runner, new ZfsOptions(), _mounts), new VolumeOptions { ParentDataset = "data/k8s" }, new LoggerConfiguration().CreateLogger()),
+        _locks);
+
+    private static TestServerCallContext Context => new();
+
+    public void Dispose()
+    {
+        _mounts.Dispose();
+        _mountpoint.Delete(recursive: true);
+    }
+
+    private static VolumeCapability Mount(Mode mode = Mode.SingleNodeWriter) => new()
+    {
+        Mount = new VolumeCapability.Types.MountVolume(),
+        AccessMode = new VolumeCapability.Types.AccessMode { Mode = mode },
+    };
+
+    private static CreateVolumeRequest Create(string name = Name)
+    {
+        var request = new CreateVolumeRequest { Name = name, CapacityRange = new Csi.V1.CapacityRange { RequiredBytes = DomainRange.GiB } };
+        request.VolumeCapabilities.Add(Mount());
+        return request;
+    }
+
+    private string Ready(string dataset = Dataset, long refquota = DomainRange.GiB) =>
+        VolumeRows(dataset, Name, refquota: refquota, mountpoint: _mountpoint.FullName);
+
+    public static TheoryData<string, Action<CreateVolumeRequest>> BadCreates() => new()
+    {
+        { "no name", r => r.Name = "" },
+        { "no capabilities", r => r.VolumeCapabilities.Clear() },
+        { "block", r => r.VolumeCapabilities[0] = new VolumeCapability { Block = new(), AccessMode = new() { Mode = Mode.SingleNodeWriter } } },
+        { "ext4", r => r.VolumeCapabilities[0].Mount.FsType = "ext4" },
+        { "unknown parameter", r => r.Parameters.Add("fstype", "ext4") },
+        { "bad parameter value", r => r.Parameters.Add("compression", "fast") },
+        { "content source", r => r.VolumeContentSource = new VolumeContentSource { Snapshot = new() { SnapshotId = "data/k8s/x@s" } } },
+        { "negative capacity", r => r.CapacityRange.RequiredBytes = -1 },
+        { "limit below required", r => r.CapacityRange.LimitBytes = 1 },
+        { "name over 128 bytes", r => r.Name = new string('x', 129) },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadCreates))]
+    public async Task A_bad_create_request_is_invalid_argument_and_runs_nothing(string why, Action<CreateVolumeRequest> spoil)
+    {
+        var request = Create();
+        spoil(request);
+
+        var e = await Assert.ThrowsAsync<InvalidInputException>(() => Service.CreateVolume(request, Context));
+
+        Assert.False(string.IsNullOrWhiteSpace(e.Message), why);
+        Assert.Empty(_runner.Calls);
+    }
+
+    [Fact]
+    public async Task A_limit_below_the_smallest_volume_is_out_of_range_and_runs_nothing()
+    {
+        var request = Create();
+        request.CapacityRange = new Csi.V1.CapacityRange { LimitBytes = 4096 };
+
+        await Assert.ThrowsAsync<CapacityOutOfRangeException>(() => Service.CreateVolume(request, Context));
+
+        Assert.Empty(_runner.Calls);
+    }
+
+    [Fact]
+    public async Task A_create_while_the_same_name_is_in_flight_is_aborted_and_runs_nothing()
+    {
+        using var held = _locks.Acquire(Dataset);
+
+        await Assert.ThrowsAsync<OperationPendingException>(() => Service.CreateVolume(Create(), Context));
+
+        Assert.Empty(_runner.Calls);
+    }
+
+    [Fact]
+    public async Task A_create_answers_the_dataset_as_volume_id_with_its_capacity()
+    {
+        _runner.OnZfs(GetVolume(Dataset)).Returns(Ready());
+
+        var response = await Service.CreateVolume(Create(), Context);
+
+        Assert.Equal(Dataset, response.Volume.VolumeId);
+        Assert.Equal(DomainRange.GiB, response.Volume.CapacityBytes);
+    }
+
+    [Fact]
+    public async Task The_lock_is_released_after_a_failed_create()
+    {
+        _runner.OnZfs(GetVolume(Dataset)).Returns(VolumeRows(Dataset, csiName: null));
+
+        await Assert.ThrowsAsync<AlreadyExistsException>(() => Service.CreateVolume(Create(), Context));
+
+        using var free = _locks.Acquire(Dataset);
+    }
+
+    [Fact]
+    public async Task A_delete_without_volume_id_is_invalid_argument()
+    {
+        await Assert.ThrowsAsync<InvalidInputException>(() => Service.DeleteVolume(new DeleteVolumeRequest(), Context));
+
+        Assert.Empty(_runner.Calls);
+    }
+
+    [Fact]
+    public async Task A_delete_of_an_id_that_is_not_ours_succeeds_and_runs_nothing()
+    {
+        await Service.DeleteVolume(new DeleteVolumeRequest { VolumeId = "some-other-driver-volume" }, Context);
+
+        Assert.Empty(_runner.Calls);
+    }
+
+    [Fact]
+    public async Task A_delete_while_the_volume_is_in_flight_is_aborted()
+    {
+        using var held = _locks.Acquire(Dataset);
+
+        await Assert.ThrowsAsync<OperationPendingException>(() => Service.DeleteVolume(new DeleteVolumeRequest { VolumeId = Dataset }, Context));
+    }
+
+    [Fact]
+    public async Task An_expand_without_capacity_range_is_invalid_argument()
+    {
+        await Assert.ThrowsAsync<InvalidInputException>(() => Service.ControllerExpandVolume(new ControllerExpandVolumeRequest { VolumeId = Dataset }, Context));
+
+        Assert.Empty(_runner.Calls);
+    }
+
+    [Fact]
+    public async Task An_expand_needs_no_node_step()
+    {
+        _runner.OnZfs(GetVolume(Dataset)).Returns(Ready(refquota: 2 * DomainRange.GiB));
+
+        var response = await Service.ControllerExpandVolume(new ControllerExpandVolumeRequest
+        {
+            VolumeId = Dataset,
+            CapacityRange = new Csi.V1.CapacityRange { RequiredBytes = 2 * DomainRange.GiB },
+        }, Context);
+
+        Assert.Equal(2 * DomainRange.GiB, response.CapacityBytes);
+        Assert.False(response.NodeExpansionRequired);
+    }
+
+    [Fact]
+    public async Task Validate_confirms_supported_capabilities_of_an_existing_volume()
+    {
+        _runner.OnZfs(GetVolume(Dataset)).Returns(Ready());
+        var request = new ValidateVolumeCapabilitiesRequest { VolumeId = Dataset };
+        request.VolumeCapabilities.Add(Mount(Mode.MultiNodeMultiWriter));
+
+        var response = await Service.ValidateVolumeCapabilities(request, Context);
+
+        Assert.NotNull(response.Confirmed);
+        Assert.Single(response.Confirmed.VolumeCapabilities);
+    }
+
+    [Fact]
+    public async Task Validate_leaves_unsupported_capabilities_unconfirmed_with_a_message()
+    {
+        _runner.OnZfs(GetVolume(Dataset)).Returns(Ready());
+        var request = new ValidateVolumeCapabilitiesRequest { VolumeId = Dataset };
+        request.VolumeCapabilities.Add(new VolumeCapability { Block = new(), AccessMode = new() { Mode = Mode.SingleNodeWriter } });
+
+        var response = await Service.ValidateVolumeCapabilities(request, Context);
+
+        Assert.Null(response.Confirmed);
+        Assert.Contains("block", response.Message);
+    }
+
+    [Fact]
+    public async Task Validate_of_a_volume_that_is_not_ours_is_not_found()
+    {
+        var request = new ValidateVolumeCapabilitiesRequest { VolumeId = "data/elsewhere/x" };
+        request.VolumeCapabilities.Add(Mount());
+
+        await Assert.ThrowsAsync<NotFoundException>(() => Service.ValidateVolumeCapabilities(request, Context));
+    }
+
+    [Fact]
+    public async Task The_last_page_of_a_listing_has_an_empty_next_token()
+    {
+        _runner.OnZfs(GetChildren()).Returns(ZfsFuseOutput.GetChildren);
+
+        var response = await Service.ListVolumes(new ListVolumesRequest(), Context);
+
+        Assert.Equal("data/k8s/pvc-1", Assert.Single(response.Entries).Volume.VolumeId);
+        Assert.Equal("", response.NextToken);
+    }
+
+    [Fact]
+    public async Task Capabilities_include_create_delete_expand_and_list()
+    {
+        var response = await Service.ControllerGetCapabilities(new ControllerGetCapabilitiesRequest(), Context);
+        var types = response.Capabilities.Select(c => c.Rpc.Type).ToList();
+
+        Assert.Contains(RpcType.CreateDeleteVolume, types);
+        Assert.Contains(RpcType.ExpandVolume, types);
+        Assert.Contains(RpcType.ListVolumes, types);
+        Assert.DoesNotContain(RpcType.PublishUnpublishVolume, types);
+    }
+}

@@ -1,0 +1,118 @@
+using Serilog;
+using ZfsCsi.Core.Exec;
+using ZfsCsi.Core.Snapshots;
+using ZfsCsi.Core.Volumes;
+using ZfsCsi.Core.Zfs;
+
+namespace ZfsCsi.Tests.Snapshots;
+
+/// <summary>The snapshot domain over a fake runner: which commands run, how many, with which argv.</summary>
+public sealed class SnapshotManagerTests
+{
+    private const string Listing =
+        "data/k8s\tzfs-csi:name\t-\t-\n" +
+        "data/k8s/pvc-1\tzfs-csi:name\tcHZjLTE\tlocal\n" +
+        "data/k8s/pvc-1\tzfs-csi:state\tready\tlocal\n" +
+        "data/k8s/pvc-1\trefquota\t8388608\tlocal\n" +
+        "data/k8s/pvc-2\tzfs-csi:name\tcHZjLTI\tlocal\n" +
+        "data/k8s/pvc-2\tzfs-csi:state\tready\tlocal\n" +
+        "data/k8s/pvc-2\trefquota\t16777216\tlocal\n";
+
+    private static (SnapshotManager Manager, ScriptedRunner Runner) Make(Func<IReadOnlyList<string>, CommandResult> script)
+    {
+        var runner = new ScriptedRunner(script);
+        var zfs = new ZfsClient(runner, new ZfsOptions(), new MountSerializer(null));
+        var logger = new LoggerConfiguration().CreateLogger();
+        var volumes = new VolumeManager(zfs, new VolumeOptions { ParentDataset = "data/k8s" }, logger);
+        return (new SnapshotManager(zfs, volumes, logger), runner);
+    }
+
+    private static string GroupRows(string leaf, params string[] volumes) =>
+        Listing + string.Concat(volumes.Select(v => $"data/k8s/{v}@{leaf}\tzfs-csi:group\tZw\tlocal\ndata/k8s/{v}@{leaf}\tcreation\t1795619810\t-\n"));
+
+    [Fact]
+    public async Task On_zfs_fuse_a_group_falls_back_to_one_recursive_snapshot_and_remembers()
+    {
+        var leaf = SnapshotNaming.GroupLeafFor("g");
+        var taken = false;
+        var (manager, runner) = Make(argv => argv switch
+        {
+            ["get", "-r", ..] => ScriptedRunner.Ok(taken ? GroupRows(leaf, "pvc-1", "pvc-2") : Listing),
+            ["snapshot", "-o", _, _, _] => ScriptedRunner.Fail(2, "too many arguments\nusage:\n\tsnapshot [-r] ..."),
+            ["snapshot", "-r", ..] => ScriptedRunner.Ok(),
+            ["rename", ..] => ScriptedRunner.Ok(),
+            ["destroy", "-r", ..] => ScriptedRunner.Ok(Then(() => taken = true)),
+            _ => ScriptedRunner.Fail(1, "unexpected"),
+        });
+
+        var group = await manager.CreateGroupAsync("g", ["data/k8s/pvc-1", "data/k8s/pvc-2"], new Dictionary<string, string>(), CancellationToken.None);
+
+        Assert.Equal(2, group.Members.Count);
+        Assert.False(manager.SupportsMultiSnapshot);
+        var commands = runner.Commands.Select(c => string.Join(' ', c)).ToList();
+        Assert.Contains($"snapshot -r -o zfs-csi:group=Zw data/k8s@Tmp-{leaf}", commands);
+        Assert.Contains($"rename data/k8s/pvc-1@Tmp-{leaf} data/k8s/pvc-1@{leaf}", commands);
+        Assert.Contains($"rename data/k8s/pvc-2@Tmp-{leaf} data/k8s/pvc-2@{leaf}", commands);
+        Assert.Contains($"destroy -r data/k8s@Tmp-{leaf}", commands);
+    }
+
+    [Fact]
+    public async Task On_openzfs_a_group_is_one_snapshot_command_naming_every_member()
+    {
+        var leaf = SnapshotNaming.GroupLeafFor("g");
+        var taken = false;
+        var (manager, runner) = Make(argv => argv switch
+        {
+            ["get", "-r", ..] => ScriptedRunner.Ok(taken ? GroupRows(leaf, "pvc-1", "pvc-2") : Listing),
+            ["snapshot", "-o", _, _, _] => ScriptedRunner.Ok(Then(() => taken = true)),
+            _ => ScriptedRunner.Fail(1, "unexpected"),
+        });
+
+        await manager.CreateGroupAsync("g", ["data/k8s/pvc-1", "data/k8s/pvc-2"], new Dictionary<string, string>(), CancellationToken.None);
+
+        Assert.True(manager.SupportsMultiSnapshot);
+        Assert.Single(runner.Commands, c => c[0] == "snapshot");
+        Assert.DoesNotContain(runner.Commands, c => c[0] is "rename" or "destroy");
+    }
+
+    [Fact]
+    public async Task Finding_a_snapshot_name_across_all_volumes_costs_one_recursive_get()
+    {
+        var (manager, runner) = Make(argv => argv switch
+        {
+            ["get", "-r", ..] => ScriptedRunner.Ok(Listing +
+                "data/k8s/pvc-2@snapshot-1\tzfs-csi:name\tc25hcHNob3QtMQ\tlocal\n" +
+                "data/k8s/pvc-2@snapshot-1\tcreation\t1795619810\t-\n"),
+            _ => ScriptedRunner.Fail(1, "unexpected"),
+        });
+
+        var e = await Assert.ThrowsAsync<Core.Errors.AlreadyExistsException>(() =>
+            manager.CreateAsync("snapshot-1", "data/k8s/pvc-1", new Dictionary<string, string>(), CancellationToken.None));
+        Assert.Contains("data/k8s/pvc-2", e.Message);
+        Assert.Single(runner.Commands);
+    }
+
+    [Fact]
+    public async Task A_snapshot_size_is_the_capacity_marker_or_else_the_volume_capacity()
+    {
+        var (manager, _) = Make(argv => argv switch
+        {
+            ["get", "-r", ..] => ScriptedRunner.Ok(Listing +
+                "data/k8s/pvc-1@snapshot-a\tzfs-csi:name\tYQ\tlocal\n" +
+                "data/k8s/pvc-1@snapshot-a\tzfs-csi:capacity\t4194304\tlocal\n" +
+                "data/k8s/pvc-2@g-0\tzfs-csi:group\tYQ\tlocal\n"),
+            _ => ScriptedRunner.Fail(1, "unexpected"),
+        });
+
+        var page = await manager.ListAsync(0, null, null, null, CancellationToken.None);
+
+        Assert.Equal([4194304L, 16777216L], page.Snapshots.Select(s => s.SizeBytes));
+        Assert.Equal([null, "data/k8s@g-0"], page.Snapshots.Select(s => s.GroupId));
+    }
+
+    private static string Then(Action action)
+    {
+        action();
+        return "";
+    }
+}
