@@ -48,7 +48,10 @@ public sealed class NodeTests(ConformanceFixture fx) : ConformanceTest(fx)
     {
         var target = Plugin.NewTargetPath();
         Volumes.TrackPublish(volume.VolumeId, target);
-        await Plugin.Node.NodePublishVolumeAsync(Publish(volume.VolumeId, target, readOnly));
+        // As kubelet does: the volume_context CreateVolume returned goes with every publish.
+        var request = Publish(volume.VolumeId, target, readOnly);
+        request.VolumeContext.Add(volume.VolumeContext);
+        await Plugin.Node.NodePublishVolumeAsync(request);
         return target;
     }
 
