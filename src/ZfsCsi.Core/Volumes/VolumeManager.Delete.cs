@@ -49,7 +49,7 @@ public sealed partial class VolumeManager
             {
                 try
                 {
-                    await zfs.DestroyRecursiveAsync(volumeId.Dataset, ct).ConfigureAwait(false);
+                    await zfs.DestroyAsync(volumeId.Dataset, ct).ConfigureAwait(false);
                     _log.Information("Destroyed dataset {Dataset}", volumeId.Value);
                 }
                 catch (DatasetHasDependentsException e)

@@ -27,8 +27,10 @@ public sealed partial class VolumeManager
             await EnsureParentAsync(ct).ConfigureAwait(false);
             throw;
         }
+        // Only names the other RPCs accept as ids: a dataset renamed by hand keeps our markers, and
+        // listing it would show an id that ControllerGetVolume calls unknown.
         var volumes = children
-            .Where(IsReady)
+            .Where(c => IsReady(c) && ParseId(c.Name) is not null)
             .Select(ToVolume)
             .Where(v => after is null || string.CompareOrdinal(v.Id.Value, after) > 0)
             .OrderBy(v => v.Id.Value, StringComparer.Ordinal)

@@ -41,7 +41,7 @@ public sealed partial class VolumeManager
                     continue;
                 }
                 changed |= await TryAsync("destroy retained volume", volume.Name,
-                    () => zfs.DestroyRecursiveAsync(DatasetName.Parse(volume.Name), ct)).ConfigureAwait(false);
+                    () => zfs.DestroyAsync(DatasetName.Parse(volume.Name), ct)).ConfigureAwait(false);
             }
             foreach (var hidden in rows.Where(r => Inventory.IsHidden(r) && !Inventory.IsDeferred(r)))
             {

@@ -31,7 +31,6 @@ public static class ZfsArgs
 
     public static string[] Mount(DatasetName dataset) => ["mount", dataset.Value];
 
-    public static string[] Destroy(DatasetName dataset) => ["destroy", dataset.Value];
 
     /// <summary>
     /// The properties of <paramref name="dataset"/> and every descendant, snapshots included (zfs-fuse's

@@ -73,24 +73,26 @@ public sealed partial class ZfsClient
     public Task RenameSnapshotAsync(SnapshotName from, SnapshotName to, CancellationToken ct) =>
         SerializedAsync(ZfsArgs.RenameSnapshot(from, to), ct);
 
-    /// <summary>Unmounts (retrying zfs-fuse's transient "busy"); an already unmounted dataset is fine.</summary>
-    public Task UnmountAsync(DatasetName dataset, CancellationToken ct) =>
-        RetryBusyAsync(async () =>
+    /// <summary>
+    /// Unmounts (retrying zfs-fuse's transient "busy"); an already unmounted dataset is fine.
+    /// Returns whether this call unmounted it.
+    /// </summary>
+    public async Task<bool> UnmountAsync(DatasetName dataset, CancellationToken ct)
+    {
+        var unmounted = false;
+        await RetryBusyAsync(async () =>
         {
             try
             {
                 await SerializedAsync(ZfsArgs.Unmount(dataset), ct).ConfigureAwait(false);
+                unmounted = true;
             }
             catch (CommandFailedException e) when (e.StandardError.Contains("not currently mounted", StringComparison.OrdinalIgnoreCase))
             {
                 // Already unmounted (a retry, or canmount=off): nothing to do.
             }
-        }, ct);
-
-    /// <summary>Unmounts, then destroys the dataset with its snapshots (zfs refuses, destroying nothing, while one has clones).</summary>
-    public async Task DestroyRecursiveAsync(DatasetName dataset, CancellationToken ct)
-    {
-        await UnmountAsync(dataset, ct).ConfigureAwait(false);
-        await RetryBusyAsync(() => SerializedAsync(ZfsArgs.DestroyRecursive(dataset), ct), ct).ConfigureAwait(false);
+        }, ct).ConfigureAwait(false);
+        return unmounted;
     }
+
 }

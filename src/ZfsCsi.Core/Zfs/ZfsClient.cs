@@ -53,24 +53,32 @@ public sealed partial class ZfsClient(ICommandRunner runner, ZfsOptions options,
         SerializedAsync(ZfsArgs.Mount(dataset), ct);
 
     /// <summary>
-    /// Unmounts, then destroys. zfs-fuse answers "dataset is busy" for a moment after any mount, so
-    /// both steps retry busy a few times; a dataset that stays busy is really in use and
-    /// <see cref="DatasetBusyException"/> reaches the caller with the dataset left as it was.
+    /// Unmounts, then destroys the dataset with its snapshots (<c>destroy -r</c>; zfs refuses, destroying
+    /// nothing, while a snapshot has clones). zfs-fuse answers "dataset is busy" for a moment after any
+    /// mount, so both steps retry busy a few times; a dataset that stays busy is really in use. When
+    /// the destroy is refused after the unmount, the dataset is mounted again (best effort): an
+    /// unmounted volume's directory belongs to the parent, and writes there would land in the wrong
+    /// dataset (shared/notes/zfs.md).
     /// </summary>
     public async Task DestroyAsync(DatasetName dataset, CancellationToken ct)
     {
-        await RetryBusyAsync(async () =>
+        var wasMounted = await UnmountAsync(dataset, ct).ConfigureAwait(false);
+        try
+        {
+            await RetryBusyAsync(() => SerializedAsync(ZfsArgs.DestroyRecursive(dataset), ct), ct).ConfigureAwait(false);
+        }
+        catch (CommandFailedException e) when (wasMounted && e is not DatasetNotFoundException)
         {
             try
             {
-                await SerializedAsync(ZfsArgs.Unmount(dataset), ct).ConfigureAwait(false);
+                await MountAsync(dataset, ct).ConfigureAwait(false);
             }
-            catch (CommandFailedException e) when (e.StandardError.Contains("not currently mounted", StringComparison.OrdinalIgnoreCase))
+            catch (CommandFailedException)
             {
-                // Already unmounted (a retry after a crash, or canmount=off): nothing to do.
+                // The destroy's error is the one the caller needs; a failed remount shows in the log.
             }
-        }, ct).ConfigureAwait(false);
-        await RetryBusyAsync(() => SerializedAsync(ZfsArgs.Destroy(dataset), ct), ct).ConfigureAwait(false);
+            throw;
+        }
     }
 
     /// <summary>Health of every imported pool, by name (ONLINE, DEGRADED, FAULTED, ...), from <c>zpool list -H -o name,health</c>.</summary>

@@ -10,9 +10,13 @@ public static class ZfsScript
 
     /// <summary>The properties VolumeManager reads about a volume, in its order.</summary>
     public const string VolumeProperties =
-        "zfs-csi:name,zfs-csi:parameters,zfs-csi:state,refquota,quota,refreservation,reservation,mountpoint,mounted";
+        "zfs-csi:name,zfs-csi:parameters,zfs-csi:state,zfs-csi:source,refquota,quota,refreservation,reservation,mountpoint,mounted";
 
     public static string[] GetVolume(string dataset) => ["get", "-H", "-p", "-o", Columns, VolumeProperties, dataset];
+
+    /// <summary>The inventory a delete and the sweep read: one recursive get (volumes and their snapshots).</summary>
+    public static string[] GetInventory(string dataset) =>
+        ["get", "-r", "-H", "-p", "-o", Columns, string.Join(',', Inventory.Properties), dataset];
 
     public static string[] GetName(string dataset) => ["get", "-H", "-p", "-o", Columns, "name", dataset];
 

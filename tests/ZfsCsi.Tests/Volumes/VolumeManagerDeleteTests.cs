@@ -3,50 +3,61 @@ using static ZfsCsi.Tests.Fakes.ZfsScript;
 
 namespace ZfsCsi.Tests.Volumes;
 
+/// <summary>
+/// DeleteVolume without snapshots on the fake runner: one recursive read, unmount, destroy -r, then
+/// the sweep's one read of the parent. (Retaining volumes that snapshots still need is covered by
+/// the snapshot tests.)
+/// </summary>
 public sealed class VolumeManagerDeleteTests : VolumeManagerHarness
 {
+    private const string Parent = "data/k8s";
+
+    private void ScriptEmptySweep() => Runner.OnZfs(GetInventory(Parent)).Returns(Row(Parent, "name", Parent, "-"));
+
     [Fact]
-    public async Task A_volume_of_ours_is_read_unmounted_and_destroyed()
+    public async Task A_volume_of_ours_is_read_unmounted_destroyed_and_the_parent_swept()
     {
-        Runner.OnZfs(GetVolume(Dataset)).Returns(Ours());
+        Runner.OnZfs(GetInventory(Dataset)).Returns(Ours());
         Runner.OnZfs("unmount").Returns();
         Runner.OnZfs("destroy").Returns();
+        ScriptEmptySweep();
 
         await Manager.DeleteAsync(Dataset, Ct);
 
-        Assert.Equal([GetVolume(Dataset), ["unmount", Dataset], ["destroy", Dataset]], Runner.Argv);
+        Assert.Equal([GetInventory(Dataset), ["unmount", Dataset], ["destroy", "-r", Dataset], GetInventory(Parent)], Runner.Argv);
     }
 
     [Fact]
     public async Task A_creating_leftover_of_ours_is_destroyed_too()
     {
-        Runner.OnZfs(GetVolume(Dataset)).Returns(Ours(state: Core.Volumes.Markers.StateCreating));
+        Runner.OnZfs(GetInventory(Dataset)).Returns(Ours(state: Core.Volumes.Markers.StateCreating));
         Runner.OnZfs("unmount").Returns();
         Runner.OnZfs("destroy").Returns();
+        ScriptEmptySweep();
 
         await Manager.DeleteAsync(Dataset, Ct);
 
-        Assert.Contains(["destroy", Dataset], Runner.Argv);
+        Assert.Contains(["destroy", "-r", Dataset], Runner.Argv);
     }
 
     [Fact]
     public async Task A_dataset_without_our_marker_is_never_destroyed()
     {
-        Runner.OnZfs(GetVolume(Dataset)).Returns(Foreign());
+        Runner.OnZfs(GetInventory(Dataset)).Returns(Foreign());
 
         await Manager.DeleteAsync(Dataset, Ct);
 
-        Assert.Equal([GetVolume(Dataset)], Runner.Argv);
+        Assert.Equal([GetInventory(Dataset)], Runner.Argv);
     }
 
     [Fact]
     public async Task A_dataset_whose_marker_is_only_inherited_is_never_destroyed()
     {
-        Runner.OnZfs(GetVolume(Dataset)).Returns(VolumeRows(Dataset, Name, refquota: GiB, markerSource: "inherited from data/k8s"));
+        Runner.OnZfs(GetInventory(Dataset)).Returns(VolumeRows(Dataset, Name, refquota: GiB, markerSource: "inherited from data/k8s"));
 
         await Manager.DeleteAsync(Dataset, Ct);
 
-        Assert.Equal([GetVolume(Dataset)], Runner.Argv);
+        Assert.Equal([GetInventory(Dataset)], Runner.Argv);
     }
 
     [Theory]
@@ -66,19 +77,19 @@ public sealed class VolumeManagerDeleteTests : VolumeManagerHarness
     [Fact]
     public async Task A_volume_already_gone_succeeds_once_the_parent_is_seen()
     {
-        Runner.OnZfs(GetVolume(Dataset)).Fails(DoesNotExist(Dataset));
-        Runner.OnZfs(GetName("data/k8s")).Returns(Row("data/k8s", "name", "data/k8s", "-"));
+        Runner.OnZfs(GetInventory(Dataset)).Fails(DoesNotExist(Dataset));
+        Runner.OnZfs(GetName(Parent)).Returns(Row(Parent, "name", Parent, "-"));
 
         await Manager.DeleteAsync(Dataset, Ct);
 
-        Assert.Equal([GetVolume(Dataset), GetName("data/k8s")], Runner.Argv);
+        Assert.Equal([GetInventory(Dataset), GetName(Parent)], Runner.Argv);
     }
 
     [Fact]
     public async Task Without_the_parent_dataset_delete_is_unavailable_never_a_silent_success()
     {
-        Runner.OnZfs(GetVolume(Dataset)).Fails(DoesNotExist(Dataset));
-        Runner.OnZfs(GetName("data/k8s")).Fails(DoesNotExist("data/k8s"));
+        Runner.OnZfs(GetInventory(Dataset)).Fails(DoesNotExist(Dataset));
+        Runner.OnZfs(GetName(Parent)).Fails(DoesNotExist(Parent));
 
         var e = await Assert.ThrowsAsync<PoolUnavailableException>(() => Manager.DeleteAsync(Dataset, Ct));
 
@@ -100,35 +111,29 @@ public sealed class VolumeManagerDeleteTests : VolumeManagerHarness
     [Fact]
     public async Task A_volume_that_stays_busy_is_a_failed_precondition_after_every_attempt()
     {
-        Runner.OnZfs(GetVolume(Dataset)).Returns(Ours());
+        Runner.OnZfs(GetInventory(Dataset)).Returns(Ours());
         Runner.OnZfs("unmount").Returns();
         Runner.OnZfs("destroy").Fails("cannot destroy 'data/k8s/x': dataset is busy\n");
+        Runner.OnZfs("mount").Returns();
 
         var e = await Assert.ThrowsAsync<FailedPreconditionException>(() => Manager.DeleteAsync(Dataset, Ct));
 
         Assert.Equal(Options.BusyAttempts, Runner.Argv.Count(a => a[0] == "destroy"));
         Assert.Contains("in use", e.Message);
-    }
-
-    [Fact]
-    public async Task A_volume_with_snapshots_is_a_failed_precondition()
-    {
-        Runner.OnZfs(GetVolume(Dataset)).Returns(Ours());
-        Runner.OnZfs("unmount").Returns();
-        Runner.OnZfs("destroy").Fails(Fakes.ZfsFuseOutput.FilesystemHasChildren);
-
-        var e = await Assert.ThrowsAsync<FailedPreconditionException>(() => Manager.DeleteAsync(Dataset, Ct));
-
-        Assert.Contains("snapshots", e.Message);
+        // Left as it was: mounted again, so its directory is still the volume's own.
+        Assert.Equal(["mount", Dataset], Runner.Argv[^1]);
     }
 
     [Fact]
     public async Task A_volume_that_vanishes_before_the_destroy_is_deleted()
     {
-        Runner.OnZfs(GetVolume(Dataset)).Returns(Ours());
+        Runner.OnZfs(GetInventory(Dataset)).Returns(Ours());
         Runner.OnZfs("unmount").Returns();
         Runner.OnZfs("destroy").Fails(DoesNotExist(Dataset));
+        ScriptEmptySweep();
 
         await Manager.DeleteAsync(Dataset, Ct);
+
+        Assert.Contains(["destroy", "-r", Dataset], Runner.Argv);
     }
 }

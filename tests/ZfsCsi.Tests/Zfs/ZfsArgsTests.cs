@@ -69,7 +69,7 @@ public sealed class ZfsArgsTests
     {
         Assert.Equal(["unmount", "data/k8s/pvc-1"], ZfsArgs.Unmount(Volume));
         Assert.Equal(["mount", "data/k8s/pvc-1"], ZfsArgs.Mount(Volume));
-        Assert.Equal(["destroy", "data/k8s/pvc-1"], ZfsArgs.Destroy(Volume));
+        Assert.Equal(["destroy", "-r", "data/k8s/pvc-1"], ZfsArgs.DestroyRecursive(Volume));
     }
 
     public static TheoryData<string[]> EveryBuilder()
@@ -85,7 +85,7 @@ public sealed class ZfsArgsTests
             ZfsArgs.Set(ds, "refquota", "1048576"),
             ZfsArgs.Unmount(ds),
             ZfsArgs.Mount(ds),
-            ZfsArgs.Destroy(ds),
+            ZfsArgs.DestroyRecursive(ds),
         };
     }
 
@@ -94,7 +94,7 @@ public sealed class ZfsArgsTests
     public void No_argument_where_a_name_or_value_goes_starts_with_a_dash(string[] argv)
     {
         // Flags are only the fixed ones the builder itself writes; names and property=value never look like one.
-        string[] flags = ["-H", "-p", "-d", "-o"];
+        string[] flags = ["-H", "-p", "-d", "-o", "-r"];
         for (var i = 0; i < argv.Length; i++)
         {
             if (flags.Contains(argv[i]))

@@ -23,9 +23,16 @@ public sealed class ControllerServiceTests : IDisposable
     private readonly OperationLocks _locks = new();
     private readonly DirectoryInfo _mountpoint = Directory.CreateTempSubdirectory("zfs-csi-unit-");
 
-    private ControllerService Service => new(
-        new VolumeManager(new ZfsClient(_runner, new ZfsOptions(), _mounts), new VolumeOptions { ParentDataset = "data/k8s" }, new LoggerConfiguration().CreateLogger()),
-        _locks);
+    private ControllerService Service
+    {
+        get
+        {
+            var zfs = new ZfsClient(_runner, new ZfsOptions(), _mounts);
+            var logger = new LoggerConfiguration().CreateLogger();
+            var volumes = new VolumeManager(zfs, new VolumeOptions { ParentDataset = "data/k8s" }, logger);
+            return new ControllerService(volumes, new Core.Snapshots.SnapshotManager(zfs, volumes, logger), _locks);
+        }
+    }
 
     private static TestServerCallContext Context => new();
 
@@ -59,7 +66,7 @@ public sealed class ControllerServiceTests : IDisposable
         { "ext4", r => r.VolumeCapabilities[0].Mount.FsType = "ext4" },
         { "unknown parameter", r => r.Parameters.Add("fstype", "ext4") },
         { "bad parameter value", r => r.Parameters.Add("compression", "fast") },
-        { "content source", r => r.VolumeContentSource = new VolumeContentSource { Snapshot = new() { SnapshotId = "data/k8s/x@s" } } },
+        { "empty content source", r => r.VolumeContentSource = new VolumeContentSource() },
         { "negative capacity", r => r.CapacityRange.RequiredBytes = -1 },
         { "limit below required", r => r.CapacityRange.LimitBytes = 1 },
         { "name over 128 bytes", r => r.Name = new string('x', 129) },
