@@ -175,6 +175,28 @@ public sealed class CreateVolumeTests(ConformanceFixture fx) : ConformanceTest(f
         Assert.Equal(first.VolumeId, second.VolumeId);
     }
 
+    [Theory]
+    [InlineData("with space")]
+    [InlineData("with/slash")]
+    [InlineData("with@at")]
+    [InlineData("..")]
+    [InlineData("Grüße-ünïcödé")]
+    [InlineData("-leading-dash")]
+    [InlineData("tab\there")]
+    [Trait("spec", "CreateVolume")]
+    public async Task CreateVolume_accepts_any_unicode_name_and_is_idempotent_on_it(string what)
+    {
+        // CreateVolumeRequest.name: "Any Unicode string that conforms to the length limit is
+        // allowed except those containing the following banned characters: U+0000-U+0008, U+000B,
+        // U+000C, U+000E-U+001F, U+007F-U+009F." (TAB is U+0009: allowed.)
+        var name = $"{what} {Guid.NewGuid():N}";
+        var first = await Volumes.CreateAsync(Create(name));
+        var second = await Volumes.CreateAsync(Create(name));
+        Assert.Equal(first.VolumeId, second.VolumeId);
+        var other = await Volumes.CreateAsync(Create(name + "x"));
+        Assert.NotEqual(first.VolumeId, other.VolumeId);
+    }
+
     [Fact]
     [Trait("spec", "CreateVolume")]
     public async Task CreateVolume_with_block_access_is_INVALID_ARGUMENT_for_a_filesystem_only_plugin()

@@ -105,6 +105,24 @@ public sealed class SnapshotTests(ConformanceFixture fx) : ConformanceTest(fx)
     }
 
     [Fact]
+    [Trait("spec", "CreateSnapshot")]
+    public async Task CreateSnapshot_accepts_any_unicode_name_and_is_idempotent_on_it()
+    {
+        if (!await RequireSnapshotsAsync())
+        {
+            return;
+        }
+        // CreateSnapshotRequest.name: "Any Unicode string that conforms to the length limit is
+        // allowed except those containing the following banned characters" (control characters).
+        var volume = await Volumes.CreateAsync("snap-names");
+        var name = $"snap shot/@ü {Guid.NewGuid():N}";
+        var first = await Volumes.SnapshotAsync(volume.VolumeId, name);
+        var second = await Volumes.SnapshotAsync(volume.VolumeId, name);
+        Assert.Equal(first.SnapshotId, second.SnapshotId);
+        Assert.True(Encoding.UTF8.GetByteCount(first.SnapshotId) <= 128);
+    }
+
+    [Fact]
     [Trait("spec", "CreateSnapshot Errors")]
     public async Task CreateSnapshot_with_the_same_name_for_another_volume_is_ALREADY_EXISTS()
     {

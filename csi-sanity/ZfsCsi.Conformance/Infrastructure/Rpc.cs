@@ -25,6 +25,8 @@ public static class Rpc
             {
                 Assert.False(string.IsNullOrWhiteSpace(e.Status.Detail), $"{code} without a message (CSI spec, Error Scheme: status.message describes the error)");
             }
+            // Error Scheme: "The status details MUST be empty."
+            Assert.DoesNotContain(e.Trailers, t => t.Key == "grpc-status-details-bin");
             return e;
         }
         Assert.Fail($"expected {code}, got OK");
