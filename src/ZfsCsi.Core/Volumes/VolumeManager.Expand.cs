@@ -9,9 +9,10 @@ public sealed partial class VolumeManager
     /// <summary>
     /// ControllerExpandVolume (CSI spec): raises the quota (and the reservation of a thick volume)
     /// online; no node step is needed, a bind mount sees the new size at once. Asking for the
-    /// current size again succeeds, and so does a range with only a limit the volume is within;
-    /// asking for less (required_bytes below, or limit_bytes below, the current size) is
-    /// OUT_OF_RANGE, since ZFS cannot give back space the volume may already hold.
+    /// current size or less succeeds and changes nothing (CSI spec, ControllerExpandVolume: a volume
+    /// already at least the target capacity SHOULD answer OK); a limit_bytes below the current size
+    /// is OUT_OF_RANGE, since only shrinking could meet it and ZFS cannot give back space the
+    /// volume may already hold.
     /// </summary>
     public async Task<long> ExpandAsync(string id, CapacityRange range, CancellationToken ct)
     {
@@ -28,14 +29,12 @@ public sealed partial class VolumeManager
         }
         var current = CapacityOf(props);
         // Only a limit: nothing to grow to; the volume either is within it or would have to shrink.
-        var size = range.RequiredBytes > 0 ? Math.Max(range.RequiredBytes, CapacityRange.MinimumBytes)
-            : range.LimitBytes > 0 ? Math.Min(current, range.LimitBytes)
-            : current;
-        if (size < current)
+        if (range.LimitBytes > 0 && range.LimitBytes < current)
         {
-            throw new CapacityOutOfRangeException($"volume {volume} has {current} bytes; shrinking it to {size} is not supported");
+            throw new CapacityOutOfRangeException($"volume {volume} has {current} bytes, more than limit_bytes {range.LimitBytes}; shrinking is not supported");
         }
-        if (size == current)
+        var size = Math.Max(range.RequiredBytes, CapacityRange.MinimumBytes);
+        if (size <= current)
         {
             return current;
         }

@@ -207,14 +207,16 @@ public sealed class BadInputTests(ControllerFixture driver) : IClassFixture<Cont
     }
 
     [Fact]
-    public async Task Expanding_below_the_current_size_is_out_of_range_and_the_same_size_is_fine()
+    public async Task Expanding_to_less_changes_nothing_and_a_limit_below_the_current_size_is_out_of_range()
     {
         var id = (await Controller.CreateVolumeAsync(Create(Unique("pvc-shrink"), 16 * MiB))).Volume.VolumeId;
-        await FailsAndTouchesNothing(async () => await Controller.ControllerExpandVolumeAsync(new ControllerExpandVolumeRequest
+        // CSI spec, ControllerExpandVolume: a volume already at least the target size SHOULD answer OK.
+        var smaller = await Controller.ControllerExpandVolumeAsync(new ControllerExpandVolumeRequest
         {
             VolumeId = id,
             CapacityRange = new CapacityRange { RequiredBytes = 8 * MiB },
-        }), StatusCode.OutOfRange);
+        });
+        Assert.Equal(16 * MiB, smaller.CapacityBytes);
         Assert.Equal((16 * MiB).ToString(), await driver.GetPropertyAsync(id, "refquota"));
         var same = await Controller.ControllerExpandVolumeAsync(new ControllerExpandVolumeRequest
         {

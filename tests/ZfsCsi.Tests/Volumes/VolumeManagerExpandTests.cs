@@ -47,11 +47,22 @@ public sealed class VolumeManagerExpandTests : VolumeManagerHarness
     }
 
     [Fact]
-    public async Task Shrinking_is_out_of_range_and_changes_nothing()
+    public async Task Asking_for_less_answers_the_current_size_and_changes_nothing()
     {
         Runner.OnZfs(GetVolume(Dataset)).Returns(Ours(refquota: 2 * GiB));
 
-        await Assert.ThrowsAsync<CapacityOutOfRangeException>(() => Manager.ExpandAsync(Dataset, new CapacityRange(GiB, 0), Ct));
+        var capacity = await Manager.ExpandAsync(Dataset, new CapacityRange(GiB, 0), Ct);
+
+        Assert.Equal(2 * GiB, capacity);
+        Assert.Equal([GetVolume(Dataset)], Runner.Argv);
+    }
+
+    [Fact]
+    public async Task A_limit_below_the_current_size_is_out_of_range_and_changes_nothing()
+    {
+        Runner.OnZfs(GetVolume(Dataset)).Returns(Ours(refquota: 2 * GiB));
+
+        await Assert.ThrowsAsync<CapacityOutOfRangeException>(() => Manager.ExpandAsync(Dataset, new CapacityRange(GiB, GiB), Ct));
 
         Assert.Equal([GetVolume(Dataset)], Runner.Argv);
     }
