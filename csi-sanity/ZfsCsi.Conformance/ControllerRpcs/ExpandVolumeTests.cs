@@ -102,9 +102,7 @@ public sealed class ExpandVolumeTests(ConformanceFixture fx) : ConformanceTest(f
         Assert.Equal(volume.CapacityBytes, same.CapacityBytes);
     }
 
-    [Fact(Skip = "driver deviation (spec SHOULD): ControllerExpandVolume with required_bytes below the volume's size and no limit_bytes "
-        + "answers OUT_OF_RANGE 'shrinking it to N is not supported' (VolumeManager.ExpandAsync: size < current throws "
-        + "CapacityOutOfRangeException) where the spec says a volume already at least that large SHOULD get 0 OK with its size")]
+    [Fact]
     [Trait("spec", "ControllerExpandVolume")]
     public async Task Expanding_to_less_than_the_volume_has_answers_OK_without_shrinking()
     {
