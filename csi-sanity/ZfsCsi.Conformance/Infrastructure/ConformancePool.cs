@@ -49,6 +49,12 @@ public sealed class ConformancePool
 
     private static async Task DestroyAsync(string pool)
     {
+        // Binds a killed run left under its kubelet directory go first: they keep the pool busy,
+        // and deleting the run directory must never descend into a volume.
+        foreach (var mount in NodePlugin.MountsUnder(Path.Combine(RunRoot, pool, "run")).Reverse())
+        {
+            await Shell.RunAsync("umount", ["-l", mount]);
+        }
         var list = await Shell.RunAsync("zpool", ["list", "-H", "-o", "name", pool]);
         if (list.ExitCode == 0)
         {
