@@ -89,7 +89,11 @@ public sealed class ConformancePool
     private static async Task RemoveOrphansAsync()
     {
         var list = await Shell.RunAsync("zpool", ["list", "-H", "-o", "name"]);
-        foreach (var pool in list.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        // Pools, and the directories of runs whose pool is already gone.
+        var names = list.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Concat(new[] { RunRoot, VdevRoot }.Where(Directory.Exists).SelectMany(Directory.GetDirectories).Select(d => Path.GetFileName(d)!))
+            .Distinct(StringComparer.Ordinal);
+        foreach (var pool in names)
         {
             var x = pool.IndexOf('x', StringComparison.Ordinal);
             if (pool.StartsWith(NamePrefix, StringComparison.Ordinal) && x > NamePrefix.Length
