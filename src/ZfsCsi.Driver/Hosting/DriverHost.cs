@@ -13,7 +13,7 @@ namespace ZfsCsi.Driver.Hosting;
 /// are Go clients speaking h2c with <c>:authority: localhost</c>), the services of the chosen mode,
 /// the logging and error-mapping interceptors. Tests build the same host.
 /// </summary>
-public static class DriverHost
+public static partial class DriverHost
 {
     public static WebApplication Build(DriverOptions options, Serilog.ILogger logger, ICommandRunner? runner = null)
     {
@@ -50,6 +50,10 @@ public static class DriverHost
         {
             services.AddSingleton<IReadinessCheck>(sp => sp.GetRequiredService<StorageHealth>());
         }
+        if (options.Mode != DriverMode.Controller)
+        {
+            AddNode(services, options);
+        }
         services.AddGrpc(grpc =>
         {
             // Order matters: logging is outermost so it records the status code the caller gets.
@@ -66,6 +70,10 @@ public static class DriverHost
             app.MapGrpcService<GroupControllerService>();
         }
         HealthEndpoints.Map(app, options);
+        if (options.Mode != DriverMode.Controller)
+        {
+            app.MapGrpcService<NodeService>();
+        }
         return app;
     }
 

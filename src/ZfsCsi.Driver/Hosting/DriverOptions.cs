@@ -1,4 +1,5 @@
 using System.Globalization;
+using ZfsCsi.Core.Mount;
 using ZfsCsi.Core.Volumes;
 using ZfsCsi.Core.Zfs;
 
@@ -17,7 +18,7 @@ public enum DriverMode
 /// (<c>--endpoint unix:///csi/csi.sock --nodeid alice --mode controller</c>). Parsed strictly and
 /// checked before the server starts: an unknown flag or a bad value stops start-up with a message.
 /// </summary>
-public sealed class DriverOptions
+public sealed partial class DriverOptions
 {
     public const string DefaultDriverName = "zfs.csi.dev";
 
@@ -31,6 +32,7 @@ public sealed class DriverOptions
     public string LogFormat { get; set; } = "text";
     public VolumeOptions Volumes { get; } = new();
     public ZfsOptions Zfs { get; } = new();
+    public NodeOptions Node { get; } = new();
 
     /// <summary>The bootstrap's status file (see ZfsCsi.Core.Bootstrap); empty: no bootstrap gating.</summary>
     public string BootstrapStatusFile { get; set; } = "";
@@ -67,6 +69,19 @@ public sealed class DriverOptions
                                  step that long without heartbeat is stuck (/healthz 503), default 120
           --health-port PORT     serve HTTP /readyz and /healthz on this TCP port, default 0 (off)
           --health-address IP    address of the health listener, default 127.0.0.1
+
+        node plugin (--mode node|both):
+          --data-root PATH       where this node sees the pool's root (dataset data/k8s/v is
+                                 PATH/k8s/v), default /data
+          --kubelet-dir PATH     target paths must be inside it, default /var/lib/kubelet
+          --fs-timeout SECONDS   a stat/statvfs on the data root or a target slower than this
+                                 means the data root is dead, default 2
+          --sshfs-remote USER@HOST:/PATH  mount the data root over SSHFS and keep it mounted
+          --sshfs-port PORT      SSH port, default 22
+          --sshfs-identity PATH  private key for SSHFS (required with --sshfs-remote)
+          --sshfs-known-hosts PATH  known_hosts pinning the host key (required with
+                                 --sshfs-remote; host key checking is never turned off)
+          --sshfs-check-interval SECONDS  how often the SSHFS mount is checked, default 5
         """;
 
     public static DriverOptions Parse(IReadOnlyList<string> args)
@@ -120,16 +135,33 @@ public sealed class DriverOptions
                         ? TimeSpan.FromSeconds(stale) : throw new OptionsException($"--bootstrap-stale-after '{value}': expected a positive number of seconds");
                     break;
                 case "--health-port":
-                    o.HealthPort = int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var port)
-                        ? port : throw new OptionsException($"--health-port '{value}': expected a port number (1-65535, 0 for off)");
+                    o.HealthPort = int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var healthPort)
+                        ? healthPort : throw new OptionsException($"--health-port '{value}': expected a port number (1-65535, 0 for off)");
                     break;
                 case "--health-address": o.HealthAddress = value; break;
+                case "--data-root": o.Node.DataRoot = value; break;
+                case "--kubelet-dir": o.Node.KubeletDir = value; break;
+                case "--fs-timeout": o.Node.CallTimeout = Seconds(key, value); break;
+                case "--sshfs-remote": o.SshfsOrNew().Remote = value; break;
+                case "--sshfs-port":
+                    o.SshfsOrNew().Port = int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var port)
+                        ? port : throw new OptionsException($"--sshfs-port '{value}': expected a port number");
+                    break;
+                case "--sshfs-identity": o.SshfsOrNew().IdentityFile = value; break;
+                case "--sshfs-known-hosts": o.SshfsOrNew().KnownHostsFile = value; break;
+                case "--sshfs-check-interval": o.Node.CheckInterval = Seconds(key, value); break;
                 default: throw new OptionsException($"unknown flag '{key}'");
             }
         }
         o.Validate();
         return o;
     }
+
+    private SshfsOptions SshfsOrNew() => Node.Sshfs ??= new SshfsOptions();
+
+    private static TimeSpan Seconds(string key, string value) =>
+        double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var s) && s > 0 && s < 3600
+            ? TimeSpan.FromSeconds(s) : throw new OptionsException($"{key} '{value}': expected a positive number of seconds");
 
     /// <summary>Every check that can be made before serving.</summary>
     public void Validate()
@@ -156,6 +188,7 @@ public sealed class DriverOptions
         {
             throw new OptionsException($"--parent-dataset '{parent}' is longer than {VolumeOptions.MaxParentLength} bytes: volume ids (parent/name) must fit CSI's 128 bytes");
         }
+        ValidateNode();
         if (LogFormat is not ("text" or "json"))
         {
             throw new OptionsException($"--log-format '{LogFormat}': expected text or json");

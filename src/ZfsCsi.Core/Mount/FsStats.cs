@@ -1,0 +1,27 @@
+namespace ZfsCsi.Core.Mount;
+
+/// <summary>
+/// statvfs(3) of a path: what df shows. Over SSHFS the numbers are those of the dataset the path
+/// is in on alice (the statvfs@openssh.com extension answers per path), so a volume's bind shows
+/// its refquota. Blocking: call through <see cref="Deadline"/>.
+/// </summary>
+public sealed record FsStats(ulong BlockSize, ulong Blocks, ulong FreeBlocks, ulong AvailableBlocks, ulong Files, ulong FreeFiles)
+{
+    public long TotalBytes => Clamp(Blocks * BlockSize);
+    public long AvailableBytes => Clamp(AvailableBlocks * BlockSize);
+    public long UsedBytes => Clamp((Blocks - Math.Min(FreeBlocks, Blocks)) * BlockSize);
+    public long TotalInodes => Clamp(Files);
+    public long FreeInodes => Clamp(FreeFiles);
+    public long UsedInodes => Clamp(Files - Math.Min(FreeFiles, Files));
+
+    public static FsStats Of(string path)
+    {
+        if (Native.Statvfs(path, out var s) != 0)
+        {
+            throw new SyscallException("statvfs", path, Native.LastErrno);
+        }
+        return new FsStats(s.Frsize == 0 ? s.Bsize : s.Frsize, s.Blocks, s.Bfree, s.Bavail, s.Files, s.Ffree);
+    }
+
+    private static long Clamp(ulong v) => v > long.MaxValue ? long.MaxValue : (long)v;
+}

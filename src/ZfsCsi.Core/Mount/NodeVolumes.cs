@@ -1,0 +1,101 @@
+using Serilog;
+using ZfsCsi.Core.Errors;
+using ZfsCsi.Core.Volumes;
+using ZfsCsi.Core.Zfs;
+
+namespace ZfsCsi.Core.Mount;
+
+/// <summary>
+/// The node's volumes: bind mounts of &lt;data root&gt;/&lt;dataset path&gt; into kubelet's target
+/// paths, their stats and health. Split by concern (Publish, Unpublish, Stats, Health).
+/// The volume id is the dataset name, so data/k8s/pvc-1 is &lt;data root&gt;/k8s/pvc-1 (the pool
+/// name is the data root itself).
+/// </summary>
+public sealed partial class NodeVolumes(NodeOptions options, VolumeOptions volumes, DataRoot dataRoot, ILogger logger)
+{
+    private readonly ILogger _log = logger.ForContext<NodeVolumes>();
+    private readonly DatasetName _parent = volumes.Parent;
+
+    private string KubeletDir => options.KubeletDir.Length > 1 ? options.KubeletDir.TrimEnd('/') : options.KubeletDir;
+
+    /// <summary>The volume an id names, or NOT_FOUND: per the CSI spec an id that is not ours names no volume.</summary>
+    public VolumeId ParseId(string id) =>
+        VolumeId.TryParse(id, _parent)
+        ?? throw new NotFoundException($"volume '{TargetPath.Printable(id)}' does not exist: volume ids of this driver are datasets directly under {_parent}");
+
+    /// <summary>Path components of a volume's directory below the data root (the dataset name without its pool).</summary>
+    public static IReadOnlyList<string> Components(VolumeId id) => id.Value.Split('/')[1..];
+
+    /// <summary>The volume's directory as a path, for lookups in mountinfo and messages.</summary>
+    public string DirectoryOf(VolumeId id) => dataRoot.Path.TrimEnd('/') + "/" + string.Join('/', Components(id));
+
+    private string ParentDirectory => dataRoot.Path.TrimEnd('/') + "/" + string.Join('/', _parent.Value.Split('/')[1..]);
+
+    /// <summary>Opens the volume's directory without following symlinks; NOT_FOUND when it is not there.</summary>
+    private async Task<SafeDirectory> OpenVolumeAsync(VolumeId id)
+    {
+        try
+        {
+            return await Deadline.RunAsync($"open {DirectoryOf(id)}", () => SafeDirectory.Open(dataRoot.Path, Components(id)), options.CallTimeout).ConfigureAwait(false);
+        }
+        catch (SyscallException e) when (e.Errno == Errno.ENOENT)
+        {
+            throw new NotFoundException($"volume {id} does not exist: {DirectoryOf(id)} is missing on this node");
+        }
+        catch (SyscallException e) when (Errno.MeansDeadMount(e.Errno))
+        {
+            throw new DeadMountException($"the node's data root does not answer: {e.Message}");
+        }
+    }
+
+    /// <summary>
+    /// Whether the dataset is really mounted at its directory (an unmounted dataset's directory
+    /// belongs to the parent: a bind of it would write into the parent). Where the node sees ZFS's
+    /// own mounts (alice), mountinfo says it. Over SSHFS the node cannot see alice's mount table and
+    /// zfs-fuse has no .zfs directory, so it compares statvfs: alice answers statvfs per path with
+    /// the numbers of the dataset the path is in (blocks, free, files), and a directory that is
+    /// not a mounted dataset answers exactly its parent's numbers. The parent is read before and
+    /// after, so a parent that changed in between cannot pass for a different dataset.
+    /// </summary>
+    private async Task<string?> NotMountedReasonAsync(VolumeId id, SafeDirectory dir)
+    {
+        var path = DirectoryOf(id);
+        if (MountTable.Read().Containing(path) is { IsZfs: true } zfsMount)
+        {
+            return zfsMount.MountPoint == path && zfsMount.Source == id.Value
+                ? null
+                : $"dataset {id} is not mounted at {path} (that directory belongs to {zfsMount.Source})";
+        }
+        var parentDir = ParentDirectory;
+        for (var attempt = 0; attempt < 5; attempt++)
+        {
+            var (before, volume, after) = await FsAsync($"statvfs {path}", () =>
+                (FsStats.Of(parentDir), FsStats.Of(dir.ProcPath), FsStats.Of(parentDir))).ConfigureAwait(false);
+            if (before != after)
+            {
+                continue;
+            }
+            return volume == before
+                ? $"dataset {id} is not mounted on the pool's host: {path} shows the same filesystem as its parent {parentDir} (run 'zfs mount {id}' on the host)"
+                : null;
+        }
+        return $"cannot tell whether dataset {id} is mounted: its parent {parentDir} keeps changing; retry";
+    }
+
+    /// <summary>A blocking filesystem call with the deadline, its errno turned into the domain's words.</summary>
+    private async Task<T> FsAsync<T>(string what, Func<T> call)
+    {
+        try
+        {
+            return await Deadline.RunAsync(what, call, options.CallTimeout).ConfigureAwait(false);
+        }
+        catch (SyscallException e) when (Errno.MeansDeadMount(e.Errno))
+        {
+            throw new DeadMountException($"{what}: the node's data root does not answer: {e.Message}");
+        }
+        catch (SyscallException e)
+        {
+            throw new ZfsCsiException(e.Errno is Errno.EACCES or Errno.EPERM ? ErrorKind.FailedPrecondition : ErrorKind.Internal, $"{what}: {e.Message}", e);
+        }
+    }
+}

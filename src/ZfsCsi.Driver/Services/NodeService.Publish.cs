@@ -1,0 +1,42 @@
+using Csi.V1;
+using Grpc.Core;
+using ZfsCsi.Core.Errors;
+using ZfsCsi.Core.Mount;
+using ZfsCsi.Driver.Grpc;
+
+namespace ZfsCsi.Driver.Services;
+
+public sealed partial class NodeService
+{
+    /// <summary>CSI spec, NodePublishVolume. staging_target_path is ignored: no STAGE_UNSTAGE_VOLUME.</summary>
+    public override async Task<NodePublishVolumeResponse> NodePublishVolume(NodePublishVolumeRequest request, ServerCallContext context)
+    {
+        var rawId = CapabilityChecks.Required(request.VolumeId, "volume_id");
+        CapabilityChecks.Required(request.TargetPath, "target_path");
+        if (request.VolumeCapability is null)
+        {
+            throw new InvalidInputException("volume_capability is required");
+        }
+        CapabilityChecks.RequireSupported(request.VolumeCapability);
+        var flags = MountFlags.Parse(request.VolumeCapability.Mount.MountFlags, request.Readonly || IsReadOnlyMode(request.VolumeCapability));
+        var id = volumes.ParseId(rawId);
+        using var _ = Lock(rawId, request.TargetPath);
+        await volumes.PublishAsync(id, request.TargetPath, flags, context.CancellationToken).ConfigureAwait(false);
+        return new NodePublishVolumeResponse();
+    }
+
+    /// <summary>CSI spec, NodeUnpublishVolume: OK when the target is not mounted or does not exist.</summary>
+    public override async Task<NodeUnpublishVolumeResponse> NodeUnpublishVolume(NodeUnpublishVolumeRequest request, ServerCallContext context)
+    {
+        var rawId = CapabilityChecks.Required(request.VolumeId, "volume_id");
+        CapabilityChecks.Required(request.TargetPath, "target_path");
+        using var _ = Lock(rawId, request.TargetPath);
+        await volumes.UnpublishAsync(request.TargetPath, context.CancellationToken).ConfigureAwait(false);
+        return new NodeUnpublishVolumeResponse();
+    }
+
+    /// <summary>Read-only access modes make the bind read-only even when readonly is false.</summary>
+    private static bool IsReadOnlyMode(VolumeCapability capability) =>
+        capability.AccessMode.Mode is VolumeCapability.Types.AccessMode.Types.Mode.MultiNodeReaderOnly
+            or VolumeCapability.Types.AccessMode.Types.Mode.SingleNodeReaderOnly;
+}

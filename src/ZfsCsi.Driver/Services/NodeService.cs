@@ -1,0 +1,34 @@
+using Csi.V1;
+using Grpc.Core;
+using ZfsCsi.Core.Mount;
+using ZfsCsi.Driver.Grpc;
+using ZfsCsi.Driver.Hosting;
+
+namespace ZfsCsi.Driver.Services;
+
+/// <summary>
+/// CSI Node service: bind mounts of the volume's directory under the node's data root into
+/// kubelet's target paths (no staging: a directory of a shared filesystem needs none, so no
+/// STAGE_UNSTAGE_VOLUME). Validates, locks per volume and target, calls <see cref="NodeVolumes"/>,
+/// builds the response. Errors are mapped by <see cref="ErrorMappingInterceptor"/>.
+/// </summary>
+public sealed partial class NodeService(NodeVolumes volumes, OperationLocks locks, DriverOptions options) : Node.NodeBase
+{
+    /// <summary>CSI spec, NodeGetInfo: no topology, since every node sees all of the pool.</summary>
+    public override Task<NodeGetInfoResponse> NodeGetInfo(NodeGetInfoRequest request, ServerCallContext context) =>
+        Task.FromResult(new NodeGetInfoResponse { NodeId = options.NodeId });
+
+    public override Task<NodeGetCapabilitiesResponse> NodeGetCapabilities(NodeGetCapabilitiesRequest request, ServerCallContext context)
+    {
+        var response = new NodeGetCapabilitiesResponse();
+        // No EXPAND_VOLUME: a new refquota shows through the bind at once, nothing to do on the node.
+        foreach (var type in new[] { NodeServiceCapability.Types.RPC.Types.Type.GetVolumeStats, NodeServiceCapability.Types.RPC.Types.Type.GetVolumeHealth })
+        {
+            response.Capabilities.Add(new NodeServiceCapability { Rpc = new NodeServiceCapability.Types.RPC { Type = type } });
+        }
+        return Task.FromResult(response);
+    }
+
+    /// <summary>One lock per volume and target: a second call for the same pair answers ABORTED and the CO retries.</summary>
+    private IDisposable Lock(string volumeId, string path) => locks.Acquire($"node:{volumeId}\n{path}");
+}

@@ -1,0 +1,83 @@
+using Csi.V1;
+using Grpc.Core;
+using ZfsCsi.IntegrationTests.Infrastructure;
+using static ZfsCsi.IntegrationTests.Cluster.NodeRequests;
+using static ZfsCsi.IntegrationTests.Controller.Requests;
+
+namespace ZfsCsi.IntegrationTests.Cluster;
+
+/// <summary>
+/// The node plugin on alice herself (--mode both): /data is ZFS's own mount there, so whether a
+/// dataset is mounted is read from mountinfo, and binds are of zfs-fuse mounts, not SSHFS.
+/// </summary>
+public sealed class AliceNodeFixture : DriverFixture
+{
+    public string KubeletDir { get; } = $"/tmp/zfs-csi-tests/kubelet-{Guid.NewGuid():N}";
+
+    protected override IEnumerable<string> ExtraArgs =>
+        ["--mode", "both", "--nodeid", "alice", "--data-root", Pool.Mountpoint, "--kubelet-dir", KubeletDir];
+
+    public override async Task DisposeAsync()
+    {
+        try
+        {
+            // Binds a failed test left behind, deepest first, before the pool goes.
+            foreach (var line in File.ReadAllLines("/proc/self/mountinfo").Reverse())
+            {
+                var mountPoint = line.Split(' ')[4];
+                if (mountPoint.StartsWith(KubeletDir + "/", StringComparison.Ordinal))
+                {
+                    await Sh.RunAsync("umount", "-l", mountPoint);
+                }
+            }
+            if (Directory.Exists(KubeletDir))
+            {
+                Directory.Delete(KubeletDir, recursive: true);
+            }
+        }
+        finally
+        {
+            await base.DisposeAsync();
+            await PoolLeftovers.EnsureDestroyedAsync(Pool.Name);
+        }
+    }
+}
+
+public sealed class AliceNodeTests(AliceNodeFixture alice) : IClassFixture<AliceNodeFixture>
+{
+    private string NewTarget() => $"{alice.KubeletDir}/pods/{Guid.NewGuid()}/volumes/kubernetes.io~csi/pv/mount";
+
+    [Fact]
+    public async Task On_alice_a_volume_binds_its_zfs_mount_and_an_unmounted_dataset_is_refused_from_mountinfo()
+    {
+        var id = (await alice.Client.Controller.CreateVolumeAsync(Create(Unique("pvc-alice"), 16 * MiB))).Volume.VolumeId;
+        var target = NewTarget();
+        await alice.Client.Node.NodePublishVolumeAsync(Publish(id, target));
+        try
+        {
+            await File.WriteAllTextAsync($"{target}/x", "on alice");
+            var mountpoint = await alice.GetPropertyAsync(id, "mountpoint");
+            Assert.Equal("on alice", await File.ReadAllTextAsync($"{mountpoint}/x"));
+            var line = File.ReadAllLines("/proc/self/mountinfo").Single(l => l.Split(' ')[4] == target);
+            Assert.Contains(" fuse.zfs " + id + " ", line);
+            var stats = await alice.Client.Node.NodeGetVolumeStatsAsync(new NodeGetVolumeStatsRequest { VolumeId = id, VolumePath = target });
+            Assert.Equal(16 * MiB, stats.Usage.Single(u => u.Unit == VolumeUsage.Types.Unit.Bytes).Total);
+        }
+        finally
+        {
+            await alice.Client.Node.NodeUnpublishVolumeAsync(Unpublish(id, target));
+        }
+
+        await TestPool.WithMountLockAsync(() => Sh.CheckAsync("zfs", "unmount", id));
+        try
+        {
+            var e = await Assert.ThrowsAsync<RpcException>(() => alice.Client.Node.NodePublishVolumeAsync(Publish(id, NewTarget())).ResponseAsync);
+            Assert.Equal(StatusCode.FailedPrecondition, e.StatusCode);
+            Assert.Contains("not mounted", e.Status.Detail);
+        }
+        finally
+        {
+            await TestPool.WithMountLockAsync(() => Sh.CheckAsync("zfs", "mount", id));
+        }
+    }
+}

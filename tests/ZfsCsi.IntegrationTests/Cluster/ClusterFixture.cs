@@ -1,0 +1,120 @@
+using ZfsCsi.IntegrationTests.Infrastructure;
+
+namespace ZfsCsi.IntegrationTests.Cluster;
+
+/// <summary>
+/// The emulated four-host cluster for node tests: alice is this machine's zfs-fuse with a pool of
+/// the fixture's own (and the controller serving it in-process, as DriverFixture); yakko, wakko
+/// and dot come from lab/cluster-up, each a mount+network namespace with its own node plugin
+/// process and SSHFS mount of the pool's root. lab/cluster-down runs on dispose, also after a
+/// failed start; clusters left by killed test runs (their owner pid gone) are removed first.
+/// </summary>
+public sealed class ClusterFixture : DriverFixture
+{
+    public const string StateRoot = "/run/zfs-csi-lab";
+    private readonly List<ClusterNode> _nodes = [];
+
+    /// <summary>Short and unique: it names namespaces and veth links.</summary>
+    public string StateDir { get; } = $"{StateRoot}/zc{Random.Shared.Next(0x100000, 0xffffff):x6}";
+
+    public ClusterNode Yakko => _nodes.Single(n => n.Name == "yakko");
+    public ClusterNode Wakko => _nodes.Single(n => n.Name == "wakko");
+    public ClusterNode Dot => _nodes.Single(n => n.Name == "dot");
+
+    public static string RepoRoot { get; } = FindRepoRoot();
+
+    public override async Task InitializeAsync()
+    {
+        // First: an orphan cluster's SSHFS mounts keep its pool busy, and TestPool destroys orphan pools.
+        await RemoveOrphansAsync();
+        await base.InitializeAsync();
+        try
+        {
+            var up = await Sh.RunAsync(Path.Combine(RepoRoot, "lab/cluster-up"),
+                "--state", StateDir, "--alice-root", Pool.Mountpoint, "--parent-dataset", Pool.Parent,
+                "--driver", DriverDll(), "--owner-pid", Environment.ProcessId.ToString());
+            if (up.ExitCode != 0)
+            {
+                throw new InvalidOperationException($"lab/cluster-up failed ({up.ExitCode}): {up.StandardError.Trim()}\n{up.StandardOutput}");
+            }
+            foreach (var name in new[] { "yakko", "wakko", "dot" })
+            {
+                _nodes.Add(ClusterNode.Load($"{StateDir}/{name}/node.env"));
+            }
+        }
+        catch
+        {
+            await DisposeAsync();
+            throw;
+        }
+    }
+
+    public override async Task DisposeAsync()
+    {
+        try
+        {
+            foreach (var node in _nodes)
+            {
+                node.Dispose();
+            }
+            var down = await Sh.RunAsync(Path.Combine(RepoRoot, "lab/cluster-down"), "--state", StateDir);
+            if (down.ExitCode != 0)
+            {
+                await Console.Error.WriteLineAsync($"lab/cluster-down failed: {down.StandardError}");
+            }
+        }
+        finally
+        {
+            await base.DisposeAsync();
+            await PoolLeftovers.EnsureDestroyedAsync(Pool.Name);
+        }
+    }
+
+    /// <summary>Creates a volume through the real controller; returns its id.</summary>
+    public async Task<string> CreateVolumeAsync(string name, long bytes = 16 * 1024 * 1024)
+    {
+        var response = await Client.Controller.CreateVolumeAsync(Controller.Requests.Create(name, bytes));
+        return response.Volume.VolumeId;
+    }
+
+    /// <summary>Where alice (this machine) sees a volume's directory.</summary>
+    public string AlicePath(string volumeId) => $"{Pool.Mountpoint}/{volumeId[(volumeId.IndexOf('/') + 1)..]}";
+
+    /// <summary>A cluster whose owner (a test process) is gone was left by a killed run: take it down.</summary>
+    private static async Task RemoveOrphansAsync()
+    {
+        if (!Directory.Exists(StateRoot))
+        {
+            return;
+        }
+        foreach (var dir in Directory.GetDirectories(StateRoot, "zc*"))
+        {
+            var ownerFile = Path.Combine(dir, "owner");
+            if (File.Exists(ownerFile) && int.TryParse(File.ReadAllText(ownerFile).Trim(), out var owner)
+                && owner != Environment.ProcessId && !Directory.Exists($"/proc/{owner}"))
+            {
+                await Sh.RunAsync(Path.Combine(RepoRoot, "lab/cluster-down"), "--state", dir);
+            }
+        }
+    }
+
+    /// <summary>The driver as built next to this test assembly's configuration (the project reference builds it).</summary>
+    private static string DriverDll()
+    {
+        var configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name;
+        var dll = Path.Combine(RepoRoot, "src/ZfsCsi.Driver/bin", configuration, "net10.0/zfs-csi-driver.dll");
+        return File.Exists(dll) ? dll : throw new InvalidOperationException($"{dll} not found: dotnet build src/ZfsCsi.Driver");
+    }
+
+    private static string FindRepoRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "lab/cluster-up")))
+            {
+                return dir.FullName;
+            }
+        }
+        throw new InvalidOperationException("lab/cluster-up not found above " + AppContext.BaseDirectory);
+    }
+}

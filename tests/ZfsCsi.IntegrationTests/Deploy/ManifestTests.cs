@@ -1,0 +1,283 @@
+using ZfsCsi.Driver.Hosting;
+
+namespace ZfsCsi.IntegrationTests.Deploy;
+
+/// <summary>
+/// The manifests under deploy/, rendered by kustomize exactly as `kubectl apply -k` would apply
+/// them, checked against the driver itself: its real option parser, its socket, its name. A
+/// mistake here only shows on a real cluster (a pod in CrashLoopBackOff, a PVC Pending forever, a
+/// volume mounted in the container but invisible to the pod), so it is caught here instead.
+/// </summary>
+public sealed class ManifestTests : IClassFixture<ManifestTests.Renders>
+{
+    public static readonly TheoryData<string> Kustomizations = new() { "deploy/base", "deploy/overlays/seed-cluster" };
+
+    private const string KubeletDir = "/var/lib/kubelet";
+    private const string DataRoot = "/data";
+    private readonly Renders _renders;
+
+    public ManifestTests(Renders renders) => _renders = renders;
+
+    /// <summary>Each kustomization is rendered once for the whole class (kubectl takes ~0.1 s).</summary>
+    public sealed class Renders
+    {
+        private readonly Dictionary<string, Task<IReadOnlyList<K8sObject>>> _cache = [];
+        private readonly Lock _lock = new();
+
+        public Task<IReadOnlyList<K8sObject>> GetAsync(string directory)
+        {
+            lock (_lock)
+            {
+                if (!_cache.TryGetValue(directory, out var render))
+                {
+                    _cache[directory] = render = Kustomize.RenderAsync(directory);
+                }
+                return render;
+            }
+        }
+    }
+
+    private static bool IsDriver(ContainerView c) => c.ImageName == "zfs-csi-driver";
+
+    private static bool IsBootstrap(ContainerView c) => c.ImageName == "zfs-csi-bootstrap";
+
+    private static IEnumerable<ContainerView> Drivers(IEnumerable<K8sObject> objects) =>
+        PodView.All(objects).SelectMany(p => p.Containers).Where(IsDriver);
+
+    // The checks below read single flags (with the driver's own defaults and socket-path rule), so
+    // that a flag the parser does not know fails one test, the one about the parser, not all of them.
+    private static string SocketPath(ContainerView driver) =>
+        new DriverOptions { Endpoint = driver.Flag("--endpoint") ?? new DriverOptions().Endpoint }.SocketPath;
+
+    private static string DriverName(ContainerView driver) => driver.Flag("--driver-name") ?? DriverOptions.DefaultDriverName;
+
+    private static string MountLockFile(ContainerView driver) => driver.Flag("--mount-lock-file") ?? new DriverOptions().Zfs.MountLockFile;
+
+    [Theory]
+    [MemberData(nameof(Kustomizations))]
+    public async Task Every_driver_container_has_args_the_driver_accepts(string kustomization)
+    {
+        var objects = await _renders.GetAsync(kustomization);
+        var drivers = Drivers(objects).ToList();
+        Assert.True(drivers.Count >= 2, $"{kustomization}: expected a controller and a node driver container, found {drivers.Count}");
+        foreach (var driver in drivers)
+        {
+            DriverOptions options;
+            try
+            {
+                options = DriverOptions.Parse(driver.ExpandedArgs());
+                options.Validate();
+            }
+            catch (OptionsException e)
+            {
+                Assert.Fail($"{kustomization}: {driver}: the driver would refuse to start: {e.Message}\nargs: {string.Join(' ', driver.Args)}");
+                return;
+            }
+            var expected = driver.Pod.Owner.Kind == "Deployment" ? DriverMode.Controller : DriverMode.Node;
+            Assert.True(options.Mode == expected, $"{kustomization}: {driver}: --mode is {options.Mode}, a {driver.Pod.Owner.Kind} must run {expected}");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Kustomizations))]
+    public async Task The_driver_name_is_the_same_everywhere(string kustomization)
+    {
+        var objects = await _renders.GetAsync(kustomization);
+        var csiDriver = Assert.Single(objects, o => o.Kind == "CSIDriver");
+        var name = csiDriver.Name;
+        foreach (var driver in Drivers(objects))
+        {
+            Assert.True(DriverName(driver) == name, $"{kustomization}: {driver}: --driver-name differs from the CSIDriver '{name}'");
+        }
+        var storageClasses = objects.Where(o => o.Kind == "StorageClass").ToList();
+        Assert.NotEmpty(storageClasses);
+        foreach (var sc in storageClasses)
+        {
+            Assert.True(Yaml.Str(sc.Root, "provisioner") == name, $"{kustomization}: {sc}: provisioner is not '{name}'");
+        }
+        var snapshotClasses = objects.Where(o => o.Kind is "VolumeSnapshotClass" or "VolumeGroupSnapshotClass").ToList();
+        Assert.NotEmpty(snapshotClasses);
+        foreach (var vsc in snapshotClasses)
+        {
+            Assert.True(Yaml.Str(vsc.Root, "driver") == name, $"{kustomization}: {vsc}: driver is not '{name}'");
+        }
+        // No ControllerPublishVolume: kubelet must not wait for a VolumeAttachment nobody makes.
+        Assert.Equal("false", Yaml.Str(Yaml.Map(csiDriver.Root, "spec"), "attachRequired"));
+    }
+
+    [Theory]
+    [MemberData(nameof(Kustomizations))]
+    public async Task Every_sidecar_talks_to_the_driver_socket_through_a_shared_volume(string kustomization)
+    {
+        var objects = await _renders.GetAsync(kustomization);
+        foreach (var pod in PodView.All(objects))
+        {
+            var driver = Assert.Single(pod.Containers, IsDriver);
+            var socket = SocketPath(driver);
+            var driverMount = driver.MountHolding(socket);
+            Assert.True(driverMount is not null, $"{kustomization}: {driver}: the socket {socket} is not inside any volume, sidecars cannot reach it");
+            Assert.True(pod.IsShared(driverMount!.Volume), $"{kustomization}: {driver}: the socket's volume '{driverMount.Volume}' is not an emptyDir or hostPath");
+            var relative = Path.GetRelativePath(driverMount.MountPath, socket);
+            var sidecars = pod.Containers.Where(c => c.Flag("--csi-address") is not null).ToList();
+            Assert.NotEmpty(sidecars);
+            foreach (var sidecar in sidecars)
+            {
+                var address = sidecar.Flag("--csi-address")!;
+                var path = address.StartsWith("unix://", StringComparison.Ordinal) ? address["unix://".Length..] : address;
+                var mount = sidecar.MountHolding(path);
+                Assert.True(mount is not null && mount.Volume == driverMount.Volume && Path.GetRelativePath(mount.MountPath, path) == relative,
+                    $"{kustomization}: {sidecar}: --csi-address {address} is not the driver's socket (volume '{driverMount.Volume}', {relative})");
+            }
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Kustomizations))]
+    public async Task The_kubelet_registration_path_is_the_node_socket_on_the_host(string kustomization)
+    {
+        var objects = await _renders.GetAsync(kustomization);
+        var nodePods = PodView.All(objects).Where(p => p.Owner.Kind == "DaemonSet").ToList();
+        Assert.NotEmpty(nodePods);
+        var driverName = Assert.Single(objects, o => o.Kind == "CSIDriver").Name;
+        foreach (var pod in nodePods)
+        {
+            var driver = Assert.Single(pod.Containers, IsDriver);
+            var socket = SocketPath(driver);
+            var mount = driver.MountHolding(socket)!;
+            var hostDir = pod.HostPath(mount.Volume);
+            Assert.True(hostDir is not null, $"{kustomization}: {driver}: the node socket's volume '{mount.Volume}' must be a hostPath, kubelet connects to it from the host");
+            var onHost = Path.Combine(hostDir!, Path.GetRelativePath(mount.MountPath, socket));
+            var registrar = Assert.Single(pod.Containers, c => c.ImageName == "csi-node-driver-registrar");
+            var registered = registrar.Flag("--kubelet-registration-path");
+            Assert.True(registered == onHost, $"{kustomization}: {registrar}: --kubelet-registration-path is {registered ?? "missing"}, but the driver's socket is {onHost} on the host");
+            Assert.StartsWith($"{KubeletDir}/plugins/{driverName}/", onHost);
+            var registration = registrar.Mounts.Single(m => m.MountPath == "/registration");
+            Assert.Equal($"{KubeletDir}/plugins_registry", pod.HostPath(registration.Volume));
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Kustomizations))]
+    public async Task Every_image_is_pinned_to_a_version_or_digest(string kustomization)
+    {
+        var objects = await _renders.GetAsync(kustomization);
+        foreach (var container in PodView.All(objects).SelectMany(p => p.Containers))
+        {
+            var image = container.Image;
+            if (image.Contains("@sha256:", StringComparison.Ordinal))
+            {
+                continue;
+            }
+            var lastSlash = image.LastIndexOf('/');
+            var colon = image.LastIndexOf(':');
+            var tag = colon > lastSlash ? image[(colon + 1)..] : "";
+            Assert.True(tag.Length > 0 && tag != "latest" && char.IsAsciiDigit(tag.TrimStart('v')[0]),
+                $"{kustomization}: {container}: image '{image}' is not pinned to a version tag or a digest");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Kustomizations))]
+    public async Task Mounts_of_data_and_the_kubelet_dir_propagate_as_the_design_needs(string kustomization)
+    {
+        var objects = await _renders.GetAsync(kustomization);
+        var checkedMounts = 0;
+        foreach (var container in PodView.All(objects).SelectMany(p => p.Containers))
+        {
+            foreach (var mount in container.Mounts)
+            {
+                var host = container.Pod.HostPath(mount.Volume);
+                var where = $"{kustomization}: {container}: mount of {host} at {mount.MountPath}";
+                if (host == KubeletDir || mount.MountPath == KubeletDir)
+                {
+                    // The bind mounts made at target paths must reach the host, or the pod sees an empty directory.
+                    Assert.True(mount.Propagation == "Bidirectional", $"{where} must be Bidirectional, is {mount.Propagation ?? "None"}");
+                }
+                else if (host == DataRoot || mount.MountPath == DataRoot)
+                {
+                    Assert.True(mount.Propagation is "Bidirectional" or "HostToContainer",
+                        $"{where}: with no propagation, datasets mounted later (and a re-made SSHFS mount) never show up here");
+                    // Whoever mounts there (zfs create, zpool import, the plugin's own sshfs) must let the host see it.
+                    var mountsThere = container.Pod.Owner.Kind == "Deployment" && (IsDriver(container) || IsBootstrap(container))
+                        || (IsDriver(container) && container.Flag("--sshfs-remote") is not null);
+                    Assert.True(!mountsThere || mount.Propagation == "Bidirectional", $"{where} must be Bidirectional: this container mounts there");
+                }
+                else
+                {
+                    continue;
+                }
+                // The API server refuses Bidirectional in a container that is not privileged.
+                Assert.True(mount.Propagation != "Bidirectional" || container.Privileged, $"{where}: Bidirectional needs a privileged container");
+                checkedMounts++;
+            }
+        }
+        Assert.True(checkedMounts >= 4, $"{kustomization}: expected mounts of /data and the kubelet dir to check, found {checkedMounts}");
+    }
+
+    [Theory]
+    [MemberData(nameof(Kustomizations))]
+    public async Task Probes_never_restart_the_controller_during_a_rebuild_and_wait_for_the_pool_to_be_ready(string kustomization)
+    {
+        var objects = await _renders.GetAsync(kustomization);
+        var controller = PodView.All(objects).Single(p => p.Owner.Kind == "Deployment");
+        var driver = Assert.Single(controller.Containers, IsDriver);
+        var bootstrap = Assert.Single(controller.Containers, IsBootstrap);
+
+        // Readiness and liveness come from the driver's own HTTP endpoints, which know about the bootstrap.
+        var port = driver.Flag("--health-port");
+        Assert.True(port is not null and not "0", $"{kustomization}: {driver}: --health-port is needed for the probes");
+        Assert.Equal("0.0.0.0", driver.Flag("--health-address"));
+        var readiness = driver.HttpProbe("readinessProbe");
+        var liveness = driver.HttpProbe("livenessProbe");
+        Assert.True(readiness is { Path: "/readyz" } && driver.ResolvePort(readiness.Value.Port)?.ToString() == port, $"{kustomization}: {driver}: readiness must be /readyz on port {port}");
+        Assert.True(liveness is { Path: "/healthz" } && driver.ResolvePort(liveness.Value.Port)?.ToString() == port, $"{kustomization}: {driver}: liveness must be /healthz on port {port}");
+
+        // No liveness probe anywhere may ask the CSI Probe (livenessprobe sidecar): it fails for the whole of a rebuild.
+        foreach (var pod in PodView.All(objects))
+        {
+            var probePorts = pod.Containers.Where(c => c.ImageName == "livenessprobe")
+                .Select(c => c.Flag("--http-endpoint") is { } e ? e[(e.LastIndexOf(':') + 1)..] : c.Flag("--health-port") ?? "9808").ToHashSet();
+            foreach (var container in pod.Containers)
+            {
+                var probe = container.HttpProbe("livenessProbe");
+                Assert.False(probe is not null && probePorts.Contains(container.ResolvePort(probe.Value.Port)?.ToString() ?? ""),
+                    $"{kustomization}: {container}: its liveness probe asks the CSI Probe through livenessprobe, which answers 500 while the pool is not ready");
+            }
+        }
+
+        // The driver reads the status file the bootstrap writes, through a volume both mount.
+        var statusFile = driver.Flag("--bootstrap-status-file");
+        Assert.False(string.IsNullOrEmpty(statusFile), $"{kustomization}: {driver}: --bootstrap-status-file is needed, or the driver reports ready before the pool is imported");
+        Assert.Equal("watch", bootstrap.Args.FirstOrDefault());
+        var written = bootstrap.Flag("--status-file");
+        Assert.NotNull(written);
+        var driverMount = driver.MountHolding(statusFile!)!;
+        var bootstrapMount = bootstrap.MountHolding(written!);
+        Assert.True(bootstrapMount is not null && bootstrapMount.Volume == driverMount.Volume
+            && Path.GetRelativePath(driverMount.MountPath, statusFile!) == Path.GetRelativePath(bootstrapMount.MountPath, written!),
+            $"{kustomization}: the driver reads {statusFile} but the bootstrap writes {written} elsewhere");
+        // The bootstrap's own liveness asks `zfs-csi-bootstrap alive` about the same status file: it
+        // fails only on a step whose heartbeat stopped, never during a build that makes progress.
+        var alive = Yaml.Strings(Yaml.Map(Yaml.Map(bootstrap.Node, "livenessProbe"), "exec"), "command").ToList();
+        Assert.True(alive.Count >= 2 && alive[1] == "alive" && alive.Contains($"--status-file={written}"),
+            $"{kustomization}: {bootstrap}: its liveness probe must be `zfs-csi-bootstrap alive --status-file={written}`, is `{string.Join(' ', alive)}`");
+
+        // One machine-wide mount lock for the driver and the bootstrap's zpool import, on the host.
+        var lockFile = MountLockFile(driver);
+        Assert.Equal(lockFile, bootstrap.Flag("--mount-lock-file"));
+        var lockMount = driver.MountHolding(lockFile)!;
+        Assert.Equal("/run/lock", controller.HostPath(lockMount.Volume));
+        Assert.Equal(lockMount.Volume, bootstrap.MountHolding(lockFile)?.Volume);
+    }
+
+    [Theory]
+    [MemberData(nameof(Kustomizations))]
+    public async Task The_group_snapshot_gate_is_on_the_snapshotter_exactly_when_a_group_snapshot_class_exists(string kustomization)
+    {
+        var objects = await _renders.GetAsync(kustomization);
+        var containers = PodView.All(objects).SelectMany(p => p.Containers).ToList();
+        var gated = containers.Where(c => c.Args.Any(a => a.Contains("CSIVolumeGroupSnapshot=true", StringComparison.Ordinal))).ToList();
+        Assert.All(gated, c => Assert.Equal("csi-snapshotter", c.ImageName));
+        Assert.Equal(objects.Any(o => o.Kind == "VolumeGroupSnapshotClass"), gated.Count == 1);
+    }
+}

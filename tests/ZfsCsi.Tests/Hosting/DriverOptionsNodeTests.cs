@@ -1,0 +1,47 @@
+using ZfsCsi.Driver.Hosting;
+
+namespace ZfsCsi.Tests.Hosting;
+
+public sealed class DriverOptionsNodeTests
+{
+    [Fact]
+    public void Node_flags_have_the_documented_defaults()
+    {
+        var o = DriverOptions.Parse(["--mode", "node", "--nodeid", "yakko"]);
+        Assert.Equal("/data", o.Node.DataRoot);
+        Assert.Equal("/var/lib/kubelet", o.Node.KubeletDir);
+        Assert.Equal(TimeSpan.FromSeconds(2), o.Node.CallTimeout);
+        Assert.Null(o.Node.Sshfs);
+    }
+
+    [Fact]
+    public void Sshfs_flags_configure_the_data_root_mount()
+    {
+        var o = DriverOptions.Parse(["--mode", "node", "--nodeid", "yakko", "--data-root", "/mnt/data", "--kubelet-dir", "/k",
+            "--sshfs-remote", "root@alice:/data", "--sshfs-port", "2222", "--sshfs-identity", "/etc/k", "--sshfs-known-hosts", "/etc/kh",
+            "--sshfs-check-interval", "1", "--fs-timeout", "1.5"]);
+        Assert.Equal("root@alice:/data", o.Node.Sshfs!.Remote);
+        Assert.Equal(2222, o.Node.Sshfs.Port);
+        Assert.Equal(TimeSpan.FromSeconds(1.5), o.Node.CallTimeout);
+        Assert.Equal(TimeSpan.FromSeconds(1), o.Node.CheckInterval);
+    }
+
+    [Theory]
+    [InlineData("--data-root", "data")]
+    [InlineData("--data-root", "/data/../etc")]
+    [InlineData("--kubelet-dir", "/")]
+    [InlineData("--fs-timeout", "0")]
+    [InlineData("--sshfs-port", "x")]
+    public void Bad_node_flags_stop_start_up_with_a_message(string flag, string value)
+    {
+        var e = Assert.Throws<OptionsException>(() => DriverOptions.Parse(["--mode", "node", "--nodeid", "n", flag, value]));
+        Assert.Contains(flag, e.Message);
+    }
+
+    [Fact]
+    public void Sshfs_without_a_pinned_known_hosts_file_stops_start_up()
+    {
+        var e = Assert.Throws<OptionsException>(() => DriverOptions.Parse(["--mode", "node", "--nodeid", "n", "--sshfs-remote", "root@alice:/data", "--sshfs-identity", "/etc/k"]));
+        Assert.Contains("--sshfs-known-hosts", e.Message);
+    }
+}
