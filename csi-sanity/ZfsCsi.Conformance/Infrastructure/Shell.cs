@@ -1,0 +1,43 @@
+using CliWrap;
+using CliWrap.Buffered;
+
+namespace ZfsCsi.Conformance.Infrastructure;
+
+/// <summary>Runs the suite's own set-up commands (zpool, flock): argv only, always with a timeout.</summary>
+public static class Shell
+{
+    /// <summary>The machine-wide lock every process that mounts on zfs-fuse takes (the driver too).</summary>
+    public const string MountLockFile = "/run/lock/zfs-csi-mount.lock";
+
+    public static async Task<BufferedCommandResult> RunAsync(string program, IEnumerable<string> args, TimeSpan? timeout = null)
+    {
+        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(120));
+        try
+        {
+            return await Cli.Wrap(program).WithArguments(args).WithValidation(CommandResultValidation.None)
+                .WithEnvironmentVariables(e => e.Set("LC_ALL", "C"))
+                .ExecuteBufferedAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            throw new TimeoutException($"{program} {string.Join(' ', args)} did not finish within {(timeout ?? TimeSpan.FromSeconds(120)).TotalSeconds} s");
+        }
+    }
+
+    /// <summary>Runs and requires exit code 0; the exception shows argv, exit code and stderr.</summary>
+    public static async Task<string> CheckAsync(string program, params string[] args)
+    {
+        var result = await RunAsync(program, args);
+        return result.ExitCode == 0
+            ? result.StandardOutput
+            : throw new InvalidOperationException($"{program} {string.Join(' ', args)} exited {result.ExitCode}: {result.StandardError.Trim()}");
+    }
+
+    /// <summary>
+    /// Runs a mount-causing command (zpool create/destroy/import/export, zfs create/mount) under
+    /// the machine-wide flock, via flock(1): concurrent mounts wedge zfs-fuse for every process
+    /// on the machine (shared/notes/zfs.md).
+    /// </summary>
+    public static Task<BufferedCommandResult> UnderMountLockAsync(params string[] argv) =>
+        RunAsync("flock", ["-w", "300", MountLockFile, .. argv], TimeSpan.FromSeconds(330));
+}
