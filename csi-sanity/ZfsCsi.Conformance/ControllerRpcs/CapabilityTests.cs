@@ -77,9 +77,7 @@ public sealed class CapabilityTests(ConformanceFixture fx) : ConformanceTest(fx)
         }
     }
 
-    [Theory(Skip = "driver bug: an RPC the driver does not override (ControllerPublishVolume, ControllerUnpublishVolume, "
-        + "ControllerModifyVolume, and any other left to the generated Controller.ControllerBase) answers UNIMPLEMENTED with an "
-        + "EMPTY status message; the spec's Error Scheme says the message MUST describe the error when the code is not OK")]
+    [Theory]
     [MemberData(nameof(BoundRpcs))]
     [Trait("spec", "Error Scheme")]
     public async Task An_unimplemented_rpc_says_so_in_its_status_message(string rpc)

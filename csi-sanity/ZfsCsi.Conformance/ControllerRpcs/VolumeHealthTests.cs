@@ -69,8 +69,7 @@ public sealed class VolumeHealthTests(ConformanceFixture fx) : ConformanceTest(f
         await Rpc.FailsWith(StatusCode.Aborted, Fx.Controller.ControllerListVolumeHealthAsync(new ControllerListVolumeHealthRequest { StartingToken = "invalid-token" }));
     }
 
-    [Fact(Skip = "driver bug: ControllerListVolumeHealth with max_entries -1 answers OK with every abnormal volume; "
-        + "VolumeManager.ListHealthAsync calls ListAsync(0, ...) and never checks maxEntries < 0, while ListVolumes answers INVALID_ARGUMENT")]
+    [Fact]
     [Trait("spec", "ControllerListVolumeHealth")]
     public async Task ControllerListVolumeHealth_with_a_negative_max_entries_is_INVALID_ARGUMENT()
     {

@@ -130,9 +130,7 @@ public sealed class NodeTests(ConformanceFixture fx) : ConformanceTest(fx)
         }
     }
 
-    [Theory(Skip = "driver bug: node RPCs the driver does not override (NodeStageVolume, NodeUnstageVolume, NodeExpandVolume, "
-        + "NodeGetStorageHealth: left to the generated Node.NodeBase) answer UNIMPLEMENTED with an EMPTY status message; the spec's "
-        + "Error Scheme says the message MUST describe the error when the code is not OK")]
+    [Theory]
     [InlineData("NodeStageVolume")]
     [InlineData("NodeUnstageVolume")]
     [InlineData("NodeExpandVolume")]

@@ -18,6 +18,10 @@ public sealed partial class VolumeManager
     /// </summary>
     public async Task<VolumeHealthPage> ListHealthAsync(int maxEntries, string? startingToken, CancellationToken ct)
     {
+        if (maxEntries < 0)
+        {
+            throw new Errors.InvalidInputException($"max_entries is {maxEntries}; it must be 0 (no limit) or more");
+        }
         var all = await ListAsync(0, null, ct).ConfigureAwait(false);
         var pools = await zfs.GetPoolHealthAsync(ct).ConfigureAwait(false);
         var after = PageToken.Read(startingToken);

@@ -21,6 +21,13 @@ public sealed class ErrorMappingInterceptor(Serilog.ILogger logger) : Intercepto
         {
             return await continuation(request, context).ConfigureAwait(false);
         }
+        catch (RpcException e) when (e.StatusCode == StatusCode.Unimplemented && string.IsNullOrEmpty(e.Status.Detail))
+        {
+            // The generated base classes answer RPCs this driver does not serve with an empty
+            // message; the CSI spec (Error Scheme) wants every error described.
+            throw new RpcException(new Status(StatusCode.Unimplemented,
+                $"{context.Method} is not implemented by zfs-csi: its capability is not advertised (see ControllerGetCapabilities / NodeGetCapabilities)"));
+        }
         catch (RpcException)
         {
             throw;
