@@ -26,19 +26,15 @@ public sealed class ModuleBootstrapperTests : IDisposable
     private string Headers(string release, string part) => Path.Combine(_k.ModulesDirectory, release, part);
 
     [Fact]
-    public async Task Nothing_to_do_runs_no_build_and_takes_well_under_a_second()
+    public async Task Nothing_to_do_runs_only_the_three_quick_checks_and_no_build()
     {
+        // How long it takes is measured and printed by lab/demo's bootstrap step, never asserted here.
         _k.AllGood();
-        await RunAsync(); // warm up the runner (JIT), as a running sidecar is
-        File.Delete(Path.Combine(_k.Root, "log"));
 
-        var watch = Stopwatch.StartNew();
         var status = await RunAsync();
-        watch.Stop();
 
         Assert.Equal(BootstrapState.Ready, status.State);
         Assert.Equal(["uname -r", $"modinfo -k {FakeKernel.Release} -F version zfs", "zfs version"], _k.Ran);
-        Assert.True(watch.Elapsed < TimeSpan.FromMilliseconds(500), $"no-op check took {watch.Elapsed.TotalMilliseconds:F0} ms");
         Assert.Contains("2.2.2-1", status.Reason, StringComparison.Ordinal);
         Assert.Equal(BootstrapState.Ready, (await BootstrapStatusFile.ReadAsync(_k.StatusFile, CancellationToken.None))!.State);
     }
