@@ -41,6 +41,14 @@ public sealed partial class VolumeManager
             _log.Warning("Dataset {Dataset} has no zfs-csi marker; refusing to destroy data the driver did not create", volumeId.Value);
             return;
         }
+        // destroy -r takes every dataset below too: one made by hand under a volume (with its data
+        // and snapshots) is not ours to destroy, so the volume stays until someone moves it away.
+        var children = rows.Where(r => !r.IsSnapshot && r.Name != volumeId.Value).Select(r => r.Name).ToList();
+        if (children.Count > 0)
+        {
+            throw new FailedPreconditionException(
+                $"volume {volumeId} holds datasets zfs-csi did not create ({string.Join(", ", children.Take(3))}); move or destroy them, then retry");
+        }
         var needed = rows.Where(r => r.IsSnapshot && Inventory.DatasetOf(r.Name) == volumeId.Value
             && (Inventory.IsLiveCsiSnapshot(r) || Inventory.IsDeferred(r))).ToList();
         try

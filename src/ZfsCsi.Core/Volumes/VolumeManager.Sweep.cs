@@ -34,7 +34,10 @@ public sealed partial class VolumeManager
             var snapshots = Inventory.SnapshotsByDataset(rows);
             var datasets = rows.Where(r => !r.IsSnapshot).Select(r => r.Name).ToHashSet(StringComparer.Ordinal);
             var changed = false;
-            foreach (var volume in rows.Where(r => !r.IsSnapshot && IsOurs(r) && r.LocalValue(Markers.State) == Markers.StateDeleted))
+            // Only volume ids (direct children the other RPCs accept) and only ones with no dataset
+            // below them: a kept volume renamed or received elsewhere by hand keeps its markers.
+            foreach (var volume in rows.Where(r => !r.IsSnapshot && IsOurs(r) && r.LocalValue(Markers.State) == Markers.StateDeleted
+                && ParseId(r.Name) is not null && !datasets.Any(d => d.StartsWith(r.Name + "/", StringComparison.Ordinal))))
             {
                 if (snapshots[volume.Name].Any(s => Inventory.IsLiveCsiSnapshot(s) || Inventory.IsDeferred(s)))
                 {
@@ -43,7 +46,7 @@ public sealed partial class VolumeManager
                 changed |= await TryAsync("destroy retained volume", volume.Name,
                     () => zfs.DestroyAsync(DatasetName.Parse(volume.Name), ct)).ConfigureAwait(false);
             }
-            foreach (var hidden in rows.Where(r => Inventory.IsHidden(r) && !Inventory.IsDeferred(r)))
+            foreach (var hidden in rows.Where(r => Inventory.IsHidden(r) && !Inventory.IsDeferred(r) && ParseId(Inventory.DatasetOf(r.Name)) is not null))
             {
                 var target = Snapshots.SnapshotNaming.CloneTargetLeaf(Inventory.LeafOf(hidden.Name));
                 var created = DateTimeOffset.FromUnixTimeSeconds(hidden.Bytes("creation") ?? 0);

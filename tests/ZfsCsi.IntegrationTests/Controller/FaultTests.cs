@@ -33,6 +33,38 @@ public sealed class FaultTests(FaultFixture driver) : IClassFixture<FaultFixture
     }
 
     [Fact]
+    public async Task A_dataset_made_by_hand_inside_a_volume_keeps_the_volume_from_being_destroyed()
+    {
+        var id = (await Controller.CreateVolumeAsync(Create(Unique("pvc-child")))).Volume.VolumeId;
+        var child = $"{id}/admin-data";
+        await TestPool.WithMountLockAsync(() => Sh.CheckAsync("zfs", "create", child));
+        await File.WriteAllTextAsync(Path.Combine(await driver.GetPropertyAsync(child, "mountpoint"), "keep.txt"), "precious");
+
+        var e = await Assert.ThrowsAsync<RpcException>(async () => await Controller.DeleteVolumeAsync(new DeleteVolumeRequest { VolumeId = id }));
+        Assert.Equal(StatusCode.FailedPrecondition, e.StatusCode);
+        Assert.Contains("admin-data", e.Status.Detail);
+        Assert.Contains(child, await driver.AllDatasetsAsync());
+        Assert.Equal("precious", await File.ReadAllTextAsync(Path.Combine(await driver.GetPropertyAsync(child, "mountpoint"), "keep.txt")));
+
+        // zfs-fuse calls a fresh mount busy for a moment: retry as the driver does.
+        for (var attempt = 0; attempt < 20; attempt++)
+        {
+            var destroyed = await TestPool.WithMountLockAsync(async () =>
+            {
+                await Sh.RunAsync("zfs", "unmount", child);
+                return (await Sh.RunAsync("zfs", "destroy", child)).ExitCode == 0;
+            });
+            if (destroyed)
+            {
+                break;
+            }
+            await Task.Delay(50);
+        }
+        await Controller.DeleteVolumeAsync(new DeleteVolumeRequest { VolumeId = id });
+        Assert.DoesNotContain(id, await driver.ChildDatasetsAsync());
+    }
+
+    [Fact]
     public async Task A_volume_left_half_made_by_a_crash_is_hidden_until_the_retry_finishes_it()
     {
         // What a crash right after the one `zfs create` leaves: the dataset with its markers, state "creating".
