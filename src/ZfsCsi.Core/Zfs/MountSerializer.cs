@@ -14,23 +14,53 @@ public sealed partial class MountSerializer : IDisposable
 {
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly string? _lockFile;
+    private readonly TimeSpan _waitLimit;
 
     /// <param name="lockFile">A file every process that mounts on this ZFS shares; null for the in-process gate only (OpenZFS, one driver).</param>
-    public MountSerializer(string? lockFile) => _lockFile = lockFile;
+    /// <param name="waitLimit">
+    /// How long to wait for the lock before failing like a hung command: a process elsewhere that
+    /// holds it (a hung `flock ... zfs mount`) must not hang the RPC. Null: no limit.
+    /// </param>
+    public MountSerializer(string? lockFile, TimeSpan? waitLimit = null)
+    {
+        _lockFile = lockFile;
+        _waitLimit = waitLimit ?? Timeout.InfiniteTimeSpan;
+    }
 
     public async Task<T> RunAsync<T>(Func<Task<T>> action, CancellationToken cancellationToken)
     {
-        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        wait.CancelAfter(_waitLimit);
+        FileLock? fileLock = null;
         try
         {
-            using var fileLock = _lockFile is null ? null : await FileLock.AcquireAsync(_lockFile, cancellationToken).ConfigureAwait(false);
+            await _gate.WaitAsync(wait.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw WaitedTooLong("this process's own mount-causing commands");
+        }
+        try
+        {
+            try
+            {
+                fileLock = _lockFile is null ? null : await FileLock.AcquireAsync(_lockFile, wait.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                throw WaitedTooLong($"the lock file {_lockFile}, held by another process (fuser {_lockFile} shows which)");
+            }
             return await action().ConfigureAwait(false);
         }
         finally
         {
+            fileLock?.Dispose();
             _gate.Release();
         }
     }
+
+    private Errors.ZfsCsiException WaitedTooLong(string what) =>
+        new(Errors.ErrorKind.Timeout, $"waited {_waitLimit.TotalSeconds:F0} s for the ZFS mount lock ({what}); retry later");
 
     public void Dispose() => _gate.Dispose();
 

@@ -60,4 +60,19 @@ public sealed class MountSerializerTests : IDisposable
 
         Assert.Equal(7, await serializer.RunAsync(() => Task.FromResult(7), new CancellationTokenSource(TimeSpan.FromSeconds(5)).Token));
     }
+
+    [Fact]
+    public async Task A_lock_held_elsewhere_past_the_wait_limit_fails_like_a_hung_command_and_runs_nothing()
+    {
+        using var held = await MountSerializer.FileLock.AcquireAsync(_lockFile, CancellationToken.None);
+        using var serializer = new MountSerializer(_lockFile, TimeSpan.FromMilliseconds(100));
+        var ran = false;
+
+        var e = await Assert.ThrowsAsync<ZfsCsi.Core.Errors.ZfsCsiException>(() =>
+            serializer.RunAsync(() => { ran = true; return Task.FromResult(0); }, CancellationToken.None));
+
+        Assert.Equal(ZfsCsi.Core.Errors.ErrorKind.Timeout, e.Kind);
+        Assert.Contains("mount lock", e.Message);
+        Assert.False(ran);
+    }
 }
