@@ -5,6 +5,9 @@ namespace ZfsCsi.Core.Volumes;
 
 public sealed partial class VolumeManager
 {
+    /// <summary>How long chmod/chown of a new volume's root may take before the mount counts as hung.</summary>
+    private static readonly TimeSpan RootDirectoryTimeout = TimeSpan.FromSeconds(10);
+
     /// <summary>The dataset a CSI name maps to: the key for per-name locks.</summary>
     public DatasetName DatasetFor(string name) => Parent.Child(VolumeNaming.LeafFor(name));
 
@@ -133,7 +136,20 @@ public sealed partial class VolumeManager
         if (applyRoot)
         {
             // A restored or cloned volume keeps its source's root directory as it was.
-            RootDirectory.Apply(mountpoint, parameters.RootMode, parameters.RootUid, parameters.RootGid);
+            // chmod/chown on a wedged zfs-fuse mount or a suspended pool block in the kernel: bounded,
+            // so the RPC fails (and its lock is released) instead of hanging for ever.
+            try
+            {
+                await Mount.Deadline.RunAsync($"set the root directory of {dataset}", () =>
+                {
+                    RootDirectory.Apply(mountpoint, parameters.RootMode, parameters.RootUid, parameters.RootGid);
+                    return 0;
+                }, RootDirectoryTimeout).ConfigureAwait(false);
+            }
+            catch (IOException e)
+            {
+                throw new FailedPreconditionException($"cannot set the root directory of {dataset} at {mountpoint}: {e.Message}");
+            }
         }
         await zfs.SetAsync(dataset, Markers.State, Markers.StateReady, ct).ConfigureAwait(false);
         return ToVolume(props) with { Mounted = true };
