@@ -190,6 +190,13 @@ public sealed partial class SnapshotManager
         {
             await DestroyAsync(ParseId(member.Name)!.Value, member, ct).ConfigureAwait(false);
         }
+        // A create that crashed half-way on the recursive path may have left its temporary on every
+        // dataset under the parent: it goes with the group.
+        var temporary = SnapshotName.Of(Parent, SnapshotNaming.GroupTemporaryLeaf(leaf));
+        if (rows.Any(r => r.Name == temporary.Value))
+        {
+            await DestroyTemporaryAsync(temporary, ct).ConfigureAwait(false);
+        }
         await volumes.SweepAsync(ct).ConfigureAwait(false);
     }
 

@@ -58,6 +58,18 @@ public sealed partial class VolumeManager
                         () => zfs.DestroySnapshotDeferredAsync(name, ct)).ConfigureAwait(false);
                 }
             }
+            // A recursive group snapshot's temporary (zfs-fuse path) left by a crash that nobody
+            // retried: it pins every volume's overwritten blocks, so it goes after the grace period.
+            var temporaryPrefix = Parent.Value + "@" + Snapshots.SnapshotNaming.GroupTemporaryLeaf("");
+            foreach (var temporary in rows.Where(r => r.Name.StartsWith(temporaryPrefix, StringComparison.Ordinal)))
+            {
+                var created = DateTimeOffset.FromUnixTimeSeconds(temporary.Bytes("creation") ?? 0);
+                if (DateTimeOffset.UtcNow - created > HiddenSnapshotGrace && SnapshotName.TryParse(temporary.Name, out var name))
+                {
+                    changed |= await TryAsync("destroy abandoned group temporary", temporary.Name,
+                        () => zfs.DestroySnapshotRecursiveAsync(name, ct)).ConfigureAwait(false);
+                }
+            }
             if (!changed)
             {
                 return;

@@ -17,6 +17,24 @@ public sealed class GroupSnapshotTests(SnapshotFixture driver) : IClassFixture<S
     }
 
     [Fact]
+    public async Task Deleting_a_group_also_removes_the_temporary_a_crashed_create_left_on_every_dataset()
+    {
+        var va = await driver.CreateVolumeAsync(Unique("pvc-gt"));
+        var group = (await Groups.CreateVolumeGroupSnapshotAsync(Request(Unique("groupsnapshot-tmp"), va))).GroupSnapshot;
+        // What a crash between `zfs snapshot -r parent@Tmp-<leaf>` and its cleanup leaves behind.
+        var leaf = group.GroupSnapshotId[(group.GroupSnapshotId.IndexOf('@') + 1)..];
+        var parent = group.GroupSnapshotId[..group.GroupSnapshotId.IndexOf('@')];
+        await Infrastructure.Sh.CheckAsync("zfs", "snapshot", "-r", $"{parent}@Tmp-{leaf}");
+        Assert.Contains(await driver.PoolNamesAsync(), n => n.Contains("@Tmp-", StringComparison.Ordinal));
+
+        var delete = new DeleteVolumeGroupSnapshotRequest { GroupSnapshotId = group.GroupSnapshotId };
+        delete.SnapshotIds.Add(group.Snapshots.Select(x => x.SnapshotId));
+        await Groups.DeleteVolumeGroupSnapshotAsync(delete);
+
+        Assert.DoesNotContain(await driver.PoolNamesAsync(), n => n.Contains("@Tmp-", StringComparison.Ordinal) || n.Contains(leaf, StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task The_group_controller_advertises_group_snapshots()
     {
         var caps = await Groups.GroupControllerGetCapabilitiesAsync(new GroupControllerGetCapabilitiesRequest());
