@@ -62,9 +62,16 @@ public sealed partial class NodeVolumes(NodeOptions options, VolumeOptions volum
         var path = DirectoryOf(id);
         if (MountTable.Read().Containing(path) is { IsZfs: true } zfsMount)
         {
-            return zfsMount.MountPoint == path && zfsMount.Source == id.Value
+            if (zfsMount.MountPoint != path || zfsMount.Source != id.Value)
+            {
+                return $"dataset {id} is not mounted at {path} (that directory belongs to {zfsMount.Source})";
+            }
+            // The directory was opened before this check: if the dataset was mounted in between
+            // (an import mounting datasets one by one), the open fd is the parent's directory under
+            // the new mount, and binding it would send the pod's writes into the parent.
+            return dir.MountId == zfsMount.Id
                 ? null
-                : $"dataset {id} is not mounted at {path} (that directory belongs to {zfsMount.Source})";
+                : $"dataset {id} was mounted at {path} while it was being opened; retry";
         }
         var parentDir = ParentDirectory;
         for (var attempt = 0; attempt < 5; attempt++)

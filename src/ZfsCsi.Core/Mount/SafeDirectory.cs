@@ -25,6 +25,17 @@ public sealed class SafeDirectory : IDisposable
     /// <summary>A path that resolves to exactly this open directory, for mount(2) and statvfs(3).</summary>
     public string ProcPath => $"/proc/self/fd/{_fd}";
 
+    /// <summary>
+    /// The id of the mount the open directory is on (the mnt_id line of /proc/self/fdinfo/N, the
+    /// first field of mountinfo): tells whether it is the dataset's own mount or the directory a
+    /// mount covered after it was opened.
+    /// </summary>
+    public int? MountId =>
+        File.ReadLines($"/proc/self/fdinfo/{_fd}")
+            .Where(l => l.StartsWith("mnt_id:", StringComparison.Ordinal))
+            .Select(l => int.TryParse(l["mnt_id:".Length..].Trim(), System.Globalization.CultureInfo.InvariantCulture, out var id) ? id : (int?)null)
+            .FirstOrDefault();
+
     public static SafeDirectory Open(string root, IReadOnlyList<string> components)
     {
         var fd = Native.OpenAt(Native.AtFdcwd, root, Native.OPath | Native.ODirectory | Native.OCloexec, 0);
