@@ -84,8 +84,14 @@ public sealed class DataRoot(NodeOptions options, ICommandRunner runner, ILogger
             {
                 _log.Warning("SSHFS mount {DataRoot} is disconnected ({Reason}); detaching it to mount again", _path, state.Reason);
                 DetachAll();
+                if (MountTable.Read().At(_path).Count > 0)
+                {
+                    // Still mounted: touching the path would hang on the dead FUSE mount.
+                    return DataRootState.Dead($"{_path} is a dead SSHFS mount that cannot be detached; run 'umount -l {_path}' on the node", state.Mount);
+                }
             }
-            Directory.CreateDirectory(_path);
+            // Bounded: even an unmounted path can sit on another dead mount.
+            await Deadline.RunAsync($"mkdir {_path}", () => Directory.CreateDirectory(_path), options.CallTimeout).ConfigureAwait(false);
             var started = Stopwatch.GetTimestamp();
             var result = await runner.RunAsync(SshfsArgs.Mount(sshfs, _path), sshfs.MountTimeout, ct).ConfigureAwait(false);
             if (!result.Succeeded)
