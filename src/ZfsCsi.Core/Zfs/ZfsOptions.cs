@@ -18,6 +18,13 @@ public sealed class ZfsOptions
     /// </summary>
     public string MountLockFile { get; set; } = "/run/lock/zfs-csi-mount.lock";
 
+    /// <summary>
+    /// The longest wait for the mount lock before an RPC fails with DEADLINE_EXCEEDED: long enough
+    /// for a queue of creates on a busy machine, short enough that a process holding the lock for
+    /// ever (a hung `flock ... zfs mount` by hand) cannot hang RPCs.
+    /// </summary>
+    public TimeSpan MountLockTimeout { get; set; } = TimeSpan.FromMinutes(2);
+
     /// <summary>How often a "dataset is busy" unmount or destroy is tried before the dataset counts as in use.</summary>
     public int BusyAttempts { get; set; } = 8;
 

@@ -34,7 +34,7 @@ public static partial class DriverHost
         services.AddSingleton(options.Zfs);
         services.AddSingleton(options.Volumes);
         services.AddSingleton(runner ?? new CliWrapCommandRunner(logger));
-        services.AddSingleton(new MountSerializer(string.IsNullOrEmpty(options.Zfs.MountLockFile) ? null : options.Zfs.MountLockFile, options.Zfs.CommandTimeout));
+        services.AddSingleton(new MountSerializer(string.IsNullOrEmpty(options.Zfs.MountLockFile) ? null : options.Zfs.MountLockFile, options.Zfs.MountLockTimeout));
         services.AddSingleton<ZfsClient>();
         services.AddSingleton<VolumeManager>();
         services.AddSingleton<ZfsCsi.Core.Snapshots.SnapshotManager>();

@@ -63,6 +63,8 @@ public sealed partial class DriverOptions
           --zfs-timeout SECONDS  kill any zfs/zpool command after this long, default 30
           --mount-lock-file PATH lock shared by every process that mounts on this ZFS,
                                  default /run/lock/zfs-csi-mount.lock; "" for in-process only
+          --mount-lock-timeout SECONDS  fail with DEADLINE_EXCEEDED after waiting this long for
+                                 the mount lock, default 120
           --log-format FORMAT    text or json, default text
           --bootstrap-status-file PATH  report ready only when zfs-csi-bootstrap's status file
                                  (e.g. /run/zfs-csi/bootstrap.json) says ready; default: not gated
@@ -119,6 +121,10 @@ public sealed partial class DriverOptions
                         ? TimeSpan.FromSeconds(s) : throw new OptionsException($"--zfs-timeout '{value}': expected a number of seconds from 0.001 to {MaxZfsTimeoutSeconds}");
                     break;
                 case "--mount-lock-file": o.Zfs.MountLockFile = value; break;
+                case "--mount-lock-timeout":
+                    o.Zfs.MountLockTimeout = double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var lockWait) && lockWait is > 0 and <= 86400
+                        ? TimeSpan.FromSeconds(lockWait) : throw new OptionsException($"--mount-lock-timeout '{value}': expected seconds, more than 0 and at most 86400");
+                    break;
                 case "--log-format": o.LogFormat = value; break;
                 case "--bootstrap-status-file": o.BootstrapStatusFile = value; break;
                 case "--bootstrap-stale-after":
