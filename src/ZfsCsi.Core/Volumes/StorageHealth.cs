@@ -8,7 +8,8 @@ public sealed record Readiness(bool Ready, string Reason);
 
 /// <summary>
 /// The controller's view of its storage: the pool imported and healthy enough to serve, and the
-/// parent dataset present. Behind Identity.Probe and the readiness endpoint.
+/// parent dataset present (created when the pool is there and it is not). Behind Identity.Probe
+/// and the readiness endpoint.
 /// </summary>
 public sealed class StorageHealth(ZfsClient zfs, VolumeOptions options) : IReadinessCheck
 {
@@ -40,7 +41,9 @@ public sealed class StorageHealth(ZfsClient zfs, VolumeOptions options) : IReadi
         }
         if (await zfs.TryGetAsync(_parent, ["name"], ct).ConfigureAwait(false) is null)
         {
-            return new Readiness(false, $"parent dataset {_parent} does not exist");
+            // The pool came up after the driver (bootstrap imported it): make the parent now,
+            // as start-up would have, so the first Probe that finds the pool also serves.
+            await zfs.CreateWithParentsAsync(_parent, ct).ConfigureAwait(false);
         }
         return new Readiness(true, health == "DEGRADED"
             ? $"pool {_parent.Pool} is DEGRADED: serving, but replace the failed disk (zpool status {_parent.Pool})"

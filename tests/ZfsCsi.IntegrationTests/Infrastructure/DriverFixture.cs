@@ -41,7 +41,7 @@ public class DriverFixture : IAsyncLifetime
         await StartDriverAsync();
     }
 
-    private async Task StartDriverAsync()
+    protected async Task StartDriverAsync()
     {
         Options = DriverOptions.Parse(
         [

@@ -65,10 +65,24 @@ public sealed class StorageHealthTests : IDisposable
     }
 
     [Fact]
-    public async Task A_missing_parent_is_not_ready()
+    public async Task A_missing_parent_on_an_imported_pool_is_created_and_ready()
     {
         _runner.OnZpool("list").Returns("data\tONLINE\n");
         ParentExists(false);
+        _runner.OnZfs("create", "-p", "data/k8s").Returns();
+
+        var readiness = await Health.CheckAsync(CancellationToken.None);
+
+        Assert.True(readiness.Ready);
+        Assert.Contains(["create", "-p", "data/k8s"], _runner.Argv);
+    }
+
+    [Fact]
+    public async Task A_parent_that_cannot_be_created_is_not_ready_with_zfs_reason()
+    {
+        _runner.OnZpool("list").Returns("data\tONLINE\n");
+        ParentExists(false);
+        _runner.OnZfs("create").Fails("cannot create 'data/k8s': out of space\n");
 
         var readiness = await Health.CheckAsync(CancellationToken.None);
 
