@@ -16,14 +16,10 @@ public sealed class BootstrapReadiness(string statusFile, TimeSpan staleAfter, T
 
     public async Task<Readiness> CheckAsync(CancellationToken ct)
     {
-        BootstrapStatus? status;
-        try
+        var (status, unreadable) = await ReadAsync(ct).ConfigureAwait(false);
+        if (unreadable is not null)
         {
-            status = await BootstrapStatusFile.ReadAsync(statusFile, ct).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException)
-        {
-            return new Readiness(false, $"bootstrap status unreadable: {e.Message}");
+            return new Readiness(false, $"bootstrap status unreadable: {unreadable}");
         }
         if (status is null)
         {
@@ -42,15 +38,11 @@ public sealed class BootstrapReadiness(string statusFile, TimeSpan staleAfter, T
     /// <summary>Liveness: false only when the bootstrap is mid-step (checking, rebuilding, importing) and its heartbeat is stale.</summary>
     public async Task<Readiness> CheckLivenessAsync(CancellationToken ct)
     {
-        BootstrapStatus? status;
-        try
-        {
-            status = await BootstrapStatusFile.ReadAsync(statusFile, ct).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException)
+        var (status, unreadable) = await ReadAsync(ct).ConfigureAwait(false);
+        if (unreadable is not null)
         {
             // A torn or foreign file is a readiness problem; restarting the driver would not fix it.
-            return new Readiness(true, $"alive; bootstrap status unreadable: {e.Message}");
+            return new Readiness(true, $"alive; bootstrap status unreadable: {unreadable}");
         }
         if (status is null)
         {
@@ -61,6 +53,19 @@ public sealed class BootstrapReadiness(string statusFile, TimeSpan staleAfter, T
         return status.IsInProgress && age > staleAfter
             ? new Readiness(false, $"bootstrap stuck: state {Name(status.State)} at step '{status.Step}', last heartbeat {age.TotalSeconds:F0} s ago")
             : new Readiness(true, $"alive; bootstrap {Name(status.State)}{(status.Step.Length > 0 ? $" ({status.Step}, {status.ElapsedSeconds:F0} s)" : "")}");
+    }
+
+    /// <summary>The status (null: no file yet), or why the file cannot be read.</summary>
+    private async Task<(BootstrapStatus? Status, string? Unreadable)> ReadAsync(CancellationToken ct)
+    {
+        try
+        {
+            return (await BootstrapStatusFile.ReadAsync(statusFile, ct).ConfigureAwait(false), null);
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException)
+        {
+            return (null, e.Message);
+        }
     }
 
     private static string Name(BootstrapState state) => state.ToString().ToLowerInvariant();

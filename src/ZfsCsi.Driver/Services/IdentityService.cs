@@ -6,8 +6,10 @@ using ZfsCsi.Driver.Hosting;
 namespace ZfsCsi.Driver.Services;
 
 /// <summary>CSI Identity service: who the plugin is, what it serves, and whether it is ready.</summary>
-public sealed class IdentityService(DriverOptions options, IEnumerable<IReadinessCheck> checks) : Identity.IdentityBase
+public sealed class IdentityService(DriverOptions options, IEnumerable<IReadinessCheck> checks, Serilog.ILogger logger) : Identity.IdentityBase
 {
+    private readonly Serilog.ILogger _log = logger.ForContext<IdentityService>();
+
     public override Task<GetPluginInfoResponse> GetPluginInfo(GetPluginInfoRequest request, ServerCallContext context) =>
         Task.FromResult(new GetPluginInfoResponse
         {
@@ -46,7 +48,7 @@ public sealed class IdentityService(DriverOptions options, IEnumerable<IReadines
             var readiness = await check.CheckAsync(context.CancellationToken).ConfigureAwait(false);
             if (!readiness.Ready)
             {
-                Serilog.Log.ForContext<IdentityService>().Information("Not ready: {Reason}", readiness.Reason);
+                _log.Information("Not ready: {Reason}", readiness.Reason);
                 return new ProbeResponse { Ready = false };
             }
         }
