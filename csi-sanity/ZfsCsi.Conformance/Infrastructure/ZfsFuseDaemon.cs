@@ -1,33 +1,12 @@
-using System.Diagnostics;
-
 namespace ZfsCsi.Conformance.Infrastructure;
 
 /// <summary>
-/// The machine's one zfs-fuse daemon. The suite never skips without it: it is started when it is
-/// not running, and when it cannot be, the suite fails and says what to install.
+/// The machine's one zfs-fuse daemon. The suite never skips without it: lab/zfs-fuse-up (the script
+/// lab/setup uses too) starts it when none answers, and when it cannot, the suite fails with the
+/// script's reason.
 /// </summary>
 public static class ZfsFuseDaemon
 {
-    public static async Task EnsureRunningAsync()
-    {
-        if (!File.Exists("/usr/sbin/zfs-fuse") || !File.Exists("/usr/sbin/zpool"))
-        {
-            throw new InvalidOperationException("zfs-fuse is not installed: run 'apt-get install zfs-fuse' (lab/setup does it)");
-        }
-        if ((await Shell.RunAsync("zpool", ["list"])).ExitCode == 0)
-        {
-            return;
-        }
-        await Shell.RunAsync("/usr/sbin/zfs-fuse", ["-p", "/run/zfs-fuse.pid", "--no-kstat-mount"]);
-        var waited = Stopwatch.StartNew();
-        while (waited.Elapsed < TimeSpan.FromSeconds(15))
-        {
-            if ((await Shell.RunAsync("zpool", ["list"])).ExitCode == 0)
-            {
-                return;
-            }
-            await Task.Delay(200);
-        }
-        throw new InvalidOperationException("zfs-fuse did not start within 15 s: is /dev/fuse there? try 'zfs-fuse -n' by hand to see why");
-    }
+    public static Task EnsureRunningAsync() =>
+        Shell.CheckAsync(Path.Combine(RepoLayout.Root, "lab", "zfs-fuse-up"));
 }

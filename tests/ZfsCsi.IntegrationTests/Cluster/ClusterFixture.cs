@@ -21,7 +21,6 @@ public sealed class ClusterFixture : DriverFixture
     public ClusterNode Wakko => _nodes.Single(n => n.Name == "wakko");
     public ClusterNode Dot => _nodes.Single(n => n.Name == "dot");
 
-    public static string RepoRoot { get; } = FindRepoRoot();
 
     public override async Task InitializeAsync()
     {
@@ -30,7 +29,7 @@ public sealed class ClusterFixture : DriverFixture
         await base.InitializeAsync();
         try
         {
-            var up = await Sh.RunAsync(Path.Combine(RepoRoot, "lab/cluster-up"),
+            var up = await Sh.RunAsync(Repository.PathOf("lab/cluster-up"),
                 "--state", StateDir, "--alice-root", Pool.Mountpoint, "--parent-dataset", Pool.Parent,
                 "--driver", DriverDll(), "--owner-pid", Environment.ProcessId.ToString());
             if (up.ExitCode != 0)
@@ -57,7 +56,7 @@ public sealed class ClusterFixture : DriverFixture
             {
                 node.Dispose();
             }
-            var down = await Sh.RunAsync(Path.Combine(RepoRoot, "lab/cluster-down"), "--state", StateDir);
+            var down = await Sh.RunAsync(Repository.PathOf("lab/cluster-down"), "--state", StateDir);
             if (down.ExitCode != 0)
             {
                 await Console.Error.WriteLineAsync($"lab/cluster-down failed: {down.StandardError}");
@@ -93,7 +92,7 @@ public sealed class ClusterFixture : DriverFixture
             if (File.Exists(ownerFile) && int.TryParse(File.ReadAllText(ownerFile).Trim(), out var owner)
                 && owner != Environment.ProcessId && !Directory.Exists($"/proc/{owner}"))
             {
-                await Sh.RunAsync(Path.Combine(RepoRoot, "lab/cluster-down"), "--state", dir);
+                await Sh.RunAsync(Repository.PathOf("lab/cluster-down"), "--state", dir);
             }
         }
     }
@@ -102,19 +101,7 @@ public sealed class ClusterFixture : DriverFixture
     private static string DriverDll()
     {
         var configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name;
-        var dll = Path.Combine(RepoRoot, "src/ZfsCsi.Driver/bin", configuration, "net10.0/zfs-csi-driver.dll");
+        var dll = Path.Combine(Repository.Root, "src/ZfsCsi.Driver/bin", configuration, "net10.0/zfs-csi-driver.dll");
         return File.Exists(dll) ? dll : throw new InvalidOperationException($"{dll} not found: dotnet build src/ZfsCsi.Driver");
-    }
-
-    private static string FindRepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "lab/cluster-up")))
-            {
-                return dir.FullName;
-            }
-        }
-        throw new InvalidOperationException("lab/cluster-up not found above " + AppContext.BaseDirectory);
     }
 }

@@ -1,6 +1,7 @@
 using CliWrap;
 using CliWrap.Buffered;
 using YamlDotNet.RepresentationModel;
+using ZfsCsi.IntegrationTests.Infrastructure;
 
 namespace ZfsCsi.IntegrationTests.Deploy;
 
@@ -13,12 +14,10 @@ public static class Kustomize
 {
     private static readonly string[] KubectlCandidates = ["/usr/bin/kubectl", "/usr/local/bin/kubectl"];
 
-    public static string RepositoryRoot { get; } = FindRepositoryRoot();
-
     public static async Task<IReadOnlyList<K8sObject>> RenderAsync(string relativeDirectory)
     {
         var kubectl = FindKubectl();
-        var directory = Path.Combine(RepositoryRoot, relativeDirectory);
+        var directory = Repository.PathOf(relativeDirectory);
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         var result = await Cli.Wrap(kubectl).WithArguments(["kustomize", directory])
             .WithValidation(CommandResultValidation.None)
@@ -40,17 +39,5 @@ public static class Kustomize
             ?? throw new InvalidOperationException(
                 "kubectl is not installed: the deploy/ manifests are rendered with `kubectl kustomize` (offline, no cluster needed). "
                 + "Install kubectl (Debian: the kubectl package from pkgs.k8s.io, or the static binary from dl.k8s.io into /usr/local/bin) and run the tests again.");
-    }
-
-    private static string FindRepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "ZfsCsi.sln")) && Directory.Exists(Path.Combine(dir.FullName, "deploy")))
-            {
-                return dir.FullName;
-            }
-        }
-        throw new InvalidOperationException($"no ZfsCsi.sln with a deploy/ folder above {AppContext.BaseDirectory}");
     }
 }

@@ -16,7 +16,7 @@ public sealed class TestPool : IAsyncLifetime
 
     public string Name { get; } = $"{NamePrefix}{Environment.ProcessId}x{Random.Shared.Next(0x10000, 0xfffff):x}";
 
-    public string Mountpoint => $"/tmp/zfs-csi-tests/{Name}";
+    public string Mountpoint => MountpointOf(Name);
 
     public string VdevDirectory => Path.Combine(Root, Name);
 
@@ -57,10 +57,12 @@ public sealed class TestPool : IAsyncLifetime
     {
         // zfs-fuse answers "pool is busy" for a moment after a mount (shared/notes/zfs.md): a test
         // class that finishes quickly must still leave no pool behind, so busy is retried.
+        var destroyed = false;
         for (var attempt = 1; attempt <= 20; attempt++)
         {
             var result = await WithMountLockAsync(() => Sh.RunAsync("zpool", "destroy", "-f", pool));
-            if (result.ExitCode == 0 || !result.StandardError.Contains("busy", StringComparison.Ordinal))
+            destroyed = result.ExitCode == 0;
+            if (destroyed || !result.StandardError.Contains("busy", StringComparison.Ordinal))
             {
                 break;
             }
@@ -71,7 +73,16 @@ public sealed class TestPool : IAsyncLifetime
         {
             Directory.Delete(dir, recursive: true);
         }
+        // zpool destroy leaves the empty mountpoint directory behind; after a failed destroy it is
+        // still the pool's mount and is left alone.
+        var mountpoint = MountpointOf(pool);
+        if (destroyed && Directory.Exists(mountpoint) && !Directory.EnumerateFileSystemEntries(mountpoint).Any())
+        {
+            Directory.Delete(mountpoint);
+        }
     }
+
+    private static string MountpointOf(string pool) => $"/tmp/zfs-csi-tests/{pool}";
 
     /// <summary>Pools of test processes that no longer run (killed, crashed) are destroyed.</summary>
     private static async Task DestroyOrphansAsync()

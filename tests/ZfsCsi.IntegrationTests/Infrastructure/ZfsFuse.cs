@@ -1,11 +1,9 @@
-using System.Diagnostics;
-
 namespace ZfsCsi.IntegrationTests.Infrastructure;
 
 /// <summary>
-/// The machine's one zfs-fuse daemon. Tests need it and never skip without it: when it is not
-/// running it is started (as .ci/run and the README's lab do), and when it cannot be, the test
-/// fails and says what to install.
+/// The machine's one zfs-fuse daemon. Tests need it and never skip without it: lab/zfs-fuse-up (the
+/// script lab/setup and csi-sanity/run use too) starts it when none answers, and when it cannot, the
+/// test fails with the script's reason.
 /// </summary>
 public static class ZfsFuse
 {
@@ -17,31 +15,11 @@ public static class ZfsFuse
         await Gate.WaitAsync();
         try
         {
-            if (_checked)
+            if (!_checked)
             {
-                return;
-            }
-            if (!File.Exists("/usr/sbin/zfs-fuse") || !File.Exists("/usr/sbin/zpool"))
-            {
-                throw new InvalidOperationException("zfs-fuse is not installed: run 'apt-get install zfs-fuse' (lab/setup does it)");
-            }
-            if (await Sh.RunAsync("zpool", "list") is { ExitCode: 0 })
-            {
+                await Sh.CheckAsync(Repository.PathOf("lab/zfs-fuse-up"));
                 _checked = true;
-                return;
             }
-            await Sh.RunAsync("/usr/sbin/zfs-fuse", "-p", "/run/zfs-fuse.pid", "--no-kstat-mount");
-            var waited = Stopwatch.StartNew();
-            while (waited.Elapsed < TimeSpan.FromSeconds(15))
-            {
-                if (await Sh.RunAsync("zpool", "list") is { ExitCode: 0 })
-                {
-                    _checked = true;
-                    return;
-                }
-                await Task.Delay(200);
-            }
-            throw new InvalidOperationException("zfs-fuse did not start within 15 s: is /dev/fuse there? try 'zfs-fuse -n' by hand to see why");
         }
         finally
         {
