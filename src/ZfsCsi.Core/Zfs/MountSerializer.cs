@@ -65,10 +65,19 @@ public sealed partial class MountSerializer : IDisposable
     public void Dispose() => _gate.Dispose();
 
     /// <summary>
-    /// An exclusive flock(2) on a file, polled without blocking a thread. The descriptor comes from
-    /// open(2) itself: a FileStream would take .NET's own shared flock on it, and processes waiting
-    /// while holding that shared lock would starve each other's exclusive one.
+    /// An exclusive flock(2) on a file. The descriptor comes from open(2) itself: a FileStream would
+    /// take .NET's own shared flock on it, and processes waiting while holding that shared lock
+    /// would starve each other's exclusive one.
     /// </summary>
+    /// <remarks>
+    /// A busy lock is waited for with a blocking flock(2) on a thread of its own, not by polling:
+    /// the kernel wakes blocked waiters the moment the lock is released, so a process that takes
+    /// the lock again and again (a driver working through a queue of creates) cannot starve the
+    /// other processes on the machine, which a poller sleeping between tries could not promise.
+    /// A cancelled wait returns at once; its thread stays blocked until the lock comes free, then
+    /// releases it immediately. The serializer's gate lets one wait per process run at a time, so
+    /// at most one such thread per wait limit can exist while another process holds the lock.
+    /// </remarks>
     public sealed partial class FileLock : IDisposable
     {
         private const int OpenReadWrite = 0x2;
@@ -76,31 +85,66 @@ public sealed partial class MountSerializer : IDisposable
         private const int OpenCloseOnExec = 0x80000;
         private const int LockExclusive = 2;
         private const int LockNonBlocking = 4;
+        private const int ErrnoInterrupted = 4;
         private int _fd;
 
         private FileLock(int fd) => _fd = fd;
 
         public static async Task<FileLock> AcquireAsync(string path, CancellationToken cancellationToken)
         {
+            cancellationToken.ThrowIfCancellationRequested();
             Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
             var fd = open(path, OpenReadWrite | OpenCreate | OpenCloseOnExec, 0x1b6 /* 0666 */);
             if (fd < 0)
             {
                 throw new IOException($"cannot open lock file {path}: errno {Marshal.GetLastPInvokeError()}");
             }
+            if (flock(fd, LockExclusive | LockNonBlocking) == 0)
+            {
+                return new FileLock(fd);
+            }
+            var taken = WaitOnThread(fd, path);
             try
             {
-                while (flock(fd, LockExclusive | LockNonBlocking) != 0)
-                {
-                    await Task.Delay(2, cancellationToken).ConfigureAwait(false);
-                }
+                await taken.WaitAsync(cancellationToken).ConfigureAwait(false);
                 return new FileLock(fd);
+            }
+            catch (OperationCanceledException)
+            {
+                // Nobody will own the lock when the thread gets it: give it straight back.
+                _ = taken.ContinueWith(_ => close(fd), CancellationToken.None,
+                    TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                throw;
             }
             catch
             {
                 _ = close(fd);
                 throw;
             }
+        }
+
+        private static Task WaitOnThread(int fd, string path)
+        {
+            var taken = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var thread = new Thread(() =>
+            {
+                while (flock(fd, LockExclusive) != 0)
+                {
+                    var errno = Marshal.GetLastPInvokeError();
+                    if (errno != ErrnoInterrupted)
+                    {
+                        taken.SetException(new IOException($"cannot lock {path}: errno {errno}"));
+                        return;
+                    }
+                }
+                taken.SetResult();
+            })
+            {
+                IsBackground = true,
+                Name = "zfs-csi mount lock wait",
+            };
+            thread.Start();
+            return taken.Task;
         }
 
         /// <summary>Closing the descriptor releases the lock.</summary>

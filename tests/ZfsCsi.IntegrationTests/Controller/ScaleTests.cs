@@ -21,8 +21,6 @@ public sealed class ThousandVolumesFixture : DriverFixture
                 "-o", $"{Markers.ParametersDigest}={VolumeParameters.Default.Digest}",
                 "-o", $"{Markers.State}={Markers.StateReady}",
                 $"{Pool.Parent}/{name}"));
-            // The lock is polled: a pause lets other test classes' drivers have their turn.
-            await Task.Delay(5);
         }
     }
 }
