@@ -1,6 +1,7 @@
-using ZfsCsi.Core.Options;
 using System.Globalization;
 using ZfsCsi.Core.Bootstrap;
+using ZfsCsi.Core.Logging;
+using ZfsCsi.Core.Options;
 using ZfsCsi.Core.Zfs;
 
 namespace ZfsCsi.Bootstrap;
@@ -59,7 +60,7 @@ public sealed class BootstrapOptions
     public string Make { get; set; } = "make";
     public string ZfsCommand { get; set; } = "zfs";
     public string ZpoolCommand { get; set; } = "zpool";
-    public string LogFormat { get; set; } = "text";
+    public string LogFormat { get; set; } = ConsoleLog.Text;
 
     public const string Usage = """
         zfs-csi-bootstrap: the ZFS module rebuilt for the running kernel and the pool imported, before the driver reports ready
@@ -109,7 +110,7 @@ public sealed class BootstrapOptions
                 "once" => BootstrapCommand.Once,
                 "watch" => BootstrapCommand.Watch,
                 "alive" => BootstrapCommand.Alive,
-                _ => throw new BootstrapOptionsException($"unknown command '{args[0]}': expected once or watch"),
+                _ => throw new OptionsException($"unknown command '{args[0]}': expected once or watch"),
             };
             i = 1;
         }
@@ -128,7 +129,7 @@ public sealed class BootstrapOptions
             }
             if (!Flags.TryRead(args, ref i, out var key, out var value))
             {
-                throw new BootstrapOptionsException($"unexpected argument '{arg}'");
+                throw new OptionsException($"unexpected argument '{arg}'");
             }
             switch (key)
             {
@@ -139,7 +140,7 @@ public sealed class BootstrapOptions
                     {
                         "kernel" => ModuleMode.Kernel,
                         "none" or "fuse" => ModuleMode.None,
-                        _ => throw new BootstrapOptionsException($"--module '{value}': expected kernel or none"),
+                        _ => throw new OptionsException($"--module '{value}': expected kernel or none"),
                     };
                     break;
                 case "--source": o.SourceTree = value; break;
@@ -166,7 +167,7 @@ public sealed class BootstrapOptions
                 case "--zfs": o.ZfsCommand = value; break;
                 case "--zpool": o.ZpoolCommand = value; break;
                 case "--log-format": o.LogFormat = value; break;
-                default: throw new BootstrapOptionsException($"unknown flag '{key}'");
+                default: throw new OptionsException($"unknown flag '{key}'");
             }
         }
         o.Validate();
@@ -177,46 +178,43 @@ public sealed class BootstrapOptions
     {
         if (Pool.Length > 0 && (!DatasetName.TryParse(Pool, out var pool, out var why) || pool.Value.Contains('/', StringComparison.Ordinal)))
         {
-            throw new BootstrapOptionsException($"--pool '{Pool}': expected a pool name{(why is null ? "" : $" ({why})")}");
+            throw new OptionsException($"--pool '{Pool}': expected a pool name{(why is null ? "" : $" ({why})")}");
         }
         foreach (var dir in ImportDirectories)
         {
             // zpool import -d refuses relative paths ("must be an absolute path").
             if (!Path.IsPathRooted(dir))
             {
-                throw new BootstrapOptionsException($"--import-dir '{dir}': expected an absolute path");
+                throw new OptionsException($"--import-dir '{dir}': expected an absolute path");
             }
         }
         if (Module == ModuleMode.Kernel && SourceTree.Length > 0 && !Path.IsPathRooted(SourceTree))
         {
-            throw new BootstrapOptionsException($"--source '{SourceTree}': expected an absolute path");
+            throw new OptionsException($"--source '{SourceTree}': expected an absolute path");
         }
         if (Command == BootstrapCommand.Alive)
         {
             if (StatusFile.Length == 0)
             {
-                throw new BootstrapOptionsException("alive needs --status-file");
+                throw new OptionsException("alive needs --status-file");
             }
             return;
         }
         if (Pool.Length == 0 && Module == ModuleMode.None)
         {
-            throw new BootstrapOptionsException("nothing to do: --module none and no --pool");
+            throw new OptionsException("nothing to do: --module none and no --pool");
         }
-        if (LogFormat is not ("text" or "json"))
+        if (LogFormat is not (ConsoleLog.Text or ConsoleLog.Json))
         {
-            throw new BootstrapOptionsException($"--log-format '{LogFormat}': expected text or json");
+            throw new OptionsException($"--log-format '{LogFormat}': expected text or json");
         }
     }
 
     private static int PositiveInt(string key, string value) =>
         int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n > 0
-            ? n : throw new BootstrapOptionsException($"{key} '{value}': expected a positive whole number");
+            ? n : throw new OptionsException($"{key} '{value}': expected a positive whole number");
 
     private static TimeSpan Seconds(string key, string value, bool allowZero = false) =>
         double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var s) && (s > 0 || (allowZero && s == 0)) && s < 1e7
-            ? TimeSpan.FromSeconds(s) : throw new BootstrapOptionsException($"{key} '{value}': expected a positive number of seconds");
+            ? TimeSpan.FromSeconds(s) : throw new OptionsException($"{key} '{value}': expected a positive number of seconds");
 }
-
-/// <summary>A command-line error: printed with the usage, exit code 2.</summary>
-public sealed class BootstrapOptionsException(string message) : Exception(message);

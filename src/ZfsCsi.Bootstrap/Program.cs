@@ -1,24 +1,14 @@
 using Serilog;
-using Serilog.Formatting.Compact;
 using ZfsCsi.Bootstrap;
 using ZfsCsi.Bootstrap.Progress;
 using ZfsCsi.Core.Exec;
+using ZfsCsi.Core.Logging;
+using ZfsCsi.Core.Options;
 
-if (args is ["--help"] or ["-h"] or ["help"])
+var (options, exitCode) = await ProgramArgs.ParseAsync("zfs-csi-bootstrap", args, BootstrapOptions.Usage, BootstrapOptions.Parse);
+if (options is null)
 {
-    Console.WriteLine(BootstrapOptions.Usage);
-    return 0;
-}
-
-BootstrapOptions options;
-try
-{
-    options = BootstrapOptions.Parse(args);
-}
-catch (BootstrapOptionsException e)
-{
-    await Console.Error.WriteLineAsync($"zfs-csi-bootstrap: {e.Message}\n\n{BootstrapOptions.Usage}");
-    return 2;
+    return exitCode;
 }
 
 if (options.Command == BootstrapCommand.Alive)
@@ -28,10 +18,8 @@ if (options.Command == BootstrapCommand.Alive)
     return liveness.Ready ? 0 : 1;
 }
 
-var line = options.LogFormat == "text" ? ProgressLine.ForConsole() : null;
-var console = options.LogFormat == "json"
-    ? new LoggerConfiguration().MinimumLevel.Debug().WriteTo.Console(new CompactJsonFormatter()).CreateLogger()
-    : new LoggerConfiguration().MinimumLevel.Debug().WriteTo.Console(outputTemplate: "{Timestamp:HH:mm:ss.fff} {Level:u3} {Message:lj}{NewLine}{Exception}").CreateLogger();
+var line = options.LogFormat == ConsoleLog.Text ? ProgressLine.ForConsole() : null;
+var console = new LoggerConfiguration().MinimumLevel.Debug().WriteTo.ConsoleIn(options.LogFormat).CreateLogger();
 var logConfig = new LoggerConfiguration().MinimumLevel.Information();
 if (options.Command == BootstrapCommand.Watch)
 {

@@ -1,33 +1,21 @@
 using Serilog;
-using Serilog.Formatting.Compact;
+using ZfsCsi.Core.Logging;
+using ZfsCsi.Core.Options;
 using ZfsCsi.Driver.Hosting;
 
-if (args is ["--help"] or ["-h"])
+var (options, exitCode) = await ProgramArgs.ParseAsync("zfs-csi-driver", args, DriverOptions.Usage, DriverOptions.Parse);
+if (options is null)
 {
-    Console.WriteLine(DriverOptions.Usage);
-    return 0;
+    return exitCode;
 }
 
-DriverOptions options;
-try
-{
-    options = DriverOptions.Parse(args);
-}
-catch (OptionsException e)
-{
-    await Console.Error.WriteLineAsync($"zfs-csi-driver: {e.Message}\n\n{DriverOptions.Usage}");
-    return 2;
-}
-
-var logConfig = new LoggerConfiguration()
+Log.Logger = new LoggerConfiguration()
     .MinimumLevel.Information()
     .MinimumLevel.Override("Microsoft", Serilog.Events.LogEventLevel.Warning)
     .Enrich.WithProperty("Mode", options.Mode)
-    .Enrich.WithProperty("NodeId", options.NodeId);
-logConfig = options.LogFormat == "json"
-    ? logConfig.WriteTo.Console(new CompactJsonFormatter())
-    : logConfig.WriteTo.Console(outputTemplate: "{Timestamp:HH:mm:ss.fff} {Level:u3} {Message:lj}{NewLine}{Exception}");
-Log.Logger = logConfig.CreateLogger();
+    .Enrich.WithProperty("NodeId", options.NodeId)
+    .WriteTo.ConsoleIn(options.LogFormat)
+    .CreateLogger();
 
 try
 {

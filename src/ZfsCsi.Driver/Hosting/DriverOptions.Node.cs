@@ -1,3 +1,5 @@
+using ZfsCsi.Core.Options;
+
 namespace ZfsCsi.Driver.Hosting;
 
 public sealed partial class DriverOptions

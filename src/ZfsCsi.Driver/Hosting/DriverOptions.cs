@@ -1,6 +1,7 @@
-using ZfsCsi.Core.Options;
 using System.Globalization;
+using ZfsCsi.Core.Logging;
 using ZfsCsi.Core.Mount;
+using ZfsCsi.Core.Options;
 using ZfsCsi.Core.Volumes;
 using ZfsCsi.Core.Zfs;
 
@@ -30,7 +31,7 @@ public sealed partial class DriverOptions
     public string NodeId { get; set; } = "";
     public DriverMode Mode { get; set; } = DriverMode.Both;
     public string DriverName { get; set; } = DefaultDriverName;
-    public string LogFormat { get; set; } = "text";
+    public string LogFormat { get; set; } = ConsoleLog.Text;
     public VolumeOptions Volumes { get; } = new();
     public ZfsOptions Zfs { get; } = new();
     public NodeOptions Node { get; } = new();
@@ -186,7 +187,7 @@ public sealed partial class DriverOptions
             throw new OptionsException($"--parent-dataset '{parent}' is longer than {VolumeOptions.MaxParentLength} bytes: volume ids (parent/name) must fit CSI's 128 bytes");
         }
         ValidateNode();
-        if (LogFormat is not ("text" or "json"))
+        if (LogFormat is not (ConsoleLog.Text or ConsoleLog.Json))
         {
             throw new OptionsException($"--log-format '{LogFormat}': expected text or json");
         }
@@ -204,6 +205,3 @@ public sealed partial class DriverOptions
         }
     }
 }
-
-/// <summary>A command-line or configuration error: the driver prints it with the usage and exits.</summary>
-public sealed class OptionsException(string message) : Exception(message);

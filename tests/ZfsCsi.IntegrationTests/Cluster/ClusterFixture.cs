@@ -31,7 +31,7 @@ public sealed class ClusterFixture : DriverFixture
         {
             var up = await Sh.RunAsync(Repository.PathOf("lab/cluster-up"),
                 "--state", StateDir, "--alice-root", Pool.Mountpoint, "--parent-dataset", Pool.Parent,
-                "--driver", DriverDll(), "--owner-pid", Environment.ProcessId.ToString());
+                "--driver", Repository.ProgramDll("ZfsCsi.Driver", "zfs-csi-driver"), "--owner-pid", Environment.ProcessId.ToString());
             if (up.ExitCode != 0)
             {
                 throw new InvalidOperationException($"lab/cluster-up failed ({up.ExitCode}): {up.StandardError.Trim()}\n{up.StandardOutput}");
@@ -95,13 +95,5 @@ public sealed class ClusterFixture : DriverFixture
                 await Sh.RunAsync(Repository.PathOf("lab/cluster-down"), "--state", dir);
             }
         }
-    }
-
-    /// <summary>The driver as built next to this test assembly's configuration (the project reference builds it).</summary>
-    private static string DriverDll()
-    {
-        var configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name;
-        var dll = Path.Combine(Repository.Root, "src/ZfsCsi.Driver/bin", configuration, "net10.0/zfs-csi-driver.dll");
-        return File.Exists(dll) ? dll : throw new InvalidOperationException($"{dll} not found: dotnet build src/ZfsCsi.Driver");
     }
 }

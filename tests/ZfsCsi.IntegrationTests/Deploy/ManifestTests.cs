@@ -1,3 +1,4 @@
+using ZfsCsi.Core.Options;
 using ZfsCsi.Driver.Hosting;
 
 namespace ZfsCsi.IntegrationTests.Deploy;

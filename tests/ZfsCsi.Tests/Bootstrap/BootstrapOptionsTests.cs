@@ -1,4 +1,5 @@
 using ZfsCsi.Bootstrap;
+using ZfsCsi.Core.Options;
 using ZfsCsi.Driver.Hosting;
 
 namespace ZfsCsi.Tests.Bootstrap;
@@ -24,7 +25,7 @@ public sealed class BootstrapOptionsTests
     [InlineData("--interval", "soon")]
     [InlineData("--bogus", "1")]
     public void Bad_flags_are_refused_before_anything_runs(string flag, string value) =>
-        Assert.Throws<BootstrapOptionsException>(() => BootstrapOptions.Parse(["once", "--pool", "data", flag, value]));
+        Assert.Throws<OptionsException>(() => BootstrapOptions.Parse(["once", "--pool", "data", flag, value]));
 
     [Fact]
     public void The_driver_takes_the_bootstrap_and_health_flags()

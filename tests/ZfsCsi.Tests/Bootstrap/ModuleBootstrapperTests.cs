@@ -3,6 +3,7 @@ using Serilog;
 using ZfsCsi.Bootstrap;
 using ZfsCsi.Core.Bootstrap;
 using ZfsCsi.Core.Exec;
+using ZfsCsi.Core.Options;
 
 namespace ZfsCsi.Tests.Bootstrap;
 
@@ -173,7 +174,7 @@ public sealed class ModuleBootstrapperTests : IDisposable
         Assert.Equal(BootstrapState.Ready, status.State);
         Assert.Equal(["zpool list -H -o name,health", "zpool status tank"], _k.Ran);
         Assert.Equal("ONLINE", status.PoolHealth);
-        Assert.Throws<BootstrapOptionsException>(() => _k.Options("--module", "none"));
+        Assert.Throws<OptionsException>(() => _k.Options("--module", "none"));
     }
 
     [Fact]

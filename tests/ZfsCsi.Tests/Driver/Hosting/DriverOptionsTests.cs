@@ -1,3 +1,4 @@
+using ZfsCsi.Core.Options;
 using ZfsCsi.Core.Volumes;
 using ZfsCsi.Driver.Hosting;
 
