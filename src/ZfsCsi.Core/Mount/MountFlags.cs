@@ -53,7 +53,7 @@ public sealed record MountFlags(ulong Flags, IReadOnlyList<string> Names)
                 if (!Known.TryGetValue(name, out var flag))
                 {
                     throw new InvalidInputException(
-                        $"mount flag '{Printable(name)}' is not supported for a bind mount; supported: {string.Join(", ", Known.Keys)}");
+                        $"mount flag '{Printable.Of(name)}' is not supported for a bind mount; supported: {string.Join(", ", Known.Keys)}");
                 }
                 if (name == "rw" && readOnly)
                 {
@@ -108,5 +108,4 @@ public sealed record MountFlags(ulong Flags, IReadOnlyList<string> Names)
     /// <summary>Flags that need the second, remount step (MS_BIND alone ignores them).</summary>
     public bool NeedsRemount(ulong inherited) => (Flags | inherited) != 0;
 
-    private static string Printable(string s) => string.Concat(s.Select(c => char.IsControl(c) ? $"\\x{(int)c:x2}" : c.ToString()));
 }

@@ -21,7 +21,7 @@ public sealed partial class NodeVolumes(NodeOptions options, VolumeOptions volum
     /// <summary>The volume an id names, or NOT_FOUND: per the CSI spec an id that is not ours names no volume.</summary>
     public VolumeId ParseId(string id) =>
         VolumeId.TryParse(id, _parent)
-        ?? throw new NotFoundException($"volume '{TargetPath.Printable(id)}' does not exist: volume ids of this driver are datasets directly under {_parent}");
+        ?? throw new NotFoundException($"volume '{Printable.Of(id)}' does not exist: volume ids of this driver are datasets directly under {_parent}");
 
     /// <summary>Path components of a volume's directory below the data root (the dataset name without its pool).</summary>
     public static IReadOnlyList<string> Components(VolumeId id) => id.Value.Split('/')[1..];

@@ -49,7 +49,7 @@ public sealed class SafeDirectory : IDisposable
             if (component is "" or "." or ".." || component.Contains('/', StringComparison.Ordinal))
             {
                 Native.Close(fd);
-                throw new InvalidInputException($"path component '{TargetPath.Printable(component)}' under {root} is not allowed");
+                throw new InvalidInputException($"path component '{Printable.Of(component)}' under {root} is not allowed");
             }
             path += "/" + component;
             var next = Native.OpenAt(fd, component, Native.OPath | Native.ODirectory | Native.ONofollow | Native.OCloexec, 0);

@@ -25,25 +25,24 @@ public static class TargetPath
         }
         if (path[0] != '/')
         {
-            throw new InvalidInputException($"{field} '{Printable(path)}' is not an absolute path");
+            throw new InvalidInputException($"{field} '{Printable.Of(path)}' is not an absolute path");
         }
         if (path.Any(char.IsControl))
         {
-            throw new InvalidInputException($"{field} '{Printable(path)}' contains control characters");
+            throw new InvalidInputException($"{field} '{Printable.Of(path)}' contains control characters");
         }
         var trimmed = path.Length > 1 ? path.TrimEnd('/') : path;
         var components = trimmed.Split('/')[1..];
         if (components.Any(c => c is "" or "." or ".."))
         {
-            throw new InvalidInputException($"{field} '{Printable(path)}' is not canonical: it has empty, '.' or '..' components");
+            throw new InvalidInputException($"{field} '{Printable.Of(path)}' is not canonical: it has empty, '.' or '..' components");
         }
         var root = kubeletDir.TrimEnd('/');
         if (!trimmed.StartsWith(root + "/", StringComparison.Ordinal))
         {
-            throw new InvalidInputException($"{field} '{Printable(path)}' is outside the kubelet directory {root}; the node only mounts there (--kubelet-dir)");
+            throw new InvalidInputException($"{field} '{Printable.Of(path)}' is outside the kubelet directory {root}; the node only mounts there (--kubelet-dir)");
         }
         return trimmed;
     }
 
-    internal static string Printable(string s) => string.Concat(s.Select(c => char.IsControl(c) ? $"\\x{(int)c:x2}" : c.ToString()));
 }

@@ -45,7 +45,7 @@ public sealed partial class SnapshotManager
         }
         if (sourceVolumeIds.GroupBy(v => v, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1) is { } duplicate)
         {
-            throw new InvalidInputException($"source_volume_ids names volume '{DatasetName.Printable(duplicate.Key)}' more than once");
+            throw new InvalidInputException($"source_volume_ids names volume '{Printable.Of(duplicate.Key)}' more than once");
         }
         var encoded = Markers.EncodeName(name);
         var groupId = GroupIdFor(leaf);
@@ -68,7 +68,7 @@ public sealed partial class SnapshotManager
             }
             if (!leftover || !members.IsSubsetOf(requested))
             {
-                throw new AlreadyExistsException($"group snapshot '{DatasetName.Printable(name)}' already exists with other source volumes ({string.Join(", ", members.Order(StringComparer.Ordinal))})");
+                throw new AlreadyExistsException($"group snapshot '{Printable.Of(name)}' already exists with other source volumes ({string.Join(", ", members.Order(StringComparer.Ordinal))})");
             }
         }
         if (leftover || existing.Count > 0)
@@ -87,7 +87,7 @@ public sealed partial class SnapshotManager
         {
             var volume = volumes.ParseId(sourceId) is { } v && rows.FirstOrDefault(r => r.Name == v.Value) is { } p && VolumeManager.IsReady(p)
                 ? v
-                : throw new NotFoundException($"source volume '{DatasetName.Printable(sourceId)}' of group snapshot '{DatasetName.Printable(name)}' does not exist");
+                : throw new NotFoundException($"source volume '{Printable.Of(sourceId)}' of group snapshot '{Printable.Of(name)}' does not exist");
             if (volume.Value.Length + 1 + leaf.Length > SnapshotId.MaxLength)
             {
                 throw new FailedPreconditionException($"volume id {volume} is too long for its snapshot ids to fit the CSI spec's {SnapshotId.MaxLength} bytes");
@@ -121,7 +121,7 @@ public sealed partial class SnapshotManager
         }
         catch (ZfsOutOfSpaceException e)
         {
-            throw new OutOfSpaceException($"pool {Parent.Pool} has no room for group snapshot '{DatasetName.Printable(name)}': {e.StandardError.Trim()}");
+            throw new OutOfSpaceException($"pool {Parent.Pool} has no room for group snapshot '{Printable.Of(name)}': {e.StandardError.Trim()}");
         }
         _log.Information("Took group snapshot {GroupSnapshotId} of {Count} volumes for name {GroupSnapshotName}", groupId, names.Count, name);
         return await GetGroupAsync(groupId, [], ct).ConfigureAwait(false);
@@ -207,5 +207,5 @@ public sealed partial class SnapshotManager
     private GroupSnapshot ToGroup(string leaf, IReadOnlyList<DatasetProperties> rows) =>
         new(GroupIdFor(leaf), MembersOf(leaf, rows).OrderBy(r => r.Name, StringComparer.Ordinal).Select(r => ToSnapshot(r, rows)).ToList());
 
-    private static NotFoundException GroupNotFound(string id) => new($"group snapshot '{DatasetName.Printable(id)}' does not exist");
+    private static NotFoundException GroupNotFound(string id) => new($"group snapshot '{Printable.Of(id)}' does not exist");
 }

@@ -39,7 +39,7 @@ public sealed partial class SnapshotManager(ZfsClient zfs, VolumeManager volumes
                 var found = ToSnapshot(byName, rows);
                 if (found.Source.Value != sourceVolumeId)
                 {
-                    throw new AlreadyExistsException($"snapshot '{DatasetName.Printable(name)}' already exists for another source volume ({found.Source})");
+                    throw new AlreadyExistsException($"snapshot '{Printable.Of(name)}' already exists for another source volume ({found.Source})");
                 }
                 _log.Debug("Snapshot name {SnapshotName} already is {SnapshotId}: an idempotent retry", name, found.Id.Value);
                 return found;
@@ -47,7 +47,7 @@ public sealed partial class SnapshotManager(ZfsClient zfs, VolumeManager volumes
 
             var volume = volumes.ParseId(sourceVolumeId) is { } v && rows.FirstOrDefault(r => r.Name == v.Value) is { } p && VolumeManager.IsReady(p)
                 ? v
-                : throw new NotFoundException($"source volume '{DatasetName.Printable(sourceVolumeId)}' does not exist");
+                : throw new NotFoundException($"source volume '{Printable.Of(sourceVolumeId)}' does not exist");
             var id = new SnapshotId(volume, SnapshotNaming.LeafFor(name, volume));
             await ClearLeafAsync(id.Name, rows, ct).ConfigureAwait(false);
             var capacity = VolumeManager.CapacityOf(rows.First(r => r.Name == volume.Value));
@@ -95,6 +95,6 @@ public sealed partial class SnapshotManager(ZfsClient zfs, VolumeManager volumes
     public async Task<Snapshot> GetAsync(string id, CancellationToken ct)
     {
         var page = await ListAsync(0, null, id, null, ct).ConfigureAwait(false);
-        return page.Snapshots.Count == 1 ? page.Snapshots[0] : throw new NotFoundException($"snapshot '{DatasetName.Printable(id)}' does not exist");
+        return page.Snapshots.Count == 1 ? page.Snapshots[0] : throw new NotFoundException($"snapshot '{Printable.Of(id)}' does not exist");
     }
 }

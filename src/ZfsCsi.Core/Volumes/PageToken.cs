@@ -44,5 +44,5 @@ public static class PageToken
     private static string Checksum(string body) =>
         Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes("zfs-csi page token\n" + body)))[..12];
 
-    private static string DatasetNameText(string s) => Zfs.DatasetName.Printable(s.Length > 64 ? s[..64] + "..." : s);
+    private static string DatasetNameText(string s) => Printable.Of(s, 64);
 }

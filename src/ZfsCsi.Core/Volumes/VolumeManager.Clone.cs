@@ -157,5 +157,5 @@ public sealed partial class VolumeManager
     }
 
     private static NotFoundException SourceNotFound(ContentSource source) =>
-        new($"content source {source.Kind.ToString().ToLowerInvariant()} '{DatasetName.Printable(source.Id)}' does not exist");
+        new($"content source {source.Kind.ToString().ToLowerInvariant()} '{Printable.Of(source.Id)}' does not exist");
 }

@@ -95,24 +95,24 @@ public sealed partial class VolumeManager
         }
         if (owner != name)
         {
-            throw new AlreadyExistsException($"dataset {existing.Name} belongs to another volume name ('{DatasetName.Printable(owner)}')");
+            throw new AlreadyExistsException($"dataset {existing.Name} belongs to another volume name ('{Printable.Of(owner)}')");
         }
         if (existing.LocalValue(Markers.State) == Markers.StateDeleted)
         {
-            throw new AlreadyExistsException($"volume '{DatasetName.Printable(name)}' was deleted, but its dataset {existing.Name} is kept until the snapshots and clones made from it are deleted; use another volume name");
+            throw new AlreadyExistsException($"volume '{Printable.Of(name)}' was deleted, but its dataset {existing.Name} is kept until the snapshots and clones made from it are deleted; use another volume name");
         }
         if (ContentSource.FromMarker(existing.LocalValue(Markers.Source)) != source)
         {
-            throw new AlreadyExistsException($"volume '{DatasetName.Printable(name)}' already exists with another content source");
+            throw new AlreadyExistsException($"volume '{Printable.Of(name)}' already exists with another content source");
         }
         var capacity = CapacityOf(existing);
         if (!range.IsSatisfiedBy(capacity))
         {
-            throw new AlreadyExistsException($"volume '{DatasetName.Printable(name)}' already exists with {capacity} bytes, outside the requested range (required {range.RequiredBytes}, limit {range.LimitBytes})");
+            throw new AlreadyExistsException($"volume '{Printable.Of(name)}' already exists with {capacity} bytes, outside the requested range (required {range.RequiredBytes}, limit {range.LimitBytes})");
         }
         if (existing.LocalValue(Markers.ParametersDigest) != parameters.Digest)
         {
-            throw new AlreadyExistsException($"volume '{DatasetName.Printable(name)}' already exists with other parameters (another StorageClass?)");
+            throw new AlreadyExistsException($"volume '{Printable.Of(name)}' already exists with other parameters (another StorageClass?)");
         }
         _log.Debug("Volume name {VolumeName} already has dataset {Dataset}: an idempotent retry", name, existing.Name);
     }

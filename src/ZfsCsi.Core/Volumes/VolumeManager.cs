@@ -77,5 +77,5 @@ public sealed partial class VolumeManager(ZfsClient zfs, VolumeOptions options, 
         };
 
     private static NotFoundException NotFound(string id) =>
-        new($"volume '{DatasetName.Printable(id)}' does not exist");
+        new($"volume '{Printable.Of(id)}' does not exist");
 }

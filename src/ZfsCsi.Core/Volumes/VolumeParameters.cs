@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Security.Cryptography;
-using System.Text;
 using System.Text.RegularExpressions;
+using System.Text;
 using ZfsCsi.Core.Errors;
 
 namespace ZfsCsi.Core.Volumes;
@@ -110,7 +110,7 @@ public sealed partial record VolumeParameters(
                     break;
                 default:
                     throw new InvalidInputException(
-                        $"unknown parameter '{Printable(key)}'; known: {ParameterKeys.QuotaType}, {ParameterKeys.Provisioning}, {ParameterKeys.Compression}, " +
+                        $"unknown parameter '{Printable.Of(key, 80)}'; known: {ParameterKeys.QuotaType}, {ParameterKeys.Provisioning}, {ParameterKeys.Compression}, " +
                         $"{ParameterKeys.RecordSize}, {ParameterKeys.Atime}, {ParameterKeys.RootMode}, {ParameterKeys.RootUid}, {ParameterKeys.RootGid}, " +
                         $"{ParameterKeys.PropertyPrefix}<zfs property>, and Kubernetes' own {ParameterKeys.KubernetesPrefix}*");
             }
@@ -140,11 +140,11 @@ public sealed partial record VolumeParameters(
     {
         if (!PropertyNamePattern().IsMatch(name))
         {
-            throw new InvalidInputException($"parameter '{Printable(key)}' does not name a ZFS property (lower-case letters, digits, '_', '.', ':' and '-')");
+            throw new InvalidInputException($"parameter '{Printable.Of(key, 80)}' does not name a ZFS property (lower-case letters, digits, '_', '.', ':' and '-')");
         }
         if (ReservedProperties.Contains(name) || name.StartsWith(Markers.Prefix, StringComparison.Ordinal))
         {
-            throw new InvalidInputException($"parameter '{Printable(key)}': the driver manages '{name}' itself; use {ParameterKeys.QuotaType} and {ParameterKeys.Provisioning} for capacity");
+            throw new InvalidInputException($"parameter '{Printable.Of(key, 80)}': the driver manages '{name}' itself; use {ParameterKeys.QuotaType} and {ParameterKeys.Provisioning} for capacity");
         }
         return name;
     }
@@ -174,9 +174,7 @@ public sealed partial record VolumeParameters(
         : throw Invalid(key, value, "a numeric id, 0 or more");
 
     private static InvalidInputException Invalid(string key, string value, string expected) =>
-        new($"parameter {key}: '{Printable(value)}' is not valid; expected {expected}");
-
-    private static string Printable(string s) => Zfs.DatasetName.Printable(s.Length > 80 ? s[..80] + "..." : s);
+        new($"parameter {key}: '{Printable.Of(value, 80)}' is not valid; expected {expected}");
 
     [GeneratedRegex("^(on|off|lz4|lzjb|zle|gzip|gzip-[1-9]|zstd|zstd-([1-9]|1[0-9])|zstd-fast(-[0-9]+)?)$")]
     private static partial Regex CompressionPattern();

@@ -1,4 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
+using ZfsCsi.Core.Errors;
 
 namespace ZfsCsi.Core.Zfs;
 
@@ -46,14 +47,14 @@ public readonly record struct DatasetName
         }
         if (value.Length > MaxLength)
         {
-            why = $"'{Printable(value)}' is longer than ZFS's {MaxLength} bytes";
+            why = $"'{Printable.Of(value)}' is longer than ZFS's {MaxLength} bytes";
             return false;
         }
         foreach (var component in value.Split('/'))
         {
             if (!IsValidComponent(component, out why))
             {
-                why = $"'{Printable(value)}' is not a ZFS filesystem name: {why}";
+                why = $"'{Printable.Of(value)}' is not a ZFS filesystem name: {why}";
                 return false;
             }
         }
@@ -72,7 +73,7 @@ public readonly record struct DatasetName
             _ when component[0] == '-' => "a component starts with '-'",
             // As char? so that a NUL in the name is reported, not mistaken for "no bad character".
             _ when component.Where(c => !IsZfsNameChar(c)).Select(c => (char?)c).FirstOrDefault() is { } bad =>
-                $"character '{Printable(bad.ToString())}' is not allowed (letters, digits, '_', '-', '.', ':' only)",
+                $"character '{Printable.Of(bad.ToString())}' is not allowed (letters, digits, '_', '-', '.', ':' only)",
             _ => null,
         };
         return why is null;
@@ -80,9 +81,6 @@ public readonly record struct DatasetName
 
     private static bool IsZfsNameChar(char c) => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.' or ':';
 
-    /// <summary>Text safe to put in a log line or an error message: control characters escaped.</summary>
-    internal static string Printable(string s) =>
-        string.Concat(s.Select(c => char.IsControl(c) ? $"\\x{(int)c:x2}" : c.ToString()));
 
     public override string ToString() => Value;
 }

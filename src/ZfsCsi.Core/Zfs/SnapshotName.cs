@@ -1,4 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
+using ZfsCsi.Core.Errors;
 
 namespace ZfsCsi.Core.Zfs;
 
@@ -24,7 +25,7 @@ public readonly record struct SnapshotName
         name = default;
         if (!DatasetName.IsValidComponent(leaf, out why))
         {
-            why = $"snapshot leaf '{DatasetName.Printable(leaf)}': {why}";
+            why = $"snapshot leaf '{Printable.Of(leaf)}': {why}";
             return false;
         }
         if (dataset.Value.Length + 1 + leaf.Length > DatasetName.MaxLength)
