@@ -27,7 +27,7 @@ public sealed partial class SnapshotManager(ZfsClient zfs, VolumeManager volumes
     /// </summary>
     public async Task<Snapshot> CreateAsync(string name, string sourceVolumeId, IReadOnlyDictionary<string, string> parameters, CancellationToken ct)
     {
-        SnapshotNaming.Validate(name, "snapshot");
+        CsiName.Validate(name, "snapshot");
         SnapshotParameters.Validate(parameters);
         var encoded = Markers.EncodeName(name);
         for (var attempt = 0; ; attempt++)

@@ -20,7 +20,7 @@ public static class SnapshotNaming
     /// <summary>The leaf of the snapshot named <paramref name="name"/> of <paramref name="volume"/>; keeps the id within 128 bytes.</summary>
     public static string LeafFor(string name, VolumeId volume)
     {
-        Validate(name, "snapshot");
+        CsiName.Validate(name, "snapshot");
         var room = SnapshotId.MaxLength - volume.Value.Length - 1;
         if (VolumeNaming.IsPlain(name) && name.Length <= room && !name.StartsWith("g-", StringComparison.Ordinal))
         {
@@ -37,7 +37,7 @@ public static class SnapshotNaming
     /// <summary>The leaf every member of a group snapshot shares: <c>g-</c> and a digest of the group's name.</summary>
     public static string GroupLeafFor(string name)
     {
-        Validate(name, "group snapshot");
+        CsiName.Validate(name, "group snapshot");
         return "g-" + Digest(name)[..24];
     }
 
@@ -57,17 +57,4 @@ public static class SnapshotNaming
     public static bool IsListable(string leaf) => VolumeNaming.IsPlain(leaf);
 
     private static string Digest(string name) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(name)));
-
-    /// <summary>A CSI name: required, at most 128 bytes (any other content is mapped, never refused).</summary>
-    public static void Validate(string name, string what)
-    {
-        if (string.IsNullOrEmpty(name))
-        {
-            throw new InvalidInputException($"name is required: the CO names every {what} it creates (CSI spec)");
-        }
-        if (Encoding.UTF8.GetByteCount(name) > VolumeNaming.MaxNameBytes)
-        {
-            throw new InvalidInputException($"{what} name is {Encoding.UTF8.GetByteCount(name)} bytes; the CSI spec allows at most {VolumeNaming.MaxNameBytes} (Size Limits)");
-        }
-    }
 }

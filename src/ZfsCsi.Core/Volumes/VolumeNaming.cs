@@ -17,11 +17,11 @@ public static class VolumeNaming
     public const int MaxPlainLength = 63;
 
     /// <summary>CSI spec, "Size Limits": a string field is at most 128 bytes unless its description says otherwise.</summary>
-    public const int MaxNameBytes = 128;
+    public const int MaxNameBytes = CsiName.MaxBytes;
 
     public static string LeafFor(string name)
     {
-        Validate(name);
+        CsiName.Validate(name, "volume");
         return IsPlain(name) ? name : "h-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(name)))[..32];
     }
 
@@ -30,16 +30,4 @@ public static class VolumeNaming
         name.Length is > 0 and <= MaxPlainLength
         && char.IsAsciiLetterLower(name[0]) | char.IsAsciiDigit(name[0])
         && name.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c is '-' or '_' or '.');
-
-    private static void Validate(string name)
-    {
-        if (string.IsNullOrEmpty(name))
-        {
-            throw new InvalidInputException("name is required: the CO names every volume it creates (CSI spec, CreateVolume)");
-        }
-        if (Encoding.UTF8.GetByteCount(name) > MaxNameBytes)
-        {
-            throw new InvalidInputException($"name is {Encoding.UTF8.GetByteCount(name)} bytes; the CSI spec allows at most {MaxNameBytes} (Size Limits)");
-        }
-    }
 }

@@ -1,4 +1,5 @@
 using Csi.V1;
+using Grpc.Core;
 using static ZfsCsi.IntegrationTests.Controller.Requests;
 
 namespace ZfsCsi.IntegrationTests.Controller;
@@ -12,7 +13,7 @@ public sealed class NamesTests(ControllerFixture driver) : IClassFixture<Control
     public static TheoryData<string> OddNames =>
     [
         "with/slash", "snap@shot", "per%cent", ".", "..", "-leading-dash", "with space", "quote'single", "quote\"double",
-        "$(rm -rf /)", "semi;colon", "tab\there", "new\nline", "ünïcödé", "ctrl\u0001char", "UPPER-case", "../../etc/passwd",
+        "$(rm -rf /)", "semi;colon", "tab\there", "new\nline", "ünïcödé", "cr\rlf", "UPPER-case", "../../etc/passwd",
         new string('n', 128),
     ];
 
@@ -34,6 +35,23 @@ public sealed class NamesTests(ControllerFixture driver) : IClassFixture<Control
         Assert.StartsWith(driver.Pool.Mountpoint + "/k8s/", Path.GetFullPath(mountpoint));
 
         await driver.Client.Controller.DeleteVolumeAsync(new DeleteVolumeRequest { VolumeId = first.Volume.VolumeId });
+        Assert.Equal(before, await driver.ChildDatasetsAsync());
+    }
+
+    /// <summary>The control characters the CSI spec bans in names (CreateVolumeRequest.name).</summary>
+    public static TheoryData<string> BannedNames => ["nul\0char", "ctrl\u0001char", "bell\u0007", "vtab\u000b", "esc\u001b[2J", "del\u007f", "c1\u0085next", "c1\u009f"];
+
+    [Theory]
+    [MemberData(nameof(BannedNames))]
+    public async Task A_name_with_a_control_character_the_spec_bans_is_invalid_and_creates_nothing(string name)
+    {
+        var before = await driver.ChildDatasetsAsync();
+
+        var e = await Assert.ThrowsAsync<RpcException>(() => driver.Client.Controller.CreateVolumeAsync(Create(name)).ResponseAsync);
+
+        Assert.Equal(StatusCode.InvalidArgument, e.StatusCode);
+        Assert.Contains("control character U+", e.Status.Detail);
+        Assert.DoesNotContain('\u001b', e.Status.Detail); // quoted escaped, never raw
         Assert.Equal(before, await driver.ChildDatasetsAsync());
     }
 

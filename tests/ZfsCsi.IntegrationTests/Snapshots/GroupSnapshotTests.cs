@@ -108,6 +108,7 @@ public sealed class GroupSnapshotTests(SnapshotFixture driver) : IClassFixture<S
         Assert.Equal(StatusCode.NotFound, await SnapshotFixture.CodeOfAsync(async () => await Groups.CreateVolumeGroupSnapshotAsync(Request(name, va, "not/ours"))));
         Assert.Equal(StatusCode.InvalidArgument, await SnapshotFixture.CodeOfAsync(async () => await Groups.CreateVolumeGroupSnapshotAsync(Request(name))));
         Assert.Equal(StatusCode.InvalidArgument, await SnapshotFixture.CodeOfAsync(async () => await Groups.CreateVolumeGroupSnapshotAsync(Request("", va))));
+        Assert.Equal(StatusCode.InvalidArgument, await SnapshotFixture.CodeOfAsync(async () => await Groups.CreateVolumeGroupSnapshotAsync(Request("group\u0007bell", va))));
         Assert.DoesNotContain(await driver.LeftoversAsync(a, b), n => n.Contains('@'));
         Assert.DoesNotContain(await driver.PoolNamesAsync(), n => n.Contains("@Tmp-", StringComparison.Ordinal));
 

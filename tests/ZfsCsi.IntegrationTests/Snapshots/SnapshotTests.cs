@@ -129,6 +129,8 @@ public sealed class SnapshotTests(SnapshotFixture driver) : IClassFixture<Snapsh
         var malformed = "no/such/../thing";
         Assert.Equal(StatusCode.InvalidArgument, await SnapshotFixture.CodeOfAsync(() => driver.SnapshotAsync("", volume)));
         Assert.Equal(StatusCode.InvalidArgument, await SnapshotFixture.CodeOfAsync(() => driver.SnapshotAsync(new string('x', 129), volume)));
+        Assert.Equal(StatusCode.InvalidArgument, await SnapshotFixture.CodeOfAsync(() => driver.SnapshotAsync("esc\u001b[2J", volume)));
+        Assert.Equal(StatusCode.InvalidArgument, await SnapshotFixture.CodeOfAsync(() => driver.SnapshotAsync("nul\0", volume)));
         Assert.Equal(StatusCode.InvalidArgument, await SnapshotFixture.CodeOfAsync(() => driver.SnapshotAsync(Unique("snapshot-s7"), "")));
         Assert.Equal(StatusCode.NotFound, await SnapshotFixture.CodeOfAsync(() => driver.SnapshotAsync(Unique("snapshot-s7"), malformed)));
         Assert.Equal(StatusCode.NotFound, await SnapshotFixture.CodeOfAsync(() => driver.SnapshotAsync(Unique("snapshot-s7"), foreignPool)));
