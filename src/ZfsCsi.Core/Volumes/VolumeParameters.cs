@@ -41,6 +41,26 @@ public sealed partial record VolumeParameters(
         "volblocksize", "zoned", "encryption", "keyformat", "keylocation", "pbkdf2iters", "origin",
     };
 
+    /// <summary>
+    /// Native properties ZFS computes and never lets anyone set (zfsprops(7), "read-only native
+    /// properties"): refused here, before anything is made, instead of failing the create.
+    /// </summary>
+    private static readonly HashSet<string> ReadOnlyProperties = new(StringComparer.Ordinal)
+    {
+        "available", "avail", "clones", "compressratio", "refcompressratio", "createtxg", "creation",
+        "defer_destroy", "encryptionroot", "filesystem_count", "snapshot_count", "guid", "keystatus",
+        "logicalreferenced", "logicalused", "lrefer", "lused", "mounted", "objsetid", "receive_resume_token",
+        "redact_snaps", "referenced", "refer", "snapshots_changed", "type", "used", "usedbychildren",
+        "usedbydataset", "usedbyrefreservation", "usedbysnapshots", "usedchild", "usedds", "usedrefreserv",
+        "usedsnap", "userrefs", "written", "ratio", "refratio",
+    };
+
+    /// <summary>
+    /// NFS/SMB sharing: pods reach volumes through /data and bind mounts, not through shares, and a
+    /// share that fails (no NFS server, zfs-fuse) fails the create after the dataset is made.
+    /// </summary>
+    private static readonly HashSet<string> SharingProperties = new(StringComparer.Ordinal) { "sharenfs", "sharesmb" };
+
     public static readonly VolumeParameters Default = Parse(new Dictionary<string, string>());
 
     public string QuotaProperty => QuotaType == QuotaType.RefQuota ? "refquota" : "quota";
@@ -145,6 +165,14 @@ public sealed partial record VolumeParameters(
         if (ReservedProperties.Contains(name) || name.StartsWith(Markers.Prefix, StringComparison.Ordinal))
         {
             throw new InvalidInputException($"parameter '{Printable.Of(key, 80)}': the driver manages '{name}' itself; use {ParameterKeys.QuotaType} and {ParameterKeys.Provisioning} for capacity");
+        }
+        if (ReadOnlyProperties.Contains(name))
+        {
+            throw new InvalidInputException($"parameter '{Printable.Of(key, 80)}': '{name}' is a read-only ZFS property (ZFS computes it); it cannot be set");
+        }
+        if (SharingProperties.Contains(name))
+        {
+            throw new InvalidInputException($"parameter '{Printable.Of(key, 80)}': volumes reach pods through /data bind mounts, not NFS/SMB shares; remove '{name}'");
         }
         return name;
     }

@@ -32,6 +32,9 @@ public static class ZfsErrors
         ("invalid character", (c, e, s) => new ZfsInvalidArgumentException(c, e, s)),
         ("name is too long", (c, e, s) => new ZfsInvalidArgumentException(c, e, s)),
         ("use 'none' to disable", (c, e, s) => new ZfsInvalidArgumentException(c, e, s)),
+        // "cannot create 'p/x': 'used' is readonly": a property ZFS computes, given as a parameter.
+        ("is readonly", (c, e, s) => new ZfsInvalidArgumentException(c, e, s)),
+        ("does not apply to datasets of this type", (c, e, s) => new ZfsInvalidArgumentException(c, e, s)),
     ];
 
     /// <summary>The exception for a failed <paramref name="command"/>; a plain <see cref="CommandFailedException"/> when the text is not recognised.</summary>

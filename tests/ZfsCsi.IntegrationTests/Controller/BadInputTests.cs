@@ -116,6 +116,10 @@ public sealed class BadInputTests(ControllerFixture driver) : IClassFixture<Cont
     [InlineData("provisioning", "fat")]
     [InlineData("property.mountpoint", "/etc")]
     [InlineData("property.logbias", "bad value")]
+    [InlineData("property.used", "1")]
+    [InlineData("property.creation", "0")]
+    [InlineData("property.sharenfs", "on")]
+    [InlineData("property.sharesmb", "on")]
     [InlineData("property.Bad Name", "x")]
     [InlineData("rootMode", "0999")]
     public async Task A_malformed_parameter_value_is_invalid_argument(string key, string value)

@@ -155,6 +155,30 @@ public sealed class VolumeParametersTests
     }
 
     [Theory]
+    [InlineData("used")]
+    [InlineData("creation")]
+    [InlineData("mounted")]
+    [InlineData("type")]
+    [InlineData("written")]
+    [InlineData("userrefs")]
+    public void Read_only_properties_are_refused_before_anything_is_made(string property)
+    {
+        var e = Invalid(($"property.{property}", "1"));
+
+        Assert.Contains("read-only", e.Message);
+    }
+
+    [Theory]
+    [InlineData("sharenfs")]
+    [InlineData("sharesmb")]
+    public void Sharing_properties_are_refused_because_volumes_reach_pods_through_data(string property)
+    {
+        var e = Invalid(($"property.{property}", "on"));
+
+        Assert.Contains("/data", e.Message);
+    }
+
+    [Theory]
     [InlineData("property.")]
     [InlineData("property.Logbias")]
     [InlineData("property.1abc")]

@@ -46,6 +46,7 @@ public sealed class ZfsErrorsTests
         { "cannot set property for 'data/k8s/x': 'recordsize' must be power of 2 from 512B to 1M\n", typeof(ZfsInvalidArgumentException), ErrorKind.InvalidInput },
         { "cannot set property for 'data/k8s/x': size is greater than available space\n", typeof(ZfsOutOfSpaceException), ErrorKind.OutOfSpace },
         { "could not find any snapshots to destroy; check snapshot names.\n", typeof(DatasetNotFoundException), ErrorKind.NotFound },
+        { "cannot create 'data/k8s/x': 'used' is readonly\n", typeof(ZfsInvalidArgumentException), ErrorKind.InvalidInput },
     };
 
     [Theory]
