@@ -67,13 +67,16 @@ public sealed partial class ZfsClient(ICommandRunner runner, ZfsOptions options,
         {
             await RetryBusyAsync(() => SerializedAsync(ZfsArgs.DestroyRecursive(dataset), ct), ct).ConfigureAwait(false);
         }
-        catch (CommandFailedException e) when (wasMounted && e is not DatasetNotFoundException)
+        catch (Exception e) when (wasMounted && e is not DatasetNotFoundException)
         {
+            // Whatever stopped the destroy (refused, timed out, the mount lock not free, the RPC
+            // cancelled), the dataset must not stay unmounted: the remount runs on its own
+            // token, bounded by the command timeout, not on the caller's that may be cancelled.
             try
             {
-                await MountAsync(dataset, ct).ConfigureAwait(false);
+                await MountAsync(dataset, CancellationToken.None).ConfigureAwait(false);
             }
-            catch (CommandFailedException)
+            catch (Errors.ZfsCsiException)
             {
                 // The destroy's error is the one the caller needs; a failed remount shows in the log.
             }

@@ -90,6 +90,19 @@ public sealed class ZfsClientTests : IDisposable
     }
 
     [Fact]
+    public async Task A_destroy_whose_caller_gave_up_after_the_unmount_still_mounts_the_dataset_again()
+    {
+        using var rpc = new CancellationTokenSource();
+        _runner.OnZfs("unmount").Does((_, _) => { rpc.Cancel(); return Task.FromResult(new CommandResult(0, "", "", TimeSpan.Zero)); });
+        _runner.OnZfs("mount").Returns();
+        _runner.OnZfs("destroy").Returns();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Client.DestroyAsync(Volume, rpc.Token));
+
+        Assert.Equal(["mount", "data/k8s/pvc-1"], _runner.Argv[^1]);
+    }
+
+    [Fact]
     public async Task Destroy_of_a_missing_dataset_says_not_found()
     {
         _runner.OnZfs("unmount").Fails(ZfsScript.DoesNotExist("data/k8s/pvc-1"));
@@ -159,14 +172,16 @@ public sealed class ZfsClientTests : IDisposable
     }
 
     [Fact]
-    public async Task A_timeout_while_destroying_is_not_retried()
+    public async Task A_timeout_while_destroying_is_not_retried_and_the_dataset_is_mounted_again()
     {
         _runner.OnZfs("unmount").Returns();
+        _runner.OnZfs("mount").Returns();
         _runner.OnZfs("destroy").TimesOut();
 
         await Assert.ThrowsAsync<CommandTimeoutException>(() => Client.DestroyAsync(Volume, CancellationToken.None));
 
         Assert.Single(_runner.Argv, a => a[0] == "destroy");
+        Assert.Equal(["mount", "data/k8s/pvc-1"], _runner.Argv[^1]);
     }
 
     [Fact]
