@@ -18,6 +18,9 @@ public sealed partial class SnapshotManager
     /// <summary>A group id is <c>&lt;parent&gt;@g-&lt;digest&gt;</c>; each member is <c>&lt;volume&gt;@g-&lt;digest&gt;</c>.</summary>
     public string GroupIdFor(string groupLeaf) => SnapshotName.Of(Parent, groupLeaf).Value;
 
+    /// <summary>The id a group snapshot of this CSI name has (or will have): what its create and its delete both lock.</summary>
+    public string GroupIdForName(string name) => GroupIdFor(SnapshotNaming.GroupLeafFor(name));
+
     private string? ParseGroupId(string id)
     {
         var prefix = Parent.Value + "@g-";

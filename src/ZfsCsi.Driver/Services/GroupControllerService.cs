@@ -25,7 +25,11 @@ public sealed class GroupControllerService(SnapshotManager snapshots, OperationL
         return Task.FromResult(response);
     }
 
-    /// <summary>Locked by name and by every member volume, so no member is deleted while the group is taken.</summary>
+    /// <summary>
+    /// Locked by the group id the name maps to (the key DeleteVolumeGroupSnapshot takes too, so a
+    /// delete never runs between a create's snapshot and its renames) and by every member volume,
+    /// so no member is deleted while the group is taken.
+    /// </summary>
     public override async Task<CreateVolumeGroupSnapshotResponse> CreateVolumeGroupSnapshot(CreateVolumeGroupSnapshotRequest request, ServerCallContext context)
     {
         CapabilityChecks.Required(request.Name, "name");
@@ -37,7 +41,7 @@ public sealed class GroupControllerService(SnapshotManager snapshots, OperationL
         {
             throw new InvalidInputException("source_volume_ids holds an empty volume id");
         }
-        using var _ = ControllerService.AcquireAll(locks, [$"group-name:{request.Name}", .. request.SourceVolumeIds]);
+        using var _ = ControllerService.AcquireAll(locks, [snapshots.GroupIdForName(request.Name), .. request.SourceVolumeIds]);
         var group = await snapshots.CreateGroupAsync(request.Name, request.SourceVolumeIds, request.Parameters, context.CancellationToken).ConfigureAwait(false);
         return new CreateVolumeGroupSnapshotResponse { GroupSnapshot = ToCsi(group) };
     }
