@@ -67,7 +67,8 @@ public sealed partial class SnapshotManager
             var members = existing.Select(m => Inventory.DatasetOf(m.Name)).ToHashSet(StringComparer.Ordinal);
             if (members.SetEquals(requested) && !leftover)
             {
-                return ToGroup(leaf, rows);
+                // A crash after the snapshot but before the sizes were recorded is finished here.
+                return await MarkCapacitiesAsync(leaf, rows, ct).ConfigureAwait(false) ? await GetGroupAsync(groupId, [], ct).ConfigureAwait(false) : ToGroup(leaf, rows);
             }
             if (!leftover || !members.IsSubsetOf(requested))
             {
@@ -127,7 +128,30 @@ public sealed partial class SnapshotManager
             throw new OutOfSpaceException($"pool {Parent.Pool} has no room for group snapshot '{Printable.Of(name)}': {e.StandardError.Trim()}");
         }
         _log.Information("Took group snapshot {GroupSnapshotId} of {Count} volumes for name {GroupSnapshotName}", groupId, names.Count, name);
+        await MarkCapacitiesAsync(leaf, await ListRowsAsync(Parent, ct).ConfigureAwait(false), ct).ConfigureAwait(false);
         return await GetGroupAsync(groupId, [], ct).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Records each member's size as its volume's capacity at the time of the group snapshot, as
+    /// CreateSnapshot does in its one command (one `zfs snapshot` cannot give members different
+    /// values). Without it a member's size_bytes would follow its volume's later expansions, and a
+    /// restore at the member's own size would be refused. True when anything was set.
+    /// </summary>
+    private async Task<bool> MarkCapacitiesAsync(string leaf, IReadOnlyList<DatasetProperties> rows, CancellationToken ct)
+    {
+        var set = false;
+        foreach (var member in MembersOf(leaf, rows).Where(m => m.LocalValue(Markers.Capacity) is null))
+        {
+            var volume = Inventory.DatasetOf(member.Name);
+            if (rows.FirstOrDefault(r => r.Name == volume) is { } row)
+            {
+                var capacity = VolumeManager.CapacityOf(row).ToString(System.Globalization.CultureInfo.InvariantCulture);
+                await zfs.SetAsync(SnapshotName.Of(DatasetName.Parse(volume), leaf), Markers.Capacity, capacity, ct).ConfigureAwait(false);
+                set = true;
+            }
+        }
+        return set;
     }
 
     /// <summary>zfs-fuse's atomic group snapshot: one recursive snapshot, members renamed, the rest destroyed in one command.</summary>

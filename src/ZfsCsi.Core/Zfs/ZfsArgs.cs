@@ -73,6 +73,10 @@ public static class ZfsArgs
 
     public static string[] RenameSnapshot(SnapshotName from, SnapshotName to) => ["rename", from.Value, to.Value];
 
+    /// <summary>Sets a (user) property on a snapshot; snapshots take no native properties that matter here.</summary>
+    public static string[] Set(SnapshotName snapshot, string property, string value) =>
+        ["set", $"{property}={value}", snapshot.Value];
+
     private static IEnumerable<string> Options(IEnumerable<KeyValuePair<string, string>> properties) =>
         properties.SelectMany(p => new[] { "-o", $"{p.Key}={p.Value}" });
 }

@@ -70,6 +70,9 @@ public sealed partial class ZfsClient
     public Task RollbackAsync(SnapshotName snapshot, CancellationToken ct) =>
         SerializedAsync(ZfsArgs.Rollback(snapshot), ct);
 
+    public Task SetAsync(SnapshotName snapshot, string property, string value, CancellationToken ct) =>
+        ZfsAsync(ZfsArgs.Set(snapshot, property, value), ct);
+
     public Task RenameSnapshotAsync(SnapshotName from, SnapshotName to, CancellationToken ct) =>
         SerializedAsync(ZfsArgs.RenameSnapshot(from, to), ct);
 

@@ -143,6 +143,28 @@ public sealed class GroupSnapshotTests(SnapshotFixture driver) : IClassFixture<S
     }
 
     [Fact]
+    public async Task A_member_keeps_the_size_its_volume_had_when_the_group_was_taken_after_the_volume_grows()
+    {
+        var (a, b) = (Unique("pvc-gs1"), Unique("pvc-gs2"));
+        var va = await driver.CreateVolumeAsync(a, 8 * MiB);
+        var vb = await driver.CreateVolumeAsync(b, 12 * MiB);
+        var group = (await Groups.CreateVolumeGroupSnapshotAsync(Request(Unique("groupsnapshot-gs"), va, vb))).GroupSnapshot;
+
+        await driver.Client.Controller.ControllerExpandVolumeAsync(new ControllerExpandVolumeRequest
+        {
+            VolumeId = va,
+            CapacityRange = new Csi.V1.CapacityRange { RequiredBytes = 20 * MiB },
+        });
+
+        var members = (await Groups.GetVolumeGroupSnapshotAsync(new GetVolumeGroupSnapshotRequest { GroupSnapshotId = group.GroupSnapshotId })).GroupSnapshot.Snapshots;
+        Assert.Equal(8 * MiB, members.Single(m => m.SourceVolumeId == va).SizeBytes);
+        Assert.Equal(12 * MiB, members.Single(m => m.SourceVolumeId == vb).SizeBytes);
+        // A restore at the member's own size and limit is what the member promises.
+        var restored = await driver.RestoreAsync(Unique("pvc-gs1r"), members.Single(m => m.SourceVolumeId == va).SnapshotId, 8 * MiB, 8 * MiB);
+        Assert.Equal(8 * MiB, restored.Volume.CapacityBytes);
+    }
+
+    [Fact]
     public async Task A_group_snapshot_taken_while_a_writer_updates_both_volumes_in_turn_is_crash_consistent()
     {
         // The writer puts counter i into A, then i into B, forever: at every instant A holds B or B+1.

@@ -42,6 +42,7 @@ public sealed class SnapshotManagerTests
             ["snapshot", "-r", ..] => ScriptedRunner.Ok(),
             ["rename", ..] => ScriptedRunner.Ok(),
             ["destroy", "-r", ..] => ScriptedRunner.Ok(Then(() => taken = true)),
+            ["set", ..] => ScriptedRunner.Ok(),
             _ => ScriptedRunner.Fail(1, "unexpected"),
         });
 
@@ -65,6 +66,7 @@ public sealed class SnapshotManagerTests
         {
             ["get", "-r", ..] => ScriptedRunner.Ok(taken ? GroupRows(leaf, "pvc-1", "pvc-2") : Listing),
             ["snapshot", "-o", _, _, _] => ScriptedRunner.Ok(Then(() => taken = true)),
+            ["set", ..] => ScriptedRunner.Ok(),
             _ => ScriptedRunner.Fail(1, "unexpected"),
         });
 
@@ -73,6 +75,9 @@ public sealed class SnapshotManagerTests
         Assert.True(manager.SupportsMultiSnapshot);
         Assert.Single(runner.Commands, c => c[0] == "snapshot");
         Assert.DoesNotContain(runner.Commands, c => c[0] is "rename" or "destroy");
+        // Each member records its own volume's capacity (one snapshot command cannot).
+        var sets = runner.Commands.Where(c => c[0] == "set").Select(c => string.Join(' ', c)).ToList();
+        Assert.Equal([$"set zfs-csi:capacity=8388608 data/k8s/pvc-1@{leaf}", $"set zfs-csi:capacity=16777216 data/k8s/pvc-2@{leaf}"], sets);
     }
 
     [Fact]
