@@ -197,7 +197,8 @@ public sealed partial class SnapshotManager
     /// <summary>
     /// DeleteVolumeGroupSnapshot (CSI spec): every member deleted like DeleteSnapshot (deferred while
     /// volumes made from it exist); OK for an unknown, foreign or already deleted group. A snapshot_ids
-    /// list naming fewer than the remaining members is INVALID_ARGUMENT, and nothing is deleted.
+    /// list naming fewer than the remaining members, or an id that cannot be one of them, is
+    /// INVALID_ARGUMENT, and nothing is deleted.
     /// </summary>
     public async Task DeleteGroupAsync(string groupId, IReadOnlyCollection<string> snapshotIds, CancellationToken ct)
     {
@@ -212,6 +213,13 @@ public sealed partial class SnapshotManager
         if (snapshotIds.Count > 0 && members.FirstOrDefault(m => !given.Contains(m.Name)) is { } missing)
         {
             throw new InvalidInputException($"snapshot_ids does not name member {missing.Name} of group snapshot {groupId}; nothing was deleted");
+        }
+        // The spec asks for a mismatch to be reported where it can be seen. An id of this group's
+        // leaf that is no longer a member was deleted by an earlier try (a retry names it again);
+        // anything else cannot have been a member.
+        if (given.FirstOrDefault(id => ParseId(id) is not { } s || s.Leaf != leaf) is { } stranger)
+        {
+            throw new InvalidInputException($"snapshot_ids names '{Printable.Of(stranger, 200)}', which is not a member of group snapshot {groupId}; nothing was deleted");
         }
         foreach (var member in members)
         {

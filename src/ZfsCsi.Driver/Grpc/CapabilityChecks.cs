@@ -40,6 +40,14 @@ public static class CapabilityChecks
         }
     }
 
+    /// <summary>
+    /// A capability that says what it asks for (an access type and a mode the spec defines), whether
+    /// or not this driver serves it: block access or another fs_type are well-formed, just not ours.
+    /// </summary>
+    public static bool IsWellFormed(VolumeCapability? capability) =>
+        capability is { AccessTypeCase: not VolumeCapability.AccessTypeOneofCase.None, AccessMode.Mode: var mode }
+        && mode != Mode.Unknown && Enum.IsDefined(mode);
+
     /// <summary>Why a capability is not served, or null when it is.</summary>
     public static string? Unsupported(VolumeCapability? capability) => capability switch
     {

@@ -300,4 +300,18 @@ public sealed class BadInputTests(ControllerFixture driver) : IClassFixture<Cont
         Assert.True(capacity.AvailableCapacity > 0);
         Assert.True(capacity.MaximumVolumeSize >= capacity.AvailableCapacity);
     }
+
+    [Fact]
+    public async Task GetCapacity_for_block_access_is_zero_and_for_a_capability_without_a_mode_is_invalid()
+    {
+        var block = new VolumeCapability
+        {
+            Block = new VolumeCapability.Types.BlockVolume(),
+            AccessMode = new VolumeCapability.Types.AccessMode { Mode = VolumeCapability.Types.AccessMode.Types.Mode.SingleNodeWriter },
+        };
+        var noMode = new VolumeCapability { Mount = new VolumeCapability.Types.MountVolume() };
+
+        Assert.Equal(0, (await Controller.GetCapacityAsync(new GetCapacityRequest { VolumeCapabilities = { block } })).AvailableCapacity);
+        await FailsAndTouchesNothing(async () => await Controller.GetCapacityAsync(new GetCapacityRequest { VolumeCapabilities = { noMode } }), StatusCode.InvalidArgument);
+    }
 }

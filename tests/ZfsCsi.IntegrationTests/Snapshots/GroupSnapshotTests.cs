@@ -121,8 +121,15 @@ public sealed class GroupSnapshotTests(SnapshotFixture driver) : IClassFixture<S
         Assert.Equal(StatusCode.NotFound, await SnapshotFixture.CodeOfAsync(async () =>
             await Groups.GetVolumeGroupSnapshotAsync(new GetVolumeGroupSnapshotRequest { GroupSnapshotId = "other/pool@g-0" })));
         await Groups.DeleteVolumeGroupSnapshotAsync(new DeleteVolumeGroupSnapshotRequest { GroupSnapshotId = "other/pool@g-0" });
+        var stranger = new DeleteVolumeGroupSnapshotRequest { GroupSnapshotId = group.GroupSnapshotId };
+        stranger.SnapshotIds.Add([.. group.Snapshots.Select(m => m.SnapshotId), $"{vb}@snapshot-not-a-member"]);
+        Assert.Equal(StatusCode.InvalidArgument, await SnapshotFixture.CodeOfAsync(async () => await Groups.DeleteVolumeGroupSnapshotAsync(stranger)));
+        Assert.Single((await Groups.GetVolumeGroupSnapshotAsync(new GetVolumeGroupSnapshotRequest { GroupSnapshotId = group.GroupSnapshotId })).GroupSnapshot.Snapshots);
 
-        await Groups.DeleteVolumeGroupSnapshotAsync(new DeleteVolumeGroupSnapshotRequest { GroupSnapshotId = group.GroupSnapshotId });
+        var delete = new DeleteVolumeGroupSnapshotRequest { GroupSnapshotId = group.GroupSnapshotId };
+        delete.SnapshotIds.Add(group.Snapshots.Select(m => m.SnapshotId));
+        await Groups.DeleteVolumeGroupSnapshotAsync(delete);
+        await Groups.DeleteVolumeGroupSnapshotAsync(delete); // a retry naming members already gone
         await driver.DeleteVolumeAsync(va);
         await driver.DeleteVolumeAsync(vb);
         Assert.Empty(await driver.LeftoversAsync(a, b));
