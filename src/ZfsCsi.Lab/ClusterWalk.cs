@@ -6,7 +6,8 @@ namespace ZfsCsi.Lab;
 /// <summary>
 /// The walk's cluster part: a volume published to pods on two nodes at once, a write on one read
 /// on the other, df as the pod sees it, then snapshot, restore into a larger volume, clone and a
-/// group snapshot, each shown to hold the data. Everything it makes it removes again.
+/// group snapshot (one member restored on its own), each shown to hold the data. Everything it
+/// makes it removes again.
 /// </summary>
 public static class ClusterWalk
 {
@@ -68,6 +69,7 @@ public static class ClusterWalk
                 return read == "changed" ? read : throw new LabException($"the clone holds '{read}', not 'changed'");
             }, r => $"'{r}': the volume as it is now");
 
+            await Walk.Step("write the file on yakko again", async () => await yakko.RunAsync("sh", "-c", "printf 'at the group snapshot' > \"$1\"/hello.txt", "sh", onYakko), _ => "hello.txt now says 'at the group snapshot'");
             var group = await Walk.Step("take a group snapshot of the shared volume and its clone at one instant", async () =>
             {
                 var request = new CreateVolumeGroupSnapshotRequest { Name = $"group-{stamp}" };
@@ -81,6 +83,18 @@ public static class ClusterWalk
                 request.SnapshotIds.Add(group.Snapshots.Select(s => s.SnapshotId));
                 await groups.DeleteVolumeGroupSnapshotAsync(request);
             });
+            await Walk.Step("change the file after the group snapshot", async () => await yakko.RunAsync("sh", "-c", "printf 'after the group snapshot' > \"$1\"/hello.txt", "sh", onYakko), _ => "hello.txt now says 'after the group snapshot'");
+            var member = group.Snapshots.Single(s => s.SourceVolumeId == shared);
+            var fromGroup = await CreateAsync(controller, $"pvc-from-group-{stamp}", member.SizeBytes, new VolumeContentSource
+            {
+                Snapshot = new VolumeContentSource.Types.SnapshotSource { SnapshotId = member.SnapshotId },
+            }, cleanup, "restore the shared volume's member of the group on its own");
+            var fromGroupOnDot = await Walk.Step("publish it to a pod on dot", () => PublishAsync(dot, fromGroup, "pod-e", cleanup), t => t);
+            await Walk.Step("read the file on dot", async () =>
+            {
+                var read = await dot.RunAsync("cat", Path.Combine(fromGroupOnDot, "hello.txt"));
+                return read == "at the group snapshot" ? read : throw new LabException($"the group member holds '{read}', not 'at the group snapshot'");
+            }, r => $"'{r}': the group's instant");
             await Walk.Step("list snapshots", async () => await controller.ListSnapshotsAsync(new ListSnapshotsRequest()),
                 r => string.Join(", ", r.Entries.Select(e => e.Snapshot.SnapshotId)));
         }
