@@ -49,3 +49,19 @@ public sealed class ModuleVersionCheckTests : IDisposable
         Assert.Empty(_k.Ran);
     }
 }
+
+/// <summary>The driver's container hands StorageHealth what the module check needs (it is optional for hand-built instances).</summary>
+public sealed class ModuleVersionCheckWiringTests
+{
+    [Fact]
+    public async Task The_controllers_storage_health_comes_with_the_module_check()
+    {
+        var options = ZfsCsi.Driver.Hosting.DriverOptions.Parse(["--mode", "controller", "--endpoint", $"unix:///tmp/zfs-csi-wiring-{Guid.NewGuid():N}.sock"]);
+        await using var app = ZfsCsi.Driver.Hosting.DriverHost.Build(options, new LoggerConfiguration().CreateLogger());
+
+        var health = app.Services.GetService(typeof(ZfsCsi.Core.Volumes.StorageHealth));
+
+        var module = typeof(ZfsCsi.Core.Volumes.StorageHealth).GetField("_module", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!.GetValue(health);
+        Assert.IsType<ModuleVersionCheck>(module);
+    }
+}
