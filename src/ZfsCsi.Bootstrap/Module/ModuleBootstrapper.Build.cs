@@ -118,6 +118,13 @@ public sealed partial class ModuleBootstrapper
     /// <summary>A copy left behind means an install was cut short (the process was killed): put it back, under the build lock.</summary>
     private async Task RecoverInterruptedInstallAsync(string release, CancellationToken ct)
     {
+        if (options.NoRebuild)
+        {
+            // The files on disk may be half-written: loading them is not safe, and putting them back is the builder's job.
+            throw new BootstrapException("restore module",
+                $"an earlier make install for kernel {release} was interrupted (the module it replaced is in {ModuleBackup.CopyDirectory(options.ModulesDirectory, release)}), "
+                + "and this bootstrap never installs (--no-rebuild): the host's zfs-csi-bootstrap.service puts it back at its next run ('systemctl start zfs-csi-bootstrap')", retryable: true);
+        }
         using var buildLock = await progress.StepAsync(BootstrapState.Rebuilding, "build lock", $"waiting for {options.BuildLockFile} to recover an interrupted install",
             () => MountSerializer.FileLock.AcquireAsync(options.BuildLockFile, ct), important: true).ConfigureAwait(false);
         if (ModuleBackup.Find(options.ModulesDirectory, release) is { } backup)

@@ -289,6 +289,11 @@ public sealed class ModuleBootstrapperTests : IDisposable
         ZfsCsi.Bootstrap.Module.ModuleBackup.Take(_k.ModulesDirectory, FakeKernel.Release);
         File.WriteAllText(Path.Combine(_k.Extra(), "zfs", "zfs.ko"), "partial");
 
+        var checkOnly = await RunAsync("--no-rebuild");
+        Assert.Equal(BootstrapState.Failed, checkOnly.State);
+        Assert.Contains("was interrupted", checkOnly.Reason, StringComparison.Ordinal);
+        Assert.Empty(Changes);
+
         var status = await RunAsync();
 
         Assert.Equal(BootstrapState.Ready, status.State);
