@@ -23,6 +23,26 @@ public enum ModuleMode
     None,
 }
 
+/// <summary>What an import by the bootstrap mounts (zpool import mounts every dataset of the pool unless -N).</summary>
+public enum ImportMount
+{
+    /// <summary>Not given: <see cref="None"/> with the kernel module, <see cref="All"/> with zfs-fuse.</summary>
+    Auto,
+
+    /// <summary>
+    /// zpool import -N: nothing. A sidecar's mounts happen in its own mount namespace, so the
+    /// pool's datasets outside the directories it shares with the host (the seed's /home/*,
+    /// /var/lib/mysql) would be mounted only inside the container; the host mounts them.
+    /// </summary>
+    None,
+
+    /// <summary>Plain zpool import: every dataset, in this process's mount namespace (the host's, for the systemd unit).</summary>
+    All,
+
+    /// <summary>zpool import -N, then zfs mount of the datasets whose mountpoint is <see cref="BootstrapOptions.MountUnder"/> or below (a directory shared with the host, e.g. /data).</summary>
+    Under,
+}
+
 /// <summary>The bootstrap's command line, parsed strictly and validated before anything runs.</summary>
 public sealed class BootstrapOptions
 {
@@ -33,7 +53,14 @@ public sealed class BootstrapOptions
     public string Pool { get; set; } = "";
     public List<string> ImportDirectories { get; } = [];
     public bool Import { get; set; } = true;
+    public ImportMount ImportMount { get; set; } = ImportMount.Auto;
+
+    /// <summary>With <see cref="ImportMount.Under"/>: the directory whose datasets the bootstrap mounts after importing.</summary>
+    public string MountUnder { get; set; } = "";
     public bool AllowDegraded { get; set; }
+
+    /// <summary>Check only: never build or install a module (the host's systemd unit does); an installed module that matches is still loaded.</summary>
+    public bool NoRebuild { get; set; }
 
     /// <summary>The ZFS source tree rebuilt when the module does not fit the running kernel (the seed's /root/src/zfs-2.0.1).</summary>
     public string SourceTree { get; set; } = "";
@@ -44,6 +71,7 @@ public sealed class BootstrapOptions
     public TimeSpan BuildTimeout { get; set; } = TimeSpan.FromHours(1);
     public TimeSpan CommandTimeout { get; set; } = TimeSpan.FromSeconds(30);
     public TimeSpan ImportTimeout { get; set; } = TimeSpan.FromMinutes(5);
+    public TimeSpan MountLockTimeout { get; set; } = TimeSpan.FromMinutes(2);
     public string BuildLockFile { get; set; } = "/run/lock/zfs-csi-bootstrap.lock";
     public string MountLockFile { get; set; } = "/run/lock/zfs-csi-mount.lock";
     public string StatusFile { get; set; } = BootstrapStatusFile.DefaultPath;
@@ -69,15 +97,24 @@ public sealed class BootstrapOptions
           once                   check and repair once, exit 0 when ready, 1 when not (systemd oneshot)
           watch                  check every --interval, keep the status file current (sidecar)
           alive                  liveness probe for the sidecar: exit 1 only when the status file shows
-                                 a step whose heartbeat is older than --stale-after (default 120 s)
+                                 a step whose heartbeat is older than --stale-after (default 120 s), or
+                                 a step running longer than its own limit plus --stale-after
 
           --pool NAME            pool to import and check (e.g. data); omit to check the module only
           --import-dir DIR       absolute device search directory for zpool import -d (repeatable);
                                  default: zpool's own search (/dev)
           --no-import            never import: only report whether the pool is imported
+          --import-mount MODE    what an import mounts: none (zpool import -N; the host mounts, e.g.
+                                 zfs mount -a), all (plain zpool import: every dataset, in this
+                                 process's mount namespace), or an absolute DIR (-N, then zfs mount
+                                 of the datasets whose mountpoint is DIR or below: a directory shared
+                                 with the host). Default none with --module kernel, all with
+                                 --module none (zfs-fuse has no -N; its daemon mounts)
           --allow-degraded       report ready when the pool is DEGRADED (default: not ready)
           --module MODE          kernel (OpenZFS, default) or none (zfs-fuse: no kernel module, skipped)
           --source DIR           ZFS source tree to rebuild from (make clean, ./configure, make, make install)
+          --no-rebuild           never build or install a module (check only; the host's systemd unit
+                                 rebuilds); an installed module of the userland's release is still loaded
           --configure-arg ARG    extra ./configure argument (repeatable)
           --jobs N               make -jN, default the number of cores
           --attempts N           build attempts before giving up, default 3
@@ -85,6 +122,7 @@ public sealed class BootstrapOptions
           --build-timeout SECONDS  kill one build command after this long, default 3600
           --command-timeout SECONDS  kill a quick command (uname, modinfo, zpool list) after this long, default 30
           --import-timeout SECONDS   kill zpool import after this long, default 300
+          --mount-lock-timeout SECONDS  longest wait for the mount lock before an import, default 120
           --build-lock-file PATH lock held while building, default /run/lock/zfs-csi-bootstrap.lock
           --mount-lock-file PATH machine-wide mount lock held around zpool import,
                                  default /run/lock/zfs-csi-mount.lock; "" for none
@@ -110,7 +148,7 @@ public sealed class BootstrapOptions
                 "once" => BootstrapCommand.Once,
                 "watch" => BootstrapCommand.Watch,
                 "alive" => BootstrapCommand.Alive,
-                _ => throw new OptionsException($"unknown command '{args[0]}': expected once or watch"),
+                _ => throw new OptionsException($"unknown command '{args[0]}': expected once, watch or alive"),
             };
             i = 1;
         }
@@ -125,6 +163,11 @@ public sealed class BootstrapOptions
             if (arg is "--allow-degraded")
             {
                 o.AllowDegraded = true;
+                continue;
+            }
+            if (arg is "--no-rebuild")
+            {
+                o.NoRebuild = true;
                 continue;
             }
             if (!Flags.TryRead(args, ref i, out var key, out var value))
@@ -144,6 +187,15 @@ public sealed class BootstrapOptions
                     };
                     break;
                 case "--source": o.SourceTree = value; break;
+                case "--import-mount":
+                    (o.ImportMount, o.MountUnder) = value switch
+                    {
+                        "none" => (ImportMount.None, ""),
+                        "all" => (ImportMount.All, ""),
+                        _ when value.StartsWith('/') => (ImportMount.Under, value),
+                        _ => throw new OptionsException($"--import-mount '{value}': expected none, all or an absolute directory"),
+                    };
+                    break;
                 case "--configure-arg": o.ConfigureArguments.Add(value); break;
                 case "--jobs": o.Jobs = PositiveInt(key, value); break;
                 case "--attempts": o.BuildAttempts = PositiveInt(key, value); break;
@@ -151,6 +203,7 @@ public sealed class BootstrapOptions
                 case "--build-timeout": o.BuildTimeout = Seconds(key, value); break;
                 case "--command-timeout": o.CommandTimeout = Seconds(key, value); break;
                 case "--import-timeout": o.ImportTimeout = Seconds(key, value); break;
+                case "--mount-lock-timeout": o.MountLockTimeout = Seconds(key, value); break;
                 case "--build-lock-file": o.BuildLockFile = value; break;
                 case "--mount-lock-file": o.MountLockFile = value; break;
                 case "--status-file": o.StatusFile = value; break;
@@ -203,6 +256,19 @@ public sealed class BootstrapOptions
         if (Pool.Length == 0 && Module == ModuleMode.None)
         {
             throw new OptionsException("nothing to do: --module none and no --pool");
+        }
+        if (ImportMount == ImportMount.Auto)
+        {
+            ImportMount = Module == ModuleMode.None ? ImportMount.All : ImportMount.None;
+        }
+        if (Module == ModuleMode.None && ImportMount != ImportMount.All)
+        {
+            // zfs-fuse 0.7: "import [-o mntopts] [-o property=value] ... [-d dir | -c cachefile] [-D] [-f] [-R root]": no -N.
+            throw new OptionsException("--import-mount none or DIR needs zpool import -N, which zfs-fuse (--module none) does not have; its daemon mounts the datasets: use --import-mount all");
+        }
+        if (ImportMount == ImportMount.Under && (MountUnder.Contains("/../", StringComparison.Ordinal) || MountUnder.EndsWith("/..", StringComparison.Ordinal)))
+        {
+            throw new OptionsException($"--import-mount '{MountUnder}': expected a directory without '..'");
         }
         if (LogFormat is not (ConsoleLog.Text or ConsoleLog.Json))
         {

@@ -26,7 +26,7 @@ public sealed class Bootstrapper : IDisposable
         _options = options;
         _log = logger.ForContext<Bootstrapper>();
         Progress = new BootstrapProgress(logger, options.StatusFile, options.Command == BootstrapCommand.Watch, options.HeartbeatInterval, line);
-        _mounts = new MountSerializer(options.MountLockFile.Length > 0 ? options.MountLockFile : null);
+        _mounts = new MountSerializer(options.MountLockFile.Length > 0 ? options.MountLockFile : null, options.MountLockTimeout);
         _module = new ModuleBootstrapper(runner, options, Progress, logger);
         _pool = new PoolBootstrapper(runner, options, Progress, _mounts, logger);
     }

@@ -1,5 +1,6 @@
 using ZfsCsi.Core.Bootstrap;
 using ZfsCsi.Core.Exec;
+using ZfsCsi.Core.Zfs;
 
 namespace ZfsCsi.Bootstrap.Module;
 
@@ -33,7 +34,8 @@ public sealed partial class ModuleBootstrapper
     /// <summary>
     /// The seed's steps, against the running kernel's headers: make clean, ./configure, make -jN,
     /// make install, depmod. modprobe is not here: it runs only once the installed module is
-    /// checked, so a failed build never gets loaded.
+    /// checked, so a failed build never gets loaded. The module files installed for this kernel
+    /// are copied before make install and put back if it (or depmod) fails.
     /// </summary>
     private async Task BuildOnceAsync(KernelHeaders headers, int attempt, CancellationToken ct)
     {
@@ -50,38 +52,85 @@ public sealed partial class ModuleBootstrapper
         await BuildStepAsync(why, new CommandLine(Path.Combine(src, "configure"),
             [$"--with-linux={headers.Source}", $"--with-linux-obj={headers.Objects}", .. options.ConfigureArguments]) { WorkingDirectory = src }, ct).ConfigureAwait(false);
         await BuildStepAsync(why, new CommandLine(options.Make, $"-j{options.Jobs}") { WorkingDirectory = src }, ct).ConfigureAwait(false);
+        var backup = BackUp(headers.Release);
         try
         {
             // Not cancellable (a SIGTERM waits for it; only --build-timeout kills it): killing make
             // install half-way is exactly the half-installed module this must never leave.
             await BuildStepAsync(why, new CommandLine(options.Make, "install") { WorkingDirectory = src }, CancellationToken.None).ConfigureAwait(false);
+            await BuildStepAsync(why, new CommandLine(options.Depmod, "-a", headers.Release), CancellationToken.None).ConfigureAwait(false);
         }
         catch (BootstrapException)
         {
-            await RemoveHalfInstalledAsync(headers, CancellationToken.None).ConfigureAwait(false);
+            await RestoreAsync(backup, headers.Release, "make install failed part-way").ConfigureAwait(false);
             throw;
         }
-        await BuildStepAsync(why, new CommandLine(options.Depmod, "-a", headers.Release), CancellationToken.None).ConfigureAwait(false);
+        backup.Discard();
     }
 
-    /// <summary>A make install that stopped half-way may leave modules that do not belong together: take them out so nothing loads them.</summary>
-    private async Task RemoveHalfInstalledAsync(KernelHeaders headers, CancellationToken ct)
+    private ModuleBackup BackUp(string release)
     {
-        _log.Warning("make install failed part-way: running make uninstall and depmod so no half-installed zfs module can be loaded");
-        foreach (var command in new[] { new CommandLine(options.Make, "uninstall") { WorkingDirectory = options.SourceTree }, new CommandLine(options.Depmod, "-a", headers.Release) })
+        try
         {
-            try
+            var backup = ModuleBackup.Take(options.ModulesDirectory, release);
+            _log.Information("Copied {Files} installed zfs module file(s) of kernel {Release} to {Backup}: put back if make install fails",
+                backup.Files, release, backup.Copy);
+            return backup;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Without a copy a failed install could not be undone: do not start it.
+            throw new BootstrapException("back up module",
+                $"cannot copy the installed zfs module files of kernel {release} to {ModuleBackup.CopyDirectory(options.ModulesDirectory, release)} before make install: {e.Message}", retryable: true, e);
+        }
+    }
+
+    /// <summary>Puts the copied module files back and re-runs depmod, so modprobe finds exactly what worked before.</summary>
+    private async Task RestoreAsync(ModuleBackup backup, string release, string why)
+    {
+        _log.Warning("{Why}: putting back the {Files} zfs module file(s) of kernel {Release} from {Backup} (never make uninstall, which would delete them and the tools)",
+            why, backup.Files, release, backup.Copy);
+        try
+        {
+            backup.Restore();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            _log.Error("Putting back the zfs module files failed: {Reason}; the previous module is still in {Backup}: copy it to {Extra} by hand and run depmod -a {Release} before loading zfs",
+                e.Message, backup.Copy, backup.Extra, release);
+            return;
+        }
+        var depmod = new CommandLine(options.Depmod, "-a", release);
+        try
+        {
+            var result = await runner.RunStreamingAsync(depmod, options.BuildTimeout, progress.Output, CancellationToken.None).ConfigureAwait(false);
+            if (!result.Succeeded)
             {
-                var result = await runner.RunStreamingAsync(command, options.BuildTimeout, progress.Output, ct).ConfigureAwait(false);
-                if (!result.Succeeded)
-                {
-                    _log.Error("Clean-up {Argv} exited {ExitCode}: check /lib/modules/{Release}/extra by hand before loading zfs", command.ToString(), result.ExitCode, headers.Release);
-                }
+                _log.Error("{Argv} exited {ExitCode} after putting the module files back: run it by hand before loading zfs", depmod.ToString(), result.ExitCode);
             }
-            catch (Exception e) when (e is CommandFailedException or CommandTimeoutException)
-            {
-                _log.Error("Clean-up {Argv} failed: {Reason}", command.ToString(), e.Message);
-            }
+        }
+        catch (Exception e) when (e is CommandFailedException or CommandTimeoutException)
+        {
+            _log.Error("{Argv} failed after putting the module files back: {Reason}; run it by hand before loading zfs", depmod.ToString(), e.Message);
+        }
+    }
+
+    /// <summary>A copy left behind means an install was cut short (the process was killed): put it back, under the build lock.</summary>
+    private async Task RecoverInterruptedInstallAsync(string release, CancellationToken ct)
+    {
+        if (options.NoRebuild)
+        {
+            // The files on disk may be half-written: loading them is not safe, and putting them back is the builder's job.
+            throw new BootstrapException("restore module",
+                $"an earlier make install for kernel {release} was interrupted (the module it replaced is in {ModuleBackup.CopyDirectory(options.ModulesDirectory, release)}), "
+                + "and this bootstrap never installs (--no-rebuild): the host's zfs-csi-bootstrap.service puts it back at its next run ('systemctl start zfs-csi-bootstrap')", retryable: true);
+        }
+        using var buildLock = await progress.StepAsync(BootstrapState.Rebuilding, "build lock", $"waiting for {options.BuildLockFile} to recover an interrupted install",
+            () => MountSerializer.FileLock.AcquireAsync(options.BuildLockFile, ct), important: true).ConfigureAwait(false);
+        if (ModuleBackup.Find(options.ModulesDirectory, release) is { } backup)
+        {
+            await progress.StepAsync(BootstrapState.Rebuilding, "restore module", $"an earlier make install for kernel {release} was interrupted: putting back the module it replaced",
+                () => RestoreAsync(backup, release, "An earlier make install was interrupted"), important: true, limit: options.BuildTimeout).ConfigureAwait(false);
         }
     }
 
@@ -111,6 +160,6 @@ public sealed partial class ModuleBootstrapper
                 throw new BootstrapException(step,
                     $"{step} exited {result.ExitCode} in {options.SourceTree}; last output: {(tail.Count > 0 ? tail[^1] : "(none)")}", retryable: true);
             }
-        }, important: true);
+        }, important: true, limit: options.BuildTimeout);
     }
 }

@@ -1,6 +1,7 @@
 using Serilog;
 using ZfsCsi.Bootstrap.Progress;
 using ZfsCsi.Core.Bootstrap;
+using ZfsCsi.Core.Errors;
 using ZfsCsi.Core.Exec;
 using ZfsCsi.Core.Zfs;
 
@@ -8,38 +9,59 @@ namespace ZfsCsi.Bootstrap.Pool;
 
 /// <summary>
 /// The pool half of the bootstrap: the pool imported (from the configured device directories) and
-/// healthy. Import mounts the pool's datasets, so it runs under the machine-wide mount lock the
-/// driver takes too (shared/notes/zfs.md: concurrent mounts wedge zfs-fuse). Never forces an
-/// import (-f): a pool last used by another host is the operator's decision.
+/// healthy. Import can mount, so it runs under the machine-wide mount lock the driver takes too
+/// (shared/notes/zfs.md: concurrent mounts wedge zfs-fuse). Never forces an import (-f): a pool
+/// last used by another host is the operator's decision. What the import mounts is
+/// <see cref="BootstrapOptions.ImportMount"/>: in a container, mounts land in the container's own
+/// mount namespace, so by default (OpenZFS) it mounts nothing (-N) and the host mounts.
 /// </summary>
 public sealed class PoolBootstrapper(ICommandRunner runner, BootstrapOptions options, BootstrapProgress progress, MountSerializer mounts, ILogger logger)
 {
     private readonly ILogger _log = logger.ForContext<PoolBootstrapper>();
 
+    /// <summary>True from an import with -N until the datasets under --import-mount DIR are mounted (retried each check).</summary>
+    private bool _mountsPending;
+
+    private TimeSpan ImportLimit => options.MountLockTimeout + options.ImportTimeout;
+
     /// <summary>Returns (ready, reason); throws <see cref="BootstrapException"/> when the pool cannot be imported or read.</summary>
     public async Task<(bool Ready, string Reason)> EnsureAsync(CancellationToken ct)
     {
         var pool = options.Pool;
-        var health = await progress.StepAsync(BootstrapState.Checking, "zpool list", $"looking for pool {pool}", () => HealthAsync(ct)).ConfigureAwait(false);
+        var health = await progress.StepAsync(BootstrapState.Checking, "zpool list", $"looking for pool {pool}", () => HealthAsync(ct), limit: options.CommandTimeout).ConfigureAwait(false);
+        var note = "";
         if (health is null)
         {
             if (!options.Import)
             {
                 progress.Facts(pool: pool, poolHealth: "NOT IMPORTED");
-                throw new BootstrapException("zpool list", $"pool {pool} is not imported (--no-import: import it with 'zpool import {pool}')", retryable: true);
+                throw new BootstrapException("zpool list",
+                    $"pool {pool} is not imported, and this bootstrap never imports (--no-import): the host imports it (deploy/systemd/zfs-csi-bootstrap.service, or 'zpool import {pool}')", retryable: true);
             }
-            await progress.StepAsync(BootstrapState.Importing, "zpool import", $"pool {pool} is not imported: importing it", () => ImportAsync(ct), important: true).ConfigureAwait(false);
+            await progress.StepAsync(BootstrapState.Importing, "zpool import", $"pool {pool} is not imported: importing it", () => ImportAsync(ct), important: true, limit: ImportLimit).ConfigureAwait(false);
             health = await HealthAsync(ct).ConfigureAwait(false)
                 ?? throw new BootstrapException("zpool import", $"zpool import {pool} succeeded but the pool is not listed by zpool list", retryable: true);
+            _mountsPending = options.ImportMount == ImportMount.Under;
+            if (options.ImportMount is ImportMount.None or ImportMount.Under)
+            {
+                note = $" (imported by the bootstrap with -N: {(options.ImportMount == ImportMount.Under ? $"datasets outside {options.MountUnder} are" : "its datasets are")} for the host to mount, e.g. zfs mount -a)";
+                _log.Warning("Imported pool {Pool} without mounting{What}: the host mounts the rest of its datasets (zfs-mount.service or 'zfs mount -a' on the host); "
+                    + "mounts made in this container would be seen only inside it", pool, options.ImportMount == ImportMount.Under ? $" outside {options.MountUnder}" : " any dataset");
+            }
         }
-        var status = await progress.StepAsync(BootstrapState.Checking, "zpool status", $"checking the health of {pool}", () => StatusAsync(ct)).ConfigureAwait(false);
+        if (_mountsPending)
+        {
+            await progress.StepAsync(BootstrapState.Importing, "zfs mount", $"mounting the datasets of {pool} under {options.MountUnder}", () => MountUnderAsync(ct), important: true, limit: ImportLimit).ConfigureAwait(false);
+            _mountsPending = false;
+        }
+        var status = await progress.StepAsync(BootstrapState.Checking, "zpool status", $"checking the health of {pool}", () => StatusAsync(ct), limit: options.CommandTimeout).ConfigureAwait(false);
         progress.Facts(pool: pool, poolHealth: health);
         var problems = status?.DescribeProblems(pool) ?? "";
         var detail = string.Join("; ", new[] { problems, status?.Action is { } a ? "action: " + a : "" }.Where(s => s.Length > 0));
         return health switch
         {
-            "ONLINE" => (true, $"pool {pool} is ONLINE"),
-            "DEGRADED" when options.AllowDegraded => (true, $"pool {pool} is DEGRADED (serving, --allow-degraded): {detail}"),
+            "ONLINE" => (true, $"pool {pool} is ONLINE{note}"),
+            "DEGRADED" when options.AllowDegraded => (true, $"pool {pool} is DEGRADED (serving, --allow-degraded): {detail}{note}"),
             _ => (false, $"pool {pool} is {health}{(detail.Length > 0 ? ": " + detail : "")} (zpool status {pool})"),
         };
     }
@@ -58,13 +80,18 @@ public sealed class PoolBootstrapper(ICommandRunner runner, BootstrapOptions opt
     private async Task ImportAsync(CancellationToken ct)
     {
         List<string> args = ["import"];
+        if (options.ImportMount is ImportMount.None or ImportMount.Under)
+        {
+            // -N: "Import the pool without mounting any file systems" (zpool-import(8)).
+            args.Add("-N");
+        }
         foreach (var dir in options.ImportDirectories)
         {
             args.AddRange(["-d", dir]);
         }
         args.Add(options.Pool);
         var command = new CommandLine(options.ZpoolCommand, args);
-        var result = await mounts.RunAsync(() => RunAsync(command, options.ImportTimeout, "zpool import", ct), ct).ConfigureAwait(false);
+        var result = await LockedAsync(() => RunAsync(command, options.ImportTimeout, "zpool import", ct), "zpool import", ct).ConfigureAwait(false);
         if (result.Succeeded)
         {
             _log.Information("Imported pool {Pool} in {DurationMs:F0} ms", options.Pool, result.Duration.TotalMilliseconds);
@@ -84,6 +111,45 @@ public sealed class PoolBootstrapper(ICommandRunner runner, BootstrapOptions opt
             retryable: true);
     }
 
+    /// <summary>
+    /// After an import with -N: zfs mount of the pool's datasets whose mountpoint is --import-mount
+    /// DIR or below (parents first), the directory this container shares with the host, so the
+    /// mounts reach the host. Datasets elsewhere (the seed's /home/*) are left to the host.
+    /// </summary>
+    private async Task MountUnderAsync(CancellationToken ct)
+    {
+        var list = new CommandLine(options.ZfsCommand, "list", "-H", "-o", "name,mountpoint,canmount,mounted", "-r", "-t", "filesystem", options.Pool);
+        var listed = await RunAsync(list, options.CommandTimeout, "zfs mount", ct).ConfigureAwait(false);
+        if (!listed.Succeeded)
+        {
+            throw new BootstrapException("zfs mount", $"{list} exited {listed.ExitCode}: {listed.StandardError.Trim()}", retryable: true);
+        }
+        var under = options.MountUnder.TrimEnd('/');
+        var wanted = listed.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(l => l.TrimEnd('\r').Split('\t'))
+            .Where(c => c.Length == 4 && c[2] == "on" && c[3] == "no"
+                && (c[1] == under || c[1].StartsWith(under + "/", StringComparison.Ordinal)))
+            .OrderBy(c => c[1].Count(ch => ch == '/'))
+            .ThenBy(c => c[1], StringComparer.Ordinal)
+            .Select(c => c[0])
+            .ToList();
+        var failed = new List<string>();
+        foreach (var dataset in wanted)
+        {
+            var mount = new CommandLine(options.ZfsCommand, "mount", dataset);
+            var result = await LockedAsync(() => RunAsync(mount, options.ImportTimeout, "zfs mount", ct), "zfs mount", ct).ConfigureAwait(false);
+            if (!result.Succeeded)
+            {
+                failed.Add($"{dataset}: {result.StandardError.Trim()}");
+            }
+        }
+        if (failed.Count > 0)
+        {
+            throw new BootstrapException("zfs mount", $"could not mount {string.Join("; ", failed)} (retried at the next check)", retryable: true);
+        }
+        _log.Information("Mounted {Count} dataset(s) of pool {Pool} under {MountUnder}", wanted.Count, options.Pool, options.MountUnder);
+    }
+
     private async Task<PoolStatus?> StatusAsync(CancellationToken ct)
     {
         var result = await RunAsync(new CommandLine(options.ZpoolCommand, "status", options.Pool), options.CommandTimeout, "zpool status", ct).ConfigureAwait(false);
@@ -93,6 +159,19 @@ public sealed class PoolBootstrapper(ICommandRunner runner, BootstrapOptions opt
             return null;
         }
         return PoolStatus.Parse(result.StandardOutput);
+    }
+
+    /// <summary>Under the machine-wide mount lock; a lock held elsewhere for longer than --mount-lock-timeout fails the step (retried next check).</summary>
+    private async Task<T> LockedAsync<T>(Func<Task<T>> action, string step, CancellationToken ct)
+    {
+        try
+        {
+            return await mounts.RunAsync(action, ct).ConfigureAwait(false);
+        }
+        catch (ZfsCsiException e) when (e.Kind == ErrorKind.Timeout)
+        {
+            throw new BootstrapException(step, e.Message, retryable: true, e);
+        }
     }
 
     private async Task<CommandResult> RunAsync(CommandLine command, TimeSpan timeout, string step, CancellationToken ct)

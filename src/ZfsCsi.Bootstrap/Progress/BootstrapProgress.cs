@@ -102,11 +102,12 @@ public sealed class BootstrapProgress : IDisposable
     }
 
     /// <summary>
-    /// Runs one step: logs its start and end with the elapsed time, puts it in the status file,
-    /// and on failure logs the tail of its output. <paramref name="important"/> steps (build,
-    /// import) always log at Information.
+    /// Runs one step: logs its start and end with the elapsed time, puts it in the status file
+    /// with its start and <paramref name="limit"/> (what its commands may take: past it plus a
+    /// margin, `alive` reports the step stuck), and on failure logs the tail of its output.
+    /// <paramref name="important"/> steps (build, import) always log at Information.
     /// </summary>
-    public async Task<T> StepAsync<T>(BootstrapState state, string step, string reason, Func<Task<T>> action, bool important = false)
+    public async Task<T> StepAsync<T>(BootstrapState state, string step, string reason, Func<Task<T>> action, bool important = false, TimeSpan? limit = null)
     {
         var level = Verbose || important ? LogEventLevel.Information : LogEventLevel.Debug;
         lock (_gate)
@@ -115,6 +116,7 @@ public sealed class BootstrapProgress : IDisposable
             _stepStarted = Stopwatch.GetTimestamp();
             _lastLongStepLog = _stepStarted;
             _stepRunning = true;
+            _status = _status with { RunningStep = step, StepStarted = _clock.GetUtcNow(), StepLimitSeconds = limit?.TotalSeconds };
             // A routine re-check (watch mode) keeps the last verdict in the file: the driver must not
             // flap to not-ready for the few milliseconds each check takes. Rebuilding, importing or
             // a new verdict replace it.
@@ -146,12 +148,13 @@ public sealed class BootstrapProgress : IDisposable
             lock (_gate)
             {
                 _stepRunning = false;
+                _status = _status with { RunningStep = "", StepStarted = null, StepLimitSeconds = null };
             }
         }
     }
 
-    public Task StepAsync(BootstrapState state, string step, string reason, Func<Task> action, bool important = false) =>
-        StepAsync(state, step, reason, async () => { await action().ConfigureAwait(false); return 0; }, important);
+    public Task StepAsync(BootstrapState state, string step, string reason, Func<Task> action, bool important = false, TimeSpan? limit = null) =>
+        StepAsync(state, step, reason, async () => { await action().ConfigureAwait(false); return 0; }, important, limit);
 
     /// <summary>One line of a running command's output: kept for the tail, shown on the live line, logged at Debug.</summary>
     public void Output(string line)

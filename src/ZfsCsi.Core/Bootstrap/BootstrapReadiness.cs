@@ -35,7 +35,13 @@ public sealed class BootstrapReadiness(string statusFile, TimeSpan staleAfter, T
             : new Readiness(false, $"bootstrap {Name(status.State)}{(status.Step.Length > 0 ? $" at step '{status.Step}'" : "")}: {status.Reason}");
     }
 
-    /// <summary>Liveness: false only when the bootstrap is mid-step (checking, rebuilding, importing) and its heartbeat is stale.</summary>
+    /// <summary>
+    /// Liveness: false only when the bootstrap is stuck. Either it is mid-step (checking, rebuilding,
+    /// importing) and its heartbeat is older than the stale limit (it died or hangs as a whole), or a
+    /// step has run longer than its own limit plus the same margin: the heartbeat timer ticks on
+    /// while a command hangs in uninterruptible sleep (a zpool import in D state outlives its kill),
+    /// so a fresh heartbeat alone never proves progress.
+    /// </summary>
     public async Task<Readiness> CheckLivenessAsync(CancellationToken ct)
     {
         var (status, unreadable) = await ReadAsync(ct).ConfigureAwait(false);
@@ -49,10 +55,20 @@ public sealed class BootstrapReadiness(string statusFile, TimeSpan staleAfter, T
             // Restarting the driver cannot make a missing bootstrap appear; readiness says what is wrong.
             return new Readiness(true, "alive; waiting for the bootstrap's first report");
         }
-        var age = _clock.GetUtcNow() - status.Heartbeat;
-        return status.IsInProgress && age > staleAfter
-            ? new Readiness(false, $"bootstrap stuck: state {Name(status.State)} at step '{status.Step}', last heartbeat {age.TotalSeconds:F0} s ago")
-            : new Readiness(true, $"alive; bootstrap {Name(status.State)}{(status.Step.Length > 0 ? $" ({status.Step}, {status.ElapsedSeconds:F0} s)" : "")}");
+        var now = _clock.GetUtcNow();
+        var age = now - status.Heartbeat;
+        if (status.IsInProgress && age > staleAfter)
+        {
+            return new Readiness(false, $"bootstrap stuck: state {Name(status.State)} at step '{status.Step}', last heartbeat {age.TotalSeconds:F0} s ago");
+        }
+        if (status.StepStarted is { } started && status.StepLimitSeconds is { } limit && now - started > TimeSpan.FromSeconds(limit) + staleAfter)
+        {
+            var step = status.RunningStep.Length > 0 ? status.RunningStep : status.Step;
+            return new Readiness(false,
+                $"bootstrap stuck: step '{step}' has run {(now - started).TotalSeconds:F0} s, past its limit of {limit:F0} s plus {staleAfter.TotalSeconds:F0} s "
+                + "(a command that outlives its kill is in uninterruptible sleep: see the host's dmesg and ps for processes in state D)");
+        }
+        return new Readiness(true, $"alive; bootstrap {Name(status.State)}{(status.Step.Length > 0 ? $" ({status.Step}, {status.ElapsedSeconds:F0} s)" : "")}");
     }
 
     /// <summary>The status (null: no file yet), or why the file cannot be read.</summary>

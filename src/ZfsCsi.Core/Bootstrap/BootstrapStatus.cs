@@ -36,6 +36,24 @@ public sealed record BootstrapStatus
     /// <summary>Seconds since the current check (or rebuild) started.</summary>
     public double ElapsedSeconds { get; init; }
 
+    /// <summary>
+    /// The step running right now ("" between steps). Unlike <see cref="Step"/> it is set during the
+    /// routine re-checks of a watch sidecar too, which keep the last verdict in <see cref="State"/>.
+    /// </summary>
+    public string RunningStep { get; init; } = "";
+
+    /// <summary>When <see cref="RunningStep"/> started; null between steps.</summary>
+    public DateTimeOffset? StepStarted { get; init; }
+
+    /// <summary>
+    /// How long <see cref="RunningStep"/> may take: its command's own timeout (a build step's
+    /// --build-timeout, zpool import's --import-timeout plus the mount lock wait). Null: no limit
+    /// (waiting for another bootstrap's build lock). Past it plus a margin the step is stuck even
+    /// though the heartbeat is fresh: a process in uninterruptible sleep (a hung import) survives
+    /// its kill, while the heartbeat timer keeps ticking.
+    /// </summary>
+    public double? StepLimitSeconds { get; init; }
+
     /// <summary>Refreshed while the bootstrap is alive, also in the middle of a long build.</summary>
     public required DateTimeOffset Heartbeat { get; init; }
 

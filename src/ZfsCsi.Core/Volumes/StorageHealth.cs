@@ -1,4 +1,6 @@
+using ZfsCsi.Core.Bootstrap;
 using ZfsCsi.Core.Errors;
+using ZfsCsi.Core.Exec;
 using ZfsCsi.Core.Zfs;
 
 namespace ZfsCsi.Core.Volumes;
@@ -7,13 +9,19 @@ namespace ZfsCsi.Core.Volumes;
 public sealed record Readiness(bool Ready, string Reason);
 
 /// <summary>
-/// The controller's view of its storage: the pool imported and healthy enough to serve, and the
-/// parent dataset present (created when the pool is there and it is not). Behind Identity.Probe
-/// and the readiness endpoint.
+/// The controller's view of its storage: its zfs tools of the loaded module's release (OpenZFS),
+/// the pool imported and healthy enough to serve, and the parent dataset present (created when
+/// the pool is there and it is not). Behind Identity.Probe and the readiness endpoint.
 /// </summary>
-public sealed class StorageHealth(ZfsClient zfs, VolumeOptions options) : IReadinessCheck
+/// <remarks>
+/// <paramref name="runner"/> and <paramref name="zfsOptions"/> come from the container (both are
+/// registered); without them (tests that build one by hand) the module check is left out.
+/// </remarks>
+public sealed class StorageHealth(ZfsClient zfs, VolumeOptions options, ICommandRunner? runner = null, ZfsOptions? zfsOptions = null) : IReadinessCheck
 {
     private readonly DatasetName _parent = options.Parent;
+    private readonly ModuleVersionCheck? _module = runner is null || zfsOptions is null ? null
+        : new ModuleVersionCheck(runner, zfsOptions.ZfsCommand, zfsOptions.CommandTimeout);
 
     /// <summary>Never throws for a storage problem: a failing or hung zfs is a reason not to be ready.</summary>
     public async Task<Readiness> CheckAsync(CancellationToken ct)
@@ -30,6 +38,10 @@ public sealed class StorageHealth(ZfsClient zfs, VolumeOptions options) : IReadi
 
     private async Task<Readiness> CheckOrThrowAsync(CancellationToken ct)
     {
+        if (_module is not null && await _module.CheckAsync(ct).ConfigureAwait(false) is { } mismatch)
+        {
+            return mismatch;
+        }
         var pools = await zfs.GetPoolHealthAsync(ct).ConfigureAwait(false);
         if (!pools.TryGetValue(_parent.Pool, out var health))
         {

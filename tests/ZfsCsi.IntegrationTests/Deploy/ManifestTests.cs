@@ -1,3 +1,4 @@
+using ZfsCsi.Bootstrap;
 using ZfsCsi.Core.Options;
 using ZfsCsi.Driver.Hosting;
 
@@ -76,6 +77,98 @@ public sealed class ManifestTests : IClassFixture<ManifestTests.Renders>
             }
             var expected = driver.Pod.Owner.Kind == "Deployment" ? DriverMode.Controller : DriverMode.Node;
             Assert.True(options.Mode == expected, $"{kustomization}: {driver}: --mode is {options.Mode}, a {driver.Pod.Owner.Kind} must run {expected}");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Kustomizations))]
+    public async Task Every_bootstrap_container_and_its_liveness_command_have_args_the_bootstrap_accepts(string kustomization)
+    {
+        var objects = await _renders.GetAsync(kustomization);
+        var bootstraps = PodView.All(objects).SelectMany(p => p.Containers).Where(IsBootstrap).ToList();
+        Assert.NotEmpty(bootstraps);
+        foreach (var bootstrap in bootstraps)
+        {
+            var options = ParseBootstrap(kustomization, bootstrap, bootstrap.ExpandedArgs(), "args");
+            Assert.True(options.Command == BootstrapCommand.Watch, $"{kustomization}: {bootstrap}: a sidecar must `watch` (once exits, and the pod restarts it)");
+            Assert.True(options.Module == ModuleMode.Kernel, $"{kustomization}: {bootstrap}: the cluster's pool is OpenZFS (--module kernel)");
+
+            var alive = Yaml.Strings(Yaml.Map(Yaml.Map(bootstrap.Node, "livenessProbe"), "exec"), "command").ToList();
+            Assert.True(alive.Count >= 2 && Path.GetFileName(alive[0]) == "zfs-csi-bootstrap",
+                $"{kustomization}: {bootstrap}: its liveness probe must run zfs-csi-bootstrap, runs `{string.Join(' ', alive)}`");
+            var liveness = ParseBootstrap(kustomization, bootstrap, alive[1..], "liveness command");
+            Assert.True(liveness.Command == BootstrapCommand.Alive, $"{kustomization}: {bootstrap}: its liveness command must be `alive`, is `{alive[1]}`");
+            Assert.True(liveness.StatusFile == options.StatusFile, $"{kustomization}: {bootstrap}: `alive` reads {liveness.StatusFile}, the sidecar writes {options.StatusFile}");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Kustomizations))]
+    public async Task A_bootstrap_in_a_container_mounts_only_where_the_host_sees_it(string kustomization)
+    {
+        var objects = await _renders.GetAsync(kustomization);
+        foreach (var bootstrap in PodView.All(objects).SelectMany(p => p.Containers).Where(IsBootstrap))
+        {
+            var options = BootstrapOptions.Parse(bootstrap.ExpandedArgs());
+            if (!options.Import)
+            {
+                continue;
+            }
+            // A plain import mounts every dataset (the seed's /home/*) in the container's namespace only.
+            Assert.True(options.ImportMount != ImportMount.All,
+                $"{kustomization}: {bootstrap}: --import-mount all mounts the pool's datasets inside the container only: use none or the shared directory (/data)");
+            if (options.ImportMount == ImportMount.Under)
+            {
+                var mount = bootstrap.MountHolding(options.MountUnder);
+                Assert.True(mount is { Propagation: "Bidirectional" } && bootstrap.Pod.HostPath(mount.Volume) is not null,
+                    $"{kustomization}: {bootstrap}: --import-mount {options.MountUnder} is not inside a Bidirectional hostPath mount, the host would not see those mounts");
+            }
+        }
+    }
+
+    [Fact]
+    public async Task The_seed_cluster_sidecar_only_checks_and_leaves_building_importing_and_mounting_to_alice()
+    {
+        var objects = await _renders.GetAsync("deploy/overlays/seed-cluster");
+        var bootstrap = Assert.Single(PodView.All(objects).SelectMany(p => p.Containers), IsBootstrap);
+        var options = BootstrapOptions.Parse(bootstrap.ExpandedArgs());
+
+        Assert.True(options.NoRebuild, "alice rebuilds on the host (deploy/systemd): the sidecar needs --no-rebuild");
+        Assert.False(options.Import, "alice imports and mounts /home/* on the host: the sidecar needs --no-import");
+        Assert.Equal("/root/src/zfs-2.0.1", bootstrap.Pod.HostPath(bootstrap.MountHolding(options.SourceTree)!.Volume));
+        foreach (var path in new[] { options.SourceTree, options.ModulesDirectory })
+        {
+            var mount = bootstrap.MountHolding(path);
+            Assert.True(mount is { ReadOnly: true }, $"{bootstrap}: {path} must be mounted read-only in a sidecar that never builds");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Kustomizations))]
+    public async Task Only_containers_that_mount_sshfs_need_dev_fuse(string kustomization)
+    {
+        var objects = await _renders.GetAsync(kustomization);
+        foreach (var container in PodView.All(objects).SelectMany(p => p.Containers))
+        {
+            var fuse = container.Mounts.Any(m => container.Pod.HostPath(m.Volume) == "/dev/fuse");
+            var sshfs = container.Flag("--sshfs-remote") is not null;
+            // A CharDevice hostPath that a node lacks keeps the pod from starting on that node.
+            Assert.True(fuse == sshfs, fuse
+                ? $"{kustomization}: {container} mounts /dev/fuse but never mounts SSHFS"
+                : $"{kustomization}: {container} mounts SSHFS but has no /dev/fuse");
+        }
+    }
+
+    private static BootstrapOptions ParseBootstrap(string kustomization, ContainerView bootstrap, IReadOnlyList<string> args, string what)
+    {
+        try
+        {
+            return BootstrapOptions.Parse(args);
+        }
+        catch (OptionsException e)
+        {
+            Assert.Fail($"{kustomization}: {bootstrap}: zfs-csi-bootstrap would refuse its {what}: {e.Message}\nargs: {string.Join(' ', args)}");
+            throw;
         }
     }
 

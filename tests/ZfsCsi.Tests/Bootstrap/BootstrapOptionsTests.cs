@@ -16,7 +16,22 @@ public sealed class BootstrapOptionsTests
         Assert.Equal(ModuleMode.None, o.Module);
     }
 
+    [Fact]
+    public void The_seed_sidecar_flags_parse_check_only_and_no_import()
+    {
+        var o = BootstrapOptions.Parse(["watch", "--pool=data", "--module=kernel", "--no-rebuild", "--no-import", "--mount-lock-timeout=60"]);
+        Assert.True(o.NoRebuild);
+        Assert.False(o.Import);
+        Assert.Equal(TimeSpan.FromSeconds(60), o.MountLockTimeout);
+        Assert.Equal(ImportMount.None, o.ImportMount);
+        var under = BootstrapOptions.Parse(["watch", "--pool=data", "--import-mount=/data"]);
+        Assert.Equal((ImportMount.Under, "/data"), (under.ImportMount, under.MountUnder));
+    }
+
     [Theory]
+    [InlineData("--import-mount", "data")]
+    [InlineData("--import-mount", "/data/../home")]
+    [InlineData("--mount-lock-timeout", "0")]
     [InlineData("--pool", "data/k8s")]
     [InlineData("--pool", "-f")]
     [InlineData("--import-dir", "relative/dir")]

@@ -72,6 +72,39 @@ public sealed class BootstrapReadinessTests : IDisposable
         Assert.Contains("stuck", r.Reason, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(BootstrapState.Importing, 200, 300, false)]
+    [InlineData(BootstrapState.Importing, 200, 100, true)]
+    [InlineData(BootstrapState.Ready, 200, 300, false)]
+    public async Task A_step_past_its_own_limit_plus_the_margin_is_not_alive_even_with_a_fresh_heartbeat(BootstrapState state, double limitSeconds, double runningSeconds, bool alive)
+    {
+        // A watch sidecar's routine re-check keeps State=ready while its step runs: it can hang too.
+        BootstrapStatusFile.Write(File, new BootstrapStatus
+        {
+            State = state, Reason = "r", Step = "zpool import", RunningStep = "zpool import", Watching = true,
+            Heartbeat = DateTimeOffset.UtcNow, StepStarted = DateTimeOffset.UtcNow.AddSeconds(-runningSeconds), StepLimitSeconds = limitSeconds,
+        });
+
+        var r = await _check.CheckLivenessAsync(CancellationToken.None);
+
+        Assert.Equal(alive, r.Ready);
+        if (!alive)
+        {
+            Assert.Contains("step 'zpool import' has run 300 s, past its limit of 200 s plus 60 s", r.Reason, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task A_step_without_a_limit_is_judged_by_its_heartbeat_only()
+    {
+        BootstrapStatusFile.Write(File, new BootstrapStatus
+        {
+            State = BootstrapState.Rebuilding, Reason = "r", Step = "build lock", RunningStep = "build lock", Watching = true,
+            Heartbeat = DateTimeOffset.UtcNow, StepStarted = DateTimeOffset.UtcNow.AddHours(-3),
+        });
+        Assert.True((await _check.CheckLivenessAsync(CancellationToken.None)).Ready);
+    }
+
     [Fact]
     public async Task A_garbled_file_is_not_ready_with_the_reason()
     {

@@ -35,7 +35,7 @@ public sealed class ModuleBootstrapperTests : IDisposable
         var status = await RunAsync();
 
         Assert.Equal(BootstrapState.Ready, status.State);
-        Assert.Equal(["uname -r", $"modinfo -k {FakeKernel.Release} -F version zfs", "zfs version"], _k.Ran);
+        Assert.Equal(["uname -r", $"modinfo -k {FakeKernel.Release} -F version zfs", "zfs --version"], _k.Ran);
         Assert.Contains("2.2.2-1", status.Reason, StringComparison.Ordinal);
         Assert.Equal(BootstrapState.Ready, (await BootstrapStatusFile.ReadAsync(_k.StatusFile, CancellationToken.None))!.State);
     }
@@ -78,17 +78,128 @@ public sealed class ModuleBootstrapperTests : IDisposable
     }
 
     [Fact]
-    public async Task A_loaded_module_of_another_release_is_reported_and_never_unloaded()
+    public async Task An_installed_module_that_is_not_loaded_is_loaded_and_checked_as_on_a_normal_boot()
     {
-        _k.AllGood();
-        _k.Loaded("2.1.5-1");
+        // The audit's case: on real OpenZFS `zfs version` fails without the module, so the
+        // bootstrap must read the userland with `zfs --version` and get to modprobe.
+        _k.Userland("2.2.2-1");
+        _k.Installed("2.2.2-1");
+
+        var status = await RunAsync("--source", "");
+
+        Assert.Equal(BootstrapState.Ready, status.State);
+        Assert.Equal(["modprobe zfs"], Changes);
+        Assert.DoesNotContain("zfs version", _k.Ran);
+        Assert.Equal(2, _k.Ran.Count(l => l == "zfs --version"));
+        Assert.Equal("2.2.2-1", File.ReadAllText(_k.LoadedVersionFile).Trim());
+        Assert.Equal("2.2.2-1", status.ModuleVersion);
+    }
+
+    [Fact]
+    public void The_fake_zfs_answers_like_OpenZFS_without_the_module()
+    {
+        _k.Userland("2.0.1-1");
+
+        var subcommand = _k.Run("zfs", "version");
+        var flag = _k.Run("zfs", "--version");
+
+        // cmd/zfs/zfs_main.c: every subcommand needs libzfs_init(), which fails without /sys/module/zfs...
+        Assert.Equal(1, subcommand.ExitCode);
+        Assert.Contains(FakeKernel.NotLoaded, subcommand.Stderr, StringComparison.Ordinal);
+        Assert.Equal("", subcommand.Stdout);
+        // ...while -V/--version is answered before it: the userland line, then the kmod failure.
+        Assert.Equal(1, flag.ExitCode);
+        Assert.Equal("zfs-2.0.1-1\n", flag.Stdout);
+        Assert.Contains("zfs_version_kernel() failed", flag.Stderr, StringComparison.Ordinal);
+        Assert.Contains(FakeKernel.NotLoaded, _k.Run("zpool", "list", "-H").Stderr, StringComparison.Ordinal);
+
+        _k.Loaded("2.0.1-1");
+        Assert.Equal((0, "zfs-2.0.1-1\nzfs-kmod-2.0.1-1\n"), (_k.Run("zfs", "--version").ExitCode, _k.Run("zfs", "--version").Stdout));
+    }
+
+    [Fact]
+    public async Task Tools_that_print_no_userland_without_the_module_are_read_from_the_source_trees_META_and_checked_again_once_loaded()
+    {
+        // OpenZFS 0.8's zfs_version_print() read the kernel version first and printed nothing without it.
+        _k.KernelVersionFirst();
+        _k.Userland("2.2.2-1");
+        _k.Installed("2.2.2-1");
+
+        var status = await RunAsync();
+
+        Assert.Equal(BootstrapState.Ready, status.State);
+        Assert.Equal(["modprobe zfs"], Changes);
+        Assert.Contains("matching userland 2.2.2-1", status.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Tools_whose_release_shows_only_after_loading_and_differs_from_META_are_reported()
+    {
+        _k.KernelVersionFirst();
+        _k.Userland("2.1.5-1");
+        _k.Installed("2.2.2-1");
 
         var status = await RunAsync();
 
         Assert.Equal(BootstrapState.Failed, status.State);
-        Assert.Contains("loaded zfs module is 2.1.5-1 but the userland tools are 2.2.2-1", status.Reason, StringComparison.Ordinal);
-        Assert.Contains("modprobe -r zfs", status.Reason, StringComparison.Ordinal);
+        Assert.Contains("the loaded zfs module is 2.2.2-1 but the userland tools", status.Reason, StringComparison.Ordinal);
+        Assert.Contains("are 2.1.5-1", status.Reason, StringComparison.Ordinal);
+        Assert.DoesNotContain(_k.Ran, l => l.StartsWith("make", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_loaded_module_that_differs_from_the_userland_is_reported_and_never_rebuilt_or_unloaded()
+    {
+        // alice: OpenZFS 2.0.1 built from /root/src/zfs-2.0.1, loaded, /home on the pool; a sidecar
+        // image with other tools must not "repair" that by rebuilding the host's module.
+        _k.SourceRelease("2.0.1", "1");
+        _k.Installed("2.0.1-1");
+        _k.Loaded("2.0.1-1");
+        _k.ImportedPool("data");
+        _k.Userland("2.1.11-1");
+
+        var status = await RunAsync("--pool", "data");
+
+        Assert.Equal(BootstrapState.Failed, status.State);
+        Assert.Contains("loaded zfs module is 2.0.1-1 but the userland tools", status.Reason, StringComparison.Ordinal);
+        Assert.Contains("never rebuilds or unloads a loaded module", status.Reason, StringComparison.Ordinal);
+        Assert.Contains("OPENZFS_VERSION=2.0.1", status.Reason, StringComparison.Ordinal);
         Assert.Empty(Changes);
+        Assert.Equal("2.0.1-1", _k.InstalledVersion());
+        Assert.Equal("2.0.1-1", File.ReadAllText(_k.LoadedVersionFile).Trim());
+    }
+
+    [Fact]
+    public async Task A_source_tree_of_another_release_than_the_userland_is_never_built()
+    {
+        _k.SourceRelease("2.0.1", "1");
+        _k.Userland("2.1.11-1");
+
+        var status = await RunAsync();
+
+        Assert.Equal(BootstrapState.Failed, status.State);
+        Assert.Contains("source tree", status.Reason, StringComparison.Ordinal);
+        Assert.Contains("is OpenZFS 2.0.1-1", status.Reason, StringComparison.Ordinal);
+        Assert.Contains("would not match the userland 2.1.11-1", status.Reason, StringComparison.Ordinal);
+        Assert.Empty(Changes);
+    }
+
+    [Fact]
+    public async Task No_rebuild_says_the_host_must_build_and_builds_nothing_but_still_loads_a_matching_module()
+    {
+        _k.Userland("2.2.2-1");
+
+        var status = await RunAsync("--no-rebuild");
+
+        Assert.Equal(BootstrapState.Failed, status.State);
+        Assert.Contains($"no zfs module is installed for kernel {FakeKernel.Release}", status.Reason, StringComparison.Ordinal);
+        Assert.Contains("--no-rebuild", status.Reason, StringComparison.Ordinal);
+        Assert.Contains("zfs-csi-bootstrap.service", status.Reason, StringComparison.Ordinal);
+        Assert.Empty(Changes);
+
+        _k.Installed("2.2.2-1");
+        Assert.Equal(BootstrapState.Ready, (await RunAsync("--no-rebuild")).State);
+        Assert.Equal(["modprobe zfs"], Changes);
     }
 
     [Fact]
@@ -123,7 +234,7 @@ public sealed class ModuleBootstrapperTests : IDisposable
     }
 
     [Fact]
-    public async Task A_build_failing_half_way_is_retried_never_loaded_and_leaves_no_half_installed_module()
+    public async Task A_first_install_failing_half_way_is_retried_never_loaded_and_leaves_no_half_installed_module()
     {
         _k.Userland("2.2.2-1");
         _k.Fail("make-install");
@@ -134,10 +245,61 @@ public sealed class ModuleBootstrapperTests : IDisposable
         Assert.Contains("failed 3 time(s)", status.Reason, StringComparison.Ordinal);
         Assert.Contains("make install", status.Reason, StringComparison.Ordinal);
         Assert.Equal(3, _k.Ran.Count(l => l == "make install"));
-        Assert.Equal(3, _k.Ran.Count(l => l == "make uninstall"));
+        Assert.DoesNotContain(_k.Ran, l => l.StartsWith("make uninstall", StringComparison.Ordinal));
         Assert.DoesNotContain(_k.Ran, l => l.StartsWith("modprobe", StringComparison.Ordinal));
         Assert.False(File.Exists(_k.LoadedVersionFile));
         Assert.Null(_k.InstalledVersion());
+        Assert.Empty(Directory.EnumerateFileSystemEntries(_k.Extra()));
+        Assert.False(ZfsCsi.Bootstrap.Module.ModuleBackup.Exists(_k.ModulesDirectory, FakeKernel.Release));
+    }
+
+    [Fact]
+    public async Task A_failed_install_puts_the_previous_module_back_instead_of_running_make_uninstall()
+    {
+        // The module that worked before (not loaded, of another release than the new tools) must
+        // survive a failed rebuild: make uninstall would delete it and the tools with it.
+        _k.Installed("2.1.5-1");
+        File.WriteAllText(Path.Combine(_k.Extra(), "nvidia.ko"), "not ours");
+        _k.Userland("2.2.2-1");
+        _k.Fail("make-install");
+
+        var status = await RunAsync("--attempts", "2");
+
+        Assert.Equal(BootstrapState.Failed, status.State);
+        Assert.DoesNotContain(_k.Ran, l => l.StartsWith("make uninstall", StringComparison.Ordinal));
+        Assert.Equal("2.1.5-1", _k.InstalledVersion());
+        Assert.Equal("2.1.5-1", File.ReadAllText(Path.Combine(_k.Extra(), "spl", "spl.ko")).Trim());
+        Assert.Equal("not ours", File.ReadAllText(Path.Combine(_k.Extra(), "nvidia.ko")));
+        // depmod after every put-back, so modules.dep lists what is there again.
+        var installs = _k.Ran.Select((l, i) => (l, i)).Where(x => x.l == "make install").Select(x => x.i).ToList();
+        Assert.Equal(2, installs.Count);
+        Assert.All(installs, i => Assert.Equal($"depmod -a {FakeKernel.Release}", _k.Ran[i + 1]));
+        Assert.False(ZfsCsi.Bootstrap.Module.ModuleBackup.Exists(_k.ModulesDirectory, FakeKernel.Release));
+        Assert.DoesNotContain(_k.Ran, l => l.StartsWith("modprobe", StringComparison.Ordinal));
+        Assert.Equal("2.2.2-1", File.ReadAllText(Path.Combine(_k.State, "userland")).Trim());
+    }
+
+    [Fact]
+    public async Task An_install_cut_short_by_a_kill_is_rolled_back_at_the_next_start_before_anything_loads()
+    {
+        _k.Userland("2.1.5-1");
+        _k.SourceRelease("2.1.5", "1");
+        _k.Installed("2.1.5-1");
+        // What a bootstrap killed in the middle of make install leaves: its copy, and half-written modules.
+        ZfsCsi.Bootstrap.Module.ModuleBackup.Take(_k.ModulesDirectory, FakeKernel.Release);
+        File.WriteAllText(Path.Combine(_k.Extra(), "zfs", "zfs.ko"), "partial");
+
+        var checkOnly = await RunAsync("--no-rebuild");
+        Assert.Equal(BootstrapState.Failed, checkOnly.State);
+        Assert.Contains("was interrupted", checkOnly.Reason, StringComparison.Ordinal);
+        Assert.Empty(Changes);
+
+        var status = await RunAsync();
+
+        Assert.Equal(BootstrapState.Ready, status.State);
+        Assert.Equal([$"depmod -a {FakeKernel.Release}", "modprobe zfs"], Changes);
+        Assert.Equal("2.1.5-1", File.ReadAllText(_k.LoadedVersionFile).Trim());
+        Assert.False(ZfsCsi.Bootstrap.Module.ModuleBackup.Exists(_k.ModulesDirectory, FakeKernel.Release));
     }
 
     [Fact]
@@ -169,6 +331,8 @@ public sealed class ModuleBootstrapperTests : IDisposable
     [Fact]
     public async Task Module_none_skips_the_module_path_and_says_so()
     {
+        _k.ZfsFuse();
+        _k.ImportedPool("tank");
         var status = await RunAsync("--module", "none", "--pool", "tank");
 
         Assert.Equal(BootstrapState.Ready, status.State);
@@ -178,15 +342,19 @@ public sealed class ModuleBootstrapperTests : IDisposable
     }
 
     [Fact]
-    public async Task An_unreadable_userland_version_is_not_ready_and_points_at_module_none()
+    public async Task Without_tools_that_name_their_release_or_a_source_tree_nothing_loads_and_the_reason_points_at_module_none()
     {
+        // zfs-fuse's zfs answers --version with its usage (exit 2): no zfs-X.Y.Z line.
         _k.Installed("2.2.2-1");
-        _k.Loaded("2.2.2-1");
+        _k.KernelVersionFirst();
+        _k.Userland("2.2.2-1");
 
-        var status = await RunAsync();
+        var status = await RunAsync("--source", "");
 
         Assert.Equal(BootstrapState.Failed, status.State);
+        Assert.Contains("cannot read the ZFS userland version", status.Reason, StringComparison.Ordinal);
         Assert.Contains("--module none", status.Reason, StringComparison.Ordinal);
+        Assert.Contains("zfs_version_kernel() failed", status.Reason, StringComparison.Ordinal);
         Assert.Empty(Changes);
     }
 
@@ -218,6 +386,9 @@ public sealed class ModuleBootstrapperTests : IDisposable
             if (await BootstrapStatusFile.ReadAsync(_k.StatusFile, CancellationToken.None) is { State: BootstrapState.Rebuilding } s && s.Step == "make -j2")
             {
                 seen.Add(s);
+                Assert.Equal("make -j2", s.RunningStep);
+                Assert.Equal(30, s.StepLimitSeconds);
+                Assert.NotNull(s.StepStarted);
                 Assert.True((await readiness.CheckLivenessAsync(CancellationToken.None)).Ready);
                 var ready = await readiness.CheckAsync(CancellationToken.None);
                 Assert.False(ready.Ready);

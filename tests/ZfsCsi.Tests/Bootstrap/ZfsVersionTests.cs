@@ -1,4 +1,4 @@
-using ZfsCsi.Bootstrap.Module;
+using ZfsCsi.Core.Bootstrap;
 
 namespace ZfsCsi.Tests.Bootstrap;
 
