@@ -80,4 +80,40 @@ public sealed class AliceNodeTests(AliceNodeFixture alice) : IClassFixture<Alice
             await TestPool.WithMountLockAsync(() => Sh.CheckAsync("zfs", "mount", id));
         }
     }
+
+    /// <summary>
+    /// The flags kept through the read-only remount are the dataset's own mount's (exec=off,
+    /// setuid=off show there as noexec,nosuid), not the pool root's: otherwise the remount would
+    /// give the pod exec on a dataset that forbids it.
+    /// </summary>
+    [Fact]
+    public async Task On_alice_a_read_only_publish_keeps_the_datasets_own_noexec_and_nosuid()
+    {
+        var id = (await alice.Client.Controller.CreateVolumeAsync(Create(Unique("pvc-alice-noexec"), 16 * MiB))).Volume.VolumeId;
+        await TestPool.WithMountLockAsync(async () =>
+        {
+            await Sh.CheckAsync("zfs", "set", "exec=off", id);
+            await Sh.CheckAsync("zfs", "set", "setuid=off", id);
+        });
+        var mountpoint = await alice.GetPropertyAsync(id, "mountpoint");
+        var datasetOptions = File.ReadAllLines("/proc/self/mountinfo").Single(l => l.Split(' ')[4] == mountpoint).Split(' ')[5];
+        Assert.Contains("noexec", datasetOptions);
+        Assert.DoesNotContain("noexec", File.ReadAllLines("/proc/self/mountinfo").Single(l => l.Split(' ')[4] == alice.Pool.Mountpoint).Split(' ')[5]);
+
+        var target = NewTarget();
+        await alice.Client.Node.NodePublishVolumeAsync(Publish(id, target, readOnly: true));
+        try
+        {
+            var options = File.ReadAllLines("/proc/self/mountinfo").Single(l => l.Split(' ')[4] == target).Split(' ')[5].Split(',');
+            Assert.Contains("ro", options);
+            Assert.Contains("noexec", options);
+            Assert.Contains("nosuid", options);
+            // The same request again matches what is there.
+            await alice.Client.Node.NodePublishVolumeAsync(Publish(id, target, readOnly: true));
+        }
+        finally
+        {
+            await alice.Client.Node.NodeUnpublishVolumeAsync(Unpublish(id, target));
+        }
+    }
 }
