@@ -73,9 +73,16 @@ public sealed partial class NodeVolumes(NodeOptions options, VolumeOptions volum
         var below = TargetPath.Below(target, KubeletDir);
         try
         {
-            return await FsAsync($"open {target}'s parent", () => create
-                ? SafeDirectory.OpenOrCreate(KubeletDir, below.Take(below.Count - 1).ToList(), TargetDirectoryMode)
-                : SafeDirectory.Open(KubeletDir, below.Take(below.Count - 1).ToList())).ConfigureAwait(false);
+            return await FsAsync($"open {target}'s parent", () =>
+            {
+                if (!create)
+                {
+                    return SafeDirectory.Open(KubeletDir, below.Take(below.Count - 1).ToList());
+                }
+                // The kubelet directory itself is configuration (--kubelet-dir), trusted as given.
+                Directory.CreateDirectory(KubeletDir);
+                return SafeDirectory.OpenOrCreate(KubeletDir, below.Take(below.Count - 1).ToList(), TargetDirectoryMode);
+            }).ConfigureAwait(false);
         }
         catch (ZfsCsiException e) when (e.InnerException is SyscallException { Errno: Errno.ENOENT } && !create)
         {
