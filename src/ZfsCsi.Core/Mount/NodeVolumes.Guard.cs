@@ -44,6 +44,13 @@ public sealed partial class NodeVolumes
     /// dataset's own ZFS mount, so nothing can fall through to the parent and nothing is checked.
     /// <paramref name="tryLockTarget"/> takes the RPCs' lock of a target (null when busy: that
     /// target waits for the next round). Returns the targets fenced.
+    /// <para>
+    /// Limit: this acts on the node's mount table. A container started before the cut holds its
+    /// own copy of the bind (kubelet's default mountPropagation None is rprivate), which the cut
+    /// does not reach; only alice's side can stop its writes (for instance an SFTP user that may
+    /// not write the root-owned directory a dataset's mount covers). A container (re)started after
+    /// the cut gets the fence, and stats and health report the volume unavailable.
+    /// </para>
     /// </summary>
     public async Task<IReadOnlyList<string>> GuardOnceAsync(Func<string, IDisposable?> tryLockTarget, CancellationToken ct)
     {
