@@ -305,6 +305,28 @@ public sealed class NodeTests(ConformanceFixture fx) : ConformanceTest(fx)
     }
 
     [Fact]
+    [Trait("spec", "NodeGetVolumeStats Errors")]
+    public async Task NodeGetVolumeStats_of_a_real_volume_at_a_path_where_it_is_not_published_is_NOT_FOUND_even_a_relative_one()
+    {
+        // NodeGetVolumeStats Errors: "Volume does not exist | 5 NOT_FOUND | Indicated that the
+        // volume_id or volume_path specified does not exist on specified volume_path." csi-sanity's
+        // "should fail when volume does not exist on the specified path" sends volume_path
+        // "some/path" for a real volume and expects NOT_FOUND; an empty volume_path is a missing
+        // REQUIRED field (INVALID_ARGUMENT).
+        var volume = await Volumes.CreateAsync("stats-path");
+        await PublishedAsync(volume);
+        if (!(await NodeCapabilitiesAsync()).Contains(NodeRpc.GetVolumeStats))
+        {
+            return;
+        }
+        foreach (var path in new[] { "some/path", "/some/path", Path.Combine(Plugin.KubeletDirectory, "..", "outside") })
+        {
+            await Rpc.FailsWith(StatusCode.NotFound, Plugin.Node.NodeGetVolumeStatsAsync(new NodeGetVolumeStatsRequest { VolumeId = volume.VolumeId, VolumePath = path }));
+        }
+        await Rpc.FailsWith(StatusCode.InvalidArgument, Plugin.Node.NodeGetVolumeStatsAsync(new NodeGetVolumeStatsRequest { VolumeId = volume.VolumeId, VolumePath = "" }));
+    }
+
+    [Fact]
     [Trait("spec", "NodeGetVolumeHealth")]
     public async Task NodeGetVolumeHealth_follows_GET_VOLUME_HEALTH()
     {

@@ -20,11 +20,19 @@ public static class Deadline
     /// <summary>Threads still stuck in the kernel after their caller gave up on them.</summary>
     public static int Abandoned => Volatile.Read(ref _abandoned);
 
-    public static Task<T> RunAsync<T>(string what, Func<T> call, TimeSpan? timeout = null)
+    public static Task<T> RunAsync<T>(string what, Func<T> call, TimeSpan? timeout = null) => RunAsync(what, call, timeout, held: null);
+
+    /// <summary>
+    /// As above; <paramref name="held"/> (a <see cref="SafeDirectory.Lease"/> the call uses) is
+    /// released by the thread when the call returns, not when the caller stops waiting: an fd
+    /// an abandoned call still uses must not be closed and its number reused under it.
+    /// </summary>
+    public static Task<T> RunAsync<T>(string what, Func<T> call, TimeSpan? timeout, IDisposable? held)
     {
         var limit = timeout ?? Default;
         if (Abandoned >= MaxAbandoned)
         {
+            held?.Dispose();
             throw new DeadMountException($"{what}: {Abandoned} earlier filesystem calls are still hung; the node's /data is not answering");
         }
         var done = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -42,6 +50,7 @@ public static class Deadline
             }
             finally
             {
+                held?.Dispose();
                 if (Interlocked.CompareExchange(ref state, 1, 0) == 2)
                 {
                     Interlocked.Decrement(ref _abandoned);

@@ -23,20 +23,31 @@ public sealed record MountFlags(ulong Flags, IReadOnlyList<string> Names)
         ["nodiratime"] = Native.MsNodiratime,
         ["relatime"] = Native.MsRelatime,
         ["strictatime"] = Native.MsStrictatime,
-        ["sync"] = Native.MsSynchronous,
-        ["dirsync"] = Native.MsDirsync,
         // Binds always carry these; accepted so StorageClasses written for other drivers still work.
         ["defaults"] = 0,
         ["bind"] = 0,
     };
 
-    /// <summary>The flag names as mountinfo's per-mount options show them (ro/rw aside).</summary>
-    private static readonly (ulong Flag, string Name)[] Shown =
+    /// <summary>
+    /// Flags that look per-mount but are not: MS_SYNCHRONOUS and MS_DIRSYNC belong to the
+    /// filesystem (superblock), and a bind remount (MS_REMOUNT|MS_BIND) only changes per-mount
+    /// flags, so the kernel drops them silently. Accepting them would give the pod asynchronous
+    /// writes while the request says otherwise, and a retry could never match (mountinfo's
+    /// per-mount options never show them), so it would answer ALREADY_EXISTS.
+    /// </summary>
+    private static readonly Dictionary<string, string> Refused = new(StringComparer.Ordinal)
+    {
+        ["sync"] = "MS_SYNCHRONOUS",
+        ["dirsync"] = "MS_DIRSYNC",
+    };
+
+    /// <summary>The per-mount access flags a bind shows in mountinfo and keeps from its source (ro/rw and atime aside).</summary>
+    private static readonly (ulong Flag, string Name)[] Access =
     [
         (Native.MsNosuid, "nosuid"), (Native.MsNodev, "nodev"), (Native.MsNoexec, "noexec"),
-        (Native.MsNoatime, "noatime"), (Native.MsNodiratime, "nodiratime"), (Native.MsSynchronous, "sync"),
-        (Native.MsDirsync, "dirsync"),
     ];
+
+    private const ulong AtimeBits = Native.MsNoatime | Native.MsNodiratime | Native.MsRelatime | Native.MsStrictatime;
 
     public bool ReadOnly => (Flags & Native.MsRdonly) != 0;
 
@@ -50,6 +61,12 @@ public sealed record MountFlags(ulong Flags, IReadOnlyList<string> Names)
             // kubectl and StorageClass mountOptions may pass "a,b" as one entry.
             foreach (var name in raw.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
             {
+                if (Refused.TryGetValue(name, out var superFlag))
+                {
+                    throw new InvalidInputException(
+                        $"mount flag '{name}' cannot be applied to a bind mount: {superFlag} is a filesystem-wide flag and a bind remount only changes per-mount flags, " +
+                        "so the volume would not be synchronous although the request says so; for synchronous writes set the dataset's ZFS property sync=always instead");
+                }
                 if (!Known.TryGetValue(name, out var flag))
                 {
                     throw new InvalidInputException(
@@ -67,37 +84,56 @@ public sealed record MountFlags(ulong Flags, IReadOnlyList<string> Names)
         {
             throw new InvalidInputException("mount flags 'ro' and 'rw' contradict each other");
         }
+        // A mount has one atime mode; the kernel would silently let strictatime win.
+        var modes = names.Where(n => n is "noatime" or "relatime" or "strictatime").Distinct().ToList();
+        if (modes.Count > 1)
+        {
+            throw new InvalidInputException($"mount flags '{modes[0]}' and '{modes[1]}' contradict each other: a mount has one atime mode");
+        }
         return new MountFlags(flags, names);
     }
 
     /// <summary>
-    /// Whether an existing mount's per-mount options (mountinfo field 6) say exactly these flags,
-    /// after <paramref name="inherited"/> (what the bind always carries from /data, e.g. SSHFS's nosuid,nodev).
+    /// Whether an existing bind's per-mount options (mountinfo field 6) are exactly what a bind
+    /// with these flags of a directory on a mount with <paramref name="sourceOptions"/> shows:
+    /// same access (ro), the source's nosuid/nodev/noexec plus the requested ones, and the same
+    /// atime mode. Used for the CSI spec's NodePublishVolume idempotency (same request: OK; the
+    /// same target with other flags: ALREADY_EXISTS).
     /// </summary>
-    public bool Matches(IReadOnlySet<string> mountOptions, ulong inherited)
+    public bool Matches(IReadOnlySet<string> mountOptions, IReadOnlySet<string> sourceOptions)
     {
         if (mountOptions.Contains("ro") != ReadOnly)
         {
             return false;
         }
-        var wanted = Flags | inherited;
-        foreach (var (flag, name) in Shown)
+        var wanted = Flags | Kept(sourceOptions);
+        foreach (var (flag, name) in Access)
         {
             if (((wanted & flag) != 0) != mountOptions.Contains(name))
             {
                 return false;
             }
         }
-        return true;
+        return ExpectedAtime(sourceOptions) == AtimeOf(mountOptions);
     }
 
-    /// <summary>The per-mount flags an existing mount shows, as mount(2) bits (to keep them on a remount).</summary>
-    public static ulong FromMountOptions(IReadOnlySet<string> mountOptions)
+    /// <summary>
+    /// The flags of the remount step: the requested ones plus the source's nosuid/nodev/noexec
+    /// (a bind never gets more rights than the mount it is made from). Atime bits come only from
+    /// the request: without any, the kernel keeps the bind's own (copied from its source).
+    /// </summary>
+    public ulong RemountFlags(IReadOnlySet<string> sourceOptions) => Flags | Kept(sourceOptions);
+
+    /// <summary>Flags that need the second, remount step (MS_BIND alone ignores them and copies the source's).</summary>
+    public bool NeedsRemount => Flags != 0;
+
+    /// <summary>The source's per-mount access flags as mount(2) bits.</summary>
+    public static ulong Kept(IReadOnlySet<string> sourceOptions)
     {
         ulong flags = 0;
-        foreach (var (flag, name) in Shown)
+        foreach (var (flag, name) in Access)
         {
-            if (mountOptions.Contains(name))
+            if (sourceOptions.Contains(name))
             {
                 flags |= flag;
             }
@@ -105,7 +141,24 @@ public sealed record MountFlags(ulong Flags, IReadOnlyList<string> Names)
         return flags;
     }
 
-    /// <summary>Flags that need the second, remount step (MS_BIND alone ignores them).</summary>
-    public bool NeedsRemount(ulong inherited) => (Flags | inherited) != 0;
+    /// <summary>
+    /// The atime mode the bind will have, as the kernel decides it (fs/namespace.c, path_mount):
+    /// a remount naming no atime flag keeps the bind's, which a fresh bind copies from its source;
+    /// one naming any sets exactly those, relatime being the default mode.
+    /// </summary>
+    private (string Mode, bool NoDirAtime) ExpectedAtime(IReadOnlySet<string> sourceOptions)
+    {
+        if ((Flags & AtimeBits) == 0)
+        {
+            return AtimeOf(sourceOptions);
+        }
+        var mode = (Flags & Native.MsStrictatime) != 0 ? "strictatime"
+            : (Flags & Native.MsNoatime) != 0 ? "noatime"
+            : "relatime";
+        return (mode, (Flags & Native.MsNodiratime) != 0);
+    }
 
+    /// <summary>A mount's atime mode from its mountinfo options: noatime, relatime, or neither (strictatime).</summary>
+    private static (string Mode, bool NoDirAtime) AtimeOf(IReadOnlySet<string> options) =>
+        (options.Contains("noatime") ? "noatime" : options.Contains("relatime") ? "relatime" : "strictatime", options.Contains("nodiratime"));
 }

@@ -56,11 +56,45 @@ internal static partial class Native
     [LibraryImport("libc", EntryPoint = "mount", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int Mount(string? source, string target, string? fsType, ulong flags, nint data);
 
+    /// <summary>mount(2) with a data string (tmpfs options for a fence).</summary>
+    [LibraryImport("libc", EntryPoint = "mount", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int Mount(string? source, string target, string? fsType, ulong flags, string? data);
+
     [LibraryImport("libc", EntryPoint = "umount2", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int Umount2(string target, int flags);
 
     [LibraryImport("libc", EntryPoint = "openat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int OpenAt(int dirFd, string path, int flags, int mode);
+
+    [LibraryImport("libc", EntryPoint = "mkdirat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int MkdirAt(int dirFd, string path, int mode);
+
+    [LibraryImport("libc", EntryPoint = "unlinkat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int UnlinkAt(int dirFd, string path, int flags);
+
+    /// <summary>
+    /// statx(2): its struct has one layout on every architecture (unlike struct stat), and with
+    /// AT_EMPTY_PATH it describes an O_PATH fd itself, so the type is read from what was opened.
+    /// </summary>
+    [LibraryImport("libc", EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int Statx(int dirFd, string path, int flags, uint mask, out StatxBuffer buf);
+
+    /// <summary>struct statx (linux/stat.h), 256 bytes; only the leading fields are named.</summary>
+    [StructLayout(LayoutKind.Explicit, Size = 256)]
+    public struct StatxBuffer
+    {
+        [FieldOffset(0)] public uint Mask;
+        [FieldOffset(28)] public ushort Mode;
+    }
+
+    public const int AtRemovedir = 0x200;
+    public const int AtSymlinkNofollow = 0x100;
+    public const int AtEmptyPath = 0x1000;
+    public const uint StatxType = 0x1;
+    public const int SIfmt = 0xF000;
+    public const int SIfdir = 0x4000;
+    public const int SIflnk = 0xA000;
+    public const int SIfreg = 0x8000;
 
     [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
     public static partial int Close(int fd);

@@ -17,4 +17,15 @@ public sealed class NodeOptions
 
     /// <summary>How often the SSHFS mount is checked (and re-established) in the background.</summary>
     public TimeSpan CheckInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// How often every published bind is checked against its dataset being mounted on the pool's
+    /// host (<see cref="NodeVolumes.GuardOnceAsync"/>): the longest time a pod's writes can land in
+    /// the parent dataset after its dataset is unmounted. Short on purpose.
+    /// </summary>
+    public TimeSpan BindCheckInterval { get; set; } = DefaultBindCheckInterval;
+
+    public static readonly TimeSpan DefaultBindCheckInterval = TimeSpan.FromSeconds(2);
+    public static readonly TimeSpan MinBindCheckInterval = TimeSpan.FromMilliseconds(100);
+    public static readonly TimeSpan MaxBindCheckInterval = TimeSpan.FromSeconds(60);
 }

@@ -8,12 +8,13 @@ public sealed partial class NodeVolumes
     /// <summary>
     /// CSI spec, NodeGetVolumeHealth (alpha; CSI 1.13 replaced VolumeCondition with it): the volume
     /// as this node sees it. INACCESSIBLE when the node's /data is dead, the dataset is gone or
-    /// not mounted on the pool's host, or the publish path is not a live bind of it. Each check
-    /// has the deadline, so a dead link is reported within seconds.
+    /// not mounted on the pool's host, or the publish path is not a live bind of it (a fenced
+    /// bind included). A publish path that is not one this node publishes at (relative, outside
+    /// the kubelet directory) is "not published", as NodeGetVolumeStats answers NOT_FOUND for it.
+    /// Each check has the deadline, so a dead link is reported within seconds.
     /// </summary>
     public async Task<VolumeHealth> GetHealthAsync(VolumeId id, string? publishPath, CancellationToken ct)
     {
-        var target = string.IsNullOrEmpty(publishPath) ? null : TargetPath.Check(publishPath, KubeletDir, "volume_publish_path");
         var root = await dataRoot.ProbeAsync().ConfigureAwait(false);
         if (!root.Alive)
         {
@@ -31,7 +32,7 @@ public sealed partial class NodeVolumes
         {
             return Unhealthy(id, "DatasetGone", e.Message);
         }
-        catch (FailedPreconditionException e)
+        catch (Exception e) when (e is FailedPreconditionException or NotADirectoryException)
         {
             return Unhealthy(id, "NotADirectory", e.Message);
         }
@@ -39,15 +40,19 @@ public sealed partial class NodeVolumes
         {
             return Unhealthy(id, "NodeDataUnavailable", e.Message);
         }
-        if (target is not null)
+        if (!string.IsNullOrEmpty(publishPath))
         {
             try
             {
-                await GetStatsAsync(id, target, ct).ConfigureAwait(false);
+                await GetStatsAsync(id, publishPath, ct).ConfigureAwait(false);
             }
             catch (NotFoundException e)
             {
                 return Unhealthy(id, "NotPublished", e.Message);
+            }
+            catch (VolumeFencedException e)
+            {
+                return Unhealthy(id, "PublishPathFenced", e.Message);
             }
             catch (DeadMountException e)
             {

@@ -8,13 +8,14 @@ public sealed partial class NodeVolumes
     /// <summary>
     /// CSI spec, NodePublishVolume: bind the volume's directory at <paramref name="targetPath"/>,
     /// read-only or with the requested flags. Idempotent: the same bind again is OK; a bind of this
-    /// volume with other flags is ALREADY_EXISTS; a bind left from a dead SSHFS mount is replaced;
-    /// any other mount there is FAILED_PRECONDITION and left alone.
+    /// volume with other flags is ALREADY_EXISTS; a bind left from a dead SSHFS mount, or the fence
+    /// left where a bind was cut (<see cref="Fence"/>), is replaced; any other mount there, or a
+    /// file or symlink in the target's place, is FAILED_PRECONDITION and left alone.
     /// </summary>
     public async Task PublishAsync(VolumeId id, string targetPath, MountFlags flags, CancellationToken ct)
     {
-        var target = TargetPath.Check(targetPath, KubeletDir, "target_path");
-        var root = await dataRoot.RequireAliveAsync(ct).ConfigureAwait(false);
+        var target = CheckTarget(targetPath, "target_path");
+        await dataRoot.RequireAliveAsync(ct).ConfigureAwait(false);
         using var dir = await OpenVolumeAsync(id).ConfigureAwait(false);
         if (await NotMountedReasonAsync(id, dir).ConfigureAwait(false) is { } notMounted)
         {
@@ -23,17 +24,28 @@ public sealed partial class NodeVolumes
         var table = MountTable.Read();
         var source = table.SourceOf(DirectoryOf(id))
             ?? throw new DeadMountException($"{DirectoryOf(id)} is on no mount; is {dataRoot.Path} mounted?");
-        var inherited = MountFlags.FromMountOptions(root.Mount!.MountOptions);
+        // Made only now that the request is known to be good: a refused publish leaves nothing behind.
+        using var parent = (await OpenTargetParentAsync(target, create: true).ConfigureAwait(false))!;
         if (table.At(target).LastOrDefault() is { } existing)
         {
-            if (!source.IsBindOfSameDirectory(existing))
+            if (Fence.Is(existing))
+            {
+                if (Fence.VolumeOf(existing) != id.Value)
+                {
+                    throw new FailedPreconditionException(
+                        $"{target} holds the fence left for volume {Printable.Of(Fence.VolumeOf(existing))} (its bind was cut while its dataset was not mounted), not volume {id}; unpublish it first");
+                }
+                _log.Information("Replacing the fence at {TargetPath}: dataset {VolumeId} is mounted again", target, id.Value);
+                await DetachAsync(target, parent).ConfigureAwait(false);
+            }
+            else if (!source.IsBindOfSameDirectory(existing))
             {
                 throw new FailedPreconditionException(
                     $"{target} is already a mount of {existing.Source}:{existing.Root} ({existing.FsType}), not of volume {id}; unpublish it first");
             }
-            if (source.IsCurrentBind(existing) && await IsAnsweringAsync(target).ConfigureAwait(false))
+            else if (source.IsCurrentBind(existing) && await IsAnsweringAsync(target, parent).ConfigureAwait(false))
             {
-                if (flags.Matches(existing.MountOptions, inherited))
+                if (flags.Matches(existing.MountOptions, source.Mount.MountOptions))
                 {
                     _log.Information("Volume {VolumeId} is already published at {TargetPath}", id.Value, target);
                     return;
@@ -41,59 +53,61 @@ public sealed partial class NodeVolumes
                 throw new AlreadyExistsException(
                     $"volume {id} is already published at {target} with other options ({string.Join(',', existing.MountOptions.Order())}); unpublish it first");
             }
-            _log.Warning("Replacing stale bind at {TargetPath} of volume {VolumeId} (device {StaleDevice}, now {Device}): its SSHFS mount is gone",
-                target, id.Value, existing.Device, source.Mount.Device);
-            await DetachAsync(target).ConfigureAwait(false);
+            else
+            {
+                _log.Warning("Replacing stale bind at {TargetPath} of volume {VolumeId} (device {StaleDevice}, now {Device}): its SSHFS mount is gone",
+                    target, id.Value, existing.Device, source.Mount.Device);
+                await DetachAsync(target, parent).ConfigureAwait(false);
+            }
         }
+        // The flags kept through the remount are those of the dataset's own mount (source.Mount):
+        // on alice that is the dataset's ZFS mount (exec=off, setuid=off show there), not /data.
+        var remount = flags.RemountFlags(source.Mount.MountOptions);
         await FsAsync($"bind {DirectoryOf(id)} at {target}", () =>
         {
-            Bind(dir, target, flags, inherited);
+            Bind(dir, parent, NameOf(target), flags.NeedsRemount, remount);
             return 0;
-        }).ConfigureAwait(false);
+        }, SafeDirectory.LeaseAll(dir, parent)).ConfigureAwait(false);
         _log.Information("Published volume {VolumeId} at {TargetPath} ({Access}{Flags})",
             id.Value, target, flags.ReadOnly ? "ro" : "rw", flags.Names.Count == 0 ? "" : "," + string.Join(',', flags.Names));
     }
 
     /// <summary>
-    /// mkdir -p the target (kubelet does not create it), open it without following a symlink, bind
-    /// the opened volume directory onto the opened target, then remount the bind with its flags
-    /// (MS_BIND ignores them; CSI readonly and mount_flags need the second step). The flags /data
-    /// carries (SSHFS's nosuid,nodev) are kept: a bind never gets more rights than its source.
+    /// mkdirat the target in its opened parent (kubelet does not create it; CSI spec:
+    /// "Creation of target_path is the responsibility of the SP"), open it without following a
+    /// symlink, bind the opened volume directory onto the opened target, then remount the bind
+    /// with its flags (MS_BIND ignores them; CSI readonly and mount_flags need the second step).
+    /// Runs on a <see cref="Deadline"/> thread; the caller's fds are leased for its whole run.
     /// </summary>
-    private void Bind(SafeDirectory volume, string target, MountFlags flags, ulong inherited)
+    private static void Bind(SafeDirectory volume, SafeDirectory parent, string name, bool needsRemount, ulong remountFlags)
     {
-        Directory.CreateDirectory(target);
-        var parent = System.IO.Path.GetDirectoryName(target)!;
-        // A symlink among the target's ancestors would lead the mount outside the kubelet directory.
-        var kubelet = Native.RealPath(KubeletDir);
-        var realParent = Native.RealPath(parent);
-        if (realParent != kubelet && !realParent.StartsWith(kubelet + "/", StringComparison.Ordinal))
-        {
-            throw new InvalidInputException($"target_path {target} leads outside the kubelet directory {KubeletDir} through a symbolic link (to {realParent})");
-        }
-        using var targetDir = SafeDirectory.Open(parent, [System.IO.Path.GetFileName(target)]);
+        // A regular file or a symlink in the target's place is refused here (NotADirectoryException).
+        using var targetDir = parent.Descend([name], TargetDirectoryMode);
         if (Native.Mount(volume.ProcPath, targetDir.ProcPath, null, Native.MsBind, 0) != 0)
         {
-            throw new SyscallException("mount --bind", $"{volume.Path} {target}", Native.LastErrno);
+            throw new SyscallException("mount --bind", $"{volume.Path} {targetDir.Path}", Native.LastErrno);
         }
-        if (!flags.NeedsRemount(inherited))
+        if (!needsRemount)
         {
             return;
         }
-        if (Native.Mount(null, target, null, Native.MsRemount | Native.MsBind | flags.Flags | inherited, 0) != 0)
+        // Through the parent's fd: the last component is now the bind, and no parent can be swapped.
+        var mounted = parent.ChildPath(name);
+        if (Native.Mount(null, mounted, null, Native.MsRemount | Native.MsBind | remountFlags, 0) != 0)
         {
             var errno = Native.LastErrno;
-            _ = Native.Umount2(target, Native.MntDetach | Native.UmountNofollow);
-            throw new SyscallException("mount -o remount,bind", target, errno);
+            _ = Native.Umount2(mounted, Native.MntDetach | Native.UmountNofollow);
+            throw new SyscallException("mount -o remount,bind", targetDir.Path, errno);
         }
     }
 
     /// <summary>Whether a mount answers statvfs in time: a bind of a dead SSHFS mount does not.</summary>
-    private async Task<bool> IsAnsweringAsync(string path)
+    private async Task<bool> IsAnsweringAsync(string target, SafeDirectory parent)
     {
         try
         {
-            await Deadline.RunAsync($"statvfs {path}", () => FsStats.Of(path), options.CallTimeout).ConfigureAwait(false);
+            var path = parent.ChildPath(NameOf(target));
+            await Deadline.RunAsync($"statvfs {target}", () => FsStats.Of(path), options.CallTimeout, parent.Lease()).ConfigureAwait(false);
             return true;
         }
         catch (Exception e) when (e is SyscallException or DeadMountException)

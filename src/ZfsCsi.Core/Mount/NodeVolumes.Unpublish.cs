@@ -5,15 +5,30 @@ namespace ZfsCsi.Core.Mount;
 public sealed partial class NodeVolumes
 {
     /// <summary>
-    /// CSI spec, NodeUnpublishVolume: unmount whatever is at the target and remove the directory.
-    /// A target that is not mounted, or gone, is OK (the call is idempotent). A bind of a dead
-    /// SSHFS mount is detached (MNT_DETACH) rather than unmounted, which would hang or fail.
+    /// CSI spec, NodeUnpublishVolume: unmount whatever is at the target and remove the directory
+    /// ("The SP MUST delete the file or directory it created at this path"). A target that is not
+    /// mounted, or gone, is OK (the call is idempotent). A bind of a dead SSHFS mount is detached
+    /// (MNT_DETACH) rather than unmounted, which would hang or fail. Everything is done from an fd
+    /// of the target's parent reached without following symlinks: a pod directory swapped for a
+    /// symlink cannot make the node unmount or remove anything outside the kubelet directory.
     /// </summary>
     public async Task UnpublishAsync(string targetPath, CancellationToken ct)
     {
-        var target = TargetPath.Check(targetPath, KubeletDir, "target_path");
-        await DetachAsync(target).ConfigureAwait(false);
-        var removed = await FsAsync($"rmdir {target}", () => Native.Rmdir(target) == 0 ? 0 : Native.LastErrno).ConfigureAwait(false);
+        var target = CheckTarget(targetPath, "target_path");
+        using var parent = await OpenTargetParentAsync(target, create: false).ConfigureAwait(false);
+        if (parent is null)
+        {
+            _log.Information("Unpublished {TargetPath}: its directory does not exist", target);
+            return;
+        }
+        await DetachAsync(target, parent).ConfigureAwait(false);
+        var name = NameOf(target);
+        var removed = await FsAsync($"rmdir {target}", () => parent.RemoveChildDirectory(name), parent.Lease()).ConfigureAwait(false);
+        if (removed == Errno.ENOTDIR)
+        {
+            // Not ours to delete: we only ever make directories here.
+            throw new NotADirectoryException(target, "not a directory (a file or symbolic link)");
+        }
         if (removed is not (0 or Errno.ENOENT))
         {
             // Something wrote into the bare directory itself; kubelet removes the pod's directory tree later.
@@ -22,9 +37,10 @@ public sealed partial class NodeVolumes
         _log.Information("Unpublished {TargetPath}", target);
     }
 
-    /// <summary>Unmounts every mount stacked at <paramref name="target"/>; dead ones lazily.</summary>
-    private async Task DetachAsync(string target)
+    /// <summary>Unmounts every mount stacked at <paramref name="target"/> (a child of <paramref name="parent"/>); dead ones lazily.</summary>
+    private async Task DetachAsync(string target, SafeDirectory parent)
     {
+        var path = parent.ChildPath(NameOf(target));
         var busy = 0;
         for (var i = 0; i < 32; i++)
         {
@@ -37,7 +53,7 @@ public sealed partial class NodeVolumes
             try
             {
                 errno = await Deadline.RunAsync($"umount {target}", () =>
-                    Native.Umount2(target, Native.UmountNofollow) == 0 ? 0 : Native.LastErrno, options.CallTimeout).ConfigureAwait(false);
+                    Native.Umount2(path, Native.UmountNofollow) == 0 ? 0 : Native.LastErrno, options.CallTimeout, parent.Lease()).ConfigureAwait(false);
             }
             catch (DeadMountException)
             {
@@ -53,10 +69,12 @@ public sealed partial class NodeVolumes
                 await Task.Delay(50).ConfigureAwait(false);
                 continue;
             }
-            if (errno == Errno.EBUSY && !await IsAnsweringAsync(target).ConfigureAwait(false) || Errno.MeansDeadMount(errno))
+            if (errno == Errno.EBUSY && !await IsAnsweringAsync(target, parent).ConfigureAwait(false) || Errno.MeansDeadMount(errno))
             {
                 _log.Warning("Detaching dead mount {TargetPath} ({FsType} {Source}): {Errno}", target, top.FsType, top.Source, Errno.Describe(errno));
-                if (Native.Umount2(target, Native.MntDetach | Native.UmountNofollow) != 0 && Native.LastErrno is var e and not Errno.EINVAL)
+                // MNT_DETACH does not touch the filesystem, so it cannot hang on a dead one.
+                using var lease = parent.Lease();
+                if (Native.Umount2(path, Native.MntDetach | Native.UmountNofollow) != 0 && Native.LastErrno is var e and not Errno.EINVAL)
                 {
                     throw new ZfsCsiException(ErrorKind.Internal, $"umount2 {target} MNT_DETACH: {Errno.Describe(e)}");
                 }

@@ -23,6 +23,9 @@ public sealed partial class NodeVolumes(NodeOptions options, VolumeOptions volum
         VolumeId.TryParse(id, _parent)
         ?? throw new NotFoundException($"volume '{Printable.Of(id)}' does not exist: volume ids of this driver are datasets directly under {_parent}");
 
+    /// <summary>The volume an id names, or null when it names none of this driver's.</summary>
+    public VolumeId? TryParseId(string id) => VolumeId.TryParse(id, _parent);
+
     /// <summary>Path components of a volume's directory below the data root (the dataset name without its pool).</summary>
     public static IReadOnlyList<string> Components(VolumeId id) => id.Value.Split('/')[1..];
 
@@ -30,6 +33,19 @@ public sealed partial class NodeVolumes(NodeOptions options, VolumeOptions volum
     public string DirectoryOf(VolumeId id) => dataRoot.Path.TrimEnd('/') + "/" + string.Join('/', Components(id));
 
     private string ParentDirectory => dataRoot.Path.TrimEnd('/') + "/" + string.Join('/', _parent.Value.Split('/')[1..]);
+
+    /// <summary>
+    /// The canonical form of a target path from a request (CSI spec: "an absolute path in the root
+    /// filesystem of the process serving this request"), inside the kubelet directory, or INVALID_ARGUMENT.
+    /// </summary>
+    public string CheckTarget(string path, string field) => TargetPath.Check(path, KubeletDir, field);
+
+    /// <summary>
+    /// The volume a bind's root (mountinfo field 4, relative to the data root's filesystem)
+    /// belongs to: /k8s/pvc-1 is data/k8s/pvc-1; anything else (the parent, a subdirectory) is null.
+    /// </summary>
+    public VolumeId? VolumeOfBindRoot(string root) =>
+        root.Length > 1 && root[0] == '/' ? VolumeId.TryParse(_parent.Value.Split('/')[0] + root, _parent) : null;
 
     /// <summary>Opens the volume's directory without following symlinks; NOT_FOUND when it is not there.</summary>
     private async Task<SafeDirectory> OpenVolumeAsync(VolumeId id)
@@ -47,6 +63,40 @@ public sealed partial class NodeVolumes(NodeOptions options, VolumeOptions volum
             throw new DeadMountException($"the node's data root does not answer: {e.Message}");
         }
     }
+
+    /// <summary>
+    /// The directory holding a target (walked from the kubelet directory without following
+    /// symlinks, made when <paramref name="create"/>), or null when it does not exist.
+    /// </summary>
+    private async Task<SafeDirectory?> OpenTargetParentAsync(string target, bool create)
+    {
+        var below = TargetPath.Below(target, KubeletDir);
+        try
+        {
+            return await FsAsync($"open {target}'s parent", () =>
+            {
+                if (!create)
+                {
+                    return SafeDirectory.Open(KubeletDir, below.Take(below.Count - 1).ToList());
+                }
+                // The kubelet directory itself is configuration (--kubelet-dir), trusted as given.
+                Directory.CreateDirectory(KubeletDir);
+                return SafeDirectory.OpenOrCreate(KubeletDir, below.Take(below.Count - 1).ToList(), TargetDirectoryMode);
+            }).ConfigureAwait(false);
+        }
+        catch (ZfsCsiException e) when (e.InnerException is SyscallException { Errno: Errno.ENOENT } && !create)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// 0755, as mkdir -p made them before: pods enter only through the bind (whose root is the
+    /// volume's), but the lab's non-root "pods" run in the node's mount namespace and walk the real path.
+    /// </summary>
+    private const int TargetDirectoryMode = 0b111_101_101;
+
+    private static string NameOf(string target) => target[(target.LastIndexOf('/') + 1)..];
 
     /// <summary>
     /// Whether the dataset is really mounted at its directory (an unmounted dataset's directory
@@ -77,7 +127,7 @@ public sealed partial class NodeVolumes(NodeOptions options, VolumeOptions volum
         for (var attempt = 0; attempt < 5; attempt++)
         {
             var (before, volume, after) = await FsAsync($"statvfs {path}", () =>
-                (FsStats.Of(parentDir), FsStats.Of(dir.ProcPath), FsStats.Of(parentDir))).ConfigureAwait(false);
+                (FsStats.Of(parentDir), FsStats.Of(dir.ProcPath), FsStats.Of(parentDir)), dir.Lease()).ConfigureAwait(false);
             if (before != after)
             {
                 continue;
@@ -90,11 +140,14 @@ public sealed partial class NodeVolumes(NodeOptions options, VolumeOptions volum
     }
 
     /// <summary>A blocking filesystem call with the deadline, its errno turned into the domain's words.</summary>
-    private async Task<T> FsAsync<T>(string what, Func<T> call)
+    private Task<T> FsAsync<T>(string what, Func<T> call) => FsAsync(what, call, held: null);
+
+    /// <summary>As above, keeping <paramref name="held"/> (an fd lease) until the call itself returns.</summary>
+    private async Task<T> FsAsync<T>(string what, Func<T> call, IDisposable? held)
     {
         try
         {
-            return await Deadline.RunAsync(what, call, options.CallTimeout).ConfigureAwait(false);
+            return await Deadline.RunAsync(what, call, options.CallTimeout, held).ConfigureAwait(false);
         }
         catch (SyscallException e) when (Errno.MeansDeadMount(e.Errno))
         {

@@ -45,4 +45,23 @@ public static class TargetPath
         return trimmed;
     }
 
+    /// <summary>The canonical path, or null when <see cref="Check"/> would refuse it.</summary>
+    public static string? TryCheck(string path, string kubeletDir)
+    {
+        try
+        {
+            return Check(path, kubeletDir, "path");
+        }
+        catch (InvalidInputException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The components of a checked path below the kubelet directory (the walk from its fd).</summary>
+    public static IReadOnlyList<string> Below(string checkedPath, string kubeletDir)
+    {
+        var root = kubeletDir.TrimEnd('/');
+        return checkedPath[(root.Length + 1)..].Split('/');
+    }
 }

@@ -1,26 +1,47 @@
+using ZfsCsi.Core.Errors;
 using ZfsCsi.Core.Mount;
 using ZfsCsi.Core.Volumes;
+using ZfsCsi.Driver.Grpc;
+using ZfsCsi.Driver.Services;
 
 namespace ZfsCsi.Driver.Hosting;
 
 public static partial class DriverHost
 {
-    /// <summary>The node plugin: its data root (kept mounted over SSHFS when configured), volumes, readiness.</summary>
+    /// <summary>The node plugin: its data root (kept mounted over SSHFS when configured), volumes, readiness, the bind check.</summary>
     private static void AddNode(IServiceCollection services, DriverOptions options)
     {
         services.AddSingleton(options.Node);
         services.AddSingleton<DataRoot>();
         services.AddSingleton<NodeVolumes>();
         services.AddSingleton<IReadinessCheck, NodeReadiness>();
-        if (options.Node.Sshfs is not null)
-        {
-            services.AddHostedService<DataRootSupervisor>();
-        }
+        services.AddHostedService<NodeSupervisor>();
     }
 }
 
-/// <summary>Runs <see cref="DataRoot.SuperviseAsync"/> for the life of the server: the first mount, and every re-mount after.</summary>
-internal sealed class DataRootSupervisor(DataRoot dataRoot) : BackgroundService
+/// <summary>
+/// The node plugin's background work for the life of the server: <see cref="DataRoot.SuperviseAsync"/>
+/// (the first SSHFS mount and every re-mount after, when this node owns it) and
+/// <see cref="NodeVolumes.GuardBindsAsync"/> (every published bind re-checked against its dataset
+/// being mounted). The bind check takes the same per-target lock as NodePublishVolume and
+/// NodeUnpublishVolume, so it never cuts a bind an RPC is making or removing.
+/// </summary>
+internal sealed class NodeSupervisor(DataRoot dataRoot, NodeVolumes volumes, OperationLocks locks, NodeOptions options) : BackgroundService
 {
-    protected override Task ExecuteAsync(CancellationToken stoppingToken) => dataRoot.SuperviseAsync(stoppingToken);
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Task.WhenAll(
+            options.Sshfs is null ? Task.CompletedTask : dataRoot.SuperviseAsync(stoppingToken),
+            volumes.GuardBindsAsync(TryLockTarget, stoppingToken));
+
+    private IDisposable? TryLockTarget(string canonicalTarget)
+    {
+        try
+        {
+            return locks.Acquire(NodeService.TargetKey(canonicalTarget));
+        }
+        catch (OperationPendingException)
+        {
+            return null;
+        }
+    }
 }

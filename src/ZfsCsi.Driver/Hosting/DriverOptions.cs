@@ -86,6 +86,10 @@ public sealed partial class DriverOptions
           --sshfs-known-hosts PATH  known_hosts pinning the host key (required with
                                  --sshfs-remote; host key checking is never turned off)
           --sshfs-check-interval SECONDS  how often the SSHFS mount is checked, default 5
+          --bind-check-interval SECONDS  how often every published bind is checked against its
+                                 dataset being mounted on the pool's host (a bind of an unmounted
+                                 dataset is cut so writes cannot land in the parent), 0.1 to 60,
+                                 default 2
         """;
 
     public static DriverOptions Parse(IReadOnlyList<string> args)
@@ -148,6 +152,7 @@ public sealed partial class DriverOptions
                 case "--sshfs-identity": o.SshfsOrNew().IdentityFile = value; break;
                 case "--sshfs-known-hosts": o.SshfsOrNew().KnownHostsFile = value; break;
                 case "--sshfs-check-interval": o.Node.CheckInterval = Seconds(key, value); break;
+                case "--bind-check-interval": o.Node.BindCheckInterval = Seconds(key, value); break;
                 default: throw new OptionsException($"unknown flag '{key}'");
             }
         }

@@ -20,8 +20,9 @@ public sealed partial class NodeService
         CapabilityChecks.RequireSupported(request.VolumeCapability);
         var flags = MountFlags.Parse(request.VolumeCapability.Mount.MountFlags, request.Readonly || IsReadOnlyMode(request.VolumeCapability));
         var id = volumes.ParseId(rawId);
-        using var _ = Lock(rawId, request.TargetPath);
-        await volumes.PublishAsync(id, request.TargetPath, flags, context.CancellationToken).ConfigureAwait(false);
+        var target = volumes.CheckTarget(request.TargetPath, "target_path");
+        using var _ = Lock(id.Value, target);
+        await volumes.PublishAsync(id, target, flags, context.CancellationToken).ConfigureAwait(false);
         return new NodePublishVolumeResponse();
     }
 
@@ -30,8 +31,10 @@ public sealed partial class NodeService
     {
         var rawId = CapabilityChecks.Required(request.VolumeId, "volume_id");
         CapabilityChecks.Required(request.TargetPath, "target_path");
-        using var _ = Lock(rawId, request.TargetPath);
-        await volumes.UnpublishAsync(request.TargetPath, context.CancellationToken).ConfigureAwait(false);
+        var target = volumes.CheckTarget(request.TargetPath, "target_path");
+        // Unpublish does not need the id to be ours (a foreign one has nothing here); the lock does need its canonical form.
+        using var _ = Lock(volumes.TryParseId(rawId)?.Value ?? rawId, target);
+        await volumes.UnpublishAsync(target, context.CancellationToken).ConfigureAwait(false);
         return new NodeUnpublishVolumeResponse();
     }
 

@@ -80,4 +80,37 @@ public sealed class AliceNodeTests(AliceNodeFixture alice) : IClassFixture<Alice
             await TestPool.WithMountLockAsync(() => Sh.CheckAsync("zfs", "mount", id));
         }
     }
+
+    /// <summary>
+    /// The flags kept through the read-only remount are the dataset's own mount's, not the pool
+    /// root's: otherwise the remount would give the pod exec on a dataset that forbids it. OpenZFS
+    /// shows exec=off and setuid=off as the dataset mount's noexec,nosuid; zfs-fuse ignores those
+    /// properties, so the test sets the same per-mount flags on the dataset's mount directly.
+    /// </summary>
+    [Fact]
+    public async Task On_alice_a_read_only_publish_keeps_the_datasets_own_noexec_and_nosuid()
+    {
+        var id = (await alice.Client.Controller.CreateVolumeAsync(Create(Unique("pvc-alice-noexec"), 16 * MiB))).Volume.VolumeId;
+        var mountpoint = await alice.GetPropertyAsync(id, "mountpoint");
+        await TestPool.WithMountLockAsync(() => Sh.CheckAsync("mount", "-o", "remount,bind,noexec,nosuid", mountpoint));
+        var datasetOptions = File.ReadAllLines("/proc/self/mountinfo").Single(l => l.Split(' ')[4] == mountpoint).Split(' ')[5];
+        Assert.Contains("noexec", datasetOptions);
+        Assert.DoesNotContain("noexec", File.ReadAllLines("/proc/self/mountinfo").Single(l => l.Split(' ')[4] == alice.Pool.Mountpoint).Split(' ')[5]);
+
+        var target = NewTarget();
+        await alice.Client.Node.NodePublishVolumeAsync(Publish(id, target, readOnly: true));
+        try
+        {
+            var options = File.ReadAllLines("/proc/self/mountinfo").Single(l => l.Split(' ')[4] == target).Split(' ')[5].Split(',');
+            Assert.Contains("ro", options);
+            Assert.Contains("noexec", options);
+            Assert.Contains("nosuid", options);
+            // The same request again matches what is there.
+            await alice.Client.Node.NodePublishVolumeAsync(Publish(id, target, readOnly: true));
+        }
+        finally
+        {
+            await alice.Client.Node.NodeUnpublishVolumeAsync(Unpublish(id, target));
+        }
+    }
 }

@@ -138,6 +138,84 @@ public sealed class NodePublishTests(ClusterFixture cluster, ITestOutputHelper o
     }
 
     [Fact]
+    public async Task Sync_and_dirsync_are_refused_with_the_reason_and_create_nothing()
+    {
+        var id = await cluster.CreateVolumeAsync(Unique("pvc-sync"));
+        var target = cluster.Yakko.NewTarget();
+        foreach (var flag in new[] { "sync", "dirsync" })
+        {
+            var e = await Assert.ThrowsAsync<RpcException>(() => cluster.Yakko.Node.NodePublishVolumeAsync(Publish(id, target, flags: [flag])).ResponseAsync);
+            Assert.Equal(StatusCode.InvalidArgument, e.StatusCode);
+            Assert.Contains("bind remount only changes per-mount flags", e.Status.Detail);
+        }
+        Assert.False(Directory.Exists(target));
+    }
+
+    [Fact]
+    public async Task Relatime_strictatime_and_noatime_publishes_of_one_target_are_compared_and_an_identical_retry_is_ok()
+    {
+        var id = await cluster.CreateVolumeAsync(Unique("pvc-atime"));
+        foreach (var (first, others) in new[] { ("noatime", new[] { "relatime", "strictatime" }), ("strictatime", ["relatime", "noatime"]), ("relatime", ["strictatime", "noatime"]) })
+        {
+            var target = cluster.Wakko.NewTarget();
+            await cluster.Wakko.Node.NodePublishVolumeAsync(Publish(id, target, flags: [first]));
+            try
+            {
+                await cluster.Wakko.Node.NodePublishVolumeAsync(Publish(id, target, flags: [first]));
+                foreach (var other in others)
+                {
+                    var e = await Assert.ThrowsAsync<RpcException>(() => cluster.Wakko.Node.NodePublishVolumeAsync(Publish(id, target, flags: [other])).ResponseAsync);
+                    Assert.Equal(StatusCode.AlreadyExists, e.StatusCode);
+                }
+                var options = cluster.Wakko.MountInfo.Split('\n').Single(l => l.Contains($" {target} ", StringComparison.Ordinal)).Split(' ')[5];
+                output.WriteLine($"{first}: {options}");
+                Assert.Equal(first != "strictatime", options.Contains(first, StringComparison.Ordinal));
+            }
+            finally
+            {
+                await cluster.Wakko.Node.NodeUnpublishVolumeAsync(Unpublish(id, target));
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Two_volumes_published_to_one_target_at_once_leave_exactly_one_bind()
+    {
+        var a = await cluster.CreateVolumeAsync(Unique("pvc-lock-a"));
+        var b = await cluster.CreateVolumeAsync(Unique("pvc-lock-b"));
+        for (var round = 0; round < 5; round++)
+        {
+            var target = cluster.Dot.NewTarget();
+            // "T" and "T/" are one target.
+            var codes = await Task.WhenAll(CodeOf(Publish(a, target)), CodeOf(Publish(b, target + "/")), CodeOf(Publish(a, target + "/")));
+            try
+            {
+                var binds = cluster.Dot.MountInfo.Split('\n').Count(l => l.Split(' ') is { Length: > 5 } f && f[4] == target);
+                output.WriteLine($"round {round}: {string.Join(", ", codes)}; {binds} mount(s) at the target");
+                Assert.Equal(1, binds);
+                Assert.All(codes, c => Assert.True(c is StatusCode.OK or StatusCode.Aborted or StatusCode.FailedPrecondition, $"unexpected {c}"));
+            }
+            finally
+            {
+                await cluster.Dot.Node.NodeUnpublishVolumeAsync(Unpublish(a, target));
+            }
+        }
+
+        async Task<StatusCode> CodeOf(NodePublishVolumeRequest request)
+        {
+            try
+            {
+                await cluster.Dot.Node.NodePublishVolumeAsync(request);
+                return StatusCode.OK;
+            }
+            catch (RpcException e)
+            {
+                return e.StatusCode;
+            }
+        }
+    }
+
+    [Fact]
     public async Task Unpublishing_a_target_that_is_not_mounted_or_does_not_exist_succeeds()
     {
         var id = await cluster.CreateVolumeAsync(Unique("pvc-unp"));
@@ -295,6 +373,16 @@ public sealed class NodePublishTests(ClusterFixture cluster, ITestOutputHelper o
         Assert.Equal(StatusCode.NotFound, e.StatusCode);
         var unknown = await Assert.ThrowsAsync<RpcException>(() => cluster.Yakko.Node.NodeGetVolumeStatsAsync(new NodeGetVolumeStatsRequest { VolumeId = "foreign/x", VolumePath = target }).ResponseAsync);
         Assert.Equal(StatusCode.NotFound, unknown.StatusCode);
+        // csi-sanity: "should fail when volume does not exist on the specified path" sends a relative path.
+        foreach (var path in new[] { "some/path", "/etc", $"{cluster.Yakko.KubeletDir}/../x" })
+        {
+            var notHere = await Assert.ThrowsAsync<RpcException>(() => cluster.Yakko.Node.NodeGetVolumeStatsAsync(new NodeGetVolumeStatsRequest { VolumeId = id, VolumePath = path }).ResponseAsync);
+            Assert.Equal(StatusCode.NotFound, notHere.StatusCode);
+            var health = await cluster.Yakko.Node.NodeGetVolumeHealthAsync(new NodeGetVolumeHealthRequest { VolumeId = id, VolumePublishPath = path });
+            Assert.Equal("NotPublished", health.VolumeHealth.HealthStatuses.Single().Reason);
+        }
+        var empty = await Assert.ThrowsAsync<RpcException>(() => cluster.Yakko.Node.NodeGetVolumeStatsAsync(new NodeGetVolumeStatsRequest { VolumeId = id, VolumePath = "" }).ResponseAsync);
+        Assert.Equal(StatusCode.InvalidArgument, empty.StatusCode);
 
         var healthy = await cluster.Yakko.Node.NodeGetVolumeHealthAsync(new NodeGetVolumeHealthRequest { VolumeId = id });
         Assert.Empty(healthy.VolumeHealth.HealthStatuses);

@@ -13,6 +13,13 @@ public sealed class DriverOptionsNodeTests
         Assert.Equal("/var/lib/kubelet", o.Node.KubeletDir);
         Assert.Equal(TimeSpan.FromSeconds(2), o.Node.CallTimeout);
         Assert.Null(o.Node.Sshfs);
+        Assert.Equal(TimeSpan.FromSeconds(2), o.Node.BindCheckInterval);
+    }
+
+    [Fact]
+    public void The_bind_check_interval_is_configurable_down_to_a_tenth_of_a_second()
+    {
+        Assert.Equal(TimeSpan.FromMilliseconds(250), DriverOptions.Parse(["--mode", "node", "--nodeid", "n", "--bind-check-interval", "0.25"]).Node.BindCheckInterval);
     }
 
     [Fact]
@@ -33,6 +40,10 @@ public sealed class DriverOptionsNodeTests
     [InlineData("--kubelet-dir", "/")]
     [InlineData("--fs-timeout", "0")]
     [InlineData("--sshfs-port", "x")]
+    [InlineData("--bind-check-interval", "0")]
+    [InlineData("--bind-check-interval", "0.05")]
+    [InlineData("--bind-check-interval", "61")]
+    [InlineData("--bind-check-interval", "soon")]
     public void Bad_node_flags_stop_start_up_with_a_message(string flag, string value)
     {
         var e = Assert.Throws<OptionsException>(() => DriverOptions.Parse(["--mode", "node", "--nodeid", "n", flag, value]));

@@ -36,4 +36,20 @@ public sealed class TargetPathTests
     {
         Assert.Throws<InvalidInputException>(() => TargetPath.Check(Kubelet + "/" + new string('a', 5000), Kubelet, "target_path"));
     }
+
+    [Theory]
+    [InlineData("some/path")]
+    [InlineData("/etc")]
+    [InlineData("/var/lib/kubelet/../etc")]
+    [InlineData("")]
+    public void TryCheck_answers_null_for_any_path_check_refuses(string path)
+    {
+        Assert.Null(TargetPath.TryCheck(path, Kubelet));
+    }
+
+    [Fact]
+    public void The_components_below_the_kubelet_directory_are_what_the_fd_walk_descends()
+    {
+        Assert.Equal(["pods", "u", "mount"], TargetPath.Below("/var/lib/kubelet/pods/u/mount", Kubelet + "/"));
+    }
 }
