@@ -71,8 +71,13 @@ public sealed class NodeFaultTests(ClusterFixture cluster, ITestOutputHelper out
             Assert.True(killed.Elapsed < TimeSpan.FromSeconds(20), "the plugin did not mount /data again within 20 s");
             await Task.Delay(100);
         }
-        output.WriteLine($"/data mounted again {killed.Elapsed.TotalMilliseconds:F0} ms after sshfs was killed");
-        Assert.True((await cluster.Wakko.Client.Identity.ProbeAsync(new ProbeRequest())).Ready);
+        // A new sshfs process exists a moment before its mount answers and the plugin has checked it.
+        while (!(await cluster.Wakko.Client.Identity.ProbeAsync(new ProbeRequest())).Ready)
+        {
+            Assert.True(killed.Elapsed < TimeSpan.FromSeconds(20), "the plugin was not ready again within 20 s");
+            await Task.Delay(100);
+        }
+        output.WriteLine($"/data mounted again and ready {killed.Elapsed.TotalMilliseconds:F0} ms after sshfs was killed");
 
         // The old binds are of the dead instance: reported, replaced on republish, removed on unpublish.
         var health = await cluster.Wakko.Node.NodeGetVolumeHealthAsync(new NodeGetVolumeHealthRequest { VolumeId = id, VolumePublishPath = first });
