@@ -72,7 +72,7 @@ public sealed class NodeFaultTests(ClusterFixture cluster, ITestOutputHelper out
             await Task.Delay(100);
         }
         // A new sshfs process exists a moment before its mount answers and the plugin has checked it.
-        while (!(await cluster.Wakko.Client.Identity.ProbeAsync(new ProbeRequest())).Ready)
+        while ((await cluster.Wakko.Client.Identity.ProbeAsync(new ProbeRequest())).Ready != true)
         {
             Assert.True(killed.Elapsed < TimeSpan.FromSeconds(20), "the plugin was not ready again within 20 s");
             await Task.Delay(100);
