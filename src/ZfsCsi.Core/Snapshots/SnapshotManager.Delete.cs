@@ -19,35 +19,55 @@ public sealed partial class SnapshotManager
             _log.Information("Snapshot id {SnapshotId} is not one of ours; nothing to delete", id);
             return;
         }
-        var props = await zfs.TryGetAsync(snapshotId.Name, Inventory.Properties, ct).ConfigureAwait(false);
-        if (props is null)
+        for (var attempt = 0; ; attempt++)
         {
-            await volumes.EnsureParentAsync(ct).ConfigureAwait(false);
-            return;
+            // Its volume may have been deleted and moved aside when the name was used again: the
+            // snapshot is then found there, under the same id.
+            var rows = await volumes.FindSnapshotRowsAsync(snapshotId, ct).ConfigureAwait(false);
+            var props = rows?.FirstOrDefault(r => r.IsSnapshot);
+            if (props is null)
+            {
+                if (attempt == 0)
+                {
+                    return;
+                }
+                break;
+            }
+            if (!Inventory.IsOurSnapshot(props))
+            {
+                _log.Warning("Snapshot {SnapshotId} has no zfs-csi marker of its own; refusing to destroy a snapshot the driver did not take", id);
+                return;
+            }
+            // Gone between our read and the destroy: gone for good, or moved with its volume by a
+            // CreateVolume of that volume's name; one more look tells which.
+            if (await DestroyAsync(props, ct).ConfigureAwait(false) || attempt > 0)
+            {
+                break;
+            }
         }
-        if (!Inventory.IsOurSnapshot(props))
-        {
-            _log.Warning("Snapshot {SnapshotId} has no zfs-csi marker of its own; refusing to destroy a snapshot the driver did not take", id);
-            return;
-        }
-        await DestroyAsync(snapshotId, props, ct).ConfigureAwait(false);
         await volumes.SweepAsync(ct).ConfigureAwait(false);
     }
 
-    private async Task DestroyAsync(SnapshotId id, DatasetProperties props, CancellationToken ct)
+    /// <summary>Deferred destroy of one of our snapshots (nothing to do when already deferred); false when it was not there any more.</summary>
+    private async Task<bool> DestroyAsync(DatasetProperties props, CancellationToken ct)
     {
         if (Inventory.IsDeferred(props))
         {
-            return;
+            return true;
+        }
+        if (!SnapshotName.TryParse(props.Name, out var name))
+        {
+            throw new InvalidOperationException($"{props.Name} is not a snapshot name");
         }
         try
         {
-            await zfs.DestroySnapshotDeferredAsync(id.Name, ct).ConfigureAwait(false);
-            _log.Information("Destroyed snapshot {SnapshotId} (deferred while clones of it exist)", id.Value);
+            await zfs.DestroySnapshotDeferredAsync(name, ct).ConfigureAwait(false);
+            _log.Information("Destroyed snapshot {Snapshot} (deferred while clones of it exist)", name.Value);
+            return true;
         }
         catch (DatasetNotFoundException)
         {
-            // Gone between our read and the destroy: the goal is reached.
+            return false;
         }
     }
 }

@@ -61,7 +61,7 @@ public sealed partial class SnapshotManager
             {
                 throw new AlreadyExistsException($"group snapshot {groupId} exists for another name");
             }
-            var members = existing.Select(m => Inventory.DatasetOf(m.Name)).ToHashSet(StringComparer.Ordinal);
+            var members = existing.Select(m => IdOf(m.Name)!.Value.Volume.Value).ToHashSet(StringComparer.Ordinal);
             if (members.SetEquals(requested) && !leftover)
             {
                 return ToGroup(leaf, rows);
@@ -180,15 +180,25 @@ public sealed partial class SnapshotManager
             return;
         }
         var rows = await ListRowsAsync(Parent, ct).ConfigureAwait(false);
-        var members = MembersOf(leaf, rows).ToList();
         var given = snapshotIds.ToHashSet(StringComparer.Ordinal);
-        if (snapshotIds.Count > 0 && members.FirstOrDefault(m => !given.Contains(m.Name)) is { } missing)
+        if (snapshotIds.Count > 0 && MembersOf(leaf, rows).Select(m => IdOf(m.Name)!.Value.Value).FirstOrDefault(m => !given.Contains(m)) is { } missing)
         {
-            throw new InvalidInputException($"snapshot_ids does not name member {missing.Name} of group snapshot {groupId}; nothing was deleted");
+            throw new InvalidInputException($"snapshot_ids does not name member {missing} of group snapshot {groupId}; nothing was deleted");
         }
-        foreach (var member in members)
+        // A member whose volume a CreateVolume of that volume's name moved aside meanwhile is not
+        // where it was read: one more listing finds it there.
+        for (var attempt = 0; attempt < 2; attempt++)
         {
-            await DestroyAsync(ParseId(member.Name)!.Value, member, ct).ConfigureAwait(false);
+            var missed = false;
+            foreach (var member in MembersOf(leaf, rows).ToList())
+            {
+                missed |= !await DestroyAsync(member, ct).ConfigureAwait(false);
+            }
+            if (!missed)
+            {
+                break;
+            }
+            rows = await ListRowsAsync(Parent, ct).ConfigureAwait(false);
         }
         // A create that crashed half-way on the recursive path may have left its temporary on every
         // dataset under the parent: it goes with the group.
@@ -202,10 +212,10 @@ public sealed partial class SnapshotManager
 
     private IEnumerable<DatasetProperties> MembersOf(string leaf, IReadOnlyList<DatasetProperties> rows) =>
         rows.Where(r => Inventory.IsLiveCsiSnapshot(r) && r.LocalValue(Markers.Group) is not null
-            && Inventory.LeafOf(r.Name) == leaf && ParseId(r.Name) is not null);
+            && Inventory.LeafOf(r.Name) == leaf && IdOf(r.Name) is not null);
 
     private GroupSnapshot ToGroup(string leaf, IReadOnlyList<DatasetProperties> rows) =>
-        new(GroupIdFor(leaf), MembersOf(leaf, rows).OrderBy(r => r.Name, StringComparer.Ordinal).Select(r => ToSnapshot(r, rows)).ToList());
+        new(GroupIdFor(leaf), MembersOf(leaf, rows).Select(r => ToSnapshot(r, rows)).OrderBy(s => s.Id.Value, StringComparer.Ordinal).ToList());
 
     private static NotFoundException GroupNotFound(string id) => new($"group snapshot '{Printable.Of(id)}' does not exist");
 }
