@@ -114,14 +114,16 @@ public sealed partial class VolumeManager
     /// so the name is free for a new, empty volume: the retained dataset is moved aside to a
     /// <see cref="RetiredLeaf"/>, as a deleted snapshot is (SnapshotManager.ClearLeafAsync). First
     /// the hiding steps of DeleteVolume run again (each idempotent: a crashed delete may have left
-    /// them half done), then one atomic <c>zfs rename</c>. A crash before the rename leaves the
+    /// them half done, rollback included), then one atomic <c>zfs rename</c>. A crash before the rename leaves the
     /// dataset where this CreateVolume's retry moves it; after it, the name is free and the moved
     /// dataset is a retained volume like any other, destroyed by the sweep once nothing needs it.
     /// Clones keep working (their origin follows the rename) and the snapshots keep their ids.
     /// </summary>
     private async Task RetireAsync(DatasetName dataset, DatasetProperties props, string name, CancellationToken ct)
     {
-        await RetainAsync(new VolumeId(dataset), props, ct).ConfigureAwait(false);
+        var volume = new VolumeId(dataset);
+        await RetainAsync(volume, props, ct).ConfigureAwait(false);
+        await DiscardUnsnapshottedAsync(volume, await zfs.GetRecursiveAsync(dataset, Inventory.Properties, ct).ConfigureAwait(false), ct).ConfigureAwait(false);
         var target = Parent.Child(RetiredLeaf(dataset.Leaf, _clock.GetUtcNow()));
         try
         {

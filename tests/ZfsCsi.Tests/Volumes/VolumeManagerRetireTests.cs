@@ -69,6 +69,9 @@ public sealed class VolumeManagerRetireTests : VolumeManagerHarness
             .Returns(Ours(state: Markers.StateCreating));
         Runner.OnZfs("unmount").Fails($"cannot unmount '{Dataset}': not currently mounted\n");
         Runner.OnZfs("set").Returns();
+        Runner.OnZfs(GetInventory(Dataset)).Returns(Ours(state: Markers.StateDeleted, mounted: false)
+            + Row(Dataset + "@snapshot-1", Markers.CsiName, Markers.EncodeName("snapshot-1"), "local") + Row(Dataset + "@snapshot-1", "creation", "100", "-"));
+        Runner.OnZfs("rollback").Returns();
         Runner.OnZfs("rename").Returns();
         Runner.OnZfs(GetCapacity()).Returns(CapacityRows());
         Runner.OnZfs("create").Returns();
@@ -82,9 +85,11 @@ public sealed class VolumeManagerRetireTests : VolumeManagerHarness
             ["unmount", Dataset],
             ["set", "canmount=off", Dataset],
             ["set", "refreservation=none", Dataset],
+            GetInventory(Dataset),
+            ["rollback", Dataset + "@snapshot-1"],
             ["rename", Dataset, Moved],
             GetCapacity(),
-        ], Runner.Argv.Take(6));
+        ], Runner.Argv.Take(8));
         Assert.Single(Runner.Argv, a => a[0] == "create");
         Assert.Equal(["set", "zfs-csi:state=ready", Dataset], Runner.Argv[^1]);
     }
@@ -95,6 +100,7 @@ public sealed class VolumeManagerRetireTests : VolumeManagerHarness
         Runner.OnZfs(GetVolume(Dataset)).Returns(Ours(state: Markers.StateDeleted, mounted: false));
         Runner.OnZfs("unmount").Fails($"cannot unmount '{Dataset}': not currently mounted\n");
         Runner.OnZfs("set").Returns();
+        Runner.OnZfs(GetInventory(Dataset)).Returns(Ours(state: Markers.StateDeleted, mounted: false));
         Runner.OnZfs("rename").Fails($"cannot rename '{Dataset}': dataset is busy\n");
 
         var e = await Assert.ThrowsAsync<AlreadyExistsException>(() => Retiring.CreateAsync(Name, CapacityRange.Unspecified, VolumeParameters.Default, Ct));
