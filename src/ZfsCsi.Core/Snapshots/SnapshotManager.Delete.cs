@@ -19,55 +19,56 @@ public sealed partial class SnapshotManager
             _log.Information("Snapshot id {SnapshotId} is not one of ours; nothing to delete", id);
             return;
         }
-        for (var attempt = 0; ; attempt++)
+        // Its volume may have been deleted and moved aside when the name was used again: the
+        // snapshot is then found there, under the same id.
+        var props = (await volumes.FindSnapshotRowsAsync(snapshotId, ct).ConfigureAwait(false))?.FirstOrDefault(r => r.IsSnapshot);
+        if (props is null)
         {
-            // Its volume may have been deleted and moved aside when the name was used again: the
-            // snapshot is then found there, under the same id.
-            var rows = await volumes.FindSnapshotRowsAsync(snapshotId, ct).ConfigureAwait(false);
-            var props = rows?.FirstOrDefault(r => r.IsSnapshot);
-            if (props is null)
-            {
-                if (attempt == 0)
-                {
-                    return;
-                }
-                break;
-            }
-            if (!Inventory.IsOurSnapshot(props))
-            {
-                _log.Warning("Snapshot {SnapshotId} has no zfs-csi marker of its own; refusing to destroy a snapshot the driver did not take", id);
-                return;
-            }
-            // Gone between our read and the destroy: gone for good, or moved with its volume by a
-            // CreateVolume of that volume's name; one more look tells which.
-            if (await DestroyAsync(props, ct).ConfigureAwait(false) || attempt > 0)
-            {
-                break;
-            }
+            return;
         }
+        if (!Inventory.IsOurSnapshot(props))
+        {
+            _log.Warning("Snapshot {SnapshotId} has no zfs-csi marker of its own; refusing to destroy a snapshot the driver did not take", id);
+            return;
+        }
+        await DestroyAsync(snapshotId, props, ct).ConfigureAwait(false);
         await volumes.SweepAsync(ct).ConfigureAwait(false);
     }
 
-    /// <summary>Deferred destroy of one of our snapshots (nothing to do when already deferred); false when it was not there any more.</summary>
-    private async Task<bool> DestroyAsync(DatasetProperties props, CancellationToken ct)
+    /// <summary>
+    /// Deferred destroy of the snapshot <paramref name="props"/> (read for <paramref name="id"/>),
+    /// wherever it is; nothing to do when already deferred. When it is gone by the time of the
+    /// destroy, it went for good, or moved with its volume because a CreateVolume used that
+    /// volume's name again (VolumeManager.RetireAsync): one more look under its id tells which.
+    /// </summary>
+    private async Task DestroyAsync(SnapshotId id, DatasetProperties props, CancellationToken ct)
     {
-        if (Inventory.IsDeferred(props))
+        for (var attempt = 0; ; attempt++)
         {
-            return true;
-        }
-        if (!SnapshotName.TryParse(props.Name, out var name))
-        {
-            throw new InvalidOperationException($"{props.Name} is not a snapshot name");
-        }
-        try
-        {
-            await zfs.DestroySnapshotDeferredAsync(name, ct).ConfigureAwait(false);
-            _log.Information("Destroyed snapshot {Snapshot} (deferred while clones of it exist)", name.Value);
-            return true;
-        }
-        catch (DatasetNotFoundException)
-        {
-            return false;
+            if (Inventory.IsDeferred(props) || !SnapshotName.TryParse(props.Name, out var name))
+            {
+                return;
+            }
+            try
+            {
+                await zfs.DestroySnapshotDeferredAsync(name, ct).ConfigureAwait(false);
+                _log.Information("Destroyed snapshot {SnapshotId} at {Snapshot} (deferred while clones of it exist)", id.Value, name.Value);
+                return;
+            }
+            catch (DatasetNotFoundException) when (attempt == 0)
+            {
+                var moved = (await volumes.FindSnapshotRowsAsync(id, ct).ConfigureAwait(false))?.FirstOrDefault(r => r.IsSnapshot);
+                if (moved is null || moved.Name == props.Name || !Inventory.IsOurSnapshot(moved))
+                {
+                    return;
+                }
+                props = moved;
+            }
+            catch (DatasetNotFoundException)
+            {
+                // Gone between our read and the destroy: the goal is reached.
+                return;
+            }
         }
     }
 }

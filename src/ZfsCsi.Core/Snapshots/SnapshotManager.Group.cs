@@ -180,25 +180,15 @@ public sealed partial class SnapshotManager
             return;
         }
         var rows = await ListRowsAsync(Parent, ct).ConfigureAwait(false);
+        var members = MembersOf(leaf, rows).ToList();
         var given = snapshotIds.ToHashSet(StringComparer.Ordinal);
-        if (snapshotIds.Count > 0 && MembersOf(leaf, rows).Select(m => IdOf(m.Name)!.Value.Value).FirstOrDefault(m => !given.Contains(m)) is { } missing)
+        if (snapshotIds.Count > 0 && members.FirstOrDefault(m => !given.Contains(IdOf(m.Name)!.Value.Value)) is { } missing)
         {
-            throw new InvalidInputException($"snapshot_ids does not name member {missing} of group snapshot {groupId}; nothing was deleted");
+            throw new InvalidInputException($"snapshot_ids does not name member {IdOf(missing.Name)} of group snapshot {groupId}; nothing was deleted");
         }
-        // A member whose volume a CreateVolume of that volume's name moved aside meanwhile is not
-        // where it was read: one more listing finds it there.
-        for (var attempt = 0; attempt < 2; attempt++)
+        foreach (var member in members)
         {
-            var missed = false;
-            foreach (var member in MembersOf(leaf, rows).ToList())
-            {
-                missed |= !await DestroyAsync(member, ct).ConfigureAwait(false);
-            }
-            if (!missed)
-            {
-                break;
-            }
-            rows = await ListRowsAsync(Parent, ct).ConfigureAwait(false);
+            await DestroyAsync(IdOf(member.Name)!.Value, member, ct).ConfigureAwait(false);
         }
         // A create that crashed half-way on the recursive path may have left its temporary on every
         // dataset under the parent: it goes with the group.

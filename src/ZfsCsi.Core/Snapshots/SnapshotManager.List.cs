@@ -8,9 +8,10 @@ public sealed partial class SnapshotManager
 {
     /// <summary>
     /// ListSnapshots (CSI spec): live snapshots of ours in id order, from one zfs process: the one
-    /// snapshot asked for, one volume's snapshots, or the whole parent (one more, small, when a
-    /// snapshot is not at its name or for a volume's earlier, deleted namesakes). Unknown or foreign
-    /// ids and volumes give an empty list, not an error. Paging continues after the last id returned.
+    /// snapshot asked for (two more, small, when it is not at its own name: see
+    /// <see cref="VolumeManager.FindSnapshotRowsAsync"/>), or the whole parent, filtered by source
+    /// volume when asked. Unknown or foreign ids and volumes give an empty list, not an error.
+    /// Paging continues after the last id returned.
     /// </summary>
     public async Task<SnapshotPage> ListAsync(int maxEntries, string? startingToken, string? snapshotId, string? sourceVolumeId, CancellationToken ct)
     {
@@ -34,13 +35,12 @@ public sealed partial class SnapshotManager
             {
                 return new SnapshotPage([], null);
             }
-            // Also the snapshots of earlier volumes of this id that were deleted and moved aside
-            // when the name was used again: the CO knows them by this source volume id.
-            rows = await ListRowsAsync(volume.Dataset, ct).ConfigureAwait(false);
-            foreach (var retired in await volumes.RetiredAsync(volume, ct).ConfigureAwait(false))
-            {
-                rows = [.. rows, .. await ListRowsAsync(retired, ct).ConfigureAwait(false)];
-            }
+            // The whole parent, not the volume alone: snapshots of an earlier volume of this id,
+            // deleted and moved aside when its name was used again, are the CO's snapshots of
+            // this source volume id too, and where they are is only known from a listing.
+            rows = (await ListRowsAsync(Parent, ct).ConfigureAwait(false))
+                .Where(r => !r.IsSnapshot || (IdOf(r.Name) is { } s && s.Volume == volume))
+                .ToList();
         }
         else
         {

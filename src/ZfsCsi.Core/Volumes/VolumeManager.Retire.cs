@@ -56,7 +56,7 @@ public sealed partial class VolumeManager
     /// The retired datasets that were once the volume <paramref name="volume"/> (one per time its
     /// name was used again while the old one was still needed), from one <c>zfs get -d 1</c>.
     /// </summary>
-    public async Task<IReadOnlyList<DatasetName>> RetiredAsync(VolumeId volume, CancellationToken ct)
+    private async Task<IReadOnlyList<DatasetName>> RetiredAsync(VolumeId volume, CancellationToken ct)
     {
         IReadOnlyList<DatasetProperties> children;
         try
