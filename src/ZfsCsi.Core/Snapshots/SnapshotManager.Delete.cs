@@ -19,10 +19,11 @@ public sealed partial class SnapshotManager
             _log.Information("Snapshot id {SnapshotId} is not one of ours; nothing to delete", id);
             return;
         }
-        var props = await zfs.TryGetAsync(snapshotId.Name, Inventory.Properties, ct).ConfigureAwait(false);
+        // Its volume may have been deleted and moved aside when the name was used again: the
+        // snapshot is then found there, under the same id.
+        var props = (await volumes.FindSnapshotRowsAsync(snapshotId, ct).ConfigureAwait(false))?.FirstOrDefault(r => r.IsSnapshot);
         if (props is null)
         {
-            await volumes.EnsureParentAsync(ct).ConfigureAwait(false);
             return;
         }
         if (!Inventory.IsOurSnapshot(props))
@@ -34,20 +35,40 @@ public sealed partial class SnapshotManager
         await volumes.SweepAsync(ct).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Deferred destroy of the snapshot <paramref name="props"/> (read for <paramref name="id"/>),
+    /// wherever it is; nothing to do when already deferred. When it is gone by the time of the
+    /// destroy, it went for good, or moved with its volume because a CreateVolume used that
+    /// volume's name again (VolumeManager.RetireAsync): one more look under its id tells which.
+    /// </summary>
     private async Task DestroyAsync(SnapshotId id, DatasetProperties props, CancellationToken ct)
     {
-        if (Inventory.IsDeferred(props))
+        for (var attempt = 0; ; attempt++)
         {
-            return;
-        }
-        try
-        {
-            await zfs.DestroySnapshotDeferredAsync(id.Name, ct).ConfigureAwait(false);
-            _log.Information("Destroyed snapshot {SnapshotId} (deferred while clones of it exist)", id.Value);
-        }
-        catch (DatasetNotFoundException)
-        {
-            // Gone between our read and the destroy: the goal is reached.
+            if (Inventory.IsDeferred(props) || !SnapshotName.TryParse(props.Name, out var name))
+            {
+                return;
+            }
+            try
+            {
+                await zfs.DestroySnapshotDeferredAsync(name, ct).ConfigureAwait(false);
+                _log.Information("Destroyed snapshot {SnapshotId} at {Snapshot} (deferred while clones of it exist)", id.Value, name.Value);
+                return;
+            }
+            catch (DatasetNotFoundException) when (attempt == 0)
+            {
+                var moved = (await volumes.FindSnapshotRowsAsync(id, ct).ConfigureAwait(false))?.FirstOrDefault(r => r.IsSnapshot);
+                if (moved is null || moved.Name == props.Name || !Inventory.IsOurSnapshot(moved))
+                {
+                    return;
+                }
+                props = moved;
+            }
+            catch (DatasetNotFoundException)
+            {
+                // Gone between our read and the destroy: the goal is reached.
+                return;
+            }
         }
     }
 }

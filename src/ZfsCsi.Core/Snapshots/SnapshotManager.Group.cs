@@ -64,7 +64,7 @@ public sealed partial class SnapshotManager
             {
                 throw new AlreadyExistsException($"group snapshot {groupId} exists for another name");
             }
-            var members = existing.Select(m => Inventory.DatasetOf(m.Name)).ToHashSet(StringComparer.Ordinal);
+            var members = existing.Select(m => IdOf(m.Name)!.Value.Volume.Value).ToHashSet(StringComparer.Ordinal);
             if (members.SetEquals(requested) && !leftover)
             {
                 // A crash after the snapshot but before the sizes were recorded is finished here.
@@ -210,9 +210,9 @@ public sealed partial class SnapshotManager
         var rows = await ListRowsAsync(Parent, ct).ConfigureAwait(false);
         var members = MembersOf(leaf, rows).ToList();
         var given = snapshotIds.ToHashSet(StringComparer.Ordinal);
-        if (snapshotIds.Count > 0 && members.FirstOrDefault(m => !given.Contains(m.Name)) is { } missing)
+        if (snapshotIds.Count > 0 && members.FirstOrDefault(m => !given.Contains(IdOf(m.Name)!.Value.Value)) is { } missing)
         {
-            throw new InvalidInputException($"snapshot_ids does not name member {missing.Name} of group snapshot {groupId}; nothing was deleted");
+            throw new InvalidInputException($"snapshot_ids does not name member {IdOf(missing.Name)} of group snapshot {groupId}; nothing was deleted");
         }
         // The spec asks for a mismatch to be reported where it can be seen. An id of this group's
         // leaf that is no longer a member was deleted by an earlier try (a retry names it again);
@@ -223,7 +223,7 @@ public sealed partial class SnapshotManager
         }
         foreach (var member in members)
         {
-            await DestroyAsync(ParseId(member.Name)!.Value, member, ct).ConfigureAwait(false);
+            await DestroyAsync(IdOf(member.Name)!.Value, member, ct).ConfigureAwait(false);
         }
         // A create that crashed half-way on the recursive path may have left its temporary on every
         // dataset under the parent: it goes with the group.
@@ -237,10 +237,10 @@ public sealed partial class SnapshotManager
 
     private IEnumerable<DatasetProperties> MembersOf(string leaf, IReadOnlyList<DatasetProperties> rows) =>
         rows.Where(r => Inventory.IsLiveCsiSnapshot(r) && r.LocalValue(Markers.Group) is not null
-            && Inventory.LeafOf(r.Name) == leaf && ParseId(r.Name) is not null);
+            && Inventory.LeafOf(r.Name) == leaf && IdOf(r.Name) is not null);
 
     private GroupSnapshot ToGroup(string leaf, IReadOnlyList<DatasetProperties> rows) =>
-        new(GroupIdFor(leaf), MembersOf(leaf, rows).OrderBy(r => r.Name, StringComparer.Ordinal).Select(r => ToSnapshot(r, rows)).ToList());
+        new(GroupIdFor(leaf), MembersOf(leaf, rows).Select(r => ToSnapshot(r, rows)).OrderBy(s => s.Id.Value, StringComparer.Ordinal).ToList());
 
     private static NotFoundException GroupNotFound(string id) => new($"group snapshot '{Printable.Of(id)}' does not exist");
 }

@@ -8,8 +8,10 @@ public sealed partial class SnapshotManager
 {
     /// <summary>
     /// ListSnapshots (CSI spec): live snapshots of ours in id order, from one zfs process: the one
-    /// snapshot asked for, one volume's snapshots, or the whole parent. Unknown or foreign ids and
-    /// volumes give an empty list, not an error. Paging continues after the last id returned.
+    /// snapshot asked for (two more, small, when it is not at its own name: see
+    /// <see cref="VolumeManager.FindSnapshotRowsAsync"/>), or the whole parent, filtered by source
+    /// volume when asked. Unknown or foreign ids and volumes give an empty list, not an error.
+    /// Paging continues after the last id returned.
     /// </summary>
     public async Task<SnapshotPage> ListAsync(int maxEntries, string? startingToken, string? snapshotId, string? sourceVolumeId, CancellationToken ct)
     {
@@ -25,7 +27,7 @@ public sealed partial class SnapshotManager
             {
                 return new SnapshotPage([], null);
             }
-            rows = await GetNamedOrEmptyAsync([id.Volume.Value, id.Value], ct).ConfigureAwait(false);
+            rows = await volumes.FindSnapshotRowsAsync(id, ct).ConfigureAwait(false) ?? [];
         }
         else if (!string.IsNullOrEmpty(sourceVolumeId))
         {
@@ -33,17 +35,22 @@ public sealed partial class SnapshotManager
             {
                 return new SnapshotPage([], null);
             }
-            rows = await ListRowsAsync(volume.Dataset, ct).ConfigureAwait(false);
+            // The whole parent, not the volume alone: snapshots of an earlier volume of this id,
+            // deleted and moved aside when its name was used again, are the CO's snapshots of
+            // this source volume id too, and where they are is only known from a listing.
+            rows = (await ListRowsAsync(Parent, ct).ConfigureAwait(false))
+                .Where(r => !r.IsSnapshot || (IdOf(r.Name) is { } s && s.Volume == volume))
+                .ToList();
         }
         else
         {
             rows = await ListRowsAsync(Parent, ct).ConfigureAwait(false);
         }
         var snapshots = rows
-            .Where(r => Inventory.IsLiveCsiSnapshot(r) && ParseId(r.Name) is not null)
-            .Where(r => after is null || string.CompareOrdinal(r.Name, after) > 0)
-            .OrderBy(r => r.Name, StringComparer.Ordinal)
+            .Where(r => Inventory.IsLiveCsiSnapshot(r) && IdOf(r.Name) is not null)
             .Select(r => ToSnapshot(r, rows))
+            .Where(s => after is null || string.CompareOrdinal(s.Id.Value, after) > 0)
+            .OrderBy(s => s.Id.Value, StringComparer.Ordinal)
             .ToList();
         if (maxEntries > 0 && snapshots.Count > maxEntries)
         {
@@ -67,23 +74,20 @@ public sealed partial class SnapshotManager
         }
     }
 
-    private async Task<IReadOnlyList<DatasetProperties>> GetNamedOrEmptyAsync(IReadOnlyCollection<string> names, CancellationToken ct)
-    {
-        try
-        {
-            return await zfs.GetNamedAsync(names, Inventory.Properties, ct).ConfigureAwait(false);
-        }
-        catch (DatasetNotFoundException)
-        {
-            await volumes.EnsureParentAsync(ct).ConfigureAwait(false);
-            return [];
-        }
-    }
+    /// <summary>
+    /// The id the CO knows a snapshot by: its name, or, for one on a deleted volume moved aside when
+    /// its name was used again, the name it had before (see <see cref="VolumeManager.CsiVolumeOf"/>).
+    /// Null when the name is not one a CSI snapshot id of ours can have.
+    /// </summary>
+    private SnapshotId? IdOf(string snapshotName) =>
+        snapshotName.IndexOf('@', StringComparison.Ordinal) is var at and > 0 && volumes.CsiVolumeOf(snapshotName[..at]) is { } volume
+            ? ParseId($"{volume.Value}@{snapshotName[(at + 1)..]}")
+            : null;
 
     private Snapshot ToSnapshot(DatasetProperties snapshot, IReadOnlyList<DatasetProperties> rows)
     {
-        var id = ParseId(snapshot.Name) ?? throw new InvalidOperationException($"{snapshot.Name} is not a snapshot id");
-        var volume = rows.FirstOrDefault(r => r.Name == id.Volume.Value);
+        var id = IdOf(snapshot.Name) ?? throw new InvalidOperationException($"{snapshot.Name} is not a snapshot id");
+        var volume = rows.FirstOrDefault(r => r.Name == Inventory.DatasetOf(snapshot.Name));
         var group = snapshot.LocalValue(Markers.Group) is not null ? GroupIdFor(id.Leaf) : null;
         return new Snapshot(id, VolumeManager.SnapshotCapacity(snapshot, volume),
             DateTimeOffset.FromUnixTimeSeconds(snapshot.Bytes("creation") ?? 0), group);

@@ -21,7 +21,7 @@ public sealed partial class VolumeManager
         range.Resolve();
         for (var attempt = 0; ; attempt++)
         {
-            var existing = await zfs.TryGetAsync(dataset, VolumeProperties, ct).ConfigureAwait(false);
+            var existing = await ExistingAsync(dataset, name, ct).ConfigureAwait(false);
             if (existing is not null)
             {
                 CheckCompatible(existing, name, range, parameters, source);
@@ -47,7 +47,8 @@ public sealed partial class VolumeManager
             }
             catch (DatasetNotFoundException) when (attempt == 0)
             {
-                // The origin went between our read and the clone (a concurrent delete or sweep): judge again.
+                // The origin went between our read and the clone (a concurrent delete or sweep), or
+                // moved with its volume when a CreateVolume used that volume's name again: judge again.
                 continue;
             }
             catch (DatasetNotFoundException)
@@ -86,14 +87,15 @@ public sealed partial class VolumeManager
         if (source.Kind == ContentSourceKind.Snapshot)
         {
             var id = SnapshotId.TryParse(source.Id, Parent) ?? throw SourceNotFound(source);
-            var rows = await GetOrNullAsync([id.Volume.Value, id.Value], ct).ConfigureAwait(false);
-            var snapshot = rows?.FirstOrDefault(r => r.Name == id.Value);
-            var volume = rows?.FirstOrDefault(r => r.Name == id.Volume.Value);
-            if (snapshot is null || volume is null || !Inventory.IsLiveCsiSnapshot(snapshot))
+            // The snapshot may live on a retained volume moved aside when its name was used again.
+            var rows = await FindSnapshotRowsAsync(id, ct).ConfigureAwait(false);
+            var snapshot = rows?.FirstOrDefault(r => r.IsSnapshot);
+            var volume = rows?.FirstOrDefault(r => !r.IsSnapshot);
+            if (snapshot is null || volume is null || !Inventory.IsLiveCsiSnapshot(snapshot) || !SnapshotName.TryParse(snapshot.Name, out var origin))
             {
                 throw SourceNotFound(source);
             }
-            return (id.Name, SnapshotCapacity(snapshot, volume));
+            return (origin, SnapshotCapacity(snapshot, volume));
         }
 
         var volumeId = ParseId(source.Id) ?? throw SourceNotFound(source);

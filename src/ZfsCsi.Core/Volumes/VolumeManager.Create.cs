@@ -16,7 +16,8 @@ public sealed partial class VolumeManager
     /// marker in one <c>zfs create</c>, in state "creating"; the finishing steps (mounted, root
     /// directory mode) run next and the state flips to "ready" last. A crash anywhere leaves nothing
     /// or a "creating" dataset that the CO's retry (same name) finishes; such a dataset is never
-    /// listed or reported as a volume before that.
+    /// listed or reported as a volume before that, and one that no retry comes for is destroyed by
+    /// the sweep after <see cref="VolumeOptions.CreatingGrace"/>.
     /// </summary>
     public async Task<Volume> CreateAsync(string name, CapacityRange range, VolumeParameters parameters, CancellationToken ct)
     {
@@ -24,7 +25,7 @@ public sealed partial class VolumeManager
         var size = range.Resolve();
         for (var attempt = 0; ; attempt++)
         {
-            var existing = await zfs.TryGetAsync(dataset, VolumeProperties, ct).ConfigureAwait(false);
+            var existing = await ExistingAsync(dataset, name, ct).ConfigureAwait(false);
             if (existing is not null)
             {
                 CheckCompatible(existing, name, range, parameters, source: null);
@@ -62,6 +63,21 @@ public sealed partial class VolumeManager
         }
     }
 
+    /// <summary>
+    /// What already occupies a name's dataset, or null. A deleted volume of that same name, retained
+    /// for its snapshots or clones, is moved aside first (<see cref="RetireAsync"/>): the name is free again.
+    /// </summary>
+    private async Task<DatasetProperties?> ExistingAsync(DatasetName dataset, string name, CancellationToken ct)
+    {
+        var existing = await zfs.TryGetAsync(dataset, VolumeProperties, ct).ConfigureAwait(false);
+        if (existing is not null && IsDeletedNamesake(existing, name))
+        {
+            await RetireAsync(dataset, existing, name, ct).ConfigureAwait(false);
+            return null;
+        }
+        return existing;
+    }
+
     /// <summary>Every property of a new volume, applied atomically by the create itself.</summary>
     private static List<KeyValuePair<string, string>> CreateProperties(string name, long size, VolumeParameters parameters, ContentSource? source = null)
     {
@@ -96,10 +112,6 @@ public sealed partial class VolumeManager
         if (owner != name)
         {
             throw new AlreadyExistsException($"dataset {existing.Name} belongs to another volume name ('{Printable.Of(owner)}')");
-        }
-        if (existing.LocalValue(Markers.State) == Markers.StateDeleted)
-        {
-            throw new AlreadyExistsException($"volume '{Printable.Of(name)}' was deleted, but its dataset {existing.Name} is kept until the snapshots and clones made from it are deleted; use another volume name");
         }
         if (ContentSource.FromMarker(existing.LocalValue(Markers.Source)) != source)
         {

@@ -14,6 +14,12 @@ public sealed partial class VolumeManager
     /// is OUT_OF_RANGE, since only shrinking could meet it and ZFS cannot give back space the
     /// volume may already hold.
     /// </summary>
+    /// <remarks>
+    /// The quota and the reservation are two <c>zfs set</c> commands. A crash or a timeout between
+    /// them leaves a thick volume whose quota grew but whose reservation did not; the CO's retry
+    /// then asks for a size the quota already has. So every call, that one included, first makes
+    /// the reservation catch up with the quota: the expansion converges whatever step it died at.
+    /// </remarks>
     public async Task<long> ExpandAsync(string id, CapacityRange range, CancellationToken ct)
     {
         var volume = ParseId(id) ?? throw NotFound(id);
@@ -33,9 +39,30 @@ public sealed partial class VolumeManager
         {
             throw new CapacityOutOfRangeException($"volume {volume} has {current} bytes, more than limit_bytes {range.LimitBytes}; shrinking is not supported");
         }
+        var quota = props.LocalValue("refquota") is not null ? "refquota" : "quota";
+        var reservation = quota == "refquota" ? "refreservation" : "reservation";
+        // Thick volumes are created with the reservation in the same `zfs create` as the quota
+        // (parameter thick=true), so a reservation of their own is what marks them thick.
+        var reserved = LocalBytes(props, reservation) ?? 0;
+        var thick = reserved > 0;
         var size = Math.Max(range.RequiredBytes, CapacityRange.MinimumBytes);
         if (size <= current)
         {
+            if (thick && reserved < current)
+            {
+                // An earlier expansion stopped between its two steps: finish it. The quota is never
+                // lowered here: the CO may already have been told the larger size.
+                _log.Warning("Volume {VolumeId} has a quota of {CapacityBytes} bytes but reserves only {ReservedBytes}: an expansion was interrupted; raising the reservation",
+                    volume.Value, current, reserved);
+                try
+                {
+                    await ReserveAsync(volume, reservation, current, ct).ConfigureAwait(false);
+                }
+                catch (OutOfSpaceException e)
+                {
+                    throw new OutOfSpaceException($"{e.Message}. An interrupted expansion left it with a quota of {current} bytes of which only {reserved} are reserved; free space in the pool and retry");
+                }
+            }
             return current;
         }
         var pool = (await GetCapacityAsync(ct).ConfigureAwait(false)).MaximumVolumeBytes;
@@ -44,26 +71,37 @@ public sealed partial class VolumeManager
             throw new CapacityOutOfRangeException($"volume {volume} cannot grow to {size} bytes: pool {Parent.Pool} holds {pool} bytes in all");
         }
 
-        var quota = props.LocalValue("refquota") is not null ? "refquota" : "quota";
-        var reservation = quota == "refquota" ? "refreservation" : "reservation";
-        var thick = props.LocalValue(reservation) is { } r && ZfsParser.ParseBytes(r) is > 0;
-        var sizeText = size.ToString(CultureInfo.InvariantCulture);
         // Quota first: ZFS refuses a reservation above the quota. If the pool cannot then hold the
         // larger reservation, the quota goes back, so a failed expansion changes nothing.
-        await zfs.SetAsync(volume.Dataset, quota, sizeText, ct).ConfigureAwait(false);
+        await zfs.SetAsync(volume.Dataset, quota, Bytes(size), ct).ConfigureAwait(false);
         if (thick)
         {
             try
             {
-                await zfs.SetAsync(volume.Dataset, reservation, sizeText, ct).ConfigureAwait(false);
+                await ReserveAsync(volume, reservation, size, ct).ConfigureAwait(false);
             }
-            catch (ZfsOutOfSpaceException e)
+            catch (OutOfSpaceException)
             {
-                await zfs.SetAsync(volume.Dataset, quota, current.ToString(CultureInfo.InvariantCulture), ct).ConfigureAwait(false);
-                throw new OutOfSpaceException($"pool {Parent.Pool} cannot reserve {size} bytes for volume {volume}: {e.StandardError.Trim()}");
+                await zfs.SetAsync(volume.Dataset, quota, Bytes(current), ct).ConfigureAwait(false);
+                throw;
             }
         }
         _log.Information("Expanded volume {VolumeId} from {OldCapacityBytes} to {CapacityBytes} bytes", volume.Value, current, size);
         return size;
     }
+
+    /// <summary>Sets a thick volume's reservation; a pool that cannot hold it is RESOURCE_EXHAUSTED (CSI spec, error scheme: out of capacity).</summary>
+    private async Task ReserveAsync(VolumeId volume, string reservation, long size, CancellationToken ct)
+    {
+        try
+        {
+            await zfs.SetAsync(volume.Dataset, reservation, Bytes(size), ct).ConfigureAwait(false);
+        }
+        catch (ZfsOutOfSpaceException e)
+        {
+            throw new OutOfSpaceException($"pool {Parent.Pool} cannot reserve {size} bytes for volume {volume}: {e.StandardError.Trim()}");
+        }
+    }
+
+    private static string Bytes(long value) => value.ToString(CultureInfo.InvariantCulture);
 }

@@ -12,10 +12,13 @@ public sealed partial class VolumeManager
 
     /// <summary>
     /// Garbage collection after every delete: destroys retained (deleted) volumes that nothing needs
-    /// any more, and the driver's clone-source snapshots whose clone exists (deferred) or that a
-    /// crashed CreateVolume abandoned. Deferred-destroyed snapshots vanish by themselves when their
-    /// last clone goes; that can free a retained volume, so passes repeat until one changes nothing.
-    /// One <c>zfs get -r</c> per pass; failures are logged, never thrown: the next sweep retries.
+    /// any more, whether at their own name or moved aside (<see cref="RetireAsync"/>); half-made
+    /// volumes ("creating") that no CreateVolume retry came for within
+    /// <see cref="VolumeOptions.CreatingGrace"/>; and the driver's clone-source snapshots whose clone
+    /// exists (deferred) or that a crashed CreateVolume abandoned. Deferred-destroyed snapshots vanish
+    /// by themselves when their last clone goes; that can free a retained volume, so passes repeat
+    /// until one changes nothing. One <c>zfs get -r</c> per pass; failures are logged, never thrown:
+    /// the next sweep retries.
     /// </summary>
     public async Task SweepAsync(CancellationToken ct)
     {
@@ -31,13 +34,16 @@ public sealed partial class VolumeManager
                 _log.Warning("Sweep cannot list {ParentDataset}: {Reason}", Parent.Value, e.Message);
                 return;
             }
+            var now = _clock.GetUtcNow();
             var snapshots = Inventory.SnapshotsByDataset(rows);
             var datasets = rows.Where(r => !r.IsSnapshot).Select(r => r.Name).ToHashSet(StringComparer.Ordinal);
+            bool HasChildren(string dataset) => datasets.Any(d => d.StartsWith(dataset + "/", StringComparison.Ordinal));
             var changed = false;
-            // Only volume ids (direct children the other RPCs accept) and only ones with no dataset
-            // below them: a kept volume renamed or received elsewhere by hand keeps its markers.
+            // Only volume ids (direct children the other RPCs accept, or such a volume moved aside)
+            // and only ones with no dataset below them: a kept volume renamed or received elsewhere
+            // by hand keeps its markers.
             foreach (var volume in rows.Where(r => !r.IsSnapshot && IsOurs(r) && r.LocalValue(Markers.State) == Markers.StateDeleted
-                && ParseId(r.Name) is not null && !datasets.Any(d => d.StartsWith(r.Name + "/", StringComparison.Ordinal))))
+                && CsiVolumeOf(r.Name) is not null && !HasChildren(r.Name)))
             {
                 if (snapshots[volume.Name].Any(s => Inventory.IsLiveCsiSnapshot(s) || Inventory.IsDeferred(s)))
                 {
@@ -46,12 +52,23 @@ public sealed partial class VolumeManager
                 changed |= await TryAsync("destroy retained volume", volume.Name,
                     () => zfs.DestroyAsync(DatasetName.Parse(volume.Name), ct)).ConfigureAwait(false);
             }
-            foreach (var hidden in rows.Where(r => Inventory.IsHidden(r) && !Inventory.IsDeferred(r) && ParseId(Inventory.DatasetOf(r.Name)) is not null))
+            // A half-made volume holds its quota's reservation (thick) or its clone's origin for as
+            // long as it exists, and once the CO gives up (the PVC is deleted) no DeleteVolume ever
+            // comes for it: the CO never learned its id (CSI spec, CreateVolume). None of the
+            // driver's snapshots can be on one (CreateSnapshot needs a ready volume); if some are,
+            // a person made them, and it is left to that person.
+            foreach (var creating in rows.Where(r => !r.IsSnapshot && IsOurs(r) && r.LocalValue(Markers.State) == Markers.StateCreating
+                && ParseId(r.Name) is not null && !HasChildren(r.Name) && IsAbandoned(r, now)
+                && !snapshots[r.Name].Any(Inventory.IsOurSnapshot)))
+            {
+                changed |= await DestroyAbandonedAsync(creating, ct).ConfigureAwait(false);
+            }
+            foreach (var hidden in rows.Where(r => Inventory.IsHidden(r) && !Inventory.IsDeferred(r) && CsiVolumeOf(Inventory.DatasetOf(r.Name)) is not null))
             {
                 var target = Snapshots.SnapshotNaming.CloneTargetLeaf(Inventory.LeafOf(hidden.Name));
                 var created = DateTimeOffset.FromUnixTimeSeconds(hidden.Bytes("creation") ?? 0);
                 var targetExists = target is not null && datasets.Contains($"{Parent.Value}/{target}");
-                if ((targetExists || DateTimeOffset.UtcNow - created > HiddenSnapshotGrace)
+                if ((targetExists || now - created > HiddenSnapshotGrace)
                     && SnapshotName.TryParse(hidden.Name, out var name))
                 {
                     changed |= await TryAsync("release clone source", hidden.Name,
@@ -64,7 +81,7 @@ public sealed partial class VolumeManager
             foreach (var temporary in rows.Where(r => r.Name.StartsWith(temporaryPrefix, StringComparison.Ordinal)))
             {
                 var created = DateTimeOffset.FromUnixTimeSeconds(temporary.Bytes("creation") ?? 0);
-                if (DateTimeOffset.UtcNow - created > HiddenSnapshotGrace && SnapshotName.TryParse(temporary.Name, out var name))
+                if (now - created > HiddenSnapshotGrace && SnapshotName.TryParse(temporary.Name, out var name))
                 {
                     changed |= await TryAsync("destroy abandoned group temporary", temporary.Name,
                         () => zfs.DestroySnapshotRecursiveAsync(name, ct)).ConfigureAwait(false);
@@ -75,6 +92,35 @@ public sealed partial class VolumeManager
                 return;
             }
         }
+    }
+
+    /// <summary>Made longer ago than the grace allows any CreateVolume to run (zfs's <c>creation</c>, in seconds).</summary>
+    private bool IsAbandoned(DatasetProperties dataset, DateTimeOffset now) =>
+        dataset.Bytes("creation") is { } created && now - DateTimeOffset.FromUnixTimeSeconds(created) > options.CreatingGrace;
+
+    /// <summary>
+    /// Destroys a half-made volume under its name's lock, so that a CreateVolume retry (which holds
+    /// it) and the sweep never work on one dataset at once: a held lock means a retry is running
+    /// now, and the dataset is left to it. Once the lock is ours the dataset is read again, since
+    /// a retry that just released the lock may have finished it.
+    /// </summary>
+    private async Task<bool> DestroyAbandonedAsync(DatasetProperties row, CancellationToken ct)
+    {
+        using var held = locks is null ? NoLock.Instance : locks.TryAcquire(row.Name);
+        if (held is null)
+        {
+            _log.Information("Sweep: half-made volume {Dataset} is being worked on (its lock is held); left to that operation", row.Name);
+            return false;
+        }
+        var dataset = DatasetName.Parse(row.Name);
+        var now = await zfs.TryGetAsync(dataset, [Markers.CsiName, Markers.State, "creation"], ct).ConfigureAwait(false);
+        if (now is null || !IsOurs(now) || now.LocalValue(Markers.State) != Markers.StateCreating || !IsAbandoned(now, _clock.GetUtcNow()))
+        {
+            return false;
+        }
+        _log.Warning("Sweep: volume name {VolumeName} has been half-made in {Dataset} since {CreatedAt:o} and no CreateVolume retry came within {GraceSeconds} s; destroying it",
+            Errors.Printable.Of(Markers.DecodeName(now.LocalValue(Markers.CsiName)) ?? ""), row.Name, DateTimeOffset.FromUnixTimeSeconds(now.Bytes("creation") ?? 0), options.CreatingGrace.TotalSeconds);
+        return await TryAsync("destroy abandoned half-made volume", row.Name, () => zfs.DestroyAsync(dataset, ct)).ConfigureAwait(false);
     }
 
     private async Task<bool> TryAsync(string what, string name, Func<Task> action)
@@ -90,6 +136,16 @@ public sealed partial class VolumeManager
             // Not now (busy, a clone appeared, gone already): the next sweep tries again.
             _log.Information("Sweep: cannot {Action} {Dataset} yet: {Reason}", what, name, e.Message);
             return false;
+        }
+    }
+
+    /// <summary>What the sweep holds when the driver gave it no locks to take.</summary>
+    private sealed class NoLock : IDisposable
+    {
+        public static readonly NoLock Instance = new();
+
+        public void Dispose()
+        {
         }
     }
 }

@@ -10,7 +10,9 @@ namespace ZfsCsi.Core.Volumes;
 /// Callers serialise operations on one volume (the driver's per-volume locks); this class keeps
 /// every step idempotent so a retry after a crash finishes or cleans what the first try began.
 /// </summary>
-public sealed partial class VolumeManager(ZfsClient zfs, VolumeOptions options, ILogger logger)
+/// <param name="locks">The driver's per-volume locks, taken by the sweep before it destroys a half-made volume; null: none (tests, tools).</param>
+/// <param name="clock">The time the sweep's grace periods are measured against; null: the system clock.</param>
+public sealed partial class VolumeManager(ZfsClient zfs, VolumeOptions options, ILogger logger, IVolumeLocks? locks = null, TimeProvider? clock = null)
 {
     /// <summary>Everything read about a volume's dataset, in one zfs get.</summary>
     private static readonly string[] VolumeProperties =
@@ -20,6 +22,8 @@ public sealed partial class VolumeManager(ZfsClient zfs, VolumeOptions options, 
     ];
 
     private readonly ILogger _log = logger.ForContext<VolumeManager>();
+
+    private readonly TimeProvider _clock = clock ?? TimeProvider.System;
 
     public DatasetName Parent { get; } = options.Parent;
 

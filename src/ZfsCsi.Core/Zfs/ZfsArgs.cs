@@ -31,6 +31,9 @@ public static class ZfsArgs
 
     public static string[] Mount(DatasetName dataset) => ["mount", dataset.Value];
 
+    /// <summary>A dataset to a new name under the same parent; its snapshots go with it and its clones follow (origin is by reference).</summary>
+    public static string[] Rename(DatasetName from, DatasetName to) => ["rename", from.Value, to.Value];
+
 
     /// <summary>
     /// The properties of <paramref name="dataset"/> and every descendant, snapshots included (zfs-fuse's

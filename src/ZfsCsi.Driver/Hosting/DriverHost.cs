@@ -40,6 +40,8 @@ public static partial class DriverHost
         services.AddSingleton<ZfsCsi.Core.Snapshots.SnapshotManager>();
         services.AddSingleton<StorageHealth>();
         services.AddSingleton<OperationLocks>();
+        // The sweep (in the Core) takes the services' per-volume locks before it destroys a half-made volume.
+        services.AddSingleton<IVolumeLocks>(sp => sp.GetRequiredService<OperationLocks>());
         if (options.BootstrapStatusFile.Length > 0)
         {
             // Registered first: while the bootstrap works, its reason (rebuilding, importing) says more than "pool not imported".

@@ -66,6 +66,9 @@ public sealed partial class DriverOptions
                                  default /run/lock/zfs-csi-mount.lock; "" for in-process only
           --mount-lock-timeout SECONDS  fail with DEADLINE_EXCEEDED after waiting this long for
                                  the mount lock, default 120
+          --creating-grace SECONDS  a volume still half-made this long after its CreateVolume
+                                 began was abandoned by the CO and is destroyed by the sweep,
+                                 default 3600 (at least 600 and the longest a create can take)
           --log-format FORMAT    text or json, default text
           --bootstrap-status-file PATH  report ready only when zfs-csi-bootstrap's status file
                                  (e.g. /run/zfs-csi/bootstrap.json) says ready; default: not gated
@@ -130,6 +133,10 @@ public sealed partial class DriverOptions
                     o.Zfs.MountLockTimeout = double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var lockWait) && lockWait is > 0 and <= 86400
                         ? TimeSpan.FromSeconds(lockWait) : throw new OptionsException($"--mount-lock-timeout '{value}': expected seconds, more than 0 and at most 86400");
                     break;
+                case "--creating-grace":
+                    o.Volumes.CreatingGrace = double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var grace) && grace is > 0 and <= 365 * 86400
+                        ? TimeSpan.FromSeconds(grace) : throw new OptionsException($"--creating-grace '{value}': expected a number of seconds, at most a year");
+                    break;
                 case "--log-format": o.LogFormat = value; break;
                 case "--bootstrap-status-file": o.BootstrapStatusFile = value; break;
                 case "--bootstrap-stale-after":
@@ -191,6 +198,7 @@ public sealed partial class DriverOptions
         {
             throw new OptionsException($"--parent-dataset '{parent}' is longer than {VolumeOptions.MaxParentLength} bytes: volume ids (parent/name) must fit CSI's 128 bytes");
         }
+        Volumes.Validate(Zfs);
         ValidateNode();
         if (LogFormat is not (ConsoleLog.Text or ConsoleLog.Json))
         {

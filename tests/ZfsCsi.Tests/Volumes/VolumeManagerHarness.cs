@@ -34,6 +34,10 @@ public abstract class VolumeManagerHarness : IDisposable
     protected VolumeManager Manager =>
         new(new ZfsClient(Runner, Options, _mounts), new VolumeOptions { ParentDataset = "data/k8s" }, new LoggerConfiguration().CreateLogger());
 
+    /// <summary>A manager with the driver's locks, a clock and volume options of the test's choosing.</summary>
+    protected VolumeManager ManagerWith(IVolumeLocks? locks = null, TimeProvider? clock = null, VolumeOptions? volumes = null) =>
+        new(new ZfsClient(Runner, Options, _mounts), volumes ?? new VolumeOptions { ParentDataset = "data/k8s" }, new LoggerConfiguration().CreateLogger(), locks, clock);
+
     protected static CancellationToken Ct => CancellationToken.None;
 
     /// <summary>The rows of a volume of ours, ready, 1 GiB refquota, default parameters, mounted at <see cref="Mountpoint"/>.</summary>

@@ -1,0 +1,141 @@
+using System.Globalization;
+using ZfsCsi.Core.Errors;
+using ZfsCsi.Core.Snapshots;
+using ZfsCsi.Core.Zfs;
+
+namespace ZfsCsi.Core.Volumes;
+
+public sealed partial class VolumeManager
+{
+    /// <summary>Starts the leaf of a retained volume moved aside. Upper case: no name mapping produces it, so it is never a volume id.</summary>
+    private const string RetiredPrefix = "Deleted-";
+
+    /// <summary>
+    /// The leaf a retained volume is moved to when its name is used again: <c>Deleted-&lt;unix ms&gt;-&lt;leaf&gt;</c>.
+    /// Never plain (so never listed, never accepted as an id, never a name's leaf), unique per move,
+    /// and it keeps the volume's own leaf, from which its snapshots' ids are told (<see cref="CsiVolumeOf"/>).
+    /// At most 22 + 63 characters: the longest snapshot name on it stays within ZFS's 255.
+    /// </summary>
+    internal static string RetiredLeaf(string leaf, DateTimeOffset now) =>
+        $"{RetiredPrefix}{now.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture)}-{leaf}";
+
+    /// <summary>The leaf a retired dataset had as a volume, or null when <paramref name="leaf"/> is not one of <see cref="RetiredLeaf"/>.</summary>
+    internal static string? OriginalLeaf(string leaf)
+    {
+        if (!leaf.StartsWith(RetiredPrefix, StringComparison.Ordinal))
+        {
+            return null;
+        }
+        var dash = leaf.IndexOf('-', RetiredPrefix.Length);
+        return dash > RetiredPrefix.Length && leaf[RetiredPrefix.Length..dash].All(char.IsAsciiDigit) && VolumeNaming.IsPlain(leaf[(dash + 1)..])
+            ? leaf[(dash + 1)..]
+            : null;
+    }
+
+    /// <summary>
+    /// The volume id the CO knows a dataset under the parent by: a volume's own, or, for a retained
+    /// volume moved aside (<see cref="RetireAsync"/>), the id it had. Its CSI snapshots keep the
+    /// ids the CO was given (<c>&lt;that id&gt;@&lt;leaf&gt;</c>) wherever the dataset now is. Null for
+    /// anything else.
+    /// </summary>
+    public VolumeId? CsiVolumeOf(string dataset)
+    {
+        if (ParseId(dataset) is { } id)
+        {
+            return id;
+        }
+        return DatasetName.TryParse(dataset, out var name, out _) && name.IsDirectChildOf(Parent) && OriginalLeaf(name.Leaf) is { } leaf
+            ? ParseId($"{Parent.Value}/{leaf}")
+            : null;
+    }
+
+    /// <summary>A retained volume moved aside, never a live one.</summary>
+    internal bool IsRetired(string dataset) => ParseId(dataset) is null && CsiVolumeOf(dataset) is not null;
+
+    /// <summary>
+    /// The retired datasets that were once the volume <paramref name="volume"/> (one per time its
+    /// name was used again while the old one was still needed), from one <c>zfs get -d 1</c>.
+    /// </summary>
+    private async Task<IReadOnlyList<DatasetName>> RetiredAsync(VolumeId volume, CancellationToken ct)
+    {
+        IReadOnlyList<DatasetProperties> children;
+        try
+        {
+            children = await zfs.GetChildrenAsync(Parent, [Markers.State], ct).ConfigureAwait(false);
+        }
+        catch (DatasetNotFoundException)
+        {
+            await EnsureParentAsync(ct).ConfigureAwait(false);
+            return [];
+        }
+        return children
+            .Where(c => IsRetired(c.Name) && CsiVolumeOf(c.Name) == volume)
+            .Select(c => DatasetName.Parse(c.Name))
+            .ToList();
+    }
+
+    /// <summary>
+    /// The rows (its dataset's, its own) of the snapshot a CSI snapshot id names: at that name, or,
+    /// when its volume was deleted and the name used again, on the retired dataset the old volume
+    /// was moved to. A live CSI snapshot wins over a deleted one of the same id; null when neither
+    /// exists. The parent is checked when nothing is found (an exported pool is UNAVAILABLE).
+    /// </summary>
+    public async Task<IReadOnlyList<DatasetProperties>?> FindSnapshotRowsAsync(SnapshotId id, CancellationToken ct)
+    {
+        var direct = await GetOrNullAsync([id.Volume.Value, id.Value], ct).ConfigureAwait(false);
+        if (direct?.FirstOrDefault(r => r.Name == id.Value) is { } found && Inventory.IsLiveCsiSnapshot(found))
+        {
+            return direct;
+        }
+        foreach (var retired in await RetiredAsync(id.Volume, ct).ConfigureAwait(false))
+        {
+            if (!SnapshotName.TryCreate(retired, id.Leaf, out var moved, out _))
+            {
+                continue;
+            }
+            var rows = await GetOrNullAsync([retired.Value, moved.Value], ct).ConfigureAwait(false);
+            if (rows?.FirstOrDefault(r => r.Name == moved.Value) is { } snapshot && Inventory.IsLiveCsiSnapshot(snapshot))
+            {
+                return rows;
+            }
+        }
+        return direct;
+    }
+
+    /// <summary>Ours, for this very name, and deleted: a retained volume that blocks the name's dataset.</summary>
+    private static bool IsDeletedNamesake(DatasetProperties existing, string name) =>
+        IsOurs(existing)
+        && Markers.DecodeName(existing.LocalValue(Markers.CsiName)) == name
+        && existing.LocalValue(Markers.State) == Markers.StateDeleted;
+
+    /// <summary>
+    /// CreateVolume of a name whose earlier volume was deleted but is retained because CSI snapshots
+    /// or clones still need its blocks. The CO was told the delete succeeded (CSI spec, DeleteVolume),
+    /// so the name is free for a new, empty volume: the retained dataset is moved aside to a
+    /// <see cref="RetiredLeaf"/>, as a deleted snapshot is (SnapshotManager.ClearLeafAsync). First
+    /// the hiding steps of DeleteVolume run again (each idempotent: a crashed delete may have left
+    /// them half done, rollback included), then one atomic <c>zfs rename</c>. A crash before the rename leaves the
+    /// dataset where this CreateVolume's retry moves it; after it, the name is free and the moved
+    /// dataset is a retained volume like any other, destroyed by the sweep once nothing needs it.
+    /// Clones keep working (their origin follows the rename) and the snapshots keep their ids.
+    /// </summary>
+    private async Task RetireAsync(DatasetName dataset, DatasetProperties props, string name, CancellationToken ct)
+    {
+        var volume = new VolumeId(dataset);
+        await RetainAsync(volume, props, ct).ConfigureAwait(false);
+        await DiscardUnsnapshottedAsync(volume, await zfs.GetRecursiveAsync(dataset, Inventory.Properties, ct).ConfigureAwait(false), ct).ConfigureAwait(false);
+        var target = Parent.Child(RetiredLeaf(dataset.Leaf, _clock.GetUtcNow()));
+        try
+        {
+            await zfs.RenameAsync(dataset, target, ct).ConfigureAwait(false);
+        }
+        catch (DatasetBusyException e)
+        {
+            throw new AlreadyExistsException(
+                $"volume '{Printable.Of(name)}' was deleted, but its dataset {dataset} is kept for the clones of its snapshots and zfs cannot move it aside now "
+                + $"({e.StandardError.Trim()}; zfs-fuse refuses while such a clone is mounted). Delete those clones or use another volume name");
+        }
+        _log.Information("Moved retained dataset {Dataset} of a deleted volume aside to {RetiredDataset}: volume name {VolumeName} is used again",
+            dataset.Value, target.Value, name);
+    }
+}

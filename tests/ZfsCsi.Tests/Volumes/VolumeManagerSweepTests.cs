@@ -1,0 +1,173 @@
+using ZfsCsi.Core.Volumes;
+using ZfsCsi.Driver.Grpc;
+using ZfsCsi.Tests.Fakes;
+using static ZfsCsi.Tests.Fakes.ZfsScript;
+
+namespace ZfsCsi.Tests.Volumes;
+
+/// <summary>
+/// The sweep's half-made volumes and moved-aside retained volumes on the fake runner: what is
+/// destroyed, with which argv, and what is never touched.
+/// </summary>
+public sealed class VolumeManagerSweepTests : VolumeManagerHarness
+{
+    private const string Parent = "data/k8s";
+    private const long Created = 1_700_000_000;
+    private const string Moved = "data/k8s/Deleted-1700000000000-" + Name;
+
+    private readonly OperationLocks _locks = new();
+    private readonly FixedClock _clock = new(DateTimeOffset.FromUnixTimeSeconds(Created) + TimeSpan.FromHours(2));
+
+    private VolumeManager Sweeper => ManagerWith(_locks, _clock);
+
+    private static string[] Reread(string dataset) => ["get", "-H", "-p", "-o", Columns, "zfs-csi:name,zfs-csi:state,creation", dataset];
+
+    private static string Inventory(params string[] rows) => Row(Parent, "name", Parent, "-") + string.Concat(rows);
+
+    private string HalfMade(string dataset = Dataset, long created = Created) =>
+        Ours(dataset: dataset, state: Markers.StateCreating) + Row(dataset, "creation", created.ToString(System.Globalization.CultureInfo.InvariantCulture), "-");
+
+    /// <summary>The first pass sees <paramref name="rows"/>, every later one an empty parent.</summary>
+    private void ScriptInventory(string rows) => Runner.OnZfs(GetInventory(Parent)).Returns(Inventory(rows)).Returns(Inventory());
+
+    [Fact]
+    public async Task An_abandoned_half_made_volume_is_read_again_under_its_lock_then_unmounted_and_destroyed()
+    {
+        ScriptInventory(HalfMade());
+        Runner.OnZfs(Reread(Dataset)).Returns(HalfMade());
+        Runner.OnZfs("unmount").Returns();
+        Runner.OnZfs("destroy").Returns();
+
+        await Sweeper.SweepAsync(Ct);
+
+        Assert.Equal([GetInventory(Parent), Reread(Dataset), ["unmount", Dataset], ["destroy", "-r", Dataset], GetInventory(Parent)], Runner.Argv);
+        using var released = _locks.TryAcquire(Dataset);
+        Assert.NotNull(released);
+    }
+
+    [Fact]
+    public async Task A_half_made_volume_within_the_grace_is_not_touched()
+    {
+        _clock.Now = DateTimeOffset.FromUnixTimeSeconds(Created) + new VolumeOptions().CreatingGrace;
+        ScriptInventory(HalfMade());
+
+        await Sweeper.SweepAsync(Ct);
+
+        Assert.Equal([GetInventory(Parent)], Runner.Argv);
+    }
+
+    [Fact]
+    public async Task The_grace_is_the_one_configured()
+    {
+        ScriptInventory(HalfMade());
+
+        await ManagerWith(_locks, _clock, new VolumeOptions { ParentDataset = Parent, CreatingGrace = TimeSpan.FromHours(3) }).SweepAsync(Ct);
+
+        Assert.Equal([GetInventory(Parent)], Runner.Argv);
+    }
+
+    [Fact]
+    public async Task A_half_made_volume_whose_lock_is_held_by_a_running_retry_is_not_touched()
+    {
+        ScriptInventory(HalfMade());
+        using var retry = _locks.Acquire(Dataset);
+
+        await Sweeper.SweepAsync(Ct);
+
+        Assert.Equal([GetInventory(Parent)], Runner.Argv);
+    }
+
+    [Fact]
+    public async Task A_half_made_volume_that_a_retry_finished_before_the_lock_was_taken_is_kept()
+    {
+        ScriptInventory(HalfMade());
+        Runner.OnZfs(Reread(Dataset)).Returns(Ours(state: Markers.StateReady));
+
+        await Sweeper.SweepAsync(Ct);
+
+        Assert.Equal([GetInventory(Parent), Reread(Dataset)], Runner.Argv);
+    }
+
+    [Fact]
+    public async Task A_half_made_volume_with_a_snapshot_of_ours_on_it_is_left_to_a_person()
+    {
+        ScriptInventory(HalfMade() + Row(Dataset + "@snapshot-1", Markers.CsiName, Markers.EncodeName("snapshot-1"), "local"));
+
+        await Sweeper.SweepAsync(Ct);
+
+        Assert.Equal([GetInventory(Parent)], Runner.Argv);
+    }
+
+    [Fact]
+    public async Task A_half_made_volume_holding_a_dataset_made_by_hand_is_not_touched()
+    {
+        ScriptInventory(HalfMade() + Row(Dataset + "/admin", "name", Dataset + "/admin", "-"));
+
+        await Sweeper.SweepAsync(Ct);
+
+        Assert.Equal([GetInventory(Parent)], Runner.Argv);
+    }
+
+    [Fact]
+    public async Task A_half_made_dataset_without_our_marker_is_never_destroyed()
+    {
+        ScriptInventory(VolumeRows(Dataset, csiName: null, state: Markers.StateCreating) + Row(Dataset, Markers.State, Markers.StateCreating, "local") + Row(Dataset, "creation", "1", "-"));
+
+        await Sweeper.SweepAsync(Ct);
+
+        Assert.Equal([GetInventory(Parent)], Runner.Argv);
+    }
+
+    [Fact]
+    public async Task Without_locks_the_sweep_relies_on_the_grace_alone()
+    {
+        ScriptInventory(HalfMade());
+        Runner.OnZfs(Reread(Dataset)).Returns(HalfMade());
+        Runner.OnZfs("unmount").Returns();
+        Runner.OnZfs("destroy").Returns();
+
+        await ManagerWith(locks: null, _clock).SweepAsync(Ct);
+
+        Assert.Contains(["destroy", "-r", Dataset], Runner.Argv);
+    }
+
+    [Fact]
+    public async Task A_retained_volume_moved_aside_is_destroyed_once_nothing_needs_it()
+    {
+        ScriptInventory(Ours(dataset: Moved, state: Markers.StateDeleted, mounted: false));
+        Runner.OnZfs("unmount").Fails($"cannot unmount '{Moved}': not currently mounted\n");
+        Runner.OnZfs("destroy").Returns();
+
+        await Sweeper.SweepAsync(Ct);
+
+        Assert.Contains(["destroy", "-r", Moved], Runner.Argv);
+    }
+
+    [Fact]
+    public async Task A_retained_volume_moved_aside_stays_while_a_csi_snapshot_of_it_is_live()
+    {
+        ScriptInventory(Ours(dataset: Moved, state: Markers.StateDeleted, mounted: false)
+            + Row(Moved + "@snapshot-1", Markers.CsiName, Markers.EncodeName("snapshot-1"), "local")
+            + Row(Moved + "@snapshot-1", "defer_destroy", "off", "-"));
+
+        await Sweeper.SweepAsync(Ct);
+
+        Assert.Equal([GetInventory(Parent)], Runner.Argv);
+    }
+
+    [Theory]
+    [InlineData("data/k8s/Deleted-1-" + Name, false)]
+    [InlineData("data/k8s/Deleted-x-" + Name, true)]
+    [InlineData("data/k8s/Deleted-1-Bad", true)]
+    [InlineData("data/k8s/Other-1-" + Name, true)]
+    public async Task Only_our_own_moved_aside_names_are_destroyed(string dataset, bool kept)
+    {
+        ScriptInventory(Ours(dataset: dataset, state: Markers.StateDeleted, mounted: false));
+        Runner.OnZfs("unmount").Returns();
+        Runner.OnZfs("destroy").Returns();
+
+        await Sweeper.SweepAsync(Ct);
+
+        Assert.Equal(kept, !Runner.Argv.Any(a => a[0] == "destroy"));
+    }
+}
