@@ -27,11 +27,7 @@ public static class ClusterWalk
             var onWakko = await Walk.Step("publish it to a pod on wakko", () => PublishAsync(wakko, shared, "pod-b", cleanup), t => t);
             var text = $"written on yakko at {DateTime.UtcNow:O}";
             await Walk.Step("write a file on yakko", async () => await yakko.RunAsync("sh", "-c", "printf '%s' \"$1\" > \"$2\"/hello.txt", "sh", text, onYakko), _ => "hello.txt");
-            await Walk.Step("read it on wakko", async () =>
-            {
-                var read = await wakko.RunAsync("cat", Path.Combine(onWakko, "hello.txt"));
-                return read == text ? read : throw new LabException($"wakko read '{read}', not '{text}'");
-            }, r => $"'{r}'");
+            await ReadAsync(wakko, onWakko, text, "read it on wakko", "wakko read", "");
             await Walk.Step("df in the pod's view on wakko", async () => (await wakko.RunAsync("df", "-h", "--output=size,used,avail", onWakko)).Trim().Replace("\n", " | ", StringComparison.Ordinal), r => r);
             await Walk.Step("expand it to 128 MiB while published", async () =>
                 await controller.ControllerExpandVolumeAsync(new ControllerExpandVolumeRequest
@@ -52,22 +48,14 @@ public static class ClusterWalk
                 Snapshot = new VolumeContentSource.Types.SnapshotSource { SnapshotId = snapshot.SnapshotId },
             }, cleanup, "restore the snapshot into a new 256 MiB volume");
             var onDot = await Walk.Step("publish the restore to a pod on dot", () => PublishAsync(dot, restored, "pod-c", cleanup), t => t);
-            await Walk.Step("read the file on dot", async () =>
-            {
-                var read = await dot.RunAsync("cat", Path.Combine(onDot, "hello.txt"));
-                return read == text ? read : throw new LabException($"the restore holds '{read}', not the snapshot's '{text}'");
-            }, r => $"'{r}': the snapshot's content");
+            await ReadAsync(dot, onDot, text, "read the file on dot", "the restore holds", ": the snapshot's content");
 
             var clone = await CreateAsync(controller, $"pvc-clone-{stamp}", 128 * MiB, new VolumeContentSource
             {
                 Volume = new VolumeContentSource.Types.VolumeSource { VolumeId = shared },
             }, cleanup, "clone the shared volume");
             var cloneOnWakko = await Walk.Step("publish the clone to a pod on wakko", () => PublishAsync(wakko, clone, "pod-d", cleanup), t => t);
-            await Walk.Step("read the file in the clone", async () =>
-            {
-                var read = await wakko.RunAsync("cat", Path.Combine(cloneOnWakko, "hello.txt"));
-                return read == "changed" ? read : throw new LabException($"the clone holds '{read}', not 'changed'");
-            }, r => $"'{r}': the volume as it is now");
+            await ReadAsync(wakko, cloneOnWakko, "changed", "read the file in the clone", "the clone holds", ": the volume as it is now");
 
             await Walk.Step("write the file on yakko again", async () => await yakko.RunAsync("sh", "-c", "printf 'at the group snapshot' > \"$1\"/hello.txt", "sh", onYakko), _ => "hello.txt now says 'at the group snapshot'");
             var group = await Walk.Step("take a group snapshot of the shared volume and its clone at one instant", async () =>
@@ -90,11 +78,7 @@ public static class ClusterWalk
                 Snapshot = new VolumeContentSource.Types.SnapshotSource { SnapshotId = member.SnapshotId },
             }, cleanup, "restore the shared volume's member of the group on its own");
             var fromGroupOnDot = await Walk.Step("publish it to a pod on dot", () => PublishAsync(dot, fromGroup, "pod-e", cleanup), t => t);
-            await Walk.Step("read the file on dot", async () =>
-            {
-                var read = await dot.RunAsync("cat", Path.Combine(fromGroupOnDot, "hello.txt"));
-                return read == "at the group snapshot" ? read : throw new LabException($"the group member holds '{read}', not 'at the group snapshot'");
-            }, r => $"'{r}': the group's instant");
+            await ReadAsync(dot, fromGroupOnDot, "at the group snapshot", "read the file on dot", "the group member holds", ": the group's instant");
             await Walk.Step("list snapshots", async () => await controller.ListSnapshotsAsync(new ListSnapshotsRequest()),
                 r => string.Join(", ", r.Entries.Select(e => e.Snapshot.SnapshotId)));
         }
@@ -108,6 +92,14 @@ public static class ClusterWalk
             }
         }
     }
+
+    /// <summary>A step that reads hello.txt in a pod's view on a node and fails the walk unless it holds <paramref name="expected"/>.</summary>
+    private static Task ReadAsync(LabNode node, string target, string expected, string step, string holder, string meaning) =>
+        Walk.Step(step, async () =>
+        {
+            var read = await node.RunAsync("cat", Path.Combine(target, "hello.txt"));
+            return read == expected ? read : throw new LabException($"{holder} '{read}', not '{expected}'");
+        }, r => $"'{r}'{meaning}");
 
     private static async Task<string> CreateAsync(Controller.ControllerClient controller, string name, long bytes, VolumeContentSource? source, List<Func<Task>> cleanup, string? what = null)
     {

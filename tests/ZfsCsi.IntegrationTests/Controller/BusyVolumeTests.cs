@@ -1,6 +1,7 @@
 using Csi.V1;
 using Grpc.Core;
 using ZfsCsi.IntegrationTests.Infrastructure;
+using ZfsCsi.IntegrationTests.Snapshots;
 using static ZfsCsi.IntegrationTests.Controller.Requests;
 
 namespace ZfsCsi.IntegrationTests.Controller;
@@ -68,9 +69,9 @@ public sealed class BusyVolumeTests(GatedZfsFixture driver) : IClassFixture<Gate
             var inFlight = Controller.ControllerExpandVolumeAsync(Expand(busy, 16 * MiB)).ResponseAsync;
             await WaitUntilAsync(() => driver.Commands.Commands.Any(c => c.Arguments is ["set", "refquota=16777216", var d] && d == busy));
 
-            Assert.Equal(StatusCode.Aborted, await CodeOf(() => Controller.ControllerExpandVolumeAsync(Expand(busy, 24 * MiB)).ResponseAsync));
-            Assert.Equal(StatusCode.Aborted, await CodeOf(() => Controller.DeleteVolumeAsync(new DeleteVolumeRequest { VolumeId = busy }).ResponseAsync));
-            Assert.Equal(StatusCode.Aborted, await CodeOf(() => Controller.CreateSnapshotAsync(new CreateSnapshotRequest { Name = Unique("snapshot-busy"), SourceVolumeId = busy }).ResponseAsync));
+            Assert.Equal(StatusCode.Aborted, await SnapshotFixture.CodeOfAsync(() => Controller.ControllerExpandVolumeAsync(Expand(busy, 24 * MiB)).ResponseAsync));
+            Assert.Equal(StatusCode.Aborted, await SnapshotFixture.CodeOfAsync(() => Controller.DeleteVolumeAsync(new DeleteVolumeRequest { VolumeId = busy }).ResponseAsync));
+            Assert.Equal(StatusCode.Aborted, await SnapshotFixture.CodeOfAsync(() => Controller.CreateSnapshotAsync(new CreateSnapshotRequest { Name = Unique("snapshot-busy"), SourceVolumeId = busy }).ResponseAsync));
             await Controller.ControllerExpandVolumeAsync(Expand(free, 24 * MiB));
             Assert.Equal("25165824", await driver.GetPropertyAsync(free, "refquota"));
             Assert.False(inFlight.IsCompleted);
@@ -86,19 +87,6 @@ public sealed class BusyVolumeTests(GatedZfsFixture driver) : IClassFixture<Gate
         Assert.Equal("16777216", await driver.GetPropertyAsync(busy, "refquota"));
         await Controller.DeleteVolumeAsync(new DeleteVolumeRequest { VolumeId = busy });
         Assert.DoesNotContain(busy, await driver.ChildDatasetsAsync());
-    }
-
-    private static async Task<StatusCode> CodeOf(Func<Task> call)
-    {
-        try
-        {
-            await call();
-            return StatusCode.OK;
-        }
-        catch (RpcException e)
-        {
-            return e.StatusCode;
-        }
     }
 
     private static async Task WaitUntilAsync(Func<bool> condition)
