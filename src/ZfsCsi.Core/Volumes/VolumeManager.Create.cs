@@ -72,7 +72,14 @@ public sealed partial class VolumeManager
         var existing = await zfs.TryGetAsync(dataset, VolumeProperties, ct).ConfigureAwait(false);
         if (existing is not null && IsDeletedNamesake(existing, name))
         {
-            await RetireAsync(dataset, existing, name, ct).ConfigureAwait(false);
+            try
+            {
+                await RetireAsync(dataset, existing, name, ct).ConfigureAwait(false);
+            }
+            catch (DatasetNotFoundException)
+            {
+                // Gone meanwhile (destroyed by hand, or the sweep freed it): the name is free all the same.
+            }
             return null;
         }
         return existing;

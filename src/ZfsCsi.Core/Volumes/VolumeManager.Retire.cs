@@ -131,7 +131,10 @@ public sealed partial class VolumeManager
         }
         catch (DatasetBusyException e)
         {
-            throw new AlreadyExistsException(
+            // Not ALREADY_EXISTS (an incompatible volume of that name): nothing of this name is
+            // live, and the condition clears when those clones are unmounted (CSI spec, Error
+            // Scheme: FAILED_PRECONDITION, the caller may retry after fixing the state).
+            throw new FailedPreconditionException(
                 $"volume '{Printable.Of(name)}' was deleted, but its dataset {dataset} is kept for the clones of its snapshots and zfs cannot move it aside now "
                 + $"({e.StandardError.Trim()}; zfs-fuse refuses while such a clone is mounted). Delete those clones or use another volume name");
         }

@@ -49,8 +49,7 @@ public sealed partial class VolumeManager
                 {
                     continue;
                 }
-                changed |= await TryAsync("destroy retained volume", volume.Name,
-                    () => zfs.DestroyAsync(DatasetName.Parse(volume.Name), ct)).ConfigureAwait(false);
+                changed |= await DestroyUnderLockAsync(volume, Markers.StateDeleted, _ => true, null, "destroy retained volume", ct).ConfigureAwait(false);
             }
             // A half-made volume holds its quota's reservation (thick) or its clone's origin for as
             // long as it exists, and once the CO gives up (the PVC is deleted) no DeleteVolume ever
@@ -101,26 +100,48 @@ public sealed partial class VolumeManager
     /// <summary>
     /// Destroys a half-made volume under its name's lock, so that a CreateVolume retry (which holds
     /// it) and the sweep never work on one dataset at once: a held lock means a retry is running
-    /// now, and the dataset is left to it. Once the lock is ours the dataset is read again, since
-    /// a retry that just released the lock may have finished it.
+    /// now, and the dataset is left to it.
     /// </summary>
-    private async Task<bool> DestroyAbandonedAsync(DatasetProperties row, CancellationToken ct)
+    private Task<bool> DestroyAbandonedAsync(DatasetProperties row, CancellationToken ct) =>
+        DestroyUnderLockAsync(row, Markers.StateCreating, now => IsAbandoned(now, _clock.GetUtcNow()),
+            now => _log.Warning("Sweep: volume name {VolumeName} has been half-made in {Dataset} since {CreatedAt:o} and no CreateVolume retry came within {GraceSeconds} s; destroying it",
+                Errors.Printable.Of(Markers.DecodeName(now.LocalValue(Markers.CsiName)) ?? ""), row.Name, DateTimeOffset.FromUnixTimeSeconds(now.Bytes("creation") ?? 0), options.CreatingGrace.TotalSeconds),
+            "destroy abandoned half-made volume", ct);
+
+    /// <summary>
+    /// Destroys a dataset the sweep found in <paramref name="state"/>, holding the lock its RPCs take
+    /// (the volume id): the listing may be seconds old, and meanwhile a CreateVolume may have moved
+    /// a kept volume aside and made a new one at that name, or a retry finished a half-made one.
+    /// A held lock means an operation is running now, and the dataset is left to it; once the lock
+    /// is ours the dataset is read again and destroyed only if it is still ours, in that state and
+    /// still due. Nothing is thrown: the next sweep tries again.
+    /// </summary>
+    private async Task<bool> DestroyUnderLockAsync(DatasetProperties row, string state, Func<DatasetProperties, bool> stillDue,
+        Action<DatasetProperties>? announce, string what, CancellationToken ct)
     {
         using var held = locks is null ? NoLock.Instance : locks.TryAcquire(row.Name);
         if (held is null)
         {
-            _log.Information("Sweep: half-made volume {Dataset} is being worked on (its lock is held); left to that operation", row.Name);
+            _log.Information("Sweep: {Dataset} is being worked on (its lock is held); left to that operation", row.Name);
             return false;
         }
         var dataset = DatasetName.Parse(row.Name);
-        var now = await zfs.TryGetAsync(dataset, [Markers.CsiName, Markers.State, "creation"], ct).ConfigureAwait(false);
-        if (now is null || !IsOurs(now) || now.LocalValue(Markers.State) != Markers.StateCreating || !IsAbandoned(now, _clock.GetUtcNow()))
+        DatasetProperties? now;
+        try
+        {
+            now = await zfs.TryGetAsync(dataset, [Markers.CsiName, Markers.State, "creation"], ct).ConfigureAwait(false);
+        }
+        catch (Errors.ZfsCsiException e)
+        {
+            _log.Information("Sweep: cannot read {Dataset} again: {Reason}", row.Name, e.Message);
+            return false;
+        }
+        if (now is null || !IsOurs(now) || now.LocalValue(Markers.State) != state || !stillDue(now))
         {
             return false;
         }
-        _log.Warning("Sweep: volume name {VolumeName} has been half-made in {Dataset} since {CreatedAt:o} and no CreateVolume retry came within {GraceSeconds} s; destroying it",
-            Errors.Printable.Of(Markers.DecodeName(now.LocalValue(Markers.CsiName)) ?? ""), row.Name, DateTimeOffset.FromUnixTimeSeconds(now.Bytes("creation") ?? 0), options.CreatingGrace.TotalSeconds);
-        return await TryAsync("destroy abandoned half-made volume", row.Name, () => zfs.DestroyAsync(dataset, ct)).ConfigureAwait(false);
+        announce?.Invoke(now);
+        return await TryAsync(what, row.Name, () => zfs.DestroyAsync(dataset, ct)).ConfigureAwait(false);
     }
 
     private async Task<bool> TryAsync(string what, string name, Func<Task> action)

@@ -152,7 +152,7 @@ public sealed class NameReuseTests(SnapshotFixture driver) : IClassFixture<Snaps
         await driver.DeleteVolumeAsync(first);
 
         var e = await Assert.ThrowsAsync<RpcException>(() => driver.CreateVolumeAsync(n));
-        Assert.Equal(StatusCode.AlreadyExists, e.StatusCode);
+        Assert.Equal(StatusCode.FailedPrecondition, e.StatusCode);
         Assert.Contains("clone", e.Status.Detail);
         Assert.Equal("deleted", await driver.GetPropertyAsync(first, "zfs-csi:state"));
         Assert.Empty(await RetiredAsync(n));
@@ -210,7 +210,7 @@ public sealed class NameReuseTests(SnapshotFixture driver) : IClassFixture<Snaps
             {
                 return await driver.CreateVolumeAsync(name);
             }
-            catch (RpcException e) when (e.StatusCode == StatusCode.AlreadyExists && attempt < 20)
+            catch (RpcException e) when (e.StatusCode == StatusCode.FailedPrecondition && attempt < 20)
             {
                 await Task.Delay(500);
             }

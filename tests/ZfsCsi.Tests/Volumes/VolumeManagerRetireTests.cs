@@ -103,7 +103,7 @@ public sealed class VolumeManagerRetireTests : VolumeManagerHarness
         Runner.OnZfs(GetInventory(Dataset)).Returns(Ours(state: Markers.StateDeleted, mounted: false));
         Runner.OnZfs("rename").Fails($"cannot rename '{Dataset}': dataset is busy\n");
 
-        var e = await Assert.ThrowsAsync<AlreadyExistsException>(() => Retiring.CreateAsync(Name, CapacityRange.Unspecified, VolumeParameters.Default, Ct));
+        var e = await Assert.ThrowsAsync<FailedPreconditionException>(() => Retiring.CreateAsync(Name, CapacityRange.Unspecified, VolumeParameters.Default, Ct));
 
         Assert.Contains("clone", e.Message);
         Assert.Contains("dataset is busy", e.Message);

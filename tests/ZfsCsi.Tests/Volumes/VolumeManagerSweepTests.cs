@@ -135,6 +135,7 @@ public sealed class VolumeManagerSweepTests : VolumeManagerHarness
     public async Task A_retained_volume_moved_aside_is_destroyed_once_nothing_needs_it()
     {
         ScriptInventory(Ours(dataset: Moved, state: Markers.StateDeleted, mounted: false));
+        Runner.OnZfs(Reread(Moved)).Returns(Ours(dataset: Moved, state: Markers.StateDeleted, mounted: false));
         Runner.OnZfs("unmount").Fails($"cannot unmount '{Moved}': not currently mounted\n");
         Runner.OnZfs("destroy").Returns();
 
@@ -163,11 +164,47 @@ public sealed class VolumeManagerSweepTests : VolumeManagerHarness
     public async Task Only_our_own_moved_aside_names_are_destroyed(string dataset, bool kept)
     {
         ScriptInventory(Ours(dataset: dataset, state: Markers.StateDeleted, mounted: false));
+        Runner.OnZfs(Reread(dataset)).Returns(Ours(dataset: dataset, state: Markers.StateDeleted, mounted: false));
         Runner.OnZfs("unmount").Returns();
         Runner.OnZfs("destroy").Returns();
 
         await Sweeper.SweepAsync(Ct);
 
         Assert.Equal(kept, !Runner.Argv.Any(a => a[0] == "destroy"));
+    }
+
+    [Fact]
+    public async Task A_kept_volume_whose_name_a_create_is_reusing_right_now_is_left_to_it()
+    {
+        // The listing says "deleted", but CreateVolume holds the name: it may already have moved
+        // the kept dataset aside and made a new volume there.
+        ScriptInventory(Ours(state: Markers.StateDeleted, mounted: false));
+        using var creating = _locks.TryAcquire(Dataset);
+
+        await Sweeper.SweepAsync(Ct);
+
+        Assert.DoesNotContain(Runner.Argv, a => a[0] is "destroy" or "unmount");
+    }
+
+    [Fact]
+    public async Task A_kept_volume_that_became_a_new_volume_since_the_listing_is_not_destroyed()
+    {
+        ScriptInventory(Ours(state: Markers.StateDeleted, mounted: false));
+        Runner.OnZfs(Reread(Dataset)).Returns(Ours(state: Markers.StateReady));
+
+        await Sweeper.SweepAsync(Ct);
+
+        Assert.DoesNotContain(Runner.Argv, a => a[0] is "destroy" or "unmount");
+    }
+
+    [Fact]
+    public async Task A_failing_re_read_is_logged_and_never_thrown()
+    {
+        ScriptInventory(Ours(state: Markers.StateDeleted, mounted: false));
+        Runner.OnZfs(Reread(Dataset)).TimesOut();
+
+        await Sweeper.SweepAsync(Ct);
+
+        Assert.DoesNotContain(Runner.Argv, a => a[0] is "destroy" or "unmount");
     }
 }
