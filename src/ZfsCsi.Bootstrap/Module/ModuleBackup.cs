@@ -42,15 +42,20 @@ public sealed class ModuleBackup
 
     public static bool Exists(string modulesDirectory, string release) => Directory.Exists(CopyDirectory(modulesDirectory, release));
 
-    /// <summary>Copies the zfs module files installed for <paramref name="release"/>; replaces an older copy.</summary>
+    /// <summary>
+    /// Copies the zfs module files installed for <paramref name="release"/>. A copy that already
+    /// exists is kept as it is and returned: it is only ever left by an install that did not finish
+    /// or whose restore failed, so it is the last module known to work, and extra may now hold a
+    /// half-installed or half-restored one that must never replace it.
+    /// </summary>
     public static ModuleBackup Take(string modulesDirectory, string release)
     {
+        if (Find(modulesDirectory, release) is { } kept)
+        {
+            return kept;
+        }
         var extra = Path.Combine(modulesDirectory, release, "extra");
         var copy = CopyDirectory(modulesDirectory, release);
-        if (Directory.Exists(copy))
-        {
-            Directory.Delete(copy, recursive: true);
-        }
         // Written under a temporary name and renamed: a copy that exists is always complete.
         var partial = copy + ".partial";
         if (Directory.Exists(partial))

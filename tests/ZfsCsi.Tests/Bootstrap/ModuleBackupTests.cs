@@ -88,4 +88,17 @@ public sealed class ModuleBackupTests : IDisposable
         Assert.Null(ModuleBackup.Find(_modules, Release));
         Assert.Equal("old", Read("zfs/zfs.ko"));
     }
+
+    [Fact]
+    public void A_copy_still_there_from_a_failed_restore_is_kept_when_the_next_try_backs_up()
+    {
+        Write("zfs/zfs.ko", "known good");
+        ModuleBackup.Take(_modules, Release);
+        Write("zfs/zfs.ko", "half installed"); // the install failed and its restore failed too
+
+        var again = ModuleBackup.Take(_modules, Release);
+        again.Restore();
+
+        Assert.Equal("known good", Read("zfs/zfs.ko"));
+    }
 }
