@@ -19,8 +19,13 @@ public sealed class PoolBootstrapper(ICommandRunner runner, BootstrapOptions opt
 {
     private readonly ILogger _log = logger.ForContext<PoolBootstrapper>();
 
-    /// <summary>True from an import with -N until the datasets under --import-mount DIR are mounted (retried each check).</summary>
-    private bool _mountsPending;
+    /// <summary>
+    /// True until the datasets under --import-mount DIR are mounted (retried each check). It starts
+    /// true in every process, not only after its own import: a bootstrap restarted while the pool
+    /// stays imported must still mount what its predecessor did not get to (mounting only what is
+    /// not mounted is idempotent).
+    /// </summary>
+    private bool _mountsPending = options.ImportMount == ImportMount.Under;
 
     private TimeSpan ImportLimit => options.MountLockTimeout + options.ImportTimeout;
 
@@ -51,7 +56,13 @@ public sealed class PoolBootstrapper(ICommandRunner runner, BootstrapOptions opt
         }
         if (_mountsPending)
         {
-            await progress.StepAsync(BootstrapState.Importing, "zfs mount", $"mounting the datasets of {pool} under {options.MountUnder}", () => MountUnderAsync(ct), important: true, limit: ImportLimit).ConfigureAwait(false);
+            var wanted = await progress.StepAsync(BootstrapState.Checking, "zfs list", $"looking for unmounted datasets of {pool} under {options.MountUnder}", () => UnmountedUnderAsync(ct), limit: options.CommandTimeout).ConfigureAwait(false);
+            if (wanted.Count > 0)
+            {
+                // One lock wait and one mount per dataset: the step's limit grows with the count,
+                // so liveness never kills a long but progressing mount of many volumes.
+                await progress.StepAsync(BootstrapState.Importing, "zfs mount", $"mounting {wanted.Count} dataset(s) of {pool} under {options.MountUnder}", () => MountAsync(wanted, ct), important: true, limit: ImportLimit * wanted.Count).ConfigureAwait(false);
+            }
             _mountsPending = false;
         }
         var status = await progress.StepAsync(BootstrapState.Checking, "zpool status", $"checking the health of {pool}", () => StatusAsync(ct), limit: options.CommandTimeout).ConfigureAwait(false);
@@ -112,20 +123,20 @@ public sealed class PoolBootstrapper(ICommandRunner runner, BootstrapOptions opt
     }
 
     /// <summary>
-    /// After an import with -N: zfs mount of the pool's datasets whose mountpoint is --import-mount
-    /// DIR or below (parents first), the directory this container shares with the host, so the
-    /// mounts reach the host. Datasets elsewhere (the seed's /home/*) are left to the host.
+    /// After an import with -N: the pool's datasets whose mountpoint is --import-mount DIR or below
+    /// and that are not mounted (parents first): DIR is the directory this container shares with the
+    /// host, so the mounts reach the host. Datasets elsewhere (the seed's /home/*) are left to the host.
     /// </summary>
-    private async Task MountUnderAsync(CancellationToken ct)
+    private async Task<IReadOnlyList<string>> UnmountedUnderAsync(CancellationToken ct)
     {
         var list = new CommandLine(options.ZfsCommand, "list", "-H", "-o", "name,mountpoint,canmount,mounted", "-r", "-t", "filesystem", options.Pool);
-        var listed = await RunAsync(list, options.CommandTimeout, "zfs mount", ct).ConfigureAwait(false);
+        var listed = await RunAsync(list, options.CommandTimeout, "zfs list", ct).ConfigureAwait(false);
         if (!listed.Succeeded)
         {
-            throw new BootstrapException("zfs mount", $"{list} exited {listed.ExitCode}: {listed.StandardError.Trim()}", retryable: true);
+            throw new BootstrapException("zfs list", $"{list} exited {listed.ExitCode}: {listed.StandardError.Trim()}", retryable: true);
         }
         var under = options.MountUnder.TrimEnd('/');
-        var wanted = listed.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+        return listed.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries)
             .Select(l => l.TrimEnd('\r').Split('\t'))
             .Where(c => c.Length == 4 && c[2] == "on" && c[3] == "no"
                 && (c[1] == under || c[1].StartsWith(under + "/", StringComparison.Ordinal)))
@@ -133,6 +144,11 @@ public sealed class PoolBootstrapper(ICommandRunner runner, BootstrapOptions opt
             .ThenBy(c => c[1], StringComparer.Ordinal)
             .Select(c => c[0])
             .ToList();
+    }
+
+    /// <summary>zfs mount of each dataset, one at a time under the mount lock.</summary>
+    private async Task MountAsync(IReadOnlyList<string> wanted, CancellationToken ct)
+    {
         var failed = new List<string>();
         foreach (var dataset in wanted)
         {

@@ -90,6 +90,23 @@ public sealed class PoolImportTests : IDisposable
     }
 
     [Fact]
+    public async Task A_bootstrap_restarted_after_the_import_still_mounts_what_is_unmounted_under_DIR()
+    {
+        // The previous sidecar imported with -N and was killed before mounting.
+        await RunAsync("--import-mount=none");
+        var before = Pool.Count();
+
+        var status = await RunAsync("--import-mount=/data");
+
+        Assert.Equal(BootstrapState.Ready, status.State);
+        Assert.Equal(
+        [
+            "zfs list -H -o name,mountpoint,canmount,mounted -r -t filesystem data",
+            "zfs mount data", "zfs mount data/k8s", "zfs mount data/k8s/pvc-1",
+        ], Pool.Skip(before));
+    }
+
+    [Fact]
     public async Task Import_mount_all_is_a_plain_import_that_mounts_everything_in_this_namespace()
     {
         var status = await RunAsync("--import-mount", "all");
