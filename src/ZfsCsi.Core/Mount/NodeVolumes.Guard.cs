@@ -19,9 +19,11 @@ public sealed partial class NodeVolumes
             {
                 await GuardOnceAsync(tryLockTarget, ct).ConfigureAwait(false);
             }
-            catch (Exception e) when (e is ZfsCsiException or IOException or UnauthorizedAccessException)
+            catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
             {
-                _log.Warning("Checking the published binds failed: {Reason}", e.Message);
+                // Whatever went wrong in one round, the guard must keep running: an exception that
+                // left this loop would end the node plugin's host (BackgroundService).
+                _log.Warning(e, "Checking the published binds failed: {Reason}", e.Message);
             }
             try
             {

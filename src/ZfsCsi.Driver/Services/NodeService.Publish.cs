@@ -21,7 +21,7 @@ public sealed partial class NodeService
         var flags = MountFlags.Parse(request.VolumeCapability.Mount.MountFlags, request.Readonly || IsReadOnlyMode(request.VolumeCapability));
         var id = volumes.ParseId(rawId);
         var target = volumes.CheckTarget(request.TargetPath, "target_path");
-        using var _ = Lock(id.Value, target);
+        using var _ = Lock(target);
         await volumes.PublishAsync(id, target, flags, context.CancellationToken).ConfigureAwait(false);
         return new NodePublishVolumeResponse();
     }
@@ -32,8 +32,8 @@ public sealed partial class NodeService
         var rawId = CapabilityChecks.Required(request.VolumeId, "volume_id");
         CapabilityChecks.Required(request.TargetPath, "target_path");
         var target = volumes.CheckTarget(request.TargetPath, "target_path");
-        // Unpublish does not need the id to be ours (a foreign one has nothing here); the lock does need its canonical form.
-        using var _ = Lock(volumes.TryParseId(rawId)?.Value ?? rawId, target);
+        // Unpublish does not need the id to be ours: a foreign one has nothing here.
+        using var _ = Lock(target);
         await volumes.UnpublishAsync(target, context.CancellationToken).ConfigureAwait(false);
         return new NodeUnpublishVolumeResponse();
     }

@@ -30,35 +30,14 @@ public sealed partial class NodeService(NodeVolumes volumes, OperationLocks lock
     }
 
     /// <summary>
-    /// Locks the canonical target path and the volume, each on its own: "T" and "T/" are one
-    /// target, two volumes published to one target at once cannot both pass, and the background
-    /// bind check (<see cref="TargetKey"/>) never cuts a bind an RPC is making. A second call on a
-    /// busy key answers ABORTED and the CO retries (CSI spec, "Concurrency": "an operation is
-    /// already pending for the specified volume").
+    /// Locks the canonical target path: "T" and "T/" are one target, two volumes published to one
+    /// target at once cannot both pass, and the background bind check (<see cref="TargetKey"/>)
+    /// never cuts a bind an RPC is making. A second call on a busy target answers ABORTED and the CO
+    /// retries (CSI spec, "Concurrency"). The volume is not locked: kubelet publishes one RWX volume
+    /// to every pod that uses it, each to its own target, and those publishes must not abort each other.
     /// </summary>
-    private IDisposable Lock(string volumeId, string canonicalTarget)
-    {
-        var target = locks.Acquire(TargetKey(canonicalTarget));
-        try
-        {
-            return new Both(target, locks.Acquire($"node-volume:{volumeId}"));
-        }
-        catch
-        {
-            target.Dispose();
-            throw;
-        }
-    }
+    private IDisposable Lock(string canonicalTarget) => locks.Acquire(TargetKey(canonicalTarget));
 
     /// <summary>The lock key of a canonical target path, shared with the node's background bind check.</summary>
     public static string TargetKey(string canonicalTarget) => $"node-target:{canonicalTarget}";
-
-    private sealed class Both(IDisposable first, IDisposable second) : IDisposable
-    {
-        public void Dispose()
-        {
-            second.Dispose();
-            first.Dispose();
-        }
-    }
 }
