@@ -92,12 +92,16 @@ public static partial class DriverHost
         {
             File.Delete(socket);
         }
+        var log = app.Services.GetRequiredService<Serilog.ILogger>();
+        if (options.Mode is DriverMode.Node or DriverMode.Both)
+        {
+            WarnIfBehindSymlink(options.Node.KubeletDir, log);
+        }
         if (options.Mode == DriverMode.Node)
         {
             return;
         }
         var health = app.Services.GetRequiredService<StorageHealth>();
-        var log = app.Services.GetRequiredService<Serilog.ILogger>();
         try
         {
             await health.EnsureParentAsync(ct).ConfigureAwait(false);
@@ -108,5 +112,24 @@ public static partial class DriverHost
         }
         var readiness = await health.CheckAsync(ct).ConfigureAwait(false);
         log.Information("Storage {Ready}: {Reason}", readiness.Ready ? "ready" : "not ready", readiness.Reason);
+    }
+
+    /// <summary>
+    /// The node finds its binds in /proc/self/mountinfo, which shows real paths: a --kubelet-dir
+    /// reached through a symlink would match none of them (idempotency, unpublish and the bind
+    /// check would all miss), so it is said at start-up rather than found out later.
+    /// </summary>
+    private static void WarnIfBehindSymlink(string kubeletDir, Serilog.ILogger log)
+    {
+        var path = kubeletDir.TrimEnd('/');
+        for (var dir = new DirectoryInfo(path); dir is not null; dir = dir.Parent)
+        {
+            if (dir.Exists && dir.LinkTarget is { } target)
+            {
+                log.Warning("--kubelet-dir {KubeletDir} goes through the symlink {Link} -> {Target}: mountinfo shows real paths, so give the node plugin (and kubelet's --root-dir) the real path",
+                    kubeletDir, dir.FullName, target);
+                return;
+            }
+        }
     }
 }
