@@ -141,28 +141,43 @@ public sealed class NameReuseTests(SnapshotFixture driver) : IClassFixture<Snaps
     }
 
     [Fact]
-    public async Task On_zfs_fuse_the_name_stays_taken_while_a_clone_of_the_kept_volume_is_mounted()
+    public async Task Reusing_a_name_while_a_clone_of_the_kept_volume_is_mounted_moves_it_or_says_why_and_never_harms_the_clone()
     {
-        // zfs-fuse 0.7 refuses to rename a dataset while a clone of one of its snapshots is
-        // mounted ("dataset is busy"); OpenZFS renames it. The refusal must say why and change nothing.
+        // zfs-fuse 0.7 sometimes refuses to rename a dataset while a clone of one of its snapshots
+        // is mounted ("dataset is busy", not every time: measured both ways on this machine);
+        // OpenZFS renames it. Either way the answer must be one of the two and the clone untouched.
         var (n, c) = (Unique("pvc-reuse-b"), Unique("pvc-reuse-bc"));
         var first = await driver.CreateVolumeAsync(n);
+        await driver.WriteAsync(first, "f", "kept data");
         var snapshot = await driver.SnapshotAsync(Unique("snapshot-reuse-b"), first);
         var clone = (await driver.RestoreAsync(c, snapshot.SnapshotId)).Volume.VolumeId;
         await driver.DeleteVolumeAsync(first);
 
-        var e = await Assert.ThrowsAsync<RpcException>(() => driver.CreateVolumeAsync(n));
-        Assert.Equal(StatusCode.FailedPrecondition, e.StatusCode);
-        Assert.Contains("clone", e.Status.Detail);
-        Assert.Equal("deleted", await driver.GetPropertyAsync(first, "zfs-csi:state"));
-        Assert.Empty(await RetiredAsync(n));
-        Assert.DoesNotContain(first, await driver.ListVolumeIdsAsync());
-
-        // Once the clone is gone the name can be used again; the snapshot still holds the old volume.
-        await driver.DeleteVolumeAsync(clone);
-        var second = await CreateRetryingAsync(n);
+        string second;
+        try
+        {
+            second = await driver.CreateVolumeAsync(n);
+            Assert.NotEmpty(await RetiredAsync(n));
+        }
+        catch (RpcException e)
+        {
+            Assert.Equal(StatusCode.FailedPrecondition, e.StatusCode);
+            Assert.Contains("clone", e.Status.Detail);
+            Assert.Equal("deleted", await driver.GetPropertyAsync(first, "zfs-csi:state"));
+            Assert.Empty(await RetiredAsync(n));
+            Assert.DoesNotContain(first, await driver.ListVolumeIdsAsync());
+            // Once the clone is gone the name can be used again.
+            await driver.DeleteVolumeAsync(clone);
+            second = await CreateRetryingAsync(n);
+            clone = "";
+        }
         Assert.Equal(first, second);
-        Assert.NotEmpty(await RetiredAsync(n));
+        Assert.False(File.Exists(Path.Combine(await driver.GetPropertyAsync(second, "mountpoint"), "f")), "the reused name must be a new, empty volume");
+        if (clone.Length > 0)
+        {
+            Assert.Equal("kept data", await driver.ReadAsync(clone, "f"));
+            await driver.DeleteVolumeAsync(clone);
+        }
         await driver.DeleteSnapshotAsync(snapshot.SnapshotId);
         Assert.Empty(await RetiredAsync(n));
         await driver.DeleteVolumeAsync(second);
