@@ -30,6 +30,16 @@ public sealed class VolumeOptions
 
     private TimeSpan? _creatingGrace;
 
+    /// <summary>The default period of the controller's own sweep, besides the one after every delete.</summary>
+    public static readonly TimeSpan DefaultSweepInterval = TimeSpan.FromMinutes(10);
+
+    /// <summary>
+    /// How often the controller sweeps by itself (<see cref="VolumeManager.SweepAsync"/>), so that
+    /// an abandoned half-made volume or a crash's leftovers go even when no delete comes to sweep
+    /// after it. Zero: only after deletes.
+    /// </summary>
+    public TimeSpan SweepInterval { get; set; } = DefaultSweepInterval;
+
     /// <summary>The dataset every volume is created under, one child dataset per volume.</summary>
     public string ParentDataset { get; set; } = "data/k8s";
 
@@ -57,6 +67,10 @@ public sealed class VolumeOptions
     /// </summary>
     public void Validate(ZfsOptions zfs)
     {
+        if (SweepInterval != TimeSpan.Zero && (SweepInterval < TimeSpan.FromSeconds(10) || SweepInterval > TimeSpan.FromDays(1)))
+        {
+            throw new OptionsException($"--sweep-interval {SweepInterval.TotalSeconds:F0}: expected 0 (only after deletes) or 10 to 86400 seconds");
+        }
         var longest = LongestCreate(zfs);
         if (_creatingGrace is null)
         {

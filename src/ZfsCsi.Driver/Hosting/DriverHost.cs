@@ -51,6 +51,7 @@ public static partial class DriverHost
         if (options.Mode != DriverMode.Node)
         {
             services.AddSingleton<IReadinessCheck>(sp => sp.GetRequiredService<StorageHealth>());
+            services.AddHostedService<PeriodicSweep>();
         }
         if (options.Mode != DriverMode.Controller)
         {

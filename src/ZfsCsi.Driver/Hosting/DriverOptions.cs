@@ -69,6 +69,9 @@ public sealed partial class DriverOptions
           --creating-grace SECONDS  a volume still half-made this long after its CreateVolume
                                  began was abandoned by the CO and is destroyed by the sweep,
                                  default 3600 (at least 600 and the longest a create can take)
+          --sweep-interval SECONDS  how often the controller sweeps by itself (kept volumes nothing
+                                 needs, abandoned half-made ones), besides after every delete;
+                                 default 600, 0 for only after deletes
           --log-format FORMAT    text or json, default text
           --bootstrap-status-file PATH  report ready only when zfs-csi-bootstrap's status file
                                  (e.g. /run/zfs-csi/bootstrap.json) says ready; default: not gated
@@ -132,6 +135,10 @@ public sealed partial class DriverOptions
                 case "--mount-lock-timeout":
                     o.Zfs.MountLockTimeout = double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var lockWait) && lockWait is > 0 and <= 86400
                         ? TimeSpan.FromSeconds(lockWait) : throw new OptionsException($"--mount-lock-timeout '{value}': expected seconds, more than 0 and at most 86400");
+                    break;
+                case "--sweep-interval":
+                    o.Volumes.SweepInterval = double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var sweep) && sweep >= 0 && sweep <= 86400
+                        ? TimeSpan.FromSeconds(sweep) : throw new OptionsException($"--sweep-interval '{value}': expected 0 or a number of seconds up to 86400");
                     break;
                 case "--creating-grace":
                     o.Volumes.CreatingGrace = double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var grace) && grace is > 0 and <= 365 * 86400

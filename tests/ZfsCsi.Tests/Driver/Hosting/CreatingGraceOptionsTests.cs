@@ -81,4 +81,25 @@ public sealed class CreatingGraceOptionsTests
     {
         Assert.Contains("--creating-grace", DriverOptions.Usage);
     }
+
+    [Theory]
+    [InlineData(null, 600)]
+    [InlineData("0", 0)]
+    [InlineData("10", 10)]
+    [InlineData("86400", 86400)]
+    public void The_periodic_sweep_runs_every_ten_minutes_unless_told_otherwise(string? value, int seconds)
+    {
+        var o = value is null ? Parse() : Parse("--sweep-interval", value);
+        Assert.Equal(TimeSpan.FromSeconds(seconds), o.Volumes.SweepInterval);
+    }
+
+    [Theory]
+    [InlineData("5")]
+    [InlineData("-1")]
+    [InlineData("86401")]
+    [InlineData("often")]
+    public void A_sweep_interval_outside_0_or_10_to_86400_seconds_is_refused(string value)
+    {
+        Assert.Contains("--sweep-interval", Assert.Throws<OptionsException>(() => Parse("--sweep-interval", value)).Message);
+    }
 }
