@@ -140,5 +140,38 @@ public sealed partial class VolumeManager
         }
         _log.Information("Moved retained dataset {Dataset} of a deleted volume aside to {RetiredDataset}: volume name {VolumeName} is used again",
             dataset.Value, target.Value, name);
+        await RemountReadyVolumesAsync(ct).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// zfs rename unmounts the renamed dataset's dependents (the clones of its snapshots: live
+    /// volumes) and mounts them again; zfs-fuse has been seen to leave such a clone unmounted
+    /// (its files vanished from its mountpoint). An unmounted ready volume's directory belongs to
+    /// the parent, so every ready volume that is not mounted is mounted again here.
+    /// </summary>
+    private async Task RemountReadyVolumesAsync(CancellationToken ct)
+    {
+        IReadOnlyList<DatasetProperties> rows;
+        try
+        {
+            rows = await zfs.GetChildrenAsync(Parent, VolumeProperties, ct).ConfigureAwait(false);
+        }
+        catch (ZfsCsiException e)
+        {
+            _log.Warning("After moving a kept volume aside, cannot list {ParentDataset} to check its volumes are mounted: {Reason}", Parent.Value, e.Message);
+            return;
+        }
+        foreach (var volume in rows.Where(r => !r.IsSnapshot && IsReady(r) && r.Value("mounted") != "yes" && ParseId(r.Name) is not null))
+        {
+            try
+            {
+                await zfs.MountAsync(DatasetName.Parse(volume.Name), ct).ConfigureAwait(false);
+                _log.Warning("Volume {VolumeId} was left unmounted by zfs rename of its origin; mounted it again", volume.Name);
+            }
+            catch (ZfsCsiException e)
+            {
+                _log.Error("Volume {VolumeId} is not mounted after zfs rename of its origin and cannot be mounted: {Reason}", volume.Name, e.Message);
+            }
+        }
     }
 }

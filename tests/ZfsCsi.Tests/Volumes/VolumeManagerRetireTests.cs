@@ -73,6 +73,11 @@ public sealed class VolumeManagerRetireTests : VolumeManagerHarness
             + Row(Dataset + "@snapshot-1", Markers.CsiName, Markers.EncodeName("snapshot-1"), "local") + Row(Dataset + "@snapshot-1", "creation", "100", "-"));
         Runner.OnZfs("rollback").Returns();
         Runner.OnZfs("rename").Returns();
+        // zfs rename unmounts the clones of the renamed dataset and mounts them again; zfs-fuse has
+        // left one unmounted: it is mounted again, the already mounted one is left alone.
+        Runner.OnZfs(GetChildren()).Returns(
+            VolumeRows("data/k8s/pvc-clone", "pvc-clone", mounted: false) + VolumeRows("data/k8s/pvc-other", "pvc-other", mounted: true));
+        Runner.OnZfs("mount").Returns();
         Runner.OnZfs(GetCapacity()).Returns(CapacityRows());
         Runner.OnZfs("create").Returns();
 
@@ -88,8 +93,10 @@ public sealed class VolumeManagerRetireTests : VolumeManagerHarness
             GetInventory(Dataset),
             ["rollback", Dataset + "@snapshot-1"],
             ["rename", Dataset, Moved],
+            GetChildren(),
+            ["mount", "data/k8s/pvc-clone"],
             GetCapacity(),
-        ], Runner.Argv.Take(8));
+        ], Runner.Argv.Take(10));
         Assert.Single(Runner.Argv, a => a[0] == "create");
         Assert.Equal(["set", "zfs-csi:state=ready", Dataset], Runner.Argv[^1]);
     }
