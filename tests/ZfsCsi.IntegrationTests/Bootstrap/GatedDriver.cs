@@ -6,6 +6,7 @@ using ZfsCsi.Bootstrap;
 using ZfsCsi.Core.Bootstrap;
 using ZfsCsi.Core.Exec;
 using ZfsCsi.IntegrationTests.Infrastructure;
+using ZfsCsi.Tests.Fakes;
 
 namespace ZfsCsi.IntegrationTests.Bootstrap;
 

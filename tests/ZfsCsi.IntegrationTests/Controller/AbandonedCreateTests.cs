@@ -5,6 +5,7 @@ using ZfsCsi.Core.Volumes;
 using ZfsCsi.Core.Zfs;
 using ZfsCsi.Driver.Grpc;
 using ZfsCsi.IntegrationTests.Infrastructure;
+using ZfsCsi.Tests.Fakes;
 using static ZfsCsi.IntegrationTests.Controller.Requests;
 
 namespace ZfsCsi.IntegrationTests.Controller;

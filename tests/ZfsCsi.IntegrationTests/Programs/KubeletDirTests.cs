@@ -2,6 +2,7 @@ using Serilog;
 using Serilog.Events;
 using ZfsCsi.Driver.Hosting;
 using ZfsCsi.IntegrationTests.Infrastructure;
+using ZfsCsi.Tests.Fakes;
 
 namespace ZfsCsi.IntegrationTests.Programs;
 
