@@ -21,12 +21,6 @@ public static partial class ZfsVersion
             .Select(l => l["zfs-".Length..])
             .FirstOrDefault(v => v.Length > 0 && Upstream(v) is not null);
 
-    /// <summary>The loaded module's version from the "zfs-kmod-" line of <c>zfs --version</c>; null when absent.</summary>
-    public static string? ParseKernel(string zfsVersionOutput) =>
-        Lines(zfsVersionOutput)
-            .Where(l => l.StartsWith("zfs-kmod-", StringComparison.Ordinal))
-            .Select(l => l["zfs-kmod-".Length..])
-            .FirstOrDefault(v => v.Length > 0);
 
     /// <summary>
     /// "2.0.1-1" from an OpenZFS source tree's META file ("Version:  2.0.1", "Release:  1"): the

@@ -102,32 +102,5 @@ internal static partial class Native
     [LibraryImport("libc", EntryPoint = "statvfs", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int Statvfs(string path, out StatVfs buf);
 
-    [LibraryImport("libc", EntryPoint = "rmdir", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    public static partial int Rmdir(string path);
-
-    [LibraryImport("libc", EntryPoint = "realpath", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial nint RealPathNative(string path, nint resolved);
-
-    [LibraryImport("libc", EntryPoint = "free")]
-    private static partial void Free(nint pointer);
-
-    /// <summary>realpath(3): the path with every symlink resolved.</summary>
-    public static string RealPath(string path)
-    {
-        var p = RealPathNative(path, 0);
-        if (p == 0)
-        {
-            throw new SyscallException("realpath", path, LastErrno);
-        }
-        try
-        {
-            return Marshal.PtrToStringUTF8(p)!;
-        }
-        finally
-        {
-            Free(p);
-        }
-    }
-
     public static int LastErrno => Marshal.GetLastPInvokeError();
 }

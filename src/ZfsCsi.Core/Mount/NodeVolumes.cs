@@ -23,9 +23,6 @@ public sealed partial class NodeVolumes(NodeOptions options, VolumeOptions volum
         VolumeId.TryParse(id, _parent)
         ?? throw new NotFoundException($"volume '{Printable.Of(id)}' does not exist: volume ids of this driver are datasets directly under {_parent}");
 
-    /// <summary>The volume an id names, or null when it names none of this driver's.</summary>
-    public VolumeId? TryParseId(string id) => VolumeId.TryParse(id, _parent);
-
     /// <summary>Path components of a volume's directory below the data root (the dataset name without its pool).</summary>
     public static IReadOnlyList<string> Components(VolumeId id) => id.Value.Split('/')[1..];
 

@@ -13,7 +13,7 @@ public sealed partial class SnapshotManager
     private bool? _multiSnapshot;
 
     /// <summary>True when the installed zfs takes several names in one <c>zfs snapshot</c>; null until a group snapshot found out.</summary>
-    public bool? SupportsMultiSnapshot => _multiSnapshot;
+    internal bool? SupportsMultiSnapshot => _multiSnapshot;
 
     /// <summary>A group id is <c>&lt;parent&gt;@g-&lt;digest&gt;</c>; each member is <c>&lt;volume&gt;@g-&lt;digest&gt;</c>.</summary>
     public string GroupIdFor(string groupLeaf) => SnapshotName.Of(Parent, groupLeaf).Value;

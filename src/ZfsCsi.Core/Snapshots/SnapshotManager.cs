@@ -85,7 +85,7 @@ public sealed partial class SnapshotManager(ZfsClient zfs, VolumeManager volumes
         }
         if (Inventory.IsOurSnapshot(there) && Inventory.IsDeferred(there))
         {
-            await zfs.RenameSnapshotAsync(name, SnapshotName.Of(name.Dataset, SnapshotNaming.RetiredLeaf(name.Leaf)), ct).ConfigureAwait(false);
+            await zfs.RenameSnapshotAsync(name, SnapshotName.Of(name.Dataset, SnapshotNaming.RetiredLeaf(name.Leaf, DateTimeOffset.UtcNow)), ct).ConfigureAwait(false);
             return;
         }
         throw new AlreadyExistsException($"snapshot {name} already exists and was not made for this name (another tool's, or another group's); it is left alone");

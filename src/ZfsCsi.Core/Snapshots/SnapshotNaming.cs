@@ -50,8 +50,19 @@ public static class SnapshotNaming
     /// <summary>The target volume's leaf of a clone-source snapshot leaf, or null when it is not one.</summary>
     public static string? CloneTargetLeaf(string leaf) => leaf.StartsWith("Clone-", StringComparison.Ordinal) ? leaf["Clone-".Length..] : null;
 
-    /// <summary>A deferred-destroyed snapshot moved out of the way of a new one of the same name.</summary>
-    public static string RetiredLeaf(string leaf) => $"Deleted-{DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()}-{leaf}"[..Math.Min(200, 22 + leaf.Length)];
+    /// <summary>
+    /// <c>Deleted-&lt;unix ms&gt;-&lt;leaf&gt;</c>: the leaf of a deferred-destroyed snapshot, or of a kept
+    /// volume, moved out of the way of a new one of the same name. Never plain, so never listed and
+    /// never accepted as an id; unique per move; it keeps the original leaf.
+    /// </summary>
+    public static string RetiredLeaf(string leaf, DateTimeOffset now)
+    {
+        var retired = $"{RetiredPrefix}{now.ToUnixTimeMilliseconds().ToString(System.Globalization.CultureInfo.InvariantCulture)}-{leaf}";
+        return retired[..Math.Min(200, retired.Length)];
+    }
+
+    /// <summary>What every retired leaf (a deleted snapshot's, a kept volume's moved aside) starts with.</summary>
+    public const string RetiredPrefix = "Deleted-";
 
     /// <summary>A leaf the mappings above produce for CSI snapshots and group members (the only ones ever listed).</summary>
     public static bool IsListable(string leaf) => VolumeNaming.IsPlain(leaf);

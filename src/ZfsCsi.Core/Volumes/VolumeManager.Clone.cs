@@ -111,7 +111,7 @@ public sealed partial class VolumeManager
             if (existing is not null)
             {
                 // Left by an earlier clone of this name that is gone since: move it out of the way.
-                await zfs.RenameSnapshotAsync(hidden, SnapshotName.Of(volumeId.Dataset, SnapshotNaming.RetiredLeaf(hidden.Leaf)), ct).ConfigureAwait(false);
+                await zfs.RenameSnapshotAsync(hidden, SnapshotName.Of(volumeId.Dataset, SnapshotNaming.RetiredLeaf(hidden.Leaf, _clock.GetUtcNow())), ct).ConfigureAwait(false);
             }
             try
             {

@@ -8,26 +8,16 @@ namespace ZfsCsi.Core.Volumes;
 public sealed partial class VolumeManager
 {
     /// <summary>Starts the leaf of a retained volume moved aside. Upper case: no name mapping produces it, so it is never a volume id.</summary>
-    private const string RetiredPrefix = "Deleted-";
 
-    /// <summary>
-    /// The leaf a retained volume is moved to when its name is used again: <c>Deleted-&lt;unix ms&gt;-&lt;leaf&gt;</c>.
-    /// Never plain (so never listed, never accepted as an id, never a name's leaf), unique per move,
-    /// and it keeps the volume's own leaf, from which its snapshots' ids are told (<see cref="CsiVolumeOf"/>).
-    /// At most 22 + 63 characters: the longest snapshot name on it stays within ZFS's 255.
-    /// </summary>
-    internal static string RetiredLeaf(string leaf, DateTimeOffset now) =>
-        $"{RetiredPrefix}{now.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture)}-{leaf}";
-
-    /// <summary>The leaf a retired dataset had as a volume, or null when <paramref name="leaf"/> is not one of <see cref="RetiredLeaf"/>.</summary>
+    /// <summary>The leaf a retired dataset had as a volume, or null when <paramref name="leaf"/> is not one of <see cref="SnapshotNaming.RetiredLeaf"/>.</summary>
     internal static string? OriginalLeaf(string leaf)
     {
-        if (!leaf.StartsWith(RetiredPrefix, StringComparison.Ordinal))
+        if (!leaf.StartsWith(SnapshotNaming.RetiredPrefix, StringComparison.Ordinal))
         {
             return null;
         }
-        var dash = leaf.IndexOf('-', RetiredPrefix.Length);
-        return dash > RetiredPrefix.Length && leaf[RetiredPrefix.Length..dash].All(char.IsAsciiDigit) && VolumeNaming.IsPlain(leaf[(dash + 1)..])
+        var dash = leaf.IndexOf('-', SnapshotNaming.RetiredPrefix.Length);
+        return dash > SnapshotNaming.RetiredPrefix.Length && leaf[SnapshotNaming.RetiredPrefix.Length..dash].All(char.IsAsciiDigit) && VolumeNaming.IsPlain(leaf[(dash + 1)..])
             ? leaf[(dash + 1)..]
             : null;
     }
@@ -112,7 +102,7 @@ public sealed partial class VolumeManager
     /// CreateVolume of a name whose earlier volume was deleted but is retained because CSI snapshots
     /// or clones still need its blocks. The CO was told the delete succeeded (CSI spec, DeleteVolume),
     /// so the name is free for a new, empty volume: the retained dataset is moved aside to a
-    /// <see cref="RetiredLeaf"/>, as a deleted snapshot is (SnapshotManager.ClearLeafAsync). First
+    /// <see cref="SnapshotNaming.RetiredLeaf"/>, as a deleted snapshot is (SnapshotManager.ClearLeafAsync). First
     /// the hiding steps of DeleteVolume run again (each idempotent: a crashed delete may have left
     /// them half done, rollback included), then one atomic <c>zfs rename</c>. A crash before the rename leaves the
     /// dataset where this CreateVolume's retry moves it; after it, the name is free and the moved
@@ -124,7 +114,9 @@ public sealed partial class VolumeManager
         var volume = new VolumeId(dataset);
         await RetainAsync(volume, props, ct).ConfigureAwait(false);
         await DiscardUnsnapshottedAsync(volume, await zfs.GetRecursiveAsync(dataset, Inventory.Properties, ct).ConfigureAwait(false), ct).ConfigureAwait(false);
-        var target = Parent.Child(RetiredLeaf(dataset.Leaf, _clock.GetUtcNow()));
+        // Never plain (never listed, never an id), unique per move, and it keeps the volume's own leaf,
+        // from which its snapshots' ids are told (CsiVolumeOf).
+        var target = Parent.Child(SnapshotNaming.RetiredLeaf(dataset.Leaf, _clock.GetUtcNow()));
         try
         {
             await zfs.RenameAsync(dataset, target, ct).ConfigureAwait(false);

@@ -74,7 +74,7 @@ public sealed class SnapshotNamingTests
     {
         Assert.False(SnapshotNaming.IsListable(SnapshotNaming.CloneSourceLeaf("pvc-2")));
         Assert.False(SnapshotNaming.IsListable(SnapshotNaming.GroupTemporaryLeaf(SnapshotNaming.GroupLeafFor("g"))));
-        Assert.False(SnapshotNaming.IsListable(SnapshotNaming.RetiredLeaf("snapshot-1")));
+        Assert.False(SnapshotNaming.IsListable(SnapshotNaming.RetiredLeaf("snapshot-1", DateTimeOffset.UnixEpoch)));
         Assert.True(SnapshotNaming.IsListable(SnapshotNaming.GroupLeafFor("groupsnapshot-1")));
         Assert.Equal("pvc-2", SnapshotNaming.CloneTargetLeaf(SnapshotNaming.CloneSourceLeaf("pvc-2")));
     }

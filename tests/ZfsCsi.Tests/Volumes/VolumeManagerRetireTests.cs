@@ -28,7 +28,7 @@ public sealed class VolumeManagerRetireTests : VolumeManagerHarness
     [Fact]
     public void A_moved_aside_leaf_keeps_the_volume_leaf_and_is_never_a_volume_id()
     {
-        var leaf = VolumeManager.RetiredLeaf(Name, Now);
+        var leaf = SnapshotNaming.RetiredLeaf(Name, Now);
 
         Assert.Equal($"Deleted-1700000000123-{Name}", leaf);
         Assert.Equal(Name, VolumeManager.OriginalLeaf(leaf));
