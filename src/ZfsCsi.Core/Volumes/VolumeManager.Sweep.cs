@@ -22,6 +22,20 @@ public sealed partial class VolumeManager
     /// </summary>
     public async Task SweepAsync(CancellationToken ct)
     {
+        try
+        {
+            await SweepPassesAsync(ct).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // The delete that ran this sweep already did its work: nothing here may turn it into an
+            // error (an unparsable listing, an I/O error). The next sweep tries again.
+            _log.Warning(e, "Sweep of {ParentDataset} stopped: {Reason}", Parent.Value, e.Message);
+        }
+    }
+
+    private async Task SweepPassesAsync(CancellationToken ct)
+    {
         for (var pass = 0; pass < MaxSweepPasses; pass++)
         {
             IReadOnlyList<DatasetProperties> rows;
@@ -29,7 +43,7 @@ public sealed partial class VolumeManager
             {
                 rows = await zfs.GetRecursiveAsync(Parent, Inventory.Properties, ct).ConfigureAwait(false);
             }
-            catch (Exception e) when (e is Errors.ZfsCsiException)
+            catch (Errors.ZfsCsiException e)
             {
                 _log.Warning("Sweep cannot list {ParentDataset}: {Reason}", Parent.Value, e.Message);
                 return;
@@ -37,7 +51,8 @@ public sealed partial class VolumeManager
             var now = _clock.GetUtcNow();
             var snapshots = Inventory.SnapshotsByDataset(rows);
             var datasets = rows.Where(r => !r.IsSnapshot).Select(r => r.Name).ToHashSet(StringComparer.Ordinal);
-            bool HasChildren(string dataset) => datasets.Any(d => d.StartsWith(dataset + "/", StringComparison.Ordinal));
+            var parents = datasets.Where(d => d.Contains('/')).Select(d => d[..d.LastIndexOf('/')]).ToHashSet(StringComparer.Ordinal);
+            bool HasChildren(string dataset) => parents.Contains(dataset);
             var changed = false;
             // Only volume ids (direct children the other RPCs accept, or such a volume moved aside)
             // and only ones with no dataset below them: a kept volume renamed or received elsewhere
@@ -152,7 +167,7 @@ public sealed partial class VolumeManager
             _log.Information("Sweep: {Action} {Dataset}", what, name);
             return true;
         }
-        catch (Exception e) when (e is Errors.ZfsCsiException)
+        catch (Errors.ZfsCsiException e)
         {
             // Not now (busy, a clone appeared, gone already): the next sweep tries again.
             _log.Information("Sweep: cannot {Action} {Dataset} yet: {Reason}", what, name, e.Message);

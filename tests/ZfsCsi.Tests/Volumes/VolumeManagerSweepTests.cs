@@ -207,4 +207,15 @@ public sealed class VolumeManagerSweepTests : VolumeManagerHarness
 
         Assert.DoesNotContain(Runner.Argv, a => a[0] is "destroy" or "unmount");
     }
+
+    [Fact]
+    public async Task A_sweep_that_meets_an_unexpected_error_logs_it_and_never_throws()
+    {
+        // The delete that runs the sweep already did its work: an unparsable listing must not turn it into an error.
+        Runner.OnZfs(GetInventory(Parent)).Does((_, _) => throw new FormatException("zfs printed something unexpected"));
+
+        await Sweeper.SweepAsync(Ct);
+
+        Assert.Equal([GetInventory(Parent)], Runner.Argv);
+    }
 }
