@@ -98,12 +98,8 @@ public sealed partial class VolumeManager
             return (origin, SnapshotCapacity(snapshot, volume));
         }
 
-        var volumeId = ParseId(source.Id) ?? throw SourceNotFound(source);
-        var props = await zfs.TryGetAsync(volumeId.Dataset, VolumeProperties, ct).ConfigureAwait(false);
-        if (props is null || !IsReady(props))
-        {
-            throw SourceNotFound(source);
-        }
+        // A source volume on an exported pool is UNAVAILABLE, not NOT_FOUND, as for every other RPC.
+        var (volumeId, props) = await ReadyAsync(source.Id, () => SourceNotFound(source), ct).ConfigureAwait(false);
         var hidden = SnapshotName.Of(volumeId.Dataset, SnapshotNaming.CloneSourceLeaf(target.Leaf));
         var existing = await zfs.TryGetAsync(hidden, Inventory.Properties, ct).ConfigureAwait(false);
         if (existing is null || Inventory.IsDeferred(existing))

@@ -24,15 +24,7 @@ public sealed partial class VolumeManager
     {
         var volume = ParseId(id) ?? throw NotFound(id);
         range.Resolve();
-        var props = await zfs.TryGetAsync(volume.Dataset, VolumeProperties, ct).ConfigureAwait(false);
-        if (props is null)
-        {
-            await EnsureParentAsync(ct).ConfigureAwait(false);
-        }
-        if (props is null || !IsReady(props))
-        {
-            throw NotFound(id);
-        }
+        var (_, props) = await ReadyAsync(id, () => NotFound(id), ct).ConfigureAwait(false);
         var current = CapacityOf(props);
         // Only a limit: nothing to grow to; the volume either is within it or would have to shrink.
         if (range.LimitBytes > 0 && range.LimitBytes < current)

@@ -31,15 +31,23 @@ public sealed partial class VolumeManager(ZfsClient zfs, VolumeOptions options, 
     public VolumeId? ParseId(string id) => VolumeId.TryParse(id, Parent);
 
     /// <summary>A ready volume of ours, or NOT_FOUND.</summary>
-    public async Task<Volume> GetAsync(string id, CancellationToken ct)
+    public async Task<Volume> GetAsync(string id, CancellationToken ct) =>
+        ToVolume((await ReadyAsync(id, () => NotFound(id), ct).ConfigureAwait(false)).Props);
+
+    /// <summary>
+    /// The id and properties of a ready volume of ours, or <paramref name="notFound"/>: a malformed
+    /// or foreign id, a dataset that is missing, half-made, deleted or not ours. A missing dataset
+    /// on a missing parent (an exported pool) is UNAVAILABLE instead (<see cref="EnsureParentAsync"/>).
+    /// </summary>
+    private async Task<(VolumeId Id, DatasetProperties Props)> ReadyAsync(string id, Func<Exception> notFound, CancellationToken ct)
     {
-        var volumeId = ParseId(id) ?? throw NotFound(id);
+        var volumeId = ParseId(id) ?? throw notFound();
         var props = await zfs.TryGetAsync(volumeId.Dataset, VolumeProperties, ct).ConfigureAwait(false);
         if (props is null)
         {
             await EnsureParentAsync(ct).ConfigureAwait(false);
         }
-        return props is not null && IsReady(props) ? ToVolume(props) : throw NotFound(id);
+        return props is not null && IsReady(props) ? (volumeId, props) : throw notFound();
     }
 
     /// <summary>

@@ -113,6 +113,9 @@ public sealed class FaultTests(FaultFixture driver) : IClassFixture<FaultFixture
             // DeleteVolume must not answer OK: the data still exists on the exported pool.
             await Unavailable(async () => await Controller.DeleteVolumeAsync(new DeleteVolumeRequest { VolumeId = id }));
             await Unavailable(async () => await Controller.CreateVolumeAsync(Create(Unique("pvc-while-exported"))));
+            var clone = Create(Unique("pvc-clone-while-exported"));
+            clone.VolumeContentSource = new VolumeContentSource { Volume = new VolumeContentSource.Types.VolumeSource { VolumeId = id } };
+            await Unavailable(async () => await Controller.CreateVolumeAsync(clone));
             await Unavailable(async () => await Controller.ControllerGetVolumeAsync(new ControllerGetVolumeRequest { VolumeId = id }));
             await Unavailable(async () => await Controller.ControllerExpandVolumeAsync(new ControllerExpandVolumeRequest
             {
