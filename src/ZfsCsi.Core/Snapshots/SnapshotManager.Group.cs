@@ -68,7 +68,8 @@ public sealed partial class SnapshotManager
             if (members.SetEquals(requested) && !leftover)
             {
                 // A crash after the snapshot but before the sizes were recorded is finished here.
-                return await MarkCapacitiesAsync(leaf, rows, ct).ConfigureAwait(false) ? await GetGroupAsync(groupId, [], ct).ConfigureAwait(false) : ToGroup(leaf, rows);
+                await MarkCapacitiesAsync(leaf, rows, ct).ConfigureAwait(false);
+                return ToGroup(leaf, rows);
             }
             if (!leftover || !members.IsSubsetOf(requested))
             {
@@ -89,9 +90,8 @@ public sealed partial class SnapshotManager
         var volumeIds = new List<VolumeId>();
         foreach (var sourceId in sourceVolumeIds)
         {
-            var volume = volumes.ParseId(sourceId) is { } v && rows.FirstOrDefault(r => r.Name == v.Value) is { } p && VolumeManager.IsReady(p)
-                ? v
-                : throw new NotFoundException($"source volume '{Printable.Of(sourceId)}' of group snapshot '{Printable.Of(name)}' does not exist");
+            var volume = ReadyVolumeIn(rows, sourceId)
+                ?? throw new NotFoundException($"source volume '{Printable.Of(sourceId)}' of group snapshot '{Printable.Of(name)}' does not exist");
             if (volume.Value.Length + 1 + leaf.Length > SnapshotId.MaxLength)
             {
                 throw new FailedPreconditionException($"volume id {volume} is too long for its snapshot ids to fit the CSI spec's {SnapshotId.MaxLength} bytes");
@@ -128,19 +128,21 @@ public sealed partial class SnapshotManager
             throw new OutOfSpaceException($"pool {Parent.Pool} has no room for group snapshot '{Printable.Of(name)}': {e.StandardError.Trim()}");
         }
         _log.Information("Took group snapshot {GroupSnapshotId} of {Count} volumes for name {GroupSnapshotName}", groupId, names.Count, name);
-        await MarkCapacitiesAsync(leaf, await ListRowsAsync(Parent, ct).ConfigureAwait(false), ct).ConfigureAwait(false);
-        return await GetGroupAsync(groupId, [], ct).ConfigureAwait(false);
+        // One listing after the snapshot: it finds the members, and their sizes come out the same
+        // whether read from the markers set now or from their volumes' capacity in this listing.
+        var taken = await ListRowsAsync(Parent, ct).ConfigureAwait(false);
+        await MarkCapacitiesAsync(leaf, taken, ct).ConfigureAwait(false);
+        return ToGroup(leaf, taken);
     }
 
     /// <summary>
     /// Records each member's size as its volume's capacity at the time of the group snapshot, as
     /// CreateSnapshot does in its one command (one `zfs snapshot` cannot give members different
     /// values). Without it a member's size_bytes would follow its volume's later expansions, and a
-    /// restore at the member's own size would be refused. True when anything was set.
+    /// restore at the member's own size would be refused.
     /// </summary>
-    private async Task<bool> MarkCapacitiesAsync(string leaf, IReadOnlyList<DatasetProperties> rows, CancellationToken ct)
+    private async Task MarkCapacitiesAsync(string leaf, IReadOnlyList<DatasetProperties> rows, CancellationToken ct)
     {
-        var set = false;
         foreach (var member in MembersOf(leaf, rows).Where(m => m.LocalValue(Markers.Capacity) is null))
         {
             var volume = Inventory.DatasetOf(member.Name);
@@ -148,10 +150,8 @@ public sealed partial class SnapshotManager
             {
                 var capacity = VolumeManager.CapacityOf(row).ToString(System.Globalization.CultureInfo.InvariantCulture);
                 await zfs.SetAsync(SnapshotName.Of(DatasetName.Parse(volume), leaf), Markers.Capacity, capacity, ct).ConfigureAwait(false);
-                set = true;
             }
         }
-        return set;
     }
 
     /// <summary>zfs-fuse's atomic group snapshot: one recursive snapshot, members renamed, the rest destroyed in one command.</summary>

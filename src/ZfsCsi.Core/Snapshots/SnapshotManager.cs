@@ -20,6 +20,10 @@ public sealed partial class SnapshotManager(ZfsClient zfs, VolumeManager volumes
 
     public SnapshotId? ParseId(string id) => SnapshotId.TryParse(id, Parent);
 
+    /// <summary>The volume an id names when it is a ready volume of ours in <paramref name="rows"/> (a listing of the parent); null otherwise.</summary>
+    private VolumeId? ReadyVolumeIn(IReadOnlyList<DatasetProperties> rows, string volumeId) =>
+        volumes.ParseId(volumeId) is { } v && rows.FirstOrDefault(r => r.Name == v.Value) is { } p && VolumeManager.IsReady(p) ? v : null;
+
     /// <summary>
     /// CreateSnapshot (CSI spec): idempotent by name; the same name for another source volume is
     /// ALREADY_EXISTS; a source volume that is not a ready volume of ours is NOT_FOUND; a pool that
@@ -45,9 +49,7 @@ public sealed partial class SnapshotManager(ZfsClient zfs, VolumeManager volumes
                 return found;
             }
 
-            var volume = volumes.ParseId(sourceVolumeId) is { } v && rows.FirstOrDefault(r => r.Name == v.Value) is { } p && VolumeManager.IsReady(p)
-                ? v
-                : throw new NotFoundException($"source volume '{Printable.Of(sourceVolumeId)}' does not exist");
+            var volume = ReadyVolumeIn(rows, sourceVolumeId) ?? throw new NotFoundException($"source volume '{Printable.Of(sourceVolumeId)}' does not exist");
             var id = new SnapshotId(volume, SnapshotNaming.LeafFor(name, volume));
             await ClearLeafAsync(id.Name, rows, ct).ConfigureAwait(false);
             var capacity = VolumeManager.CapacityOf(rows.First(r => r.Name == volume.Value));
