@@ -79,7 +79,7 @@ public sealed class PoolBootstrapper(ICommandRunner runner, BootstrapOptions opt
 
     private async Task<string?> HealthAsync(CancellationToken ct)
     {
-        var command = new CommandLine(options.ZpoolCommand, "list", "-H", "-o", "name,health");
+        var command = new CommandLine(options.ZpoolCommand, ZfsArgs.PoolHealth());
         var result = await RunAsync(command, options.CommandTimeout, "zpool list", ct).ConfigureAwait(false);
         if (!result.Succeeded)
         {
@@ -152,6 +152,7 @@ public sealed class PoolBootstrapper(ICommandRunner runner, BootstrapOptions opt
         var failed = new List<string>();
         foreach (var dataset in wanted)
         {
+            // Names as zfs listed them (any dataset of the pool, spaces included), passed as one argv entry.
             var mount = new CommandLine(options.ZfsCommand, "mount", dataset);
             var result = await LockedAsync(() => RunAsync(mount, options.ImportTimeout, "zfs mount", ct), "zfs mount", ct).ConfigureAwait(false);
             if (!result.Succeeded)

@@ -51,12 +51,9 @@ public sealed class StorageHealth(ZfsClient zfs, VolumeOptions options, ICommand
         {
             return new Readiness(false, $"pool {_parent.Pool} is {health}");
         }
-        if (await zfs.TryGetAsync(_parent, ["name"], ct).ConfigureAwait(false) is null)
-        {
-            // The pool came up after the driver (bootstrap imported it): make the parent now,
-            // as start-up would have, so the first Probe that finds the pool also serves.
-            await zfs.CreateWithParentsAsync(_parent, ct).ConfigureAwait(false);
-        }
+        // The pool may have come up after the driver (the bootstrap imported it): make the parent
+        // now, as start-up would have, so the first Probe that finds the pool also serves.
+        await EnsureParentAsync(ct).ConfigureAwait(false);
         return new Readiness(true, health == "DEGRADED"
             ? $"pool {_parent.Pool} is DEGRADED: serving, but replace the failed disk (zpool status {_parent.Pool})"
             : $"pool {_parent.Pool} is ONLINE");

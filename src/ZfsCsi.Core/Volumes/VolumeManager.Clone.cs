@@ -100,7 +100,7 @@ public sealed partial class VolumeManager
 
         // A source volume on an exported pool is UNAVAILABLE, not NOT_FOUND, as for every other RPC.
         var (volumeId, props) = await ReadyAsync(source.Id, () => SourceNotFound(source), ct).ConfigureAwait(false);
-        var hidden = SnapshotName.Of(volumeId.Dataset, SnapshotNaming.CloneSourceLeaf(target.Leaf));
+        var hidden = CloneSourceOf(volumeId, target);
         var existing = await zfs.TryGetAsync(hidden, Inventory.Properties, ct).ConfigureAwait(false);
         if (existing is null || Inventory.IsDeferred(existing))
         {
@@ -128,7 +128,7 @@ public sealed partial class VolumeManager
         {
             return;
         }
-        var hidden = SnapshotName.Of(volumeId.Dataset, SnapshotNaming.CloneSourceLeaf(target.Leaf));
+        var hidden = CloneSourceOf(volumeId, target);
         var props = await zfs.TryGetAsync(hidden, ["defer_destroy"], ct).ConfigureAwait(false);
         if (props is not null && !Inventory.IsDeferred(props))
         {
@@ -156,4 +156,8 @@ public sealed partial class VolumeManager
 
     private static NotFoundException SourceNotFound(ContentSource source) =>
         new($"content source {source.Kind.ToString().ToLowerInvariant()} '{Printable.Of(source.Id)}' does not exist");
+
+    /// <summary>The hidden snapshot of <paramref name="source"/> a clone into <paramref name="target"/> is made from.</summary>
+    private static SnapshotName CloneSourceOf(VolumeId source, DatasetName target) =>
+        SnapshotName.Of(source.Dataset, SnapshotNaming.CloneSourceLeaf(target.Leaf));
 }

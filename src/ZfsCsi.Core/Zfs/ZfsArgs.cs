@@ -29,6 +29,9 @@ public static class ZfsArgs
 
     public static string[] Unmount(DatasetName dataset) => ["unmount", dataset.Value];
 
+    /// <summary><c>zpool list</c> of every imported pool's name and health (for zpool, not zfs).</summary>
+    public static string[] PoolHealth() => ["list", "-H", "-o", "name,health"];
+
     public static string[] Mount(DatasetName dataset) => ["mount", dataset.Value];
 
     /// <summary>A dataset to a new name under the same parent; its snapshots go with it and its clones follow (origin is by reference).</summary>

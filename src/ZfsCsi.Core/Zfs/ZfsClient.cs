@@ -87,7 +87,7 @@ public sealed partial class ZfsClient(ICommandRunner runner, ZfsOptions options,
     /// <summary>Health of every imported pool, by name (ONLINE, DEGRADED, FAULTED, ...), from <c>zpool list -H -o name,health</c>.</summary>
     public async Task<IReadOnlyDictionary<string, string>> GetPoolHealthAsync(CancellationToken ct)
     {
-        var result = await RunAsync(new CommandLine(options.ZpoolCommand, "list", "-H", "-o", "name,health"), ct).ConfigureAwait(false);
+        var result = await RunAsync(new CommandLine(options.ZpoolCommand, ZfsArgs.PoolHealth()), ct).ConfigureAwait(false);
         return ZfsParser.ParsePoolHealth(result.StandardOutput);
     }
 
