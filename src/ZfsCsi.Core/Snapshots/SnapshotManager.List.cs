@@ -15,11 +15,8 @@ public sealed partial class SnapshotManager
     /// </summary>
     public async Task<SnapshotPage> ListAsync(int maxEntries, string? startingToken, string? snapshotId, string? sourceVolumeId, CancellationToken ct)
     {
-        if (maxEntries < 0)
-        {
-            throw new InvalidInputException($"max_entries is {maxEntries}; it must be 0 (no limit) or more");
-        }
-        var after = PageToken.Read(startingToken);
+        PageToken.CheckMaxEntries(maxEntries);
+        PageToken.Read(startingToken); // a token we never issued is ABORTED before anything is read
         IReadOnlyList<DatasetProperties> rows;
         if (!string.IsNullOrEmpty(snapshotId))
         {
@@ -46,18 +43,9 @@ public sealed partial class SnapshotManager
         {
             rows = await ListRowsAsync(Parent, ct).ConfigureAwait(false);
         }
-        var snapshots = rows
-            .Where(r => Inventory.IsLiveCsiSnapshot(r) && IdOf(r.Name) is not null)
-            .Select(r => ToSnapshot(r, rows))
-            .Where(s => after is null || string.CompareOrdinal(s.Id.Value, after) > 0)
-            .OrderBy(s => s.Id.Value, StringComparer.Ordinal)
-            .ToList();
-        if (maxEntries > 0 && snapshots.Count > maxEntries)
-        {
-            var page = snapshots.Take(maxEntries).ToList();
-            return new SnapshotPage(page, PageToken.Issue(page[^1].Id.Value));
-        }
-        return new SnapshotPage(snapshots, null);
+        var (page, next) = PageToken.Page(rows.Where(r => Inventory.IsLiveCsiSnapshot(r) && IdOf(r.Name) is not null).Select(r => ToSnapshot(r, rows)),
+            s => s.Id.Value, startingToken, maxEntries);
+        return new SnapshotPage(page, next);
     }
 
     /// <summary>Everything under <paramref name="dataset"/>, snapshots included; empty when it does not exist (the parent checked).</summary>

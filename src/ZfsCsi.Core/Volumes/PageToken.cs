@@ -13,6 +13,35 @@ namespace ZfsCsi.Core.Volumes;
 /// </summary>
 public static class PageToken
 {
+    /// <summary>CSI spec, List* RPCs: max_entries 0 means no limit, a negative one is INVALID_ARGUMENT. Checked before anything is read.</summary>
+    public static void CheckMaxEntries(int maxEntries)
+    {
+        if (maxEntries < 0)
+        {
+            throw new InvalidInputException($"max_entries is {maxEntries}; it must be 0 (no limit) or more");
+        }
+    }
+
+    /// <summary>
+    /// One page of <paramref name="items"/>: those whose key comes after the token's name, in
+    /// ordinal key order, at most <paramref name="maxEntries"/> (0: all), and the token of the next
+    /// page, or null when this page is the last.
+    /// </summary>
+    public static (IReadOnlyList<T> Items, string? Next) Page<T>(IEnumerable<T> items, Func<T, string> keyOf, string? startingToken, int maxEntries)
+    {
+        var after = Read(startingToken);
+        var all = items
+            .Where(i => after is null || string.CompareOrdinal(keyOf(i), after) > 0)
+            .OrderBy(keyOf, StringComparer.Ordinal)
+            .ToList();
+        if (maxEntries > 0 && all.Count > maxEntries)
+        {
+            var page = all.Take(maxEntries).ToList();
+            return (page, Issue(keyOf(page[^1])));
+        }
+        return (all, null);
+    }
+
     public static string Issue(string lastName)
     {
         var body = Base64Url.EncodeToString(Encoding.UTF8.GetBytes(lastName));

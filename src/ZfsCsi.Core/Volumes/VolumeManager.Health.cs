@@ -18,24 +18,13 @@ public sealed partial class VolumeManager
     /// </summary>
     public async Task<VolumeHealthPage> ListHealthAsync(int maxEntries, string? startingToken, CancellationToken ct)
     {
-        if (maxEntries < 0)
-        {
-            throw new Errors.InvalidInputException($"max_entries is {maxEntries}; it must be 0 (no limit) or more");
-        }
+        PageToken.CheckMaxEntries(maxEntries);
+        PageToken.Read(startingToken); // a token we never issued is ABORTED before anything is read
         var all = await ListAsync(0, null, ct).ConfigureAwait(false);
         var pools = await zfs.GetPoolHealthAsync(ct).ConfigureAwait(false);
-        var after = PageToken.Read(startingToken);
-        var unhealthy = all.Volumes
-            .Where(v => after is null || string.CompareOrdinal(v.Id.Value, after) > 0)
-            .Select(v => HealthOf(v, pools.GetValueOrDefault(Parent.Pool)))
-            .Where(h => !h.Healthy)
-            .ToList();
-        if (maxEntries > 0 && unhealthy.Count > maxEntries)
-        {
-            var page = unhealthy.Take(maxEntries).ToList();
-            return new VolumeHealthPage(page, PageToken.Issue(page[^1].Id.Value));
-        }
-        return new VolumeHealthPage(unhealthy, null);
+        var (page, next) = PageToken.Page(all.Volumes.Select(v => HealthOf(v, pools.GetValueOrDefault(Parent.Pool))).Where(h => !h.Healthy),
+            h => h.Id.Value, startingToken, maxEntries);
+        return new VolumeHealthPage(page, next);
     }
 
     private static VolumeHealth HealthOf(Volume volume, string? poolHealth)

@@ -12,11 +12,8 @@ public sealed partial class VolumeManager
     /// </summary>
     public async Task<VolumePage> ListAsync(int maxEntries, string? startingToken, CancellationToken ct)
     {
-        if (maxEntries < 0)
-        {
-            throw new InvalidInputException($"max_entries is {maxEntries}; it must be 0 (no limit) or more");
-        }
-        var after = PageToken.Read(startingToken);
+        PageToken.CheckMaxEntries(maxEntries);
+        PageToken.Read(startingToken); // a token we never issued is ABORTED before anything is read
         IReadOnlyList<DatasetProperties> children;
         try
         {
@@ -29,18 +26,9 @@ public sealed partial class VolumeManager
         }
         // Only names the other RPCs accept as ids: a dataset renamed by hand keeps our markers, and
         // listing it would show an id that ControllerGetVolume calls unknown.
-        var volumes = children
-            .Where(c => IsReady(c) && ParseId(c.Name) is not null)
-            .Select(ToVolume)
-            .Where(v => after is null || string.CompareOrdinal(v.Id.Value, after) > 0)
-            .OrderBy(v => v.Id.Value, StringComparer.Ordinal)
-            .ToList();
-        if (maxEntries > 0 && volumes.Count > maxEntries)
-        {
-            var page = volumes.Take(maxEntries).ToList();
-            return new VolumePage(page, PageToken.Issue(page[^1].Id.Value));
-        }
-        return new VolumePage(volumes, null);
+        var (page, next) = PageToken.Page(children.Where(c => IsReady(c) && ParseId(c.Name) is not null).Select(ToVolume),
+            v => v.Id.Value, startingToken, maxEntries);
+        return new VolumePage(page, next);
     }
 
     /// <summary>

@@ -57,4 +57,30 @@ public sealed class PageTokenTests
         Assert.Throws<InvalidPageTokenException>(() => PageToken.Read(token[1..]));
         Assert.Throws<InvalidPageTokenException>(() => PageToken.Read(token + "0"));
     }
+
+    [Fact]
+    public void Pages_return_every_item_once_in_ordinal_order_and_the_last_has_no_token()
+    {
+        string[] items = ["e", "b", "D", "a", "c"];
+        var seen = new List<string>();
+        string? token = null;
+        do
+        {
+            var (page, next) = PageToken.Page(items, i => i, token, 2);
+            Assert.True(page.Count <= 2);
+            seen.AddRange(page);
+            token = next;
+        }
+        while (token is not null);
+
+        Assert.Equal(["D", "a", "b", "c", "e"], seen);
+        Assert.Equal(5, PageToken.Page(items, i => i, null, 0).Items.Count);
+    }
+
+    [Fact]
+    public void A_negative_max_entries_is_invalid()
+    {
+        Assert.Throws<ZfsCsi.Core.Errors.InvalidInputException>(() => PageToken.CheckMaxEntries(-1));
+        PageToken.CheckMaxEntries(0);
+    }
 }
