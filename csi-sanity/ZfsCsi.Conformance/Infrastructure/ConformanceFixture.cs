@@ -82,7 +82,7 @@ public sealed class ConformanceFixture : IAsyncLifetime
         try
         {
             await Pool.CreateAsync();
-            Driver = await DriverProcess.StartAsync(Pool.RunDirectory, "driver",
+            Driver = await DriverProcess.StartOnAsync(StorageHost.Current, Pool.RunDirectory, "driver",
                 ["--mode", Mode, "--nodeid", NodeId, "--parent-dataset", Pool.Parent, "--zfs-timeout", "60"]);
             Channel = UnixSocketChannel.Create(Driver.SocketPath);
             NodePlugin = await NodePlugin.StartIfSupportedAsync(Pool);

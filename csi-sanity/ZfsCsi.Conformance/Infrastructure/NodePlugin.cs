@@ -10,11 +10,14 @@ namespace ZfsCsi.Conformance.Infrastructure;
 /// </summary>
 public sealed class NodePlugin : IAsyncDisposable
 {
-    private NodePlugin(DriverProcess driver, string kubeletDir)
+    private readonly Func<Task>? _revokeKey;
+
+    private NodePlugin(DriverProcess driver, string kubeletDir, Func<Task>? revokeKey = null)
     {
         Driver = driver;
         KubeletDirectory = kubeletDir;
         Channel = UnixSocketChannel.Create(driver.SocketPath);
+        _revokeKey = revokeKey;
     }
 
     public DriverProcess Driver { get; }
@@ -48,12 +51,30 @@ public sealed class NodePlugin : IAsyncDisposable
         }
         var kubelet = Path.Combine(pool.RunDirectory, "kubelet");
         Directory.CreateDirectory(kubelet);
-        var driver = await DriverProcess.StartAsync(pool.RunDirectory, "node",
+        string[] flags =
         [
-            "--mode", "node", "--nodeid", ConformanceFixture.NodeId, "--parent-dataset", pool.Parent,
-            "--data-root", pool.Mountpoint, "--kubelet-dir", kubelet,
-        ]);
-        return new NodePlugin(driver, kubelet);
+            "--mode", "node", "--nodeid", ConformanceFixture.NodeId, "--parent-dataset", pool.Parent, "--kubelet-dir", kubelet,
+        ];
+        if (StorageHost.Current is not VmStorageHost vm)
+        {
+            // zfs-fuse: this machine is the storage host, the plugin sees the pool at its mountpoint.
+            return new NodePlugin(await DriverProcess.StartHereAsync(pool.RunDirectory, "node", [.. flags, "--data-root", pool.Mountpoint]), kubelet);
+        }
+        // OpenZFS: this machine is a node away from the storage host; the plugin mounts the VM's
+        // pool root over SSHFS itself (the nodes' chrooted SFTP login), from the VM's namespace.
+        var dataRoot = Path.Combine(pool.RunDirectory, "data");
+        Directory.CreateDirectory(dataRoot);
+        var key = Path.Combine(pool.RunDirectory, "node_key");
+        await Shell.CheckAsync("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", $"zfs-csi-conformance-{pool.Tag}", "-f", key);
+        var publicKey = (await File.ReadAllTextAsync(key + ".pub")).Trim();
+        await vm.RunAsync("sh", ["-c", "echo \"$1\" >> /etc/ssh/zfs-csi-nodes.keys", "sh", publicKey]);
+        var driver = await DriverProcess.StartHereAsync(pool.RunDirectory, "node",
+        [
+            .. flags, "--data-root", dataRoot,
+            "--sshfs-remote", "zfs-csi@127.0.0.1:/", "--sshfs-port", "22", "--sshfs-identity", key,
+            "--sshfs-known-hosts", vm.Vm.KnownHostsFile, "--sshfs-check-interval", "1",
+        ], vm.Vm.NetworkNamespace);
+        return new NodePlugin(driver, kubelet, () => vm.RunAsync("sed", ["-i", $"/zfs-csi-conformance-{pool.Tag}$/d", "/etc/ssh/zfs-csi-nodes.keys"]));
     }
 
     /// <summary>Whether this driver build has the node plugin: its usage (printed for an unknown flag) names --data-root.</summary>
@@ -76,6 +97,10 @@ public sealed class NodePlugin : IAsyncDisposable
             foreach (var mount in MountsUnder(KubeletDirectory).Reverse())
             {
                 await Shell.RunAsync("umount", ["-l", mount]);
+            }
+            if (_revokeKey is not null)
+            {
+                await _revokeKey();
             }
         }
     }

@@ -1,4 +1,3 @@
-using CliWrap;
 using CliWrap.Buffered;
 
 namespace ZfsCsi.Conformance.Infrastructure;
@@ -9,20 +8,8 @@ public static class Shell
     /// <summary>The machine-wide lock every process that mounts on zfs-fuse takes (the driver too).</summary>
     public const string MountLockFile = "/run/lock/zfs-csi-mount.lock";
 
-    public static async Task<BufferedCommandResult> RunAsync(string program, IEnumerable<string> args, TimeSpan? timeout = null)
-    {
-        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(120));
-        try
-        {
-            return await Cli.Wrap(program).WithArguments(args).WithValidation(CommandResultValidation.None)
-                .WithEnvironmentVariables(e => e.Set("LC_ALL", "C"))
-                .ExecuteBufferedAsync(cts.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            throw new TimeoutException($"{program} {string.Join(' ', args)} did not finish within {(timeout ?? TimeSpan.FromSeconds(120)).TotalSeconds} s");
-        }
-    }
+    public static Task<BufferedCommandResult> RunAsync(string program, IEnumerable<string> args, TimeSpan? timeout = null) =>
+        StorageHost.RunHereAsync(program, args, timeout, input: null);
 
     /// <summary>Runs and requires exit code 0; the exception shows argv, exit code and stderr.</summary>
     public static async Task<string> CheckAsync(string program, params string[] args)

@@ -3,24 +3,35 @@ namespace ZfsCsi.Conformance.Infrastructure;
 /// <summary>
 /// Looks at the storage from outside the driver, as an administrator on the storage host would,
 /// to check what an RPC claims (a snapshot holds the data of its moment). Never changes anything
-/// but files inside a volume.
+/// but files inside a volume. Runs on the storage host of <see cref="StorageHost.Current"/>.
 /// </summary>
 public static class Storage
 {
-    /// <summary>Where a volume's dataset is mounted on this host (its id is its dataset name).</summary>
+    /// <summary>Where a volume's dataset is mounted on the storage host (its id is its dataset name).</summary>
     public static async Task<string> MountpointOfAsync(string volumeId)
     {
-        var path = (await Shell.CheckAsync("zfs", "get", "-H", "-o", "value", "mountpoint", volumeId)).Trim();
+        var path = (await StorageHost.Current.CheckAsync("zfs", "get", "-H", "-o", "value", "mountpoint", volumeId)).Trim();
         Assert.True(path.StartsWith('/'), $"volume {volumeId} has no mountpoint ({path})");
         return path;
     }
 
-    public static async Task WriteAsync(string volumeId, string file, string content) =>
-        await File.WriteAllTextAsync(Path.Combine(await MountpointOfAsync(volumeId), file), content);
+    public static async Task WriteAsync(string volumeId, string file, string content)
+    {
+        var path = Path.Combine(await MountpointOfAsync(volumeId), file);
+        var written = await StorageHost.Current.RunAsync("sh", ["-c", "cat > \"$1\"", "sh", path], input: content);
+        Assert.True(written.ExitCode == 0, $"{StorageHost.Current.Backend}: writing {path} failed: {written.StandardError.Trim()}");
+    }
 
+    /// <summary>The file's content, or null when the volume has no such file.</summary>
     public static async Task<string?> ReadAsync(string volumeId, string file)
     {
         var path = Path.Combine(await MountpointOfAsync(volumeId), file);
-        return File.Exists(path) ? await File.ReadAllTextAsync(path) : null;
+        var read = await StorageHost.Current.RunAsync("sh", ["-c", "[ -e \"$1\" ] || exit 3; cat \"$1\"", "sh", path]);
+        return read.ExitCode switch
+        {
+            0 => read.StandardOutput,
+            3 => null,
+            _ => throw new InvalidOperationException($"{StorageHost.Current.Backend}: reading {path} failed: {read.StandardError.Trim()}"),
+        };
     }
 }

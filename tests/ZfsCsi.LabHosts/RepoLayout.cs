@@ -1,4 +1,4 @@
-namespace ZfsCsi.Conformance.Infrastructure;
+namespace ZfsCsi.LabHosts;
 
 /// <summary>Where the repository and the built driver are, found from this test assembly's location.</summary>
 public static class RepoLayout

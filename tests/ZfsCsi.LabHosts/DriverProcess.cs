@@ -4,7 +4,7 @@ using System.Globalization;
 using Csi.V1;
 using Grpc.Core;
 
-namespace ZfsCsi.Conformance.Infrastructure;
+namespace ZfsCsi.LabHosts;
 
 /// <summary>
 /// The real driver as a separate process (<c>dotnet zfs-csi-driver.dll --endpoint unix://…</c>),
@@ -29,24 +29,44 @@ public sealed class DriverProcess : IAsyncDisposable
         Arguments = arguments;
     }
 
-    /// <summary>Starts the driver and waits until its socket answers Probe with ready.</summary>
-    public static async Task<DriverProcess> StartAsync(string runDirectory, string name, IReadOnlyList<string> flags)
+    /// <summary>
+    /// Starts the driver on <paramref name="host"/> (here, or in the storage host VM with its socket
+    /// forwarded here) and waits until Probe says ready.
+    /// </summary>
+    /// <param name="untilReady">false: return once Probe answers at all (a driver gated by the bootstrap says not ready).</param>
+    public static Task<DriverProcess> StartOnAsync(StorageHost host, string runDirectory, string name, IReadOnlyList<string> flags, bool untilReady = true)
     {
-        var dll = RepoLayout.DriverDll();
         var socket = Path.Combine(runDirectory, $"{name}.sock");
-        var args = new List<string> { dll, "--endpoint", $"unix://{socket}" };
-        args.AddRange(flags);
-        var info = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            WorkingDirectory = runDirectory,
-        };
+        // Under TCG the VM starts a .NET process in seconds, not milliseconds.
+        var limit = host is VmStorageHost ? TimeSpan.FromSeconds(240) : TimeSpan.FromSeconds(60);
+        return StartAsync(runDirectory, name, socket, host.DriverStartInfo(socket, flags), limit, untilReady);
+    }
+
+    /// <summary>
+    /// Starts the driver on this machine (a node plugin), optionally inside network namespace
+    /// <paramref name="netns"/> (where the storage host VM's sshd is reachable), and waits for Probe.
+    /// </summary>
+    public static Task<DriverProcess> StartHereAsync(string runDirectory, string name, IReadOnlyList<string> flags, string? netns = null)
+    {
+        var socket = Path.Combine(runDirectory, $"{name}.sock");
+        var info = new ProcessStartInfo(netns is null ? "dotnet" : "nsenter");
+        var args = netns is null ? new List<string>() : [$"--net=/run/netns/{netns}", "dotnet"];
+        args.AddRange([RepoLayout.DriverDll(), "--endpoint", $"unix://{socket}", .. flags]);
         foreach (var a in args)
         {
             info.ArgumentList.Add(a);
         }
+        return StartAsync(runDirectory, name, socket, info, TimeSpan.FromSeconds(60), untilReady: true);
+    }
+
+    private static async Task<DriverProcess> StartAsync(string runDirectory, string name, string socket, ProcessStartInfo info, TimeSpan readyWithin, bool untilReady)
+    {
+        info.RedirectStandardOutput = true;
+        info.RedirectStandardError = true;
+        info.UseShellExecute = false;
+        info.WorkingDirectory = runDirectory;
+        var args = new List<string> { info.FileName };
+        args.AddRange(info.ArgumentList);
         var process = Process.Start(info) ?? throw new InvalidOperationException("cannot start dotnet");
         var driver = new DriverProcess(process, socket, Path.Combine(runDirectory, $"{name}.pid"), args);
         process.OutputDataReceived += (_, e) => driver.Keep(e.Data);
@@ -56,7 +76,7 @@ public sealed class DriverProcess : IAsyncDisposable
         await File.WriteAllTextAsync(driver._pidFile, process.Id.ToString(CultureInfo.InvariantCulture));
         try
         {
-            await driver.WaitReadyAsync(TimeSpan.FromSeconds(60));
+            await driver.WaitReadyAsync(readyWithin, untilReady);
         }
         catch
         {
@@ -82,7 +102,7 @@ public sealed class DriverProcess : IAsyncDisposable
         }
     }
 
-    private async Task WaitReadyAsync(TimeSpan timeout)
+    private async Task WaitReadyAsync(TimeSpan timeout, bool untilReady)
     {
         var waited = Stopwatch.StartNew();
         string last = "socket not there yet";
@@ -99,7 +119,7 @@ public sealed class DriverProcess : IAsyncDisposable
                 {
                     using var channel = UnixSocketChannel.Create(SocketPath);
                     var probe = await new Identity.IdentityClient(channel).ProbeAsync(new ProbeRequest(), deadline: DateTime.UtcNow.AddSeconds(10));
-                    if (probe.Ready is null || probe.Ready == true)
+                    if (!untilReady || probe.Ready is null || probe.Ready == true)
                     {
                         return;
                     }
@@ -119,6 +139,20 @@ public sealed class DriverProcess : IAsyncDisposable
     {
         try
         {
+            if (_process.StartInfo.RedirectStandardInput)
+            {
+                // A driver on the storage host VM stops when its ssh session's stdin closes (lab/vm/tied).
+                _process.StandardInput.Close();
+                using var closing = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+                try
+                {
+                    await _process.WaitForExitAsync(closing.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                    // Killed below.
+                }
+            }
             if (!_process.HasExited)
             {
                 _process.Kill(entireProcessTree: true);
@@ -136,9 +170,10 @@ public sealed class DriverProcess : IAsyncDisposable
 
     /// <summary>
     /// Stops a driver that a killed suite run left behind: the one whose pid its pid file names,
-    /// and only if that process still is our driver for that pool (pids are reused).
+    /// and only if that process still is our driver (or the ssh session of one) for that run's
+    /// parent dataset (pids are reused).
     /// </summary>
-    public static void KillOrphan(string runDirectory, string pool)
+    public static void KillOrphan(string runDirectory, string parent)
     {
         if (!Directory.Exists(runDirectory))
         {
@@ -153,7 +188,7 @@ public sealed class DriverProcess : IAsyncDisposable
             try
             {
                 var cmdline = File.ReadAllText($"/proc/{pid}/cmdline");
-                if (cmdline.Contains("zfs-csi-driver.dll", StringComparison.Ordinal) && cmdline.Contains(pool, StringComparison.Ordinal))
+                if (cmdline.Contains("zfs-csi-driver", StringComparison.Ordinal) && cmdline.Contains(parent, StringComparison.Ordinal))
                 {
                     using var orphan = Process.GetProcessById(pid);
                     orphan.Kill(entireProcessTree: true);

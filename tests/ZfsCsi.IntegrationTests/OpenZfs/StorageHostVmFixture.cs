@@ -1,0 +1,82 @@
+using Csi.V1;
+using Grpc.Core;
+using ZfsCsi.LabHosts;
+
+namespace ZfsCsi.IntegrationTests.OpenZfs;
+
+/// <summary>
+/// A storage host VM of these tests' own (lab/vm, state /run/zfs-csi-lab/itvm): Debian's kernel,
+/// OpenZFS 2.3 as a kernel module, pool "data" on four fresh virtio disks (two mirrors), the
+/// published driver and bootstrap. Tests reboot it, cut its power and pull its disks; the VM and its
+/// disks are removed at the end. Needs the VM: when it cannot boot, every test fails with the reason.
+/// </summary>
+public sealed class StorageHostVmFixture : IAsyncLifetime
+{
+    public LabVm Vm { get; } = new("/run/zfs-csi-lab/itvm");
+
+    public VmStorageHost Host => new(Vm);
+
+    /// <summary>Forwarded driver sockets of these tests (on this machine).</summary>
+    public string RunDirectory { get; } = Path.Combine("/tmp/zfs-csi-tests", $"itvm-{Environment.ProcessId}");
+
+    public async Task InitializeAsync()
+    {
+        Directory.CreateDirectory(RunDirectory);
+        await Vm.DownAsync(wipe: true);
+        await Vm.InstallAsync();
+        await Vm.UpAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        await Vm.DownAsync(hard: true, wipe: true);
+        Directory.Delete(RunDirectory, recursive: true);
+    }
+
+    /// <summary>A clean reboot into <paramref name="kernel"/>: the pool is exported at shutdown unless <paramref name="keepPoolImported"/>.</summary>
+    public async Task RebootAsync(string kernel = "6.1", bool keepPoolImported = false)
+    {
+        await Vm.DownAsync(keepPoolImported: keepPoolImported);
+        await Vm.UpAsync(kernel);
+    }
+
+    /// <summary>Runs zfs-csi-bootstrap once in the VM with <paramref name="flags"/>; its exit code and output.</summary>
+    public async Task<(int ExitCode, string Output)> BootstrapOnceAsync(params string[] flags)
+    {
+        var result = await Vm.RunAsync(VmStorageHost.GuestBootstrap, ["once", "--pool", VmStorageHost.PoolName, .. flags], TimeSpan.FromMinutes(20));
+        return (result.ExitCode, result.StandardOutput + result.StandardError);
+    }
+
+    /// <summary>The zfs module's version as the VM's kernel reports it; null when it is not loaded.</summary>
+    public async Task<string?> LoadedModuleAsync()
+    {
+        var result = await Vm.RunAsync("cat", ["/sys/module/zfs/version"]);
+        return result.ExitCode == 0 ? result.StandardOutput.Trim() : null;
+    }
+
+    /// <summary>The pool's health, or null when it is not imported.</summary>
+    public async Task<string?> PoolHealthAsync()
+    {
+        var result = await Vm.RunAsync("zpool", ["list", "-H", "-o", "health", VmStorageHost.PoolName]);
+        return result.ExitCode == 0 ? result.StandardOutput.Trim() : null;
+    }
+
+    public static async Task<bool?> ProbeAsync(DriverProcess driver)
+    {
+        using var channel = UnixSocketChannel.Create(driver.SocketPath);
+        try
+        {
+            return (await new Identity.IdentityClient(channel).ProbeAsync(new ProbeRequest(), deadline: DateTime.UtcNow.AddSeconds(30))).Ready;
+        }
+        catch (RpcException)
+        {
+            return null;
+        }
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class StorageHostVmCollection : ICollectionFixture<StorageHostVmFixture>
+{
+    public const string Name = "openzfs storage host VM";
+}
