@@ -15,6 +15,14 @@ public static class Storage
         return path;
     }
 
+    /// <summary>What the pool's datasets can hold at most: its root dataset's used + available (zfs get -p works on both backends).</summary>
+    public static async Task<long> PoolUsableBytesAsync(string pool)
+    {
+        var values = (await StorageHost.Current.CheckAsync("zfs", "get", "-H", "-p", "-o", "value", "used,available", pool))
+            .Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        return values.Sum(long.Parse);
+    }
+
     public static async Task WriteAsync(string volumeId, string file, string content)
     {
         var path = Path.Combine(await MountpointOfAsync(volumeId), file);
