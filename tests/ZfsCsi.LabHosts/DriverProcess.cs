@@ -86,6 +86,9 @@ public sealed class DriverProcess : IAsyncDisposable
         return driver;
     }
 
+    /// <summary>Every line of output kept so far (the last 2,000): its log events, e.g. the commands it ran.</summary>
+    public IReadOnlyList<string> OutputLines() => [.. _output];
+
     /// <summary>The driver's last lines of output, for failure messages.</summary>
     public string OutputTail(int lines = 40) => string.Join('\n', _output.TakeLast(lines));
 

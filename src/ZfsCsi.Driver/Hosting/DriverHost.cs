@@ -102,6 +102,16 @@ public static partial class DriverHost
         {
             return;
         }
+        // On OpenZFS every zfs or zpool command opens /dev/zfs, and the kernel loads the zfs module
+        // for it (seen on the lab's storage host VM: a driver's start-up "zpool list" loaded the module
+        // before the bootstrap ran). A driver gated by the bootstrap leaves ZFS alone until the
+        // bootstrap has loaded the module of the right release; the first ready Probe makes the parent.
+        if (app.Services.GetService<Core.Bootstrap.BootstrapReadiness>() is { } bootstrap
+            && await bootstrap.CheckAsync(ct).ConfigureAwait(false) is { Ready: false } waiting)
+        {
+            log.Information("Storage not ready: {Reason}; ZFS is not touched until the bootstrap is ready", waiting.Reason);
+            return;
+        }
         var health = app.Services.GetRequiredService<StorageHealth>();
         try
         {

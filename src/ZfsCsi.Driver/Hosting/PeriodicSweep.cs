@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Hosting;
+using ZfsCsi.Core.Bootstrap;
 using ZfsCsi.Core.Volumes;
 
 namespace ZfsCsi.Driver.Hosting;
@@ -8,9 +9,11 @@ namespace ZfsCsi.Driver.Hosting;
 /// sweep after themselves; this catches what no delete will come for: a half-made volume whose
 /// CreateVolume the CO gave up on (it never learned the id, CSI spec "CreateVolume"), or a crash's
 /// leftovers on a cluster where nothing is deleted for weeks. The sweep takes each volume's lock
-/// without waiting and never throws (<see cref="VolumeManager.SweepAsync"/>).
+/// without waiting and never throws (<see cref="VolumeManager.SweepAsync"/>). A tick while the
+/// bootstrap is not ready is skipped: on OpenZFS any zfs command would load the zfs module, which
+/// is the bootstrap's to load (it may be rebuilding it right then).
 /// </summary>
-public sealed class PeriodicSweep(VolumeManager volumes, VolumeOptions options, Serilog.ILogger logger) : BackgroundService
+public sealed class PeriodicSweep(VolumeManager volumes, VolumeOptions options, Serilog.ILogger logger, BootstrapReadiness? bootstrap = null) : BackgroundService
 {
     private readonly Serilog.ILogger _log = logger.ForContext<PeriodicSweep>();
 
@@ -26,6 +29,11 @@ public sealed class PeriodicSweep(VolumeManager volumes, VolumeOptions options, 
             var started = System.Diagnostics.Stopwatch.StartNew();
             try
             {
+                if (bootstrap is not null && await bootstrap.CheckAsync(stoppingToken).ConfigureAwait(false) is { Ready: false } waiting)
+                {
+                    _log.Debug("Periodic sweep skipped: {Reason}", waiting.Reason);
+                    continue;
+                }
                 await volumes.SweepAsync(stoppingToken).ConfigureAwait(false);
                 _log.Debug("Periodic sweep of {ParentDataset} took {DurationMs:F0} ms", options.ParentDataset, started.Elapsed.TotalMilliseconds);
             }

@@ -42,6 +42,24 @@ public sealed class BootstrapPoolTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_driver_gated_by_the_bootstrap_runs_no_zfs_command_until_the_bootstrap_is_ready()
+    {
+        // On OpenZFS any zfs or zpool command loads the zfs module (it opens /dev/zfs): loading it is
+        // the bootstrap's job, after it checked the module's release. Start-up and a not-ready Probe
+        // must leave ZFS alone; the first Probe after the bootstrap reported ready goes to ZFS.
+        await _driver.ExportAsync();
+        Assert.False(File.Exists(_driver.StatusFile), "the bootstrap has run already");
+        Assert.False(await _driver.ProbeAsync());
+        Assert.DoesNotContain(_driver.Commands.Commands, c => c.Program.EndsWith("zfs", StringComparison.Ordinal) || c.Program.EndsWith("zpool", StringComparison.Ordinal));
+
+        using var bootstrap = _driver.NewBootstrapper(_driver.BootstrapOptions());
+        Assert.Equal(0, await bootstrap.RunOnceAsync(CancellationToken.None));
+
+        Assert.True(await _driver.ProbeAsync());
+        Assert.Contains(_driver.Commands.Commands, c => c.Program.EndsWith("zpool", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task A_pool_exported_while_the_driver_runs_drops_readiness_and_the_watching_bootstrap_brings_it_back()
     {
         using var bootstrap = _driver.NewBootstrapper(_driver.BootstrapOptions("watch", "--interval", "2"));

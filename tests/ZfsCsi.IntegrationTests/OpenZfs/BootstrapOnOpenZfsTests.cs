@@ -51,7 +51,7 @@ public sealed class BootstrapOnOpenZfsTests(StorageHostVmFixture vm)
     [Fact]
     public async Task A_pool_left_imported_by_a_power_cut_is_imported_again_after_the_reboot_with_its_data()
     {
-        await EnsureReadyAsync();
+        await vm.EnsurePoolReadyAsync();
         await vm.Vm.CheckAsync("zfs", "create", "-p", "data/powercut");
         await vm.Vm.CheckAsync("sh", "-c", "echo 'written before the power cut' > /data/powercut/file && sync");
 
@@ -87,15 +87,6 @@ public sealed class BootstrapOnOpenZfsTests(StorageHostVmFixture vm)
         finally
         {
             await vm.RebootAsync();
-        }
-    }
-
-    private async Task EnsureReadyAsync()
-    {
-        if (await vm.PoolHealthAsync() != "ONLINE")
-        {
-            var (exitCode, output) = await vm.BootstrapOnceAsync("--import-mount", "all", "--no-rebuild", "--status-file", StatusFile);
-            Assert.True(exitCode == 0, $"bootstrap exited {exitCode}:\n{output}");
         }
     }
 

@@ -47,6 +47,16 @@ public sealed class StorageHostVmFixture : IAsyncLifetime
         return (result.ExitCode, result.StandardOutput + result.StandardError);
     }
 
+    /// <summary>Module loaded and pool imported (the bootstrap runs when they are not): for tests that start from a ready host.</summary>
+    public async Task EnsurePoolReadyAsync()
+    {
+        if (await PoolHealthAsync() != "ONLINE")
+        {
+            var (exitCode, output) = await BootstrapOnceAsync("--import-mount", "all", "--no-rebuild", "--status-file", "");
+            Assert.True(exitCode == 0, $"bootstrap exited {exitCode}:\n{output}");
+        }
+    }
+
     /// <summary>The zfs module's version as the VM's kernel reports it; null when it is not loaded.</summary>
     public async Task<string?> LoadedModuleAsync()
     {

@@ -1,0 +1,119 @@
+using System.Diagnostics;
+using Csi.V1;
+using ZfsCsi.IntegrationTests.Controller;
+using ZfsCsi.IntegrationTests.Infrastructure;
+using ZfsCsi.LabHosts;
+
+namespace ZfsCsi.IntegrationTests.OpenZfs;
+
+/// <summary>
+/// The controller in the OpenZFS storage host VM, over its forwarded socket, on what only a real
+/// OpenZFS host has: the one-command atomic group snapshot, and disks that can fail. Each test
+/// starts its own driver on a parent dataset of its own and removes it at the end.
+/// </summary>
+[Collection(StorageHostVmCollection.Name)]
+[Trait("Backend", "openzfs")]
+public sealed class StorageHostDriverTests(StorageHostVmFixture vm) : IAsyncLifetime
+{
+    private readonly string _parent = $"data/{Requests.Unique("drv")}";
+    private DriverProcess _driver = null!;
+    private CsiClient _csi = null!;
+
+    public async Task InitializeAsync()
+    {
+        await vm.EnsurePoolReadyAsync();
+        _driver = await DriverProcess.StartOnAsync(vm.Host, vm.RunDirectory, $"drv-{Guid.NewGuid():N}"[..12],
+            ["--mode", "controller", "--parent-dataset", _parent, "--zfs-timeout", "60"]);
+        _csi = new CsiClient(_driver.SocketPath);
+    }
+
+    public async Task DisposeAsync()
+    {
+        _csi.Dispose();
+        await _driver.DisposeAsync();
+        if (await vm.PoolHealthAsync() is not null)
+        {
+            await vm.Vm.RunAsync("zfs", ["destroy", "-r", "-f", _parent]);
+        }
+    }
+
+    [Fact]
+    public async Task A_group_snapshot_takes_every_member_in_one_zfs_snapshot_command_at_one_transaction()
+    {
+        var a = (await _csi.Controller.CreateVolumeAsync(Requests.Create(Requests.Unique("ga")))).Volume.VolumeId;
+        var b = (await _csi.Controller.CreateVolumeAsync(Requests.Create(Requests.Unique("gb")))).Volume.VolumeId;
+
+        var group = (await _csi.GroupController.CreateVolumeGroupSnapshotAsync(new CreateVolumeGroupSnapshotRequest
+        {
+            Name = Requests.Unique("group"),
+            SourceVolumeIds = { a, b },
+        })).GroupSnapshot;
+
+        Assert.Equal(2, group.Snapshots.Count);
+        var ids = group.Snapshots.Select(s => s.SnapshotId).ToArray();
+        var txgs = (await vm.Vm.CheckAsync("zfs", ["get", "-H", "-p", "-o", "value", "createtxg", .. ids]))
+            .Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.True(txgs.Length == 2 && txgs[0] == txgs[1], $"members were taken in different transactions: {string.Join(", ", txgs)}");
+        // The multi-name form, not zfs-fuse's recursive snapshot of the whole parent and renames.
+        Assert.Contains(_driver.OutputLines(), l => l.Contains("Command zfs snapshot", StringComparison.Ordinal)
+            && ids.All(id => l.Contains(id, StringComparison.Ordinal)));
+        var temporaries = await vm.Vm.CheckAsync("zfs", "list", "-H", "-t", "snapshot", "-o", "name", "-r", _parent);
+        Assert.DoesNotContain("@Tmp-", temporaries, StringComparison.Ordinal);
+
+        await _csi.GroupController.DeleteVolumeGroupSnapshotAsync(new DeleteVolumeGroupSnapshotRequest
+        {
+            GroupSnapshotId = group.GroupSnapshotId,
+            SnapshotIds = { ids },
+        });
+        Assert.Empty((await vm.Vm.CheckAsync("zfs", "list", "-H", "-t", "snapshot", "-o", "name", "-r", _parent)).Trim());
+    }
+
+    [Fact]
+    public async Task A_disk_pulled_from_a_mirror_leaves_the_pool_DEGRADED_the_volume_writable_and_health_saying_so_until_it_is_back()
+    {
+        var id = (await _csi.Controller.CreateVolumeAsync(Requests.Create(Requests.Unique("deg")))).Volume.VolumeId;
+        var file = $"/{id}/before";
+        await vm.Vm.CheckAsync("sh", "-c", "echo kept > \"$1\" && sync", "sh", file);
+
+        await vm.Vm.MonitorAsync("device_del vd2");
+        try
+        {
+            Assert.True(await EventuallyAsync(async () => await vm.PoolHealthAsync() == "DEGRADED", TimeSpan.FromSeconds(120)),
+                $"the pool did not go DEGRADED after disk 2 was pulled: {await vm.Vm.RunAsync("zpool", ["status", "data"])}");
+            await vm.Vm.CheckAsync("sh", "-c", "echo written-degraded > \"$1\" && sync", "sh", $"/{id}/during");
+            Assert.Equal("kept", (await vm.Vm.CheckAsync("cat", file)).Trim());
+
+            var health = await _csi.Controller.ControllerGetVolumeHealthAsync(new ControllerGetVolumeHealthRequest { VolumeId = id });
+            Assert.Contains(health.VolumeHealth.HealthStatuses, s => s.Reason == "PoolDegraded");
+            var probe = await _csi.Identity.ProbeAsync(new ProbeRequest());
+            Assert.True(probe.Ready is null || probe.Ready == true, "a DEGRADED pool still serves: Probe must stay ready");
+        }
+        finally
+        {
+            // The same disk back in its slot; ZFS resilvers what it missed.
+            await vm.Vm.MonitorAsync($"drive_add 0 file={vm.Vm.State}/disk2.raw,if=none,id=d2,format=raw,cache=writeback");
+            await vm.Vm.MonitorAsync("device_add virtio-blk-pci,drive=d2,id=vd2,serial=zcsi-disk2");
+            await EventuallyAsync(async () => (await vm.Vm.RunAsync("test", ["-e", "/dev/disk/by-id/virtio-zcsi-disk2"])).ExitCode == 0, TimeSpan.FromSeconds(60));
+            await vm.Vm.RunAsync("zpool", ["online", "data", "virtio-zcsi-disk2"]);
+        }
+        Assert.True(await EventuallyAsync(async () => await vm.PoolHealthAsync() == "ONLINE", TimeSpan.FromSeconds(180)),
+            $"the pool did not come back ONLINE: {(await vm.Vm.RunAsync("zpool", ["status", "data"])).StandardOutput}");
+        Assert.Equal("written-degraded", (await vm.Vm.CheckAsync("cat", $"/{id}/during")).Trim());
+        var healed = await _csi.Controller.ControllerGetVolumeHealthAsync(new ControllerGetVolumeHealthRequest { VolumeId = id });
+        Assert.DoesNotContain(healed.VolumeHealth.HealthStatuses, s => s.Reason == "PoolDegraded");
+    }
+
+    private static async Task<bool> EventuallyAsync(Func<Task<bool>> condition, TimeSpan within)
+    {
+        var waited = Stopwatch.StartNew();
+        while (waited.Elapsed < within)
+        {
+            if (await condition())
+            {
+                return true;
+            }
+            await Task.Delay(1000);
+        }
+        return await condition();
+    }
+}
