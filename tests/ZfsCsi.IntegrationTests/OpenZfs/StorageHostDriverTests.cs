@@ -22,9 +22,7 @@ public sealed class StorageHostDriverTests(StorageHostVmFixture vm) : IAsyncLife
     public async Task InitializeAsync()
     {
         await vm.EnsurePoolReadyAsync();
-        _driver = await DriverProcess.StartOnAsync(vm.Host, vm.RunDirectory, $"drv-{Guid.NewGuid():N}"[..12],
-            ["--mode", "controller", "--parent-dataset", _parent, "--zfs-timeout", "60"]);
-        _csi = new CsiClient(_driver.SocketPath);
+        await InitializeDriverOnlyAsync();
     }
 
     public async Task DisposeAsync()
@@ -75,6 +73,8 @@ public sealed class StorageHostDriverTests(StorageHostVmFixture vm) : IAsyncLife
         var file = $"/{id}/before";
         await vm.Vm.CheckAsync("sh", "-c", "echo kept > \"$1\" && sync", "sh", file);
 
+        // zed, as a Debian host runs it once ZFS is up: it acts on the removal event.
+        await vm.Vm.CheckAsync("sh", "-c", "pgrep -x zed >/dev/null || zed");
         await vm.Vm.MonitorAsync("device_del vd2");
         try
         {
@@ -108,6 +108,41 @@ public sealed class StorageHostDriverTests(StorageHostVmFixture vm) : IAsyncLife
         Assert.Equal("written-degraded", (await vm.Vm.CheckAsync("cat", $"/{id}/during")).Trim());
         var healed = await _csi.Controller.ControllerGetVolumeHealthAsync(new ControllerGetVolumeHealthRequest { VolumeId = id });
         Assert.DoesNotContain(healed.VolumeHealth.HealthStatuses, s => s.Reason == "PoolDegraded");
+    }
+
+    [Fact]
+    public async Task A_power_cut_in_the_middle_of_CreateVolume_leaves_nothing_the_retry_after_the_reboot_cannot_finish()
+    {
+        var name = Requests.Unique("cut");
+        // In flight when the power goes: the CO never hears back.
+        var creating = _csi.Controller.CreateVolumeAsync(Requests.Create(name, 64 * Requests.MiB)).ResponseAsync;
+        await Task.Delay(TimeSpan.FromMilliseconds(700));
+        await vm.Vm.DownAsync(hard: true);
+        await Assert.ThrowsAnyAsync<Exception>(() => creating);
+        _csi.Dispose();
+        await _driver.DisposeAsync();
+
+        await vm.Vm.UpAsync();
+        await vm.EnsurePoolReadyAsync();
+        await InitializeDriverOnlyAsync();
+        // The CO's retry of the same request.
+        var volume = (await _csi.Controller.CreateVolumeAsync(Requests.Create(name, 64 * Requests.MiB))).Volume;
+
+        Assert.Equal(64 * Requests.MiB, volume.CapacityBytes);
+        var children = (await vm.Vm.CheckAsync("zfs", "list", "-H", "-o", "name", "-r", _parent))
+            .Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(n => n != _parent).ToList();
+        Assert.Equal([volume.VolumeId], children);
+        Assert.Equal("ready", (await vm.Vm.CheckAsync("zfs", "get", "-H", "-o", "value", "zfs-csi:state", volume.VolumeId)).Trim());
+        await _csi.Controller.DeleteVolumeAsync(new DeleteVolumeRequest { VolumeId = volume.VolumeId });
+        var left = (await vm.Vm.CheckAsync("zfs", "list", "-H", "-o", "name", "-d", "1", _parent)).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal([_parent], left);
+    }
+
+    private async Task InitializeDriverOnlyAsync()
+    {
+        _driver = await DriverProcess.StartOnAsync(vm.Host, vm.RunDirectory, $"drv-{Guid.NewGuid():N}"[..12],
+            ["--mode", "controller", "--parent-dataset", _parent, "--zfs-timeout", "60"]);
+        _csi = new CsiClient(_driver.SocketPath);
     }
 
     private static async Task<bool> EventuallyAsync(Func<Task<bool>> condition, TimeSpan within)
