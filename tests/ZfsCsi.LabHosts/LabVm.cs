@@ -54,7 +54,10 @@ public sealed class LabVm(string state)
     public async Task<string> MonitorAsync(string command)
     {
         var result = await StorageHost.RunHereAsync(Script("monitor"), ["--state", State, .. command.Split(' ')], TimeSpan.FromSeconds(30), null);
-        return result.ExitCode == 0 ? result.StandardOutput : throw new InvalidOperationException($"qemu monitor '{command}': {result.StandardError.Trim()}");
+        // qemu answers a refused command with "Error: …" and still exits the monitor normally.
+        return result.ExitCode == 0 && !result.StandardOutput.Contains("Error", StringComparison.Ordinal)
+            ? result.StandardOutput
+            : throw new InvalidOperationException($"qemu monitor '{command}': {result.StandardOutput.Trim()} {result.StandardError.Trim()}");
     }
 
     private static async Task CheckScriptAsync(string script, string[] args, TimeSpan timeout)

@@ -99,7 +99,7 @@ public sealed class StorageHostDriverTests(StorageHostVmFixture vm) : IAsyncLife
         {
             // The same disk back in its slot; ZFS resilvers what it missed.
             await vm.Vm.MonitorAsync($"drive_add 0 file={vm.Vm.State}/disk2.raw,if=none,id=d2,format=raw,cache=writeback");
-            await vm.Vm.MonitorAsync("device_add virtio-blk-pci,drive=d2,id=vd2,serial=zcsi-disk2");
+            await vm.Vm.MonitorAsync("device_add virtio-blk-pci,bus=rp2,drive=d2,id=vd2,serial=zcsi-disk2");
             await EventuallyAsync(async () => (await vm.Vm.RunAsync("test", ["-e", "/dev/disk/by-id/virtio-zcsi-disk2"])).ExitCode == 0, TimeSpan.FromSeconds(60));
             await vm.Vm.RunAsync("zpool", ["online", "data", "virtio-zcsi-disk2"]);
         }
