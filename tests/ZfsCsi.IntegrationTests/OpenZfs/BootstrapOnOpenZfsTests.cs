@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using ZfsCsi.Core.Bootstrap;
+using ZfsCsi.IntegrationTests.Bootstrap;
 using ZfsCsi.LabHosts;
 
 namespace ZfsCsi.IntegrationTests.OpenZfs;
@@ -41,7 +42,7 @@ public sealed class BootstrapOnOpenZfsTests(StorageHostVmFixture vm)
         var status = await BootstrapStatusFile.ReadAsync(HostStatusFile, CancellationToken.None);
         Assert.Equal(BootstrapState.Ready, status!.State);
         Assert.Equal("ONLINE", status.PoolHealth);
-        Assert.True(await EventuallyAsync(async () => await StorageHostVmFixture.ProbeAsync(driver) == true, TimeSpan.FromSeconds(60)),
+        Assert.True(await GatedDriver.EventuallyAsync(async () => await StorageHostVmFixture.ProbeAsync(driver) == true, TimeSpan.FromSeconds(60)),
             $"the driver did not become ready after the bootstrap (took {took.Elapsed.TotalSeconds:F1} s):\n{driver.OutputTail()}");
         // The userland and the module are one release: the driver's own check agrees.
         var versions = await vm.Vm.CheckAsync("zfs", "--version");
@@ -93,18 +94,4 @@ public sealed class BootstrapOnOpenZfsTests(StorageHostVmFixture vm)
     private Task<DriverProcess> StartGatedDriverAsync() =>
         DriverProcess.StartOnAsync(vm.Host, vm.RunDirectory, $"gated-{Guid.NewGuid():N}"[..14],
             ["--mode", "controller", "--parent-dataset", "data/k8s", "--bootstrap-status-file", StatusFile], untilReady: false);
-
-    private static async Task<bool> EventuallyAsync(Func<Task<bool>> condition, TimeSpan within)
-    {
-        var waited = Stopwatch.StartNew();
-        while (waited.Elapsed < within)
-        {
-            if (await condition())
-            {
-                return true;
-            }
-            await Task.Delay(500);
-        }
-        return await condition();
-    }
 }

@@ -1,7 +1,7 @@
-using System.Diagnostics;
 using Csi.V1;
 using ZfsCsi.IntegrationTests.Controller;
 using ZfsCsi.IntegrationTests.Infrastructure;
+using ZfsCsi.IntegrationTests.Bootstrap;
 using ZfsCsi.LabHosts;
 
 namespace ZfsCsi.IntegrationTests.OpenZfs;
@@ -81,7 +81,7 @@ public sealed class StorageHostDriverTests(StorageHostVmFixture vm) : IAsyncLife
             // ZFS notices a vanished disk when I/O to it fails (and zed, as on a Debian host, reacts to
             // the removal event): writes go on meanwhile, each synced.
             var n = 0;
-            var degraded = await EventuallyAsync(async () =>
+            var degraded = await GatedDriver.EventuallyAsync(async () =>
             {
                 await vm.Vm.CheckAsync("sh", "-c", "echo \"$2\" > \"$1/during-$2\" && sync", "sh", $"/{id}", $"{n++}");
                 return await vm.PoolHealthAsync() == "DEGRADED";
@@ -100,10 +100,10 @@ public sealed class StorageHostDriverTests(StorageHostVmFixture vm) : IAsyncLife
             // The same disk back in its slot; ZFS resilvers what it missed.
             await vm.Vm.MonitorAsync($"drive_add 0 file={vm.Vm.State}/disk2.raw,if=none,id=d2,format=raw,cache=writeback");
             await vm.Vm.MonitorAsync("device_add virtio-blk-pci,bus=rp2,drive=d2,id=vd2,serial=zcsi-disk2");
-            await EventuallyAsync(async () => (await vm.Vm.RunAsync("test", ["-e", "/dev/disk/by-id/virtio-zcsi-disk2"])).ExitCode == 0, TimeSpan.FromSeconds(60));
+            await GatedDriver.EventuallyAsync(async () => (await vm.Vm.RunAsync("test", ["-e", "/dev/disk/by-id/virtio-zcsi-disk2"])).ExitCode == 0, TimeSpan.FromSeconds(60));
             await vm.Vm.RunAsync("zpool", ["online", "data", "virtio-zcsi-disk2"]);
         }
-        Assert.True(await EventuallyAsync(async () => await vm.PoolHealthAsync() == "ONLINE", TimeSpan.FromSeconds(180)),
+        Assert.True(await GatedDriver.EventuallyAsync(async () => await vm.PoolHealthAsync() == "ONLINE", TimeSpan.FromSeconds(180)),
             $"the pool did not come back ONLINE: {(await vm.Vm.RunAsync("zpool", ["status", "data"])).StandardOutput}");
         Assert.Equal("written-degraded", (await vm.Vm.CheckAsync("cat", $"/{id}/during")).Trim());
         var healed = await _csi.Controller.ControllerGetVolumeHealthAsync(new ControllerGetVolumeHealthRequest { VolumeId = id });
@@ -143,19 +143,5 @@ public sealed class StorageHostDriverTests(StorageHostVmFixture vm) : IAsyncLife
         _driver = await DriverProcess.StartOnAsync(vm.Host, vm.RunDirectory, $"drv-{Guid.NewGuid():N}"[..12],
             ["--mode", "controller", "--parent-dataset", _parent, "--zfs-timeout", "60"]);
         _csi = new CsiClient(_driver.SocketPath);
-    }
-
-    private static async Task<bool> EventuallyAsync(Func<Task<bool>> condition, TimeSpan within)
-    {
-        var waited = Stopwatch.StartNew();
-        while (waited.Elapsed < within)
-        {
-            if (await condition())
-            {
-                return true;
-            }
-            await Task.Delay(1000);
-        }
-        return await condition();
     }
 }
