@@ -24,8 +24,8 @@ public sealed class BootstrapOnOpenZfsTests(StorageHostVmFixture vm)
     {
         await vm.RebootAsync();
         File.Delete(HostStatusFile);
+        // Module not loaded, so no pool imported. (No zpool command here: on OpenZFS one would load the module.)
         Assert.Null(await vm.LoadedModuleAsync());
-        Assert.Null(await vm.PoolHealthAsync());
         await using var driver = await StartGatedDriverAsync();
         Assert.False(await StorageHostVmFixture.ProbeAsync(driver), "the driver said ready before the bootstrap ran");
 
@@ -58,7 +58,7 @@ public sealed class BootstrapOnOpenZfsTests(StorageHostVmFixture vm)
 
         await vm.Vm.DownAsync(hard: true);
         await vm.Vm.UpAsync();
-        Assert.Null(await vm.PoolHealthAsync());
+        Assert.Null(await vm.LoadedModuleAsync());
         var (exitCode, output) = await vm.BootstrapOnceAsync("--import-mount", "all", "--no-rebuild", "--status-file", StatusFile);
 
         Assert.True(exitCode == 0, $"bootstrap exited {exitCode} after the power cut:\n{output}");

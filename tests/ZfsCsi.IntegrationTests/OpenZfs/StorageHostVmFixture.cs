@@ -64,7 +64,7 @@ public sealed class StorageHostVmFixture : IAsyncLifetime
         return result.ExitCode == 0 ? result.StandardOutput.Trim() : null;
     }
 
-    /// <summary>The pool's health, or null when it is not imported.</summary>
+    /// <summary>The pool's health, or null when it is not imported. On OpenZFS this zpool command loads the module.</summary>
     public async Task<string?> PoolHealthAsync()
     {
         var result = await Vm.RunAsync("zpool", ["list", "-H", "-o", "health", VmStorageHost.PoolName]);
