@@ -41,15 +41,6 @@ public sealed class LabVm(string state)
     public Task<BufferedCommandResult> RunAsync(string program, IEnumerable<string> args, TimeSpan? timeout = null, string? input = null) =>
         StorageHost.RunHereAsync(Script("ssh"), ["--state", State, "--", program, .. args], timeout, input);
 
-    /// <summary>Runs and requires exit code 0.</summary>
-    public async Task<string> CheckAsync(string program, params string[] args)
-    {
-        var result = await RunAsync(program, args);
-        return result.ExitCode == 0
-            ? result.StandardOutput
-            : throw new InvalidOperationException($"openzfs VM: {program} {string.Join(' ', args)} exited {result.ExitCode}: {result.StandardError.Trim()}");
-    }
-
     /// <summary>One qemu monitor command (e.g. <c>device_del vd2</c>); its answer.</summary>
     public async Task<string> MonitorAsync(string command)
     {

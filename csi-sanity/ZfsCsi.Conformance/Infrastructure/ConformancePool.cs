@@ -80,19 +80,7 @@ public sealed class ConformancePool
         if (list.ExitCode == 0)
         {
             // zfs-fuse answers "busy" for a moment after the last mount user (the driver) is gone.
-            for (var attempt = 1; ; attempt++)
-            {
-                var destroy = await Shell.UnderMountLockAsync("zpool", "destroy", "-f", pool);
-                if (destroy.ExitCode == 0)
-                {
-                    break;
-                }
-                if (attempt == 10)
-                {
-                    throw new InvalidOperationException($"zpool destroy {pool} failed ({destroy.ExitCode}): {destroy.StandardError.Trim()}");
-                }
-                await Task.Delay(500);
-            }
+            await RetryAsync(() => Shell.UnderMountLockAsync("zpool", "destroy", "-f", pool), 10, TimeSpan.FromMilliseconds(500), $"zpool destroy {pool}");
         }
         DeleteRunFiles(pool);
     }
@@ -106,21 +94,27 @@ public sealed class ConformancePool
         await Host.RunAsync("pkill", ["-f", "--", $"--parent-dataset {parent}"]);
         if ((await Host.RunAsync("zfs", ["list", "-H", "-o", "name", parent])).ExitCode == 0)
         {
-            for (var attempt = 1; ; attempt++)
-            {
-                var destroy = await Host.RunAsync("zfs", ["destroy", "-r", "-f", parent]);
-                if (destroy.ExitCode == 0)
-                {
-                    break;
-                }
-                if (attempt == 5)
-                {
-                    throw new InvalidOperationException($"openzfs: zfs destroy -r {parent} failed ({destroy.ExitCode}): {destroy.StandardError.Trim()}");
-                }
-                await Task.Delay(1000);
-            }
+            await RetryAsync(() => Host.RunAsync("zfs", ["destroy", "-r", "-f", parent]), 5, TimeSpan.FromSeconds(1), $"openzfs: zfs destroy -r {parent}");
         }
         DeleteRunFiles(tag);
+    }
+
+    /// <summary>Runs a destroy until it succeeds, at most <paramref name="attempts"/> times; the last failure is thrown with its stderr.</summary>
+    private static async Task RetryAsync(Func<Task<CliWrap.Buffered.BufferedCommandResult>> destroy, int attempts, TimeSpan pause, string what)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var result = await destroy();
+            if (result.ExitCode == 0)
+            {
+                return;
+            }
+            if (attempt == attempts)
+            {
+                throw new InvalidOperationException($"{what} failed ({result.ExitCode}): {result.StandardError.Trim()}");
+            }
+            await Task.Delay(pause);
+        }
     }
 
     private static async Task UnmountRunAsync(string tag)

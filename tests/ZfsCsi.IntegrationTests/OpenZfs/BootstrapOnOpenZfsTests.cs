@@ -45,7 +45,7 @@ public sealed class BootstrapOnOpenZfsTests(StorageHostVmFixture vm)
         Assert.True(await GatedDriver.EventuallyAsync(async () => await StorageHostVmFixture.ProbeAsync(driver) == true, TimeSpan.FromSeconds(60)),
             $"the driver did not become ready after the bootstrap (took {took.Elapsed.TotalSeconds:F1} s):\n{driver.OutputTail()}");
         // The userland and the module are one release: the driver's own check agrees.
-        var versions = await vm.Vm.CheckAsync("zfs", "--version");
+        var versions = await vm.Host.CheckAsync("zfs", "--version");
         Assert.Contains("zfs-kmod-2.3", versions, StringComparison.Ordinal);
     }
 
@@ -53,8 +53,8 @@ public sealed class BootstrapOnOpenZfsTests(StorageHostVmFixture vm)
     public async Task A_pool_left_imported_by_a_power_cut_is_imported_again_after_the_reboot_with_its_data()
     {
         await vm.EnsurePoolReadyAsync();
-        await vm.Vm.CheckAsync("zfs", "create", "-p", "data/powercut");
-        await vm.Vm.CheckAsync("sh", "-c", "echo 'written before the power cut' > /data/powercut/file && sync");
+        await vm.Host.CheckAsync("zfs", "create", "-p", "data/powercut");
+        await vm.Host.CheckAsync("sh", "-c", "echo 'written before the power cut' > /data/powercut/file && sync");
 
         await vm.Vm.DownAsync(hard: true);
         await vm.Vm.UpAsync();
@@ -63,8 +63,8 @@ public sealed class BootstrapOnOpenZfsTests(StorageHostVmFixture vm)
 
         Assert.True(exitCode == 0, $"bootstrap exited {exitCode} after the power cut:\n{output}");
         Assert.Equal("ONLINE", await vm.PoolHealthAsync());
-        Assert.Equal("written before the power cut", (await vm.Vm.CheckAsync("cat", "/data/powercut/file")).Trim());
-        await vm.Vm.CheckAsync("zfs", "destroy", "-r", "data/powercut");
+        Assert.Equal("written before the power cut", (await vm.Host.CheckAsync("cat", "/data/powercut/file")).Trim());
+        await vm.Host.CheckAsync("zfs", "destroy", "-r", "data/powercut");
     }
 
     [Fact]
@@ -73,7 +73,7 @@ public sealed class BootstrapOnOpenZfsTests(StorageHostVmFixture vm)
         await vm.RebootAsync(kernel: "6.12");
         try
         {
-            var release = (await vm.Vm.CheckAsync("uname", "-r")).Trim();
+            var release = (await vm.Host.CheckAsync("uname", "-r")).Trim();
             Assert.StartsWith("6.12.", release, StringComparison.Ordinal);
             File.Delete(HostStatusFile);
 

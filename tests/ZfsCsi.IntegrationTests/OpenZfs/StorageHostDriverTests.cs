@@ -49,13 +49,13 @@ public sealed class StorageHostDriverTests(StorageHostVmFixture vm) : IAsyncLife
 
         Assert.Equal(2, group.Snapshots.Count);
         var ids = group.Snapshots.Select(s => s.SnapshotId).ToArray();
-        var txgs = (await vm.Vm.CheckAsync("zfs", ["get", "-H", "-p", "-o", "value", "createtxg", .. ids]))
+        var txgs = (await vm.Host.CheckAsync("zfs", ["get", "-H", "-p", "-o", "value", "createtxg", .. ids]))
             .Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.True(txgs.Length == 2 && txgs[0] == txgs[1], $"members were taken in different transactions: {string.Join(", ", txgs)}");
         // The multi-name form, not zfs-fuse's recursive snapshot of the whole parent and renames.
         Assert.Contains(_driver.OutputLines(), l => l.Contains("Command zfs snapshot", StringComparison.Ordinal)
             && ids.All(id => l.Contains(id, StringComparison.Ordinal)));
-        var temporaries = await vm.Vm.CheckAsync("zfs", "list", "-H", "-t", "snapshot", "-o", "name", "-r", _parent);
+        var temporaries = await vm.Host.CheckAsync("zfs", "list", "-H", "-t", "snapshot", "-o", "name", "-r", _parent);
         Assert.DoesNotContain("@Tmp-", temporaries, StringComparison.Ordinal);
 
         await _csi.GroupController.DeleteVolumeGroupSnapshotAsync(new DeleteVolumeGroupSnapshotRequest
@@ -63,7 +63,7 @@ public sealed class StorageHostDriverTests(StorageHostVmFixture vm) : IAsyncLife
             GroupSnapshotId = group.GroupSnapshotId,
             SnapshotIds = { ids },
         });
-        Assert.Empty((await vm.Vm.CheckAsync("zfs", "list", "-H", "-t", "snapshot", "-o", "name", "-r", _parent)).Trim());
+        Assert.Empty((await vm.Host.CheckAsync("zfs", "list", "-H", "-t", "snapshot", "-o", "name", "-r", _parent)).Trim());
     }
 
     [Fact]
@@ -71,10 +71,10 @@ public sealed class StorageHostDriverTests(StorageHostVmFixture vm) : IAsyncLife
     {
         var id = (await _csi.Controller.CreateVolumeAsync(Requests.Create(Requests.Unique("deg")))).Volume.VolumeId;
         var file = $"/{id}/before";
-        await vm.Vm.CheckAsync("sh", "-c", "echo kept > \"$1\" && sync", "sh", file);
+        await vm.Host.CheckAsync("sh", "-c", "echo kept > \"$1\" && sync", "sh", file);
 
         // zed, as a Debian host runs it once ZFS is up: it acts on the removal event.
-        await vm.Vm.CheckAsync("sh", "-c", "pgrep -x zed >/dev/null || zed");
+        await vm.Host.CheckAsync("sh", "-c", "pgrep -x zed >/dev/null || zed");
         await vm.Vm.MonitorAsync("device_del vd2");
         try
         {
@@ -83,12 +83,12 @@ public sealed class StorageHostDriverTests(StorageHostVmFixture vm) : IAsyncLife
             var n = 0;
             var degraded = await GatedDriver.EventuallyAsync(async () =>
             {
-                await vm.Vm.CheckAsync("sh", "-c", "echo \"$2\" > \"$1/during-$2\" && sync", "sh", $"/{id}", $"{n++}");
+                await vm.Host.CheckAsync("sh", "-c", "echo \"$2\" > \"$1/during-$2\" && sync", "sh", $"/{id}", $"{n++}");
                 return await vm.PoolHealthAsync() == "DEGRADED";
             }, TimeSpan.FromSeconds(120));
             Assert.True(degraded, $"the pool did not go DEGRADED after disk 2 was pulled: {(await vm.Vm.RunAsync("zpool", ["status", "data"])).StandardOutput}");
-            await vm.Vm.CheckAsync("sh", "-c", "echo written-degraded > \"$1\" && sync", "sh", $"/{id}/during");
-            Assert.Equal("kept", (await vm.Vm.CheckAsync("cat", file)).Trim());
+            await vm.Host.CheckAsync("sh", "-c", "echo written-degraded > \"$1\" && sync", "sh", $"/{id}/during");
+            Assert.Equal("kept", (await vm.Host.CheckAsync("cat", file)).Trim());
 
             var health = await _csi.Controller.ControllerGetVolumeHealthAsync(new ControllerGetVolumeHealthRequest { VolumeId = id });
             Assert.Contains(health.VolumeHealth.HealthStatuses, s => s.Reason == "PoolDegraded");
@@ -105,7 +105,7 @@ public sealed class StorageHostDriverTests(StorageHostVmFixture vm) : IAsyncLife
         }
         Assert.True(await GatedDriver.EventuallyAsync(async () => await vm.PoolHealthAsync() == "ONLINE", TimeSpan.FromSeconds(180)),
             $"the pool did not come back ONLINE: {(await vm.Vm.RunAsync("zpool", ["status", "data"])).StandardOutput}");
-        Assert.Equal("written-degraded", (await vm.Vm.CheckAsync("cat", $"/{id}/during")).Trim());
+        Assert.Equal("written-degraded", (await vm.Host.CheckAsync("cat", $"/{id}/during")).Trim());
         var healed = await _csi.Controller.ControllerGetVolumeHealthAsync(new ControllerGetVolumeHealthRequest { VolumeId = id });
         Assert.DoesNotContain(healed.VolumeHealth.HealthStatuses, s => s.Reason == "PoolDegraded");
     }
@@ -129,12 +129,12 @@ public sealed class StorageHostDriverTests(StorageHostVmFixture vm) : IAsyncLife
         var volume = (await _csi.Controller.CreateVolumeAsync(Requests.Create(name, 64 * Requests.MiB))).Volume;
 
         Assert.Equal(64 * Requests.MiB, volume.CapacityBytes);
-        var children = (await vm.Vm.CheckAsync("zfs", "list", "-H", "-o", "name", "-r", _parent))
+        var children = (await vm.Host.CheckAsync("zfs", "list", "-H", "-o", "name", "-r", _parent))
             .Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(n => n != _parent).ToList();
         Assert.Equal([volume.VolumeId], children);
-        Assert.Equal("ready", (await vm.Vm.CheckAsync("zfs", "get", "-H", "-o", "value", "zfs-csi:state", volume.VolumeId)).Trim());
+        Assert.Equal("ready", (await vm.Host.CheckAsync("zfs", "get", "-H", "-o", "value", "zfs-csi:state", volume.VolumeId)).Trim());
         await _csi.Controller.DeleteVolumeAsync(new DeleteVolumeRequest { VolumeId = volume.VolumeId });
-        var left = (await vm.Vm.CheckAsync("zfs", "list", "-H", "-o", "name", "-d", "1", _parent)).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var left = (await vm.Host.CheckAsync("zfs", "list", "-H", "-o", "name", "-d", "1", _parent)).Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal([_parent], left);
     }
 
