@@ -47,7 +47,7 @@ public sealed partial class ModuleBootstrapper
         }
         if (File.Exists(Path.Combine(src, "Makefile")))
         {
-            await BuildStepAsync(why, new CommandLine(options.Make, "clean") { WorkingDirectory = src }, ct).ConfigureAwait(false);
+            await CleanAsync(why, src, ct).ConfigureAwait(false);
         }
         await BuildStepAsync(why, new CommandLine(Path.Combine(src, "configure"),
             [$"--with-linux={headers.Source}", $"--with-linux-obj={headers.Objects}", .. options.ConfigureArguments]) { WorkingDirectory = src }, ct).ConfigureAwait(false);
@@ -66,6 +66,28 @@ public sealed partial class ModuleBootstrapper
             throw;
         }
         backup.Discard();
+    }
+
+    /// <summary>The file OpenZFS's make clean deletes (top Makefile: CLEANFILES += include/zfs_gitrev.h) and a tree without .git may not make again.</summary>
+    public const string GitRevisionHeader = "include/zfs_gitrev.h";
+
+    /// <summary>
+    /// make clean, keeping <see cref="GitRevisionHeader"/>. A release tarball (and zfs-dkms's
+    /// copy of it in /usr/src) ships that header instead of a .git; make clean deletes it, and
+    /// the next make, finding no git to ask, fails on the missing header in that tree (seen with
+    /// zfs-dkms 2.3.2 on Debian). Put back what was there, so the seed's "make clean, ./configure,
+    /// make" works on the second kernel update as on the first.
+    /// </summary>
+    private async Task CleanAsync(string why, string src, CancellationToken ct)
+    {
+        var header = Path.Combine(src, GitRevisionHeader);
+        var kept = File.Exists(header) ? await File.ReadAllBytesAsync(header, ct).ConfigureAwait(false) : null;
+        await BuildStepAsync(why, new CommandLine(options.Make, "clean") { WorkingDirectory = src }, ct).ConfigureAwait(false);
+        if (kept is not null && !File.Exists(header))
+        {
+            await File.WriteAllBytesAsync(header, kept, ct).ConfigureAwait(false);
+            _log.Information("make clean deleted {Header}, which this tree cannot make again without git: put back as it was", header);
+        }
     }
 
     private ModuleBackup BackUp(string release)

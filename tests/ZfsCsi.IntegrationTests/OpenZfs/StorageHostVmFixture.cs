@@ -41,9 +41,15 @@ public sealed class StorageHostVmFixture : IAsyncLifetime
     }
 
     /// <summary>Runs zfs-csi-bootstrap once in the VM with <paramref name="flags"/>; its exit code and output.</summary>
-    public async Task<(int ExitCode, string Output)> BootstrapOnceAsync(params string[] flags)
+    public Task<(int ExitCode, string Output)> BootstrapOnceAsync(params string[] flags) => BootstrapOnceAsync([], flags);
+
+    /// <summary>The same, with NAME=VALUE <paramref name="environment"/> set for it (env(1)).</summary>
+    public async Task<(int ExitCode, string Output)> BootstrapOnceAsync(IReadOnlyList<string> environment, params string[] flags)
     {
-        var result = await Vm.RunAsync(VmStorageHost.GuestBootstrap, ["once", "--pool", VmStorageHost.PoolName, .. flags], TimeSpan.FromMinutes(20));
+        string[] bootstrap = [VmStorageHost.GuestBootstrap, "once", "--pool", VmStorageHost.PoolName, .. flags];
+        var result = environment.Count == 0
+            ? await Vm.RunAsync(bootstrap[0], bootstrap[1..], TimeSpan.FromMinutes(40))
+            : await Vm.RunAsync("env", [.. environment, .. bootstrap], TimeSpan.FromMinutes(40));
         return (result.ExitCode, result.StandardOutput + result.StandardError);
     }
 

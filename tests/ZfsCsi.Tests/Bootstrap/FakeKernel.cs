@@ -36,6 +36,9 @@ public sealed class FakeKernel : IDisposable
         Directory.CreateDirectory(State);
         Directory.CreateDirectory(Path.Combine(State, "mounted"));
         Directory.CreateDirectory(Source);
+        // A release tarball's tree: the git revision header is shipped, there is no .git.
+        Directory.CreateDirectory(Path.Combine(Source, "include"));
+        File.WriteAllText(GitRevisionHeader, "#define\tZFS_META_GITREV \"zfs-2.2.2-0-g1234567\"\n");
         Directory.CreateDirectory(SysModule);
         File.WriteAllText(Path.Combine(State, "release"), Release);
         File.WriteAllText(Path.Combine(State, "datasets"), "");
@@ -105,6 +108,9 @@ public sealed class FakeKernel : IDisposable
             """);
         Tool("make", """
             step="make-$1"; case "$1" in -j*) step=make-j;; esac
+            # As OpenZFS's: make clean deletes the git revision header, and a tree without .git cannot make it again.
+            if [ "$1" = clean ]; then rm -f include/zfs_gitrev.h; fi
+            if [ "$step" = make-j ] && [ ! -f include/zfs_gitrev.h ]; then echo "include/zfs_gitrev.h: No such file or directory" >&2; exit 2; fi
             echo "compiling module/zfs/arc.c for $step"
             if [ -f "$S/sleep-$step" ]; then sleep "$(cat "$S/sleep-$step")"; fi
             if [ -f "$S/failonce-$step" ]; then rm -f "$S/failonce-$step"; echo "module/zfs/arc.c:42: error: boom" >&2; exit 2; fi
@@ -131,6 +137,7 @@ public sealed class FakeKernel : IDisposable
     public string Bin => Path.Combine(Root, "bin");
     public string State => Path.Combine(Root, "state");
     public string Source => Path.Combine(Root, "src", "zfs-2.2.2");
+    public string GitRevisionHeader => Path.Combine(Source, ZfsCsi.Bootstrap.Module.ModuleBootstrapper.GitRevisionHeader);
     public string ModulesDirectory => Path.Combine(Root, "lib", "modules");
     public string SysModule => Path.Combine(Root, "sys", "module");
     public string LoadedVersionFile => Path.Combine(SysModule, "zfs", "version");

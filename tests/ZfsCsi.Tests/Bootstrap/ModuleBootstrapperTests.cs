@@ -64,6 +64,20 @@ public sealed class ModuleBootstrapperTests : IDisposable
     }
 
     [Fact]
+    public async Task The_git_revision_header_that_make_clean_deletes_is_put_back_so_a_tree_without_git_builds_again()
+    {
+        _k.Userland("2.2.2-1");
+        File.WriteAllText(Path.Combine(_k.Source, "Makefile"), "old build");
+        var header = File.ReadAllText(_k.GitRevisionHeader);
+
+        var status = await RunAsync();
+
+        Assert.Equal(BootstrapState.Ready, status.State);
+        Assert.Contains("make clean", Changes);
+        Assert.Equal(header, File.ReadAllText(_k.GitRevisionHeader));
+    }
+
+    [Fact]
     public async Task An_installed_module_of_another_release_than_the_userland_is_rebuilt()
     {
         _k.Userland("2.2.2-1");
