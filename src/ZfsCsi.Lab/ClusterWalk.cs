@@ -116,7 +116,21 @@ public static class ClusterWalk
     private static async Task<string> PublishAsync(LabNode node, string volumeId, string pod, List<Func<Task>> cleanup)
     {
         var target = node.TargetFor(pod, volumeId.Replace('/', '-'));
-        await node.Client.NodePublishVolumeAsync(new NodePublishVolumeRequest { VolumeId = volumeId, TargetPath = target, VolumeCapability = Capability() });
+        var request = new NodePublishVolumeRequest { VolumeId = volumeId, TargetPath = target, VolumeCapability = Capability() };
+        // As kubelet does: UNAVAILABLE (the node's SSHFS mount is being made again) is retried after a pause.
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await node.Client.NodePublishVolumeAsync(request);
+                break;
+            }
+            catch (Grpc.Core.RpcException e) when (e.StatusCode == Grpc.Core.StatusCode.Unavailable && attempt < 5)
+            {
+                Console.WriteLine($"    {e.Status.Detail}: retrying in 2 s, as kubelet would");
+                await Task.Delay(TimeSpan.FromSeconds(2));
+            }
+        }
         cleanup.Add(async () => await node.Client.NodeUnpublishVolumeAsync(new NodeUnpublishVolumeRequest { VolumeId = volumeId, TargetPath = target }));
         return target;
     }
