@@ -48,10 +48,20 @@ public sealed class StorageHostVmFixture : IAsyncLifetime
     {
         string[] bootstrap = [VmStorageHost.GuestBootstrap, "once", "--pool", VmStorageHost.PoolName, .. flags];
         var result = environment.Count == 0
-            ? await Vm.RunAsync(bootstrap[0], bootstrap[1..], TimeSpan.FromMinutes(40))
-            : await Vm.RunAsync("env", [.. environment, .. bootstrap], TimeSpan.FromMinutes(40));
+            ? await Vm.RunAsync(bootstrap[0], bootstrap[1..], TimeSpan.FromMinutes(120))
+            : await Vm.RunAsync("env", [.. environment, .. bootstrap], TimeSpan.FromMinutes(120));
         return (result.ExitCode, result.StandardOutput + result.StandardError);
     }
+
+    /// <summary>
+    /// The host's rebuild, as the seed's boot script would run it after a kernel update: from the
+    /// OpenZFS tree in the image, kernel module only (the userland is Debian's zfsutils-linux of the
+    /// same release, as with dkms), with /usr/lib/ccache first on PATH (lab/vm/image warmed it).
+    /// </summary>
+    public Task<(int ExitCode, string Output)> RebuildAsync(string statusFile) =>
+        BootstrapOnceAsync(["PATH=/usr/lib/ccache:/usr/sbin:/usr/bin:/sbin:/bin"],
+            "--source", "/root/src/zfs-2.3.2", "--configure-arg", "--with-config=kernel", "--attempts", "1",
+            "--build-timeout", "7200", "--import-mount", "all", "--status-file", statusFile);
 
     /// <summary>Module loaded and pool imported (the bootstrap runs when they are not): for tests that start from a ready host.</summary>
     public async Task EnsurePoolReadyAsync()

@@ -1,0 +1,84 @@
+using System.Diagnostics;
+using ZfsCsi.Core.Bootstrap;
+using ZfsCsi.IntegrationTests.Bootstrap;
+using ZfsCsi.LabHosts;
+
+namespace ZfsCsi.IntegrationTests.OpenZfs;
+
+/// <summary>
+/// The bootstrap's rebuild of the zfs module after a kernel update, in the storage host VM. Its
+/// own trait: under TCG the build takes far longer than the rest of the OpenZFS suite together
+/// (configure alone runs ~300 kernel test modules through kbuild), so it runs by
+/// <c>lab/test --backend openzfs-rebuild</c>, not in every CI run. See README "The kernel update".
+/// </summary>
+[Collection(StorageHostVmCollection.Name)]
+[Trait("Backend", "openzfs-rebuild")]
+public sealed class KernelUpdateRebuildTests(StorageHostVmFixture vm)
+{
+    private const string StatusFile = BootstrapOnOpenZfsTests.StatusFile;
+
+    private string HostStatusFile => Path.Combine(vm.Vm.State, "share", "out", "bootstrap.json");
+
+    /// <summary>
+    /// The seed's kernel update, for real: the image has Debian's 6.12 kernel and its headers and no
+    /// zfs module for it. Booted into it, the bootstrap with --source runs make clean, ./configure
+    /// against the 6.12 headers, make, make install, depmod and modprobe, imports the pool, and only
+    /// then is the driver ready, its Probe answering (not ready) all through the build.
+    /// </summary>
+    /// <remarks>
+    /// The build runs with /usr/lib/ccache first on PATH: lab/vm/image compiled this very build
+    /// once in its chroot, so the module's and the configure tests' compiles come from that cache.
+    /// Everything else (configure, kbuild's compiler probes, objtool, modpost, the link, the
+    /// install, the load) runs here for real, and under TCG that alone takes most of the time.
+    /// </remarks>
+    [Fact]
+    public async Task After_a_kernel_update_the_bootstrap_rebuilds_the_module_for_the_new_kernel_and_the_driver_is_ready_only_then()
+    {
+        await vm.RebootAsync(kernel: "6.12");
+        try
+        {
+            var release = (await vm.Host.CheckAsync("uname", "-r")).Trim();
+            Assert.StartsWith("6.12.", release, StringComparison.Ordinal);
+            File.Delete(HostStatusFile);
+
+            await using var driver = await BootstrapOnOpenZfsTests.StartGatedDriverAsync(vm);
+            var took = Stopwatch.StartNew();
+            var rebuild = vm.RebuildAsync(StatusFile);
+            var sawRebuilding = false;
+            while (!rebuild.IsCompleted)
+            {
+                var status = await BootstrapStatusFile.ReadAsync(HostStatusFile, CancellationToken.None);
+                if (status?.State == BootstrapState.Rebuilding)
+                {
+                    sawRebuilding = true;
+                    // Liveness holds: Probe answers (not ready), and the bootstrap's own probe says alive.
+                    Assert.False(await StorageHostVmFixture.ProbeAsync(driver), $"the driver's Probe was not 'not ready' during the rebuild (step {status.Step})");
+                    var alive = await vm.Vm.RunAsync(VmStorageHost.GuestBootstrap, ["alive", "--status-file", StatusFile]);
+                    Assert.True(alive.ExitCode == 0, $"the bootstrap's liveness probe failed during the rebuild: {alive.StandardOutput}{alive.StandardError}");
+                }
+                await Task.WhenAny(rebuild, Task.Delay(TimeSpan.FromSeconds(10)));
+            }
+            var (exitCode, output) = await rebuild;
+            took.Stop();
+            Console.WriteLine($"kernel-update rebuild for {release} (ccache warmed at image build): {took.Elapsed.TotalSeconds:F0} s");
+
+            Assert.True(exitCode == 0, $"the rebuild for {release} failed after {took.Elapsed.TotalSeconds:F0} s:\n{output}");
+            Assert.True(sawRebuilding, "the status file never said rebuilding");
+            foreach (var step in new[] { "make clean", "./configure --with-linux=", "make -j", "make install", $"depmod -a {release}", "modprobe" })
+            {
+                Assert.Contains(step, output, StringComparison.Ordinal);
+            }
+            var module = (await vm.Host.CheckAsync("modinfo", "-k", release, "-F", "filename", "zfs")).Trim();
+            Assert.StartsWith($"/lib/modules/{release}/extra/", module, StringComparison.Ordinal);
+            Assert.StartsWith("2.3.", await vm.LoadedModuleAsync(), StringComparison.Ordinal);
+            Assert.Equal("ONLINE", await vm.PoolHealthAsync());
+            Assert.True(await GatedDriver.EventuallyAsync(async () => await StorageHostVmFixture.ProbeAsync(driver) == true, TimeSpan.FromSeconds(60)),
+                $"the driver did not become ready after the rebuild:\n{driver.OutputTail()}");
+            Console.WriteLine(await vm.Host.CheckAsync("ccache", "--show-stats"));
+        }
+        finally
+        {
+            await vm.RebootAsync();
+        }
+    }
+}
