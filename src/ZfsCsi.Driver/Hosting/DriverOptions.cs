@@ -92,6 +92,11 @@ public sealed partial class DriverOptions
           --sshfs-known-hosts PATH  known_hosts pinning the host key (required with
                                  --sshfs-remote; host key checking is never turned off)
           --sshfs-check-interval SECONDS  how often the SSHFS mount is checked, default 5
+          --sshfs-connect-timeout SECONDS  ssh's ConnectTimeout for each mount, default 5
+          --sshfs-alive-interval SECONDS   ssh's ServerAliveInterval, default 2
+          --sshfs-alive-count N  ssh's ServerAliveCountMax (a link silent for interval x N is
+                                 dead and sshfs reconnects), default 3; raise both for a slow
+                                 storage host (a VM under emulation), not for a real network
           --bind-check-interval SECONDS  how often every published bind is checked against its
                                  dataset being mounted on the pool's host (a bind of an unmounted
                                  dataset is cut so writes cannot land in the parent), 0.1 to 60,
@@ -166,6 +171,9 @@ public sealed partial class DriverOptions
                 case "--sshfs-identity": o.SshfsOrNew().IdentityFile = value; break;
                 case "--sshfs-known-hosts": o.SshfsOrNew().KnownHostsFile = value; break;
                 case "--sshfs-check-interval": o.Node.CheckInterval = Seconds(key, value); break;
+                case "--sshfs-connect-timeout": o.SshfsOrNew().ConnectTimeout = WholeSeconds(key, value); break;
+                case "--sshfs-alive-interval": o.SshfsOrNew().ServerAliveInterval = WholeSeconds(key, value); break;
+                case "--sshfs-alive-count": o.SshfsOrNew().ServerAliveCountMax = WholeSeconds(key, value, "a count"); break;
                 case "--bind-check-interval": o.Node.BindCheckInterval = Seconds(key, value); break;
                 default: throw new OptionsException($"unknown flag '{key}'");
             }
@@ -175,6 +183,11 @@ public sealed partial class DriverOptions
     }
 
     private SshfsOptions SshfsOrNew() => Node.Sshfs ??= new SshfsOptions();
+
+    /// <summary>ssh's own options take whole numbers (ssh_config: ConnectTimeout, ServerAliveInterval, ServerAliveCountMax).</summary>
+    private static int WholeSeconds(string key, string value, string what = "a whole number of seconds") =>
+        int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n is >= 1 and <= 600
+            ? n : throw new OptionsException($"{key} '{value}': expected {what} from 1 to 600");
 
     private static TimeSpan Seconds(string key, string value) =>
         double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var s) && s > 0 && s < 3600

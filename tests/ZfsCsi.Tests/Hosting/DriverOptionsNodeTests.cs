@@ -34,7 +34,24 @@ public sealed class DriverOptionsNodeTests
         Assert.Equal(TimeSpan.FromSeconds(1), o.Node.CheckInterval);
     }
 
+    [Fact]
+    public void The_ssh_timeouts_of_the_mount_are_configurable_for_a_slow_storage_host()
+    {
+        var o = DriverOptions.Parse(["--mode", "node", "--nodeid", "yakko",
+            "--sshfs-remote", "root@alice:/data", "--sshfs-identity", "/etc/k", "--sshfs-known-hosts", "/etc/kh",
+            "--sshfs-connect-timeout", "30", "--sshfs-alive-interval", "5", "--sshfs-alive-count", "6"]);
+        var argv = string.Join(' ', ZfsCsi.Core.Mount.SshfsArgs.Mount(o.Node.Sshfs!, "/mnt/data").Arguments);
+        Assert.Contains("ConnectTimeout=30", argv, StringComparison.Ordinal);
+        Assert.Contains("ServerAliveInterval=5", argv, StringComparison.Ordinal);
+        Assert.Contains("ServerAliveCountMax=6", argv, StringComparison.Ordinal);
+        Assert.Equal(TimeSpan.FromSeconds(40), o.Node.Sshfs!.MountTimeout);
+    }
+
     [Theory]
+    [InlineData("--sshfs-connect-timeout", "0")]
+    [InlineData("--sshfs-connect-timeout", "2.5")]
+    [InlineData("--sshfs-alive-interval", "601")]
+    [InlineData("--sshfs-alive-count", "-1")]
     [InlineData("--data-root", "data")]
     [InlineData("--data-root", "/data/../etc")]
     [InlineData("--kubelet-dir", "/")]
