@@ -14,10 +14,9 @@ namespace ZfsCsi.IntegrationTests.OpenZfs;
 [Trait("Backend", "openzfs")]
 public sealed class BootstrapOnOpenZfsTests(StorageHostVmFixture vm)
 {
-    /// <summary>In the VM's 9p share: the driver in the VM and this test read the same file.</summary>
-    internal const string StatusFile = "/lab/out/bootstrap.json";
+    private const string StatusFile = StorageHostVmFixture.StatusFile;
 
-    private string HostStatusFile => Path.Combine(vm.Vm.State, "share", "out", "bootstrap.json");
+    private string HostStatusFile => vm.HostStatusFile;
 
     [Fact]
     public async Task After_a_clean_reboot_the_bootstrap_loads_the_installed_module_and_imports_the_pool_and_only_then_the_driver_is_ready()
@@ -26,7 +25,7 @@ public sealed class BootstrapOnOpenZfsTests(StorageHostVmFixture vm)
         File.Delete(HostStatusFile);
         // Module not loaded, so no pool imported. (No zpool command here: on OpenZFS one would load the module.)
         Assert.Null(await vm.LoadedModuleAsync());
-        await using var driver = await StartGatedDriverAsync(vm);
+        await using var driver = await vm.StartGatedDriverAsync();
         Assert.False(await StorageHostVmFixture.ProbeAsync(driver), "the driver said ready before the bootstrap ran");
 
         var took = Stopwatch.StartNew();
@@ -94,7 +93,7 @@ public sealed class BootstrapOnOpenZfsTests(StorageHostVmFixture vm)
             await vm.Host.CheckAsync("mv", build, build + ".lab-off");
             try
             {
-                (exitCode, output) = await vm.RebuildAsync(StatusFile);
+                (exitCode, output) = await vm.RebuildAsync();
                 Assert.True(exitCode != 0, $"bootstrap said ready without kernel headers:\n{output}");
                 status = await BootstrapStatusFile.ReadAsync(HostStatusFile, CancellationToken.None);
                 Assert.Contains($"install linux-headers-{release}", status!.Reason, StringComparison.Ordinal);
@@ -111,8 +110,4 @@ public sealed class BootstrapOnOpenZfsTests(StorageHostVmFixture vm)
             await vm.RebootAsync();
         }
     }
-
-    internal static Task<DriverProcess> StartGatedDriverAsync(StorageHostVmFixture vm) =>
-        DriverProcess.StartOnAsync(vm.Host, vm.RunDirectory, $"gated-{Guid.NewGuid():N}"[..14],
-            ["--mode", "controller", "--parent-dataset", "data/k8s", "--bootstrap-status-file", StatusFile], untilReady: false);
 }

@@ -15,9 +15,9 @@ namespace ZfsCsi.IntegrationTests.OpenZfs;
 [Trait("Backend", "openzfs-rebuild")]
 public sealed class KernelUpdateRebuildTests(StorageHostVmFixture vm)
 {
-    private const string StatusFile = BootstrapOnOpenZfsTests.StatusFile;
+    private const string StatusFile = StorageHostVmFixture.StatusFile;
 
-    private string HostStatusFile => Path.Combine(vm.Vm.State, "share", "out", "bootstrap.json");
+    private string HostStatusFile => vm.HostStatusFile;
 
     /// <summary>
     /// The seed's kernel update, for real: the image has Debian's 6.12 kernel and its headers and no
@@ -41,9 +41,9 @@ public sealed class KernelUpdateRebuildTests(StorageHostVmFixture vm)
             Assert.StartsWith("6.12.", release, StringComparison.Ordinal);
             File.Delete(HostStatusFile);
 
-            await using var driver = await BootstrapOnOpenZfsTests.StartGatedDriverAsync(vm);
+            await using var driver = await vm.StartGatedDriverAsync();
             var took = Stopwatch.StartNew();
-            var rebuild = vm.RebuildAsync(StatusFile);
+            var rebuild = vm.RebuildAsync();
             var sawRebuilding = false;
             while (!rebuild.IsCompleted)
             {

@@ -1,7 +1,7 @@
 using Csi.V1;
+using ZfsCsi.IntegrationTests.Bootstrap;
 using ZfsCsi.IntegrationTests.Controller;
 using ZfsCsi.IntegrationTests.Infrastructure;
-using ZfsCsi.IntegrationTests.Bootstrap;
 using ZfsCsi.LabHosts;
 
 namespace ZfsCsi.IntegrationTests.OpenZfs;

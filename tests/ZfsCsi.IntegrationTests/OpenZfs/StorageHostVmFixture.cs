@@ -16,6 +16,12 @@ public sealed class StorageHostVmFixture : IAsyncLifetime
 
     public VmStorageHost Host => new(Vm);
 
+    /// <summary>The bootstrap's status file, in the VM's 9p share: the driver in the VM and the tests read the same file.</summary>
+    public const string StatusFile = "/lab/out/bootstrap.json";
+
+    /// <summary><see cref="StatusFile"/> as this machine sees it.</summary>
+    public string HostStatusFile => Path.Combine(Vm.State, "share", "out", "bootstrap.json");
+
     /// <summary>Forwarded driver sockets of these tests (on this machine).</summary>
     public string RunDirectory { get; } = Path.Combine("/tmp/zfs-csi-tests", $"itvm-{Environment.ProcessId}");
 
@@ -58,10 +64,15 @@ public sealed class StorageHostVmFixture : IAsyncLifetime
     /// OpenZFS tree in the image, kernel module only (the userland is Debian's zfsutils-linux of the
     /// same release, as with dkms), with /usr/lib/ccache first on PATH (lab/vm/image warmed it).
     /// </summary>
-    public Task<(int ExitCode, string Output)> RebuildAsync(string statusFile) =>
+    public Task<(int ExitCode, string Output)> RebuildAsync() =>
         BootstrapOnceAsync(["PATH=/usr/lib/ccache:/usr/sbin:/usr/bin:/sbin:/bin"],
             "--source", "/root/src/zfs-2.3.2", "--configure-arg", "--with-config=kernel", "--attempts", "1",
-            "--build-timeout", "7200", "--import-mount", "all", "--status-file", statusFile);
+            "--build-timeout", "7200", "--import-mount", "all", "--status-file", StatusFile);
+
+    /// <summary>A controller in the VM gated by <see cref="StatusFile"/>, not waited for: it is not ready until the bootstrap is.</summary>
+    public Task<DriverProcess> StartGatedDriverAsync() =>
+        DriverProcess.StartOnAsync(Host, RunDirectory, $"gated-{Guid.NewGuid():N}"[..14],
+            ["--mode", "controller", "--parent-dataset", "data/k8s", "--bootstrap-status-file", StatusFile], untilReady: false);
 
     /// <summary>Module loaded and pool imported (the bootstrap runs when they are not): for tests that start from a ready host.</summary>
     public async Task EnsurePoolReadyAsync()
