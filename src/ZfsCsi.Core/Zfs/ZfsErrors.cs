@@ -37,6 +37,9 @@ public static class ZfsErrors
         ("does not apply to datasets of this type", (c, e, s) => new ZfsInvalidArgumentException(c, e, s)),
     ];
 
+    /// <summary>Every text the table recognises, in the order it is checked (each has a test on both backends: tests/…/ZfsCommands).</summary>
+    public static IReadOnlyList<string> Texts { get; } = [.. Patterns.Select(p => p.Text)];
+
     /// <summary>The exception for a failed <paramref name="command"/>; a plain <see cref="CommandFailedException"/> when the text is not recognised.</summary>
     public static CommandFailedException Classify(CommandLine command, CommandResult result)
     {
