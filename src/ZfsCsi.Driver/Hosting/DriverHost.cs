@@ -33,7 +33,19 @@ public static partial class DriverHost
         services.AddSingleton(logger);
         services.AddSingleton(options.Zfs);
         services.AddSingleton(options.Volumes);
-        services.AddSingleton(runner ?? new CliWrapCommandRunner(logger));
+        var commands = runner ?? new CliWrapCommandRunner(logger);
+        if (options.BootstrapStatusFile.Length > 0)
+        {
+            // Registered first: while the bootstrap works, its reason (rebuilding, importing) says more than "pool not imported".
+            services.AddSingleton(new Core.Bootstrap.BootstrapReadiness(options.BootstrapStatusFile, options.BootstrapStaleAfter));
+            services.AddSingleton<IReadinessCheck>(sp => sp.GetRequiredService<Core.Bootstrap.BootstrapReadiness>());
+            services.AddSingleton<ICommandRunner>(sp => new Core.Bootstrap.BootstrapGatedRunner(commands,
+                sp.GetRequiredService<Core.Bootstrap.BootstrapReadiness>(), new HashSet<string>(StringComparer.Ordinal) { options.Zfs.ZfsCommand, options.Zfs.ZpoolCommand }));
+        }
+        else
+        {
+            services.AddSingleton(commands);
+        }
         services.AddSingleton(new MountSerializer(string.IsNullOrEmpty(options.Zfs.MountLockFile) ? null : options.Zfs.MountLockFile, options.Zfs.MountLockTimeout));
         services.AddSingleton<ZfsClient>();
         services.AddSingleton<VolumeManager>();
@@ -42,12 +54,6 @@ public static partial class DriverHost
         services.AddSingleton<OperationLocks>();
         // The sweep (in the Core) takes the services' per-volume locks before it destroys a half-made volume.
         services.AddSingleton<IVolumeLocks>(sp => sp.GetRequiredService<OperationLocks>());
-        if (options.BootstrapStatusFile.Length > 0)
-        {
-            // Registered first: while the bootstrap works, its reason (rebuilding, importing) says more than "pool not imported".
-            services.AddSingleton(new Core.Bootstrap.BootstrapReadiness(options.BootstrapStatusFile, options.BootstrapStaleAfter));
-            services.AddSingleton<IReadinessCheck>(sp => sp.GetRequiredService<Core.Bootstrap.BootstrapReadiness>());
-        }
         if (options.Mode != DriverMode.Node)
         {
             services.AddSingleton<IReadinessCheck>(sp => sp.GetRequiredService<StorageHealth>());

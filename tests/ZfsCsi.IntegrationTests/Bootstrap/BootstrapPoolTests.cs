@@ -1,4 +1,6 @@
 using System.Net;
+using Csi.V1;
+using Grpc.Core;
 using ZfsCsi.Core.Bootstrap;
 
 namespace ZfsCsi.IntegrationTests.Bootstrap;
@@ -50,6 +52,15 @@ public sealed class BootstrapPoolTests : IAsyncLifetime
         await _driver.ExportAsync();
         Assert.False(File.Exists(_driver.StatusFile), "the bootstrap has run already");
         Assert.False(await _driver.ProbeAsync());
+        // An RPC that needs ZFS meanwhile (a CO does not wait for Probe) is UNAVAILABLE, and says why.
+        var early = await Assert.ThrowsAsync<RpcException>(async () =>
+            await _driver.Client.Controller.CreateVolumeAsync(new CreateVolumeRequest
+            {
+                Name = "pvc-before-bootstrap",
+                VolumeCapabilities = { new VolumeCapability { Mount = new(), AccessMode = new() { Mode = VolumeCapability.Types.AccessMode.Types.Mode.SingleNodeWriter } } },
+            }));
+        Assert.Equal(StatusCode.Unavailable, early.StatusCode);
+        Assert.Contains("bootstrap has not reported yet", early.Status.Detail, StringComparison.Ordinal);
         Assert.DoesNotContain(_driver.Commands.Commands, c => c.Program.EndsWith("zfs", StringComparison.Ordinal) || c.Program.EndsWith("zpool", StringComparison.Ordinal));
 
         using var bootstrap = _driver.NewBootstrapper(_driver.BootstrapOptions());
