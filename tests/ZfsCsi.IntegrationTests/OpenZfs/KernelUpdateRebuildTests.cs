@@ -11,9 +11,9 @@ namespace ZfsCsi.IntegrationTests.OpenZfs;
 /// (configure alone runs ~300 kernel test modules through kbuild), so it runs by
 /// <c>lab/test --backend openzfs-rebuild</c>, not in every CI run. See README "The kernel update".
 /// </summary>
-[Collection(StorageHostVmCollection.Name)]
+[Collection(RebuildVmCollection.Name)]
 [Trait("Backend", "openzfs-rebuild")]
-public sealed class KernelUpdateRebuildTests(StorageHostVmFixture vm)
+public sealed class KernelUpdateRebuildTests(RebuildVmFixture vm)
 {
     private const string StatusFile = StorageHostVmFixture.StatusFile;
 

@@ -10,9 +10,14 @@ namespace ZfsCsi.IntegrationTests.OpenZfs;
 /// published driver and bootstrap. Tests reboot it, cut its power and pull its disks; the VM and its
 /// disks are removed at the end. Needs the VM: when it cannot boot, every test fails with the reason.
 /// </summary>
-public sealed class StorageHostVmFixture : IAsyncLifetime
+public class StorageHostVmFixture(string state) : IAsyncLifetime
 {
-    public LabVm Vm { get; } = new("/run/zfs-csi-lab/itvm");
+    public StorageHostVmFixture()
+        : this("/run/zfs-csi-lab/itvm")
+    {
+    }
+
+    public LabVm Vm { get; } = new(state);
 
     public VmStorageHost Host => new(Vm);
 
@@ -23,7 +28,7 @@ public sealed class StorageHostVmFixture : IAsyncLifetime
     public string HostStatusFile => Path.Combine(Vm.State, "share", "out", "bootstrap.json");
 
     /// <summary>Forwarded driver sockets of these tests (on this machine).</summary>
-    public string RunDirectory { get; } = Path.Combine("/tmp/zfs-csi-tests", $"itvm-{Environment.ProcessId}");
+    public string RunDirectory { get; } = Path.Combine("/tmp/zfs-csi-tests", $"{Path.GetFileName(state)}-{Environment.ProcessId}");
 
     public async Task InitializeAsync()
     {
@@ -116,4 +121,16 @@ public sealed class StorageHostVmFixture : IAsyncLifetime
 public sealed class StorageHostVmCollection : ICollectionFixture<StorageHostVmFixture>
 {
     public const string Name = "openzfs storage host VM";
+}
+
+/// <summary>
+/// The kernel-update rebuild's own VM (state /run/zfs-csi-lab/rebuild): lab/test runs that test in
+/// the background beside the other suites, so it must not share their VM.
+/// </summary>
+public sealed class RebuildVmFixture() : StorageHostVmFixture("/run/zfs-csi-lab/rebuild");
+
+[CollectionDefinition(Name)]
+public sealed class RebuildVmCollection : ICollectionFixture<RebuildVmFixture>
+{
+    public const string Name = "openzfs kernel-update rebuild VM";
 }
