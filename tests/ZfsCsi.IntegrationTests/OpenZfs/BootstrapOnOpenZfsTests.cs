@@ -110,4 +110,42 @@ public sealed class BootstrapOnOpenZfsTests(StorageHostVmFixture vm)
             await vm.RebootAsync();
         }
     }
+
+    /// <summary>
+    /// A module of another OpenZFS release loaded (2.1 from bookworm contrib, which lab/vm/image
+    /// built for 6.1 and keeps outside /lib/modules) under the 2.3 userland: the bootstrap is not
+    /// ready, names both releases, and neither unloads the module, rebuilds over it nor imports the
+    /// pool with mismatched tools.
+    /// </summary>
+    [Fact]
+    public async Task With_a_module_of_another_OpenZFS_release_loaded_the_bootstrap_is_not_ready_names_both_and_leaves_the_pool_alone()
+    {
+        await vm.RebootAsync();
+        try
+        {
+            var other = (await vm.Host.CheckAsync("cat", "/root/zfs-other-release/VERSION")).Trim();
+            // Dependency order without modinfo: insmod what loads, again, until all have (2.1 has nine modules).
+            await vm.Host.CheckAsync("sh", "-c",
+                "for pass in 1 2 3 4 5 6 7 8 9 10; do for m in \"$1\"/*.ko*; do insmod \"$m\" 2>/dev/null; done; done; [ -e /sys/module/zfs ]",
+                "sh", "/root/zfs-other-release");
+            Assert.StartsWith(other, await vm.LoadedModuleAsync() ?? "(none)", StringComparison.Ordinal);
+            File.Delete(HostStatusFile);
+
+            await using var driver = await vm.StartGatedDriverAsync();
+            var (exitCode, output) = await vm.RebuildAsync();
+            Assert.True(exitCode != 0, $"bootstrap said ready with zfs {other} loaded under the 2.3 tools:\n{output}");
+            var status = await BootstrapStatusFile.ReadAsync(HostStatusFile, CancellationToken.None);
+            Assert.Equal(BootstrapState.Failed, status!.State);
+            Assert.Contains(other, status.Reason, StringComparison.Ordinal);
+            Assert.Contains("2.3.", status.Reason, StringComparison.Ordinal);
+            Assert.DoesNotContain("./configure", output, StringComparison.Ordinal);
+            Assert.DoesNotContain("zpool import", output, StringComparison.Ordinal);
+            Assert.StartsWith(other, await vm.LoadedModuleAsync() ?? "(none)", StringComparison.Ordinal);
+            Assert.False(await StorageHostVmFixture.ProbeAsync(driver), "the driver said ready with another release's module loaded");
+        }
+        finally
+        {
+            await vm.RebootAsync();
+        }
+    }
 }

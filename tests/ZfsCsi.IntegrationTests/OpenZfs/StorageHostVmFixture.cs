@@ -67,11 +67,13 @@ public class StorageHostVmFixture(string state) : IAsyncLifetime
     /// <summary>
     /// The host's rebuild, as the seed's boot script would run it after a kernel update: from the
     /// OpenZFS tree in the image, kernel module only (the userland is Debian's zfsutils-linux of the
-    /// same release, as with dkms), with /usr/lib/ccache first on PATH (lab/vm/image warmed it).
+    /// same release, as with dkms), with /usr/lib/ccache first on PATH and configure's cache file:
+    /// lab/vm/image ran this same build once, so compiles and kernel checks come from those caches.
     /// </summary>
     public Task<(int ExitCode, string Output)> RebuildAsync() =>
         BootstrapOnceAsync(["PATH=/usr/lib/ccache:/usr/sbin:/usr/bin:/sbin:/bin"],
-            "--source", "/root/src/zfs-2.3.2", "--configure-arg", "--with-config=kernel", "--attempts", "1",
+            "--source", "/root/src/zfs-2.3.2", "--configure-arg", "--with-config=kernel",
+            "--configure-arg", "--cache-file=/var/cache/zfs-csi-lab/configure.cache", "--attempts", "1",
             "--build-timeout", "7200", "--import-mount", "all", "--status-file", StatusFile);
 
     /// <summary>A controller in the VM gated by <see cref="StatusFile"/>, not waited for: it is not ready until the bootstrap is.</summary>
