@@ -8,10 +8,15 @@ namespace ZfsCsi.Driver.Services;
 
 public sealed partial class NodeService
 {
-    /// <summary>CSI spec, NodePublishVolume. staging_target_path is ignored: no STAGE_UNSTAGE_VOLUME.</summary>
+    /// <summary>
+    /// CSI spec, NodePublishVolume. staging_target_path is ignored: no STAGE_UNSTAGE_VOLUME. Every
+    /// field (the REQUIRED ones, the capability, the mount flags, the target path and its size) is
+    /// checked before the id is looked at or a lock taken: a bad request is INVALID_ARGUMENT
+    /// whatever volume it names.
+    /// </summary>
     public override async Task<NodePublishVolumeResponse> NodePublishVolume(NodePublishVolumeRequest request, ServerCallContext context)
     {
-        var rawId = CapabilityChecks.Required(request.VolumeId, "volume_id");
+        CapabilityChecks.Required(request.VolumeId, "volume_id");
         CapabilityChecks.Required(request.TargetPath, "target_path");
         if (request.VolumeCapability is null)
         {
@@ -19,8 +24,8 @@ public sealed partial class NodeService
         }
         CapabilityChecks.RequireSupported(request.VolumeCapability);
         var flags = MountFlags.Parse(request.VolumeCapability.Mount.MountFlags, request.Readonly || IsReadOnlyMode(request.VolumeCapability));
-        var id = volumes.ParseId(rawId);
         var target = volumes.CheckTarget(request.TargetPath, "target_path");
+        var id = volumes.ParseId(request.VolumeId);
         using var _ = Lock(target);
         await volumes.PublishAsync(id, target, flags, context.CancellationToken).ConfigureAwait(false);
         return new NodePublishVolumeResponse();
@@ -29,7 +34,7 @@ public sealed partial class NodeService
     /// <summary>CSI spec, NodeUnpublishVolume: OK when the target is not mounted or does not exist.</summary>
     public override async Task<NodeUnpublishVolumeResponse> NodeUnpublishVolume(NodeUnpublishVolumeRequest request, ServerCallContext context)
     {
-        var rawId = CapabilityChecks.Required(request.VolumeId, "volume_id");
+        CapabilityChecks.Required(request.VolumeId, "volume_id");
         CapabilityChecks.Required(request.TargetPath, "target_path");
         var target = volumes.CheckTarget(request.TargetPath, "target_path");
         // Unpublish does not need the id to be ours: a foreign one has nothing here.
