@@ -11,20 +11,35 @@ namespace ZfsCsi.Conformance.Infrastructure;
 public sealed class NodePlugin : IAsyncDisposable
 {
     private readonly Func<Task>? _revokeKey;
+    private readonly Func<Task<DriverProcess>> _start;
 
-    private NodePlugin(DriverProcess driver, string kubeletDir, Func<Task>? revokeKey = null)
+    private NodePlugin(DriverProcess driver, string kubeletDir, Func<Task<DriverProcess>> start, Func<Task>? revokeKey = null)
     {
         Driver = driver;
         KubeletDirectory = kubeletDir;
         Channel = UnixSocketChannel.Create(driver.SocketPath);
+        _start = start;
         _revokeKey = revokeKey;
     }
 
-    public DriverProcess Driver { get; }
+    public DriverProcess Driver { get; private set; }
 
     public string KubeletDirectory { get; }
 
-    public GrpcChannel Channel { get; }
+    public GrpcChannel Channel { get; private set; }
+
+    /// <summary>
+    /// Kills the plugin (SIGKILL, as a crash or an OOM kill would: nothing is saved on the way out)
+    /// and starts it again with the same flags and socket, leaving every mount as it was. What the
+    /// plugin knows afterwards it can only have read from the node itself.
+    /// </summary>
+    public async Task RestartAsync()
+    {
+        Channel.Dispose();
+        await Driver.DisposeAsync();
+        Driver = await _start();
+        Channel = UnixSocketChannel.Create(Driver.SocketPath);
+    }
 
     public Node.NodeClient Node => new(Channel);
 
@@ -58,7 +73,8 @@ public sealed class NodePlugin : IAsyncDisposable
         if (StorageHost.Current is not VmStorageHost vm)
         {
             // zfs-fuse: this machine is the storage host, the plugin sees the pool at its mountpoint.
-            return new NodePlugin(await DriverProcess.StartHereAsync(pool.RunDirectory, "node", [.. flags, "--data-root", pool.Mountpoint]), kubelet);
+            Func<Task<DriverProcess>> startHere = () => DriverProcess.StartHereAsync(pool.RunDirectory, "node", [.. flags, "--data-root", pool.Mountpoint]);
+            return new NodePlugin(await startHere(), kubelet, startHere);
         }
         // OpenZFS: this machine is a node away from the storage host; the plugin mounts the VM's
         // pool root over SSHFS itself (the nodes' chrooted SFTP login), from the VM's namespace.
@@ -68,13 +84,13 @@ public sealed class NodePlugin : IAsyncDisposable
         await Shell.CheckAsync("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", $"zfs-csi-conformance-{pool.Tag}", "-f", key);
         var publicKey = (await File.ReadAllTextAsync(key + ".pub")).Trim();
         await vm.RunAsync("sh", ["-c", "echo \"$1\" >> /etc/ssh/zfs-csi-nodes.keys", "sh", publicKey]);
-        var driver = await DriverProcess.StartHereAsync(pool.RunDirectory, "node",
+        Func<Task<DriverProcess>> start = () => DriverProcess.StartHereAsync(pool.RunDirectory, "node",
         [
             .. flags, "--data-root", dataRoot,
             "--sshfs-remote", "zfs-csi@127.0.0.1:/", "--sshfs-port", "22", "--sshfs-identity", key,
             "--sshfs-known-hosts", vm.Vm.KnownHostsFile, "--sshfs-check-interval", "1",
         ], vm.Vm.NetworkNamespace);
-        return new NodePlugin(driver, kubelet, () => vm.RunAsync("sed", ["-i", $"/zfs-csi-conformance-{pool.Tag}$/d", "/etc/ssh/zfs-csi-nodes.keys"]));
+        return new NodePlugin(await start(), kubelet, start, () => vm.RunAsync("sed", ["-i", $"/zfs-csi-conformance-{pool.Tag}$/d", "/etc/ssh/zfs-csi-nodes.keys"]));
     }
 
     /// <summary>Whether this driver build has the node plugin: its usage (printed for an unknown flag) names --data-root.</summary>

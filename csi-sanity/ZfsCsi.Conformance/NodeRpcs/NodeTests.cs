@@ -237,6 +237,101 @@ public sealed class NodeTests(ConformanceFixture fx) : ConformanceTest(fx)
         Assert.Equal("seen by both", await File.ReadAllTextAsync(Path.Combine(two, "shared")));
     }
 
+    /// <summary>A volume created for <paramref name="mode"/>, as the provisioner asks for a PVC of that access mode.</summary>
+    private async Task<Volume> CreateForAsync(string what, Mode mode)
+    {
+        var request = Requests.Create(Requests.UniqueName(what));
+        request.VolumeCapabilities[0] = Requests.Mount(mode);
+        return await Volumes.CreateAsync(request);
+    }
+
+    [Fact]
+    [Trait("spec", "NodePublishVolume SINGLE_NODE_SINGLE_WRITER")]
+    public async Task A_SINGLE_NODE_SINGLE_WRITER_volume_is_FAILED_PRECONDITION_at_a_second_target_and_OK_again_at_its_own()
+    {
+        // NodePublishVolume, the table for plugins with SINGLE_NODE_MULTI_WRITER: SINGLE_NODE_SINGLE_WRITER
+        // T1=T2, P1=P2: "OK (idempotent)"; T1!=T2: FAILED_PRECONDITION. csi-sanity (v5.5 and later):
+        // "should fail when volume with single node single writer access mode is already mounted at a
+        // different target path". Kubernetes' ReadWriteOncePod.
+        if (!(await NodeCapabilitiesAsync()).Contains(NodeRpc.SingleNodeMultiWriter))
+        {
+            return;
+        }
+        var volume = await CreateForAsync("snsw", Mode.SingleNodeSingleWriter);
+        var first = Plugin.NewTargetPath();
+        var second = Plugin.NewTargetPath();
+        Volumes.TrackPublish(volume.VolumeId, first);
+        Volumes.TrackPublish(volume.VolumeId, second);
+        await Plugin.Node.NodePublishVolumeAsync(Publish(volume.VolumeId, first, mode: Mode.SingleNodeSingleWriter));
+        await Plugin.Node.NodePublishVolumeAsync(Publish(volume.VolumeId, first, mode: Mode.SingleNodeSingleWriter));
+        Assert.Single(NodePlugin.MountsUnder(first));
+
+        var e = await FailsAndTouchesNothing(StatusCode.FailedPrecondition, () => Plugin.Node.NodePublishVolumeAsync(Publish(volume.VolumeId, second, mode: Mode.SingleNodeSingleWriter)));
+        Assert.Contains(first, e.Status.Detail, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(second), "a refused publish made its target");
+        // The same target with other arguments is still ALREADY_EXISTS (T1=T2, P1!=P2).
+        await Rpc.FailsWith(StatusCode.AlreadyExists, Plugin.Node.NodePublishVolumeAsync(Publish(volume.VolumeId, first, readOnly: true, mode: Mode.SingleNodeSingleWriter)));
+
+        // Once the pod at the first target is gone, the next one may have the volume.
+        await Plugin.Node.NodeUnpublishVolumeAsync(new NodeUnpublishVolumeRequest { VolumeId = volume.VolumeId, TargetPath = first });
+        await Plugin.Node.NodePublishVolumeAsync(Publish(volume.VolumeId, second, mode: Mode.SingleNodeSingleWriter));
+        Assert.Single(NodePlugin.MountsUnder(second));
+    }
+
+    [Fact]
+    [Trait("spec", "NodePublishVolume SINGLE_NODE_SINGLE_WRITER")]
+    public async Task A_restarted_node_plugin_still_refuses_a_second_target_of_a_SINGLE_NODE_SINGLE_WRITER_volume()
+    {
+        // What is published where must come from the node, not from the plugin's memory: a plugin
+        // killed and started again (a crash, an upgrade of the DaemonSet) still finds the first target.
+        if (!(await NodeCapabilitiesAsync()).Contains(NodeRpc.SingleNodeMultiWriter))
+        {
+            return;
+        }
+        if (StorageHost.Current is VmStorageHost)
+        {
+            // The OpenZFS run's plugin owns an SSHFS mount whose fate on SIGKILL is another test's
+            // subject (NodeFaultTests); this one restarts the zfs-fuse run's plugin only.
+            return;
+        }
+        var volume = await CreateForAsync("snsw-restart", Mode.SingleNodeSingleWriter);
+        var first = Plugin.NewTargetPath();
+        var second = Plugin.NewTargetPath();
+        Volumes.TrackPublish(volume.VolumeId, first);
+        Volumes.TrackPublish(volume.VolumeId, second);
+        await Plugin.Node.NodePublishVolumeAsync(Publish(volume.VolumeId, first, mode: Mode.SingleNodeSingleWriter));
+
+        await Plugin.RestartAsync();
+
+        await FailsAndTouchesNothing(StatusCode.FailedPrecondition, () => Plugin.Node.NodePublishVolumeAsync(Publish(volume.VolumeId, second, mode: Mode.SingleNodeSingleWriter)));
+        await Plugin.Node.NodePublishVolumeAsync(Publish(volume.VolumeId, first, mode: Mode.SingleNodeSingleWriter));
+        Assert.Single(NodePlugin.MountsUnder(first));
+    }
+
+    [Fact]
+    [Trait("spec", "NodePublishVolume SINGLE_NODE_MULTI_WRITER")]
+    public async Task A_SINGLE_NODE_MULTI_WRITER_volume_is_published_at_two_targets_on_one_node_and_both_see_one_volume()
+    {
+        // The table for plugins with SINGLE_NODE_MULTI_WRITER: SINGLE_NODE_MULTI_WRITER, T1!=T2: OK
+        // (as MULTI_NODE_..., A_multi_node_volume_can_be_published_at_two_targets). Kubernetes'
+        // ReadWriteOnce with two pods on one node.
+        if (!(await NodeCapabilitiesAsync()).Contains(NodeRpc.SingleNodeMultiWriter))
+        {
+            return;
+        }
+        const Mode mode = Mode.SingleNodeMultiWriter;
+        var volume = await CreateForAsync("multi-writer", mode);
+        var one = Plugin.NewTargetPath();
+        var two = Plugin.NewTargetPath();
+        Volumes.TrackPublish(volume.VolumeId, one);
+        Volumes.TrackPublish(volume.VolumeId, two);
+        await Plugin.Node.NodePublishVolumeAsync(Publish(volume.VolumeId, one, mode: mode));
+        await Plugin.Node.NodePublishVolumeAsync(Publish(volume.VolumeId, two, mode: mode));
+        await Plugin.Node.NodePublishVolumeAsync(Publish(volume.VolumeId, two, mode: mode));
+        await File.WriteAllTextAsync(Path.Combine(one, "shared"), "seen by both");
+        Assert.Equal("seen by both", await File.ReadAllTextAsync(Path.Combine(two, "shared")));
+    }
+
     [Fact]
     [Trait("spec", "NodeUnpublishVolume")]
     public async Task NodeUnpublishVolume_without_a_volume_id_or_target_path_is_INVALID_ARGUMENT()

@@ -10,9 +10,13 @@ public sealed partial class NodeVolumes
     /// read-only or with the requested flags. Idempotent: the same bind again is OK; a bind of this
     /// volume with other flags is ALREADY_EXISTS; a bind left from a dead SSHFS mount, or the fence
     /// left where a bind was cut (<see cref="Fence"/>), is replaced; any other mount there, or a
-    /// file or symlink in the target's place, is FAILED_PRECONDITION and left alone.
+    /// file or symlink in the target's place, is FAILED_PRECONDITION and left alone. With
+    /// <see cref="TargetSharing.SingleTarget"/> (SINGLE_NODE_SINGLE_WRITER) a volume published at
+    /// another target on this node is FAILED_PRECONDITION (<see cref="PublishedTargets"/>: read from
+    /// the mount table, so it holds across plugin restarts); the caller serialises such publishes
+    /// per volume.
     /// </summary>
-    public async Task PublishAsync(VolumeId id, string targetPath, MountFlags flags, CancellationToken ct)
+    public async Task PublishAsync(VolumeId id, string targetPath, MountFlags flags, TargetSharing sharing, CancellationToken ct)
     {
         var target = CheckTarget(targetPath, "target_path");
         await dataRoot.RequireAliveAsync(ct).ConfigureAwait(false);
@@ -24,6 +28,13 @@ public sealed partial class NodeVolumes
         var table = MountTable.Read();
         var source = table.SourceOf(DirectoryOf(id))
             ?? throw new DeadMountException($"{DirectoryOf(id)} is on no mount; is {dataRoot.Path} mounted?");
+        if (sharing == TargetSharing.SingleTarget
+            && PublishedTargets.Of(table, source, id.Value, KubeletDir).FirstOrDefault(t => t != target) is { } elsewhere)
+        {
+            // CSI spec, NodePublishVolume: SINGLE_NODE_SINGLE_WRITER, T1 != T2: FAILED_PRECONDITION.
+            throw new FailedPreconditionException(
+                $"volume {id} is SINGLE_NODE_SINGLE_WRITER (ReadWriteOncePod) and already published on this node at {elsewhere}; unpublish it there first (stop the pod that uses it)");
+        }
         // Made only now that the request is known to be good: a refused publish leaves nothing behind.
         using var parent = (await OpenTargetParentAsync(target, create: true).ConfigureAwait(false))!;
         if (table.At(target).LastOrDefault() is { } existing)

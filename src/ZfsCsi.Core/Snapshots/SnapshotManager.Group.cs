@@ -31,6 +31,49 @@ public sealed partial class SnapshotManager
     }
 
     /// <summary>
+    /// What CreateVolumeGroupSnapshot checks before anything is looked up or locked (CSI spec:
+    /// REQUIRED fields, Size Limits): a name (at most 128 bytes), at least one source volume id,
+    /// none empty or named twice, no parameters of ours. INVALID_ARGUMENT whatever the ids name.
+    /// Returns the leaf every member gets.
+    /// </summary>
+    public static string CheckCreateGroupRequest(string name, IReadOnlyList<string> sourceVolumeIds, IReadOnlyDictionary<string, string> parameters)
+    {
+        var leaf = SnapshotNaming.GroupLeafFor(name);
+        if (sourceVolumeIds.Count == 0)
+        {
+            throw new InvalidInputException("source_volume_ids is required: name at least one volume to snapshot");
+        }
+        if (sourceVolumeIds.Any(string.IsNullOrEmpty))
+        {
+            throw new InvalidInputException("source_volume_ids holds an empty volume id");
+        }
+        if (sourceVolumeIds.GroupBy(v => v, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1) is { } duplicate)
+        {
+            throw new InvalidInputException($"source_volume_ids names volume '{Printable.Of(duplicate.Key)}' more than once");
+        }
+        SnapshotParameters.Validate(parameters);
+        return leaf;
+    }
+
+    /// <summary>
+    /// What DeleteVolumeGroupSnapshot and GetVolumeGroupSnapshot check before anything is looked up
+    /// or locked: a group snapshot id, and no empty entry in snapshot_ids. An empty snapshot_ids is
+    /// accepted although the spec marks it REQUIRED: csi-sanity (v5.5) deletes and gets unknown
+    /// groups without it and expects OK and NOT_FOUND, and the members are found by the group id.
+    /// </summary>
+    public static void CheckGroupIdRequest(string groupSnapshotId, IReadOnlyCollection<string> snapshotIds)
+    {
+        if (string.IsNullOrEmpty(groupSnapshotId))
+        {
+            throw new InvalidInputException("group_snapshot_id is required");
+        }
+        if (snapshotIds.Any(string.IsNullOrEmpty))
+        {
+            throw new InvalidInputException("snapshot_ids holds an empty snapshot id");
+        }
+    }
+
+    /// <summary>
     /// CreateVolumeGroupSnapshot (CSI spec): every member at one instant in ONE atomic ZFS operation,
     /// so the group is crash-consistent across volumes. OpenZFS: <c>zfs snapshot a@g b@g</c>.
     /// zfs-fuse takes one name per command, so <c>zfs snapshot -r parent@Tmp-g</c> (atomic over the
@@ -40,16 +83,7 @@ public sealed partial class SnapshotManager
     /// </summary>
     public async Task<GroupSnapshot> CreateGroupAsync(string name, IReadOnlyList<string> sourceVolumeIds, IReadOnlyDictionary<string, string> parameters, CancellationToken ct)
     {
-        var leaf = SnapshotNaming.GroupLeafFor(name);
-        SnapshotParameters.Validate(parameters);
-        if (sourceVolumeIds.Count == 0)
-        {
-            throw new InvalidInputException("source_volume_ids is required: name at least one volume to snapshot");
-        }
-        if (sourceVolumeIds.GroupBy(v => v, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1) is { } duplicate)
-        {
-            throw new InvalidInputException($"source_volume_ids names volume '{Printable.Of(duplicate.Key)}' more than once");
-        }
+        var leaf = CheckCreateGroupRequest(name, sourceVolumeIds, parameters);
         var encoded = Markers.EncodeName(name);
         var groupId = GroupIdFor(leaf);
         var requested = sourceVolumeIds.ToHashSet(StringComparer.Ordinal);
@@ -180,6 +214,7 @@ public sealed partial class SnapshotManager
     /// <summary>GetVolumeGroupSnapshot (CSI spec): NOT_FOUND for an unknown or foreign id; snapshot_ids, when given, must match the members.</summary>
     public async Task<GroupSnapshot> GetGroupAsync(string groupId, IReadOnlyCollection<string> snapshotIds, CancellationToken ct)
     {
+        CheckGroupIdRequest(groupId, snapshotIds);
         var leaf = ParseGroupId(groupId) ?? throw GroupNotFound(groupId);
         var rows = await ListRowsAsync(Parent, ct).ConfigureAwait(false);
         var group = ToGroup(leaf, rows);
@@ -202,6 +237,7 @@ public sealed partial class SnapshotManager
     /// </summary>
     public async Task DeleteGroupAsync(string groupId, IReadOnlyCollection<string> snapshotIds, CancellationToken ct)
     {
+        CheckGroupIdRequest(groupId, snapshotIds);
         if (ParseGroupId(groupId) is not { } leaf)
         {
             _log.Information("Group snapshot id {GroupSnapshotId} is not one of ours; nothing to delete", groupId);

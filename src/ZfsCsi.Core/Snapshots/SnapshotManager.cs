@@ -25,14 +25,28 @@ public sealed partial class SnapshotManager(ZfsClient zfs, VolumeManager volumes
         volumes.ParseId(volumeId) is { } v && rows.FirstOrDefault(r => r.Name == v.Value) is { } p && VolumeManager.IsReady(p) ? v : null;
 
     /// <summary>
+    /// What CreateSnapshot checks before anything is looked up or locked (CSI spec: REQUIRED fields,
+    /// Size Limits): a name (at most 128 bytes, no banned control characters), a source volume id,
+    /// and no parameters of ours. INVALID_ARGUMENT whatever the source volume id names.
+    /// </summary>
+    public static void CheckCreateRequest(string name, string sourceVolumeId, IReadOnlyDictionary<string, string> parameters)
+    {
+        CsiName.Validate(name, "snapshot");
+        if (string.IsNullOrEmpty(sourceVolumeId))
+        {
+            throw new InvalidInputException("source_volume_id is required: name the volume to snapshot");
+        }
+        SnapshotParameters.Validate(parameters);
+    }
+
+    /// <summary>
     /// CreateSnapshot (CSI spec): idempotent by name; the same name for another source volume is
     /// ALREADY_EXISTS; a source volume that is not a ready volume of ours is NOT_FOUND; a pool that
     /// cannot hold the snapshot is RESOURCE_EXHAUSTED.
     /// </summary>
     public async Task<Snapshot> CreateAsync(string name, string sourceVolumeId, IReadOnlyDictionary<string, string> parameters, CancellationToken ct)
     {
-        CsiName.Validate(name, "snapshot");
-        SnapshotParameters.Validate(parameters);
+        CheckCreateRequest(name, sourceVolumeId, parameters);
         var encoded = Markers.EncodeName(name);
         for (var attempt = 0; ; attempt++)
         {

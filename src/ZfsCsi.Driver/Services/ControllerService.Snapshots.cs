@@ -1,6 +1,7 @@
 using Csi.V1;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
+using ZfsCsi.Core.Snapshots;
 using ZfsCsi.Driver.Grpc;
 
 namespace ZfsCsi.Driver.Services;
@@ -8,13 +9,14 @@ namespace ZfsCsi.Driver.Services;
 public sealed partial class ControllerService
 {
     /// <summary>
-    /// CreateSnapshot (CSI spec): locked by name (two calls for one name race otherwise) and by source
-    /// volume (a concurrent DeleteVolume must not pass between the lookup and the snapshot).
+    /// CreateSnapshot (CSI spec): every field checked first (<see cref="SnapshotManager.CheckCreateRequest"/>),
+    /// then locked by name (two calls for one name race otherwise) and by source volume (a concurrent
+    /// DeleteVolume must not pass between the lookup and the snapshot).
     /// </summary>
     public override async Task<CreateSnapshotResponse> CreateSnapshot(CreateSnapshotRequest request, ServerCallContext context)
     {
-        CapabilityChecks.Required(request.Name, "name");
-        var source = CapabilityChecks.Required(request.SourceVolumeId, "source_volume_id");
+        SnapshotManager.CheckCreateRequest(request.Name, request.SourceVolumeId, request.Parameters);
+        var source = request.SourceVolumeId;
         using var _ = AcquireAll(NameKey("snapshot", request.Name), source);
         var snapshot = await snapshots.CreateAsync(request.Name, source, request.Parameters, context.CancellationToken).ConfigureAwait(false);
         return new CreateSnapshotResponse { Snapshot = ToCsi(snapshot) };

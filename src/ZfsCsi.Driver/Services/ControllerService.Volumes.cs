@@ -8,9 +8,14 @@ namespace ZfsCsi.Driver.Services;
 
 public sealed partial class ControllerService
 {
+    /// <summary>
+    /// CSI spec, CreateVolume: every field is checked (name and its size, capabilities, parameters,
+    /// content source, capacity range) before any lock is taken or anything is looked up, so a bad
+    /// request is INVALID_ARGUMENT whatever its content source names.
+    /// </summary>
     public override async Task<CreateVolumeResponse> CreateVolume(CreateVolumeRequest request, ServerCallContext context)
     {
-        CapabilityChecks.Required(request.Name, "name");
+        CsiName.Validate(request.Name, "volume");
         CapabilityChecks.RequireSupported(request.VolumeCapabilities);
         var parameters = VolumeParameters.Parse(request.Parameters);
         var source = ToDomain(request.VolumeContentSource);
@@ -33,6 +38,7 @@ public sealed partial class ControllerService
         return new DeleteVolumeResponse();
     }
 
+    /// <summary>CSI spec, ControllerExpandVolume: the range is checked before the lock and the lookup, so a bad one is INVALID_ARGUMENT for any id.</summary>
     public override async Task<ControllerExpandVolumeResponse> ControllerExpandVolume(ControllerExpandVolumeRequest request, ServerCallContext context)
     {
         var id = CapabilityChecks.Required(request.VolumeId, "volume_id");
@@ -40,12 +46,14 @@ public sealed partial class ControllerService
         {
             throw new InvalidInputException("capacity_range is required: say how large the volume should become");
         }
+        var range = ToDomain(request.CapacityRange);
+        range.Resolve();
         if (request.VolumeCapability is not null)
         {
             CapabilityChecks.RequireSupported(request.VolumeCapability);
         }
         using var _ = locks.Acquire(id);
-        var capacity = await volumes.ExpandAsync(id, ToDomain(request.CapacityRange), context.CancellationToken).ConfigureAwait(false);
+        var capacity = await volumes.ExpandAsync(id, range, context.CancellationToken).ConfigureAwait(false);
         // The quota applies through every bind mount at once: no NodeExpandVolume step.
         return new ControllerExpandVolumeResponse { CapacityBytes = capacity, NodeExpansionRequired = false };
     }

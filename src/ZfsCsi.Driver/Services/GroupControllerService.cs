@@ -1,7 +1,6 @@
 using Csi.V1;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
-using ZfsCsi.Core.Errors;
 using ZfsCsi.Core.Snapshots;
 using ZfsCsi.Driver.Grpc;
 using RpcType = Csi.V1.GroupControllerServiceCapability.Types.RPC.Types.Type;
@@ -26,21 +25,14 @@ public sealed class GroupControllerService(SnapshotManager snapshots, OperationL
     }
 
     /// <summary>
-    /// Locked by the group id the name maps to (the key DeleteVolumeGroupSnapshot takes too, so a
+    /// Every field is checked first (<see cref="SnapshotManager.CheckCreateGroupRequest"/>), then it is
+    /// locked by the group id the name maps to (the key DeleteVolumeGroupSnapshot takes too, so a
     /// delete never runs between a create's snapshot and its renames) and by every member volume,
     /// so no member is deleted while the group is taken.
     /// </summary>
     public override async Task<CreateVolumeGroupSnapshotResponse> CreateVolumeGroupSnapshot(CreateVolumeGroupSnapshotRequest request, ServerCallContext context)
     {
-        CapabilityChecks.Required(request.Name, "name");
-        if (request.SourceVolumeIds.Count == 0)
-        {
-            throw new InvalidInputException("source_volume_ids is required: name at least one volume to snapshot");
-        }
-        if (request.SourceVolumeIds.Any(string.IsNullOrEmpty))
-        {
-            throw new InvalidInputException("source_volume_ids holds an empty volume id");
-        }
+        SnapshotManager.CheckCreateGroupRequest(request.Name, request.SourceVolumeIds, request.Parameters);
         using var _ = ControllerService.AcquireAll(locks, [snapshots.GroupIdForName(request.Name), .. request.SourceVolumeIds]);
         var group = await snapshots.CreateGroupAsync(request.Name, request.SourceVolumeIds, request.Parameters, context.CancellationToken).ConfigureAwait(false);
         return new CreateVolumeGroupSnapshotResponse { GroupSnapshot = ToCsi(group) };
@@ -48,7 +40,8 @@ public sealed class GroupControllerService(SnapshotManager snapshots, OperationL
 
     public override async Task<DeleteVolumeGroupSnapshotResponse> DeleteVolumeGroupSnapshot(DeleteVolumeGroupSnapshotRequest request, ServerCallContext context)
     {
-        var id = CapabilityChecks.Required(request.GroupSnapshotId, "group_snapshot_id");
+        SnapshotManager.CheckGroupIdRequest(request.GroupSnapshotId, request.SnapshotIds);
+        var id = request.GroupSnapshotId;
         using var _ = locks.Acquire(id);
         await snapshots.DeleteGroupAsync(id, request.SnapshotIds, context.CancellationToken).ConfigureAwait(false);
         return new DeleteVolumeGroupSnapshotResponse();
@@ -56,8 +49,8 @@ public sealed class GroupControllerService(SnapshotManager snapshots, OperationL
 
     public override async Task<GetVolumeGroupSnapshotResponse> GetVolumeGroupSnapshot(GetVolumeGroupSnapshotRequest request, ServerCallContext context)
     {
-        var id = CapabilityChecks.Required(request.GroupSnapshotId, "group_snapshot_id");
-        var group = await snapshots.GetGroupAsync(id, request.SnapshotIds, context.CancellationToken).ConfigureAwait(false);
+        SnapshotManager.CheckGroupIdRequest(request.GroupSnapshotId, request.SnapshotIds);
+        var group = await snapshots.GetGroupAsync(request.GroupSnapshotId, request.SnapshotIds, context.CancellationToken).ConfigureAwait(false);
         return new GetVolumeGroupSnapshotResponse { GroupSnapshot = ToCsi(group) };
     }
 

@@ -6,11 +6,17 @@ namespace ZfsCsi.Driver.Services;
 
 public sealed partial class NodeService
 {
-    /// <summary>CSI spec, NodeGetVolumeStats: bytes and inodes of the published volume as its pod sees them.</summary>
+    /// <summary>
+    /// CSI spec, NodeGetVolumeStats: bytes and inodes of the published volume as its pod sees them.
+    /// Both REQUIRED fields are checked before the id is looked at: an id that names no volume and
+    /// no volume_path is INVALID_ARGUMENT, not NOT_FOUND (csi-sanity: "should fail when no volume
+    /// path is provided").
+    /// </summary>
     public override async Task<NodeGetVolumeStatsResponse> NodeGetVolumeStats(NodeGetVolumeStatsRequest request, ServerCallContext context)
     {
-        var id = volumes.ParseId(CapabilityChecks.Required(request.VolumeId, "volume_id"));
+        CapabilityChecks.Required(request.VolumeId, "volume_id");
         CapabilityChecks.Required(request.VolumePath, "volume_path");
+        var id = volumes.ParseId(request.VolumeId);
         var stats = await volumes.GetStatsAsync(id, request.VolumePath, context.CancellationToken).ConfigureAwait(false);
         var response = new NodeGetVolumeStatsResponse();
         response.Usage.Add(new VolumeUsage { Unit = VolumeUsage.Types.Unit.Bytes, Total = stats.TotalBytes, Available = stats.AvailableBytes, Used = stats.UsedBytes });

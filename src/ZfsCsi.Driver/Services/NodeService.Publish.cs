@@ -8,10 +8,15 @@ namespace ZfsCsi.Driver.Services;
 
 public sealed partial class NodeService
 {
-    /// <summary>CSI spec, NodePublishVolume. staging_target_path is ignored: no STAGE_UNSTAGE_VOLUME.</summary>
+    /// <summary>
+    /// CSI spec, NodePublishVolume. staging_target_path is ignored: no STAGE_UNSTAGE_VOLUME. Every
+    /// field (the REQUIRED ones, the capability, the mount flags, the target path and its size) is
+    /// checked before the id is looked at or a lock taken: a bad request is INVALID_ARGUMENT
+    /// whatever volume it names.
+    /// </summary>
     public override async Task<NodePublishVolumeResponse> NodePublishVolume(NodePublishVolumeRequest request, ServerCallContext context)
     {
-        var rawId = CapabilityChecks.Required(request.VolumeId, "volume_id");
+        CapabilityChecks.Required(request.VolumeId, "volume_id");
         CapabilityChecks.Required(request.TargetPath, "target_path");
         if (request.VolumeCapability is null)
         {
@@ -19,17 +24,34 @@ public sealed partial class NodeService
         }
         CapabilityChecks.RequireSupported(request.VolumeCapability);
         var flags = MountFlags.Parse(request.VolumeCapability.Mount.MountFlags, request.Readonly || IsReadOnlyMode(request.VolumeCapability));
-        var id = volumes.ParseId(rawId);
         var target = volumes.CheckTarget(request.TargetPath, "target_path");
-        using var _ = Lock(target);
-        await volumes.PublishAsync(id, target, flags, context.CancellationToken).ConfigureAwait(false);
+        var sharing = SharingOf(request.VolumeCapability);
+        var id = volumes.ParseId(request.VolumeId);
+        // A single-target publish also locks the volume: two of them to different targets at once
+        // would each find the other's target still empty.
+        using var _ = sharing == TargetSharing.SingleTarget
+            ? ControllerService.AcquireAll(locks, [TargetKey(target), VolumeKey(id.Value)])
+            : Lock(target);
+        await volumes.PublishAsync(id, target, flags, sharing, context.CancellationToken).ConfigureAwait(false);
         return new NodePublishVolumeResponse();
     }
+
+    /// <summary>
+    /// CSI spec, NodePublishVolume (SINGLE_NODE_MULTI_WRITER advertised): SINGLE_NODE_SINGLE_WRITER is
+    /// one target per node, SINGLE_NODE_MULTI_WRITER and MULTI_NODE_* any number. SINGLE_NODE_WRITER
+    /// and SINGLE_NODE_READER_ONLY stay shared, as before the new modes: COs that do not send them
+    /// (Kubernetes for ReadWriteOnce before SINGLE_NODE_MULTI_WRITER) publish one such volume to
+    /// every pod on the node that uses it.
+    /// </summary>
+    private static TargetSharing SharingOf(VolumeCapability capability) =>
+        capability.AccessMode.Mode == VolumeCapability.Types.AccessMode.Types.Mode.SingleNodeSingleWriter
+            ? TargetSharing.SingleTarget
+            : TargetSharing.Shared;
 
     /// <summary>CSI spec, NodeUnpublishVolume: OK when the target is not mounted or does not exist.</summary>
     public override async Task<NodeUnpublishVolumeResponse> NodeUnpublishVolume(NodeUnpublishVolumeRequest request, ServerCallContext context)
     {
-        var rawId = CapabilityChecks.Required(request.VolumeId, "volume_id");
+        CapabilityChecks.Required(request.VolumeId, "volume_id");
         CapabilityChecks.Required(request.TargetPath, "target_path");
         var target = volumes.CheckTarget(request.TargetPath, "target_path");
         // Unpublish does not need the id to be ours: a foreign one has nothing here.

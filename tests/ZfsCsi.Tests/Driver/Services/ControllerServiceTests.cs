@@ -70,7 +70,31 @@ public sealed class ControllerServiceTests : IDisposable
         { "negative capacity", r => r.CapacityRange.RequiredBytes = -1 },
         { "limit below required", r => r.CapacityRange.LimitBytes = 1 },
         { "name over 128 bytes", r => r.Name = new string('x', 129) },
+        { "no name, from a snapshot that does not exist", r => { r.Name = ""; r.VolumeContentSource = FromSnapshot("data/k8s/pvc-gone@snap-gone"); } },
+        { "no capabilities, from a volume that does not exist", r => { r.VolumeCapabilities.Clear(); r.VolumeContentSource = FromVolume("data/k8s/pvc-gone"); } },
+        { "name over 128 bytes, from a volume that does not exist", r => { r.Name = new string('x', 129); r.VolumeContentSource = FromVolume("data/k8s/pvc-gone"); } },
     };
+
+    private static VolumeContentSource FromSnapshot(string id) => new() { Snapshot = new VolumeContentSource.Types.SnapshotSource { SnapshotId = id } };
+
+    private static VolumeContentSource FromVolume(string id) => new() { Volume = new VolumeContentSource.Types.VolumeSource { VolumeId = id } };
+
+    [Theory]
+    [MemberData(nameof(BadCreates))]
+    public async Task A_bad_create_request_is_invalid_argument_even_while_its_name_and_source_are_busy(string why, Action<CreateVolumeRequest> spoil)
+    {
+        // Every check comes before the locks: a bad request is never told to retry (ABORTED).
+        var request = Create();
+        spoil(request);
+        using var name = _locks.TryAcquire(Dataset);
+        using var source = _locks.TryAcquire("data/k8s/pvc-gone");
+        using var snapshot = _locks.TryAcquire("data/k8s/pvc-gone@snap-gone");
+
+        var e = await Assert.ThrowsAsync<InvalidInputException>(() => Service.CreateVolume(request, Context));
+
+        Assert.False(string.IsNullOrWhiteSpace(e.Message), why);
+        Assert.Empty(_runner.Calls);
+    }
 
     [Theory]
     [MemberData(nameof(BadCreates))]
@@ -156,6 +180,52 @@ public sealed class ControllerServiceTests : IDisposable
     {
         await Assert.ThrowsAsync<InvalidInputException>(() => Service.ControllerExpandVolume(new ControllerExpandVolumeRequest { VolumeId = Dataset }, Context));
 
+        Assert.Empty(_runner.Calls);
+    }
+
+    public static TheoryData<string, Csi.V1.CapacityRange?> BadExpandRanges() => new()
+    {
+        { "no capacity range", null },
+        { "negative required_bytes", new Csi.V1.CapacityRange { RequiredBytes = -1 } },
+        { "negative limit_bytes", new Csi.V1.CapacityRange { LimitBytes = -1 } },
+        { "limit below required", new Csi.V1.CapacityRange { RequiredBytes = 2 * DomainRange.GiB, LimitBytes = DomainRange.GiB } },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadExpandRanges))]
+    public async Task An_expand_with_a_bad_range_is_invalid_argument_for_an_unknown_or_busy_volume_and_runs_nothing(string why, Csi.V1.CapacityRange? range)
+    {
+        foreach (var id in new[] { "data/k8s/pvc-never-made", "foreign/volume", Dataset })
+        {
+            using var busy = _locks.TryAcquire(Dataset);
+            var request = new ControllerExpandVolumeRequest { VolumeId = id, CapacityRange = range };
+
+            var e = await Assert.ThrowsAsync<InvalidInputException>(() => Service.ControllerExpandVolume(request, Context));
+
+            Assert.False(string.IsNullOrWhiteSpace(e.Message), why);
+        }
+        Assert.Empty(_runner.Calls);
+    }
+
+    public static TheoryData<string, CreateSnapshotRequest> BadSnapshots() => new()
+    {
+        { "no name", new CreateSnapshotRequest { SourceVolumeId = "data/k8s/pvc-never-made" } },
+        { "no source volume id", new CreateSnapshotRequest { Name = "snapshot-1" } },
+        { "name over 128 bytes", new CreateSnapshotRequest { Name = new string('s', 129), SourceVolumeId = Dataset } },
+        { "a banned control character in the name", new CreateSnapshotRequest { Name = "snap\u0001", SourceVolumeId = "data/k8s/pvc-never-made" } },
+        { "a parameter of ours", new CreateSnapshotRequest { Name = "snapshot-1", SourceVolumeId = Dataset, Parameters = { ["compression"] = "on" } } },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadSnapshots))]
+    public async Task A_bad_snapshot_request_is_invalid_argument_while_its_source_is_busy_and_runs_nothing(string why, CreateSnapshotRequest request)
+    {
+        using var busy = _locks.TryAcquire(Dataset);
+        using var unknown = _locks.TryAcquire("data/k8s/pvc-never-made");
+
+        var e = await Assert.ThrowsAsync<InvalidInputException>(() => Service.CreateSnapshot(request, Context));
+
+        Assert.False(string.IsNullOrWhiteSpace(e.Message), why);
         Assert.Empty(_runner.Calls);
     }
 

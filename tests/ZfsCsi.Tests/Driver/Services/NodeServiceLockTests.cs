@@ -50,14 +50,51 @@ public sealed class NodeServiceLockTests
         Assert.IsNotType<OperationPendingException>(e);
     }
 
-    private static NodePublishVolumeRequest Publish(string id, string target) => new()
+    [Fact]
+    public async Task A_single_node_single_writer_publish_is_aborted_while_another_publish_of_its_volume_runs()
+    {
+        // Two SINGLE_NODE_SINGLE_WRITER publishes to different targets at once would each find no
+        // other target yet: the volume is locked too, and the second one is told to retry.
+        using var held = _locks.Acquire(NodeService.VolumeKey("data/k8s/pvc-b"));
+
+        await Assert.ThrowsAsync<OperationPendingException>(() => _service.NodePublishVolume(
+            Publish("data/k8s/pvc-b", Kubelet + "/pods/u2/volumes/kubernetes.io~csi/pv/mount", Mode.SingleNodeSingleWriter), new TestServerCallContext()));
+        // Nothing else was taken: the target is free again.
+        using var target = _locks.Acquire(NodeService.TargetKey(Kubelet + "/pods/u2/volumes/kubernetes.io~csi/pv/mount"));
+    }
+
+    [Theory]
+    [InlineData(Mode.SingleNodeMultiWriter)]
+    [InlineData(Mode.SingleNodeWriter)]
+    [InlineData(Mode.MultiNodeMultiWriter)]
+    public async Task Publishes_of_the_shared_modes_do_not_lock_the_volume(Mode mode)
+    {
+        using var held = _locks.Acquire(NodeService.VolumeKey("data/k8s/pvc-b"));
+
+        var e = await Record.ExceptionAsync(() => _service.NodePublishVolume(Publish("data/k8s/pvc-b", Kubelet + "/pods/u3/volumes/kubernetes.io~csi/pv/mount", mode), new TestServerCallContext()));
+
+        Assert.IsNotType<OperationPendingException>(e);
+    }
+
+    [Fact]
+    public async Task The_node_advertises_SINGLE_NODE_MULTI_WRITER_with_stats_and_health()
+    {
+        var response = await _service.NodeGetCapabilities(new NodeGetCapabilitiesRequest(), new TestServerCallContext());
+        var types = response.Capabilities.Select(c => c.Rpc.Type).ToList();
+
+        Assert.Equal(
+            [NodeServiceCapability.Types.RPC.Types.Type.GetVolumeStats, NodeServiceCapability.Types.RPC.Types.Type.GetVolumeHealth, NodeServiceCapability.Types.RPC.Types.Type.SingleNodeMultiWriter],
+            types);
+    }
+
+    private static NodePublishVolumeRequest Publish(string id, string target, Mode mode = Mode.MultiNodeMultiWriter) => new()
     {
         VolumeId = id,
         TargetPath = target,
         VolumeCapability = new VolumeCapability
         {
             Mount = new VolumeCapability.Types.MountVolume(),
-            AccessMode = new VolumeCapability.Types.AccessMode { Mode = Mode.MultiNodeMultiWriter },
+            AccessMode = new VolumeCapability.Types.AccessMode { Mode = mode },
         },
     };
 }
