@@ -111,6 +111,32 @@ public sealed class StorageHostDriverTests(StorageHostVmFixture vm) : IAsyncLife
     }
 
     [Fact]
+    public async Task The_pool_exported_under_the_running_driver_makes_it_not_ready_and_creates_unavailable_until_it_is_imported_again()
+    {
+        var id = (await _csi.Controller.CreateVolumeAsync(Requests.Create(Requests.Unique("exp")))).Volume.VolumeId;
+        await vm.Host.CheckAsync("sh", "-c", "echo kept > \"$1\" && sync", "sh", $"/{id}/file");
+        await vm.Host.CheckAsync("zpool", "export", VmStorageHost.PoolName);
+        try
+        {
+            Assert.True(await GatedDriver.EventuallyAsync(async () => (await _csi.Identity.ProbeAsync(new ProbeRequest())).Ready == false, TimeSpan.FromSeconds(60)),
+                "Probe stayed ready with the pool exported");
+            var refused = await Assert.ThrowsAsync<Grpc.Core.RpcException>(async () =>
+                await _csi.Controller.CreateVolumeAsync(Requests.Create(Requests.Unique("exp2"))));
+            Assert.Equal(Grpc.Core.StatusCode.Unavailable, refused.StatusCode);
+            Assert.Contains(VmStorageHost.PoolName, refused.Status.Detail, StringComparison.Ordinal);
+        }
+        finally
+        {
+            await vm.EnsurePoolReadyAsync();
+        }
+        Assert.True(await GatedDriver.EventuallyAsync(async () => (await _csi.Identity.ProbeAsync(new ProbeRequest())).Ready != false, TimeSpan.FromSeconds(60)),
+            "Probe did not come back once the pool was imported again");
+        Assert.Equal("kept", (await vm.Host.CheckAsync("cat", $"/{id}/file")).Trim());
+        var again = (await _csi.Controller.CreateVolumeAsync(Requests.Create(Requests.Unique("exp3")))).Volume;
+        Assert.StartsWith(_parent + "/", again.VolumeId, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_power_cut_in_the_middle_of_CreateVolume_leaves_nothing_the_retry_after_the_reboot_cannot_finish()
     {
         var name = Requests.Unique("cut");
