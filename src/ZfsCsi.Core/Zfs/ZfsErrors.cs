@@ -35,6 +35,10 @@ public static class ZfsErrors
         // "cannot create 'p/x': 'used' is readonly": a property ZFS computes, given as a parameter.
         ("is readonly", (c, e, s) => new ZfsInvalidArgumentException(c, e, s)),
         ("does not apply to datasets of this type", (c, e, s) => new ZfsInvalidArgumentException(c, e, s)),
+        // A user property value over ZFS's 8 KiB: OpenZFS 2.3 "property value too long", zfs-fuse 0.7
+        // "internal error: Argument list too long" (E2BIG from its ioctl); both seen in ZfsErrorCases.
+        ("property value too long", (c, e, s) => new ZfsInvalidArgumentException(c, e, s)),
+        ("argument list too long", (c, e, s) => new ZfsInvalidArgumentException(c, e, s)),
     ];
 
     /// <summary>Every text the table recognises, in the order it is checked (each has a test on both backends: tests/…/ZfsCommands).</summary>

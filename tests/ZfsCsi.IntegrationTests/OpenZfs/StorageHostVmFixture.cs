@@ -10,14 +10,21 @@ namespace ZfsCsi.IntegrationTests.OpenZfs;
 /// published driver and bootstrap. Tests reboot it, cut its power and pull its disks; the VM and its
 /// disks are removed at the end. Needs the VM: when it cannot boot, every test fails with the reason.
 /// </summary>
-public class StorageHostVmFixture(string state) : IAsyncLifetime
+public class StorageHostVmFixture : IAsyncLifetime
 {
+    // xunit builds a collection fixture through its one public constructor.
     public StorageHostVmFixture()
         : this("/run/zfs-csi-lab/itvm")
     {
     }
 
-    public LabVm Vm { get; } = new(state);
+    protected StorageHostVmFixture(string state)
+    {
+        Vm = new LabVm(state);
+        RunDirectory = Path.Combine("/tmp/zfs-csi-tests", $"{Path.GetFileName(state)}-{Environment.ProcessId}");
+    }
+
+    public LabVm Vm { get; }
 
     public VmStorageHost Host => new(Vm);
 
@@ -28,7 +35,7 @@ public class StorageHostVmFixture(string state) : IAsyncLifetime
     public string HostStatusFile => Path.Combine(Vm.State, "share", "out", "bootstrap.json");
 
     /// <summary>Forwarded driver sockets of these tests (on this machine).</summary>
-    public string RunDirectory { get; } = Path.Combine("/tmp/zfs-csi-tests", $"{Path.GetFileName(state)}-{Environment.ProcessId}");
+    public string RunDirectory { get; }
 
     public async Task InitializeAsync()
     {
@@ -129,7 +136,13 @@ public sealed class StorageHostVmCollection : ICollectionFixture<StorageHostVmFi
 /// The kernel-update rebuild's own VM (state /run/zfs-csi-lab/rebuild): lab/test runs that test in
 /// the background beside the other suites, so it must not share their VM.
 /// </summary>
-public sealed class RebuildVmFixture() : StorageHostVmFixture("/run/zfs-csi-lab/rebuild");
+public sealed class RebuildVmFixture : StorageHostVmFixture
+{
+    public RebuildVmFixture()
+        : base("/run/zfs-csi-lab/rebuild")
+    {
+    }
+}
 
 [CollectionDefinition(Name)]
 public sealed class RebuildVmCollection : ICollectionFixture<RebuildVmFixture>

@@ -82,21 +82,25 @@ public sealed class ScratchDatasets : IAsyncLifetime
         return result.StandardOutput;
     }
 
+    /// <summary>Destroys a dataset and its snapshots as the driver does (<see cref="ZfsArgs.DestroyRecursive"/>), retrying "busy".</summary>
+    public Task DestroyAsync(DatasetName dataset) => CheckRetryingBusyAsync("zfs", ZfsArgs.DestroyRecursive(dataset));
+
     /// <summary>
-    /// Destroys a dataset and its snapshots as the driver does (<see cref="ZfsArgs.DestroyRecursive"/>),
-    /// retrying "busy": zfs-fuse answers it for a moment after a mount (a clone's, just made).
+    /// <see cref="CheckAsync"/>, retrying while zfs says "busy": zfs-fuse answers it for a moment
+    /// after a mount (a clone's, just made) to destroy and rename alike; the driver retries it too.
     /// </summary>
-    public async Task DestroyAsync(DatasetName dataset)
+    public async Task CheckRetryingBusyAsync(string program, IReadOnlyList<string> argv)
     {
+        var command = new CommandLine(program, argv);
         for (var attempt = 1; ; attempt++)
         {
-            var result = await RunAsync("zfs", ZfsArgs.DestroyRecursive(dataset));
+            var result = await RunAsync(program, argv);
             if (result.Succeeded)
             {
                 return;
             }
-            var error = ZfsErrors.Classify(new CommandLine("zfs", ZfsArgs.DestroyRecursive(dataset)), result);
-            Assert.True(error is DatasetBusyException && attempt < 20, $"{Backend}: zfs destroy -r {dataset} exited {result.ExitCode}: {result.StandardError.Trim()}");
+            Assert.True(ZfsErrors.Classify(command, result) is DatasetBusyException && attempt < 20,
+                $"{Backend}: {command} exited {result.ExitCode}: {result.StandardError.Trim()}");
             await Task.Delay(250);
         }
     }

@@ -134,7 +134,7 @@ public static class ZfsArgvCases
             await s.CheckAsync("zfs", ZfsArgs.Snapshot(SnapshotName.Of(from, "s"), []));
             var clone = s.NewName("renameclone");
             await s.CheckAsync("zfs", ZfsArgs.Clone(SnapshotName.Of(from, "s"), clone, []));
-            await s.CheckAsync("zfs", ZfsArgs.Rename(from, to));
+            await s.CheckRetryingBusyAsync("zfs", ZfsArgs.Rename(from, to));
             Assert.False(await s.ExistsAsync(from.Value));
             Assert.Equal("yes", await s.PropertyAsync(to.Value, Marker.Key));
             // The snapshot goes with its dataset, and the clone's origin follows it (by reference).

@@ -47,6 +47,11 @@ public sealed class ZfsErrorsTests
         { "cannot set property for 'data/k8s/x': size is greater than available space\n", typeof(ZfsOutOfSpaceException), ErrorKind.OutOfSpace },
         { "could not find any snapshots to destroy; check snapshot names.\n", typeof(DatasetNotFoundException), ErrorKind.NotFound },
         { "cannot create 'data/k8s/x': 'used' is readonly\n", typeof(ZfsInvalidArgumentException), ErrorKind.InvalidInput },
+        // A user property value over 8 KiB, captured on OpenZFS 2.3.2 and zfs-fuse 0.7 (ZfsCommands/ZfsErrorCases)
+        { "cannot set property for 'data/k8s/x': property value too long\n", typeof(ZfsInvalidArgumentException), ErrorKind.InvalidInput },
+        { "internal error: Argument list too long\n", typeof(ZfsInvalidArgumentException), ErrorKind.InvalidInput },
+        // An import with a whole top-level disk gone, OpenZFS 2.3.2 (zfs-fuse: "… is currently unavailable")
+        { "cannot import 'data': no such pool or dataset\n", typeof(ZfsPoolUnavailableException), ErrorKind.Unavailable },
     };
 
     [Theory]
