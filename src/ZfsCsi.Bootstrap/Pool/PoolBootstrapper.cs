@@ -10,7 +10,7 @@ namespace ZfsCsi.Bootstrap.Pool;
 /// <summary>
 /// The pool half of the bootstrap: the pool imported (from the configured device directories) and
 /// healthy. Import can mount, so it runs under the machine-wide mount lock the driver takes too
-/// (shared/notes/zfs.md: concurrent mounts wedge zfs-fuse). Never forces an import (-f): a pool
+/// (docs/zfs.md, "Mounts and the mount lock": concurrent mounts wedge zfs-fuse). Never forces an import (-f): a pool
 /// last used by another host is the operator's decision. What the import mounts is
 /// <see cref="BootstrapOptions.ImportMount"/>: in a container, mounts land in the container's own
 /// mount namespace, so by default (OpenZFS) it mounts nothing (-N) and the host mounts.

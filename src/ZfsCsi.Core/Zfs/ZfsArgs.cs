@@ -2,7 +2,7 @@ namespace ZfsCsi.Core.Zfs;
 
 /// <summary>
 /// Pure builders of zfs argv lists. Only flags that OpenZFS 2.x and zfs-fuse 0.7 both accept
-/// (shared/notes/zfs.md, "CLI differences"): -H -p on get (no -t), one property per set,
+/// (docs/zfs.md, "CLI differences"): -H -p on get (no -t), one property per set,
 /// plain destroy flags. Dataset names are validated types, so none starts with '-'.
 /// </summary>
 public static class ZfsArgs

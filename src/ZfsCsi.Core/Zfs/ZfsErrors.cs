@@ -4,7 +4,7 @@ namespace ZfsCsi.Core.Zfs;
 
 /// <summary>
 /// Turns a failed zfs/zpool command into the typed exception its stderr describes.
-/// Pure: the texts are those of OpenZFS 2.x and zfs-fuse 0.7 (shared/notes/zfs.md, "Error text").
+/// Pure: the texts are those of OpenZFS 2.x and zfs-fuse 0.7 (docs/zfs.md, "Error texts").
 /// </summary>
 public static class ZfsErrors
 {

@@ -14,7 +14,7 @@ public sealed class ZfsErrorsTests
 
     public static TheoryData<string, Type, ErrorKind> KnownTexts() => new()
     {
-        // shared/notes/zfs.md "Error text", captured from zfs-fuse 0.7 on this machine
+        // docs/zfs.md, "Error texts": captured from zfs-fuse 0.7 on a development machine
         { ZfsFuseOutput.DatasetAlreadyExists, typeof(DatasetExistsException), ErrorKind.AlreadyExists },
         { ZfsFuseOutput.DatasetDoesNotExist, typeof(DatasetNotFoundException), ErrorKind.NotFound },
         { ZfsFuseOutput.NoSuchPool, typeof(ZfsPoolUnavailableException), ErrorKind.Unavailable },
