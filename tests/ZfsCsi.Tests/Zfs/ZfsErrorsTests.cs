@@ -31,6 +31,9 @@ public sealed class ZfsErrorsTests
         { ZfsFuseOutput.UseNoneToDisable, typeof(ZfsInvalidArgumentException), ErrorKind.InvalidInput },
         { ZfsFuseOutput.RecordSizeMustBePowerOf2, typeof(ZfsInvalidArgumentException), ErrorKind.InvalidInput },
         { ZfsFuseOutput.ReservationGreaterThanAvailable, typeof(ZfsOutOfSpaceException), ErrorKind.OutOfSpace },
+        { ZfsFuseOutput.ImportNoSuchPoolAvailable, typeof(ZfsPoolNotFoundForImportException), ErrorKind.Unavailable },
+        { ZfsFuseOutput.ImportInUseFromOtherSystem, typeof(ZfsPoolInUseElsewhereException), ErrorKind.FailedPrecondition },
+        { ZfsFuseOutput.ImportDeviceUnavailable, typeof(ZfsPoolUnavailableException), ErrorKind.Unavailable },
         // OpenZFS 2.x variants
         { "cannot open 'data/k8s/x': dataset does not exist\n", typeof(DatasetNotFoundException), ErrorKind.NotFound },
         { "cannot destroy 'data/k8s/x': dataset is busy\n", typeof(DatasetBusyException), ErrorKind.FailedPrecondition },
@@ -47,6 +50,12 @@ public sealed class ZfsErrorsTests
         { "cannot set property for 'data/k8s/x': size is greater than available space\n", typeof(ZfsOutOfSpaceException), ErrorKind.OutOfSpace },
         { "could not find any snapshots to destroy; check snapshot names.\n", typeof(DatasetNotFoundException), ErrorKind.NotFound },
         { "cannot create 'data/k8s/x': 'used' is readonly\n", typeof(ZfsInvalidArgumentException), ErrorKind.InvalidInput },
+        // (OpenZFS's "no such pool available" is word for word zfs-fuse's, above.)
+        {
+            "cannot import 'data': pool was previously in use from another system.\nLast accessed by debian (hostid=5eed0001) at Tue Dec  1 10:00:00 2026\n"
+            + "The pool can be imported, use 'zpool import -f' to import the pool.\n",
+            typeof(ZfsPoolInUseElsewhereException), ErrorKind.FailedPrecondition
+        },
     };
 
     [Theory]
@@ -85,6 +94,24 @@ public sealed class ZfsErrorsTests
         Assert.Equal(stderr, e.StandardError);
         Assert.Contains("zfs destroy data/k8s/pvc-1", e.Message);
         Assert.Contains($"exited {exitCode}", e.Message);
+    }
+
+    [Fact]
+    public void A_pool_that_an_import_does_not_find_is_told_from_a_command_naming_a_pool_that_is_not_imported()
+    {
+        // "no such pool available" contains "no such pool": the import's text must be checked first.
+        Assert.IsType<ZfsPoolNotFoundForImportException>(Classify(ZfsFuseOutput.ImportNoSuchPoolAvailable));
+        Assert.IsType<ZfsPoolUnavailableException>(Classify(ZfsFuseOutput.NoSuchPool));
+        Assert.IsType<ZfsPoolUnavailableException>(Classify("cannot open 'nosuchpool': no such pool\n"));
+    }
+
+    [Fact]
+    public void The_usage_text_of_an_import_names_f_but_is_not_a_pool_in_use_elsewhere()
+    {
+        var e = Classify(ZfsFuseOutput.ImportHasNoN, 2);
+
+        Assert.Equal(typeof(CommandFailedException), e.GetType());
+        Assert.Equal(ErrorKind.Internal, e.Kind);
     }
 
     [Fact]
