@@ -23,7 +23,7 @@ public static class Shell
     /// <summary>
     /// Runs a mount-causing command (zpool create/destroy/import/export, zfs create/mount) under
     /// the machine-wide flock, via flock(1): concurrent mounts wedge zfs-fuse for every process
-    /// on the machine (shared/notes/zfs.md).
+    /// on the machine (docs/zfs.md, "Mounts and the mount lock").
     /// </summary>
     public static Task<BufferedCommandResult> UnderMountLockAsync(params string[] argv) =>
         RunAsync("flock", ["-w", "300", MountLockFile, .. argv], TimeSpan.FromSeconds(330));

@@ -10,7 +10,7 @@ namespace ZfsCsi.Bootstrap.Pool;
 /// <summary>
 /// The pool half of the bootstrap: the pool imported (from the configured device directories) and
 /// healthy. Import can mount, so it runs under the machine-wide mount lock the driver takes too
-/// (shared/notes/zfs.md: concurrent mounts wedge zfs-fuse). Never forces an import (-f): a pool
+/// (docs/zfs.md, "Mounts and the mount lock": concurrent mounts wedge zfs-fuse). Never forces an import (-f): a pool
 /// last used by another host is the operator's decision. What the import mounts is
 /// <see cref="BootstrapOptions.ImportMount"/>: in a container, mounts land in the container's own
 /// mount namespace, so by default (OpenZFS) it mounts nothing (-N) and the host mounts.
@@ -28,6 +28,9 @@ public sealed class PoolBootstrapper(ICommandRunner runner, BootstrapOptions opt
     private bool _mountsPending = options.ImportMount == ImportMount.Under;
 
     private TimeSpan ImportLimit => options.MountLockTimeout + options.ImportTimeout;
+
+    /// <summary>--pool as the checked name the argv builders take (BootstrapOptions.Validate has refused anything else).</summary>
+    private DatasetName PoolName => DatasetName.Parse(options.Pool);
 
     /// <summary>Returns (ready, reason); throws <see cref="BootstrapException"/> when the pool cannot be imported or read.</summary>
     public async Task<(bool Ready, string Reason)> EnsureAsync(CancellationToken ct)
@@ -90,18 +93,9 @@ public sealed class PoolBootstrapper(ICommandRunner runner, BootstrapOptions opt
 
     private async Task ImportAsync(CancellationToken ct)
     {
-        List<string> args = ["import"];
-        if (options.ImportMount is ImportMount.None or ImportMount.Under)
-        {
-            // -N: "Import the pool without mounting any file systems" (zpool-import(8)).
-            args.Add("-N");
-        }
-        foreach (var dir in options.ImportDirectories)
-        {
-            args.AddRange(["-d", dir]);
-        }
-        args.Add(options.Pool);
-        var command = new CommandLine(options.ZpoolCommand, args);
+        // Without mounting (-N) when the mounts are not this process's to make (ImportMount None or Under).
+        var mount = options.ImportMount is not (ImportMount.None or ImportMount.Under);
+        var command = new CommandLine(options.ZpoolCommand, ZfsArgs.PoolImport(PoolName, options.ImportDirectories, mount));
         var result = await LockedAsync(() => RunAsync(command, options.ImportTimeout, "zpool import", ct), "zpool import", ct).ConfigureAwait(false);
         if (result.Succeeded)
         {
@@ -110,16 +104,19 @@ public sealed class PoolBootstrapper(ICommandRunner runner, BootstrapOptions opt
         }
         var stderr = result.StandardError.Trim();
         var where = options.ImportDirectories.Count > 0 ? string.Join(", ", options.ImportDirectories) : "zpool's default device search (/dev)";
-        if (stderr.Contains("no such pool available", StringComparison.OrdinalIgnoreCase))
+        switch (ZfsErrors.Classify(command, result))
         {
-            throw new BootstrapException("zpool import",
-                $"pool '{options.Pool}' was not found in {where}: check --pool and --import-dir ('zpool import{string.Concat(options.ImportDirectories.Select(d => " -d " + d))}' lists the pools that can be imported there)",
-                retryable: true);
+            case ZfsPoolNotFoundForImportException:
+                throw new BootstrapException("zpool import",
+                    $"pool '{options.Pool}' was not found in {where}: check --pool and --import-dir ('zpool import{string.Concat(options.ImportDirectories.Select(d => " -d " + d))}' lists the pools that can be imported there)",
+                    retryable: true);
+            case ZfsPoolInUseElsewhereException:
+                throw new BootstrapException("zpool import",
+                    $"{command} exited {result.ExitCode}: {stderr} (the bootstrap never forces an import: make sure no other host uses the pool, then import it by hand)",
+                    retryable: true);
+            default:
+                throw new BootstrapException("zpool import", $"{command} exited {result.ExitCode}: {stderr}", retryable: true);
         }
-        throw new BootstrapException("zpool import",
-            $"{command} exited {result.ExitCode}: {stderr}" + (stderr.Contains("-f", StringComparison.Ordinal)
-                ? " (the bootstrap never forces an import: make sure no other host uses the pool, then import it by hand)" : ""),
-            retryable: true);
     }
 
     /// <summary>
@@ -129,7 +126,7 @@ public sealed class PoolBootstrapper(ICommandRunner runner, BootstrapOptions opt
     /// </summary>
     private async Task<IReadOnlyList<string>> UnmountedUnderAsync(CancellationToken ct)
     {
-        var list = new CommandLine(options.ZfsCommand, "list", "-H", "-o", "name,mountpoint,canmount,mounted", "-r", "-t", "filesystem", options.Pool);
+        var list = new CommandLine(options.ZfsCommand, ZfsArgs.ListMounts(PoolName));
         var listed = await RunAsync(list, options.CommandTimeout, "zfs list", ct).ConfigureAwait(false);
         if (!listed.Succeeded)
         {
@@ -153,7 +150,7 @@ public sealed class PoolBootstrapper(ICommandRunner runner, BootstrapOptions opt
         foreach (var dataset in wanted)
         {
             // Names as zfs listed them (any dataset of the pool, spaces included), passed as one argv entry.
-            var mount = new CommandLine(options.ZfsCommand, "mount", dataset);
+            var mount = new CommandLine(options.ZfsCommand, ZfsArgs.MountListed(dataset));
             var result = await LockedAsync(() => RunAsync(mount, options.ImportTimeout, "zfs mount", ct), "zfs mount", ct).ConfigureAwait(false);
             if (!result.Succeeded)
             {
@@ -169,7 +166,7 @@ public sealed class PoolBootstrapper(ICommandRunner runner, BootstrapOptions opt
 
     private async Task<PoolStatus?> StatusAsync(CancellationToken ct)
     {
-        var result = await RunAsync(new CommandLine(options.ZpoolCommand, "status", options.Pool), options.CommandTimeout, "zpool status", ct).ConfigureAwait(false);
+        var result = await RunAsync(new CommandLine(options.ZpoolCommand, ZfsArgs.PoolStatus(PoolName)), options.CommandTimeout, "zpool status", ct).ConfigureAwait(false);
         if (!result.Succeeded)
         {
             _log.Warning("zpool status {Pool} exited {ExitCode}: {StandardError}", options.Pool, result.ExitCode, result.StandardError.Trim());

@@ -5,7 +5,7 @@ using ZfsCsi.Core.Exec;
 namespace ZfsCsi.Core.Mount;
 
 /// <summary>
-/// The node's view of alice's pool root: is it mounted and answering, and, when the node owns the
+/// The node's view of the storage host's pool root: is it mounted and answering, and, when the node owns the
 /// SSHFS mount (--sshfs-remote), (re)establishing it. Every look at it has a deadline, so a dead
 /// mount is reported within seconds and never blocks an RPC.
 /// </summary>

@@ -2,7 +2,7 @@ namespace ZfsCsi.Core.Mount;
 
 /// <summary>
 /// statvfs(3) of a path: what df shows. Over SSHFS the numbers are those of the dataset the path
-/// is in on alice (the statvfs@openssh.com extension answers per path), so a volume's bind shows
+/// is in on the storage host (the statvfs@openssh.com extension answers per path), so a volume's bind shows
 /// its refquota. Blocking: call through <see cref="Deadline"/>.
 /// </summary>
 public sealed record FsStats(ulong BlockSize, ulong Blocks, ulong FreeBlocks, ulong AvailableBlocks, ulong Files, ulong FreeFiles)

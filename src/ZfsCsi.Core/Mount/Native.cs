@@ -4,7 +4,7 @@ namespace ZfsCsi.Core.Mount;
 
 /// <summary>
 /// The few libc calls the node needs, as direct calls: mount(2)/umount2(2) cost ~0.02 ms where a
-/// mount process costs ~3 ms (shared/notes/zfs.md), and openat(2) with O_NOFOLLOW is how a path is
+/// mount process costs ~3 ms (docs/zfs.md, "Mounts and the mount lock"), and openat(2) with O_NOFOLLOW is how a path is
 /// walked without following symlinks. Flag values are per architecture where Linux differs.
 /// Every call here may block on a dead FUSE mount: callers run them through <see cref="Deadline"/>.
 /// </summary>

@@ -1,9 +1,9 @@
 namespace ZfsCsi.Core.Mount;
 
-/// <summary>Where this node sees the pool and the pods, and how it reaches alice. Checked at start-up.</summary>
+/// <summary>Where this node sees the pool and the pods, and how it reaches the storage host. Checked at start-up.</summary>
 public sealed class NodeOptions
 {
-    /// <summary>Where this node sees alice's pool root: dataset data/k8s/pvc-1 is &lt;DataRoot&gt;/k8s/pvc-1.</summary>
+    /// <summary>Where this node sees the storage host's pool root: dataset data/k8s/pvc-1 is &lt;DataRoot&gt;/k8s/pvc-1.</summary>
     public string DataRoot { get; set; } = "/data";
 
     /// <summary>Targets must be inside this directory (kubelet's --root-dir).</summary>

@@ -38,18 +38,18 @@ public sealed partial class NodeVolumes
 
     /// <summary>
     /// One look at every bind of this node's /data under the kubelet directory. Over SSHFS a bind
-    /// points at a path on alice, not at a dataset: if the dataset is unmounted there while the
-    /// volume is published (by hand, or alice rebooted and sshd answers before `zfs mount -a`),
-    /// the same path is now the parent dataset's directory and the pod's writes land in the
-    /// parent. Such a bind is cut (<see cref="FenceAsync"/>). The check is the publish-time one:
-    /// the bind answers statvfs with exactly its parent's numbers. On alice binds hold the
-    /// dataset's own ZFS mount, so nothing can fall through to the parent and nothing is checked.
+    /// points at a path on the storage host, not at a dataset: if the dataset is unmounted there
+    /// while the volume is published (by hand, or the storage host rebooted and sshd answers before
+    /// `zfs mount -a`), the same path is now the parent dataset's directory and the pod's writes
+    /// land in the parent. Such a bind is cut (<see cref="FenceAsync"/>). The check is the
+    /// publish-time one: the bind answers statvfs with exactly its parent's numbers. On the storage
+    /// host binds hold the dataset's own ZFS mount, so nothing can fall through to the parent and nothing is checked.
     /// <paramref name="tryLockTarget"/> takes the RPCs' lock of a target (null when busy: that
     /// target waits for the next round). Returns the targets fenced.
     /// <para>
     /// Limit: this acts on the node's mount table. A container started before the cut holds its
     /// own copy of the bind (kubelet's default mountPropagation None is rprivate), which the cut
-    /// does not reach; only alice's side can stop its writes (for instance an SFTP user that may
+    /// does not reach; only the storage host's side can stop its writes (for instance an SFTP user that may
     /// not write the root-owned directory a dataset's mount covers). A container (re)started after
     /// the cut gets the fence, and stats and health report the volume unavailable.
     /// </para>
@@ -88,7 +88,7 @@ public sealed partial class NodeVolumes
             }
             catch (ZfsCsiException e) when (e is not DeadMountException)
             {
-                // Gone on alice (ENOENT): every access through the bind fails already, nothing lands anywhere.
+                // Gone on the storage host (ENOENT): every access through the bind fails already, nothing lands anywhere.
                 _log.Debug("Cannot check the bind at {TargetPath}: {Reason}", target, e.Message);
                 continue;
             }
@@ -107,7 +107,7 @@ public sealed partial class NodeVolumes
     /// Cuts the bind at <paramref name="bind"/>'s target: first a read-only remount (new writes
     /// fail at once with EROFS, also for processes whose working directory is inside; refused
     /// with EBUSY while a file is open for writing, which is logged), then a lazy unmount
-    /// (MNT_DETACH: it never blocks, and the path stops leading to alice), then a
+    /// (MNT_DETACH: it never blocks, and the path stops leading to the storage host), then a
     /// <see cref="Fence"/> on the bare directory, so a write to the path fails instead of landing
     /// on the node's disk and stats and health report the volume unavailable. Under the target's
     /// lock, after checking that the bind is still the one that was measured.

@@ -72,7 +72,7 @@ public sealed partial class NodeVolumes
             }
         }
         // The flags kept through the remount are those of the dataset's own mount (source.Mount):
-        // on alice that is the dataset's ZFS mount (exec=off, setuid=off show there), not /data.
+        // on the storage host that is the dataset's ZFS mount (exec=off, setuid=off show there), not /data.
         var remount = flags.RemountFlags(source.Mount.MountOptions);
         await FsAsync($"bind {DirectoryOf(id)} at {target}", () =>
         {

@@ -98,10 +98,10 @@ public sealed partial class NodeVolumes(NodeOptions options, VolumeOptions volum
     /// <summary>
     /// Whether the dataset is really mounted at its directory (an unmounted dataset's directory
     /// belongs to the parent: a bind of it would write into the parent). Where the node sees ZFS's
-    /// own mounts (alice), mountinfo says it. Over SSHFS the node cannot see alice's mount table and
-    /// zfs-fuse has no .zfs directory, so it compares statvfs: alice answers statvfs per path with
-    /// the numbers of the dataset the path is in (blocks, free, files), and a directory that is
-    /// not a mounted dataset answers exactly its parent's numbers. The parent is read before and
+    /// own mounts (the storage host), mountinfo says it. Over SSHFS the node cannot see the storage
+    /// host's mount table and zfs-fuse has no .zfs directory, so it compares statvfs: the storage
+    /// host answers statvfs per path with the numbers of the dataset the path is in (blocks, free,
+    /// files), and a directory that is not a mounted dataset answers exactly its parent's numbers. The parent is read before and
     /// after, so a parent that changed in between cannot pass for a different dataset.
     /// </summary>
     private async Task<string?> NotMountedReasonAsync(VolumeId id, SafeDirectory dir)

@@ -5,7 +5,7 @@ namespace ZfsCsi.Core.Mount;
 
 /// <summary>
 /// The sshfs argv, pure. The remote path travels inside the SFTP protocol, not through a shell
-/// on alice (alice's sshd runs internal-sftp, no login shell), so it is passed verbatim; quoting
+/// on the storage host (its sshd runs internal-sftp, no login shell), so it is passed verbatim; quoting
 /// it would make the quotes part of the path. It is validated instead (<see cref="SshfsOptions.Problem"/>).
 /// </summary>
 public static class SshfsArgs

@@ -3,13 +3,13 @@ using System.Text.RegularExpressions;
 namespace ZfsCsi.Core.Mount;
 
 /// <summary>
-/// How to mount alice's pool root over SSHFS: a pinned host key (StrictHostKeyChecking=yes with a
+/// How to mount the storage host's pool root over SSHFS: a pinned host key (StrictHostKeyChecking=yes with a
 /// known_hosts file of its own; host key checking is never turned off), a key of its own,
 /// keep-alives so a dead link is noticed within seconds, and reconnect so sshfs heals by itself.
 /// </summary>
 public sealed partial class SshfsOptions
 {
-    /// <summary>user@host:/absolute/path of alice's pool root.</summary>
+    /// <summary>user@host:/absolute/path of the storage host's pool root.</summary>
     public string Remote { get; set; } = "";
     public int Port { get; set; } = 22;
     public string IdentityFile { get; set; } = "";

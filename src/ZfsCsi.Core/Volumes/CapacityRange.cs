@@ -14,9 +14,9 @@ public sealed record CapacityRange(long RequiredBytes, long LimitBytes)
     public const long GiB = 1024L * MiB;
 
     /// <summary>
-    /// The smallest volume made. An empty zfs-fuse dataset already references ~112 KiB and a tiny
-    /// refquota fails with "out of space" on the first write (shared/notes/zfs.md), so small requests
-    /// are rounded up to this.
+    /// The smallest volume made. An empty zfs-fuse dataset already references 112 KiB, so a tiny
+    /// refquota fails with "out of space" (docs/zfs.md, "CLI differences"), and small requests are
+    /// rounded up to this.
     /// </summary>
     public const long MinimumBytes = 1 * MiB;
 

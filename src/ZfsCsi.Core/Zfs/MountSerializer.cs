@@ -5,7 +5,7 @@ namespace ZfsCsi.Core.Zfs;
 /// <summary>
 /// Runs mount-causing zfs commands (create, clone, mount, unmount, destroy, rename, promote,
 /// receive) one at a time. zfs-fuse wedges every mount on the machine when two of them
-/// interleave (shared/notes/zfs.md, "zfs-fuse can wedge on concurrent mounts"), and other
+/// interleave (docs/zfs.md, "Mounts and the mount lock"), and other
 /// processes on the machine (a second driver, a test) may mount too, so besides an in-process
 /// gate the serializer holds an advisory flock(2) on a lock file that they all share.
 /// Reads (get, list) never take it.

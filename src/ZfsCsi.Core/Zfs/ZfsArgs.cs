@@ -2,7 +2,7 @@ namespace ZfsCsi.Core.Zfs;
 
 /// <summary>
 /// Pure builders of zfs argv lists. Only flags that OpenZFS 2.x and zfs-fuse 0.7 both accept
-/// (shared/notes/zfs.md, "CLI differences"): -H -p on get (no -t), one property per set,
+/// (docs/zfs.md, "CLI differences"): -H -p on get (no -t), one property per set,
 /// plain destroy flags. Dataset names are validated types, so none starts with '-'.
 /// </summary>
 public static class ZfsArgs
@@ -31,6 +31,61 @@ public static class ZfsArgs
 
     /// <summary><c>zpool list</c> of every imported pool's name and health (for zpool, not zfs).</summary>
     public static string[] PoolHealth() => ["list", "-H", "-o", "name,health"];
+
+    /// <summary>
+    /// <c>zpool import</c> of <paramref name="pool"/> from the given device directories (none: zpool's
+    /// default search), never forced (no -f: a pool another host may still use is the operator's
+    /// decision). Without <paramref name="mount"/> it mounts nothing (-N): OpenZFS only, zfs-fuse's
+    /// import has no -N. For zpool, not zfs.
+    /// </summary>
+    public static string[] PoolImport(DatasetName pool, IEnumerable<string> searchDirectories, bool mount)
+    {
+        RequirePool(pool);
+        List<string> argv = ["import"];
+        if (!mount)
+        {
+            argv.Add("-N");
+        }
+        foreach (var dir in searchDirectories)
+        {
+            // A path that does not start with '/' could be read as an option (and OpenZFS refuses relative ones).
+            if (!dir.StartsWith('/'))
+            {
+                throw new ArgumentException($"'{dir}': a search directory must be an absolute path", nameof(searchDirectories));
+            }
+            argv.AddRange(["-d", dir]);
+        }
+        argv.Add(pool.Value);
+        return [.. argv];
+    }
+
+    /// <summary><c>zpool status</c> of one pool, read loosely by the bootstrap (zfs-fuse prints "scrub:", OpenZFS "scan:"). For zpool, not zfs.</summary>
+    public static string[] PoolStatus(DatasetName pool)
+    {
+        RequirePool(pool);
+        return ["status", pool.Value];
+    }
+
+    /// <summary>
+    /// Every filesystem from <paramref name="root"/> down with where it mounts and whether it is: tab-separated
+    /// name, mountpoint, canmount, mounted. <c>zfs list</c> without -p, which zfs-fuse's list does not have.
+    /// </summary>
+    public static string[] ListMounts(DatasetName root) =>
+        ["list", "-H", "-o", "name,mountpoint,canmount,mounted", "-r", "-t", "filesystem", root.Value];
+
+    /// <summary>
+    /// Mounts a dataset by the name zfs itself listed (<see cref="ListMounts"/>): any dataset of a pool, so
+    /// also names <see cref="DatasetName"/> does not make (a space is a valid ZFS name character).
+    /// </summary>
+    public static string[] MountListed(string dataset)
+    {
+        // zfs refuses to make a name starting with '-', so one here is not a name zfs listed.
+        if (dataset.Length == 0 || dataset[0] == '-')
+        {
+            throw new ArgumentException($"'{dataset}' is not a dataset name zfs lists", nameof(dataset));
+        }
+        return ["mount", dataset];
+    }
 
     public static string[] Mount(DatasetName dataset) => ["mount", dataset.Value];
 
@@ -82,6 +137,14 @@ public static class ZfsArgs
     /// <summary>Sets a (user) property on a snapshot; snapshots take no native properties that matter here.</summary>
     public static string[] Set(SnapshotName snapshot, string property, string value) =>
         ["set", $"{property}={value}", snapshot.Value];
+
+    private static void RequirePool(DatasetName pool)
+    {
+        if (pool.Parent is not null)
+        {
+            throw new ArgumentException($"'{pool}' is a dataset, not a pool name", nameof(pool));
+        }
+    }
 
     private static IEnumerable<string> Options(IEnumerable<KeyValuePair<string, string>> properties) =>
         properties.SelectMany(p => new[] { "-o", $"{p.Key}={p.Value}" });

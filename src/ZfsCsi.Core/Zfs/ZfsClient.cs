@@ -58,7 +58,7 @@ public sealed partial class ZfsClient(ICommandRunner runner, ZfsOptions options,
     /// mount, so both steps retry busy a few times; a dataset that stays busy is really in use. When
     /// the destroy is refused after the unmount, the dataset is mounted again (best effort): an
     /// unmounted volume's directory belongs to the parent, and writes there would land in the wrong
-    /// dataset (shared/notes/zfs.md).
+    /// dataset (docs/zfs.md, "Mounts and the mount lock").
     /// </summary>
     public async Task DestroyAsync(DatasetName dataset, CancellationToken ct)
     {

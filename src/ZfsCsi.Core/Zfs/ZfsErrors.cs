@@ -4,14 +4,20 @@ namespace ZfsCsi.Core.Zfs;
 
 /// <summary>
 /// Turns a failed zfs/zpool command into the typed exception its stderr describes.
-/// Pure: the texts are those of OpenZFS 2.x and zfs-fuse 0.7 (shared/notes/zfs.md, "Error text").
+/// Pure: the texts are those of OpenZFS 2.x and zfs-fuse 0.7 (docs/zfs.md, "Error texts").
 /// </summary>
 public static class ZfsErrors
 {
     // Checked in order: the first match wins. Lower-case substrings of stderr.
     private static readonly (string Text, Func<CommandLine, int, string, CommandFailedException> Make)[] Patterns =
     [
+        // Before "no such pool": zpool import found no pool of that name ("cannot import 'p': no such pool available").
+        ("no such pool available", (c, e, s) => new ZfsPoolNotFoundForImportException(c, e, s)),
         ("no such pool", (c, e, s) => new ZfsPoolUnavailableException(c, e, s)),
+        // zpool import of a pool not exported, last used by another hostid. zfs-fuse: "pool may be in use
+        // from other system, it was last accessed by …", OpenZFS: "pool was previously in use from another
+        // system.", each followed by its hint to use -f.
+        ("in use from", (c, e, s) => new ZfsPoolInUseElsewhereException(c, e, s)),
         ("pool i/o is currently suspended", (c, e, s) => new ZfsPoolUnavailableException(c, e, s)),
         ("is currently unavailable", (c, e, s) => new ZfsPoolUnavailableException(c, e, s)),
         ("dataset does not exist", (c, e, s) => new DatasetNotFoundException(c, e, s)),

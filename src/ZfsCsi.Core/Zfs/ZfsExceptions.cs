@@ -27,6 +27,20 @@ public sealed class ZfsOutOfSpaceException(CommandLine command, int exitCode, st
 public sealed class ZfsPoolUnavailableException(CommandLine command, int exitCode, string stderr)
     : CommandFailedException(command, exitCode, stderr, ErrorKind.Unavailable);
 
+/// <summary>
+/// <c>zpool import</c> found no importable pool of that name in the devices it searched (a wrong name or
+/// --import-dir, or disks not attached yet). Unavailable, like a pool that is not imported.
+/// </summary>
+public sealed class ZfsPoolNotFoundForImportException(CommandLine command, int exitCode, string stderr)
+    : CommandFailedException(command, exitCode, stderr, ErrorKind.Unavailable);
+
+/// <summary>
+/// <c>zpool import</c> refused a pool that was not exported and whose label names another host: only a
+/// forced import (-f) would take it, and whether another host still writes to it is the operator's call.
+/// </summary>
+public sealed class ZfsPoolInUseElsewhereException(CommandLine command, int exitCode, string stderr)
+    : CommandFailedException(command, exitCode, stderr, ErrorKind.FailedPrecondition);
+
 /// <summary>ZFS refused a property name or value, or a name (bad value, invalid property, name too long).</summary>
 public sealed class ZfsInvalidArgumentException(CommandLine command, int exitCode, string stderr)
     : CommandFailedException(command, exitCode, stderr, ErrorKind.InvalidInput);

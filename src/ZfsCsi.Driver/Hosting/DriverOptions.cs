@@ -17,7 +17,7 @@ public enum DriverMode
 
 /// <summary>
 /// The driver's command line, with the flag conventions of the kubernetes-csi drivers
-/// (<c>--endpoint unix:///csi/csi.sock --nodeid alice --mode controller</c>). Parsed strictly and
+/// (<c>--endpoint unix:///csi/csi.sock --nodeid &lt;node name&gt; --mode controller</c>). Parsed strictly and
 /// checked before the server starts: an unknown flag or a bad value stops start-up with a message.
 /// </summary>
 public sealed partial class DriverOptions

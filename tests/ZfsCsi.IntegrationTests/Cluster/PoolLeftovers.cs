@@ -3,7 +3,7 @@ using ZfsCsi.IntegrationTests.Infrastructure;
 namespace ZfsCsi.IntegrationTests.Cluster;
 
 /// <summary>
-/// zfs-fuse refuses to destroy a dataset mounted a moment ago ("busy", shared/notes/zfs.md), and
+/// zfs-fuse refuses to destroy a dataset mounted a moment ago ("busy", docs/zfs.md, "Mounts and the mount lock"), and
 /// TestPool's single `zpool destroy -f` then leaves the pool imported. Seen after tests that
 /// unmount and mount a volume again: retried here, under the mount lock, until the pool is gone.
 /// </summary>

@@ -6,7 +6,7 @@ namespace ZfsCsi.IntegrationTests.Infrastructure;
 /// A real zfs-fuse pool of its own for one test class, laid out like the seed's (two mirrors of
 /// two disks) on sparse files. Its name carries the test process id, so a pool left by a killed
 /// run is found and destroyed by the next one. Pool-level commands that mount take the same
-/// machine-wide lock as the driver (shared/notes/zfs.md: concurrent mounts wedge zfs-fuse).
+/// machine-wide lock as the driver (docs/zfs.md, "Mounts and the mount lock": concurrent mounts wedge zfs-fuse).
 /// </summary>
 public sealed class TestPool : IAsyncLifetime
 {
@@ -55,7 +55,7 @@ public sealed class TestPool : IAsyncLifetime
 
     private static async Task DestroyAsync(string pool)
     {
-        // zfs-fuse answers "pool is busy" for a moment after a mount (shared/notes/zfs.md): a test
+        // zfs-fuse answers "pool is busy" for a moment after a mount (docs/zfs.md, "Mounts and the mount lock"): a test
         // class that finishes quickly must still leave no pool behind, so busy is retried.
         var destroyed = false;
         for (var attempt = 1; attempt <= 20; attempt++)

@@ -65,7 +65,7 @@ public class SnapshotFixture : DriverFixture
         (await PoolNamesAsync()).Where(n => volumeNames.Any(v =>
             n == $"{Pool.Parent}/{v}" || n.StartsWith($"{Pool.Parent}/{v}@", StringComparison.Ordinal))).ToList();
 
-    /// <summary>Mount-causing test commands take the driver's lock (shared/notes/zfs.md).</summary>
+    /// <summary>Mount-causing test commands take the driver's lock (docs/zfs.md, "Mounts and the mount lock").</summary>
     public Task<string> ZfsLockedAsync(params string[] args) => TestPool.WithMountLockAsync(() => Sh.CheckAsync("zfs", args));
 
     public static async Task<StatusCode> CodeOfAsync(Func<Task> call)

@@ -1,4 +1,6 @@
 using System.Reflection;
+using ZfsCsi.Bootstrap.Pool;
+using ZfsCsi.Core.Exec;
 using ZfsCsi.Core.Zfs;
 using ZfsCsi.LabHosts;
 
@@ -126,6 +128,81 @@ public static class ZfsArgvCases
         {
             var health = ZfsParser.ParsePoolHealth(await s.CheckAsync("zpool", ZfsArgs.PoolHealth()));
             Assert.Equal("ONLINE", health[s.Pool]);
+        },
+        ["PoolImport"] = async s =>
+        {
+            await using var pool = new FilePool(s);
+            await pool.CreateAsync(mounted: true);
+            var child = pool.Pool.Child("child");
+            await s.CheckAsync("zfs", ZfsArgs.Create(child, []));
+            await pool.ExportAsync();
+
+            // Mounting: found in the search directory (zpool's default search does not look there) and mounted.
+            await s.CheckAsync("zpool", ZfsArgs.PoolImport(pool.Pool, [pool.Directory], mount: true));
+            Assert.Equal("ONLINE", await PoolHealthAsync(s, pool.Name));
+            Assert.Equal("yes", await s.PropertyAsync(child.Value, "mounted"));
+            await pool.ExportAsync();
+
+            var withoutMounting = await s.RunAsync("zpool", ZfsArgs.PoolImport(pool.Pool, [pool.Directory], mount: false));
+            if (s.Host is VmStorageHost)
+            {
+                // OpenZFS: imported, nothing mounted (the bootstrap in a container leaves the mounts to the host).
+                Assert.True(withoutMounting.Succeeded, $"openzfs: zpool import -N: {withoutMounting.StandardError.Trim()}");
+                Assert.Equal("ONLINE", await PoolHealthAsync(s, pool.Name));
+                Assert.Equal("no", await s.PropertyAsync(pool.Name, "mounted"));
+                Assert.Equal("no", await s.PropertyAsync(child.Value, "mounted"));
+            }
+            else
+            {
+                // zfs-fuse's import has no -N: a usage error that imports nothing (the bootstrap refuses
+                // --import-mount none or DIR with --module none).
+                Assert.Equal(2, withoutMounting.ExitCode);
+                Assert.Contains("invalid option 'N'", withoutMounting.StandardError, StringComparison.Ordinal);
+                Assert.Null(await PoolHealthAsync(s, pool.Name));
+            }
+        },
+        ["PoolStatus"] = async s =>
+        {
+            var status = PoolStatus.Parse(await s.CheckAsync("zpool", ZfsArgs.PoolStatus(DatasetName.Parse(s.Pool))));
+            Assert.Equal("ONLINE", status.State);
+            Assert.Empty(status.Problems);
+            Assert.Equal("No known data errors", status.Errors);
+            // A pool that is not imported: the bootstrap only logs this (zpool list decides), as "no such pool".
+            var missing = ZfsArgs.PoolStatus(DatasetName.Parse($"zcmdnopool{Random.Shared.Next(1000, 9999)}"));
+            var result = await s.RunAsync("zpool", missing);
+            Assert.IsType<ZfsPoolUnavailableException>(ZfsErrors.Classify(new CommandLine("zpool", missing), result));
+        },
+        ["ListMounts"] = async s =>
+        {
+            var top = s.NewName("mounts");
+            await s.CheckAsync("zfs", ZfsArgs.Create(top, []));
+            var (on, noauto, unmounted) = (top.Child("on"), top.Child("noauto"), top.Child("unmounted"));
+            await s.CheckAsync("zfs", ZfsArgs.Create(on, []));
+            await s.CheckAsync("zfs", ZfsArgs.Create(noauto, [new("canmount", "noauto")]));
+            await s.CheckAsync("zfs", ZfsArgs.Create(unmounted, []));
+            await s.CheckAsync("zfs", ZfsArgs.Unmount(unmounted));
+            await s.CheckAsync("zfs", ZfsArgs.Snapshot(SnapshotName.Of(on, "s"), []));
+
+            var rows = (await s.CheckAsync("zfs", ZfsArgs.ListMounts(top)))
+                .Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split('\t')).ToDictionary(c => c[0]);
+
+            // Every filesystem from the root down, snapshots left out; four tab-separated columns.
+            Assert.Equal(new HashSet<string> { top.Value, on.Value, noauto.Value, unmounted.Value }, rows.Keys.ToHashSet());
+            Assert.All(rows.Values, c => Assert.Equal(4, c.Length));
+            Assert.Equal(new[] { await MountpointAsync(s, on), "on", "yes" }, rows[on.Value][1..]);
+            Assert.Equal(new[] { "noauto", "no" }, rows[noauto.Value][2..]);
+            Assert.Equal(new[] { "on", "no" }, rows[unmounted.Value][2..]);
+        },
+        ["MountListed"] = async s =>
+        {
+            // A space is a valid ZFS name character but not one DatasetName takes (the driver never makes
+            // such a name); the bootstrap mounts any dataset of the pool by the name zfs listed.
+            var name = $"{s.NewName("listed").Value} with space";
+            await s.CheckAsync("zfs", ["create", name]);
+            await s.CheckAsync("zfs", ["unmount", name]);
+            Assert.Equal("no", await s.PropertyAsync(name, "mounted"));
+            await s.CheckAsync("zfs", ZfsArgs.MountListed(name));
+            Assert.Equal("yes", await s.PropertyAsync(name, "mounted"));
         },
         ["Rename"] = async s =>
         {
@@ -258,6 +335,10 @@ public static class ZfsArgvCases
             Assert.Equal("yes", await s.PropertyAsync($"{d.Value}@b", Marker.Key));
         },
     };
+
+    /// <summary>The pool's health as <see cref="ZfsArgs.PoolHealth"/> reports it; null when it is not imported.</summary>
+    private static async Task<string?> PoolHealthAsync(ScratchDatasets s, string pool) =>
+        ZfsParser.ParsePoolHealth(await s.CheckAsync("zpool", ZfsArgs.PoolHealth())).GetValueOrDefault(pool);
 
     private static async Task<string> MountpointAsync(ScratchDatasets s, DatasetName d) =>
         await s.PropertyAsync(d.Value, "mountpoint") ?? throw new InvalidOperationException($"{d} has no mountpoint");

@@ -1,5 +1,6 @@
 using ZfsCsi.Core.Exec;
 using ZfsCsi.Core.Zfs;
+using ZfsCsi.LabHosts;
 
 namespace ZfsCsi.IntegrationTests.ZfsCommands;
 
@@ -65,6 +66,23 @@ public static class ZfsErrorCases
             // OpenZFS: "property value too long" (the case above).
             PrintedBy = ZfsFuseOnly,
         },
+        new("no such pool available", typeof(ZfsPoolNotFoundForImportException), "an import (the bootstrap's argv) from a directory that holds no pool of that name",
+            async s =>
+            {
+                var dir = $"/var/tmp/zfs-csi-tests/zcmdnone{Environment.ProcessId}";
+                await s.ShellAsync("mkdir -p \"$1\"", dir);
+                try
+                {
+                    return await Run(s, "zpool", ZfsArgs.PoolImport(DatasetName.Parse($"zcmdnopool{Random.Shared.Next(1000, 9999)}"), [dir], mount: true));
+                }
+                finally
+                {
+                    await s.ShellAsync("rm -rf \"$1\"", dir);
+                }
+            }),
+        new("in use from", typeof(ZfsPoolInUseElsewhereException),
+            "an import (the bootstrap's argv) of disks whose pool was never exported, by a host with another hostid (the disks of a host that died, attached to another)",
+            ProvokeInUseElsewhereAsync),
         new("dataset does not exist", typeof(DatasetNotFoundException), "a get of a dataset that is not there",
             s => Run(s, "zfs", ZfsArgs.GetNamed(["type"], [s.NewName("absent").Value]))),
         new("could not find any snapshots to destroy", typeof(DatasetNotFoundException), "a recursive destroy of a snapshot leaf no dataset has",
@@ -143,6 +161,44 @@ public static class ZfsErrorCases
         new("does not apply to datasets of this type", typeof(ZfsInvalidArgumentException), "a volume's property given to a file system",
             s => Run(s, "zfs", ZfsArgs.Create(s.NewName("wrongtype"), [new("volblocksize", "8K")]))),
     ];
+
+    /// <summary>The hostid the other host has: 0xdeadbeef (as /etc/hostid holds it: four bytes, little-endian).</summary>
+    private const string OtherHostId = "deadbeef";
+
+    /// <summary>
+    /// Disks of a pool that was never exported, imported by another host. The pool's disk is copied
+    /// while it is imported (so the copy's label says in use, with this host's hostid), the pool is
+    /// destroyed (the copy is the only pool of its name), and the copy is imported by a zpool that
+    /// sees another hostid: zfs-fuse's zpool reads gethostid(3), so it runs in a private mount
+    /// namespace with another /etc/hostid over an overlay of /etc (the machine's own /etc is never
+    /// written); OpenZFS's zpool takes ZFS_HOSTID from the environment first (docs/zfs.md, "CLI differences").
+    /// </summary>
+    private static async Task<(CommandLine, CommandResult)> ProvokeInUseElsewhereAsync(ScratchDatasets s)
+    {
+        await using var pool = new FilePool(s);
+        await pool.CreateAsync(mounted: false);
+        var copies = $"{pool.Directory}/copies";
+        if (s.Host is VmStorageHost)
+        {
+            // Everything written so far on the disk before it is copied (zfs-fuse has no zpool sync; its
+            // create returns once the new pool is written).
+            await s.CheckAsync("zpool", ["sync", pool.Name]);
+        }
+        await s.ShellAsync("mkdir \"$2\" && cp --sparse=always \"$1\" \"$2\"/", pool.Disk, copies);
+        await pool.DestroyAsync();
+        var hostid = (await s.ShellAsync("hostid")).Trim();
+        Assert.True(hostid != OtherHostId, $"{s.Backend}: this host's hostid is the one the case gives the other host ({hostid})");
+
+        var import = ZfsArgs.PoolImport(pool.Pool, [copies], mount: true);
+        var command = s.Host is VmStorageHost
+            ? new CommandLine("env", [$"ZFS_HOSTID=0x{OtherHostId}", "zpool", .. import])
+            : new CommandLine("unshare", [
+                "-m", "sh", "-c",
+                """mkdir -p "$1/etc-upper" "$1/etc-work" && mount -t overlay overlay -o lowerdir=/etc,upperdir="$1/etc-upper",workdir="$1/etc-work" /etc && printf '\357\276\255\336' > /etc/hostid && shift && exec "$@" """,
+                "sh", pool.Directory, "zpool", .. import]);
+        // Should the import succeed (the check failed to see another host), the pool goes with FilePool.
+        return (command, await s.RunAsync(command.Program, command.Arguments));
+    }
 
     private static async Task<DatasetName> CreatedAsync(ScratchDatasets s, string hint)
     {

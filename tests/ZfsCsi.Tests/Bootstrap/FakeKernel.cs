@@ -96,6 +96,7 @@ public sealed class FakeKernel : IDisposable
               import)
                 pool="${!#}"
                 if [ -f "$S/sleep-zpool-import" ]; then sleep "$(cat "$S/sleep-zpool-import")"; fi
+                [ -f "$S/import-error-$pool" ] && { cat "$S/import-error-$pool" >&2; exit 1; }
                 [ -f "$S/exported-$pool" ] || { echo "cannot import '$pool': no such pool available" >&2; exit 1; }
                 mv "$S/exported-$pool" "$S/pool-$pool"
                 case " $* " in
@@ -205,6 +206,9 @@ public sealed class FakeKernel : IDisposable
         File.WriteAllText(Path.Combine(State, $"exported-{pool}"), "ONLINE");
         File.WriteAllText(Path.Combine(State, "datasets"), string.Join('\n', datasets) + "\n");
     }
+
+    /// <summary>zpool import of <paramref name="pool"/> fails with exit 1 and <paramref name="stderr"/> (what a real zpool printed).</summary>
+    public void ImportFails(string pool, string stderr) => File.WriteAllText(Path.Combine(State, $"import-error-{pool}"), stderr);
 
     public void ImportedPool(string pool, string health = "ONLINE") => File.WriteAllText(Path.Combine(State, $"pool-{pool}"), health);
 

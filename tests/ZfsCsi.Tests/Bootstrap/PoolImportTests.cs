@@ -160,6 +160,46 @@ public sealed class PoolImportTests : IDisposable
         Assert.Contains("step 'zpool import' has run 101 s, past its limit of 40 s plus 60 s", stuck.Reason, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_pool_the_import_does_not_find_names_the_pool_and_where_it_looked()
+    {
+        var status = await RunAsync("--pool", "tank", "--import-dir", "/dev/disk/by-id", "--import-dir", "/var/tmp/disks");
+
+        Assert.Equal(BootstrapState.Failed, status.State);
+        Assert.Equal(
+            "zpool import: pool 'tank' was not found in /dev/disk/by-id, /var/tmp/disks: check --pool and --import-dir "
+            + "('zpool import -d /dev/disk/by-id -d /var/tmp/disks' lists the pools that can be imported there)",
+            status.Reason);
+    }
+
+    [Theory]
+    [InlineData("cannot import 'data': pool may be in use from other system, it was last accessed by vm (hostid: 0x7f0100) on Wed Dec  2 16:51:18 2026\nuse '-f' to import anyway\n")]
+    [InlineData("cannot import 'data': pool was previously in use from another system.\nLast accessed by debian (hostid=5eed0001) at Tue Dec  1 10:00:00 2026\nThe pool can be imported, use 'zpool import -f' to import the pool.\n")]
+    public async Task A_pool_last_used_by_another_host_is_never_forced_and_the_reason_says_to_import_it_by_hand(string stderr)
+    {
+        _k.ImportFails("data", stderr);
+
+        var status = await RunAsync();
+
+        Assert.Equal(BootstrapState.Failed, status.State);
+        Assert.Equal(
+            $"zpool import: {Path.Combine(_k.Bin, "zpool")} import -N data exited 1: {stderr.Trim()} "
+            + "(the bootstrap never forces an import: make sure no other host uses the pool, then import it by hand)",
+            status.Reason);
+        Assert.DoesNotContain(_k.Ran, l => l.StartsWith("zpool import", StringComparison.Ordinal) && l.Contains("-f", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Any_other_import_failure_is_reported_with_zpool_s_own_words_and_no_advice_about_forcing()
+    {
+        _k.ImportFails("data", "cannot import 'data': one or more devices is currently unavailable\n");
+
+        var status = await RunAsync();
+
+        Assert.Equal(BootstrapState.Failed, status.State);
+        Assert.Equal($"zpool import: {Path.Combine(_k.Bin, "zpool")} import -N data exited 1: cannot import 'data': one or more devices is currently unavailable", status.Reason);
+    }
+
     [Theory]
     [InlineData("--import-mount", "none")]
     [InlineData("--import-mount", "/data")]

@@ -144,5 +144,24 @@ public static class ZfsFuseOutput
 
     public const string SnapshotHasDependentClones = "cannot destroy 'data/k8s/pvc-1@snap1': snapshot has dependent clones\nuse '-R' to destroy the following datasets:\ndata/k8s/cl\n";
 
+    // zpool import, captured from zfs-fuse 0.7 on 2026-12-02 with file vdevs under /var/tmp (pool renamed to "data").
+
+    /// <summary><c>zpool import -d DIR data</c> where DIR holds no pool of that name.</summary>
+    public const string ImportNoSuchPoolAvailable = "cannot import 'data': no such pool available\n";
+
+    /// <summary><c>zpool import -d DIR data</c> of copies of a pool that was not exported, with another hostid in /etc/hostid.</summary>
+    public const string ImportInUseFromOtherSystem =
+        "cannot import 'data': pool may be in use from other system, it was last accessed by vm (hostid: 0x7f0100) on Wed Dec  2 16:51:18 2026\n" +
+        "use '-f' to import anyway\n";
+
+    /// <summary><c>zpool import -d DIR data</c> of a pool of two disks, one of them removed.</summary>
+    public const string ImportDeviceUnavailable = "cannot import 'data': one or more devices is currently unavailable\n\tDestroy and re-create the pool from\n\ta backup source.\n";
+
+    /// <summary><c>zpool import -N -d DIR data</c>: zfs-fuse's import has no -N (exit 2). The usage text names -f.</summary>
+    public const string ImportHasNoN =
+        "invalid option 'N'\nusage:\n\timport [-d dir] [-D]\n\timport [-d dir | -c cachefile] [-n] -F <pool | id>\n" +
+        "\timport [-o mntopts] [-o property=value] ... \n\t    [-d dir | -c cachefile] [-D] [-f] [-R root] -a [-v]\n" +
+        "\timport [-o mntopts] [-o property=value] ... \n\t    [-d dir | -c cachefile] [-D] [-f] [-R root] <pool | id> [newpool]\n";
+
 }
 

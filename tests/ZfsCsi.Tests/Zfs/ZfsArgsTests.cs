@@ -86,6 +86,10 @@ public sealed class ZfsArgsTests
             ZfsArgs.Unmount(ds),
             ZfsArgs.Mount(ds),
             ZfsArgs.DestroyRecursive(ds),
+            ZfsArgs.PoolImport(DatasetName.Parse("data"), ["/dev/disk/by-id"], mount: false),
+            ZfsArgs.PoolStatus(DatasetName.Parse("data")),
+            ZfsArgs.ListMounts(DatasetName.Parse("data")),
+            ZfsArgs.MountListed("data/home/with space"),
         };
     }
 
@@ -94,12 +98,12 @@ public sealed class ZfsArgsTests
     public void No_argument_where_a_name_or_value_goes_starts_with_a_dash(string[] argv)
     {
         // Flags are only the fixed ones the builder itself writes; names and property=value never look like one.
-        string[] flags = ["-H", "-p", "-d", "-o", "-r"];
+        string[] flags = ["-H", "-p", "-d", "-o", "-r", "-t", "-N"];
         for (var i = 0; i < argv.Length; i++)
         {
             if (flags.Contains(argv[i]))
             {
-                i += argv[i] is "-d" or "-o" ? 1 : 0;
+                i += argv[i] is "-d" or "-o" or "-t" ? 1 : 0;
                 continue;
             }
             Assert.False(argv[i].StartsWith('-'), $"argv[{i}] '{argv[i]}' starts with '-' in: {string.Join(' ', argv)}");

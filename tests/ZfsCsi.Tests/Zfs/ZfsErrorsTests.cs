@@ -14,7 +14,7 @@ public sealed class ZfsErrorsTests
 
     public static TheoryData<string, Type, ErrorKind> KnownTexts() => new()
     {
-        // shared/notes/zfs.md "Error text", captured from zfs-fuse 0.7 on this machine
+        // docs/zfs.md, "Error texts": captured from zfs-fuse 0.7 on a development machine
         { ZfsFuseOutput.DatasetAlreadyExists, typeof(DatasetExistsException), ErrorKind.AlreadyExists },
         { ZfsFuseOutput.DatasetDoesNotExist, typeof(DatasetNotFoundException), ErrorKind.NotFound },
         { ZfsFuseOutput.NoSuchPool, typeof(ZfsPoolUnavailableException), ErrorKind.Unavailable },
@@ -31,6 +31,9 @@ public sealed class ZfsErrorsTests
         { ZfsFuseOutput.UseNoneToDisable, typeof(ZfsInvalidArgumentException), ErrorKind.InvalidInput },
         { ZfsFuseOutput.RecordSizeMustBePowerOf2, typeof(ZfsInvalidArgumentException), ErrorKind.InvalidInput },
         { ZfsFuseOutput.ReservationGreaterThanAvailable, typeof(ZfsOutOfSpaceException), ErrorKind.OutOfSpace },
+        { ZfsFuseOutput.ImportNoSuchPoolAvailable, typeof(ZfsPoolNotFoundForImportException), ErrorKind.Unavailable },
+        { ZfsFuseOutput.ImportInUseFromOtherSystem, typeof(ZfsPoolInUseElsewhereException), ErrorKind.FailedPrecondition },
+        { ZfsFuseOutput.ImportDeviceUnavailable, typeof(ZfsPoolUnavailableException), ErrorKind.Unavailable },
         // OpenZFS 2.x variants
         { "cannot open 'data/k8s/x': dataset does not exist\n", typeof(DatasetNotFoundException), ErrorKind.NotFound },
         { "cannot destroy 'data/k8s/x': dataset is busy\n", typeof(DatasetBusyException), ErrorKind.FailedPrecondition },
@@ -52,6 +55,12 @@ public sealed class ZfsErrorsTests
         { "internal error: Argument list too long\n", typeof(ZfsInvalidArgumentException), ErrorKind.InvalidInput },
         // An import with a whole top-level disk gone, OpenZFS 2.3.2 (zfs-fuse: "… is currently unavailable")
         { "cannot import 'data': no such pool or dataset\n", typeof(ZfsPoolUnavailableException), ErrorKind.Unavailable },
+        // (OpenZFS's "no such pool available" is word for word zfs-fuse's, above.)
+        {
+            "cannot import 'data': pool was previously in use from another system.\nLast accessed by debian (hostid=5eed0001) at Tue Dec  1 10:00:00 2026\n"
+            + "The pool can be imported, use 'zpool import -f' to import the pool.\n",
+            typeof(ZfsPoolInUseElsewhereException), ErrorKind.FailedPrecondition
+        },
     };
 
     [Theory]
@@ -90,6 +99,24 @@ public sealed class ZfsErrorsTests
         Assert.Equal(stderr, e.StandardError);
         Assert.Contains("zfs destroy data/k8s/pvc-1", e.Message);
         Assert.Contains($"exited {exitCode}", e.Message);
+    }
+
+    [Fact]
+    public void A_pool_that_an_import_does_not_find_is_told_from_a_command_naming_a_pool_that_is_not_imported()
+    {
+        // "no such pool available" contains "no such pool": the import's text must be checked first.
+        Assert.IsType<ZfsPoolNotFoundForImportException>(Classify(ZfsFuseOutput.ImportNoSuchPoolAvailable));
+        Assert.IsType<ZfsPoolUnavailableException>(Classify(ZfsFuseOutput.NoSuchPool));
+        Assert.IsType<ZfsPoolUnavailableException>(Classify("cannot open 'nosuchpool': no such pool\n"));
+    }
+
+    [Fact]
+    public void The_usage_text_of_an_import_names_f_but_is_not_a_pool_in_use_elsewhere()
+    {
+        var e = Classify(ZfsFuseOutput.ImportHasNoN, 2);
+
+        Assert.Equal(typeof(CommandFailedException), e.GetType());
+        Assert.Equal(ErrorKind.Internal, e.Kind);
     }
 
     [Fact]
