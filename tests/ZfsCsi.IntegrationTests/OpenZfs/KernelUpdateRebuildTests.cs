@@ -45,9 +45,15 @@ public sealed class KernelUpdateRebuildTests(RebuildVmFixture vm)
             var took = Stopwatch.StartNew();
             var rebuild = vm.RebuildAsync();
             var sawRebuilding = false;
+            // When each step was first seen (polled every 10 s): the figures the README quotes.
+            var steps = new List<(string Step, TimeSpan At)>();
             while (!rebuild.IsCompleted)
             {
                 var status = await BootstrapStatusFile.ReadAsync(HostStatusFile, CancellationToken.None);
+                if (status is not null && status.Step.Length > 0 && (steps.Count == 0 || steps[^1].Step != status.Step))
+                {
+                    steps.Add((status.Step, took.Elapsed));
+                }
                 if (status?.State == BootstrapState.Rebuilding)
                 {
                     sawRebuilding = true;
@@ -60,7 +66,12 @@ public sealed class KernelUpdateRebuildTests(RebuildVmFixture vm)
             }
             var (exitCode, output) = await rebuild;
             took.Stop();
-            Console.WriteLine($"kernel-update rebuild for {release} (ccache warmed at image build): {took.Elapsed.TotalSeconds:F0} s");
+            Console.WriteLine($"kernel-update rebuild for {release} (ccache and configure's cache warmed at image build): {took.Elapsed.TotalSeconds:F0} s");
+            for (var i = 0; i < steps.Count; i++)
+            {
+                var until = i + 1 < steps.Count ? steps[i + 1].At : took.Elapsed;
+                Console.WriteLine($"  step {steps[i].Step.Split(' ')[0]} {(steps[i].Step.StartsWith("make", StringComparison.Ordinal) ? steps[i].Step : "")}: ~{(until - steps[i].At).TotalSeconds:F0} s");
+            }
 
             Assert.True(exitCode == 0, $"the rebuild for {release} failed after {took.Elapsed.TotalSeconds:F0} s:\n{output}");
             Assert.True(sawRebuilding, "the status file never said rebuilding");
