@@ -9,8 +9,9 @@ public sealed partial class SnapshotManager
     /// <summary>
     /// DeleteSnapshot (CSI spec): OK when the snapshot is gone, never ours, or foreign (nothing else
     /// is touched, not its volume, not its parent). A deferred destroy: at once, or, when volumes
-    /// were made from it, when the last of them is deleted; until then it is never listed. Then the
-    /// sweep, which may free a deleted volume this snapshot kept.
+    /// were made from it, when the last of them is deleted; until then it is never listed. Then a
+    /// sweep is asked for (it runs in the background): it may free a deleted volume this snapshot
+    /// kept, and it removes the name's claim.
     /// </summary>
     public async Task DeleteAsync(string id, CancellationToken ct)
     {
@@ -32,7 +33,7 @@ public sealed partial class SnapshotManager
             return;
         }
         await DestroyAsync(snapshotId, props, ct).ConfigureAwait(false);
-        await volumes.SweepAsync(ct).ConfigureAwait(false);
+        volumes.RequestSweep();
     }
 
     /// <summary>

@@ -131,7 +131,10 @@ public sealed partial class SnapshotManager
                 throw new FailedPreconditionException($"volume id {volume} is too long for its snapshot ids to fit the CSI spec's {SnapshotId.MaxLength} bytes");
             }
             var snapshot = SnapshotName.Of(volume.Dataset, leaf);
-            await ClearLeafAsync(snapshot, rows, ct).ConfigureAwait(false);
+            if (rows.FirstOrDefault(r => r.Name == snapshot.Value) is { } there)
+            {
+                await ClearLeafAsync(snapshot, there, ct).ConfigureAwait(false);
+            }
             volumeIds.Add(volume);
         }
 
@@ -268,7 +271,7 @@ public sealed partial class SnapshotManager
         {
             await DestroyTemporaryAsync(temporary, ct).ConfigureAwait(false);
         }
-        await volumes.SweepAsync(ct).ConfigureAwait(false);
+        volumes.RequestSweep();
     }
 
     private IEnumerable<DatasetProperties> MembersOf(string leaf, IReadOnlyList<DatasetProperties> rows) =>

@@ -51,6 +51,25 @@ public static class SnapshotNaming
     public static string? CloneTargetLeaf(string leaf) => leaf.StartsWith("Clone-", StringComparison.Ordinal) ? leaf["Clone-".Length..] : null;
 
     /// <summary>
+    /// The leaf of a CSI snapshot name's claim: a snapshot of the parent dataset,
+    /// <c>&lt;parent&gt;@Name-&lt;SHA-256 of the name&gt;</c>. ZFS keeps snapshot names unique per dataset, so
+    /// the claim makes a name unique across every volume, and finding which snapshot holds a name is
+    /// one lookup by name instead of a search of the whole inventory (see <see cref="SnapshotManager"/>).
+    /// The full digest, never the name itself: two names never share a claim.
+    /// </summary>
+    public static string ClaimLeafFor(string name)
+    {
+        CsiName.Validate(name, "snapshot");
+        return ClaimPrefix + Digest(name);
+    }
+
+    /// <summary>The key of the per-name lock CreateSnapshot holds, and the sweep takes before it touches that name's claim.</summary>
+    public static string NameLockKey(string name) => "snapshot-name:" + name;
+
+    /// <summary>What every claim's leaf starts with (upper case: never a CSI snapshot's leaf).</summary>
+    public const string ClaimPrefix = "Name-";
+
+    /// <summary>
     /// <c>Deleted-&lt;unix ms&gt;-&lt;leaf&gt;</c>: the leaf of a deferred-destroyed snapshot, or of a kept
     /// volume, moved out of the way of a new one of the same name. Never plain, so never listed and
     /// never accepted as an id; unique per move; it keeps the original leaf.

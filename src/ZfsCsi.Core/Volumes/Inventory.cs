@@ -14,7 +14,7 @@ public static class Inventory
     /// <summary>Everything a listing, a name lookup or the sweep needs, in one process.</summary>
     public static readonly string[] Properties =
     [
-        Markers.CsiName, Markers.ParametersDigest, Markers.State, Markers.Capacity, Markers.Group, Markers.Source,
+        Markers.CsiName, Markers.ParametersDigest, Markers.State, Markers.Capacity, Markers.Group, Markers.Source, Markers.SnapshotId,
         "refquota", "quota", "refreservation", "reservation", "mountpoint", "mounted", "creation", "defer_destroy",
     ];
 

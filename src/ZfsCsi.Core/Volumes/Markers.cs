@@ -41,6 +41,12 @@ public static class Markers
     /// <summary>On a snapshot: the CSI name of the volume group snapshot it belongs to (base64url).</summary>
     public const string Group = Prefix + "group";
 
+    /// <summary>
+    /// On a CSI snapshot: its id; on a snapshot name's claim (<see cref="Snapshots.SnapshotNaming.ClaimLeafFor"/>):
+    /// the id of the snapshot that holds the name. Both get it from the same <c>zfs snapshot -o</c>.
+    /// </summary>
+    public const string SnapshotId = Prefix + "snapshot-id";
+
     /// <summary>On a volume: its content source, <c>snapshot:&lt;id&gt;</c> or <c>volume:&lt;id&gt;</c>.</summary>
     public const string Source = Prefix + "source";
 

@@ -141,19 +141,6 @@ public sealed partial class VolumeManager
         (snapshot.LocalValue(Markers.Capacity) is { } c ? ZfsParser.ParseBytes(c) : null)
         ?? (volume is null ? 0 : CapacityOf(volume));
 
-    private async Task<IReadOnlyList<DatasetProperties>?> GetOrNullAsync(IReadOnlyCollection<string> names, CancellationToken ct)
-    {
-        try
-        {
-            return await zfs.GetNamedAsync(names, Inventory.Properties, ct).ConfigureAwait(false);
-        }
-        catch (DatasetNotFoundException)
-        {
-            await EnsureParentAsync(ct).ConfigureAwait(false);
-            return null;
-        }
-    }
-
     private static NotFoundException SourceNotFound(ContentSource source) =>
         new($"content source {source.Kind.ToString().ToLowerInvariant()} '{Printable.Of(source.Id)}' does not exist");
 

@@ -10,7 +10,8 @@ public sealed partial class VolumeManager
     /// the driver did not create is never destroyed. Lifetimes are independent (Kubernetes users
     /// expect a VolumeSnapshot to outlive its PVC): a volume whose CSI snapshots or clones still need
     /// its blocks is retained, unmounted, canmount=off and marked deleted, never listed again, and
-    /// destroyed by <see cref="SweepAsync"/> once the last of them is gone. Snapshots of other tools
+    /// destroyed by <see cref="SweepAsync"/> once the last of them is gone. The delete does its own
+    /// work only (O(this volume's snapshots)) and asks for a sweep, which runs in the background. Snapshots of other tools
     /// never block a delete: they go with the volume. A dataset in use stays as it was and the caller
     /// gets FAILED_PRECONDITION; an unreachable pool is UNAVAILABLE, never OK.
     /// </summary>
@@ -82,7 +83,8 @@ public sealed partial class VolumeManager
         {
             throw new FailedPreconditionException($"volume {volumeId} is in use on the storage host (a process has files open under {props.Value("mountpoint")}); stop it and retry. zfs said: {e.StandardError.Trim()}");
         }
-        await SweepAsync(ct).ConfigureAwait(false);
+        // A clone going may free its origin's kept volume: the sweep sees to it, off this RPC.
+        RequestSweep();
     }
 
     /// <summary>

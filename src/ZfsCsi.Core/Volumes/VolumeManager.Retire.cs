@@ -72,10 +72,17 @@ public sealed partial class VolumeManager
     /// </summary>
     public async Task<IReadOnlyList<DatasetProperties>?> FindSnapshotRowsAsync(SnapshotId id, CancellationToken ct)
     {
-        var direct = await GetOrNullAsync([id.Volume.Value, id.Value], ct).ConfigureAwait(false);
-        if (direct?.FirstOrDefault(r => r.Name == id.Value) is { } found && Inventory.IsLiveCsiSnapshot(found))
+        // One get of two names, O(1) in the inventory; only a snapshot not live at its own name
+        // (a deleted id, or one whose volume name was used again: never the case in Kubernetes,
+        // whose names are unique) costs a listing of the parent's children, not of their snapshots.
+        var direct = await zfs.GetExistingAsync([id.Volume.Value, id.Value], Inventory.Properties, ct).ConfigureAwait(false);
+        if (direct.FirstOrDefault(r => r.Name == id.Value) is { } found && Inventory.IsLiveCsiSnapshot(found))
         {
             return direct;
+        }
+        if (direct.Count == 0)
+        {
+            await EnsureParentAsync(ct).ConfigureAwait(false);
         }
         foreach (var retired in await RetiredAsync(id.Volume, ct).ConfigureAwait(false))
         {
@@ -83,13 +90,13 @@ public sealed partial class VolumeManager
             {
                 continue;
             }
-            var rows = await GetOrNullAsync([retired.Value, moved.Value], ct).ConfigureAwait(false);
-            if (rows?.FirstOrDefault(r => r.Name == moved.Value) is { } snapshot && Inventory.IsLiveCsiSnapshot(snapshot))
+            var rows = await zfs.GetExistingAsync([retired.Value, moved.Value], Inventory.Properties, ct).ConfigureAwait(false);
+            if (rows.FirstOrDefault(r => r.Name == moved.Value) is { } snapshot && Inventory.IsLiveCsiSnapshot(snapshot))
             {
                 return rows;
             }
         }
-        return direct;
+        return direct.Any(r => r.Name == id.Value) ? direct : null;
     }
 
     /// <summary>Ours, for this very name, and deleted: a retained volume that blocks the name's dataset.</summary>

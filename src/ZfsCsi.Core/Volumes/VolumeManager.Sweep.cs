@@ -11,7 +11,7 @@ public sealed partial class VolumeManager
     private const int MaxSweepPasses = 16;
 
     /// <summary>
-    /// Garbage collection after every delete: destroys retained (deleted) volumes that nothing needs
+    /// Garbage collection, in the background (asked for by deletes, and periodic): destroys retained (deleted) volumes that nothing needs
     /// any more, whether at their own name or moved aside (<see cref="RetireAsync"/>); half-made
     /// volumes ("creating") that no CreateVolume retry came for within
     /// <see cref="VolumeOptions.CreatingGrace"/>; and the driver's clone-source snapshots whose clone
@@ -28,8 +28,8 @@ public sealed partial class VolumeManager
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            // The delete that ran this sweep already did its work: nothing here may turn it into an
-            // error (an unparsable listing, an I/O error). The next sweep tries again.
+            // Nothing here may stop the background sweep for good (an unparsable listing, an I/O
+            // error): the next sweep tries again.
             _log.Warning(e, "Sweep of {ParentDataset} stopped: {Reason}", Parent.Value, e.Message);
         }
     }
@@ -101,6 +101,7 @@ public sealed partial class VolumeManager
                         () => zfs.DestroySnapshotRecursiveAsync(name, ct)).ConfigureAwait(false);
                 }
             }
+            changed |= await SweepClaimsAsync(rows, now, ct).ConfigureAwait(false);
             if (!changed)
             {
                 return;

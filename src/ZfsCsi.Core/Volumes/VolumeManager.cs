@@ -10,9 +10,10 @@ namespace ZfsCsi.Core.Volumes;
 /// Callers serialise operations on one volume (the driver's per-volume locks); this class keeps
 /// every step idempotent so a retry after a crash finishes or cleans what the first try began.
 /// </summary>
+/// <param name="sweeps">Where deletes ask for a sweep (run by the controller's background sweep, never inside an RPC).</param>
 /// <param name="locks">The driver's per-volume locks, taken by the sweep before it destroys a half-made volume; null: none (tests, tools).</param>
 /// <param name="clock">The time the sweep's grace periods are measured against; null: the system clock.</param>
-public sealed partial class VolumeManager(ZfsClient zfs, VolumeOptions options, ILogger logger, IVolumeLocks? locks = null, TimeProvider? clock = null)
+public sealed partial class VolumeManager(ZfsClient zfs, VolumeOptions options, ILogger logger, SweepRequests sweeps, IVolumeLocks? locks = null, TimeProvider? clock = null)
 {
     /// <summary>Everything read about a volume's dataset, in one zfs get.</summary>
     private static readonly string[] VolumeProperties =
@@ -26,6 +27,9 @@ public sealed partial class VolumeManager(ZfsClient zfs, VolumeOptions options, 
     private readonly TimeProvider _clock = clock ?? TimeProvider.System;
 
     public DatasetName Parent { get; } = options.Parent;
+
+    /// <summary>Asks the background sweep to run soon (after a delete that may have freed something).</summary>
+    public void RequestSweep() => sweeps.Request();
 
     /// <summary>The dataset of a volume id, or null when the id cannot be one of ours.</summary>
     public VolumeId? ParseId(string id) => VolumeId.TryParse(id, Parent);

@@ -30,13 +30,13 @@ public sealed class VolumeOptions
 
     private TimeSpan? _creatingGrace;
 
-    /// <summary>The default period of the controller's own sweep, besides the one after every delete.</summary>
+    /// <summary>The default period of the controller's own sweep, besides the one a delete asks for.</summary>
     public static readonly TimeSpan DefaultSweepInterval = TimeSpan.FromMinutes(10);
 
     /// <summary>
     /// How often the controller sweeps by itself (<see cref="VolumeManager.SweepAsync"/>), so that
     /// an abandoned half-made volume or a crash's leftovers go even when no delete comes to sweep
-    /// after it. Zero: only after deletes.
+    /// after it. Zero: only when a delete asks for one (<see cref="SweepRequests"/>).
     /// </summary>
     public TimeSpan SweepInterval { get; set; } = DefaultSweepInterval;
 

@@ -35,6 +35,32 @@ public static class ZfsParser
             .Select(g => new DatasetProperties(g.Key, g.DistinctBy(r => r.Name, StringComparer.Ordinal).ToDictionary(r => r.Name, StringComparer.Ordinal)))
             .ToList();
 
+    /// <summary>
+    /// The names a <c>zfs get</c> of named objects reported missing, when that is all its stderr says
+    /// (one "cannot open '&lt;name&gt;': dataset does not exist" line per missing name, the same text on
+    /// OpenZFS 2.x and zfs-fuse 0.7; tests/…/ZfsCommands). Null when stderr says anything else: then
+    /// the failure is not just absence and the caller must not read the output as complete.
+    /// </summary>
+    public static IReadOnlySet<string>? ParseMissingNames(string stderr)
+    {
+        const string Open = "cannot open '";
+        const string Missing = "': dataset does not exist";
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var line in stderr.Split('\n'))
+        {
+            if (line.Length == 0)
+            {
+                continue;
+            }
+            if (!line.StartsWith(Open, StringComparison.Ordinal) || !line.EndsWith(Missing, StringComparison.Ordinal) || line.Length <= Open.Length + Missing.Length)
+            {
+                return null;
+            }
+            names.Add(line[Open.Length..^Missing.Length]);
+        }
+        return names.Count > 0 ? names : null;
+    }
+
     /// <summary>A byte count as printed by -p, or null for "-", "none" and the empty string.</summary>
     public static long? ParseBytes(string value) =>
         value is "-" or "none" or "" ? null

@@ -48,6 +48,7 @@ public static partial class DriverHost
         }
         services.AddSingleton(new MountSerializer(string.IsNullOrEmpty(options.Zfs.MountLockFile) ? null : options.Zfs.MountLockFile, options.Zfs.MountLockTimeout));
         services.AddSingleton<ZfsClient>();
+        services.AddSingleton<SweepRequests>();
         services.AddSingleton<VolumeManager>();
         services.AddSingleton<ZfsCsi.Core.Snapshots.SnapshotManager>();
         services.AddSingleton<StorageHealth>();

@@ -17,7 +17,7 @@ public sealed partial class ControllerService
     {
         SnapshotManager.CheckCreateRequest(request.Name, request.SourceVolumeId, request.Parameters);
         var source = request.SourceVolumeId;
-        using var _ = AcquireAll(NameKey("snapshot", request.Name), source);
+        using var _ = AcquireAll(SnapshotNaming.NameLockKey(request.Name), source);
         var snapshot = await snapshots.CreateAsync(request.Name, source, request.Parameters, context.CancellationToken).ConfigureAwait(false);
         return new CreateSnapshotResponse { Snapshot = ToCsi(snapshot) };
     }
@@ -56,9 +56,6 @@ public sealed partial class ControllerService
         ReadyToUse = true,
         GroupSnapshotId = snapshot.GroupId ?? "",
     };
-
-    /// <summary>Per-name lock keys live in their own namespace, apart from ids.</summary>
-    private static string NameKey(string kind, string name) => $"{kind}-name:{name}";
 
     /// <summary>Several locks, all or none: on a busy key the ones taken are released and the caller gets ABORTED.</summary>
     private IDisposable AcquireAll(params string[] keys) => AcquireAll(locks, keys);

@@ -38,7 +38,7 @@ public sealed class SweepFixture : IAsyncLifetime
         var logger = new LoggerConfiguration().MinimumLevel.Debug().WriteTo.Sink(Logs).CreateLogger();
         _mounts = new MountSerializer(TestPool.LockFile, TimeSpan.FromMinutes(2));
         var zfs = new ZfsClient(new CliWrapCommandRunner(logger), new ZfsOptions { CommandTimeout = TimeSpan.FromSeconds(20) }, _mounts);
-        Volumes = new VolumeManager(zfs, new VolumeOptions { ParentDataset = Pool.Parent }, logger, Locks, Clock);
+        Volumes = new VolumeManager(zfs, new VolumeOptions { ParentDataset = Pool.Parent }, logger, new SweepRequests(), Locks, Clock);
         Snapshots = new SnapshotManager(zfs, Volumes, logger);
     }
 

@@ -91,6 +91,14 @@ public static class ZfsArgvCases
             var rows = ZfsParser.ParseGet(await s.CheckAsync("zfs", ZfsArgs.GetNamed(["type"], [d.Value, $"{d.Value}@s"])));
             Assert.Equal("filesystem", rows.Single(r => r.Dataset == d.Value).Value);
             Assert.Equal("snapshot", rows.Single(r => r.Dataset == $"{d.Value}@s").Value);
+            // Names of which some are missing (ZfsClient.GetExistingAsync, the driver's O(1) lookups):
+            // exit 1, every existing one printed, each missing one named on stderr in the text the
+            // parser reads, and nothing else there.
+            string[] missing = [$"{d.Value}@gone", $"{d.Value}-gone"];
+            var partial = await s.RunAsync("zfs", ZfsArgs.GetNamed(["type"], [d.Value, missing[0], $"{d.Value}@s", missing[1]]));
+            Assert.Equal(1, partial.ExitCode);
+            Assert.Equal(new HashSet<string>(missing), ZfsParser.ParseMissingNames(partial.StandardError));
+            Assert.Equal(new HashSet<string> { d.Value, $"{d.Value}@s" }, ZfsParser.ParseGet(partial.StandardOutput).Select(r => r.Dataset).ToHashSet());
         },
         ["Set(DatasetName)"] = async s =>
         {

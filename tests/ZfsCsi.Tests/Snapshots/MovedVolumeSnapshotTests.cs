@@ -36,7 +36,7 @@ public sealed class MovedVolumeSnapshotTests
         var runner = new ScriptedRunner(script);
         var zfs = new ZfsClient(runner, new ZfsOptions(), new MountSerializer(null));
         var logger = new LoggerConfiguration().CreateLogger();
-        var volumes = new VolumeManager(zfs, new VolumeOptions { ParentDataset = "data/k8s" }, logger);
+        var volumes = new VolumeManager(zfs, new VolumeOptions { ParentDataset = "data/k8s" }, logger, new SweepRequests());
         return (new SnapshotManager(zfs, volumes, logger), runner);
     }
 

@@ -22,7 +22,7 @@ public sealed class RetainDecisionTests
             _ => ScriptedRunner.Ok(),
         });
         var zfs = new ZfsClient(runner, new ZfsOptions(), new MountSerializer(null));
-        var volumes = new VolumeManager(zfs, new VolumeOptions { ParentDataset = "data/k8s" }, new LoggerConfiguration().CreateLogger());
+        var volumes = new VolumeManager(zfs, new VolumeOptions { ParentDataset = "data/k8s" }, new LoggerConfiguration().CreateLogger(), new SweepRequests());
         await volumes.DeleteAsync("data/k8s/pvc-1", CancellationToken.None);
         return runner.Commands.Select(c => string.Join(' ', c)).Where(c => !c.StartsWith("get", StringComparison.Ordinal)).ToList();
     }

@@ -23,7 +23,7 @@ public sealed class SnapshotManagerTests
         var runner = new ScriptedRunner(script);
         var zfs = new ZfsClient(runner, new ZfsOptions(), new MountSerializer(null));
         var logger = new LoggerConfiguration().CreateLogger();
-        var volumes = new VolumeManager(zfs, new VolumeOptions { ParentDataset = "data/k8s" }, logger);
+        var volumes = new VolumeManager(zfs, new VolumeOptions { ParentDataset = "data/k8s" }, logger, new SweepRequests());
         return (new SnapshotManager(zfs, volumes, logger), runner);
     }
 
@@ -80,20 +80,119 @@ public sealed class SnapshotManagerTests
         Assert.Equal([$"set zfs-csi:capacity=8388608 data/k8s/pvc-1@{leaf}", $"set zfs-csi:capacity=16777216 data/k8s/pvc-2@{leaf}"], sets);
     }
 
+    private static readonly string Claim = "data/k8s@" + SnapshotNaming.ClaimLeafFor("snapshot-1");
+
+    private static string Missing(params string[] names) => string.Concat(names.Select(n => $"cannot open '{n}': dataset does not exist\n"));
+
+    private static string SnapshotRows(string name, string snapshotId, string created = "1795619810") =>
+        $"{name}\tzfs-csi:name\tc25hcHNob3QtMQ\tlocal\n{name}\tzfs-csi:snapshot-id\t{snapshotId}\tlocal\n{name}\tcreation\t{created}\t-\n";
+
+    private static readonly string Volume1 = string.Concat(Listing.Split('\n').Where(l => l.StartsWith("data/k8s/pvc-1\t", StringComparison.Ordinal)).Select(l => l + "\n"));
+
+    private static readonly string Volume2 = string.Concat(Listing.Split('\n').Where(l => l.StartsWith("data/k8s/pvc-2\t", StringComparison.Ordinal)).Select(l => l + "\n"));
+
+    private static CommandResult Partial(string stdout, params string[] missing) => new(1, stdout, Missing(missing), TimeSpan.Zero);
+
     [Fact]
-    public async Task Finding_a_snapshot_name_across_all_volumes_costs_one_recursive_get()
+    public async Task A_snapshot_name_held_by_another_volume_is_already_exists_without_listing_the_parent()
     {
         var (manager, runner) = Make(argv => argv switch
         {
-            ["get", "-r", ..] => ScriptedRunner.Ok(Listing +
-                "data/k8s/pvc-2@snapshot-1\tzfs-csi:name\tc25hcHNob3QtMQ\tlocal\n" +
-                "data/k8s/pvc-2@snapshot-1\tcreation\t1795619810\t-\n"),
+            ["get", .., "data/k8s/pvc-1", "data/k8s/pvc-1@snapshot-1", var claim] when claim == Claim =>
+                Partial(Volume1 + SnapshotRows(Claim, "data/k8s/pvc-2@snapshot-1"), "data/k8s/pvc-1@snapshot-1"),
+            ["get", .., "data/k8s/pvc-2", "data/k8s/pvc-2@snapshot-1"] => ScriptedRunner.Ok(Volume2 + SnapshotRows("data/k8s/pvc-2@snapshot-1", "data/k8s/pvc-2@snapshot-1")),
             _ => ScriptedRunner.Fail(1, "unexpected"),
         });
 
         var e = await Assert.ThrowsAsync<Core.Errors.AlreadyExistsException>(() =>
             manager.CreateAsync("snapshot-1", "data/k8s/pvc-1", new Dictionary<string, string>(), CancellationToken.None));
+
         Assert.Contains("data/k8s/pvc-2", e.Message);
+        Assert.Equal(2, runner.Commands.Count);
+        Assert.DoesNotContain(runner.Commands, c => c.Contains("-r") || c.Contains("-d"));
+    }
+
+    [Fact]
+    public async Task A_new_snapshot_and_its_name_claim_are_taken_by_one_zfs_snapshot_where_zfs_takes_several_names()
+    {
+        var taken = false;
+        var (manager, runner) = Make(argv => argv switch
+        {
+            ["get", .., "data/k8s/pvc-1", "data/k8s/pvc-1@snapshot-1", _] => Partial(Volume1, "data/k8s/pvc-1@snapshot-1", Claim),
+            ["snapshot", .., var claim, "data/k8s/pvc-1@snapshot-1"] when claim == Claim => ScriptedRunner.Ok(Then(() => taken = true)),
+            ["get", .., "data/k8s/pvc-1", "data/k8s/pvc-1@snapshot-1"] when taken =>
+                ScriptedRunner.Ok(Volume1 + SnapshotRows("data/k8s/pvc-1@snapshot-1", "data/k8s/pvc-1@snapshot-1")),
+            _ => ScriptedRunner.Fail(1, "unexpected"),
+        });
+
+        var snapshot = await manager.CreateAsync("snapshot-1", "data/k8s/pvc-1", new Dictionary<string, string>(), CancellationToken.None);
+
+        Assert.Equal("data/k8s/pvc-1@snapshot-1", snapshot.Id.Value);
+        Assert.Equal(3, runner.Commands.Count);
+        var take = Assert.Single(runner.Commands, c => c[0] == "snapshot");
+        Assert.Contains("zfs-csi:snapshot-id=data/k8s/pvc-1@snapshot-1", take);
+        Assert.Contains("zfs-csi:capacity=8388608", take);
+    }
+
+    [Fact]
+    public async Task On_zfs_fuse_the_name_claim_is_taken_before_the_snapshot_and_that_is_remembered()
+    {
+        var (manager, runner) = Make(argv => argv switch
+        {
+            ["get", .., "data/k8s/pvc-1", "data/k8s/pvc-1@snapshot-1", _] => Partial(Volume1, "data/k8s/pvc-1@snapshot-1", Claim),
+            ["get", .., "data/k8s/pvc-2", "data/k8s/pvc-2@snapshot-2", _] => Partial(Volume2, "data/k8s/pvc-2@snapshot-2", "data/k8s@" + SnapshotNaming.ClaimLeafFor("snapshot-2")),
+            ["snapshot", ..] when argv.Count(a => a.Contains('@') && !a.Contains('=')) > 1 => ScriptedRunner.Fail(2, "too many arguments\nusage:\n"),
+            ["snapshot", ..] => ScriptedRunner.Ok(),
+            ["get", .., var volume, var snapshot] => ScriptedRunner.Ok((volume == "data/k8s/pvc-1" ? Volume1 : Volume2) + SnapshotRows(snapshot, snapshot)),
+            _ => ScriptedRunner.Fail(1, "unexpected"),
+        });
+
+        await manager.CreateAsync("snapshot-1", "data/k8s/pvc-1", new Dictionary<string, string>(), CancellationToken.None);
+        await manager.CreateAsync("snapshot-2", "data/k8s/pvc-2", new Dictionary<string, string>(), CancellationToken.None);
+
+        var takes = runner.Commands.Where(c => c[0] == "snapshot").Select(c => c[^1]).ToList();
+        // The first create tried the one-command form once (refused, nothing taken); the second went
+        // straight to claim, then snapshot.
+        Assert.Equal(["data/k8s/pvc-1@snapshot-1", Claim, "data/k8s/pvc-1@snapshot-1",
+            "data/k8s@" + SnapshotNaming.ClaimLeafFor("snapshot-2"), "data/k8s/pvc-2@snapshot-2"], takes);
+        Assert.False(manager.SupportsMultiSnapshot);
+    }
+
+    [Fact]
+    public async Task A_claim_whose_snapshot_is_gone_is_taken_over_by_a_request_for_another_volume()
+    {
+        var (manager, runner) = Make(argv => argv switch
+        {
+            ["get", .., "data/k8s/pvc-1", "data/k8s/pvc-1@snapshot-1", _] =>
+                Partial(Volume1 + SnapshotRows(Claim, "data/k8s/pvc-2@snapshot-1"), "data/k8s/pvc-1@snapshot-1"),
+            ["get", .., "data/k8s/pvc-2", "data/k8s/pvc-2@snapshot-1"] => Partial(Volume2, "data/k8s/pvc-2@snapshot-1"),
+            ["get", ..] when argv.Contains("-d") => ScriptedRunner.Ok(Volume1 + Volume2),
+            ["destroy", "-d", var claim] when claim == Claim => ScriptedRunner.Ok(),
+            ["snapshot", ..] => ScriptedRunner.Ok(),
+            ["get", .., "data/k8s/pvc-1", "data/k8s/pvc-1@snapshot-1"] => ScriptedRunner.Ok(Volume1 + SnapshotRows("data/k8s/pvc-1@snapshot-1", "data/k8s/pvc-1@snapshot-1")),
+            _ => ScriptedRunner.Fail(1, "unexpected " + string.Join(' ', argv)),
+        });
+
+        var snapshot = await manager.CreateAsync("snapshot-1", "data/k8s/pvc-1", new Dictionary<string, string>(), CancellationToken.None);
+
+        Assert.Equal("data/k8s/pvc-1@snapshot-1", snapshot.Id.Value);
+        Assert.Contains(["destroy", "-d", Claim], runner.Commands);
+        Assert.Contains(runner.Commands, c => c[0] == "snapshot" && c.Contains(Claim));
+    }
+
+    [Fact]
+    public async Task A_retry_of_a_snapshot_already_taken_costs_one_get_and_takes_nothing()
+    {
+        var (manager, runner) = Make(argv => argv switch
+        {
+            ["get", .., "data/k8s/pvc-1", "data/k8s/pvc-1@snapshot-1", _] =>
+                ScriptedRunner.Ok(Volume1 + SnapshotRows("data/k8s/pvc-1@snapshot-1", "data/k8s/pvc-1@snapshot-1") + SnapshotRows(Claim, "data/k8s/pvc-1@snapshot-1")),
+            _ => ScriptedRunner.Fail(1, "unexpected"),
+        });
+
+        var snapshot = await manager.CreateAsync("snapshot-1", "data/k8s/pvc-1", new Dictionary<string, string>(), CancellationToken.None);
+
+        Assert.Equal("data/k8s/pvc-1@snapshot-1", snapshot.Id.Value);
         Assert.Single(runner.Commands);
     }
 

@@ -32,11 +32,14 @@ public abstract class VolumeManagerHarness : IDisposable
     protected string Mountpoint => _mountpoint.FullName;
 
     protected VolumeManager Manager =>
-        new(new ZfsClient(Runner, Options, _mounts), new VolumeOptions { ParentDataset = "data/k8s" }, new LoggerConfiguration().CreateLogger());
+        new(new ZfsClient(Runner, Options, _mounts), new VolumeOptions { ParentDataset = "data/k8s" }, new LoggerConfiguration().CreateLogger(), Sweeps);
+
+    /// <summary>Where the managers' deletes ask for a sweep: a test sees whether one was asked for.</summary>
+    protected SweepRequests Sweeps { get; } = new();
 
     /// <summary>A manager with the driver's locks, a clock and volume options of the test's choosing.</summary>
     protected VolumeManager ManagerWith(IVolumeLocks? locks = null, TimeProvider? clock = null, VolumeOptions? volumes = null) =>
-        new(new ZfsClient(Runner, Options, _mounts), volumes ?? new VolumeOptions { ParentDataset = "data/k8s" }, new LoggerConfiguration().CreateLogger(), locks, clock);
+        new(new ZfsClient(Runner, Options, _mounts), volumes ?? new VolumeOptions { ParentDataset = "data/k8s" }, new LoggerConfiguration().CreateLogger(), Sweeps, locks, clock);
 
     protected static CancellationToken Ct => CancellationToken.None;
 

@@ -158,7 +158,7 @@ public sealed class VolumeManagerListOddNamesTests : VolumeManagerHarness
     {
         using var mounts = new MountSerializer(lockFile: null);
         var manager = new VolumeManager(
-            new ZfsClient(Runner, Options, mounts), new VolumeOptions { ParentDataset = "data" }, new Serilog.LoggerConfiguration().CreateLogger());
+            new ZfsClient(Runner, Options, mounts), new VolumeOptions { ParentDataset = "data" }, new Serilog.LoggerConfiguration().CreateLogger(), new SweepRequests());
         // Captured from zfs-fuse: naming a dataset twice prints its rows twice.
         Runner.OnZfs("get").Returns("data\tused\t2793472\t-\ndata\tavailable\t487940096\t-\ndata\tused\t2793472\t-\ndata\tavailable\t487940096\t-\n");
 

@@ -1,3 +1,4 @@
+using ZfsCsi.Core.Snapshots;
 using ZfsCsi.Core.Volumes;
 using ZfsCsi.Driver.Grpc;
 using ZfsCsi.Tests.Fakes;
@@ -149,11 +150,45 @@ public sealed class VolumeManagerSweepTests : VolumeManagerHarness
     {
         ScriptInventory(Ours(dataset: Moved, state: Markers.StateDeleted, mounted: false)
             + Row(Moved + "@snapshot-1", Markers.CsiName, Markers.EncodeName("snapshot-1"), "local")
-            + Row(Moved + "@snapshot-1", "defer_destroy", "off", "-"));
+            + Row(Moved + "@snapshot-1", "defer_destroy", "off", "-")
+            + ClaimRows("snapshot-1", Dataset + "@snapshot-1", created: 0));
 
         await Sweeper.SweepAsync(Ct);
 
         Assert.Equal([GetInventory(Parent)], Runner.Argv);
+    }
+
+    private static string ClaimOf(string name) => Parent + "@" + SnapshotNaming.ClaimLeafFor(name);
+
+    private static string ClaimRows(string name, string snapshotId, long created) =>
+        Row(ClaimOf(name), Markers.CsiName, Markers.EncodeName(name), "local")
+        + Row(ClaimOf(name), Markers.SnapshotId, snapshotId, "local")
+        + Row(ClaimOf(name), "creation", created.ToString(System.Globalization.CultureInfo.InvariantCulture), "-");
+
+    [Fact]
+    public async Task A_live_snapshot_taken_before_name_claims_existed_gets_its_claim()
+    {
+        ScriptInventory(Ours() + Row(Dataset + "@snapshot-1", Markers.CsiName, Markers.EncodeName("snapshot-1"), "local"));
+        Runner.OnZfs("snapshot").Returns();
+
+        await Sweeper.SweepAsync(Ct);
+
+        Assert.Contains(["snapshot", "-o", $"{Markers.CsiName}={Markers.EncodeName("snapshot-1")}", "-o", $"{Markers.SnapshotId}={Dataset}@snapshot-1", ClaimOf("snapshot-1")], Runner.Argv);
+    }
+
+    [Fact]
+    public async Task A_claim_whose_snapshot_is_gone_is_destroyed_only_after_the_grace_period()
+    {
+        var now = _clock.GetUtcNow().ToUnixTimeSeconds();
+        ScriptInventory(Ours() + ClaimRows("snapshot-1", Dataset + "@snapshot-1", created: now) + ClaimRows("snapshot-2", Dataset + "@snapshot-2", created: now - 3600));
+        Runner.OnZfs("get", "-H", "-p", "-o", Columns, "creation", ClaimOf("snapshot-2"))
+            .Returns(Row(ClaimOf("snapshot-2"), "creation", (now - 3600).ToString(System.Globalization.CultureInfo.InvariantCulture), "-"));
+        Runner.OnZfs("destroy").Returns();
+
+        await Sweeper.SweepAsync(Ct);
+
+        Assert.Contains(["destroy", "-d", ClaimOf("snapshot-2")], Runner.Argv);
+        Assert.DoesNotContain(["destroy", "-d", ClaimOf("snapshot-1")], Runner.Argv);
     }
 
     [Theory]

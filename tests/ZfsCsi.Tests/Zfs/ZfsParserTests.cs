@@ -154,4 +154,23 @@ public sealed class ZfsParserTests
     {
         Assert.Empty(ZfsParser.ParsePoolHealth(""));
     }
+
+    [Fact]
+    public void The_names_a_get_reports_missing_are_read_from_its_stderr()
+    {
+        // Captured from zfs-fuse 0.7 (OpenZFS 2.3 prints the same lines: tests/…/ZfsCommands).
+        const string stderr = "cannot open 'expool/a@nope': dataset does not exist\ncannot open 'expool/b': dataset does not exist\n";
+
+        Assert.Equal(new HashSet<string> { "expool/a@nope", "expool/b" }, ZfsParser.ParseMissingNames(stderr));
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("cannot open 'data': pool I/O is currently suspended\n")]
+    [InlineData("cannot open 'data/k8s/a': dataset does not exist\ninternal error: out of memory\n")]
+    [InlineData("cannot open '': dataset does not exist\n")]
+    public void A_get_failure_that_is_not_only_missing_names_is_not_read_as_such(string stderr)
+    {
+        Assert.Null(ZfsParser.ParseMissingNames(stderr));
+    }
 }

@@ -29,7 +29,7 @@ public sealed class ControllerServiceTests : IDisposable
         {
             var zfs = new ZfsClient(_runner, new ZfsOptions(), _mounts);
             var logger = new LoggerConfiguration().CreateLogger();
-            var volumes = new VolumeManager(zfs, new VolumeOptions { ParentDataset = "data/k8s" }, logger);
+            var volumes = new VolumeManager(zfs, new VolumeOptions { ParentDataset = "data/k8s" }, logger, new SweepRequests());
             return new ControllerService(volumes, new Core.Snapshots.SnapshotManager(zfs, volumes, logger), _locks);
         }
     }

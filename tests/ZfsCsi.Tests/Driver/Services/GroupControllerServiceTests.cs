@@ -23,7 +23,7 @@ public sealed class GroupControllerServiceTests : IDisposable
     {
         var zfs = new ZfsClient(_runner, new ZfsOptions(), _mounts);
         var logger = new LoggerConfiguration().CreateLogger();
-        _snapshots = new SnapshotManager(zfs, new VolumeManager(zfs, new VolumeOptions { ParentDataset = "data/k8s" }, logger), logger);
+        _snapshots = new SnapshotManager(zfs, new VolumeManager(zfs, new VolumeOptions { ParentDataset = "data/k8s" }, logger, new SweepRequests()), logger);
     }
 
     private GroupControllerService Service => new(_snapshots, _locks);

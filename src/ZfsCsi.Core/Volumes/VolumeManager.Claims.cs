@@ -1,0 +1,69 @@
+using ZfsCsi.Core.Snapshots;
+using ZfsCsi.Core.Zfs;
+
+namespace ZfsCsi.Core.Volumes;
+
+public sealed partial class VolumeManager
+{
+    /// <summary>
+    /// The sweep's part in snapshot-name claims (<see cref="SnapshotNaming.ClaimLeafFor"/>), from its
+    /// listing: a claim whose snapshot is no longer live (deleted, or never taken by a crashed
+    /// CreateSnapshot) is destroyed once it is older than <see cref="HiddenSnapshotGrace"/>; a live
+    /// CSI snapshot without a claim (taken before claims existed) gets one, so its name is held.
+    /// Both under the name's lock: a CreateSnapshot of that name holds it while it reads and takes
+    /// the claim, and a held lock leaves the claim to it.
+    /// </summary>
+    private async Task<bool> SweepClaimsAsync(IReadOnlyList<DatasetProperties> rows, DateTimeOffset now, CancellationToken ct)
+    {
+        var prefix = Parent.Value + "@" + SnapshotNaming.ClaimPrefix;
+        var claims = rows.Where(r => r.Name.StartsWith(prefix, StringComparison.Ordinal)).ToDictionary(r => r.Name, StringComparer.Ordinal);
+        var live = new Dictionary<string, string>(StringComparer.Ordinal);
+        var datasets = rows.Where(r => !r.IsSnapshot).ToDictionary(r => r.Name, StringComparer.Ordinal);
+        foreach (var snapshot in rows.Where(r => Inventory.IsLiveCsiSnapshot(r) && r.LocalValue(Markers.CsiName) is not null))
+        {
+            // Only snapshots on volumes of ours that got past CreateVolume: CreateSnapshot takes none
+            // of a half-made one, so a snapshot there is a person's, and left to that person.
+            if (CsiVolumeOf(Inventory.DatasetOf(snapshot.Name)) is { } volume
+                && datasets.TryGetValue(Inventory.DatasetOf(snapshot.Name), out var owner) && IsOurs(owner)
+                && owner.LocalValue(Markers.State) != Markers.StateCreating)
+            {
+                live[$"{volume.Value}@{Inventory.LeafOf(snapshot.Name)}"] = snapshot.LocalValue(Markers.CsiName)!;
+            }
+        }
+        var changed = false;
+        foreach (var claim in claims.Values)
+        {
+            var holds = claim.LocalValue(Markers.SnapshotId) is { } id && live.TryGetValue(id, out var name) && name == claim.LocalValue(Markers.CsiName);
+            var created = DateTimeOffset.FromUnixTimeSeconds(claim.Bytes("creation") ?? 0);
+            if (holds || now - created <= HiddenSnapshotGrace || !SnapshotName.TryParse(claim.Name, out var claimName)
+                || Markers.DecodeName(claim.LocalValue(Markers.CsiName)) is not { } csiName)
+            {
+                continue;
+            }
+            using var held = locks is null ? NoLock.Instance : locks.TryAcquire(SnapshotNaming.NameLockKey(csiName));
+            // Read again under the lock: since the listing, a CreateSnapshot of this name may have
+            // taken the stale claim over (destroyed and made anew: a new creation time).
+            if (held is null || await zfs.TryGetAsync(claimName, ["creation"], ct).ConfigureAwait(false) is not { } again || again.Value("creation") != claim.Value("creation"))
+            {
+                continue;
+            }
+            changed |= await TryAsync("destroy stale snapshot name claim", claim.Name, () => zfs.DestroySnapshotDeferredAsync(claimName, ct)).ConfigureAwait(false);
+        }
+        foreach (var (id, encoded) in live)
+        {
+            if (Markers.DecodeName(encoded) is not { } csiName || claims.ContainsKey(Parent.Value + "@" + SnapshotNaming.ClaimLeafFor(csiName)))
+            {
+                continue;
+            }
+            using var held = locks is null ? NoLock.Instance : locks.TryAcquire(SnapshotNaming.NameLockKey(csiName));
+            if (held is null)
+            {
+                continue;
+            }
+            var claim = SnapshotName.Of(Parent, SnapshotNaming.ClaimLeafFor(csiName));
+            changed |= await TryAsync("claim the name of snapshot " + id, claim.Value,
+                () => zfs.SnapshotAsync(claim, [new(Markers.CsiName, encoded), new(Markers.SnapshotId, id)], ct)).ConfigureAwait(false);
+        }
+        return changed;
+    }
+}
