@@ -8,12 +8,12 @@ public sealed partial class VolumeManager
     /// <summary>
     /// The sweep's part in snapshot-name claims (<see cref="SnapshotNaming.ClaimLeafFor"/>), from its
     /// listing: a claim whose snapshot is no longer live (deleted, or never taken by a crashed
-    /// CreateSnapshot) is destroyed once it is older than <see cref="HiddenSnapshotGrace"/>; a live
+    /// CreateSnapshot) is destroyed; a live
     /// CSI snapshot without a claim (taken before claims existed) gets one, so its name is held.
     /// Both under the name's lock: a CreateSnapshot of that name holds it while it reads and takes
     /// the claim, and a held lock leaves the claim to it.
     /// </summary>
-    private async Task<bool> SweepClaimsAsync(IReadOnlyList<DatasetProperties> rows, DateTimeOffset now, CancellationToken ct)
+    private async Task<bool> SweepClaimsAsync(IReadOnlyList<DatasetProperties> rows, CancellationToken ct)
     {
         var prefix = Parent.Value + "@" + SnapshotNaming.ClaimPrefix;
         var claims = rows.Where(r => r.Name.StartsWith(prefix, StringComparison.Ordinal)).ToDictionary(r => r.Name, StringComparer.Ordinal);
@@ -33,17 +33,26 @@ public sealed partial class VolumeManager
         var changed = false;
         foreach (var claim in claims.Values)
         {
-            var holds = claim.LocalValue(Markers.SnapshotId) is { } id && live.TryGetValue(id, out var name) && name == claim.LocalValue(Markers.CsiName);
-            var created = DateTimeOffset.FromUnixTimeSeconds(claim.Bytes("creation") ?? 0);
-            if (holds || now - created <= HiddenSnapshotGrace || !SnapshotName.TryParse(claim.Name, out var claimName)
-                || Markers.DecodeName(claim.LocalValue(Markers.CsiName)) is not { } csiName)
+            var holder = claim.LocalValue(Markers.SnapshotId);
+            if (holder is not null && live.TryGetValue(holder, out var name) && name == claim.LocalValue(Markers.CsiName))
+            {
+                continue;
+            }
+            if (!SnapshotName.TryParse(claim.Name, out var claimName) || Markers.DecodeName(claim.LocalValue(Markers.CsiName)) is not { } csiName)
             {
                 continue;
             }
             using var held = locks is null ? NoLock.Instance : locks.TryAcquire(SnapshotNaming.NameLockKey(csiName));
-            // Read again under the lock: since the listing, a CreateSnapshot of this name may have
-            // taken the stale claim over (destroyed and made anew: a new creation time).
-            if (held is null || await zfs.TryGetAsync(claimName, ["creation"], ct).ConfigureAwait(false) is not { } again || again.Value("creation") != claim.Value("creation"))
+            if (held is null)
+            {
+                continue;
+            }
+            // Again under the lock: since the listing, a CreateSnapshot of this name may have taken
+            // the claim over (made anew: another creation time) or taken its snapshot (a retry that
+            // found the claim of a crashed try).
+            if (await zfs.TryGetAsync(claimName, ["creation"], ct).ConfigureAwait(false) is not { } again || again.Value("creation") != claim.Value("creation")
+                || (holder is not null && SnapshotId.TryParse(holder, Parent) is { } holderId
+                    && (await FindSnapshotRowsAsync(holderId, ct).ConfigureAwait(false))?.Any(r => r.IsSnapshot && Inventory.IsLiveCsiSnapshot(r)) == true))
             {
                 continue;
             }

@@ -101,7 +101,7 @@ public sealed partial class VolumeManager
                         () => zfs.DestroySnapshotRecursiveAsync(name, ct)).ConfigureAwait(false);
                 }
             }
-            changed |= await SweepClaimsAsync(rows, now, ct).ConfigureAwait(false);
+            changed |= await SweepClaimsAsync(rows, ct).ConfigureAwait(false);
             if (!changed)
             {
                 return;

@@ -29,7 +29,7 @@ public sealed class CrashRetryTests(SnapshotFixture driver) : IClassFixture<Snap
         await driver.Client.GroupController.DeleteVolumeGroupSnapshotAsync(new DeleteVolumeGroupSnapshotRequest { GroupSnapshotId = group.GroupSnapshotId });
         await driver.DeleteVolumeAsync(va);
         await driver.DeleteVolumeAsync(vb);
-        Assert.Empty(await driver.LeftoversAsync(a, b));
+        Assert.Empty(await driver.SweptAsync(a, b));
     }
 
     [Fact]
@@ -46,7 +46,7 @@ public sealed class CrashRetryTests(SnapshotFixture driver) : IClassFixture<Snap
         Assert.Equal("on", await driver.GetPropertyAsync($"{volume}@{SnapshotNaming.CloneSourceLeaf(c)}", "defer_destroy"));
         await driver.DeleteVolumeAsync(clone);
         await driver.DeleteVolumeAsync(volume);
-        Assert.Empty(await driver.LeftoversAsync(v, c));
+        Assert.Empty(await driver.SweptAsync(v, c));
     }
 
     [Fact]
@@ -59,7 +59,7 @@ public sealed class CrashRetryTests(SnapshotFixture driver) : IClassFixture<Snap
         Assert.Equal("0", await driver.GetPropertyAsync(volume, "refreservation"));
         Assert.Equal("deleted", await driver.GetPropertyAsync(volume, "zfs-csi:state"));
         await driver.DeleteSnapshotAsync(snapshot.SnapshotId);
-        Assert.Empty(await driver.LeftoversAsync(v));
+        Assert.Empty(await driver.SweptAsync(v));
     }
 
     [Fact]
@@ -86,6 +86,6 @@ public sealed class CrashRetryTests(SnapshotFixture driver) : IClassFixture<Snap
         }
         await driver.DeleteSnapshotAsync(second.SnapshotId);
         await driver.DeleteVolumeAsync(volume);
-        Assert.Empty(await driver.LeftoversAsync(v, r));
+        Assert.Empty(await driver.SweptAsync(v, r));
     }
 }

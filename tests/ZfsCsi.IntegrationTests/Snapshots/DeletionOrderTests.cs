@@ -31,7 +31,7 @@ public sealed class DeletionOrderTests(SnapshotFixture driver) : IClassFixture<S
         await driver.DeleteVolumeAsync(restored.Volume.VolumeId);
         Assert.NotEmpty(await driver.LeftoversAsync(v)); // the snapshot still holds it
         await driver.DeleteSnapshotAsync(snapshot.SnapshotId);
-        Assert.Empty(await driver.LeftoversAsync(v, r));
+        Assert.Empty(await driver.SweptAsync(v, r));
     }
 
     [Fact]
@@ -52,7 +52,7 @@ public sealed class DeletionOrderTests(SnapshotFixture driver) : IClassFixture<S
         await driver.DeleteVolumeAsync(restored);
         Assert.DoesNotContain(await driver.LeftoversAsync(v), n => n.Contains('@'));
         await driver.DeleteVolumeAsync(volume);
-        Assert.Empty(await driver.LeftoversAsync(v, r));
+        Assert.Empty(await driver.SweptAsync(v, r));
     }
 
     [Fact]
@@ -67,7 +67,7 @@ public sealed class DeletionOrderTests(SnapshotFixture driver) : IClassFixture<S
         Assert.Contains(await driver.ListSnapshotsAsync(), s => s.SnapshotId == snapshot.SnapshotId);
         await driver.DeleteSnapshotAsync(snapshot.SnapshotId);
         await driver.DeleteVolumeAsync(volume);
-        Assert.Empty(await driver.LeftoversAsync(v, r));
+        Assert.Empty(await driver.SweptAsync(v, r));
     }
 
     [Fact]
@@ -88,7 +88,7 @@ public sealed class DeletionOrderTests(SnapshotFixture driver) : IClassFixture<S
         await driver.WriteAsync(restored, "g", "still writable");
 
         await driver.DeleteVolumeAsync(restored);
-        Assert.Empty(await driver.LeftoversAsync(v, r));
+        Assert.Empty(await driver.SweptAsync(v, r));
     }
 
     [Fact]
@@ -100,7 +100,7 @@ public sealed class DeletionOrderTests(SnapshotFixture driver) : IClassFixture<S
         await driver.DeleteVolumeAsync(clone);
         Assert.DoesNotContain(await driver.LeftoversAsync(v), n => n.Contains('@'));
         await driver.DeleteVolumeAsync(volume);
-        Assert.Empty(await driver.LeftoversAsync(v, c));
+        Assert.Empty(await driver.SweptAsync(v, c));
     }
 
     [Fact]
@@ -118,7 +118,7 @@ public sealed class DeletionOrderTests(SnapshotFixture driver) : IClassFixture<S
         await driver.WriteAsync(clone, "f", "clone changed");
 
         await driver.DeleteVolumeAsync(clone);
-        Assert.Empty(await driver.LeftoversAsync(v, c));
+        Assert.Empty(await driver.SweptAsync(v, c));
     }
 
     [Fact]
@@ -135,7 +135,7 @@ public sealed class DeletionOrderTests(SnapshotFixture driver) : IClassFixture<S
         await driver.DeleteVolumeAsync(restored);
         Assert.Equal([s2.SnapshotId], (await driver.ListSnapshotsAsync()).Select(s => s.SnapshotId).Where(id => id.Contains(r, StringComparison.Ordinal) || id.Contains(v, StringComparison.Ordinal)));
         await driver.DeleteSnapshotAsync(s2.SnapshotId);
-        Assert.Empty(await driver.LeftoversAsync(v, r));
+        Assert.Empty(await driver.SweptAsync(v, r));
     }
 
     [Fact]
@@ -151,6 +151,6 @@ public sealed class DeletionOrderTests(SnapshotFixture driver) : IClassFixture<S
         Assert.Equal("deleted", await driver.GetPropertyAsync(volume, "zfs-csi:state"));
         Assert.Equal("off", await driver.GetPropertyAsync(volume, "canmount"));
         await driver.DeleteSnapshotAsync(snapshot.SnapshotId);
-        Assert.Empty(await driver.LeftoversAsync(v));
+        Assert.Empty(await driver.SweptAsync(v));
     }
 }

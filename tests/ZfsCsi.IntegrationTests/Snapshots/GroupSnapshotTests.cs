@@ -92,7 +92,7 @@ public sealed class GroupSnapshotTests(SnapshotFixture driver) : IClassFixture<S
         await driver.DeleteVolumeAsync(restored.Volume.VolumeId);
         await driver.DeleteVolumeAsync(va);
         await driver.DeleteVolumeAsync(vb);
-        Assert.Empty(await driver.LeftoversAsync(a, b));
+        Assert.Empty(await driver.SweptAsync(a, b));
     }
 
     [Fact]
@@ -132,7 +132,7 @@ public sealed class GroupSnapshotTests(SnapshotFixture driver) : IClassFixture<S
         await Groups.DeleteVolumeGroupSnapshotAsync(delete); // a retry naming members already gone
         await driver.DeleteVolumeAsync(va);
         await driver.DeleteVolumeAsync(vb);
-        Assert.Empty(await driver.LeftoversAsync(a, b));
+        Assert.Empty(await driver.SweptAsync(a, b));
     }
 
     [Fact]
@@ -146,7 +146,7 @@ public sealed class GroupSnapshotTests(SnapshotFixture driver) : IClassFixture<S
         await driver.DeleteVolumeAsync(vb);
         Assert.Equal(2, (await Groups.GetVolumeGroupSnapshotAsync(new GetVolumeGroupSnapshotRequest { GroupSnapshotId = group.GroupSnapshotId })).GroupSnapshot.Snapshots.Count);
         await Groups.DeleteVolumeGroupSnapshotAsync(new DeleteVolumeGroupSnapshotRequest { GroupSnapshotId = group.GroupSnapshotId });
-        Assert.Empty(await driver.LeftoversAsync(a, b));
+        Assert.Empty(await driver.SweptAsync(a, b));
     }
 
     [Fact]

@@ -68,10 +68,10 @@ public sealed class NameReuseTests(SnapshotFixture driver) : IClassFixture<Snaps
 
         // ... and the sweep removes it with the last dependent.
         await driver.DeleteVolumeAsync(restored);
-        Assert.Empty(await RetiredAsync(n));
+        Assert.Empty(await SnapshotFixture.AfterSweepAsync(() => RetiredAsync(n)));
         Assert.Equal("new", await driver.ReadAsync(second, "f"));
         await driver.DeleteVolumeAsync(second);
-        Assert.Empty(await driver.LeftoversAsync(n, r));
+        Assert.Empty(await driver.SweptAsync(n, r));
     }
 
     [Fact]
@@ -87,10 +87,10 @@ public sealed class NameReuseTests(SnapshotFixture driver) : IClassFixture<Snaps
         await driver.DeleteSnapshotAsync(snapshot.SnapshotId);
         await driver.DeleteSnapshotAsync(snapshot.SnapshotId); // a retry is OK too
 
-        Assert.Empty(await RetiredAsync(n));
+        Assert.Empty(await SnapshotFixture.AfterSweepAsync(() => RetiredAsync(n)));
         Assert.Equal([second], (await driver.ListVolumeIdsAsync()).Where(v => v.Contains(n)));
         await driver.DeleteVolumeAsync(second);
-        Assert.Empty(await driver.LeftoversAsync(n));
+        Assert.Empty(await driver.SweptAsync(n));
     }
 
     [Fact]
@@ -111,7 +111,7 @@ public sealed class NameReuseTests(SnapshotFixture driver) : IClassFixture<Snaps
         Assert.Equal("yes", await driver.GetPropertyAsync(second, "mounted"));
         Assert.False(File.Exists(Path.Combine(await driver.GetPropertyAsync(second, "mountpoint"), "f")));
         await driver.DeleteSnapshotAsync(snapshot.SnapshotId);
-        Assert.Empty(await RetiredAsync(n));
+        Assert.Empty(await SnapshotFixture.AfterSweepAsync(() => RetiredAsync(n)));
         await driver.DeleteVolumeAsync(second);
     }
 
@@ -135,9 +135,9 @@ public sealed class NameReuseTests(SnapshotFixture driver) : IClassFixture<Snaps
         Assert.Equal($"{driver.Pool.Parent}/Deleted-1-{snapshot.SnapshotId[(driver.Pool.Parent.Length + 1)..]}", await driver.GetPropertyAsync(restored, "origin"));
         await driver.DeleteVolumeAsync(restored);
         await driver.DeleteSnapshotAsync(snapshot.SnapshotId);
-        Assert.Empty(await RetiredAsync(n));
+        Assert.Empty(await SnapshotFixture.AfterSweepAsync(() => RetiredAsync(n)));
         await driver.DeleteVolumeAsync(second);
-        Assert.Empty(await driver.LeftoversAsync(n, r));
+        Assert.Empty(await driver.SweptAsync(n, r));
     }
 
     [Fact]
@@ -164,7 +164,7 @@ public sealed class NameReuseTests(SnapshotFixture driver) : IClassFixture<Snaps
             Assert.Equal(StatusCode.FailedPrecondition, e.StatusCode);
             Assert.Contains("clone", e.Status.Detail);
             Assert.Equal("deleted", await driver.GetPropertyAsync(first, "zfs-csi:state"));
-            Assert.Empty(await RetiredAsync(n));
+            Assert.Empty(await SnapshotFixture.AfterSweepAsync(() => RetiredAsync(n)));
             Assert.DoesNotContain(first, await driver.ListVolumeIdsAsync());
             // Once the clone is gone the name can be used again.
             await driver.DeleteVolumeAsync(clone);
@@ -179,9 +179,9 @@ public sealed class NameReuseTests(SnapshotFixture driver) : IClassFixture<Snaps
             await driver.DeleteVolumeAsync(clone);
         }
         await driver.DeleteSnapshotAsync(snapshot.SnapshotId);
-        Assert.Empty(await RetiredAsync(n));
+        Assert.Empty(await SnapshotFixture.AfterSweepAsync(() => RetiredAsync(n)));
         await driver.DeleteVolumeAsync(second);
-        Assert.Empty(await driver.LeftoversAsync(n, c));
+        Assert.Empty(await driver.SweptAsync(n, c));
     }
 
     [Fact]
@@ -206,11 +206,11 @@ public sealed class NameReuseTests(SnapshotFixture driver) : IClassFixture<Snaps
         var delete = new DeleteVolumeGroupSnapshotRequest { GroupSnapshotId = group.GroupSnapshotId };
         delete.SnapshotIds.Add(memberIds);
         await Groups.DeleteVolumeGroupSnapshotAsync(delete);
-        Assert.Empty(await RetiredAsync(a));
+        Assert.Empty(await SnapshotFixture.AfterSweepAsync(() => RetiredAsync(a)));
         Assert.DoesNotContain(await driver.ListSnapshotsAsync(), s => memberIds.Contains(s.SnapshotId));
         await driver.DeleteVolumeAsync(va);
         await driver.DeleteVolumeAsync(vb);
-        Assert.Empty(await driver.LeftoversAsync(a, b));
+        Assert.Empty(await driver.SweptAsync(a, b));
     }
 
     /// <summary>

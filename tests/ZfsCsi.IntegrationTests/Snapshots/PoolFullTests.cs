@@ -35,7 +35,7 @@ public sealed class PoolFullTests(SnapshotFixture driver) : IClassFixture<Snapsh
         Assert.Equal(StatusCode.ResourceExhausted, await SnapshotFixture.CodeOfAsync(() => driver.CloneAsync("pvc-full-c", volume)));
 
         Assert.Equal([$"{volume}@snapshot-full-0"], (await driver.LeftoversAsync(v)).Where(n => n.Contains('@')));
-        Assert.Empty(await driver.LeftoversAsync(r, "pvc-full-c"));
+        Assert.Empty(await driver.SweptAsync(r, "pvc-full-c"));
         Assert.Equal([snapshotBefore.SnapshotId], (await driver.ListSnapshotsAsync()).Select(s => s.SnapshotId));
     }
 }

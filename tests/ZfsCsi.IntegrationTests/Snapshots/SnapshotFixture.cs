@@ -65,6 +65,28 @@ public class SnapshotFixture : DriverFixture
         (await PoolNamesAsync()).Where(n => volumeNames.Any(v =>
             n == $"{Pool.Parent}/{v}" || n.StartsWith($"{Pool.Parent}/{v}@", StringComparison.Ordinal))).ToList();
 
+    /// <summary>
+    /// What <paramref name="read"/> finds once the controller's background sweep has run: a delete
+    /// asks for one and it runs seconds later (PeriodicSweep.RequestDelay), never inside the RPC.
+    /// Polls until nothing is found or 30 s passed, and returns the last reading.
+    /// </summary>
+    public static async Task<IReadOnlyList<string>> AfterSweepAsync(Func<Task<IReadOnlyList<string>>> read)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (true)
+        {
+            var found = await read();
+            if (found.Count == 0 || DateTime.UtcNow > deadline)
+            {
+                return found;
+            }
+            await Task.Delay(200);
+        }
+    }
+
+    /// <summary><see cref="LeftoversAsync"/> once the background sweep has run.</summary>
+    public Task<IReadOnlyList<string>> SweptAsync(params string[] volumeNames) => AfterSweepAsync(() => LeftoversAsync(volumeNames));
+
     /// <summary>Mount-causing test commands take the driver's lock (docs/zfs.md, "Mounts and the mount lock").</summary>
     public Task<string> ZfsLockedAsync(params string[] args) => TestPool.WithMountLockAsync(() => Sh.CheckAsync("zfs", args));
 

@@ -98,7 +98,7 @@ public sealed class SnapshotTests(SnapshotFixture driver) : IClassFixture<Snapsh
 
         var name = Unique("pvc-s5c");
         Assert.Equal(StatusCode.OutOfRange, await SnapshotFixture.CodeOfAsync(() => driver.RestoreAsync(name, snapshot.SnapshotId, 4 * MiB, 8 * MiB)));
-        Assert.Empty(await driver.LeftoversAsync(name));
+        Assert.Empty(await driver.SweptAsync(name));
     }
 
     [Fact]
@@ -182,7 +182,7 @@ public sealed class SnapshotTests(SnapshotFixture driver) : IClassFixture<Snapsh
         Assert.Contains($"{volume}@autosnap_hourly", await driver.PoolNamesAsync());
 
         await driver.DeleteVolumeAsync(volume);
-        Assert.Empty(await driver.LeftoversAsync(name));
+        Assert.Empty(await driver.SweptAsync(name));
     }
 
     [Fact]

@@ -177,13 +177,17 @@ public sealed class VolumeManagerSweepTests : VolumeManagerHarness
     }
 
     [Fact]
-    public async Task A_claim_whose_snapshot_is_gone_is_destroyed_only_after_the_grace_period()
+    public async Task A_claim_whose_snapshot_is_gone_is_destroyed_unless_a_create_of_that_name_holds_its_lock()
     {
         var now = _clock.GetUtcNow().ToUnixTimeSeconds();
-        ScriptInventory(Ours() + ClaimRows("snapshot-1", Dataset + "@snapshot-1", created: now) + ClaimRows("snapshot-2", Dataset + "@snapshot-2", created: now - 3600));
+        ScriptInventory(Ours() + ClaimRows("snapshot-1", Dataset + "@snapshot-1", created: now) + ClaimRows("snapshot-2", Dataset + "@snapshot-2", created: now));
         Runner.OnZfs("get", "-H", "-p", "-o", Columns, "creation", ClaimOf("snapshot-2"))
-            .Returns(Row(ClaimOf("snapshot-2"), "creation", (now - 3600).ToString(System.Globalization.CultureInfo.InvariantCulture), "-"));
+            .Returns(Row(ClaimOf("snapshot-2"), "creation", now.ToString(System.Globalization.CultureInfo.InvariantCulture), "-"));
+        Runner.OnZfs("get", "-H", "-p", "-o", Columns, string.Join(',', Core.Volumes.Inventory.Properties), Dataset, Dataset + "@snapshot-2")
+            .Returns(Ours());
+        Runner.OnZfs("get", "-H", "-p", "-d", "1").Returns(Inventory());
         Runner.OnZfs("destroy").Returns();
+        using var creating = _locks.TryAcquire(SnapshotNaming.NameLockKey("snapshot-1"));
 
         await Sweeper.SweepAsync(Ct);
 
