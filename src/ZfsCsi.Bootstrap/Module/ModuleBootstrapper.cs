@@ -53,9 +53,11 @@ public sealed partial class ModuleBootstrapper(ICommandRunner runner, BootstrapO
                 $"cannot read the ZFS userland version, so the module ({state.Installed}) cannot be checked against it: {state.UserlandError}. "
                 + "With zfs-fuse pass --module none; with OpenZFS install its userland tools ('zfs --version' must print zfs-X.Y.Z), or pass --source with the tree they came from");
         }
+        var loadStarted = System.Diagnostics.Stopwatch.GetTimestamp();
         await progress.StepAsync(BootstrapState.Checking, "modprobe zfs", $"loading zfs {state.Installed} for kernel {release}",
             () => RequireAsync(new CommandLine(options.Modprobe, "zfs"), options.CommandTimeout, "modprobe zfs", retryable: true, ct),
             limit: options.CommandTimeout).ConfigureAwait(false);
+        progress.ModuleLoaded(System.Diagnostics.Stopwatch.GetElapsedTime(loadStarted));
         var loaded = ReadLoadedVersion()
             ?? throw new BootstrapException("modprobe zfs", $"modprobe zfs succeeded but {LoadedVersionPath} does not exist: the module did not load; see dmesg", retryable: true);
         // Now the module is loaded, zfs --version answers for the tools themselves: trust it over META.
@@ -142,7 +144,9 @@ public sealed partial class ModuleBootstrapper(ICommandRunner runner, BootstrapO
         }
         try
         {
+            var buildStarted = System.Diagnostics.Stopwatch.GetTimestamp();
             await BuildWithRetriesAsync(headers, ct).ConfigureAwait(false);
+            progress.ModuleRebuilt(System.Diagnostics.Stopwatch.GetElapsedTime(buildStarted));
             _failedBuilds = 0;
             _nextBuildAllowed = DateTimeOffset.MinValue;
         }

@@ -101,6 +101,24 @@ public sealed class BootstrapProgress : IDisposable
         }
     }
 
+    /// <summary>The module was loaded just now, in <paramref name="took"/>: kept in the status file for the driver's metrics.</summary>
+    public void ModuleLoaded(TimeSpan took)
+    {
+        lock (_gate)
+        {
+            _status = _status with { ModuleLoaded = _clock.GetUtcNow(), ModuleLoadSeconds = took.TotalSeconds };
+        }
+    }
+
+    /// <summary>A rebuild of the module finished just now, in <paramref name="took"/>: kept in the status file for the driver's metrics.</summary>
+    public void ModuleRebuilt(TimeSpan took)
+    {
+        lock (_gate)
+        {
+            _status = _status with { ModuleRebuilt = _clock.GetUtcNow(), ModuleRebuildSeconds = took.TotalSeconds };
+        }
+    }
+
     /// <summary>
     /// Runs one step: logs its start and end with the elapsed time, puts it in the status file
     /// with its start and <paramref name="limit"/> (what its commands may take: past it plus a

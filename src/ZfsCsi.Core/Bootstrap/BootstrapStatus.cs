@@ -60,6 +60,18 @@ public sealed record BootstrapStatus
     /// <summary>True for the watch sidecar (it keeps the file fresh); false for a one-shot run whose result stays valid after it exits.</summary>
     public bool Watching { get; init; }
 
+    /// <summary>When this bootstrap process last loaded the zfs module (modprobe zfs succeeded); null: not since it started.</summary>
+    public DateTimeOffset? ModuleLoaded { get; init; }
+
+    /// <summary>How long that modprobe took.</summary>
+    public double? ModuleLoadSeconds { get; init; }
+
+    /// <summary>When this bootstrap process last finished rebuilding and installing the module; null: not since it started.</summary>
+    public DateTimeOffset? ModuleRebuilt { get; init; }
+
+    /// <summary>How long that rebuild took, its retries included.</summary>
+    public double? ModuleRebuildSeconds { get; init; }
+
     public string? Pool { get; init; }
     public string? PoolHealth { get; init; }
     public string? KernelRelease { get; init; }

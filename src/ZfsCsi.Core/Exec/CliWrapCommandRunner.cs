@@ -3,11 +3,15 @@ using System.Diagnostics;
 using System.Text;
 using CliWrap;
 using Serilog;
+using ZfsCsi.Core.Metrics;
 
 namespace ZfsCsi.Core.Exec;
 
-/// <summary>The one real <see cref="ICommandRunner"/>: CliWrap with argv, a timeout and one log event per command.</summary>
-public sealed class CliWrapCommandRunner(ILogger logger) : ICommandRunner
+/// <summary>
+/// The one real <see cref="ICommandRunner"/>: CliWrap with argv, a timeout, and one log event and
+/// one metrics observation per command (<paramref name="metrics"/>: null when metrics are off).
+/// </summary>
+public sealed class CliWrapCommandRunner(ILogger logger, ICommandMetrics? metrics = null) : ICommandRunner
 {
     private readonly ILogger _log = logger.ForContext<CliWrapCommandRunner>();
 
@@ -48,17 +52,20 @@ public sealed class CliWrapCommandRunner(ILogger logger) : ICommandRunner
             _log.Information("Command {Argv} exited {ExitCode} in {DurationMs:F1} ms{StandardError}",
                 command.ToString(), result.ExitCode, elapsed.TotalMilliseconds,
                 result.ExitCode == 0 ? "" : ": " + stderr.ToString().Trim());
+            metrics?.Observe(command, result.ExitCode == 0 ? CommandOutcome.Succeeded : CommandOutcome.ExitedNonZero, elapsed);
             return new CommandResult(result.ExitCode, stdout.ToString(), stderr.ToString(), elapsed);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             var elapsed = Stopwatch.GetElapsedTime(started);
             _log.Warning("Command {Argv} timed out after {DurationMs:F1} ms and was killed", command.ToString(), elapsed.TotalMilliseconds);
+            metrics?.Observe(command, CommandOutcome.TimedOut, elapsed);
             throw new CommandTimeoutException(command, timeout);
         }
         catch (Win32Exception e)
         {
             _log.Error("Command {Argv} could not start: {Reason}", command.ToString(), e.Message);
+            metrics?.Observe(command, CommandOutcome.NotStarted, Stopwatch.GetElapsedTime(started));
             throw new CommandFailedException(command, -1, $"cannot start {command.Program}: {e.Message}");
         }
     }

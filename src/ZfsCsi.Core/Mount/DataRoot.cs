@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Serilog;
 using ZfsCsi.Core.Exec;
+using ZfsCsi.Core.Metrics;
 
 namespace ZfsCsi.Core.Mount;
 
@@ -9,7 +10,7 @@ namespace ZfsCsi.Core.Mount;
 /// SSHFS mount (--sshfs-remote), (re)establishing it. Every look at it has a deadline, so a dead
 /// mount is reported within seconds and never blocks an RPC.
 /// </summary>
-public sealed class DataRoot(NodeOptions options, ICommandRunner runner, ILogger logger)
+public sealed class DataRoot(NodeOptions options, ICommandRunner runner, ILogger logger, INodeMetrics? metrics = null)
 {
     private readonly ILogger _log = logger.ForContext<DataRoot>();
     private readonly SemaphoreSlim _remount = new(1, 1);
@@ -22,6 +23,14 @@ public sealed class DataRoot(NodeOptions options, ICommandRunner runner, ILogger
 
     /// <summary>Looks at /data: mounted, and answering statvfs within the deadline.</summary>
     public async Task<DataRootState> ProbeAsync()
+    {
+        // Every look is also the metrics' view: the bind check looks every few seconds, SSHFS or not.
+        var state = await LookAsync().ConfigureAwait(false);
+        metrics?.DataRootProbed(state);
+        return state;
+    }
+
+    private async Task<DataRootState> LookAsync()
     {
         var mount = MountTable.Read().At(_path).LastOrDefault();
         if (mount is null)
@@ -97,9 +106,11 @@ public sealed class DataRoot(NodeOptions options, ICommandRunner runner, ILogger
             if (!result.Succeeded)
             {
                 _log.Error("Cannot mount {Remote} on {DataRoot} over SSHFS: {StandardError}", sshfs.Remote, _path, result.StandardError.Trim());
+                metrics?.SshfsMountFailed();
                 return DataRootState.Dead($"sshfs {sshfs.Remote} {_path} failed: {result.StandardError.Trim()}", null);
             }
             Remounts++;
+            metrics?.SshfsMounted();
             state = await ProbeAsync().ConfigureAwait(false);
             _log.Information("Mounted {Remote} on {DataRoot} over SSHFS in {DurationMs:F0} ms (mount number {Remounts}): {Reason}",
                 sshfs.Remote, _path, Stopwatch.GetElapsedTime(started).TotalMilliseconds, Remounts, state.Reason);
@@ -108,6 +119,7 @@ public sealed class DataRoot(NodeOptions options, ICommandRunner runner, ILogger
         catch (Exception e) when (e is Errors.ZfsCsiException or IOException)
         {
             _log.Error("Cannot mount {Remote} on {DataRoot} over SSHFS: {Reason}", sshfs.Remote, _path, e.Message);
+            metrics?.SshfsMountFailed();
             return DataRootState.Dead(e.Message, null);
         }
         finally

@@ -152,6 +152,7 @@ public sealed partial class NodeVolumes
             "left an empty read-only fence until NodePublishVolume binds it again (read-only first: {ReadOnlyFirst})",
             id.Value, target, Stopwatch.GetElapsedTime(started).TotalMilliseconds, _parent.Value,
             readOnlyErrno == 0 ? "yes" : $"no, {Errno.Describe(readOnlyErrno)}: files already open for writing can still write until closed");
+        metrics?.BindFenced(id);
         return true;
     }
 }

@@ -11,7 +11,7 @@ namespace ZfsCsi.Core.Mount;
 /// The volume id is the dataset name, so data/k8s/pvc-1 is &lt;data root&gt;/k8s/pvc-1 (the pool
 /// name is the data root itself).
 /// </summary>
-public sealed partial class NodeVolumes(NodeOptions options, VolumeOptions volumes, DataRoot dataRoot, ILogger logger)
+public sealed partial class NodeVolumes(NodeOptions options, VolumeOptions volumes, DataRoot dataRoot, ILogger logger, Metrics.INodeMetrics? metrics = null)
 {
     private readonly ILogger _log = logger.ForContext<NodeVolumes>();
     private readonly DatasetName _parent = volumes.Parent;

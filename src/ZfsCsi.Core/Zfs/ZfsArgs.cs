@@ -33,6 +33,13 @@ public static class ZfsArgs
     public static string[] PoolHealth() => ["list", "-H", "-o", "name,health"];
 
     /// <summary>
+    /// <c>zpool list</c> of every imported pool's name and fragmentation (percent, "-" when the pool
+    /// cannot tell). OpenZFS only: zfs-fuse's zpool has no fragmentation property and fails, which
+    /// the metrics take as "not reported". For zpool, not zfs.
+    /// </summary>
+    public static string[] PoolFragmentation() => ["list", "-H", "-o", "name,fragmentation"];
+
+    /// <summary>
     /// <c>zpool import</c> of <paramref name="pool"/> from the given device directories (none: zpool's
     /// default search), never forced (no -f: a pool another host may still use is the operator's
     /// decision). Without <paramref name="mount"/> it mounts nothing (-N): OpenZFS only, zfs-fuse's

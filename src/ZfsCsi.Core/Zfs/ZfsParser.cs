@@ -67,6 +67,23 @@ public static class ZfsParser
         : long.TryParse(value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) ? n
         : throw new FormatException($"'{value}' is not a byte count");
 
+    /// <summary>Reads <c>zpool list -H -o name,fragmentation</c>: "12%" is 0.12, "-" (not known) is null.</summary>
+    public static IReadOnlyDictionary<string, double?> ParsePoolFragmentation(string output) =>
+        output.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(l => l.TrimEnd('\r').Split('\t'))
+            .Where(f => f.Length >= 2)
+            .ToDictionary(f => f[0], f => f[1].EndsWith('%')
+                && int.TryParse(f[1][..^1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var percent)
+                ? percent / 100.0 : (double?)null, StringComparer.Ordinal);
+
+    /// <summary>
+    /// Reads a <c>zfs get -p compressratio</c> value: OpenZFS prints "1.50", zfs-fuse "1.50x"
+    /// (-p does not drop the suffix there); null when it is neither.
+    /// </summary>
+    public static double? ParseRatio(string value) =>
+        double.TryParse(value.TrimEnd('x'), System.Globalization.NumberStyles.AllowDecimalPoint, System.Globalization.CultureInfo.InvariantCulture, out var ratio)
+            ? ratio : null;
+
     /// <summary>Reads <c>zpool list -H -o name,health</c>.</summary>
     public static IReadOnlyDictionary<string, string> ParsePoolHealth(string output) =>
         output.Split('\n', StringSplitOptions.RemoveEmptyEntries)

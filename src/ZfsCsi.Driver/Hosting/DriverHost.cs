@@ -26,6 +26,10 @@ public static partial class DriverHost
             {
                 kestrel.Listen(System.Net.IPAddress.Parse(options.HealthAddress), options.HealthPort, listen => listen.Protocols = HttpProtocols.Http1);
             }
+            if (options.MetricsEndpoint is { } metricsAt && !options.MetricsShareHealthListener)
+            {
+                kestrel.Listen(metricsAt, listen => listen.Protocols = HttpProtocols.Http1);
+            }
         });
 
         var services = builder.Services;
@@ -33,7 +37,14 @@ public static partial class DriverHost
         services.AddSingleton(logger);
         services.AddSingleton(options.Zfs);
         services.AddSingleton(options.Volumes);
-        var commands = runner ?? new CliWrapCommandRunner(logger);
+        // Made here, not by the container: the command runner below is built before it and records into them.
+        var metrics = options.MetricsEnabled ? new Metrics.MetricsRegistry() : null;
+        var commandMetrics = metrics is null ? null : new Metrics.CommandMetrics(metrics);
+        var commands = runner ?? new CliWrapCommandRunner(logger, commandMetrics);
+        if (metrics is not null)
+        {
+            AddMetrics(services, options, metrics, commandMetrics!);
+        }
         if (options.BootstrapStatusFile.Length > 0)
         {
             // Registered first: while the bootstrap works, its reason (rebuilding, importing) says more than "pool not imported".
@@ -80,6 +91,7 @@ public static partial class DriverHost
             app.MapGrpcService<GroupControllerService>();
         }
         HealthEndpoints.Map(app, options);
+        Metrics.MetricsEndpoint.Map(app, options);
         if (options.Mode != DriverMode.Controller)
         {
             app.MapGrpcService<NodeService>();

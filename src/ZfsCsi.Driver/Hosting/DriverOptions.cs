@@ -48,6 +48,17 @@ public sealed partial class DriverOptions
     /// <summary>Address the health listener binds to.</summary>
     public string HealthAddress { get; set; } = "127.0.0.1";
 
+    /// <summary>HOST:PORT of the HTTP /metrics listener (Prometheus); empty: no metrics at all (the default).</summary>
+    public string MetricsAddress { get; set; } = "";
+
+    /// <summary>How often the controller reads the pool and volume metrics (one zpool and zfs listing each time).</summary>
+    public TimeSpan MetricsInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary><see cref="MetricsAddress"/> parsed; null when metrics are off.</summary>
+    /// <remarks>":PORT" is every IPv4 address, as the kubernetes-csi sidecars' --http-endpoint takes it.</remarks>
+    public System.Net.IPEndPoint? MetricsEndpoint =>
+        MetricsAddress.Length > 0 && System.Net.IPEndPoint.TryParse(MetricsAddress.StartsWith(':') ? "0.0.0.0" + MetricsAddress : MetricsAddress, out var endpoint) ? endpoint : null;
+
     /// <summary>The unix socket path of <see cref="Endpoint"/>.</summary>
     public string SocketPath => Endpoint.StartsWith("unix://", StringComparison.Ordinal) ? Endpoint["unix://".Length..] : Endpoint["unix:".Length..];
 
@@ -79,6 +90,10 @@ public sealed partial class DriverOptions
                                  step that long without heartbeat is stuck (/healthz 503), default 120
           --health-port PORT     serve HTTP /readyz and /healthz on this TCP port, default 0 (off)
           --health-address IP    address of the health listener, default 127.0.0.1
+          --metrics-address IP:PORT  serve Prometheus metrics on http://IP:PORT/metrics,
+                                 e.g. 0.0.0.0:9809, :9809 (the same) or [::]:9809; default off
+          --metrics-interval SECONDS  how often the controller reads pool and volume metrics
+                                 (one zpool and one zfs listing), default 30
 
         node plugin (--mode node|both):
           --data-root PATH       where this node sees the pool's root (dataset data/k8s/v is
@@ -160,6 +175,11 @@ public sealed partial class DriverOptions
                         ? healthPort : throw new OptionsException($"--health-port '{value}': expected a port number (1-65535, 0 for off)");
                     break;
                 case "--health-address": o.HealthAddress = value; break;
+                case "--metrics-address": o.MetricsAddress = value; break;
+                case "--metrics-interval":
+                    o.MetricsInterval = double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var every) && every is >= 1 and <= 86400
+                        ? TimeSpan.FromSeconds(every) : throw new OptionsException($"--metrics-interval '{value}': expected a number of seconds from 1 to 86400");
+                    break;
                 case "--data-root": o.Node.DataRoot = value; break;
                 case "--kubelet-dir": o.Node.KubeletDir = value; break;
                 case "--fs-timeout": o.Node.CallTimeout = Seconds(key, value); break;
@@ -236,5 +256,6 @@ public sealed partial class DriverOptions
         {
             throw new OptionsException($"--health-address '{HealthAddress}': expected an IP address such as 127.0.0.1 or 0.0.0.0");
         }
+        ValidateMetrics();
     }
 }

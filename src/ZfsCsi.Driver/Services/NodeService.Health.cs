@@ -17,7 +17,18 @@ public sealed partial class NodeService
         CapabilityChecks.Required(request.VolumeId, "volume_id");
         CapabilityChecks.Required(request.VolumePath, "volume_path");
         var id = volumes.ParseId(request.VolumeId);
-        var stats = await volumes.GetStatsAsync(id, request.VolumePath, context.CancellationToken).ConfigureAwait(false);
+        Core.Mount.FsStats stats;
+        try
+        {
+            stats = await volumes.GetStatsAsync(id, request.VolumePath, context.CancellationToken).ConfigureAwait(false);
+        }
+        catch (Core.Errors.ZfsCsiException e) when (metrics is not null)
+        {
+            // Counted per volume (an id of ours: ParseId passed), so a fenced or dead bind shows
+            // which volume kubelet cannot measure; the error itself still goes to the mapping.
+            metrics.VolumeStatsFailed(id, e.Kind);
+            throw;
+        }
         var response = new NodeGetVolumeStatsResponse();
         response.Usage.Add(new VolumeUsage { Unit = VolumeUsage.Types.Unit.Bytes, Total = stats.TotalBytes, Available = stats.AvailableBytes, Used = stats.UsedBytes });
         response.Usage.Add(new VolumeUsage { Unit = VolumeUsage.Types.Unit.Inodes, Total = stats.TotalInodes, Available = stats.FreeInodes, Used = stats.UsedInodes });
