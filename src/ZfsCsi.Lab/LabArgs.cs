@@ -3,7 +3,7 @@ using System.Globalization;
 namespace ZfsCsi.Lab;
 
 /// <summary>The lab client's flags.</summary>
-public sealed record LabArgs(string Endpoint, int Volumes, long SizeMiB, string? Cluster)
+public sealed record LabArgs(string Endpoint, int Volumes, long SizeMiB, string? Cluster, int Snapshots = 0, string? Json = null)
 {
     public static LabArgs Parse(string[] args)
     {
@@ -11,6 +11,8 @@ public sealed record LabArgs(string Endpoint, int Volumes, long SizeMiB, string?
         var volumes = 200;
         long size = 64;
         string? cluster = null;
+        var snapshots = 0;
+        string? json = null;
         for (var i = 0; i + 1 < args.Length; i += 2)
         {
             switch (args[i])
@@ -19,10 +21,12 @@ public sealed record LabArgs(string Endpoint, int Volumes, long SizeMiB, string?
                 case "--volumes": volumes = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
                 case "--size-mib": size = long.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
                 case "--cluster": cluster = args[i + 1]; break;
+                case "--snapshots": snapshots = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
+                case "--json": json = args[i + 1]; break;
                 default: throw new LabException($"unknown flag {args[i]}");
             }
         }
-        return new LabArgs(endpoint, volumes, size, cluster);
+        return new LabArgs(endpoint, volumes, size, cluster, snapshots, json);
     }
 }
 

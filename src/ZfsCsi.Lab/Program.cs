@@ -10,6 +10,7 @@ try
     {
         "walk" => await Walk.RunAsync(options),
         "bench" => await Bench.RunAsync(options),
+        "bench-scale" => await ScaleBench.RunAsync(options),
         "probe" => await ProbeAsync(options),
         _ => Usage(),
     };
@@ -31,6 +32,6 @@ static async Task<int> ProbeAsync(LabArgs options)
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: zfs-csi-lab walk|bench|probe --endpoint unix:///path.sock [--volumes N] [--size-mib N]");
+    Console.Error.WriteLine("usage: zfs-csi-lab walk|bench|bench-scale|probe --endpoint unix:///path.sock [--volumes N] [--snapshots N] [--json FILE] [--size-mib N]");
     return 2;
 }
