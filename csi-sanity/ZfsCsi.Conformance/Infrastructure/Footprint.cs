@@ -6,14 +6,30 @@ namespace ZfsCsi.Conformance.Infrastructure;
 /// What a request could have changed, seen from outside the driver: every dataset and snapshot
 /// under the suite's parent on the storage host (name, quota, zfs-csi state), and every mount and
 /// directory under the node plugin's kubelet directory (not descending into a mount). A request
-/// the plugin refuses for a missing or malformed field must leave both as they were.
+/// the plugin refuses for a missing or malformed field must leave both as they were. Left out:
+/// what the controller's background sweep owns and may change at any moment after an earlier
+/// test's delete (the snapshot names' claims, and kept volumes with their snapshots): no request
+/// touches those either.
 /// </summary>
 public static class Footprint
 {
     public static async Task<string> OfAsync(ConformanceFixture fx)
     {
         var text = new StringBuilder();
-        text.Append(await StorageHost.Current.CheckAsync("zfs", "get", "-H", "-r", "-p", "-o", "name,property,value", "refquota,zfs-csi:state", fx.Pool.Parent));
+        var rows = (await StorageHost.Current.CheckAsync("zfs", "get", "-H", "-r", "-p", "-o", "name,property,value", "refquota,zfs-csi:state", fx.Pool.Parent))
+            .Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split('\t')).ToList();
+        var kept = rows.Where(r => r.Length == 3 && r[1] == "zfs-csi:state" && r[2] == "deleted").Select(r => r[0]).ToHashSet(StringComparer.Ordinal);
+        var claims = fx.Pool.Parent + "/SnapshotNames";
+        foreach (var row in rows)
+        {
+            var name = row[0];
+            var dataset = name.Split('@')[0];
+            if (dataset == claims || kept.Contains(dataset))
+            {
+                continue;
+            }
+            text.AppendJoin('\t', row).Append('\n');
+        }
         if (fx.NodePlugin is { } node)
         {
             var mounts = NodePlugin.MountsUnder(node.KubeletDirectory).ToList();

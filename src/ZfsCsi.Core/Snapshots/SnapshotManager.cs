@@ -40,8 +40,8 @@ public sealed partial class SnapshotManager(ZfsClient zfs, VolumeManager volumes
         SnapshotParameters.Validate(parameters);
     }
 
-    /// <summary>The claim of a CSI snapshot name: a snapshot of the parent (<see cref="SnapshotNaming.ClaimLeafFor"/>).</summary>
-    public SnapshotName ClaimFor(string name) => SnapshotName.Of(Parent, SnapshotNaming.ClaimLeafFor(name));
+    /// <summary>The claim of a CSI snapshot name: a snapshot of the claims dataset (<see cref="SnapshotNaming.ClaimLeafFor"/>).</summary>
+    public SnapshotName ClaimFor(string name) => volumes.ClaimFor(name);
 
     /// <summary>
     /// CreateSnapshot (CSI spec): idempotent by name; the same name for another source volume is
@@ -143,7 +143,7 @@ public sealed partial class SnapshotManager(ZfsClient zfs, VolumeManager volumes
     {
         if (_multiSnapshot != false)
         {
-            var many = await zfs.TrySnapshotManyAsync([claim, snapshot], markers, ct).ConfigureAwait(false);
+            var many = await volumes.WithClaimsDatasetAsync(() => zfs.TrySnapshotManyAsync([claim, snapshot], markers, ct), ct).ConfigureAwait(false);
             if (_multiSnapshot is null && !many)
             {
                 _log.Information("This zfs takes one snapshot name per command; a snapshot name's claim is taken just before the snapshot");
@@ -154,7 +154,7 @@ public sealed partial class SnapshotManager(ZfsClient zfs, VolumeManager volumes
                 return;
             }
         }
-        await zfs.SnapshotAsync(claim, markers, ct).ConfigureAwait(false);
+        await volumes.WithClaimsDatasetAsync(async () => { await zfs.SnapshotAsync(claim, markers, ct).ConfigureAwait(false); return true; }, ct).ConfigureAwait(false);
         await zfs.SnapshotAsync(snapshot, markers, ct).ConfigureAwait(false);
     }
 

@@ -51,11 +51,13 @@ public static class SnapshotNaming
     public static string? CloneTargetLeaf(string leaf) => leaf.StartsWith("Clone-", StringComparison.Ordinal) ? leaf["Clone-".Length..] : null;
 
     /// <summary>
-    /// The leaf of a CSI snapshot name's claim: a snapshot of the parent dataset,
-    /// <c>&lt;parent&gt;@Name-&lt;SHA-256 of the name&gt;</c>. ZFS keeps snapshot names unique per dataset, so
-    /// the claim makes a name unique across every volume, and finding which snapshot holds a name is
-    /// one lookup by name instead of a search of the whole inventory (see <see cref="SnapshotManager"/>).
-    /// The full digest, never the name itself: two names never share a claim.
+    /// The leaf of a CSI snapshot name's claim: a snapshot of the claims dataset,
+    /// <c>&lt;parent&gt;/SnapshotNames@Name-&lt;SHA-256 of the name&gt;</c>. ZFS keeps snapshot names unique per
+    /// dataset, so the claim makes a name unique across every volume, and finding which snapshot holds
+    /// a name is one lookup by name instead of a search of the whole inventory (see
+    /// <see cref="SnapshotManager"/>). The full digest, never the name itself: two names never share a
+    /// claim. A dataset of their own, not the parent: a listing of the parent's children
+    /// (<c>zfs get -d 1</c>, ListVolumes) would otherwise read every claim too.
     /// </summary>
     public static string ClaimLeafFor(string name)
     {
@@ -65,6 +67,9 @@ public static class SnapshotNaming
 
     /// <summary>The key of the per-name lock CreateSnapshot holds, and the sweep takes before it touches that name's claim.</summary>
     public static string NameLockKey(string name) => "snapshot-name:" + name;
+
+    /// <summary>The leaf of the dataset that holds the claims (upper case: never a volume), made with canmount=off when first needed.</summary>
+    public const string ClaimsDatasetLeaf = "SnapshotNames";
 
     /// <summary>What every claim's leaf starts with (upper case: never a CSI snapshot's leaf).</summary>
     public const string ClaimPrefix = "Name-";

@@ -5,6 +5,38 @@ namespace ZfsCsi.Core.Volumes;
 
 public sealed partial class VolumeManager
 {
+    /// <summary>The dataset that holds snapshot-name claims, <c>&lt;parent&gt;/SnapshotNames</c>.</summary>
+    private DatasetName ClaimsDataset => Parent.Child(SnapshotNaming.ClaimsDatasetLeaf);
+
+    /// <summary>The claim of a CSI snapshot name (<see cref="SnapshotNaming.ClaimLeafFor"/>).</summary>
+    public SnapshotName ClaimFor(string name) => SnapshotName.Of(ClaimsDataset, SnapshotNaming.ClaimLeafFor(name));
+
+    /// <summary>
+    /// Runs <paramref name="take"/> (a snapshot that includes a claim); when the claims dataset does
+    /// not exist yet, makes it (canmount=off: it holds nothing but snapshots, and never mounts) and
+    /// runs it once more. A dataset that is still missing then (the source volume went) fails as before.
+    /// </summary>
+    internal async Task<T> WithClaimsDatasetAsync<T>(Func<Task<T>> take, CancellationToken ct)
+    {
+        try
+        {
+            return await take().ConfigureAwait(false);
+        }
+        catch (DatasetNotFoundException)
+        {
+            try
+            {
+                await zfs.CreateAsync(ClaimsDataset, [new("canmount", "off")], ct).ConfigureAwait(false);
+                _log.Information("Made {ClaimsDataset}, which holds the snapshot names' claims", ClaimsDataset.Value);
+            }
+            catch (DatasetExistsException)
+            {
+                // Made meanwhile, or it was the source that was missing: the second try tells.
+            }
+            return await take().ConfigureAwait(false);
+        }
+    }
+
     /// <summary>
     /// The sweep's part in snapshot-name claims (<see cref="SnapshotNaming.ClaimLeafFor"/>), from its
     /// listing: a claim whose snapshot is no longer live (deleted, or never taken by a crashed
@@ -15,7 +47,7 @@ public sealed partial class VolumeManager
     /// </summary>
     private async Task<bool> SweepClaimsAsync(IReadOnlyList<DatasetProperties> rows, CancellationToken ct)
     {
-        var prefix = Parent.Value + "@" + SnapshotNaming.ClaimPrefix;
+        var prefix = ClaimsDataset.Value + "@" + SnapshotNaming.ClaimPrefix;
         var claims = rows.Where(r => r.Name.StartsWith(prefix, StringComparison.Ordinal)).ToDictionary(r => r.Name, StringComparer.Ordinal);
         var live = new Dictionary<string, string>(StringComparer.Ordinal);
         var datasets = rows.Where(r => !r.IsSnapshot).ToDictionary(r => r.Name, StringComparer.Ordinal);
@@ -60,7 +92,7 @@ public sealed partial class VolumeManager
         }
         foreach (var (id, encoded) in live)
         {
-            if (Markers.DecodeName(encoded) is not { } csiName || claims.ContainsKey(Parent.Value + "@" + SnapshotNaming.ClaimLeafFor(csiName)))
+            if (Markers.DecodeName(encoded) is not { } csiName || claims.ContainsKey(ClaimFor(csiName).Value))
             {
                 continue;
             }
@@ -69,9 +101,9 @@ public sealed partial class VolumeManager
             {
                 continue;
             }
-            var claim = SnapshotName.Of(Parent, SnapshotNaming.ClaimLeafFor(csiName));
+            var claim = ClaimFor(csiName);
             changed |= await TryAsync("claim the name of snapshot " + id, claim.Value,
-                () => zfs.SnapshotAsync(claim, [new(Markers.CsiName, encoded), new(Markers.SnapshotId, id)], ct)).ConfigureAwait(false);
+                () => WithClaimsDatasetAsync(async () => { await zfs.SnapshotAsync(claim, [new(Markers.CsiName, encoded), new(Markers.SnapshotId, id)], ct).ConfigureAwait(false); return true; }, ct)).ConfigureAwait(false);
         }
         return changed;
     }

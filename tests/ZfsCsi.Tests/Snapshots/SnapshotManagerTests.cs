@@ -80,7 +80,7 @@ public sealed class SnapshotManagerTests
         Assert.Equal([$"set zfs-csi:capacity=8388608 data/k8s/pvc-1@{leaf}", $"set zfs-csi:capacity=16777216 data/k8s/pvc-2@{leaf}"], sets);
     }
 
-    private static readonly string Claim = "data/k8s@" + SnapshotNaming.ClaimLeafFor("snapshot-1");
+    private static readonly string Claim = "data/k8s/SnapshotNames@" + SnapshotNaming.ClaimLeafFor("snapshot-1");
 
     private static string Missing(params string[] names) => string.Concat(names.Select(n => $"cannot open '{n}': dataset does not exist\n"));
 
@@ -140,7 +140,7 @@ public sealed class SnapshotManagerTests
         var (manager, runner) = Make(argv => argv switch
         {
             ["get", .., "data/k8s/pvc-1", "data/k8s/pvc-1@snapshot-1", _] => Partial(Volume1, "data/k8s/pvc-1@snapshot-1", Claim),
-            ["get", .., "data/k8s/pvc-2", "data/k8s/pvc-2@snapshot-2", _] => Partial(Volume2, "data/k8s/pvc-2@snapshot-2", "data/k8s@" + SnapshotNaming.ClaimLeafFor("snapshot-2")),
+            ["get", .., "data/k8s/pvc-2", "data/k8s/pvc-2@snapshot-2", _] => Partial(Volume2, "data/k8s/pvc-2@snapshot-2", "data/k8s/SnapshotNames@" + SnapshotNaming.ClaimLeafFor("snapshot-2")),
             ["snapshot", ..] when argv.Count(a => a.Contains('@') && !a.Contains('=')) > 1 => ScriptedRunner.Fail(2, "too many arguments\nusage:\n"),
             ["snapshot", ..] => ScriptedRunner.Ok(),
             ["get", .., var volume, var snapshot] => ScriptedRunner.Ok((volume == "data/k8s/pvc-1" ? Volume1 : Volume2) + SnapshotRows(snapshot, snapshot)),
@@ -154,7 +154,7 @@ public sealed class SnapshotManagerTests
         // The first create tried the one-command form once (refused, nothing taken); the second went
         // straight to claim, then snapshot.
         Assert.Equal(["data/k8s/pvc-1@snapshot-1", Claim, "data/k8s/pvc-1@snapshot-1",
-            "data/k8s@" + SnapshotNaming.ClaimLeafFor("snapshot-2"), "data/k8s/pvc-2@snapshot-2"], takes);
+            "data/k8s/SnapshotNames@" + SnapshotNaming.ClaimLeafFor("snapshot-2"), "data/k8s/pvc-2@snapshot-2"], takes);
         Assert.False(manager.SupportsMultiSnapshot);
     }
 

@@ -158,7 +158,7 @@ public sealed class VolumeManagerSweepTests : VolumeManagerHarness
         Assert.Equal([GetInventory(Parent)], Runner.Argv);
     }
 
-    private static string ClaimOf(string name) => Parent + "@" + SnapshotNaming.ClaimLeafFor(name);
+    private static string ClaimOf(string name) => Parent + "/SnapshotNames@" + SnapshotNaming.ClaimLeafFor(name);
 
     private static string ClaimRows(string name, string snapshotId, long created) =>
         Row(ClaimOf(name), Markers.CsiName, Markers.EncodeName(name), "local")
