@@ -25,7 +25,7 @@ public sealed class NodeServiceLockTests
     {
         var options = DriverOptions.Parse(["--mode", "node", "--nodeid", "n", "--kubelet-dir", Kubelet, "--parent-dataset", "data/k8s"]);
         var logger = Serilog.Core.Logger.None;
-        var volumes = new NodeVolumes(options.Node, options.Volumes, new DataRoot(options.Node, new FakeCommandRunner(), logger), logger);
+        var volumes = new NodeVolumes(options.Node, options.Volumes, new DataRoot(options.Node, new FakeCommandRunner(), new LinuxKernel(), logger), new LinuxKernel(), logger);
         _service = new NodeService(volumes, _locks, options);
     }
 

@@ -27,7 +27,7 @@ public sealed class NodeServiceRequestTests
     {
         var options = DriverOptions.Parse(["--mode", "node", "--nodeid", "n", "--kubelet-dir", Kubelet, "--parent-dataset", "data/k8s"]);
         var logger = Serilog.Core.Logger.None;
-        var volumes = new NodeVolumes(options.Node, options.Volumes, new DataRoot(options.Node, _runner, logger), logger);
+        var volumes = new NodeVolumes(options.Node, options.Volumes, new DataRoot(options.Node, _runner, new LinuxKernel(), logger), new LinuxKernel(), logger);
         _service = new NodeService(volumes, _locks, options);
     }
 
