@@ -396,7 +396,7 @@ public sealed class FakeKernel : INodeKernel, IDisposable
             {
                 return Errno.EEXIST;
             }
-            if ((parent.Mount.Flags & MntFlags.ReadOnly) != 0)
+            if ((parent.Mount.Flags & MntFlags.ReadOnly) != 0 || parent.Node.Fs.ReadOnly)
             {
                 return EROFS;
             }
@@ -504,7 +504,9 @@ public sealed class FakeKernel : INodeKernel, IDisposable
             foreach (var m in _mounts.Where(m => m.Attached))
             {
                 text.Append(CultureInfo.InvariantCulture, $"{m.Id} {m.Parent?.Id ?? 1} {m.Fs.Device} {Escape(m.Fs.PathOf(m.Root))} {Escape(PathOf(new Location(m, m.Root)))} ");
-                text.Append(CultureInfo.InvariantCulture, $"{FormatOptions(m.Flags)} - {m.Fs.FsType} {Escape(m.Fs.Source)} {m.Fs.SuperOptions}\n");
+                // mnt_is_readonly: a mount of a read-only superblock shows "ro" whatever its own flag says.
+                var flags = m.Fs.ReadOnly ? m.Flags | MntFlags.ReadOnly : m.Flags;
+                text.Append(CultureInfo.InvariantCulture, $"{FormatOptions(flags)} - {m.Fs.FsType} {Escape(m.Fs.Source)} {m.Fs.SuperOptions}\n");
             }
             return text.ToString();
         }
@@ -1060,6 +1062,9 @@ public sealed class FakeFilesystem
     public string Source { get; }
     public string Device { get; }
     public string SuperOptions { get; }
+
+    /// <summary>A read-only superblock (super options starting "ro", as ZFS's readonly=on mounts a dataset): nothing on it can be written through any mount.</summary>
+    public bool ReadOnly => SuperOptions == "ro" || SuperOptions.StartsWith("ro,", StringComparison.Ordinal);
 
     /// <summary>What statvfs answers anywhere in this filesystem, unless a path answers its own (<see cref="AnswerStatvfs"/>).</summary>
     public StatVfs Stats { get; set; }

@@ -105,9 +105,10 @@ public sealed class NodeWorld : IDisposable
     /// <summary>
     /// A volume whose dataset is mounted on the storage host. Over SSHFS: its directory, answering
     /// statvfs with numbers of its own (its refquota); on the storage host: a ZFS mount of its own,
-    /// with <paramref name="zfsOptions"/> (exec=off shows as noexec).
+    /// with <paramref name="zfsOptions"/> (exec=off shows as noexec) and <paramref name="zfsSuperOptions"/>
+    /// (readonly=on mounts a read-only superblock: "ro").
     /// </summary>
-    public StatVfs AddVolume(string leaf, string zfsOptions = "rw,relatime")
+    public StatVfs AddVolume(string leaf, string zfsOptions = "rw,relatime", string zfsSuperOptions = "rw")
     {
         var numbers = FakeStats.Of(blocks: 16_384 * _nextVolumeNumbers, free: 16_000 * _nextVolumeNumbers, files: 1_000 + _nextVolumeNumbers, freeFiles: 990);
         _nextVolumeNumbers++;
@@ -119,7 +120,7 @@ public sealed class NodeWorld : IDisposable
         else
         {
             ParentDataset!.MakeDirectories("/" + leaf);
-            var fs = Kernel.Mount(DirectoryOf(leaf), ZfsType!, $"{Parent}/{leaf}", zfsOptions);
+            var fs = Kernel.Mount(DirectoryOf(leaf), ZfsType!, $"{Parent}/{leaf}", zfsOptions, zfsSuperOptions);
             fs.Stats = numbers;
         }
         return numbers;

@@ -126,6 +126,24 @@ public sealed class NodeVolumesPublishTests : IDisposable
         Assert.Equal(["nodev", "noexec", "relatime", "rw"], bind.MountOptions.Order(StringComparer.Ordinal));
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task On_the_storage_host_a_read_write_publish_of_a_read_only_dataset_is_a_read_only_bind_and_its_retry_is_ok(bool withFlags)
+    {
+        string[] flags = withFlags ? ["noexec"] : [];
+        _world.Dispose();
+        _world = NodeWorld.OnStorageHost();
+        // property.readonly: "on" in the StorageClass: ZFS mounts the dataset read-only.
+        _world.AddVolume("pvc-1", "ro,relatime", zfsSuperOptions: "ro");
+
+        await _world.PublishAsync("pvc-1", Target, flags: flags);
+        await _world.PublishAsync("pvc-1", Target, flags: flags);
+
+        Assert.True(Assert.Single(_world.MountsAt(Target)).ReadOnly);
+        await Assert.ThrowsAsync<AlreadyExistsException>(() => _world.PublishAsync("pvc-1", Target, flags: flags.Length == 0 ? ["noexec"] : []));
+    }
+
     [Fact]
     public async Task A_volume_whose_directory_is_missing_is_not_found_and_nothing_is_made()
     {
