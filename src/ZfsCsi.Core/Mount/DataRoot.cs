@@ -8,9 +8,10 @@ namespace ZfsCsi.Core.Mount;
 /// <summary>
 /// The node's view of the storage host's pool root: is it mounted and answering, and, when the node owns the
 /// SSHFS mount (--sshfs-remote), (re)establishing it. Every look at it has a deadline, so a dead
-/// mount is reported within seconds and never blocks an RPC.
+/// mount is reported within seconds and never blocks an RPC. The kernel is reached through
+/// <paramref name="kernel"/> (<see cref="LinuxKernel"/> in the driver), sshfs through <paramref name="runner"/>.
 /// </summary>
-public sealed class DataRoot(NodeOptions options, ICommandRunner runner, ILogger logger, INodeMetrics? metrics = null)
+public sealed class DataRoot(NodeOptions options, ICommandRunner runner, INodeKernel kernel, ILogger logger, INodeMetrics? metrics = null)
 {
     private readonly ILogger _log = logger.ForContext<DataRoot>();
     private readonly SemaphoreSlim _remount = new(1, 1);
@@ -32,14 +33,14 @@ public sealed class DataRoot(NodeOptions options, ICommandRunner runner, ILogger
 
     private async Task<DataRootState> LookAsync()
     {
-        var mount = MountTable.Read().At(_path).LastOrDefault();
+        var mount = MountTable.Read(kernel).At(_path).LastOrDefault();
         if (mount is null)
         {
             return DataRootState.Dead($"{_path} is not mounted", null);
         }
         try
         {
-            await Deadline.RunAsync($"statvfs {_path}", () => FsStats.Of(_path), options.CallTimeout).ConfigureAwait(false);
+            await Deadline.RunAsync($"statvfs {_path}", () => FsStats.Of(kernel, _path), options.CallTimeout).ConfigureAwait(false);
             return new DataRootState(true, $"{_path} ({mount.FsType} {mount.Source}) answers", mount);
         }
         catch (SyscallException e)
@@ -93,14 +94,18 @@ public sealed class DataRoot(NodeOptions options, ICommandRunner runner, ILogger
             {
                 _log.Warning("SSHFS mount {DataRoot} is disconnected ({Reason}); detaching it to mount again", _path, state.Reason);
                 DetachAll();
-                if (MountTable.Read().At(_path).Count > 0)
+                if (MountTable.Read(kernel).At(_path).Count > 0)
                 {
                     // Still mounted: touching the path would hang on the dead FUSE mount.
                     return DataRootState.Dead($"{_path} is a dead SSHFS mount that cannot be detached; run 'umount -l {_path}' on the node", state.Mount);
                 }
             }
             // Bounded: even an unmounted path can sit on another dead mount.
-            await Deadline.RunAsync($"mkdir {_path}", () => Directory.CreateDirectory(_path), options.CallTimeout).ConfigureAwait(false);
+            await Deadline.RunAsync($"mkdir {_path}", () =>
+            {
+                kernel.CreateDirectories(_path);
+                return 0;
+            }, options.CallTimeout).ConfigureAwait(false);
             var started = Stopwatch.GetTimestamp();
             var result = await runner.RunAsync(SshfsArgs.Mount(sshfs, _path), sshfs.MountTimeout, ct).ConfigureAwait(false);
             if (!result.Succeeded)
@@ -161,11 +166,11 @@ public sealed class DataRoot(NodeOptions options, ICommandRunner runner, ILogger
     /// <summary>Lazily unmounts every mount stacked on /data (MNT_DETACH: a dead FUSE mount cannot be unmounted any other way without hanging).</summary>
     private void DetachAll()
     {
-        for (var i = 0; i < 8 && MountTable.Read().At(_path).Count > 0; i++)
+        for (var i = 0; i < 8 && MountTable.Read(kernel).At(_path).Count > 0; i++)
         {
-            if (Native.Umount2(_path, Native.MntDetach | Native.UmountNofollow) != 0)
+            if (kernel.Umount2(_path, Native.MntDetach | Native.UmountNofollow) is var errno and not 0)
             {
-                _log.Warning("umount2 {DataRoot} MNT_DETACH failed: {Errno}", _path, Errno.Describe(Native.LastErrno));
+                _log.Warning("umount2 {DataRoot} MNT_DETACH failed: {Errno}", _path, Errno.Describe(errno));
                 return;
             }
         }

@@ -14,11 +14,11 @@ public sealed record FsStats(ulong BlockSize, ulong Blocks, ulong FreeBlocks, ul
     public long FreeInodes => Clamp(FreeFiles);
     public long UsedInodes => Clamp(Files - Math.Min(FreeFiles, Files));
 
-    public static FsStats Of(string path)
+    public static FsStats Of(INodeKernel kernel, string path)
     {
-        if (Native.Statvfs(path, out var s) != 0)
+        if (kernel.Statvfs(path, out var s) is var errno and not 0)
         {
-            throw new SyscallException("statvfs", path, Native.LastErrno);
+            throw new SyscallException("statvfs", path, errno);
         }
         return new FsStats(s.Frsize == 0 ? s.Bsize : s.Frsize, s.Blocks, s.Bfree, s.Bavail, s.Files, s.Ffree);
     }

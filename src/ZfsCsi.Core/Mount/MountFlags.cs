@@ -41,10 +41,14 @@ public sealed record MountFlags(ulong Flags, IReadOnlyList<string> Names)
         ["dirsync"] = "MS_DIRSYNC",
     };
 
-    /// <summary>The per-mount access flags a bind shows in mountinfo and keeps from its source (ro/rw and atime aside).</summary>
+    /// <summary>
+    /// The per-mount access flags a bind shows in mountinfo and keeps from its source (atime aside).
+    /// ro among them: a bind of a read-only mount (a dataset with readonly=on, whose superblock is
+    /// read-only) is read-only whatever the publish asked, and mountinfo shows it so.
+    /// </summary>
     private static readonly (ulong Flag, string Name)[] Access =
     [
-        (Native.MsNosuid, "nosuid"), (Native.MsNodev, "nodev"), (Native.MsNoexec, "noexec"),
+        (Native.MsRdonly, "ro"), (Native.MsNosuid, "nosuid"), (Native.MsNodev, "nodev"), (Native.MsNoexec, "noexec"),
     ];
 
     private const ulong AtimeBits = Native.MsNoatime | Native.MsNodiratime | Native.MsRelatime | Native.MsStrictatime;
@@ -96,16 +100,13 @@ public sealed record MountFlags(ulong Flags, IReadOnlyList<string> Names)
     /// <summary>
     /// Whether an existing bind's per-mount options (mountinfo field 6) are exactly what a bind
     /// with these flags of a directory on a mount with <paramref name="sourceOptions"/> shows:
-    /// same access (ro), the source's nosuid/nodev/noexec plus the requested ones, and the same
-    /// atime mode. Used for the CSI spec's NodePublishVolume idempotency (same request: OK; the
-    /// same target with other flags: ALREADY_EXISTS).
+    /// the source's ro/nosuid/nodev/noexec plus the requested ones, and the same atime mode. Used
+    /// for the CSI spec's NodePublishVolume idempotency (same request: OK; the same target with
+    /// other flags: ALREADY_EXISTS): a read-write publish of a read-only dataset made a read-only
+    /// bind, and its retry must find it the same.
     /// </summary>
     public bool Matches(IReadOnlySet<string> mountOptions, IReadOnlySet<string> sourceOptions)
     {
-        if (mountOptions.Contains("ro") != ReadOnly)
-        {
-            return false;
-        }
         var wanted = Flags | Kept(sourceOptions);
         foreach (var (flag, name) in Access)
         {
@@ -118,8 +119,9 @@ public sealed record MountFlags(ulong Flags, IReadOnlyList<string> Names)
     }
 
     /// <summary>
-    /// The flags of the remount step: the requested ones plus the source's nosuid/nodev/noexec
-    /// (a bind never gets more rights than the mount it is made from). Atime bits come only from
+    /// The flags of the remount step: the requested ones plus the source's ro/nosuid/nodev/noexec
+    /// (a bind never gets more rights than the mount it is made from: a remount without MS_RDONLY
+    /// would make the bind of a read-only mount writable). Atime bits come only from
     /// the request: without any, the kernel keeps the bind's own (copied from its source).
     /// </summary>
     public ulong RemountFlags(IReadOnlySet<string> sourceOptions) => Flags | Kept(sourceOptions);

@@ -8,7 +8,7 @@ public sealed class MountTable(IReadOnlyList<MountEntry> entries)
 {
     public IReadOnlyList<MountEntry> Entries { get; } = entries;
 
-    public static MountTable Read() => new(MountInfoParser.Parse(File.ReadAllText(MountInfoParser.SelfPath)));
+    public static MountTable Read(INodeKernel kernel) => new(MountInfoParser.Parse(kernel.ReadMountInfo()));
 
     /// <summary>Mounts exactly at <paramref name="path"/>, bottom first (the last one is what the path shows).</summary>
     public IReadOnlyList<MountEntry> At(string path) => Entries.Where(e => e.MountPoint == path).ToList();

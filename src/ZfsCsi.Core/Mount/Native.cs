@@ -3,7 +3,8 @@ using System.Runtime.InteropServices;
 namespace ZfsCsi.Core.Mount;
 
 /// <summary>
-/// The few libc calls the node needs, as direct calls: mount(2)/umount2(2) cost ~0.02 ms where a
+/// The few libc calls the node needs, as direct calls, for <see cref="LinuxKernel"/> (the domain
+/// reaches them only through <see cref="INodeKernel"/>): mount(2)/umount2(2) cost ~0.02 ms where a
 /// mount process costs ~3 ms (docs/zfs.md, "Mounts and the mount lock"), and openat(2) with O_NOFOLLOW is how a path is
 /// walked without following symlinks. Flag values are per architecture where Linux differs.
 /// Every call here may block on a dead FUSE mount: callers run them through <see cref="Deadline"/>.
@@ -35,28 +36,7 @@ internal static partial class Native
     public static readonly int ONofollow = RuntimeInformation.ProcessArchitecture is Architecture.Arm64 or Architecture.Arm ? 0x8000 : 0x20000;
     public static readonly int ODirectory = RuntimeInformation.ProcessArchitecture is Architecture.Arm64 or Architecture.Arm ? 0x4000 : 0x10000;
 
-    /// <summary>glibc's struct statvfs on 64-bit Linux (x86_64 and aarch64 share it).</summary>
-    [StructLayout(LayoutKind.Sequential)]
-    public struct StatVfs
-    {
-        public ulong Bsize;
-        public ulong Frsize;
-        public ulong Blocks;
-        public ulong Bfree;
-        public ulong Bavail;
-        public ulong Files;
-        public ulong Ffree;
-        public ulong Favail;
-        public ulong Fsid;
-        public ulong Flag;
-        public ulong Namemax;
-        public int Spare0, Spare1, Spare2, Spare3, Spare4, Spare5;
-    }
-
-    [LibraryImport("libc", EntryPoint = "mount", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    public static partial int Mount(string? source, string target, string? fsType, ulong flags, nint data);
-
-    /// <summary>mount(2) with a data string (tmpfs options for a fence).</summary>
+    /// <summary>mount(2); a null <paramref name="data"/> passes NULL (a bind), a string its options (tmpfs for a fence).</summary>
     [LibraryImport("libc", EntryPoint = "mount", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int Mount(string? source, string target, string? fsType, ulong flags, string? data);
 
@@ -78,14 +58,6 @@ internal static partial class Native
     /// </summary>
     [LibraryImport("libc", EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int Statx(int dirFd, string path, int flags, uint mask, out StatxBuffer buf);
-
-    /// <summary>struct statx (linux/stat.h), 256 bytes; only the leading fields are named.</summary>
-    [StructLayout(LayoutKind.Explicit, Size = 256)]
-    public struct StatxBuffer
-    {
-        [FieldOffset(0)] public uint Mask;
-        [FieldOffset(28)] public ushort Mode;
-    }
 
     public const int AtRemovedir = 0x200;
     public const int AtSymlinkNofollow = 0x100;

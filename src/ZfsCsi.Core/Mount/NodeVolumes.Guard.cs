@@ -61,7 +61,7 @@ public sealed partial class NodeVolumes
         {
             return [];
         }
-        var table = MountTable.Read();
+        var table = MountTable.Read(kernel);
         var binds = table.Entries
             .Where(e => e.MountPoint.StartsWith(KubeletDir + "/", StringComparison.Ordinal)
                 && e.Source == root.Source && e.FsType == root.FsType && e.Device == root.Device
@@ -76,7 +76,7 @@ public sealed partial class NodeVolumes
             return fenced;
         }
         var parentDir = ParentDirectory;
-        var before = await FsAsync($"statvfs {parentDir}", () => FsStats.Of(parentDir)).ConfigureAwait(false);
+        var before = await FsAsync($"statvfs {parentDir}", () => FsStats.Of(kernel, parentDir)).ConfigureAwait(false);
         foreach (var (bind, id) in binds)
         {
             ct.ThrowIfCancellationRequested();
@@ -84,7 +84,7 @@ public sealed partial class NodeVolumes
             FsStats volume;
             try
             {
-                volume = await FsAsync($"statvfs {target}", () => FsStats.Of(target)).ConfigureAwait(false);
+                volume = await FsAsync($"statvfs {target}", () => FsStats.Of(kernel, target)).ConfigureAwait(false);
             }
             catch (ZfsCsiException e) when (e is not DeadMountException)
             {
@@ -92,7 +92,7 @@ public sealed partial class NodeVolumes
                 _log.Debug("Cannot check the bind at {TargetPath}: {Reason}", target, e.Message);
                 continue;
             }
-            var after = await FsAsync($"statvfs {parentDir}", () => FsStats.Of(parentDir)).ConfigureAwait(false);
+            var after = await FsAsync($"statvfs {parentDir}", () => FsStats.Of(kernel, parentDir)).ConfigureAwait(false);
             var notMounted = before == after && volume == after;
             before = after;
             if (notMounted && await FenceAsync(id, bind, tryLockTarget).ConfigureAwait(false))
@@ -121,7 +121,7 @@ public sealed partial class NodeVolumes
             _log.Debug("Bind at {TargetPath} needs a fence but an operation on it is in progress; next round", target);
             return false;
         }
-        if (MountTable.Read().At(target).LastOrDefault()?.Id != bind.Id)
+        if (MountTable.Read(kernel).At(target).LastOrDefault()?.Id != bind.Id)
         {
             return false;
         }
@@ -135,15 +135,15 @@ public sealed partial class NodeVolumes
         var readOnlyErrno = await FsAsync($"fence {target}", () =>
         {
             var path = parent.ChildPath(name);
-            var ro = Native.Mount(null, path, null, Native.MsRemount | Native.MsBind | Native.MsRdonly | MountFlags.Kept(bind.MountOptions), 0) == 0 ? 0 : Native.LastErrno;
-            if (Native.Umount2(path, Native.MntDetach | Native.UmountNofollow) != 0)
+            var ro = kernel.Mount(null, path, null, Native.MsRemount | Native.MsBind | Native.MsRdonly | MountFlags.Kept(bind.MountOptions), null);
+            if (kernel.Umount2(path, Native.MntDetach | Native.UmountNofollow) is var detachErrno and not 0)
             {
-                throw new SyscallException("umount2 MNT_DETACH", target, Native.LastErrno);
+                throw new SyscallException("umount2 MNT_DETACH", target, detachErrno);
             }
             using var bare = parent.Descend([name]);
-            if (Native.Mount(Fence.SourceFor(id.Value), bare.ProcPath, Fence.FsType, Fence.MountFlags, Fence.MountData) != 0)
+            if (kernel.Mount(Fence.SourceFor(id.Value), bare.ProcPath, Fence.FsType, Fence.MountFlags, Fence.MountData) is var fenceErrno and not 0)
             {
-                throw new SyscallException("mount tmpfs (fence)", target, Native.LastErrno);
+                throw new SyscallException("mount tmpfs (fence)", target, fenceErrno);
             }
             return ro;
         }, parent.Lease()).ConfigureAwait(false);

@@ -25,7 +25,7 @@ public sealed partial class NodeVolumes
         {
             throw new FailedPreconditionException(notMounted);
         }
-        var table = MountTable.Read();
+        var table = MountTable.Read(kernel);
         var source = table.SourceOf(DirectoryOf(id))
             ?? throw new DeadMountException($"{DirectoryOf(id)} is on no mount; is {dataRoot.Path} mounted?");
         if (sharing == TargetSharing.SingleTarget
@@ -90,13 +90,13 @@ public sealed partial class NodeVolumes
     /// with its flags (MS_BIND ignores them; CSI readonly and mount_flags need the second step).
     /// Runs on a <see cref="Deadline"/> thread; the caller's fds are leased for its whole run.
     /// </summary>
-    private static void Bind(SafeDirectory volume, SafeDirectory parent, string name, bool needsRemount, ulong remountFlags)
+    private void Bind(SafeDirectory volume, SafeDirectory parent, string name, bool needsRemount, ulong remountFlags)
     {
         // A regular file or a symlink in the target's place is refused here (NotADirectoryException).
         using var targetDir = parent.Descend([name], TargetDirectoryMode);
-        if (Native.Mount(volume.ProcPath, targetDir.ProcPath, null, Native.MsBind, 0) != 0)
+        if (kernel.Mount(volume.ProcPath, targetDir.ProcPath, null, Native.MsBind, null) is var bindErrno and not 0)
         {
-            throw new SyscallException("mount --bind", $"{volume.Path} {targetDir.Path}", Native.LastErrno);
+            throw new SyscallException("mount --bind", $"{volume.Path} {targetDir.Path}", bindErrno);
         }
         if (!needsRemount)
         {
@@ -104,10 +104,9 @@ public sealed partial class NodeVolumes
         }
         // Through the parent's fd: the last component is now the bind, and no parent can be swapped.
         var mounted = parent.ChildPath(name);
-        if (Native.Mount(null, mounted, null, Native.MsRemount | Native.MsBind | remountFlags, 0) != 0)
+        if (kernel.Mount(null, mounted, null, Native.MsRemount | Native.MsBind | remountFlags, null) is var errno and not 0)
         {
-            var errno = Native.LastErrno;
-            _ = Native.Umount2(mounted, Native.MntDetach | Native.UmountNofollow);
+            _ = kernel.Umount2(mounted, Native.MntDetach | Native.UmountNofollow);
             throw new SyscallException("mount -o remount,bind", targetDir.Path, errno);
         }
     }
@@ -118,7 +117,7 @@ public sealed partial class NodeVolumes
         try
         {
             var path = parent.ChildPath(NameOf(target));
-            await Deadline.RunAsync($"statvfs {target}", () => FsStats.Of(path), options.CallTimeout, parent.Lease()).ConfigureAwait(false);
+            await Deadline.RunAsync($"statvfs {target}", () => FsStats.Of(kernel, path), options.CallTimeout, parent.Lease()).ConfigureAwait(false);
             return true;
         }
         catch (Exception e) when (e is SyscallException or DeadMountException)

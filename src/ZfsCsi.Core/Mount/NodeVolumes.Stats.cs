@@ -19,7 +19,7 @@ public sealed partial class NodeVolumes
     {
         var path = TargetPath.TryCheck(volumePath, KubeletDir)
             ?? throw new NotFoundException($"volume {id} is not published at '{Printable.Of(volumePath)}': this node publishes volumes only at absolute paths below {KubeletDir}");
-        var table = MountTable.Read();
+        var table = MountTable.Read(kernel);
         var bind = table.At(path).LastOrDefault()
             ?? throw new NotFoundException($"volume {id} is not published at {path}");
         if (Fence.Is(bind))
@@ -46,7 +46,7 @@ public sealed partial class NodeVolumes
         {
             throw new DeadMountException($"{path} is a stale bind of volume {id} from an SSHFS mount that is gone; republish the volume (restart the pod)");
         }
-        return await FsAsync($"statvfs {path}", () => FsStats.Of(path)).ConfigureAwait(false);
+        return await FsAsync($"statvfs {path}", () => FsStats.Of(kernel, path)).ConfigureAwait(false);
     }
 
     /// <summary>Whether a mount looks like a bind of the volume's directory when /data cannot be asked: its root inside the filesystem, or the dataset's own mount.</summary>

@@ -44,7 +44,7 @@ public sealed partial class NodeVolumes
         var busy = 0;
         for (var i = 0; i < 32; i++)
         {
-            var top = MountTable.Read().At(target).LastOrDefault();
+            var top = MountTable.Read(kernel).At(target).LastOrDefault();
             if (top is null)
             {
                 return;
@@ -53,7 +53,7 @@ public sealed partial class NodeVolumes
             try
             {
                 errno = await Deadline.RunAsync($"umount {target}", () =>
-                    Native.Umount2(path, Native.UmountNofollow) == 0 ? 0 : Native.LastErrno, options.CallTimeout, parent.Lease()).ConfigureAwait(false);
+                    kernel.Umount2(path, Native.UmountNofollow), options.CallTimeout, parent.Lease()).ConfigureAwait(false);
             }
             catch (DeadMountException)
             {
@@ -74,7 +74,7 @@ public sealed partial class NodeVolumes
                 _log.Warning("Detaching dead mount {TargetPath} ({FsType} {Source}): {Errno}", target, top.FsType, top.Source, Errno.Describe(errno));
                 // MNT_DETACH does not touch the filesystem, so it cannot hang on a dead one.
                 using var lease = parent.Lease();
-                if (Native.Umount2(path, Native.MntDetach | Native.UmountNofollow) != 0 && Native.LastErrno is var e and not Errno.EINVAL)
+                if (kernel.Umount2(path, Native.MntDetach | Native.UmountNofollow) is var e and not (0 or Errno.EINVAL))
                 {
                     throw new ZfsCsiException(ErrorKind.Internal, $"umount2 {target} MNT_DETACH: {Errno.Describe(e)}");
                 }

@@ -9,9 +9,11 @@ namespace ZfsCsi.Core.Mount;
 /// The node's volumes: bind mounts of &lt;data root&gt;/&lt;dataset path&gt; into kubelet's target
 /// paths, their stats and health. Split by concern (Publish, Unpublish, Stats, Health).
 /// The volume id is the dataset name, so data/k8s/pvc-1 is &lt;data root&gt;/k8s/pvc-1 (the pool
-/// name is the data root itself).
+/// name is the data root itself). Every system call and every read of the mount table goes
+/// through <paramref name="kernel"/> (<see cref="LinuxKernel"/> in the driver; a model of the
+/// kernel in unit tests).
 /// </summary>
-public sealed partial class NodeVolumes(NodeOptions options, VolumeOptions volumes, DataRoot dataRoot, ILogger logger, Metrics.INodeMetrics? metrics = null)
+public sealed partial class NodeVolumes(NodeOptions options, VolumeOptions volumes, DataRoot dataRoot, INodeKernel kernel, ILogger logger, Metrics.INodeMetrics? metrics = null)
 {
     private readonly ILogger _log = logger.ForContext<NodeVolumes>();
     private readonly DatasetName _parent = volumes.Parent;
@@ -49,7 +51,7 @@ public sealed partial class NodeVolumes(NodeOptions options, VolumeOptions volum
     {
         try
         {
-            return await Deadline.RunAsync($"open {DirectoryOf(id)}", () => SafeDirectory.Open(dataRoot.Path, Components(id)), options.CallTimeout).ConfigureAwait(false);
+            return await Deadline.RunAsync($"open {DirectoryOf(id)}", () => SafeDirectory.Open(kernel, dataRoot.Path, Components(id)), options.CallTimeout).ConfigureAwait(false);
         }
         catch (SyscallException e) when (e.Errno == Errno.ENOENT)
         {
@@ -74,11 +76,11 @@ public sealed partial class NodeVolumes(NodeOptions options, VolumeOptions volum
             {
                 if (!create)
                 {
-                    return SafeDirectory.Open(KubeletDir, below.Take(below.Count - 1).ToList());
+                    return SafeDirectory.Open(kernel, KubeletDir, below.Take(below.Count - 1).ToList());
                 }
                 // The kubelet directory itself is configuration (--kubelet-dir), trusted as given.
-                Directory.CreateDirectory(KubeletDir);
-                return SafeDirectory.OpenOrCreate(KubeletDir, below.Take(below.Count - 1).ToList(), TargetDirectoryMode);
+                kernel.CreateDirectories(KubeletDir);
+                return SafeDirectory.OpenOrCreate(kernel, KubeletDir, below.Take(below.Count - 1).ToList(), TargetDirectoryMode);
             }).ConfigureAwait(false);
         }
         catch (ZfsCsiException e) when (e.InnerException is SyscallException { Errno: Errno.ENOENT } && !create)
@@ -107,7 +109,7 @@ public sealed partial class NodeVolumes(NodeOptions options, VolumeOptions volum
     private async Task<string?> NotMountedReasonAsync(VolumeId id, SafeDirectory dir)
     {
         var path = DirectoryOf(id);
-        if (MountTable.Read().Containing(path) is { IsZfs: true } zfsMount)
+        if (MountTable.Read(kernel).Containing(path) is { IsZfs: true } zfsMount)
         {
             if (zfsMount.MountPoint != path || zfsMount.Source != id.Value)
             {
@@ -124,7 +126,7 @@ public sealed partial class NodeVolumes(NodeOptions options, VolumeOptions volum
         for (var attempt = 0; attempt < 5; attempt++)
         {
             var (before, volume, after) = await FsAsync($"statvfs {path}", () =>
-                (FsStats.Of(parentDir), FsStats.Of(dir.ProcPath), FsStats.Of(parentDir)), dir.Lease()).ConfigureAwait(false);
+                (FsStats.Of(kernel, parentDir), FsStats.Of(kernel, dir.ProcPath), FsStats.Of(kernel, parentDir)), dir.Lease()).ConfigureAwait(false);
             if (before != after)
             {
                 continue;

@@ -9,7 +9,8 @@ namespace ZfsCsi.Core.Mount;
 /// directory replaced by one, a pod directory under kubelet's made into one) fails the walk
 /// instead of leading outside. Mounts and removals are then made through <see cref="ProcPath"/>
 /// (/proc/self/fd/N), which names exactly the directory checked, so nothing can be swapped
-/// between the check and the call. Blocking: call through <see cref="Deadline"/>.
+/// between the check and the call. Every call goes through the <see cref="INodeKernel"/> it was
+/// opened with. Blocking: call through <see cref="Deadline"/>.
 /// <para>
 /// The fd is a <see cref="SafeHandle"/>: a call running on a <see cref="Deadline"/> thread takes
 /// a <see cref="Lease"/>, so the fd stays open until that thread is done even when its caller gave
@@ -19,11 +20,13 @@ namespace ZfsCsi.Core.Mount;
 /// </summary>
 public sealed class SafeDirectory : IDisposable
 {
+    private readonly INodeKernel _kernel;
     private readonly FdHandle _handle;
 
-    private SafeDirectory(int fd, string path)
+    private SafeDirectory(INodeKernel kernel, int fd, string path)
     {
-        _handle = new FdHandle(fd);
+        _kernel = kernel;
+        _handle = new FdHandle(kernel, fd);
         Path = path;
     }
 
@@ -48,7 +51,8 @@ public sealed class SafeDirectory : IDisposable
         get
         {
             using var lease = Lease();
-            return File.ReadLines($"/proc/self/fdinfo/{Fd}")
+            return _kernel.ReadFdInfo(Fd)
+                .Split('\n')
                 .Where(l => l.StartsWith("mnt_id:", StringComparison.Ordinal))
                 .Select(l => int.TryParse(l["mnt_id:".Length..].Trim(), System.Globalization.CultureInfo.InvariantCulture, out var id) ? id : (int?)null)
                 .FirstOrDefault();
@@ -102,38 +106,39 @@ public sealed class SafeDirectory : IDisposable
     {
         CheckComponent(name, Path);
         using var lease = Lease();
-        return Native.UnlinkAt(Fd, name, Native.AtRemovedir) == 0 ? 0 : Native.LastErrno;
+        return _kernel.UnlinkAt(Fd, name, Native.AtRemovedir);
     }
 
     /// <summary>Walks <paramref name="components"/> below <paramref name="root"/>; any symlink or non-directory on the way is refused.</summary>
-    public static SafeDirectory Open(string root, IReadOnlyList<string> components) => Walk(OpenRoot(root), root.TrimEnd('/'), components, createMode: null);
+    public static SafeDirectory Open(INodeKernel kernel, string root, IReadOnlyList<string> components) =>
+        Walk(kernel, OpenRoot(kernel, root), root.TrimEnd('/'), components, createMode: null);
 
     /// <summary>
     /// As <see cref="Open"/>, making missing components with mkdirat(2) in the directory just
     /// opened (never through a path that could be swapped): mkdir -p that cannot leave <paramref name="root"/>.
     /// </summary>
-    public static SafeDirectory OpenOrCreate(string root, IReadOnlyList<string> components, int mode) => Walk(OpenRoot(root), root.TrimEnd('/'), components, mode);
+    public static SafeDirectory OpenOrCreate(INodeKernel kernel, string root, IReadOnlyList<string> components, int mode) =>
+        Walk(kernel, OpenRoot(kernel, root), root.TrimEnd('/'), components, mode);
 
     /// <summary>Walks on from this directory (which stays open): <see cref="Open"/> or, with a mode, <see cref="OpenOrCreate"/>.</summary>
     public SafeDirectory Descend(IReadOnlyList<string> components, int? createMode = null)
     {
         using var lease = Lease();
-        var fd = Native.OpenAt(Fd, ".", Native.OPath | Native.ODirectory | Native.OCloexec, 0);
-        if (fd < 0)
+        if (_kernel.OpenAt(Fd, ".", Native.OPath | Native.ODirectory | Native.OCloexec, 0, out var fd) is var errno and not 0)
         {
-            throw new SyscallException("open", Path, Native.LastErrno);
+            throw new SyscallException("open", Path, errno);
         }
-        return Walk(fd, Path, components, createMode);
+        return Walk(_kernel, fd, Path, components, createMode);
     }
 
-    private static int OpenRoot(string root)
+    private static int OpenRoot(INodeKernel kernel, string root)
     {
-        var fd = Native.OpenAt(Native.AtFdcwd, root, Native.OPath | Native.ODirectory | Native.OCloexec, 0);
-        return fd >= 0 ? fd : throw new SyscallException("open", root, Native.LastErrno);
+        var errno = kernel.OpenAt(Native.AtFdcwd, root, Native.OPath | Native.ODirectory | Native.OCloexec, 0, out var fd);
+        return errno == 0 ? fd : throw new SyscallException("open", root, errno);
     }
 
     /// <summary>Walks from <paramref name="fd"/> (owned: closed on the way or kept in the result).</summary>
-    private static SafeDirectory Walk(int fd, string path, IReadOnlyList<string> components, int? createMode)
+    private static SafeDirectory Walk(INodeKernel kernel, int fd, string path, IReadOnlyList<string> components, int? createMode)
     {
         var root = path;
         foreach (var component in components)
@@ -144,44 +149,42 @@ public sealed class SafeDirectory : IDisposable
             }
             catch
             {
-                Native.Close(fd);
+                kernel.Close(fd);
                 throw;
             }
             path += "/" + component;
-            var next = OpenChild(fd, component);
-            var errno = next < 0 ? Native.LastErrno : 0;
-            if (next < 0 && errno == Errno.ENOENT && createMode is { } mode)
+            var errno = OpenChild(kernel, fd, component, out var next);
+            if (errno == Errno.ENOENT && createMode is { } mode)
             {
                 // EEXIST: made by someone else in between; the open below checks what it is.
-                if (Native.MkdirAt(fd, component, mode) != 0 && Native.LastErrno is var mkdirErrno and not Errno.EEXIST)
+                if (kernel.MkdirAt(fd, component, mode) is var mkdirErrno and not (0 or Errno.EEXIST))
                 {
-                    Native.Close(fd);
+                    kernel.Close(fd);
                     throw new SyscallException("mkdir", path, mkdirErrno);
                 }
-                next = OpenChild(fd, component);
-                errno = next < 0 ? Native.LastErrno : 0;
+                errno = OpenChild(kernel, fd, component, out next);
             }
-            if (next < 0)
+            if (errno != 0)
             {
-                var kind = errno is Errno.ENOTDIR or Errno.ELOOP ? KindOf(fd, component) : null;
-                Native.Close(fd);
+                var kind = errno is Errno.ENOTDIR or Errno.ELOOP ? KindOf(kernel, fd, component) : null;
+                kernel.Close(fd);
                 throw kind is null
                     ? new SyscallException("open", path, errno)
                     : new NotADirectoryException(path, kind);
             }
-            Native.Close(fd);
+            kernel.Close(fd);
             fd = next;
         }
-        return new SafeDirectory(fd, path);
+        return new SafeDirectory(kernel, fd, path);
     }
 
-    private static int OpenChild(int dirFd, string name) =>
-        Native.OpenAt(dirFd, name, Native.OPath | Native.ODirectory | Native.ONofollow | Native.OCloexec, 0);
+    private static int OpenChild(INodeKernel kernel, int dirFd, string name, out int fd) =>
+        kernel.OpenAt(dirFd, name, Native.OPath | Native.ODirectory | Native.ONofollow | Native.OCloexec, 0, out fd);
 
     /// <summary>What is at <paramref name="name"/> instead of a directory, for the message.</summary>
-    private static string KindOf(int dirFd, string name)
+    private static string KindOf(INodeKernel kernel, int dirFd, string name)
     {
-        if (Native.Statx(dirFd, name, Native.AtSymlinkNofollow, Native.StatxType, out var st) != 0)
+        if (kernel.Statx(dirFd, name, Native.AtSymlinkNofollow, Native.StatxType, out var st) != 0)
         {
             return "not a directory";
         }
@@ -220,11 +223,17 @@ public sealed class SafeDirectory : IDisposable
     /// <summary>Closes the fd when the last of the owner and the leases lets go.</summary>
     private sealed class FdHandle : SafeHandle
     {
-        public FdHandle(int fd) : base(-1, ownsHandle: true) => SetHandle(fd);
+        private readonly INodeKernel _kernel;
+
+        public FdHandle(INodeKernel kernel, int fd) : base(-1, ownsHandle: true)
+        {
+            _kernel = kernel;
+            SetHandle(fd);
+        }
 
         public override bool IsInvalid => handle < 0;
 
-        protected override bool ReleaseHandle() => Native.Close((int)handle) == 0;
+        protected override bool ReleaseHandle() => _kernel.Close((int)handle) == 0;
     }
 }
 

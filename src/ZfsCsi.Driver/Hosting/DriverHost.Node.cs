@@ -8,10 +8,14 @@ namespace ZfsCsi.Driver.Hosting;
 
 public static partial class DriverHost
 {
-    /// <summary>The node plugin: its data root (kept mounted over SSHFS when configured), volumes, readiness, the bind check.</summary>
+    /// <summary>
+    /// The node plugin: its data root (kept mounted over SSHFS when configured), volumes, readiness,
+    /// the bind check; the real kernel (<see cref="LinuxKernel"/>) behind all of them.
+    /// </summary>
     private static void AddNode(IServiceCollection services, DriverOptions options)
     {
         services.AddSingleton(options.Node);
+        services.AddSingleton<INodeKernel, LinuxKernel>();
         services.AddSingleton<DataRoot>();
         services.AddSingleton<NodeVolumes>();
         services.AddSingleton<IReadinessCheck, NodeReadiness>();

@@ -57,7 +57,7 @@ public sealed class NodeMetricsTests
         var options = DriverOptions.Parse(["--mode", "node", "--nodeid", "n", "--kubelet-dir", "/var/lib/kubelet", "--parent-dataset", "data/k8s"]);
         var logger = Serilog.Core.Logger.None;
         var metrics = new NodeMetrics(_registry);
-        var volumes = new NodeVolumes(options.Node, options.Volumes, new DataRoot(options.Node, new FakeCommandRunner(), logger, metrics), logger, metrics);
+        var volumes = new NodeVolumes(options.Node, options.Volumes, new DataRoot(options.Node, new FakeCommandRunner(), new LinuxKernel(), logger, metrics), new LinuxKernel(), logger, metrics);
         var service = new NodeService(volumes, new OperationLocks(), options, metrics);
 
         // A relative path (csi-sanity's "some/path") is NOT_FOUND before anything is read from disk.

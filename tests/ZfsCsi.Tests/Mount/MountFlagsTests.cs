@@ -50,6 +50,19 @@ public sealed class MountFlagsTests
         Assert.False(MountFlags.None.Matches(Options("rw", "nosuid", "nodev", "noexec", "relatime"), source));
     }
 
+    [Fact]
+    public void A_bind_of_a_read_only_source_is_read_only_whatever_was_asked_and_is_remounted_so()
+    {
+        // A dataset with readonly=on: its own mount (the bind's source on the storage host) is ro.
+        var source = Options("ro", "relatime");
+        var wanted = MountFlags.Parse(["noexec"], readOnly: false);
+
+        Assert.True(wanted.Matches(Options("ro", "noexec", "relatime"), source));
+        Assert.False(wanted.Matches(Options("rw", "noexec", "relatime"), source));
+        Assert.True(MountFlags.None.Matches(Options("ro", "relatime"), source));
+        Assert.Equal(0x1UL | 0x8, wanted.RemountFlags(source));
+    }
+
     [Theory]
     [InlineData("sync", "MS_SYNCHRONOUS")]
     [InlineData("dirsync", "MS_DIRSYNC")]

@@ -8,6 +8,7 @@ namespace ZfsCsi.Tests.Mount;
 /// </summary>
 public sealed class SafeDirectoryMountIdTests : IDisposable
 {
+    private static readonly LinuxKernel Kernel = new();
     private readonly DirectoryInfo _root = Directory.CreateTempSubdirectory("zfs-csi-mntid-");
 
     public void Dispose()
@@ -20,12 +21,12 @@ public sealed class SafeDirectoryMountIdTests : IDisposable
     public void A_directory_opened_before_a_mount_covered_it_reports_the_old_mount()
     {
         var vol = Directory.CreateDirectory(Path.Combine(_root.FullName, "vol"));
-        using var before = SafeDirectory.Open(_root.FullName, ["vol"]);
+        using var before = SafeDirectory.Open(Kernel, _root.FullName, ["vol"]);
         var underneath = before.MountId;
 
         Run("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", vol.FullName);
-        using var after = SafeDirectory.Open(_root.FullName, ["vol"]);
-        var covering = MountTable.Read().At(vol.FullName).Last();
+        using var after = SafeDirectory.Open(Kernel, _root.FullName, ["vol"]);
+        var covering = MountTable.Read(Kernel).At(vol.FullName).Last();
 
         Assert.NotNull(underneath);
         Assert.Equal(covering.Id, after.MountId);

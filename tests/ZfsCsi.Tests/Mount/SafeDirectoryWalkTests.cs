@@ -6,10 +6,12 @@ namespace ZfsCsi.Tests.Mount;
 /// <summary>
 /// The fd walk kubelet targets are made and removed with (real directories and symlinks): it
 /// never follows a symlink on the way, names what it found instead of a directory, and its
-/// fds outlive a caller that gave up on a deadline.
+/// fds outlive a caller that gave up on a deadline. On the real kernel: the walk's own
+/// behaviour, which the node's unit tests take from a model of it (<see cref="Fakes.FakeKernel"/>).
 /// </summary>
 public sealed class SafeDirectoryWalkTests : IDisposable
 {
+    private static readonly LinuxKernel Kernel = new();
     private readonly DirectoryInfo _root = Directory.CreateTempSubdirectory("zfs-csi-walk-");
     private readonly DirectoryInfo _outside = Directory.CreateTempSubdirectory("zfs-csi-outside-");
 
@@ -25,7 +27,7 @@ public sealed class SafeDirectoryWalkTests : IDisposable
     public void Missing_directories_are_made_below_the_root()
     {
         Directory.CreateDirectory(Kubelet);
-        using var dir = SafeDirectory.OpenOrCreate(Kubelet, ["pods", "u1", "volumes", "mount"], 0b111_101_101);
+        using var dir = SafeDirectory.OpenOrCreate(Kernel, Kubelet, ["pods", "u1", "volumes", "mount"], 0b111_101_101);
         Assert.True(Directory.Exists(Path.Combine(Kubelet, "pods/u1/volumes/mount")));
         Assert.Equal(Path.Combine(Kubelet, "pods/u1/volumes/mount"), dir.Path);
     }
@@ -36,7 +38,7 @@ public sealed class SafeDirectoryWalkTests : IDisposable
         Directory.CreateDirectory(Path.Combine(Kubelet, "pods"));
         File.CreateSymbolicLink(Path.Combine(Kubelet, "pods", "u1"), _outside.FullName);
 
-        var e = Assert.Throws<NotADirectoryException>(() => SafeDirectory.OpenOrCreate(Kubelet, ["pods", "u1", "volumes", "mount"], 0b111_101_101));
+        var e = Assert.Throws<NotADirectoryException>(() => SafeDirectory.OpenOrCreate(Kernel, Kubelet, ["pods", "u1", "volumes", "mount"], 0b111_101_101));
         Assert.Equal(ErrorKind.FailedPrecondition, e.Kind);
         Assert.Contains("symbolic link", e.Message);
         Assert.Empty(_outside.EnumerateFileSystemInfos());
@@ -48,7 +50,7 @@ public sealed class SafeDirectoryWalkTests : IDisposable
         Directory.CreateDirectory(Path.Combine(Kubelet, "pods"));
         File.WriteAllText(Path.Combine(Kubelet, "pods", "mount"), "not a directory");
 
-        var e = Assert.Throws<NotADirectoryException>(() => SafeDirectory.OpenOrCreate(Kubelet, ["pods", "mount"], 0b111_101_101));
+        var e = Assert.Throws<NotADirectoryException>(() => SafeDirectory.OpenOrCreate(Kernel, Kubelet, ["pods", "mount"], 0b111_101_101));
         Assert.Contains("regular file", e.Message);
         Assert.Equal("not a directory", File.ReadAllText(Path.Combine(Kubelet, "pods", "mount")));
     }
@@ -59,7 +61,7 @@ public sealed class SafeDirectoryWalkTests : IDisposable
         var pod = Directory.CreateDirectory(Path.Combine(Kubelet, "pods", "u1"));
         Directory.CreateDirectory(Path.Combine(pod.FullName, "mount"));
         Directory.CreateDirectory(Path.Combine(_outside.FullName, "mount"));
-        using var parent = SafeDirectory.Open(Kubelet, ["pods", "u1"]);
+        using var parent = SafeDirectory.Open(Kernel, Kubelet, ["pods", "u1"]);
 
         // After the walk, the pod directory is moved away and a symlink to elsewhere put in its place.
         Directory.Move(pod.FullName, pod.FullName + ".moved");
@@ -75,7 +77,7 @@ public sealed class SafeDirectoryWalkTests : IDisposable
     {
         Directory.CreateDirectory(Path.Combine(Kubelet, "a"));
         File.WriteAllText(Path.Combine(Kubelet, "a", "f"), "in a");
-        using var dir = SafeDirectory.Open(Kubelet, ["a"]);
+        using var dir = SafeDirectory.Open(Kernel, Kubelet, ["a"]);
         Assert.Equal("in a", File.ReadAllText(dir.ChildPath("f")));
         Assert.Throws<InvalidInputException>(() => dir.ChildPath(".."));
         Assert.Throws<InvalidInputException>(() => dir.ChildPath("x/y"));
@@ -91,7 +93,7 @@ public sealed class SafeDirectoryWalkTests : IDisposable
 
         using var go = new ManualResetEventSlim();
         var finished = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var dir = SafeDirectory.Open(Kubelet, ["a"]);
+        var dir = SafeDirectory.Open(Kernel, Kubelet, ["a"]);
         var path = dir.ProcPath;
         await Assert.ThrowsAsync<DeadMountException>(() => Deadline.RunAsync("slow bind", () =>
         {
@@ -109,7 +111,7 @@ public sealed class SafeDirectoryWalkTests : IDisposable
 
         // The caller gives up and disposes; new opens must not get the number the call still uses.
         dir.Dispose();
-        var others = Enumerable.Range(0, 8).Select(_ => SafeDirectory.Open(Kubelet, ["b"])).ToList();
+        var others = Enumerable.Range(0, 8).Select(_ => SafeDirectory.Open(Kernel, Kubelet, ["b"])).ToList();
         go.Set();
         try
         {

@@ -25,7 +25,9 @@ public sealed class NodeServiceLockTests
     {
         var options = DriverOptions.Parse(["--mode", "node", "--nodeid", "n", "--kubelet-dir", Kubelet, "--parent-dataset", "data/k8s"]);
         var logger = Serilog.Core.Logger.None;
-        var volumes = new NodeVolumes(options.Node, options.Volumes, new DataRoot(options.Node, new FakeCommandRunner(), logger), logger);
+        // Nothing mounted: what a publish that gets past the locks meets is the model's, never this machine's /data.
+        var kernel = new FakeKernel();
+        var volumes = new NodeVolumes(options.Node, options.Volumes, new DataRoot(options.Node, new FakeCommandRunner(), kernel, logger), kernel, logger);
         _service = new NodeService(volumes, _locks, options);
     }
 

@@ -21,13 +21,14 @@ public sealed class NodeServiceRequestTests
     private const string NoVolume = "elsewhere/pvc-never-made";
     private readonly OperationLocks _locks = new();
     private readonly FakeCommandRunner _runner = new();
+    private readonly FakeKernel _kernel = new();
     private readonly NodeService _service;
 
     public NodeServiceRequestTests()
     {
         var options = DriverOptions.Parse(["--mode", "node", "--nodeid", "n", "--kubelet-dir", Kubelet, "--parent-dataset", "data/k8s"]);
         var logger = Serilog.Core.Logger.None;
-        var volumes = new NodeVolumes(options.Node, options.Volumes, new DataRoot(options.Node, _runner, logger), logger);
+        var volumes = new NodeVolumes(options.Node, options.Volumes, new DataRoot(options.Node, _runner, _kernel, logger), _kernel, logger);
         _service = new NodeService(volumes, _locks, options);
     }
 
@@ -67,6 +68,7 @@ public sealed class NodeServiceRequestTests
 
         Assert.False(string.IsNullOrWhiteSpace(e.Message), why);
         Assert.Empty(_runner.Calls);
+        Assert.Empty(_kernel.Calls);
     }
 
     [Theory]
