@@ -3,7 +3,7 @@ using System.Globalization;
 namespace ZfsCsi.Lab;
 
 /// <summary>The lab client's flags.</summary>
-public sealed record LabArgs(string Endpoint, int Volumes, long SizeMiB, string? Cluster, int Snapshots = 0, string? Json = null)
+public sealed record LabArgs(string Endpoint, int Volumes, long SizeMiB, string? Cluster, int Snapshots = 0, string? Json = null, bool Cleanup = true)
 {
     public static LabArgs Parse(string[] args)
     {
@@ -13,6 +13,7 @@ public sealed record LabArgs(string Endpoint, int Volumes, long SizeMiB, string?
         string? cluster = null;
         var snapshots = 0;
         string? json = null;
+        var cleanup = true;
         for (var i = 0; i + 1 < args.Length; i += 2)
         {
             switch (args[i])
@@ -23,10 +24,11 @@ public sealed record LabArgs(string Endpoint, int Volumes, long SizeMiB, string?
                 case "--cluster": cluster = args[i + 1]; break;
                 case "--snapshots": snapshots = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
                 case "--json": json = args[i + 1]; break;
+                case "--cleanup": cleanup = args[i + 1] != "no"; break;
                 default: throw new LabException($"unknown flag {args[i]}");
             }
         }
-        return new LabArgs(endpoint, volumes, size, cluster, snapshots, json);
+        return new LabArgs(endpoint, volumes, size, cluster, snapshots, json, cleanup);
     }
 }
 

@@ -27,6 +27,7 @@ public static class ScaleBench
         var results = new Dictionary<string, List<double>>();
         var errors = new Dictionary<string, int>();
         var volumes = new List<string>();
+        var retries = new Dictionary<string, int>();
         var snapshots = new List<string>();
         Console.WriteLine($"zfs-csi scale bench: {args.Volumes} volumes × {args.Snapshots} snapshots, endpoint {args.Endpoint}");
         void Add(string what, double ms) => (results.TryGetValue(what, out var l) ? l : results[what] = []).Add(ms);
@@ -42,11 +43,13 @@ public static class ScaleBench
         {
             for (var v = 0; v < args.Volumes; v++)
             {
-                var id = (await controller.CreateVolumeAsync(Create($"{prefix}v{v:D5}"))).Volume.VolumeId;
+                var volumeName = $"{prefix}v{v:D5}";
+                var id = (await AsTheCoDoes(retries, async () => await controller.CreateVolumeAsync(Create(volumeName)))).Volume.VolumeId;
                 volumes.Add(id);
                 for (var s = 0; s < args.Snapshots; s++)
                 {
-                    snapshots.Add((await controller.CreateSnapshotAsync(new CreateSnapshotRequest { Name = $"{prefix}s{v:D5}-{s:D3}", SourceVolumeId = id })).Snapshot.SnapshotId);
+                    var snapshotName = $"{prefix}s{v:D5}-{s:D3}";
+                    snapshots.Add((await AsTheCoDoes(retries, async () => await controller.CreateSnapshotAsync(new CreateSnapshotRequest { Name = snapshotName, SourceVolumeId = id }))).Snapshot.SnapshotId);
                 }
                 if ((v + 1) % 100 == 0)
                 {
@@ -55,7 +58,7 @@ public static class ScaleBench
             }
             var fillSeconds = fill.Elapsed.TotalSeconds;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"fill: {volumes.Count} volumes + {snapshots.Count} snapshots in {fillSeconds:F1} s ({(volumes.Count + snapshots.Count) / Math.Max(fillSeconds, 0.001):F1} objects/s)"));
+                $"fill: {volumes.Count} volumes + {snapshots.Count} snapshots in {fillSeconds:F1} s ({(volumes.Count + snapshots.Count) / Math.Max(fillSeconds, 0.001):F1} objects/s); retried as a CO would: {(retries.Count == 0 ? "none" : string.Join(", ", retries.Select(r => $"{r.Key} {r.Value}")))}"));
 
             var random = new Random(42);
             for (var i = 0; i < Samples; i++)
@@ -137,6 +140,12 @@ public static class ScaleBench
         }
         finally
         {
+            if (!args.Cleanup)
+            {
+                Console.WriteLine($"cleanup skipped (--cleanup no): {snapshots.Count} snapshots and {volumes.Count} volumes left in the pool");
+                snapshots.Clear();
+                volumes.Clear();
+            }
             var cleanup = Stopwatch.StartNew();
             foreach (var snapshot in snapshots)
             {
@@ -149,6 +158,27 @@ public static class ScaleBench
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"cleanup: {snapshots.Count} snapshots and {volumes.Count} volumes deleted in {cleanup.Elapsed.TotalSeconds:F1} s"));
         }
         return 0;
+    }
+
+    /// <summary>
+    /// The call, retried like the sidecars retry (the CSI spec makes every RPC idempotent): on a
+    /// code that says "try again" (ABORTED, UNAVAILABLE, DEADLINE_EXCEEDED, FAILED_PRECONDITION),
+    /// up to five times; each retry is counted and printed, never hidden.
+    /// </summary>
+    private static async Task<T> AsTheCoDoes<T>(Dictionary<string, int> retries, Func<Task<T>> call)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await call();
+            }
+            catch (RpcException e) when (attempt < 5 && e.StatusCode is StatusCode.Aborted or StatusCode.Unavailable or StatusCode.DeadlineExceeded or StatusCode.FailedPrecondition)
+            {
+                retries[e.StatusCode.ToString()] = retries.GetValueOrDefault(e.StatusCode.ToString()) + 1;
+                await Task.Delay(200 * attempt);
+            }
+        }
     }
 
     private static CreateVolumeRequest Create(string name)

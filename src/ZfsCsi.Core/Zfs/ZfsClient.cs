@@ -49,8 +49,9 @@ public sealed partial class ZfsClient(ICommandRunner runner, ZfsOptions options,
     public Task SetAsync(DatasetName dataset, string property, string value, CancellationToken ct) =>
         ZfsAsync(ZfsArgs.Set(dataset, property, value), ct);
 
+    /// <summary>zfs-fuse calls a just-created dataset's mountpoint busy for a moment (seen at 1,000 volumes): busy is retried a few times.</summary>
     public Task MountAsync(DatasetName dataset, CancellationToken ct) =>
-        SerializedAsync(ZfsArgs.Mount(dataset), ct);
+        RetryBusyAsync(() => SerializedAsync(ZfsArgs.Mount(dataset), ct), ct);
 
     /// <summary>
     /// Unmounts, then destroys the dataset with its snapshots (<c>destroy -r</c>; zfs refuses, destroying
