@@ -2,10 +2,15 @@ using ZfsCsi.Lab;
 
 // zfs-csi-lab walk --endpoint unix:///run/zfs-csi-lab/controller.sock
 // zfs-csi-lab bench --endpoint ... [--volumes 200]
+// zfs-csi-lab footprint --label aot [--ops 1000] [--starts 5] [--idle-seconds 60] -- DRIVER ARGV...
 var command = args.FirstOrDefault();
-var options = LabArgs.Parse(args.Skip(1).ToArray());
 try
 {
+    if (command == "footprint")
+    {
+        return await Footprint.RunAsync(args.Skip(1).ToArray());
+    }
+    var options = LabArgs.Parse(args.Skip(1).ToArray());
     return command switch
     {
         "walk" => await Walk.RunAsync(options),
@@ -32,6 +37,6 @@ static async Task<int> ProbeAsync(LabArgs options)
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: zfs-csi-lab walk|bench|bench-scale|probe --endpoint unix:///path.sock [--volumes N] [--snapshots N] [--json FILE] [--size-mib N]");
+    Console.Error.WriteLine("usage: zfs-csi-lab walk|bench|bench-scale|probe|footprint --endpoint unix:///path.sock [--volumes N] [--snapshots N] [--json FILE] [--size-mib N]");
     return 2;
 }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
 
 namespace ZfsCsi.Core.Bootstrap;
 
@@ -11,7 +12,6 @@ public static class BootstrapStatusFile
 {
     public const string DefaultPath = "/run/zfs-csi/bootstrap.json";
 
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
 
     public static void Write(string path, BootstrapStatus status)
     {
@@ -22,7 +22,7 @@ public static class BootstrapStatusFile
         {
             using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
             {
-                JsonSerializer.Serialize(stream, status, Json);
+                JsonSerializer.Serialize(stream, status, BootstrapStatusJson.Default.BootstrapStatus);
                 stream.Flush(flushToDisk: true);
             }
             File.Move(temp, full, overwrite: true);
@@ -48,7 +48,7 @@ public static class BootstrapStatusFile
         }
         try
         {
-            return JsonSerializer.Deserialize<BootstrapStatus>(text, Json) ?? throw new InvalidDataException($"{path} holds no status");
+            return JsonSerializer.Deserialize(text, BootstrapStatusJson.Default.BootstrapStatus) ?? throw new InvalidDataException($"{path} holds no status");
         }
         catch (JsonException e)
         {
@@ -56,3 +56,12 @@ public static class BootstrapStatusFile
         }
     }
 }
+
+/// <summary>
+/// The status file's JSON, generated at compile time (no reflection: the native AOT driver and
+/// bootstrap read and write it with this): the web defaults (camelCase, names matched without
+/// case) and indented, as the file has always been written.
+/// </summary>
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, WriteIndented = true)]
+[JsonSerializable(typeof(BootstrapStatus))]
+internal sealed partial class BootstrapStatusJson : JsonSerializerContext;

@@ -64,6 +64,7 @@ public static partial class DriverHost
         services.AddSingleton<ZfsCsi.Core.Snapshots.SnapshotManager>();
         services.AddSingleton<StorageHealth>();
         services.AddSingleton<OperationLocks>();
+        services.AddHostedService<IdleMemoryTrim>();
         // The sweep (in the Core) takes the services' per-volume locks before it destroys a half-made volume.
         services.AddSingleton<IVolumeLocks>(sp => sp.GetRequiredService<OperationLocks>());
         if (options.Mode != DriverMode.Node)

@@ -19,29 +19,42 @@ public static class HealthEndpoints
             return;
         }
         var host = $"*:{options.HealthPort}";
-        app.MapGet("/readyz", async (IEnumerable<IReadinessCheck> checks, CancellationToken ct) =>
+        // RequestDelegate handlers: nothing is bound from the delegate's parameters by reflection
+        // (the Delegate overloads of MapGet are not trimming- or native-AOT-safe).
+        app.MapGet("/readyz", async context =>
         {
+            var ct = context.RequestAborted;
             var reasons = new List<string>();
-            foreach (var check in checks)
+            foreach (var check in context.RequestServices.GetServices<IReadinessCheck>())
             {
                 var readiness = await check.CheckAsync(ct).ConfigureAwait(false);
                 if (!readiness.Ready)
                 {
-                    return Results.Text(readiness.Reason + "\n", statusCode: StatusCodes.Status503ServiceUnavailable);
+                    await WriteAsync(context, StatusCodes.Status503ServiceUnavailable, readiness.Reason).ConfigureAwait(false);
+                    return;
                 }
                 reasons.Add(readiness.Reason);
             }
-            return Results.Text((reasons.Count > 0 ? string.Join("\n", reasons) : "ready") + "\n");
+            await WriteAsync(context, StatusCodes.Status200OK, reasons.Count > 0 ? string.Join("\n", reasons) : "ready").ConfigureAwait(false);
         }).RequireHost(host);
-        app.MapGet("/healthz", async (IServiceProvider services, CancellationToken ct) =>
+        app.MapGet("/healthz", async context =>
         {
-            var bootstrap = services.GetService<BootstrapReadiness>();
+            var bootstrap = context.RequestServices.GetService<BootstrapReadiness>();
             if (bootstrap is null)
             {
-                return Results.Text("alive\n");
+                await WriteAsync(context, StatusCodes.Status200OK, "alive").ConfigureAwait(false);
+                return;
             }
-            var liveness = await bootstrap.CheckLivenessAsync(ct).ConfigureAwait(false);
-            return Results.Text(liveness.Reason + "\n", statusCode: liveness.Ready ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
+            var liveness = await bootstrap.CheckLivenessAsync(context.RequestAborted).ConfigureAwait(false);
+            await WriteAsync(context, liveness.Ready ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable, liveness.Reason).ConfigureAwait(false);
         }).RequireHost(host);
+    }
+
+    /// <summary>The reason as one text/plain body ending in a newline, as Results.Text wrote it.</summary>
+    private static Task WriteAsync(HttpContext context, int statusCode, string text)
+    {
+        context.Response.StatusCode = statusCode;
+        context.Response.ContentType = "text/plain; charset=utf-8";
+        return context.Response.WriteAsync(text + "\n", context.RequestAborted);
     }
 }
