@@ -253,6 +253,7 @@ public sealed class SnapshotTests(SnapshotFixture driver) : IClassFixture<Snapsh
     {
         var volume = await driver.CreateVolumeAsync(Unique("pvc-s12"));
         var snapshot = await driver.SnapshotAsync(Unique("snapshot-s12"), volume);
+        await driver.Commands.QuietAsync(); // a sweep an earlier test's delete asked for
         foreach (var request in new[]
         {
             new ListSnapshotsRequest(),
