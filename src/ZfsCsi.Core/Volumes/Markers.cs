@@ -50,6 +50,13 @@ public static class Markers
     /// <summary>On a volume: its content source, <c>snapshot:&lt;id&gt;</c> or <c>volume:&lt;id&gt;</c>.</summary>
     public const string Source = Prefix + "source";
 
+    /// <summary>
+    /// On a volume: the mutable parameters it has (a VolumeAttributesClass's, given to CreateVolume or
+    /// ControllerModifyVolume), as canonical <c>key=value</c> lines, base64url-encoded
+    /// (<see cref="MutableParameters.Encode"/>). Absent: none were ever given.
+    /// </summary>
+    public const string Mutable = Prefix + "mutable";
+
     public static string EncodeName(string name) => Base64Url.EncodeToString(Encoding.UTF8.GetBytes(name));
 
     /// <summary>The decoded name, or null when the value is not one the driver wrote.</summary>

@@ -15,18 +15,23 @@ public sealed partial class VolumeManager
     /// the quota. Idempotent by name like <see cref="CreateAsync"/>: a crash leaves a "creating"
     /// clone or a hidden snapshot that the retry finishes or the sweep releases.
     /// </summary>
-    public async Task<Volume> CreateFromSourceAsync(string name, CapacityRange range, VolumeParameters parameters, ContentSource source, CancellationToken ct)
+    public Task<Volume> CreateFromSourceAsync(string name, CapacityRange range, VolumeParameters parameters, ContentSource source, CancellationToken ct) =>
+        CreateFromSourceAsync(name, range, parameters, MutableParameters.None, source, ct);
+
+    /// <summary>A clone with mutable parameters: as <see cref="CreateAsync(string, CapacityRange, VolumeParameters, MutableParameters, CancellationToken)"/>.</summary>
+    public async Task<Volume> CreateFromSourceAsync(string name, CapacityRange range, VolumeParameters parameters, MutableParameters mutable, ContentSource source, CancellationToken ct)
     {
         var dataset = DatasetFor(name);
+        var effective = mutable.AppliedTo(parameters);
         range.Resolve();
         for (var attempt = 0; ; attempt++)
         {
             var existing = await ExistingAsync(dataset, name, ct).ConfigureAwait(false);
             if (existing is not null)
             {
-                CheckCompatible(existing, name, range, parameters, source);
+                CheckCompatible(existing, name, range, parameters, mutable, source);
                 await ReleaseCloneSourceAsync(source, dataset, ct).ConfigureAwait(false);
-                return await FinishAsync(dataset, parameters, existing, ct, applyRoot: false).ConfigureAwait(false);
+                return await FinishAsync(dataset, effective, existing, ct, applyRoot: false).ConfigureAwait(false);
             }
 
             var (origin, sourceCapacity) = await ResolveSourceAsync(source, dataset, ct).ConfigureAwait(false);
@@ -38,7 +43,7 @@ public sealed partial class VolumeManager
             }
             try
             {
-                await zfs.CloneAsync(origin, dataset, CreateProperties(name, size, parameters, source), ct).ConfigureAwait(false);
+                await zfs.CloneAsync(origin, dataset, CreateProperties(name, size, effective, mutable, source), ct).ConfigureAwait(false);
                 _log.Information("Cloned {Origin} into dataset {Dataset} for volume name {VolumeName} with {CapacityBytes} bytes", origin.Value, dataset.Value, name, size);
             }
             catch (DatasetExistsException) when (attempt == 0)
@@ -62,7 +67,7 @@ public sealed partial class VolumeManager
             await ReleaseCloneSourceAsync(source, dataset, ct).ConfigureAwait(false);
             var created = await zfs.TryGetAsync(dataset, VolumeProperties, ct).ConfigureAwait(false)
                 ?? throw new FailedPreconditionException($"dataset {dataset} vanished right after it was cloned; retry");
-            return await FinishAsync(dataset, parameters, created, ct, applyRoot: false).ConfigureAwait(false);
+            return await FinishAsync(dataset, effective, created, ct, applyRoot: false).ConfigureAwait(false);
         }
     }
 

@@ -19,17 +19,26 @@ public sealed partial class VolumeManager
     /// listed or reported as a volume before that, and one that no retry comes for is destroyed by
     /// the sweep after <see cref="VolumeOptions.CreatingGrace"/>.
     /// </summary>
-    public async Task<Volume> CreateAsync(string name, CapacityRange range, VolumeParameters parameters, CancellationToken ct)
+    public Task<Volume> CreateAsync(string name, CapacityRange range, VolumeParameters parameters, CancellationToken ct) =>
+        CreateAsync(name, range, parameters, MutableParameters.None, ct);
+
+    /// <summary>
+    /// CreateVolume with mutable parameters (a VolumeAttributesClass): applied by the same <c>zfs
+    /// create</c> as everything else and recorded in <see cref="Markers.Mutable"/>; a retry must give
+    /// the same ones (else ALREADY_EXISTS, as for other parameters).
+    /// </summary>
+    public async Task<Volume> CreateAsync(string name, CapacityRange range, VolumeParameters parameters, MutableParameters mutable, CancellationToken ct)
     {
         var dataset = DatasetFor(name);
+        var effective = mutable.AppliedTo(parameters);
         var size = range.Resolve();
         for (var attempt = 0; ; attempt++)
         {
             var existing = await ExistingAsync(dataset, name, ct).ConfigureAwait(false);
             if (existing is not null)
             {
-                CheckCompatible(existing, name, range, parameters, source: null);
-                return await FinishAsync(dataset, parameters, existing, ct).ConfigureAwait(false);
+                CheckCompatible(existing, name, range, parameters, mutable, source: null);
+                return await FinishAsync(dataset, effective, existing, ct).ConfigureAwait(false);
             }
 
             var pool = (await GetCapacityAsync(ct).ConfigureAwait(false)).MaximumVolumeBytes;
@@ -45,7 +54,7 @@ public sealed partial class VolumeManager
             }
             try
             {
-                await zfs.CreateAsync(dataset, CreateProperties(name, size, parameters), ct).ConfigureAwait(false);
+                await zfs.CreateAsync(dataset, CreateProperties(name, size, effective, mutable), ct).ConfigureAwait(false);
                 _log.Information("Created dataset {Dataset} for volume name {VolumeName} with {CapacityBytes} bytes", dataset.Value, name, size);
             }
             catch (DatasetExistsException) when (attempt == 0)
@@ -59,7 +68,7 @@ public sealed partial class VolumeManager
             }
             var created = await zfs.TryGetAsync(dataset, VolumeProperties, ct).ConfigureAwait(false)
                 ?? throw new FailedPreconditionException($"dataset {dataset} vanished right after it was created; retry");
-            return await FinishAsync(dataset, parameters, created, ct).ConfigureAwait(false);
+            return await FinishAsync(dataset, effective, created, ct).ConfigureAwait(false);
         }
     }
 
@@ -85,8 +94,11 @@ public sealed partial class VolumeManager
         return existing;
     }
 
-    /// <summary>Every property of a new volume, applied atomically by the create itself.</summary>
-    private static List<KeyValuePair<string, string>> CreateProperties(string name, long size, VolumeParameters parameters, ContentSource? source = null)
+    /// <summary>
+    /// Every property of a new volume, applied atomically by the create itself. <paramref name="parameters"/>
+    /// are the effective ones (the mutable ones applied); the digest is the StorageClass's.
+    /// </summary>
+    private static List<KeyValuePair<string, string>> CreateProperties(string name, long size, VolumeParameters parameters, MutableParameters mutable, ContentSource? source = null)
     {
         var sizeText = size.ToString(System.Globalization.CultureInfo.InvariantCulture);
         var properties = new List<KeyValuePair<string, string>>
@@ -101,6 +113,10 @@ public sealed partial class VolumeManager
         properties.Add(new(Markers.CsiName, Markers.EncodeName(name)));
         properties.Add(new(Markers.ParametersDigest, parameters.Digest));
         properties.Add(new(Markers.State, Markers.StateCreating));
+        if (!mutable.IsEmpty)
+        {
+            properties.Add(new(Markers.Mutable, mutable.Encode()));
+        }
         if (source is not null)
         {
             properties.Add(new(Markers.Source, source.Marker));
@@ -109,7 +125,7 @@ public sealed partial class VolumeManager
     }
 
     /// <summary>CSI spec, CreateVolume: an existing volume of that name must match the request, else ALREADY_EXISTS.</summary>
-    private void CheckCompatible(DatasetProperties existing, string name, CapacityRange range, VolumeParameters parameters, ContentSource? source)
+    private void CheckCompatible(DatasetProperties existing, string name, CapacityRange range, VolumeParameters parameters, MutableParameters mutable, ContentSource? source)
     {
         var owner = Markers.DecodeName(existing.LocalValue(Markers.CsiName));
         if (owner is null)
@@ -132,6 +148,15 @@ public sealed partial class VolumeManager
         if (existing.LocalValue(Markers.ParametersDigest) != parameters.Digest)
         {
             throw new AlreadyExistsException($"volume '{Printable.Of(name)}' already exists with other parameters (another StorageClass?)");
+        }
+        // CSI spec, CreateVolume: OK only for a volume compatible with the mutable parameters too. The
+        // volume has what the marker says (set by its create, and by every ControllerModifyVolume).
+        var has = MutableParameters.Decode(existing.LocalValue(Markers.Mutable));
+        if (has is null || has.CanonicalText != mutable.CanonicalText)
+        {
+            throw new AlreadyExistsException(
+                $"volume '{Printable.Of(name)}' already exists with other mutable parameters ({has?.ToString() ?? "unreadable"}; asked for {mutable}): " +
+                "its VolumeAttributesClass changed while it was being made? Give the PVC the class it was made with; change it after it is bound");
         }
         _log.Debug("Volume name {VolumeName} already has dataset {Dataset}: an idempotent retry", name, existing.Name);
     }

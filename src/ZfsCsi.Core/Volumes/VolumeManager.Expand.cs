@@ -31,7 +31,7 @@ public sealed partial class VolumeManager
         {
             throw new CapacityOutOfRangeException($"volume {volume} has {current} bytes, more than limit_bytes {range.LimitBytes}; shrinking is not supported");
         }
-        var quota = props.LocalValue("refquota") is not null ? "refquota" : "quota";
+        var quota = LocalBytes(props, "refquota") is not null ? "refquota" : "quota";
         var reservation = quota == "refquota" ? "refreservation" : "reservation";
         // Thick volumes are created with the reservation in the same `zfs create` as the quota
         // (parameter thick=true), so a reservation of their own is what marks them thick.

@@ -18,7 +18,7 @@ public sealed partial class VolumeManager(ZfsClient zfs, VolumeOptions options, 
     /// <summary>Everything read about a volume's dataset, in one zfs get.</summary>
     private static readonly string[] VolumeProperties =
     [
-        Markers.CsiName, Markers.ParametersDigest, Markers.State, Markers.Source,
+        Markers.CsiName, Markers.ParametersDigest, Markers.State, Markers.Source, Markers.Mutable,
         "refquota", "quota", "refreservation", "reservation", "mountpoint", "mounted",
     ];
 
@@ -79,12 +79,17 @@ public sealed partial class VolumeManager(ZfsClient zfs, VolumeOptions options, 
 
     internal static bool IsReady(DatasetProperties props) => IsOurs(props) && props.LocalValue(Markers.State) == Markers.StateReady;
 
-    /// <summary>The capacity is whichever quota the driver set: refquota, or quota for quotaType=quota.</summary>
+    /// <summary>
+    /// The capacity is whichever quota the driver set: refquota, or quota for quotaType=quota. A quota
+    /// released with <c>none</c> (a quotaType change) reads 0 with source local on both backends, so
+    /// 0 counts as unset.
+    /// </summary>
     internal static long CapacityOf(DatasetProperties props) =>
         LocalBytes(props, "refquota") ?? LocalBytes(props, "quota") ?? 0;
 
+    /// <summary>A size the dataset sets itself, or null when it is not set locally or is 0 (<c>none</c>).</summary>
     private static long? LocalBytes(DatasetProperties props, string property) =>
-        props.LocalValue(property) is { } value ? ZfsParser.ParseBytes(value) : null;
+        props.LocalValue(property) is { } value && ZfsParser.ParseBytes(value) is { } bytes and > 0 ? bytes : null;
 
     private static Volume ToVolume(DatasetProperties props) =>
         new(new VolumeId(DatasetName.Parse(props.Name)), CapacityOf(props), props.Value("mountpoint"), props.Value("mounted") == "yes")

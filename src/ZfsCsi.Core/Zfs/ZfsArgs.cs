@@ -2,7 +2,8 @@ namespace ZfsCsi.Core.Zfs;
 
 /// <summary>
 /// Pure builders of zfs argv lists. Only flags that OpenZFS 2.x and zfs-fuse 0.7 both accept
-/// (docs/zfs.md, "CLI differences"): -H -p on get (no -t), one property per set,
+/// (docs/zfs.md, "CLI differences"): -H -p on get (no -t), one property per set (several only
+/// where the zfs in use was seen to take them: <see cref="SetMany"/>),
 /// plain destroy flags. Dataset names are validated types, so none starts with '-'.
 /// </summary>
 public static class ZfsArgs
@@ -26,6 +27,14 @@ public static class ZfsArgs
 
     public static string[] Set(DatasetName dataset, string property, string value) =>
         ["set", $"{property}={value}", dataset.Value];
+
+    /// <summary>
+    /// Several properties in one <c>zfs set</c>: OpenZFS takes them all (and checks every value before it
+    /// sets any); zfs-fuse takes one pair and reads the rest as dataset names ("cannot open 'b=2':
+    /// invalid dataset name"), having set the first (<see cref="ZfsClient.SetManyAsync"/> falls back).
+    /// </summary>
+    public static string[] SetMany(DatasetName dataset, IEnumerable<KeyValuePair<string, string>> properties) =>
+        ["set", .. properties.Select(p => $"{p.Key}={p.Value}"), dataset.Value];
 
     public static string[] Unmount(DatasetName dataset) => ["unmount", dataset.Value];
 

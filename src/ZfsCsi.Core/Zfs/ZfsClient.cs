@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using ZfsCsi.Core.Exec;
 
 namespace ZfsCsi.Core.Zfs;
@@ -48,6 +49,57 @@ public sealed partial class ZfsClient(ICommandRunner runner, ZfsOptions options,
 
     public Task SetAsync(DatasetName dataset, string property, string value, CancellationToken ct) =>
         ZfsAsync(ZfsArgs.Set(dataset, property, value), ct);
+
+    /// <summary>
+    /// Properties that are mount options: a <c>zfs set</c> of one remounts a mounted dataset on OpenZFS
+    /// (libzfs's namespace properties), so such a set takes the mount lock like a mount.
+    /// </summary>
+    private static readonly HashSet<string> MountOptionProperties = new(StringComparer.Ordinal)
+    {
+        "atime", "relatime", "devices", "exec", "setuid", "readonly", "xattr", "nbmand",
+    };
+
+    /// <summary>null: not tried yet; true: this zfs takes several properties per set (OpenZFS); false: one (zfs-fuse).</summary>
+    private volatile StrongBox<bool>? _setsMany;
+
+    /// <summary>
+    /// Sets several properties, in one <c>zfs set</c> where this zfs takes several (OpenZFS), else one
+    /// per <c>zfs set</c> in the given order (zfs-fuse). Found out by trying once: zfs-fuse sets the first
+    /// pair and names the second as a dataset it cannot open; the sets that follow set that one again,
+    /// which changes nothing. Not atomic on zfs-fuse: a failure leaves the earlier properties set, and
+    /// callers make a retry converge.
+    /// </summary>
+    public async Task SetManyAsync(DatasetName dataset, IReadOnlyList<KeyValuePair<string, string>> properties, CancellationToken ct)
+    {
+        if (properties.Count == 0)
+        {
+            return;
+        }
+        var serialized = properties.Any(p => MountOptionProperties.Contains(p.Key));
+        Task<CommandResult> Run(string[] args) => serialized ? SerializedAsync(args, ct) : ZfsAsync(args, ct);
+        if (properties.Count > 1 && _setsMany?.Value != false)
+        {
+            try
+            {
+                await Run(ZfsArgs.SetMany(dataset, properties)).ConfigureAwait(false);
+                _setsMany = new StrongBox<bool>(true);
+                return;
+            }
+            catch (CommandFailedException e) when (_setsMany is null && IsOnePairOnly(e, properties))
+            {
+                _setsMany = new StrongBox<bool>(false);
+            }
+        }
+        foreach (var (property, value) in properties)
+        {
+            await Run(ZfsArgs.Set(dataset, property, value)).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>zfs-fuse's answer to a second pair: "cannot open 'b=2': invalid dataset name".</summary>
+    private static bool IsOnePairOnly(CommandFailedException e, IReadOnlyList<KeyValuePair<string, string>> properties) =>
+        e.StandardError.Contains($"cannot open '{properties[1].Key}={properties[1].Value}': invalid dataset name", StringComparison.OrdinalIgnoreCase);
+
 
     /// <summary>zfs-fuse calls a just-created dataset's mountpoint busy for a moment (seen at 1,000 volumes): busy is retried a few times.</summary>
     public Task MountAsync(DatasetName dataset, CancellationToken ct) =>

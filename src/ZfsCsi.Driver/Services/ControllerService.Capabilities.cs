@@ -24,6 +24,7 @@ public sealed partial class ControllerService
         RpcType.ListSnapshots,
         RpcType.CloneVolume,
         RpcType.GetSnapshot,
+        RpcType.ModifyVolume,
     ];
 
     public override Task<ControllerGetCapabilitiesResponse> ControllerGetCapabilities(ControllerGetCapabilitiesRequest request, ServerCallContext context)

@@ -11,13 +11,17 @@ public sealed partial class ControllerService
     /// <summary>
     /// CSI spec, CreateVolume: every field is checked (name and its size, capabilities, parameters,
     /// content source, capacity range) before any lock is taken or anything is looked up, so a bad
-    /// request is INVALID_ARGUMENT whatever its content source names.
+    /// request is INVALID_ARGUMENT whatever its content source names. Mutable parameters (a
+    /// VolumeAttributesClass) are applied by the same create; a key also in <c>parameters</c> is
+    /// INVALID_ARGUMENT.
     /// </summary>
     public override async Task<CreateVolumeResponse> CreateVolume(CreateVolumeRequest request, ServerCallContext context)
     {
         CsiName.Validate(request.Name, "volume");
         CapabilityChecks.RequireSupported(request.VolumeCapabilities);
         var parameters = VolumeParameters.Parse(request.Parameters);
+        var mutable = MutableParameters.Parse(request.MutableParameters);
+        mutable.CheckDisjointFrom(request.Parameters);
         var source = ToDomain(request.VolumeContentSource);
         var range = ToDomain(request.CapacityRange);
         range.Resolve();
@@ -25,9 +29,29 @@ public sealed partial class ControllerService
         // The source is locked too: its DeleteSnapshot/DeleteVolume must not pass between lookup and clone.
         using var _ = AcquireAll(source is null ? [dataset.Value] : [dataset.Value, source.Id]);
         var volume = source is null
-            ? await volumes.CreateAsync(request.Name, range, parameters, context.CancellationToken).ConfigureAwait(false)
-            : await volumes.CreateFromSourceAsync(request.Name, range, parameters, source, context.CancellationToken).ConfigureAwait(false);
+            ? await volumes.CreateAsync(request.Name, range, parameters, mutable, context.CancellationToken).ConfigureAwait(false)
+            : await volumes.CreateFromSourceAsync(request.Name, range, parameters, mutable, source, context.CancellationToken).ConfigureAwait(false);
         return new CreateVolumeResponse { Volume = ToCsi(volume) };
+    }
+
+    /// <summary>
+    /// CSI spec, ControllerModifyVolume (MODIFY_VOLUME): volume_id and mutable_parameters are
+    /// REQUIRED and every key and value is checked (unknown, immutable, bad value: INVALID_ARGUMENT,
+    /// which the external-resizer takes as infeasible) before the lock and the lookup; then the
+    /// volume's lock (ABORTED when held) and the change, online. A volume that is not a ready one of
+    /// ours (unknown, deleted, kept for its snapshots) is NOT_FOUND.
+    /// </summary>
+    public override async Task<ControllerModifyVolumeResponse> ControllerModifyVolume(ControllerModifyVolumeRequest request, ServerCallContext context)
+    {
+        var id = CapabilityChecks.Required(request.VolumeId, "volume_id");
+        if (request.MutableParameters.Count == 0)
+        {
+            throw new InvalidInputException("mutable_parameters is required: name the attributes to change (a VolumeAttributesClass's parameters)");
+        }
+        var mutable = MutableParameters.Parse(request.MutableParameters);
+        using var _ = locks.Acquire(id);
+        await volumes.ModifyAsync(id, mutable, context.CancellationToken).ConfigureAwait(false);
+        return new ControllerModifyVolumeResponse();
     }
 
     public override async Task<DeleteVolumeResponse> DeleteVolume(DeleteVolumeRequest request, ServerCallContext context)
@@ -77,6 +101,7 @@ public sealed partial class ControllerService
         try
         {
             VolumeParameters.Parse(request.Parameters);
+            MutableParameters.Parse(request.MutableParameters).CheckDisjointFrom(request.Parameters);
         }
         catch (InvalidInputException e)
         {
@@ -86,6 +111,7 @@ public sealed partial class ControllerService
         confirmed.VolumeCapabilities.Add(request.VolumeCapabilities);
         confirmed.VolumeContext.Add(request.VolumeContext);
         confirmed.Parameters.Add(request.Parameters);
+        confirmed.MutableParameters.Add(request.MutableParameters);
         return new ValidateVolumeCapabilitiesResponse { Confirmed = confirmed };
     }
 

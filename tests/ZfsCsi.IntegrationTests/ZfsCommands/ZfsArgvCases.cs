@@ -107,6 +107,28 @@ public static class ZfsArgvCases
             await s.CheckAsync("zfs", ZfsArgs.Set(d, "refquota", "96M"));
             Assert.Equal((96L << 20).ToString(System.Globalization.CultureInfo.InvariantCulture), await s.PropertyAsync(d.Value, "refquota"));
         },
+        ["SetMany"] = async s =>
+        {
+            var d = s.NewName("setmany");
+            await s.CheckAsync("zfs", ZfsArgs.Create(d, []));
+            var result = await s.RunAsync("zfs", ZfsArgs.SetMany(d, [new("atime", "off"), new("compression", "gzip"), Marker]));
+            if (s.Host is VmStorageHost)
+            {
+                // OpenZFS: every pair in one command.
+                Assert.True(result.Succeeded, $"openzfs: zfs set atime=off compression=gzip …: {result.StandardError.Trim()}");
+                Assert.Equal("gzip", await s.PropertyAsync(d.Value, "compression"));
+                Assert.Equal("yes", await s.PropertyAsync(d.Value, Marker.Key));
+            }
+            else
+            {
+                // zfs-fuse 0.7: one pair per set; the others are read as dataset names it cannot open, and the
+                // first pair is set all the same (ZfsClient.SetManyAsync falls back to one set per property).
+                Assert.Equal(1, result.ExitCode);
+                Assert.Contains("cannot open 'compression=gzip': invalid dataset name", result.StandardError, StringComparison.Ordinal);
+                Assert.Equal("off", await s.PropertyAsync(d.Value, "atime"));
+                Assert.Equal("off", await s.PropertyAsync(d.Value, "compression"));
+            }
+        },
         ["Set(SnapshotName)"] = async s =>
         {
             var d = s.NewName("setsnap");

@@ -163,5 +163,10 @@ public static class ZfsFuseOutput
         "\timport [-o mntopts] [-o property=value] ... \n\t    [-d dir | -c cachefile] [-D] [-f] [-R root] -a [-v]\n" +
         "\timport [-o mntopts] [-o property=value] ... \n\t    [-d dir | -c cachefile] [-D] [-f] [-R root] <pool | id> [newpool]\n";
 
-}
 
+    /// <summary>
+    /// <c>zfs set atime=off compression=gzip data/k8s/pvc-1</c>: zfs-fuse takes one pair, reads the rest as
+    /// dataset names, and has set atime (exit 1). Seen on zfs-fuse 0.7 on a throwaway pool, 2026-12-02.
+    /// </summary>
+    public const string SetSecondPairIsNoDataset = "cannot open 'compression=gzip': invalid dataset name\n";
+}

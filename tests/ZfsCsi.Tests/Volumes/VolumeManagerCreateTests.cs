@@ -294,4 +294,55 @@ public sealed class VolumeManagerCreateTests : VolumeManagerHarness
     {
         Assert.Equal(DatasetName.Parse(Dataset), Manager.DatasetFor(Name));
     }
+
+    [Fact]
+    public async Task Mutable_parameters_given_at_creation_are_applied_by_the_same_create_and_recorded_in_it()
+    {
+        var mutable = MutableParameters.Parse(new Dictionary<string, string> { ["compression"] = "gzip", ["provisioning"] = "thick" });
+        ScriptFreshCreate(() => Ours(state: Markers.StateCreating, refquota: GiB, refreservation: GiB));
+
+        await Manager.CreateAsync(Name, new CapacityRange(GiB, 0), VolumeParameters.Default, mutable, Ct);
+
+        var create = Assert.Single(Runner.Argv, a => a[0] == "create");
+        Assert.Equal(
+        [
+            "create",
+            "-o", "refquota=1073741824",
+            "-o", "refreservation=1073741824",
+            "-o", "compression=gzip",
+            "-o", $"zfs-csi:name={EncodedName}",
+            "-o", $"zfs-csi:parameters={VolumeParameters.Default.Digest}",
+            "-o", "zfs-csi:state=creating",
+            "-o", $"zfs-csi:mutable={mutable.Encode()}",
+            Dataset,
+        ], create);
+    }
+
+    [Fact]
+    public async Task A_retry_with_the_same_mutable_parameters_is_the_same_volume()
+    {
+        var mutable = MutableParameters.Parse(new Dictionary<string, string> { ["compression"] = "gzip" });
+        Runner.OnZfs(GetVolume(Dataset)).Returns(Ours() + Row(Dataset, Markers.Mutable, mutable.Encode(), "local"));
+
+        var volume = await Manager.CreateAsync(Name, new CapacityRange(GiB, 0), VolumeParameters.Default, mutable, Ct);
+
+        Assert.Equal(Dataset, volume.Id.Value);
+        Assert.Equal([GetVolume(Dataset)], Runner.Argv);
+    }
+
+    [Theory]
+    [InlineData(null, "compression=gzip")]
+    [InlineData("compression=gzip", null)]
+    [InlineData("compression=gzip", "compression=off")]
+    public async Task A_retry_with_other_mutable_parameters_is_already_exists_and_changes_nothing(string? has, string? asked)
+    {
+        static MutableParameters Of(string? pair) => pair is null ? MutableParameters.None
+            : MutableParameters.Parse(new Dictionary<string, string> { [pair.Split('=')[0]] = pair.Split('=')[1] });
+        Runner.OnZfs(GetVolume(Dataset)).Returns(Ours() + (has is null ? "" : Row(Dataset, Markers.Mutable, Of(has).Encode(), "local")));
+
+        var e = await Assert.ThrowsAsync<AlreadyExistsException>(() => Manager.CreateAsync(Name, new CapacityRange(GiB, 0), VolumeParameters.Default, Of(asked), Ct));
+
+        Assert.Contains("mutable parameters", e.Message, StringComparison.Ordinal);
+        Assert.Equal([GetVolume(Dataset)], Runner.Argv);
+    }
 }

@@ -117,4 +117,11 @@ public sealed class ZfsArgsTests
         Assert.False(DatasetName.TryParse("-rf", out _, out _));
         Assert.False(DatasetName.TryParse("data/-rf", out _, out _));
     }
+
+    [Fact]
+    public void Set_many_puts_every_pair_before_the_dataset()
+    {
+        Assert.Equal(["set", "atime=off", "compression=gzip", "data/k8s/pvc-1"],
+            ZfsArgs.SetMany(DatasetName.Parse("data/k8s/pvc-1"), [new("atime", "off"), new("compression", "gzip")]));
+    }
 }

@@ -73,7 +73,91 @@ public sealed class ControllerServiceTests : IDisposable
         { "no name, from a snapshot that does not exist", r => { r.Name = ""; r.VolumeContentSource = FromSnapshot("data/k8s/pvc-gone@snap-gone"); } },
         { "no capabilities, from a volume that does not exist", r => { r.VolumeCapabilities.Clear(); r.VolumeContentSource = FromVolume("data/k8s/pvc-gone"); } },
         { "name over 128 bytes, from a volume that does not exist", r => { r.Name = new string('x', 129); r.VolumeContentSource = FromVolume("data/k8s/pvc-gone"); } },
+        { "unknown mutable parameter", r => r.MutableParameters.Add("iops", "3000") },
+        { "immutable mutable parameter", r => r.MutableParameters.Add("property.casesensitivity", "mixed") },
+        { "bad mutable value", r => r.MutableParameters.Add("recordsize", "100K") },
+        { "the same key as parameter and mutable parameter", r => { r.Parameters.Add("compression", "on"); r.MutableParameters.Add("compression", "gzip"); } },
+        { "one ZFS property as parameter and as mutable parameter", r => { r.Parameters.Add("property.compression", "on"); r.MutableParameters.Add("compression", "on"); } },
     };
+
+    public static TheoryData<string, ControllerModifyVolumeRequest> BadModifies() => new()
+    {
+        { "no volume id", Modify("", ("compression", "on")) },
+        { "no mutable parameters", Modify(Dataset) },
+        { "unknown key", Modify(Dataset, ("iops", "3000")) },
+        { "a StorageClass-only key ZFS fixes at creation", Modify(Dataset, ("property.utf8only", "on")) },
+        { "encryption", Modify(Dataset, ("property.encryption", "on")) },
+        { "a property the driver manages", Modify(Dataset, ("property.mountpoint", "/x")) },
+        { "a bad value", Modify(Dataset, ("provisioning", "fat")) },
+        { "one ZFS property twice", Modify(Dataset, ("atime", "on"), ("property.atime", "off")) },
+    };
+
+    private static ControllerModifyVolumeRequest Modify(string id, params (string Key, string Value)[] parameters)
+    {
+        var request = new ControllerModifyVolumeRequest { VolumeId = id };
+        foreach (var (key, value) in parameters)
+        {
+            request.MutableParameters.Add(key, value);
+        }
+        return request;
+    }
+
+    [Theory]
+    [MemberData(nameof(BadModifies))]
+    public async Task A_bad_modify_is_invalid_argument_while_the_volume_is_busy_and_runs_nothing(string why, ControllerModifyVolumeRequest request)
+    {
+        using var busy = _locks.TryAcquire(Dataset);
+
+        var e = await Assert.ThrowsAsync<InvalidInputException>(() => Service.ControllerModifyVolume(request, Context));
+
+        Assert.False(string.IsNullOrWhiteSpace(e.Message), why);
+        Assert.Empty(_runner.Calls);
+    }
+
+    [Fact]
+    public async Task A_modify_while_the_volume_is_in_flight_is_aborted_and_runs_nothing()
+    {
+        using var held = _locks.Acquire(Dataset);
+
+        await Assert.ThrowsAsync<OperationPendingException>(() => Service.ControllerModifyVolume(Modify(Dataset, ("compression", "on")), Context));
+
+        Assert.Empty(_runner.Calls);
+    }
+
+    [Fact]
+    public async Task A_modify_of_an_id_that_is_not_ours_is_not_found_and_runs_nothing()
+    {
+        await Assert.ThrowsAsync<NotFoundException>(() => Service.ControllerModifyVolume(Modify("other/pool/x", ("compression", "on")), Context));
+
+        Assert.Empty(_runner.Calls);
+    }
+
+    [Fact]
+    public async Task Validate_confirms_the_mutable_parameters_it_was_given()
+    {
+        _runner.OnZfs(GetVolume(Dataset)).Returns(Ready());
+        var request = new ValidateVolumeCapabilitiesRequest { VolumeId = Dataset };
+        request.VolumeCapabilities.Add(Mount());
+        request.MutableParameters.Add("compression", "gzip");
+
+        var response = await Service.ValidateVolumeCapabilities(request, Context);
+
+        Assert.Equal("gzip", response.Confirmed.MutableParameters["compression"]);
+    }
+
+    [Fact]
+    public async Task Validate_leaves_an_immutable_mutable_parameter_unconfirmed_with_a_message()
+    {
+        _runner.OnZfs(GetVolume(Dataset)).Returns(Ready());
+        var request = new ValidateVolumeCapabilitiesRequest { VolumeId = Dataset };
+        request.VolumeCapabilities.Add(Mount());
+        request.MutableParameters.Add("property.normalization", "formD");
+
+        var response = await Service.ValidateVolumeCapabilities(request, Context);
+
+        Assert.Null(response.Confirmed);
+        Assert.Contains("StorageClass", response.Message, StringComparison.Ordinal);
+    }
 
     private static VolumeContentSource FromSnapshot(string id) => new() { Snapshot = new VolumeContentSource.Types.SnapshotSource { SnapshotId = id } };
 
@@ -299,6 +383,7 @@ public sealed class ControllerServiceTests : IDisposable
         Assert.Contains(RpcType.CreateDeleteVolume, types);
         Assert.Contains(RpcType.ExpandVolume, types);
         Assert.Contains(RpcType.ListVolumes, types);
+        Assert.Contains(RpcType.ModifyVolume, types);
         Assert.DoesNotContain(RpcType.PublishUnpublishVolume, types);
     }
 }
