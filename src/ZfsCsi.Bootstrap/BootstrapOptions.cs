@@ -176,8 +176,12 @@ public sealed class BootstrapOptions
             }
             switch (key)
             {
-                case "--pool": o.Pool = value; break;
-                case "--import-dir": o.ImportDirectories.Add(value); break;
+                case "--pool":
+                    o.Pool = value;
+                    break;
+                case "--import-dir":
+                    o.ImportDirectories.Add(value);
+                    break;
                 case "--module":
                     o.Module = value switch
                     {
@@ -186,41 +190,94 @@ public sealed class BootstrapOptions
                         _ => throw new OptionsException($"--module '{value}': expected kernel or none"),
                     };
                     break;
-                case "--source": o.SourceTree = value; break;
+                case "--source":
+                    o.SourceTree = value;
+                    break;
                 case "--import-mount":
                     (o.ImportMount, o.MountUnder) = value switch
                     {
                         "none" => (ImportMount.None, ""),
                         "all" => (ImportMount.All, ""),
                         _ when value.StartsWith('/') => (ImportMount.Under, value),
-                        _ => throw new OptionsException($"--import-mount '{value}': expected none, all or an absolute directory"),
+                        _ => throw new OptionsException(
+                            $"--import-mount '{value}': expected none, all or an absolute directory"
+                        ),
                     };
                     break;
-                case "--configure-arg": o.ConfigureArguments.Add(value); break;
-                case "--jobs": o.Jobs = PositiveInt(key, value); break;
-                case "--attempts": o.BuildAttempts = PositiveInt(key, value); break;
-                case "--retry-delay": o.RetryDelay = Seconds(key, value, allowZero: true); break;
-                case "--build-timeout": o.BuildTimeout = Seconds(key, value); break;
-                case "--command-timeout": o.CommandTimeout = Seconds(key, value); break;
-                case "--import-timeout": o.ImportTimeout = Seconds(key, value); break;
-                case "--mount-lock-timeout": o.MountLockTimeout = Seconds(key, value); break;
-                case "--build-lock-file": o.BuildLockFile = value; break;
-                case "--mount-lock-file": o.MountLockFile = value; break;
-                case "--status-file": o.StatusFile = value; break;
-                case "--interval": o.Interval = Seconds(key, value); break;
-                case "--heartbeat": o.HeartbeatInterval = Seconds(key, value); break;
-                case "--stale-after": o.StaleAfter = Seconds(key, value); break;
-                case "--modules-dir": o.ModulesDirectory = value; break;
-                case "--sys-module-dir": o.SysModuleDirectory = value; break;
-                case "--uname": o.Uname = value; break;
-                case "--modinfo": o.Modinfo = value; break;
-                case "--modprobe": o.Modprobe = value; break;
-                case "--depmod": o.Depmod = value; break;
-                case "--make": o.Make = value; break;
-                case "--zfs": o.ZfsCommand = value; break;
-                case "--zpool": o.ZpoolCommand = value; break;
-                case "--log-format": o.LogFormat = value; break;
-                default: throw new OptionsException($"unknown flag '{key}'");
+                case "--configure-arg":
+                    o.ConfigureArguments.Add(value);
+                    break;
+                case "--jobs":
+                    o.Jobs = PositiveInt(key, value);
+                    break;
+                case "--attempts":
+                    o.BuildAttempts = PositiveInt(key, value);
+                    break;
+                case "--retry-delay":
+                    o.RetryDelay = Seconds(key, value, allowZero: true);
+                    break;
+                case "--build-timeout":
+                    o.BuildTimeout = Seconds(key, value);
+                    break;
+                case "--command-timeout":
+                    o.CommandTimeout = Seconds(key, value);
+                    break;
+                case "--import-timeout":
+                    o.ImportTimeout = Seconds(key, value);
+                    break;
+                case "--mount-lock-timeout":
+                    o.MountLockTimeout = Seconds(key, value);
+                    break;
+                case "--build-lock-file":
+                    o.BuildLockFile = value;
+                    break;
+                case "--mount-lock-file":
+                    o.MountLockFile = value;
+                    break;
+                case "--status-file":
+                    o.StatusFile = value;
+                    break;
+                case "--interval":
+                    o.Interval = Seconds(key, value);
+                    break;
+                case "--heartbeat":
+                    o.HeartbeatInterval = Seconds(key, value);
+                    break;
+                case "--stale-after":
+                    o.StaleAfter = Seconds(key, value);
+                    break;
+                case "--modules-dir":
+                    o.ModulesDirectory = value;
+                    break;
+                case "--sys-module-dir":
+                    o.SysModuleDirectory = value;
+                    break;
+                case "--uname":
+                    o.Uname = value;
+                    break;
+                case "--modinfo":
+                    o.Modinfo = value;
+                    break;
+                case "--modprobe":
+                    o.Modprobe = value;
+                    break;
+                case "--depmod":
+                    o.Depmod = value;
+                    break;
+                case "--make":
+                    o.Make = value;
+                    break;
+                case "--zfs":
+                    o.ZfsCommand = value;
+                    break;
+                case "--zpool":
+                    o.ZpoolCommand = value;
+                    break;
+                case "--log-format":
+                    o.LogFormat = value;
+                    break;
+                default:
+                    throw new OptionsException($"unknown flag '{key}'");
             }
         }
         o.Validate();
@@ -229,7 +286,13 @@ public sealed class BootstrapOptions
 
     public void Validate()
     {
-        if (Pool.Length > 0 && (!DatasetName.TryParse(Pool, out var pool, out var why) || pool.Value.Contains('/', StringComparison.Ordinal)))
+        if (
+            Pool.Length > 0
+            && (
+                !DatasetName.TryParse(Pool, out var pool, out var why)
+                || pool.Value.Contains('/', StringComparison.Ordinal)
+            )
+        )
         {
             throw new OptionsException($"--pool '{Pool}': expected a pool name{(why is null ? "" : $" ({why})")}");
         }
@@ -264,9 +327,17 @@ public sealed class BootstrapOptions
         if (Module == ModuleMode.None && ImportMount != ImportMount.All)
         {
             // zfs-fuse 0.7: "import [-o mntopts] [-o property=value] ... [-d dir | -c cachefile] [-D] [-f] [-R root]": no -N.
-            throw new OptionsException("--import-mount none or DIR needs zpool import -N, which zfs-fuse (--module none) does not have; its daemon mounts the datasets: use --import-mount all");
+            throw new OptionsException(
+                "--import-mount none or DIR needs zpool import -N, which zfs-fuse (--module none) does not have; its daemon mounts the datasets: use --import-mount all"
+            );
         }
-        if (ImportMount == ImportMount.Under && (MountUnder.Contains("/../", StringComparison.Ordinal) || MountUnder.EndsWith("/..", StringComparison.Ordinal)))
+        if (
+            ImportMount == ImportMount.Under
+            && (
+                MountUnder.Contains("/../", StringComparison.Ordinal)
+                || MountUnder.EndsWith("/..", StringComparison.Ordinal)
+            )
+        )
         {
             throw new OptionsException($"--import-mount '{MountUnder}': expected a directory without '..'");
         }
@@ -278,9 +349,13 @@ public sealed class BootstrapOptions
 
     private static int PositiveInt(string key, string value) =>
         int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n > 0
-            ? n : throw new OptionsException($"{key} '{value}': expected a positive whole number");
+            ? n
+            : throw new OptionsException($"{key} '{value}': expected a positive whole number");
 
     private static TimeSpan Seconds(string key, string value, bool allowZero = false) =>
-        double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var s) && (s > 0 || (allowZero && s == 0)) && s < 1e7
-            ? TimeSpan.FromSeconds(s) : throw new OptionsException($"{key} '{value}': expected a positive number of seconds");
+        double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var s)
+        && (s > 0 || (allowZero && s == 0))
+        && s < 1e7
+            ? TimeSpan.FromSeconds(s)
+            : throw new OptionsException($"{key} '{value}': expected a positive number of seconds");
 }

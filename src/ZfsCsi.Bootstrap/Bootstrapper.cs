@@ -25,8 +25,17 @@ public sealed class Bootstrapper : IDisposable
     {
         _options = options;
         _log = logger.ForContext<Bootstrapper>();
-        Progress = new BootstrapProgress(logger, options.StatusFile, options.Command == BootstrapCommand.Watch, options.HeartbeatInterval, line);
-        _mounts = new MountSerializer(options.MountLockFile.Length > 0 ? options.MountLockFile : null, options.MountLockTimeout);
+        Progress = new BootstrapProgress(
+            logger,
+            options.StatusFile,
+            options.Command == BootstrapCommand.Watch,
+            options.HeartbeatInterval,
+            line
+        );
+        _mounts = new MountSerializer(
+            options.MountLockFile.Length > 0 ? options.MountLockFile : null,
+            options.MountLockTimeout
+        );
         _module = new ModuleBootstrapper(runner, options, Progress, logger);
         _pool = new PoolBootstrapper(runner, options, Progress, _mounts, logger);
     }
@@ -40,7 +49,11 @@ public sealed class Bootstrapper : IDisposable
         try
         {
             var module = await _module.EnsureAsync(ct).ConfigureAwait(false);
-            _log.Write(Progress.Verbose ? Serilog.Events.LogEventLevel.Information : Serilog.Events.LogEventLevel.Debug, "Module: {ModuleSummary}", module);
+            _log.Write(
+                Progress.Verbose ? Serilog.Events.LogEventLevel.Information : Serilog.Events.LogEventLevel.Debug,
+                "Module: {ModuleSummary}",
+                module
+            );
             if (_options.Pool.Length == 0)
             {
                 return Progress.Finish(true, module);
@@ -88,8 +101,12 @@ public sealed class Bootstrapper : IDisposable
         var elapsedMs = Progress.CheckElapsed.TotalMilliseconds;
         if (status.State == BootstrapState.Ready)
         {
-            _log.Write(force ? Serilog.Events.LogEventLevel.Information : Serilog.Events.LogEventLevel.Debug,
-                "Bootstrap ready in {ElapsedMs:F0} ms: {Reason}", elapsedMs, status.Reason);
+            _log.Write(
+                force ? Serilog.Events.LogEventLevel.Information : Serilog.Events.LogEventLevel.Debug,
+                "Bootstrap ready in {ElapsedMs:F0} ms: {Reason}",
+                elapsedMs,
+                status.Reason
+            );
         }
         else if (force)
         {

@@ -5,7 +5,12 @@ using ZfsCsi.Core.Exec;
 using ZfsCsi.Core.Logging;
 using ZfsCsi.Core.Options;
 
-var (options, exitCode) = await ProgramArgs.ParseAsync("zfs-csi-bootstrap", args, BootstrapOptions.Usage, BootstrapOptions.Parse);
+var (options, exitCode) = await ProgramArgs.ParseAsync(
+    "zfs-csi-bootstrap",
+    args,
+    BootstrapOptions.Usage,
+    BootstrapOptions.Parse
+);
 if (options is null)
 {
     return exitCode;
@@ -13,7 +18,10 @@ if (options is null)
 
 if (options.Command == BootstrapCommand.Alive)
 {
-    var liveness = await new ZfsCsi.Core.Bootstrap.BootstrapReadiness(options.StatusFile, options.StaleAfter).CheckLivenessAsync(CancellationToken.None);
+    var liveness = await new ZfsCsi.Core.Bootstrap.BootstrapReadiness(
+        options.StatusFile,
+        options.StaleAfter
+    ).CheckLivenessAsync(CancellationToken.None);
     Console.WriteLine(liveness.Reason);
     return liveness.Ready ? 0 : 1;
 }
@@ -25,7 +33,10 @@ if (options.Command == BootstrapCommand.Watch)
 {
     // The sidecar re-runs the same quick reads every few seconds: one event per command would
     // bury the log. Steps and verdict changes are logged by the bootstrap itself.
-    logConfig = logConfig.MinimumLevel.Override(typeof(CliWrapCommandRunner).FullName!, Serilog.Events.LogEventLevel.Warning);
+    logConfig = logConfig.MinimumLevel.Override(
+        typeof(CliWrapCommandRunner).FullName!,
+        Serilog.Events.LogEventLevel.Warning
+    );
 }
 Log.Logger = logConfig
     .Enrich.WithProperty("Command", options.Command)
@@ -33,8 +44,19 @@ Log.Logger = logConfig
     .CreateLogger();
 
 using var stop = new CancellationTokenSource();
-Console.CancelKeyPress += (_, e) => { e.Cancel = true; stop.Cancel(); };
-using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, ctx => { ctx.Cancel = true; stop.Cancel(); });
+Console.CancelKeyPress += (_, e) =>
+{
+    e.Cancel = true;
+    stop.Cancel();
+};
+using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(
+    System.Runtime.InteropServices.PosixSignal.SIGTERM,
+    ctx =>
+    {
+        ctx.Cancel = true;
+        stop.Cancel();
+    }
+);
 try
 {
     using var bootstrapper = new Bootstrapper(options, new CliWrapCommandRunner(Log.Logger), Log.Logger, line);

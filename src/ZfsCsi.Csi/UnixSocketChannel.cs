@@ -12,28 +12,32 @@ public static class UnixSocketChannel
     /// <param name="endpoint">A socket path, or a CSI endpoint URL such as <c>unix:///csi/csi.sock</c>.</param>
     public static GrpcChannel Create(string endpoint)
     {
-        var path = endpoint.StartsWith("unix://", StringComparison.Ordinal) ? endpoint["unix://".Length..]
+        var path =
+            endpoint.StartsWith("unix://", StringComparison.Ordinal) ? endpoint["unix://".Length..]
             : endpoint.StartsWith("unix:", StringComparison.Ordinal) ? endpoint["unix:".Length..]
             : endpoint;
-        return GrpcChannel.ForAddress("http://localhost", new GrpcChannelOptions
-        {
-            HttpHandler = new SocketsHttpHandler
+        return GrpcChannel.ForAddress(
+            "http://localhost",
+            new GrpcChannelOptions
             {
-                ConnectCallback = async (_, ct) =>
+                HttpHandler = new SocketsHttpHandler
                 {
-                    var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-                    try
+                    ConnectCallback = async (_, ct) =>
                     {
-                        await socket.ConnectAsync(new UnixDomainSocketEndPoint(path), ct).ConfigureAwait(false);
-                        return new NetworkStream(socket, ownsSocket: true);
-                    }
-                    catch
-                    {
-                        socket.Dispose();
-                        throw;
-                    }
+                        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+                        try
+                        {
+                            await socket.ConnectAsync(new UnixDomainSocketEndPoint(path), ct).ConfigureAwait(false);
+                            return new NetworkStream(socket, ownsSocket: true);
+                        }
+                        catch
+                        {
+                            socket.Dispose();
+                            throw;
+                        }
+                    },
                 },
-            },
-        });
+            }
+        );
     }
 }

@@ -3,7 +3,12 @@ using ZfsCsi.Core.Logging;
 using ZfsCsi.Core.Options;
 using ZfsCsi.Driver.Hosting;
 
-var (options, exitCode) = await ProgramArgs.ParseAsync("zfs-csi-driver", args, DriverOptions.Usage, DriverOptions.Parse);
+var (options, exitCode) = await ProgramArgs.ParseAsync(
+    "zfs-csi-driver",
+    args,
+    DriverOptions.Usage,
+    DriverOptions.Parse
+);
 if (options is null)
 {
     return exitCode;
@@ -21,8 +26,15 @@ try
 {
     var app = DriverHost.Build(options, Log.Logger);
     await DriverHost.PrepareAsync(app, options, CancellationToken.None);
-    Log.Information("zfs-csi {Version} (CSI spec {CsiSpecVersion}) serving {Mode} as {DriverName} on {Endpoint}, parent dataset {ParentDataset}",
-        DriverInfo.Version, DriverInfo.CsiSpecVersion, options.Mode, options.DriverName, options.Endpoint, options.Volumes.ParentDataset);
+    Log.Information(
+        "zfs-csi {Version} (CSI spec {CsiSpecVersion}) serving {Mode} as {DriverName} on {Endpoint}, parent dataset {ParentDataset}",
+        DriverInfo.Version,
+        DriverInfo.CsiSpecVersion,
+        options.Mode,
+        options.DriverName,
+        options.Endpoint,
+        options.Volumes.ParentDataset
+    );
     await app.RunAsync();
     return 0;
 }

@@ -25,12 +25,18 @@ public static class Bench
             var creates = new List<double>();
             for (var i = 0; i < args.Volumes; i++)
             {
-                var request = new CreateVolumeRequest { Name = $"{prefix}{i:D5}", CapacityRange = new CapacityRange { RequiredBytes = 1 << 20 } };
-                request.VolumeCapabilities.Add(new VolumeCapability
+                var request = new CreateVolumeRequest
                 {
-                    Mount = new VolumeCapability.Types.MountVolume(),
-                    AccessMode = new VolumeCapability.Types.AccessMode { Mode = Mode.SingleNodeWriter },
-                });
+                    Name = $"{prefix}{i:D5}",
+                    CapacityRange = new CapacityRange { RequiredBytes = 1 << 20 },
+                };
+                request.VolumeCapabilities.Add(
+                    new VolumeCapability
+                    {
+                        Mount = new VolumeCapability.Types.MountVolume(),
+                        AccessMode = new VolumeCapability.Types.AccessMode { Mode = Mode.SingleNodeWriter },
+                    }
+                );
                 var sw = Stopwatch.StartNew();
                 ids.Add((await controller.CreateVolumeAsync(request)).Volume.VolumeId);
                 creates.Add(sw.Elapsed.TotalMilliseconds);
@@ -44,12 +50,18 @@ public static class Bench
                 var token = "";
                 do
                 {
-                    token = (await controller.ListVolumesAsync(new ListVolumesRequest { MaxEntries = 50, StartingToken = token })).NextToken;
-                }
-                while (token.Length > 0);
+                    token = (
+                        await controller.ListVolumesAsync(
+                            new ListVolumesRequest { MaxEntries = 50, StartingToken = token }
+                        )
+                    ).NextToken;
+                } while (token.Length > 0);
             });
             Print("ListVolumes, all pages of 50", pages);
-            Print("GetCapacity", await Repeat(20, async () => await controller.GetCapacityAsync(new GetCapacityRequest())));
+            Print(
+                "GetCapacity",
+                await Repeat(20, async () => await controller.GetCapacityAsync(new GetCapacityRequest()))
+            );
             PrintMemory(args, $"with {ids.Count} volumes");
         }
         finally
@@ -87,8 +99,12 @@ public static class Bench
         }
         samples.Sort();
         double P(double q) => samples[Math.Min(samples.Count - 1, (int)(q * samples.Count))];
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{what,-40} n={samples.Count,5}  p50={P(0.5),8:F1} ms  p95={P(0.95),8:F1} ms  max={samples[^1],8:F1} ms"));
+        Console.WriteLine(
+            string.Create(
+                CultureInfo.InvariantCulture,
+                $"{what, -40} n={samples.Count, 5}  p50={P(0.5), 8:F1} ms  p95={P(0.95), 8:F1} ms  max={samples[^1], 8:F1} ms"
+            )
+        );
     }
 
     private static void PrintMemory(LabArgs args, string when)
@@ -98,7 +114,10 @@ public static class Bench
         {
             return;
         }
-        var rss = File.ReadLines($"/proc/{pid}/status").FirstOrDefault(l => l.StartsWith("VmRSS:", StringComparison.Ordinal))?.Split(':')[1].Trim();
-        Console.WriteLine($"driver memory {when,-24} VmRSS {rss}");
+        var rss = File.ReadLines($"/proc/{pid}/status")
+            .FirstOrDefault(l => l.StartsWith("VmRSS:", StringComparison.Ordinal))
+            ?.Split(':')[1]
+            .Trim();
+        Console.WriteLine($"driver memory {when, -24} VmRSS {rss}");
     }
 }

@@ -13,7 +13,11 @@ public static class ClusterWalk
 {
     private const long MiB = 1024 * 1024;
 
-    public static async Task RunAsync(Controller.ControllerClient controller, GroupController.GroupControllerClient groups, string state)
+    public static async Task RunAsync(
+        Controller.ControllerClient controller,
+        GroupController.GroupControllerClient groups,
+        string state
+    )
     {
         using var yakko = LabNode.Open(state, "yakko");
         using var wakko = LabNode.Open(state, "wakko");
@@ -23,68 +27,189 @@ public static class ClusterWalk
         try
         {
             var shared = await CreateAsync(controller, $"pvc-shared-{stamp}", 64 * MiB, null, cleanup);
-            var onYakko = await Walk.Step("publish it to a pod on yakko", () => PublishAsync(yakko, shared, "pod-a", cleanup), t => t);
-            var onWakko = await Walk.Step("publish it to a pod on wakko", () => PublishAsync(wakko, shared, "pod-b", cleanup), t => t);
+            var onYakko = await Walk.Step(
+                "publish it to a pod on yakko",
+                () => PublishAsync(yakko, shared, "pod-a", cleanup),
+                t => t
+            );
+            var onWakko = await Walk.Step(
+                "publish it to a pod on wakko",
+                () => PublishAsync(wakko, shared, "pod-b", cleanup),
+                t => t
+            );
             var text = $"written on yakko at {DateTime.UtcNow:O}";
-            await Walk.Step("write a file on yakko", async () => await yakko.RunAsync("sh", "-c", "printf '%s' \"$1\" > \"$2\"/hello.txt", "sh", text, onYakko), _ => "hello.txt");
+            await Walk.Step(
+                "write a file on yakko",
+                async () =>
+                    await yakko.RunAsync("sh", "-c", "printf '%s' \"$1\" > \"$2\"/hello.txt", "sh", text, onYakko),
+                _ => "hello.txt"
+            );
             await ReadAsync(wakko, onWakko, text, "read it on wakko", "wakko read", "");
-            await Walk.Step("df in the pod's view on wakko", async () => (await wakko.RunAsync("df", "-h", "--output=size,used,avail", onWakko)).Trim().Replace("\n", " | ", StringComparison.Ordinal), r => r);
-            await Walk.Step("expand it to 128 MiB while published", async () =>
-                await controller.ControllerExpandVolumeAsync(new ControllerExpandVolumeRequest
+            await Walk.Step(
+                "df in the pod's view on wakko",
+                async () =>
+                    (await wakko.RunAsync("df", "-h", "--output=size,used,avail", onWakko))
+                        .Trim()
+                        .Replace("\n", " | ", StringComparison.Ordinal),
+                r => r
+            );
+            await Walk.Step(
+                "expand it to 128 MiB while published",
+                async () =>
+                    await controller.ControllerExpandVolumeAsync(
+                        new ControllerExpandVolumeRequest
+                        {
+                            VolumeId = shared,
+                            CapacityRange = new CapacityRange { RequiredBytes = 128 * MiB },
+                        }
+                    ),
+                r => $"{r.CapacityBytes / MiB} MiB"
+            );
+            await Walk.Step(
+                "df on wakko again",
+                async () =>
+                    (await wakko.RunAsync("df", "-h", "--output=size", onWakko))
+                        .Trim()
+                        .Replace("\n", " ", StringComparison.Ordinal),
+                r => r
+            );
+
+            var snapshot = await Walk.Step(
+                "snapshot it",
+                async () =>
+                    (
+                        await controller.CreateSnapshotAsync(
+                            new CreateSnapshotRequest { Name = $"snap-{stamp}", SourceVolumeId = shared }
+                        )
+                    ).Snapshot,
+                s => $"{s.SnapshotId}, restore size {s.SizeBytes / MiB} MiB, ready {s.ReadyToUse}"
+            );
+            cleanup.Add(async () =>
+                await controller.DeleteSnapshotAsync(new DeleteSnapshotRequest { SnapshotId = snapshot.SnapshotId })
+            );
+            await Walk.Step(
+                "change the file after the snapshot",
+                async () => await yakko.RunAsync("sh", "-c", "printf changed > \"$1\"/hello.txt", "sh", onYakko),
+                _ => "hello.txt now says 'changed'"
+            );
+
+            var restored = await CreateAsync(
+                controller,
+                $"pvc-restored-{stamp}",
+                256 * MiB,
+                new VolumeContentSource
                 {
-                    VolumeId = shared,
-                    CapacityRange = new CapacityRange { RequiredBytes = 128 * MiB },
-                }), r => $"{r.CapacityBytes / MiB} MiB");
-            await Walk.Step("df on wakko again", async () => (await wakko.RunAsync("df", "-h", "--output=size", onWakko)).Trim().Replace("\n", " ", StringComparison.Ordinal), r => r);
-
-            var snapshot = await Walk.Step("snapshot it", async () =>
-                (await controller.CreateSnapshotAsync(new CreateSnapshotRequest { Name = $"snap-{stamp}", SourceVolumeId = shared })).Snapshot,
-                s => $"{s.SnapshotId}, restore size {s.SizeBytes / MiB} MiB, ready {s.ReadyToUse}");
-            cleanup.Add(async () => await controller.DeleteSnapshotAsync(new DeleteSnapshotRequest { SnapshotId = snapshot.SnapshotId }));
-            await Walk.Step("change the file after the snapshot", async () => await yakko.RunAsync("sh", "-c", "printf changed > \"$1\"/hello.txt", "sh", onYakko), _ => "hello.txt now says 'changed'");
-
-            var restored = await CreateAsync(controller, $"pvc-restored-{stamp}", 256 * MiB, new VolumeContentSource
-            {
-                Snapshot = new VolumeContentSource.Types.SnapshotSource { SnapshotId = snapshot.SnapshotId },
-            }, cleanup, "restore the snapshot into a new 256 MiB volume");
-            var onDot = await Walk.Step("publish the restore to a pod on dot", () => PublishAsync(dot, restored, "pod-c", cleanup), t => t);
+                    Snapshot = new VolumeContentSource.Types.SnapshotSource { SnapshotId = snapshot.SnapshotId },
+                },
+                cleanup,
+                "restore the snapshot into a new 256 MiB volume"
+            );
+            var onDot = await Walk.Step(
+                "publish the restore to a pod on dot",
+                () => PublishAsync(dot, restored, "pod-c", cleanup),
+                t => t
+            );
             await ReadAsync(dot, onDot, text, "read the file on dot", "the restore holds", ": the snapshot's content");
 
-            var clone = await CreateAsync(controller, $"pvc-clone-{stamp}", 128 * MiB, new VolumeContentSource
-            {
-                Volume = new VolumeContentSource.Types.VolumeSource { VolumeId = shared },
-            }, cleanup, "clone the shared volume");
-            var cloneOnWakko = await Walk.Step("publish the clone to a pod on wakko", () => PublishAsync(wakko, clone, "pod-d", cleanup), t => t);
-            await ReadAsync(wakko, cloneOnWakko, "changed", "read the file in the clone", "the clone holds", ": the volume as it is now");
+            var clone = await CreateAsync(
+                controller,
+                $"pvc-clone-{stamp}",
+                128 * MiB,
+                new VolumeContentSource { Volume = new VolumeContentSource.Types.VolumeSource { VolumeId = shared } },
+                cleanup,
+                "clone the shared volume"
+            );
+            var cloneOnWakko = await Walk.Step(
+                "publish the clone to a pod on wakko",
+                () => PublishAsync(wakko, clone, "pod-d", cleanup),
+                t => t
+            );
+            await ReadAsync(
+                wakko,
+                cloneOnWakko,
+                "changed",
+                "read the file in the clone",
+                "the clone holds",
+                ": the volume as it is now"
+            );
 
-            await Walk.Step("write the file on yakko again", async () => await yakko.RunAsync("sh", "-c", "printf 'at the group snapshot' > \"$1\"/hello.txt", "sh", onYakko), _ => "hello.txt now says 'at the group snapshot'");
-            var group = await Walk.Step("take a group snapshot of the shared volume and its clone at one instant", async () =>
-            {
-                var request = new CreateVolumeGroupSnapshotRequest { Name = $"group-{stamp}" };
-                request.SourceVolumeIds.Add(shared);
-                request.SourceVolumeIds.Add(clone);
-                return (await groups.CreateVolumeGroupSnapshotAsync(request)).GroupSnapshot;
-            }, g => $"{g.GroupSnapshotId}: {string.Join(", ", g.Snapshots.Select(s => s.SnapshotId))}");
+            await Walk.Step(
+                "write the file on yakko again",
+                async () =>
+                    await yakko.RunAsync(
+                        "sh",
+                        "-c",
+                        "printf 'at the group snapshot' > \"$1\"/hello.txt",
+                        "sh",
+                        onYakko
+                    ),
+                _ => "hello.txt now says 'at the group snapshot'"
+            );
+            var group = await Walk.Step(
+                "take a group snapshot of the shared volume and its clone at one instant",
+                async () =>
+                {
+                    var request = new CreateVolumeGroupSnapshotRequest { Name = $"group-{stamp}" };
+                    request.SourceVolumeIds.Add(shared);
+                    request.SourceVolumeIds.Add(clone);
+                    return (await groups.CreateVolumeGroupSnapshotAsync(request)).GroupSnapshot;
+                },
+                g => $"{g.GroupSnapshotId}: {string.Join(", ", g.Snapshots.Select(s => s.SnapshotId))}"
+            );
             cleanup.Add(async () =>
             {
                 var request = new DeleteVolumeGroupSnapshotRequest { GroupSnapshotId = group.GroupSnapshotId };
                 request.SnapshotIds.Add(group.Snapshots.Select(s => s.SnapshotId));
                 await groups.DeleteVolumeGroupSnapshotAsync(request);
             });
-            await Walk.Step("change the file after the group snapshot", async () => await yakko.RunAsync("sh", "-c", "printf 'after the group snapshot' > \"$1\"/hello.txt", "sh", onYakko), _ => "hello.txt now says 'after the group snapshot'");
+            await Walk.Step(
+                "change the file after the group snapshot",
+                async () =>
+                    await yakko.RunAsync(
+                        "sh",
+                        "-c",
+                        "printf 'after the group snapshot' > \"$1\"/hello.txt",
+                        "sh",
+                        onYakko
+                    ),
+                _ => "hello.txt now says 'after the group snapshot'"
+            );
             var member = group.Snapshots.Single(s => s.SourceVolumeId == shared);
-            var fromGroup = await CreateAsync(controller, $"pvc-from-group-{stamp}", member.SizeBytes, new VolumeContentSource
-            {
-                Snapshot = new VolumeContentSource.Types.SnapshotSource { SnapshotId = member.SnapshotId },
-            }, cleanup, "restore the shared volume's member of the group on its own");
-            var fromGroupOnDot = await Walk.Step("publish it to a pod on dot", () => PublishAsync(dot, fromGroup, "pod-e", cleanup), t => t);
-            await ReadAsync(dot, fromGroupOnDot, "at the group snapshot", "read the file on dot", "the group member holds", ": the group's instant");
-            await Walk.Step("list snapshots", async () => await controller.ListSnapshotsAsync(new ListSnapshotsRequest()),
-                r => string.Join(", ", r.Entries.Select(e => e.Snapshot.SnapshotId)));
+            var fromGroup = await CreateAsync(
+                controller,
+                $"pvc-from-group-{stamp}",
+                member.SizeBytes,
+                new VolumeContentSource
+                {
+                    Snapshot = new VolumeContentSource.Types.SnapshotSource { SnapshotId = member.SnapshotId },
+                },
+                cleanup,
+                "restore the shared volume's member of the group on its own"
+            );
+            var fromGroupOnDot = await Walk.Step(
+                "publish it to a pod on dot",
+                () => PublishAsync(dot, fromGroup, "pod-e", cleanup),
+                t => t
+            );
+            await ReadAsync(
+                dot,
+                fromGroupOnDot,
+                "at the group snapshot",
+                "read the file on dot",
+                "the group member holds",
+                ": the group's instant"
+            );
+            await Walk.Step(
+                "list snapshots",
+                async () => await controller.ListSnapshotsAsync(new ListSnapshotsRequest()),
+                r => string.Join(", ", r.Entries.Select(e => e.Snapshot.SnapshotId))
+            );
         }
         finally
         {
-            Console.WriteLine("==> clean up: unpublish, delete snapshots and volumes (in the reverse order of their making)");
+            Console.WriteLine(
+                "==> clean up: unpublish, delete snapshots and volumes (in the reverse order of their making)"
+            );
             cleanup.Reverse();
             foreach (var step in cleanup)
             {
@@ -94,29 +219,63 @@ public static class ClusterWalk
     }
 
     /// <summary>A step that reads hello.txt in a pod's view on a node and fails the walk unless it holds <paramref name="expected"/>.</summary>
-    private static Task ReadAsync(LabNode node, string target, string expected, string step, string holder, string meaning) =>
-        Walk.Step(step, async () =>
-        {
-            var read = await node.RunAsync("cat", Path.Combine(target, "hello.txt"));
-            return read == expected ? read : throw new LabException($"{holder} '{read}', not '{expected}'");
-        }, r => $"'{r}'{meaning}");
+    private static Task ReadAsync(
+        LabNode node,
+        string target,
+        string expected,
+        string step,
+        string holder,
+        string meaning
+    ) =>
+        Walk.Step(
+            step,
+            async () =>
+            {
+                var read = await node.RunAsync("cat", Path.Combine(target, "hello.txt"));
+                return read == expected ? read : throw new LabException($"{holder} '{read}', not '{expected}'");
+            },
+            r => $"'{r}'{meaning}"
+        );
 
-    private static async Task<string> CreateAsync(Controller.ControllerClient controller, string name, long bytes, VolumeContentSource? source, List<Func<Task>> cleanup, string? what = null)
+    private static async Task<string> CreateAsync(
+        Controller.ControllerClient controller,
+        string name,
+        long bytes,
+        VolumeContentSource? source,
+        List<Func<Task>> cleanup,
+        string? what = null
+    )
     {
-        var volume = await Walk.Step(what ?? $"create volume '{name}' of {bytes / MiB} MiB (multi-node writer)", async () =>
-        {
-            var request = new CreateVolumeRequest { Name = name, CapacityRange = new CapacityRange { RequiredBytes = bytes }, VolumeContentSource = source };
-            request.VolumeCapabilities.Add(Capability());
-            return (await controller.CreateVolumeAsync(request)).Volume;
-        }, v => $"{v.VolumeId}, {v.CapacityBytes / MiB} MiB");
-        cleanup.Add(async () => await controller.DeleteVolumeAsync(new DeleteVolumeRequest { VolumeId = volume.VolumeId }));
+        var volume = await Walk.Step(
+            what ?? $"create volume '{name}' of {bytes / MiB} MiB (multi-node writer)",
+            async () =>
+            {
+                var request = new CreateVolumeRequest
+                {
+                    Name = name,
+                    CapacityRange = new CapacityRange { RequiredBytes = bytes },
+                    VolumeContentSource = source,
+                };
+                request.VolumeCapabilities.Add(Capability());
+                return (await controller.CreateVolumeAsync(request)).Volume;
+            },
+            v => $"{v.VolumeId}, {v.CapacityBytes / MiB} MiB"
+        );
+        cleanup.Add(async () =>
+            await controller.DeleteVolumeAsync(new DeleteVolumeRequest { VolumeId = volume.VolumeId })
+        );
         return volume.VolumeId;
     }
 
     private static async Task<string> PublishAsync(LabNode node, string volumeId, string pod, List<Func<Task>> cleanup)
     {
         var target = node.TargetFor(pod, volumeId.Replace('/', '-'));
-        var request = new NodePublishVolumeRequest { VolumeId = volumeId, TargetPath = target, VolumeCapability = Capability() };
+        var request = new NodePublishVolumeRequest
+        {
+            VolumeId = volumeId,
+            TargetPath = target,
+            VolumeCapability = Capability(),
+        };
         // As kubelet does: UNAVAILABLE (the node's SSHFS mount is being made again) is retried after a pause.
         for (var attempt = 1; ; attempt++)
         {
@@ -131,13 +290,18 @@ public static class ClusterWalk
                 await Task.Delay(TimeSpan.FromSeconds(2));
             }
         }
-        cleanup.Add(async () => await node.Client.NodeUnpublishVolumeAsync(new NodeUnpublishVolumeRequest { VolumeId = volumeId, TargetPath = target }));
+        cleanup.Add(async () =>
+            await node.Client.NodeUnpublishVolumeAsync(
+                new NodeUnpublishVolumeRequest { VolumeId = volumeId, TargetPath = target }
+            )
+        );
         return target;
     }
 
-    private static VolumeCapability Capability() => new()
-    {
-        Mount = new VolumeCapability.Types.MountVolume(),
-        AccessMode = new VolumeCapability.Types.AccessMode { Mode = Mode.MultiNodeMultiWriter },
-    };
+    private static VolumeCapability Capability() =>
+        new()
+        {
+            Mount = new VolumeCapability.Types.MountVolume(),
+            AccessMode = new VolumeCapability.Types.AccessMode { Mode = Mode.MultiNodeMultiWriter },
+        };
 }

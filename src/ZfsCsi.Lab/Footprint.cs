@@ -14,12 +14,23 @@ namespace ZfsCsi.Lab;
 /// </summary>
 public static class Footprint
 {
-    private sealed record Options(string Label, string Endpoint, int Ops, int Starts, int IdleSeconds, string Log, string[] Driver, bool StartOnly);
+    private sealed record Options(
+        string Label,
+        string Endpoint,
+        int Ops,
+        int Starts,
+        int IdleSeconds,
+        string Log,
+        string[] Driver,
+        bool StartOnly
+    );
 
     public static async Task<int> RunAsync(string[] args)
     {
         var o = Parse(args);
-        var socket = o.Endpoint.StartsWith("unix://", StringComparison.Ordinal) ? o.Endpoint["unix://".Length..] : o.Endpoint;
+        var socket = o.Endpoint.StartsWith("unix://", StringComparison.Ordinal)
+            ? o.Endpoint["unix://".Length..]
+            : o.Endpoint;
         using var log = new StreamWriter(o.Log, append: false) { AutoFlush = true };
 
         // The first start is not counted: it warms this client (its own JIT, the page cache).
@@ -55,20 +66,34 @@ public static class Footprint
             Memory(o.Label, "idle", driver!);
 
             Emit(o.Label, "rpc_Probe", await Repeat(200, async () => await identity.ProbeAsync(new ProbeRequest())));
-            Emit(o.Label, "rpc_GetPluginInfo", await Repeat(200, async () => await identity.GetPluginInfoAsync(new GetPluginInfoRequest())));
-            Emit(o.Label, "rpc_GetCapacity", await Repeat(50, async () => await controller.GetCapacityAsync(new GetCapacityRequest())));
+            Emit(
+                o.Label,
+                "rpc_GetPluginInfo",
+                await Repeat(200, async () => await identity.GetPluginInfoAsync(new GetPluginInfoRequest()))
+            );
+            Emit(
+                o.Label,
+                "rpc_GetCapacity",
+                await Repeat(50, async () => await controller.GetCapacityAsync(new GetCapacityRequest()))
+            );
 
             var creates = new List<double>();
             var deletes = new List<double>();
             var prefix = $"fp-{Environment.ProcessId}-";
             for (var i = 0; i < o.Ops / 2; i++)
             {
-                var request = new CreateVolumeRequest { Name = $"{prefix}{i:D5}", CapacityRange = new CapacityRange { RequiredBytes = 1 << 20 } };
-                request.VolumeCapabilities.Add(new VolumeCapability
+                var request = new CreateVolumeRequest
                 {
-                    Mount = new VolumeCapability.Types.MountVolume(),
-                    AccessMode = new VolumeCapability.Types.AccessMode { Mode = Mode.SingleNodeWriter },
-                });
+                    Name = $"{prefix}{i:D5}",
+                    CapacityRange = new CapacityRange { RequiredBytes = 1 << 20 },
+                };
+                request.VolumeCapabilities.Add(
+                    new VolumeCapability
+                    {
+                        Mount = new VolumeCapability.Types.MountVolume(),
+                        AccessMode = new VolumeCapability.Types.AccessMode { Mode = Mode.SingleNodeWriter },
+                    }
+                );
                 var sw = Stopwatch.StartNew();
                 var id = (await controller.CreateVolumeAsync(request)).Volume.VolumeId;
                 creates.Add(sw.Elapsed.TotalMilliseconds);
@@ -78,7 +103,11 @@ public static class Footprint
             }
             Emit(o.Label, "rpc_CreateVolume", creates);
             Emit(o.Label, "rpc_DeleteVolume", deletes);
-            Emit(o.Label, "rpc_ListVolumes", await Repeat(20, async () => await controller.ListVolumesAsync(new ListVolumesRequest())));
+            Emit(
+                o.Label,
+                "rpc_ListVolumes",
+                await Repeat(20, async () => await controller.ListVolumesAsync(new ListVolumesRequest()))
+            );
             Memory(o.Label, "after_ops", driver!);
 
             // Idle: no RPC. Sampled every 5 s; the last sample is what an idle driver keeps.
@@ -90,8 +119,12 @@ public static class Footprint
             }
             if (samples.Count > 0)
             {
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"fp {o.Label} idle_samples_mib {string.Join(' ', samples.Select(s => s.ToString("F1", CultureInfo.InvariantCulture)))}"));
+                Console.WriteLine(
+                    string.Create(
+                        CultureInfo.InvariantCulture,
+                        $"fp {o.Label} idle_samples_mib {string.Join(' ', samples.Select(s => s.ToString("F1", CultureInfo.InvariantCulture)))}"
+                    )
+                );
                 Memory(o.Label, "after_idle", driver!);
             }
             return 0;
@@ -104,8 +137,12 @@ public static class Footprint
 
     private static Options Parse(string[] args)
     {
-        string label = "driver", endpoint = "unix:///run/zfs-csi-lab/footprint.sock", log = "/dev/null";
-        int ops = 1000, starts = 5, idle = 60;
+        string label = "driver",
+            endpoint = "unix:///run/zfs-csi-lab/footprint.sock",
+            log = "/dev/null";
+        int ops = 1000,
+            starts = 5,
+            idle = 60;
         var startOnly = false;
         var i = 0;
         for (; i < args.Length && args[i] != "--"; i += 2)
@@ -119,13 +156,26 @@ public static class Footprint
             var value = i + 1 < args.Length ? args[i + 1] : throw new LabException($"{args[i]} needs a value");
             switch (args[i])
             {
-                case "--label": label = value; break;
-                case "--endpoint": endpoint = value; break;
-                case "--ops": ops = int.Parse(value, CultureInfo.InvariantCulture); break;
-                case "--starts": starts = int.Parse(value, CultureInfo.InvariantCulture); break;
-                case "--idle-seconds": idle = int.Parse(value, CultureInfo.InvariantCulture); break;
-                case "--log": log = value; break;
-                default: throw new LabException($"unknown flag {args[i]}");
+                case "--label":
+                    label = value;
+                    break;
+                case "--endpoint":
+                    endpoint = value;
+                    break;
+                case "--ops":
+                    ops = int.Parse(value, CultureInfo.InvariantCulture);
+                    break;
+                case "--starts":
+                    starts = int.Parse(value, CultureInfo.InvariantCulture);
+                    break;
+                case "--idle-seconds":
+                    idle = int.Parse(value, CultureInfo.InvariantCulture);
+                    break;
+                case "--log":
+                    log = value;
+                    break;
+                default:
+                    throw new LabException($"unknown flag {args[i]}");
             }
         }
         var driver = args.Skip(i + 1).ToArray();
@@ -137,10 +187,20 @@ public static class Footprint
     }
 
     /// <summary>Starts the driver and waits for a ready Probe: the milliseconds from exec to that answer.</summary>
-    private static async Task<(Process Driver, double Ms)> StartAsync(string[] argv, string socket, string endpoint, StreamWriter log)
+    private static async Task<(Process Driver, double Ms)> StartAsync(
+        string[] argv,
+        string socket,
+        string endpoint,
+        StreamWriter log
+    )
     {
         File.Delete(socket);
-        var info = new ProcessStartInfo(argv[0]) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var info = new ProcessStartInfo(argv[0])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
         foreach (var a in argv.Skip(1))
         {
             info.ArgumentList.Add(a);
@@ -151,8 +211,26 @@ public static class Footprint
         }
         var sw = Stopwatch.StartNew();
         var driver = Process.Start(info) ?? throw new LabException($"cannot start {argv[0]}");
-        driver.OutputDataReceived += (_, e) => { if (e.Data is not null) { lock (log) { log.WriteLine(e.Data); } } };
-        driver.ErrorDataReceived += (_, e) => { if (e.Data is not null) { lock (log) { log.WriteLine(e.Data); } } };
+        driver.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is not null)
+            {
+                lock (log)
+                {
+                    log.WriteLine(e.Data);
+                }
+            }
+        };
+        driver.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is not null)
+            {
+                lock (log)
+                {
+                    log.WriteLine(e.Data);
+                }
+            }
+        };
         driver.BeginOutputReadLine();
         driver.BeginErrorReadLine();
         using var channel = UnixSocketChannel.Create(endpoint);
@@ -161,7 +239,9 @@ public static class Footprint
         {
             if (driver.HasExited)
             {
-                throw new LabException($"the driver exited with {driver.ExitCode} before it was ready (its log: {((FileStream)log.BaseStream).Name})");
+                throw new LabException(
+                    $"the driver exited with {driver.ExitCode} before it was ready (its log: {((FileStream)log.BaseStream).Name})"
+                );
             }
             if (File.Exists(socket))
             {
@@ -172,7 +252,9 @@ public static class Footprint
                     {
                         lock (log)
                         {
-                            log.WriteLine($"{DateTime.Now:HH:mm:ss.fff} footprint: Probe ready after {sw.Elapsed.TotalMilliseconds:F1} ms");
+                            log.WriteLine(
+                                $"{DateTime.Now:HH:mm:ss.fff} footprint: Probe ready after {sw.Elapsed.TotalMilliseconds:F1} ms"
+                            );
                         }
                         return (driver, sw.Elapsed.TotalMilliseconds);
                     }
@@ -227,22 +309,36 @@ public static class Footprint
         }
         samples.Sort();
         double P(double q) => samples[Math.Min(samples.Count - 1, (int)(q * samples.Count))];
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"fp {label} {key} n={samples.Count} p50={P(0.5):F2} p95={P(0.95):F2} min={samples[0]:F2} max={samples[^1]:F2}"));
+        Console.WriteLine(
+            string.Create(
+                CultureInfo.InvariantCulture,
+                $"fp {label} {key} n={samples.Count} p50={P(0.5):F2} p95={P(0.95):F2} min={samples[0]:F2} max={samples[^1]:F2}"
+            )
+        );
     }
 
     private static (double Rss, double Hwm, double Anon, double File) Rss(Process driver)
     {
-        double Kib(string key) => double.Parse(
-            File.ReadLines($"/proc/{driver.Id}/status").First(l => l.StartsWith(key + ":", StringComparison.Ordinal))
-                .Split(':')[1].Trim().Split(' ')[0], CultureInfo.InvariantCulture) / 1024;
+        double Kib(string key) =>
+            double.Parse(
+                File.ReadLines($"/proc/{driver.Id}/status")
+                    .First(l => l.StartsWith(key + ":", StringComparison.Ordinal))
+                    .Split(':')[1]
+                    .Trim()
+                    .Split(' ')[0],
+                CultureInfo.InvariantCulture
+            ) / 1024;
         return (Kib("VmRSS"), Kib("VmHWM"), Kib("RssAnon"), Kib("RssFile"));
     }
 
     private static void Memory(string label, string when, Process driver)
     {
         var m = Rss(driver);
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"fp {label} rss_{when}_mib rss={m.Rss:F1} hwm={m.Hwm:F1} anon={m.Anon:F1} file={m.File:F1}"));
+        Console.WriteLine(
+            string.Create(
+                CultureInfo.InvariantCulture,
+                $"fp {label} rss_{when}_mib rss={m.Rss:F1} hwm={m.Hwm:F1} anon={m.Anon:F1} file={m.File:F1}"
+            )
+        );
     }
 }

@@ -3,7 +3,15 @@ using System.Globalization;
 namespace ZfsCsi.Lab;
 
 /// <summary>The lab client's flags.</summary>
-public sealed record LabArgs(string Endpoint, int Volumes, long SizeMiB, string? Cluster, int Snapshots = 0, string? Json = null, bool Cleanup = true)
+public sealed record LabArgs(
+    string Endpoint,
+    int Volumes,
+    long SizeMiB,
+    string? Cluster,
+    int Snapshots = 0,
+    string? Json = null,
+    bool Cleanup = true
+)
 {
     public static LabArgs Parse(string[] args)
     {
@@ -18,14 +26,29 @@ public sealed record LabArgs(string Endpoint, int Volumes, long SizeMiB, string?
         {
             switch (args[i])
             {
-                case "--endpoint": endpoint = args[i + 1]; break;
-                case "--volumes": volumes = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
-                case "--size-mib": size = long.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
-                case "--cluster": cluster = args[i + 1]; break;
-                case "--snapshots": snapshots = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
-                case "--json": json = args[i + 1]; break;
-                case "--cleanup": cleanup = args[i + 1] != "no"; break;
-                default: throw new LabException($"unknown flag {args[i]}");
+                case "--endpoint":
+                    endpoint = args[i + 1];
+                    break;
+                case "--volumes":
+                    volumes = int.Parse(args[i + 1], CultureInfo.InvariantCulture);
+                    break;
+                case "--size-mib":
+                    size = long.Parse(args[i + 1], CultureInfo.InvariantCulture);
+                    break;
+                case "--cluster":
+                    cluster = args[i + 1];
+                    break;
+                case "--snapshots":
+                    snapshots = int.Parse(args[i + 1], CultureInfo.InvariantCulture);
+                    break;
+                case "--json":
+                    json = args[i + 1];
+                    break;
+                case "--cleanup":
+                    cleanup = args[i + 1] != "no";
+                    break;
+                default:
+                    throw new LabException($"unknown flag {args[i]}");
             }
         }
         return new LabArgs(endpoint, volumes, size, cluster, snapshots, json, cleanup);

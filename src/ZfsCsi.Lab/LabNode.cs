@@ -34,7 +34,10 @@ public sealed class LabNode : IDisposable
         {
             throw new LabException($"no node {name} in {state}: start the cluster with lab/cluster-up");
         }
-        var env = File.ReadLines(file).Select(l => l.Split('=', 2)).Where(p => p.Length == 2).ToDictionary(p => p[0], p => p[1]);
+        var env = File.ReadLines(file)
+            .Select(l => l.Split('=', 2))
+            .Where(p => p.Length == 2)
+            .ToDictionary(p => p[0], p => p[1]);
         return new LabNode(name, env);
     }
 
@@ -57,7 +60,9 @@ public sealed class LabNode : IDisposable
         await process.WaitForExitAsync(timeout.Token);
         return process.ExitCode == 0
             ? await stdout
-            : throw new LabException($"on {Name}: {string.Join(' ', argv)} exited {process.ExitCode}: {(await stderr).Trim()}");
+            : throw new LabException(
+                $"on {Name}: {string.Join(' ', argv)} exited {process.ExitCode}: {(await stderr).Trim()}"
+            );
     }
 
     public void Dispose() => _channel.Dispose();

@@ -37,6 +37,8 @@ static async Task<int> ProbeAsync(LabArgs options)
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: zfs-csi-lab walk|bench|bench-scale|probe|footprint --endpoint unix:///path.sock [--volumes N] [--snapshots N] [--json FILE] [--size-mib N]");
+    Console.Error.WriteLine(
+        "usage: zfs-csi-lab walk|bench|bench-scale|probe|footprint --endpoint unix:///path.sock [--volumes N] [--snapshots N] [--json FILE] [--size-mib N]"
+    );
     return 2;
 }

@@ -34,7 +34,13 @@ public sealed class DriverProcess : IAsyncDisposable
     /// forwarded here) and waits until Probe says ready.
     /// </summary>
     /// <param name="untilReady">false: return once Probe answers at all (a driver gated by the bootstrap says not ready).</param>
-    public static Task<DriverProcess> StartOnAsync(StorageHost host, string runDirectory, string name, IReadOnlyList<string> flags, bool untilReady = true)
+    public static Task<DriverProcess> StartOnAsync(
+        StorageHost host,
+        string runDirectory,
+        string name,
+        IReadOnlyList<string> flags,
+        bool untilReady = true
+    )
     {
         var socket = Path.Combine(runDirectory, $"{name}.sock");
         // Under TCG the VM starts a .NET process in seconds, not milliseconds.
@@ -46,7 +52,12 @@ public sealed class DriverProcess : IAsyncDisposable
     /// Starts the driver on this machine (a node plugin), optionally inside network namespace
     /// <paramref name="netns"/> (where the storage host VM's sshd is reachable), and waits for Probe.
     /// </summary>
-    public static Task<DriverProcess> StartHereAsync(string runDirectory, string name, IReadOnlyList<string> flags, string? netns = null)
+    public static Task<DriverProcess> StartHereAsync(
+        string runDirectory,
+        string name,
+        IReadOnlyList<string> flags,
+        string? netns = null
+    )
     {
         var socket = Path.Combine(runDirectory, $"{name}.sock");
         var info = new ProcessStartInfo(netns is null ? "dotnet" : "nsenter");
@@ -59,7 +70,14 @@ public sealed class DriverProcess : IAsyncDisposable
         return StartAsync(runDirectory, name, socket, info, TimeSpan.FromSeconds(60), untilReady: true);
     }
 
-    private static async Task<DriverProcess> StartAsync(string runDirectory, string name, string socket, ProcessStartInfo info, TimeSpan readyWithin, bool untilReady)
+    private static async Task<DriverProcess> StartAsync(
+        string runDirectory,
+        string name,
+        string socket,
+        ProcessStartInfo info,
+        TimeSpan readyWithin,
+        bool untilReady
+    )
     {
         info.RedirectStandardOutput = true;
         info.RedirectStandardError = true;
@@ -114,14 +132,18 @@ public sealed class DriverProcess : IAsyncDisposable
             if (_process.HasExited)
             {
                 throw new InvalidOperationException(
-                    $"the driver exited with code {_process.ExitCode} at start ({string.Join(' ', Arguments)}):\n{OutputTail()}");
+                    $"the driver exited with code {_process.ExitCode} at start ({string.Join(' ', Arguments)}):\n{OutputTail()}"
+                );
             }
             if (File.Exists(SocketPath))
             {
                 try
                 {
                     using var channel = UnixSocketChannel.Create(SocketPath);
-                    var probe = await new Identity.IdentityClient(channel).ProbeAsync(new ProbeRequest(), deadline: DateTime.UtcNow.AddSeconds(10));
+                    var probe = await new Identity.IdentityClient(channel).ProbeAsync(
+                        new ProbeRequest(),
+                        deadline: DateTime.UtcNow.AddSeconds(10)
+                    );
                     if (!untilReady || probe.Ready is null || probe.Ready == true)
                     {
                         return;
@@ -135,7 +157,9 @@ public sealed class DriverProcess : IAsyncDisposable
             }
             await Task.Delay(200);
         }
-        throw new TimeoutException($"the driver was not ready within {timeout.TotalSeconds} s ({last}):\n{OutputTail()}");
+        throw new TimeoutException(
+            $"the driver was not ready within {timeout.TotalSeconds} s ({last}):\n{OutputTail()}"
+        );
     }
 
     public async ValueTask DisposeAsync()
@@ -191,14 +215,18 @@ public sealed class DriverProcess : IAsyncDisposable
             try
             {
                 var cmdline = File.ReadAllText($"/proc/{pid}/cmdline");
-                if (cmdline.Contains("zfs-csi-driver", StringComparison.Ordinal) && cmdline.Contains(parent, StringComparison.Ordinal))
+                if (
+                    cmdline.Contains("zfs-csi-driver", StringComparison.Ordinal)
+                    && cmdline.Contains(parent, StringComparison.Ordinal)
+                )
                 {
                     using var orphan = Process.GetProcessById(pid);
                     orphan.Kill(entireProcessTree: true);
                     orphan.WaitForExit(TimeSpan.FromSeconds(20));
                 }
             }
-            catch (Exception e) when (e is IOException or ArgumentException or InvalidOperationException or UnauthorizedAccessException)
+            catch (Exception e)
+                when (e is IOException or ArgumentException or InvalidOperationException or UnauthorizedAccessException)
             {
                 // Gone already.
             }

@@ -26,29 +26,52 @@ public sealed class LabVm(string state)
 
     /// <summary>Boots the VM (building the image first if the cache has none) and waits for sshd.</summary>
     public Task UpAsync(string kernel = "6.1", bool importAtBoot = false) =>
-        CheckScriptAsync("up", ["--state", State, "--kernel", kernel, .. importAtBoot ? new[] { "--import" } : []], TimeSpan.FromMinutes(40));
+        CheckScriptAsync(
+            "up",
+            ["--state", State, "--kernel", kernel, .. importAtBoot ? new[] { "--import" } : []],
+            TimeSpan.FromMinutes(40)
+        );
 
     /// <summary>An orderly shutdown (pool exported unless <paramref name="keepPoolImported"/>), or a power cut.</summary>
     public Task DownAsync(bool hard = false, bool keepPoolImported = false, bool wipe = false) =>
-        CheckScriptAsync("down",
-            ["--state", State, .. hard ? new[] { "--hard" } : [], .. keepPoolImported ? new[] { "--keep-pool-imported" } : [], .. wipe ? new[] { "--wipe" } : []],
-            TimeSpan.FromMinutes(2));
+        CheckScriptAsync(
+            "down",
+            [
+                "--state",
+                State,
+                .. hard ? new[] { "--hard" } : [],
+                .. keepPoolImported ? new[] { "--keep-pool-imported" } : [],
+                .. wipe ? new[] { "--wipe" } : [],
+            ],
+            TimeSpan.FromMinutes(2)
+        );
 
     /// <summary>Publishes this checkout's driver and bootstrap into the VM's share (no-op when current).</summary>
     public Task InstallAsync() => CheckScriptAsync("install", ["--state", State], TimeSpan.FromMinutes(10));
 
     /// <summary>Runs a program in the VM as root (every argument quoted for the remote shell).</summary>
-    public Task<BufferedCommandResult> RunAsync(string program, IEnumerable<string> args, TimeSpan? timeout = null, string? input = null) =>
-        StorageHost.RunHereAsync(Script("ssh"), ["--state", State, "--", program, .. args], timeout, input);
+    public Task<BufferedCommandResult> RunAsync(
+        string program,
+        IEnumerable<string> args,
+        TimeSpan? timeout = null,
+        string? input = null
+    ) => StorageHost.RunHereAsync(Script("ssh"), ["--state", State, "--", program, .. args], timeout, input);
 
     /// <summary>One qemu monitor command (e.g. <c>device_del vd2</c>); its answer.</summary>
     public async Task<string> MonitorAsync(string command)
     {
-        var result = await StorageHost.RunHereAsync(Script("monitor"), ["--state", State, .. command.Split(' ')], TimeSpan.FromSeconds(30), null);
+        var result = await StorageHost.RunHereAsync(
+            Script("monitor"),
+            ["--state", State, .. command.Split(' ')],
+            TimeSpan.FromSeconds(30),
+            null
+        );
         // qemu answers a refused command with "Error: …" and still exits the monitor normally.
         return result.ExitCode == 0 && !result.StandardOutput.Contains("Error", StringComparison.Ordinal)
             ? result.StandardOutput
-            : throw new InvalidOperationException($"qemu monitor '{command}': {result.StandardOutput.Trim()} {result.StandardError.Trim()}");
+            : throw new InvalidOperationException(
+                $"qemu monitor '{command}': {result.StandardOutput.Trim()} {result.StandardError.Trim()}"
+            );
     }
 
     private static async Task CheckScriptAsync(string script, string[] args, TimeSpan timeout)
@@ -57,7 +80,8 @@ public sealed class LabVm(string state)
         if (result.ExitCode != 0)
         {
             throw new InvalidOperationException(
-                $"lab/vm/{script} {string.Join(' ', args)} exited {result.ExitCode}:\n{result.StandardError.Trim()}\n{result.StandardOutput.Trim()}");
+                $"lab/vm/{script} {string.Join(' ', args)} exited {result.ExitCode}:\n{result.StandardError.Trim()}\n{result.StandardOutput.Trim()}"
+            );
         }
     }
 }

@@ -9,7 +9,8 @@ public static class RepoLayout
     public static string Root { get; } = FindRoot();
 
     /// <summary>The build configuration this suite was built with (bin/&lt;config&gt;/net10.0).</summary>
-    public static string Configuration { get; } = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd('/')).Parent?.Name ?? "Debug";
+    public static string Configuration { get; } =
+        new DirectoryInfo(AppContext.BaseDirectory.TrimEnd('/')).Parent?.Name ?? "Debug";
 
     /// <summary>
     /// The driver built by <c>dotnet build</c>, of the same configuration as this suite (or the
@@ -21,7 +22,9 @@ public static class RepoLayout
         // Another build of the driver (another worktree, a release) can be checked the same way.
         if (Environment.GetEnvironmentVariable(DriverOverride) is { Length: > 0 } other)
         {
-            return File.Exists(other) ? other : throw new InvalidOperationException($"{DriverOverride}={other}: no such file");
+            return File.Exists(other)
+                ? other
+                : throw new InvalidOperationException($"{DriverOverride}={other}: no such file");
         }
         var configurations = new[] { Configuration, "Debug", "Release" }.Distinct();
         foreach (var config in configurations)
@@ -33,7 +36,8 @@ public static class RepoLayout
             }
         }
         throw new InvalidOperationException(
-            $"the driver is not built: no src/ZfsCsi.Driver/bin/{Configuration}/net10.0/zfs-csi-driver.dll under {Root}; run 'dotnet build' in the repository first");
+            $"the driver is not built: no src/ZfsCsi.Driver/bin/{Configuration}/net10.0/zfs-csi-driver.dll under {Root}; run 'dotnet build' in the repository first"
+        );
     }
 
     private static string FindRoot()
@@ -45,6 +49,8 @@ public static class RepoLayout
                 return dir.FullName;
             }
         }
-        throw new InvalidOperationException($"cannot find the repository root (ZfsCsi.sln) above {AppContext.BaseDirectory}");
+        throw new InvalidOperationException(
+            $"cannot find the repository root (ZfsCsi.sln) above {AppContext.BaseDirectory}"
+        );
     }
 }

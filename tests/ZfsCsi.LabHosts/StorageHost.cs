@@ -21,7 +21,12 @@ public abstract class StorageHost
     public abstract string Backend { get; }
 
     /// <summary>Runs a program on the storage host (argv only; over SSH every word is quoted).</summary>
-    public abstract Task<BufferedCommandResult> RunAsync(string program, IEnumerable<string> args, TimeSpan? timeout = null, string? input = null);
+    public abstract Task<BufferedCommandResult> RunAsync(
+        string program,
+        IEnumerable<string> args,
+        TimeSpan? timeout = null,
+        string? input = null
+    );
 
     /// <summary>How to start the driver on the storage host with <paramref name="driverArgs"/>, its socket reachable at <paramref name="localSocket"/> here.</summary>
     public abstract ProcessStartInfo DriverStartInfo(string localSocket, IReadOnlyList<string> driverArgs);
@@ -33,7 +38,8 @@ public abstract class StorageHost
         return result.ExitCode == 0
             ? result.StandardOutput
             : throw new InvalidOperationException(
-                $"{Backend}: {program} {string.Join(' ', args)} exited {result.ExitCode}: {result.StandardError.Trim()}");
+                $"{Backend}: {program} {string.Join(' ', args)} exited {result.ExitCode}: {result.StandardError.Trim()}"
+            );
     }
 
     private static StorageHost Choose()
@@ -48,11 +54,18 @@ public abstract class StorageHost
     }
 
     /// <summary>Runs a program on this machine (argv only, LC_ALL=C, with a timeout: 120 s unless given).</summary>
-    public static async Task<BufferedCommandResult> RunHereAsync(string program, IEnumerable<string> args, TimeSpan? timeout, string? input)
+    public static async Task<BufferedCommandResult> RunHereAsync(
+        string program,
+        IEnumerable<string> args,
+        TimeSpan? timeout,
+        string? input
+    )
     {
         var limit = timeout ?? TimeSpan.FromSeconds(120);
         using var cts = new CancellationTokenSource(limit);
-        var command = Cli.Wrap(program).WithArguments(args).WithValidation(CommandResultValidation.None)
+        var command = Cli.Wrap(program)
+            .WithArguments(args)
+            .WithValidation(CommandResultValidation.None)
             .WithEnvironmentVariables(e => e.Set("LC_ALL", "C"));
         if (input is not null)
         {
@@ -64,7 +77,9 @@ public abstract class StorageHost
         }
         catch (OperationCanceledException)
         {
-            throw new TimeoutException($"{program} {string.Join(' ', args)} did not finish within {limit.TotalSeconds} s");
+            throw new TimeoutException(
+                $"{program} {string.Join(' ', args)} did not finish within {limit.TotalSeconds} s"
+            );
         }
     }
 }
@@ -74,8 +89,12 @@ public sealed class LocalStorageHost : StorageHost
 {
     public override string Backend => "zfs-fuse";
 
-    public override Task<BufferedCommandResult> RunAsync(string program, IEnumerable<string> args, TimeSpan? timeout = null, string? input = null) =>
-        RunHereAsync(program, args, timeout, input);
+    public override Task<BufferedCommandResult> RunAsync(
+        string program,
+        IEnumerable<string> args,
+        TimeSpan? timeout = null,
+        string? input = null
+    ) => RunHereAsync(program, args, timeout, input);
 
     public override ProcessStartInfo DriverStartInfo(string localSocket, IReadOnlyList<string> driverArgs)
     {
@@ -119,18 +138,25 @@ public sealed class VmStorageHost(LabVm vm) : StorageHost
         if (string.IsNullOrEmpty(state) || !vm.IsRunning)
         {
             throw new InvalidOperationException(
-                $"{BackendVariable}=openzfs needs a running storage host VM: {VmStateVariable}='{state}' names none; " +
-                "start one with lab/vm/up --state DIR and lab/vm/install --state DIR, or run lab/test --backend openzfs");
+                $"{BackendVariable}=openzfs needs a running storage host VM: {VmStateVariable}='{state}' names none; "
+                    + "start one with lab/vm/up --state DIR and lab/vm/install --state DIR, or run lab/test --backend openzfs"
+            );
         }
         if (!File.Exists(Path.Combine(state, "share", "driver", "zfs-csi-driver")))
         {
-            throw new InvalidOperationException($"the driver is not published for the VM of {state}: lab/vm/install --state {state}");
+            throw new InvalidOperationException(
+                $"the driver is not published for the VM of {state}: lab/vm/install --state {state}"
+            );
         }
         return new VmStorageHost(vm);
     }
 
-    public override Task<BufferedCommandResult> RunAsync(string program, IEnumerable<string> args, TimeSpan? timeout = null, string? input = null) =>
-        Vm.RunAsync(program, args, timeout, input);
+    public override Task<BufferedCommandResult> RunAsync(
+        string program,
+        IEnumerable<string> args,
+        TimeSpan? timeout = null,
+        string? input = null
+    ) => Vm.RunAsync(program, args, timeout, input);
 
     /// <summary>
     /// ssh on its own connection (not the shared master: its forward and its session end with it)
@@ -140,15 +166,32 @@ public sealed class VmStorageHost(LabVm vm) : StorageHost
     public override ProcessStartInfo DriverStartInfo(string localSocket, IReadOnlyList<string> driverArgs)
     {
         var remoteSocket = $"/run/zfs-csi-tests/{Path.GetFileName(localSocket)}";
-        var info = new ProcessStartInfo(Path.Combine(RepoLayout.Root, "lab", "vm", "ssh")) { RedirectStandardInput = true };
-        foreach (var a in new[]
+        var info = new ProcessStartInfo(Path.Combine(RepoLayout.Root, "lab", "vm", "ssh"))
         {
-            "--state", Vm.State,
-            "--ssh-option", "-oControlMaster=no", "--ssh-option", "-oControlPath=none",
-            "--ssh-option", "-oStreamLocalBindUnlink=yes", "--ssh-option", "-oExitOnForwardFailure=yes",
-            "--ssh-option", $"-L{localSocket}:{remoteSocket}",
-            "--", "/lab/tied", GuestDriver, "--endpoint", $"unix://{remoteSocket}",
-        }.Concat(driverArgs))
+            RedirectStandardInput = true,
+        };
+        foreach (
+            var a in new[]
+            {
+                "--state",
+                Vm.State,
+                "--ssh-option",
+                "-oControlMaster=no",
+                "--ssh-option",
+                "-oControlPath=none",
+                "--ssh-option",
+                "-oStreamLocalBindUnlink=yes",
+                "--ssh-option",
+                "-oExitOnForwardFailure=yes",
+                "--ssh-option",
+                $"-L{localSocket}:{remoteSocket}",
+                "--",
+                "/lab/tied",
+                GuestDriver,
+                "--endpoint",
+                $"unix://{remoteSocket}",
+            }.Concat(driverArgs)
+        )
         {
             info.ArgumentList.Add(a);
         }

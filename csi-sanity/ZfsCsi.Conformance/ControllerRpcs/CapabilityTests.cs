@@ -16,44 +16,77 @@ namespace ZfsCsi.Conformance.ControllerRpcs;
 public sealed class CapabilityTests(ConformanceFixture fx) : ConformanceTest(fx)
 {
     /// <summary>A well-formed request for each capability-bound RPC, on an id that exists or not.</summary>
-    private static readonly Dictionary<string, (ControllerRpc Capability, Func<Volumes, Csi.V1.Controller.ControllerClient, string, Task> Call)> Bound = new()
+    private static readonly Dictionary<
+        string,
+        (ControllerRpc Capability, Func<Volumes, Csi.V1.Controller.ControllerClient, string, Task> Call)
+    > Bound = new()
     {
-        ["CreateVolume"] = (ControllerRpc.CreateDeleteVolume, (v, _, _) => v.CreateAsync(Requests.Create(Requests.UniqueName("cap")))),
-        ["DeleteVolume"] = (ControllerRpc.CreateDeleteVolume, (_, c, id) => c.DeleteVolumeAsync(new DeleteVolumeRequest { VolumeId = id + "-never-made" }).ResponseAsync),
-        ["ControllerPublishVolume"] = (ControllerRpc.PublishUnpublishVolume, (_, c, id) => c.ControllerPublishVolumeAsync(new ControllerPublishVolumeRequest
-        {
-            VolumeId = id,
-            NodeId = ConformanceFixture.NodeId,
-            VolumeCapability = Requests.Mount(),
-        }).ResponseAsync),
-        ["ControllerUnpublishVolume"] = (ControllerRpc.PublishUnpublishVolume, (_, c, id) => c.ControllerUnpublishVolumeAsync(new ControllerUnpublishVolumeRequest
-        {
-            VolumeId = id,
-            NodeId = ConformanceFixture.NodeId,
-        }).ResponseAsync),
-        ["ListVolumes"] = (ControllerRpc.ListVolumes, (_, c, _) => c.ListVolumesAsync(new ListVolumesRequest()).ResponseAsync),
-        ["GetCapacity"] = (ControllerRpc.GetCapacity, (_, c, _) => c.GetCapacityAsync(new GetCapacityRequest()).ResponseAsync),
-        ["CreateSnapshot"] = (ControllerRpc.CreateDeleteSnapshot, (_, c, id) => c.CreateSnapshotAsync(new CreateSnapshotRequest
-        {
-            Name = Requests.UniqueName("cap-snap"),
-            SourceVolumeId = id + "-never-made",
-        }).ResponseAsync),
-        ["DeleteSnapshot"] = (ControllerRpc.CreateDeleteSnapshot, (_, c, id) => c.DeleteSnapshotAsync(new DeleteSnapshotRequest { SnapshotId = id + "@never-made" }).ResponseAsync),
-        ["ListSnapshots"] = (ControllerRpc.ListSnapshots, (_, c, _) => c.ListSnapshotsAsync(new ListSnapshotsRequest()).ResponseAsync),
-        ["GetSnapshot"] = (ControllerRpc.GetSnapshot, (_, c, id) => c.GetSnapshotAsync(new GetSnapshotRequest { SnapshotId = id + "@never-made" }).ResponseAsync),
-        ["ControllerExpandVolume"] = (ControllerRpc.ExpandVolume, (_, c, id) => c.ControllerExpandVolumeAsync(new ControllerExpandVolumeRequest
-        {
-            VolumeId = id,
-            CapacityRange = new CapacityRange { RequiredBytes = Requests.VolumeSize },
-        }).ResponseAsync),
-        ["ControllerGetVolume"] = (ControllerRpc.GetVolume, (_, c, id) => c.ControllerGetVolumeAsync(new ControllerGetVolumeRequest { VolumeId = id }).ResponseAsync),
-        ["ControllerModifyVolume"] = (ControllerRpc.ModifyVolume, (_, c, id) => c.ControllerModifyVolumeAsync(new ControllerModifyVolumeRequest
-        {
-            VolumeId = id,
-            MutableParameters = { ["compression"] = "on" },
-        }).ResponseAsync),
-        ["ControllerGetVolumeHealth"] = (ControllerRpc.GetVolumeHealth, (_, c, id) => c.ControllerGetVolumeHealthAsync(new ControllerGetVolumeHealthRequest { VolumeId = id }).ResponseAsync),
-        ["ControllerListVolumeHealth"] = (ControllerRpc.ListVolumeHealth, (_, c, _) => c.ControllerListVolumeHealthAsync(new ControllerListVolumeHealthRequest()).ResponseAsync),
+        ["CreateVolume"] = (ControllerRpc.CreateDeleteVolume, (v, _, _) =>
+            v.CreateAsync(Requests.Create(Requests.UniqueName("cap")))
+        ),
+        ["DeleteVolume"] = (ControllerRpc.CreateDeleteVolume, (_, c, id) =>
+            c.DeleteVolumeAsync(new DeleteVolumeRequest { VolumeId = id + "-never-made" }).ResponseAsync
+        ),
+        ["ControllerPublishVolume"] = (ControllerRpc.PublishUnpublishVolume, (_, c, id) =>
+            c.ControllerPublishVolumeAsync(
+                new ControllerPublishVolumeRequest
+                {
+                    VolumeId = id,
+                    NodeId = ConformanceFixture.NodeId,
+                    VolumeCapability = Requests.Mount(),
+                }
+            ).ResponseAsync
+        ),
+        ["ControllerUnpublishVolume"] = (ControllerRpc.PublishUnpublishVolume, (_, c, id) =>
+            c.ControllerUnpublishVolumeAsync(
+                new ControllerUnpublishVolumeRequest { VolumeId = id, NodeId = ConformanceFixture.NodeId }
+            ).ResponseAsync
+        ),
+        ["ListVolumes"] = (ControllerRpc.ListVolumes, (_, c, _) =>
+            c.ListVolumesAsync(new ListVolumesRequest()).ResponseAsync
+        ),
+        ["GetCapacity"] = (ControllerRpc.GetCapacity, (_, c, _) =>
+            c.GetCapacityAsync(new GetCapacityRequest()).ResponseAsync
+        ),
+        ["CreateSnapshot"] = (ControllerRpc.CreateDeleteSnapshot, (_, c, id) =>
+            c.CreateSnapshotAsync(
+                new CreateSnapshotRequest
+                {
+                    Name = Requests.UniqueName("cap-snap"),
+                    SourceVolumeId = id + "-never-made",
+                }
+            ).ResponseAsync
+        ),
+        ["DeleteSnapshot"] = (ControllerRpc.CreateDeleteSnapshot, (_, c, id) =>
+            c.DeleteSnapshotAsync(new DeleteSnapshotRequest { SnapshotId = id + "@never-made" }).ResponseAsync
+        ),
+        ["ListSnapshots"] = (ControllerRpc.ListSnapshots, (_, c, _) =>
+            c.ListSnapshotsAsync(new ListSnapshotsRequest()).ResponseAsync
+        ),
+        ["GetSnapshot"] = (ControllerRpc.GetSnapshot, (_, c, id) =>
+            c.GetSnapshotAsync(new GetSnapshotRequest { SnapshotId = id + "@never-made" }).ResponseAsync
+        ),
+        ["ControllerExpandVolume"] = (ControllerRpc.ExpandVolume, (_, c, id) => c.ControllerExpandVolumeAsync(
+                new ControllerExpandVolumeRequest
+                {
+                    VolumeId = id,
+                    CapacityRange = new CapacityRange { RequiredBytes = Requests.VolumeSize },
+                }
+            ).ResponseAsync),
+        ["ControllerGetVolume"] = (ControllerRpc.GetVolume, (_, c, id) =>
+            c.ControllerGetVolumeAsync(new ControllerGetVolumeRequest { VolumeId = id }).ResponseAsync
+        ),
+        ["ControllerModifyVolume"] = (ControllerRpc.ModifyVolume, (_, c, id) =>
+            c.ControllerModifyVolumeAsync(
+                new ControllerModifyVolumeRequest { VolumeId = id, MutableParameters = { ["compression"] = "on" } }
+            ).ResponseAsync
+        ),
+        ["ControllerGetVolumeHealth"] = (ControllerRpc.GetVolumeHealth, (_, c, id) =>
+            c.ControllerGetVolumeHealthAsync(new ControllerGetVolumeHealthRequest { VolumeId = id }).ResponseAsync
+        ),
+        ["ControllerListVolumeHealth"] = (ControllerRpc.ListVolumeHealth, (_, c, _) =>
+            c.ControllerListVolumeHealthAsync(new ControllerListVolumeHealthRequest()).ResponseAsync
+        ),
     };
 
     public static TheoryData<string> BoundRpcs => [.. Bound.Keys];
@@ -69,11 +102,17 @@ public sealed class CapabilityTests(ConformanceFixture fx) : ConformanceTest(fx)
         var code = await Rpc.CodeOf(() => call(Volumes, Fx.Controller, volumeId));
         if (Fx.Advertises(capability))
         {
-            Assert.True(code != StatusCode.Unimplemented, $"{rpc} answered UNIMPLEMENTED although {capability} is advertised");
+            Assert.True(
+                code != StatusCode.Unimplemented,
+                $"{rpc} answered UNIMPLEMENTED although {capability} is advertised"
+            );
         }
         else
         {
-            Assert.True(code == StatusCode.Unimplemented, $"{rpc} answered {code} although {capability} is not advertised: expected UNIMPLEMENTED");
+            Assert.True(
+                code == StatusCode.Unimplemented,
+                $"{rpc} answered {code} although {capability} is not advertised: expected UNIMPLEMENTED"
+            );
         }
     }
 
@@ -123,7 +162,11 @@ public sealed class CapabilityTests(ConformanceFixture fx) : ConformanceTest(fx)
         {
             Assert.True(Fx.Advertises(ControllerRpc.GetVolumeHealth));
         }
-        if (Fx.Advertises(ControllerRpc.CloneVolume) || Fx.Advertises(ControllerRpc.ListSnapshots) || Fx.Advertises(ControllerRpc.GetSnapshot))
+        if (
+            Fx.Advertises(ControllerRpc.CloneVolume)
+            || Fx.Advertises(ControllerRpc.ListSnapshots)
+            || Fx.Advertises(ControllerRpc.GetSnapshot)
+        )
         {
             // A clone or a listing needs volumes to exist; snapshot listings need snapshots.
             Assert.True(Fx.Advertises(ControllerRpc.CreateDeleteVolume));
@@ -135,7 +178,9 @@ public sealed class CapabilityTests(ConformanceFixture fx) : ConformanceTest(fx)
     [InlineData(Mode.SingleNodeMultiWriter)]
     [InlineData(Mode.SingleNodeWriter)]
     [Trait("spec", "ControllerServiceCapability SINGLE_NODE_MULTI_WRITER")]
-    public async Task SINGLE_NODE_MULTI_WRITER_means_the_single_node_modes_and_the_old_SINGLE_NODE_WRITER_are_accepted(Mode mode)
+    public async Task SINGLE_NODE_MULTI_WRITER_means_the_single_node_modes_and_the_old_SINGLE_NODE_WRITER_are_accepted(
+        Mode mode
+    )
     {
         // CSI spec, SINGLE_NODE_MULTI_WRITER: "Plugins MUST accept and allow use of the
         // SINGLE_NODE_WRITER access mode when either SINGLE_NODE_SINGLE_WRITER and/or
@@ -147,11 +192,13 @@ public sealed class CapabilityTests(ConformanceFixture fx) : ConformanceTest(fx)
         var request = Requests.Create(Requests.UniqueName("snmw"));
         request.VolumeCapabilities[0] = Requests.Mount(mode);
         var volume = await Volumes.CreateAsync(request);
-        var validate = await Fx.Controller.ValidateVolumeCapabilitiesAsync(new ValidateVolumeCapabilitiesRequest
-        {
-            VolumeId = volume.VolumeId,
-            VolumeCapabilities = { Requests.Mount(mode) },
-        });
+        var validate = await Fx.Controller.ValidateVolumeCapabilitiesAsync(
+            new ValidateVolumeCapabilitiesRequest
+            {
+                VolumeId = volume.VolumeId,
+                VolumeCapabilities = { Requests.Mount(mode) },
+            }
+        );
         Assert.NotNull(validate.Confirmed);
     }
 }

@@ -2,8 +2,8 @@ using System.Text;
 using Csi.V1;
 using Grpc.Core;
 using ZfsCsi.Conformance.Infrastructure;
-using ControllerRpc = Csi.V1.ControllerServiceCapability.Types.RPC.Types.Type;
 using static ZfsCsi.Conformance.Infrastructure.Requests;
+using ControllerRpc = Csi.V1.ControllerServiceCapability.Types.RPC.Types.Type;
 
 namespace ZfsCsi.Conformance.ControllerRpcs;
 
@@ -13,7 +13,10 @@ public sealed class CreateVolumeTests(ConformanceFixture fx) : ConformanceTest(f
     public override Task InitializeAsync()
     {
         // Every test here needs CREATE_DELETE_VOLUME; CapabilityTests checks UNIMPLEMENTED without it.
-        Assert.True(Fx.Advertises(ControllerRpc.CreateDeleteVolume), "the controller does not advertise CREATE_DELETE_VOLUME");
+        Assert.True(
+            Fx.Advertises(ControllerRpc.CreateDeleteVolume),
+            "the controller does not advertise CREATE_DELETE_VOLUME"
+        );
         return Task.CompletedTask;
     }
 
@@ -62,7 +65,10 @@ public sealed class CreateVolumeTests(ConformanceFixture fx) : ConformanceTest(f
         var volume = await Volumes.CreateAsync(Create(UniqueName("range"), VolumeSize, 2 * VolumeSize));
         Assert.False(string.IsNullOrEmpty(volume.VolumeId), "Volume.volume_id is REQUIRED");
         // CSI spec, "Size Limits": a string field is at most 128 bytes.
-        Assert.True(Encoding.UTF8.GetByteCount(volume.VolumeId) <= 128, $"volume_id '{volume.VolumeId}' exceeds 128 bytes");
+        Assert.True(
+            Encoding.UTF8.GetByteCount(volume.VolumeId) <= 128,
+            $"volume_id '{volume.VolumeId}' exceeds 128 bytes"
+        );
         // CapacityRange: "at least required_bytes", "at most limit_bytes"; 0 means unknown.
         Assert.InRange(volume.CapacityBytes, VolumeSize, 2 * VolumeSize);
     }
@@ -108,7 +114,10 @@ public sealed class CreateVolumeTests(ConformanceFixture fx) : ConformanceTest(f
         // CreateVolume Errors: "Volume already exists but is incompatible | 6 ALREADY_EXISTS".
         var name = UniqueName("clash");
         await Volumes.CreateAsync(Create(name, VolumeSize, VolumeSize));
-        await Rpc.FailsWith(StatusCode.AlreadyExists, Fx.Controller.CreateVolumeAsync(Create(name, 2 * VolumeSize, 2 * VolumeSize)));
+        await Rpc.FailsWith(
+            StatusCode.AlreadyExists,
+            Fx.Controller.CreateVolumeAsync(Create(name, 2 * VolumeSize, 2 * VolumeSize))
+        );
     }
 
     [Fact]
@@ -117,8 +126,12 @@ public sealed class CreateVolumeTests(ConformanceFixture fx) : ConformanceTest(f
     {
         var name = UniqueName("params");
         await Volumes.CreateAsync(Create(name, parameters: new Dictionary<string, string> { ["compression"] = "on" }));
-        await Rpc.FailsWith(StatusCode.AlreadyExists,
-            Fx.Controller.CreateVolumeAsync(Create(name, parameters: new Dictionary<string, string> { ["compression"] = "off" })));
+        await Rpc.FailsWith(
+            StatusCode.AlreadyExists,
+            Fx.Controller.CreateVolumeAsync(
+                Create(name, parameters: new Dictionary<string, string> { ["compression"] = "off" })
+            )
+        );
     }
 
     [Fact]
@@ -137,7 +150,9 @@ public sealed class CreateVolumeTests(ConformanceFixture fx) : ConformanceTest(f
     {
         // GetCapacity's minimum_volume_size is "the smallest size that may be used in a
         // CreateVolumeRequest.capacity_range.limit_bytes field"; below it the range is unsupported.
-        var capacity = await Fx.Controller.GetCapacityAsync(new GetCapacityRequest { VolumeCapabilities = { Mount() } });
+        var capacity = await Fx.Controller.GetCapacityAsync(
+            new GetCapacityRequest { VolumeCapabilities = { Mount() } }
+        );
         var minimum = capacity.MinimumVolumeSize ?? 0;
         if (minimum <= 1)
         {
@@ -157,7 +172,9 @@ public sealed class CreateVolumeTests(ConformanceFixture fx) : ConformanceTest(f
         // CapacityRange: the volume must be at least required_bytes and at most limit_bytes, so no
         // volume fits; the spec names no code, it must be an error (INVALID_ARGUMENT or OUT_OF_RANGE).
         var name = UniqueName("inverted");
-        var e = await Assert.ThrowsAsync<RpcException>(async () => await Fx.Controller.CreateVolumeAsync(Create(name, 2 * VolumeSize, VolumeSize)));
+        var e = await Assert.ThrowsAsync<RpcException>(async () =>
+            await Fx.Controller.CreateVolumeAsync(Create(name, 2 * VolumeSize, VolumeSize))
+        );
         Assert.Contains(e.StatusCode, new[] { StatusCode.InvalidArgument, StatusCode.OutOfRange });
         var again = await Volumes.CreateAsync(Create(name));
         Assert.Equal(VolumeSize, again.CapacityBytes);
@@ -230,9 +247,14 @@ public sealed class CreateVolumeTests(ConformanceFixture fx) : ConformanceTest(f
         var request = Create(UniqueName("restore-missing"));
         request.VolumeContentSource = new VolumeContentSource
         {
-            Snapshot = new VolumeContentSource.Types.SnapshotSource { SnapshotId = $"{Fx.Pool.Parent}/csan-no-such-volume@csan-no-such-snapshot" },
+            Snapshot = new VolumeContentSource.Types.SnapshotSource
+            {
+                SnapshotId = $"{Fx.Pool.Parent}/csan-no-such-volume@csan-no-such-snapshot",
+            },
         };
-        var expected = Fx.Advertises(ControllerRpc.CreateDeleteSnapshot) ? StatusCode.NotFound : StatusCode.InvalidArgument;
+        var expected = Fx.Advertises(ControllerRpc.CreateDeleteSnapshot)
+            ? StatusCode.NotFound
+            : StatusCode.InvalidArgument;
         await Rpc.FailsWith(expected, Fx.Controller.CreateVolumeAsync(request));
     }
 }

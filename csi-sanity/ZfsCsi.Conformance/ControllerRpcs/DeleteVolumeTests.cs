@@ -34,7 +34,9 @@ public sealed class DeleteVolumeTests(ConformanceFixture fx) : ConformanceTest(f
     [Trait("spec", "DeleteVolume")]
     public async Task DeleteVolume_of_an_unknown_id_succeeds(string id)
     {
-        await Fx.Controller.DeleteVolumeAsync(new DeleteVolumeRequest { VolumeId = id.Replace("{parent}", Fx.Pool.Parent, StringComparison.Ordinal) });
+        await Fx.Controller.DeleteVolumeAsync(
+            new DeleteVolumeRequest { VolumeId = id.Replace("{parent}", Fx.Pool.Parent, StringComparison.Ordinal) }
+        );
     }
 
     [Fact]
@@ -45,14 +47,22 @@ public sealed class DeleteVolumeTests(ConformanceFixture fx) : ConformanceTest(f
         await Fx.Controller.DeleteVolumeAsync(new DeleteVolumeRequest { VolumeId = volume.VolumeId });
 
         // ValidateVolumeCapabilities Errors: "Volume does not exist | 5 NOT_FOUND".
-        await Rpc.FailsWith(StatusCode.NotFound, Fx.Controller.ValidateVolumeCapabilitiesAsync(new ValidateVolumeCapabilitiesRequest
-        {
-            VolumeId = volume.VolumeId,
-            VolumeCapabilities = { Requests.Mount() },
-        }));
+        await Rpc.FailsWith(
+            StatusCode.NotFound,
+            Fx.Controller.ValidateVolumeCapabilitiesAsync(
+                new ValidateVolumeCapabilitiesRequest
+                {
+                    VolumeId = volume.VolumeId,
+                    VolumeCapabilities = { Requests.Mount() },
+                }
+            )
+        );
         if (Fx.Advertises(ControllerRpc.GetVolume))
         {
-            await Rpc.FailsWith(StatusCode.NotFound, Fx.Controller.ControllerGetVolumeAsync(new ControllerGetVolumeRequest { VolumeId = volume.VolumeId }));
+            await Rpc.FailsWith(
+                StatusCode.NotFound,
+                Fx.Controller.ControllerGetVolumeAsync(new ControllerGetVolumeRequest { VolumeId = volume.VolumeId })
+            );
         }
         if (Fx.Advertises(ControllerRpc.ListVolumes))
         {

@@ -1,8 +1,8 @@
 using Csi.V1;
 using Grpc.Core;
 using ZfsCsi.Conformance.Infrastructure;
-using ControllerRpc = Csi.V1.ControllerServiceCapability.Types.RPC.Types.Type;
 using static ZfsCsi.Conformance.Infrastructure.Requests;
+using ControllerRpc = Csi.V1.ControllerServiceCapability.Types.RPC.Types.Type;
 
 namespace ZfsCsi.Conformance.ControllerRpcs;
 
@@ -15,18 +15,22 @@ public sealed class ExpandVolumeTests(ConformanceFixture fx) : ConformanceTest(f
         return Task.CompletedTask;
     }
 
-    private static ControllerExpandVolumeRequest Expand(string id, long required, long limit = 0) => new()
-    {
-        VolumeId = id,
-        CapacityRange = new CapacityRange { RequiredBytes = required, LimitBytes = limit },
-        VolumeCapability = Mount(),
-    };
+    private static ControllerExpandVolumeRequest Expand(string id, long required, long limit = 0) =>
+        new()
+        {
+            VolumeId = id,
+            CapacityRange = new CapacityRange { RequiredBytes = required, LimitBytes = limit },
+            VolumeCapability = Mount(),
+        };
 
     [Fact]
     [Trait("spec", "ControllerExpandVolume")]
     public async Task ControllerExpandVolume_without_a_volume_id_is_INVALID_ARGUMENT()
     {
-        await Rpc.FailsWith(StatusCode.InvalidArgument, Fx.Controller.ControllerExpandVolumeAsync(Expand("", 2 * VolumeSize)));
+        await Rpc.FailsWith(
+            StatusCode.InvalidArgument,
+            Fx.Controller.ControllerExpandVolumeAsync(Expand("", 2 * VolumeSize))
+        );
     }
 
     [Fact]
@@ -35,7 +39,10 @@ public sealed class ExpandVolumeTests(ConformanceFixture fx) : ConformanceTest(f
     {
         // ControllerExpandVolumeRequest.capacity_range: "This field is REQUIRED."
         var volume = await Volumes.CreateAsync("exp-norange");
-        await Rpc.FailsWith(StatusCode.InvalidArgument, Fx.Controller.ControllerExpandVolumeAsync(new ControllerExpandVolumeRequest { VolumeId = volume.VolumeId }));
+        await Rpc.FailsWith(
+            StatusCode.InvalidArgument,
+            Fx.Controller.ControllerExpandVolumeAsync(new ControllerExpandVolumeRequest { VolumeId = volume.VolumeId })
+        );
     }
 
     [Theory]
@@ -45,8 +52,12 @@ public sealed class ExpandVolumeTests(ConformanceFixture fx) : ConformanceTest(f
     public async Task ControllerExpandVolume_of_an_unknown_volume_is_NOT_FOUND(string id)
     {
         // ControllerExpandVolume Errors: "Volume does not exist | 5 NOT_FOUND".
-        await Rpc.FailsWith(StatusCode.NotFound, Fx.Controller.ControllerExpandVolumeAsync(
-            Expand(id.Replace("{parent}", Fx.Pool.Parent, StringComparison.Ordinal), 2 * VolumeSize)));
+        await Rpc.FailsWith(
+            StatusCode.NotFound,
+            Fx.Controller.ControllerExpandVolumeAsync(
+                Expand(id.Replace("{parent}", Fx.Pool.Parent, StringComparison.Ordinal), 2 * VolumeSize)
+            )
+        );
     }
 
     [Fact]
@@ -55,12 +66,17 @@ public sealed class ExpandVolumeTests(ConformanceFixture fx) : ConformanceTest(f
     {
         var volume = await Volumes.CreateAsync("exp-grow");
         var first = await Fx.Controller.ControllerExpandVolumeAsync(Expand(volume.VolumeId, 2 * VolumeSize));
-        Assert.True(first.CapacityBytes >= 2 * VolumeSize, $"expanded to {first.CapacityBytes} bytes, asked for {2 * VolumeSize}");
+        Assert.True(
+            first.CapacityBytes >= 2 * VolumeSize,
+            $"expanded to {first.CapacityBytes} bytes, asked for {2 * VolumeSize}"
+        );
         var second = await Fx.Controller.ControllerExpandVolumeAsync(Expand(volume.VolumeId, 2 * VolumeSize));
         Assert.Equal(first, second);
         if (Fx.Advertises(ControllerRpc.GetVolume))
         {
-            var now = await Fx.Controller.ControllerGetVolumeAsync(new ControllerGetVolumeRequest { VolumeId = volume.VolumeId });
+            var now = await Fx.Controller.ControllerGetVolumeAsync(
+                new ControllerGetVolumeRequest { VolumeId = volume.VolumeId }
+            );
             Assert.Equal(first.CapacityBytes, now.Volume.CapacityBytes);
         }
     }
@@ -73,7 +89,9 @@ public sealed class ExpandVolumeTests(ConformanceFixture fx) : ConformanceTest(f
         // EXPAND_VOLUME serves; a plugin whose nodes do not advertise it must answer false.
         var volume = await Volumes.CreateAsync("exp-node");
         var response = await Fx.Controller.ControllerExpandVolumeAsync(Expand(volume.VolumeId, 2 * VolumeSize));
-        var nodeCaps = await Rpc.CodeOf(async () => await Fx.Node.NodeGetCapabilitiesAsync(new NodeGetCapabilitiesRequest()));
+        var nodeCaps = await Rpc.CodeOf(async () =>
+            await Fx.Node.NodeGetCapabilitiesAsync(new NodeGetCapabilitiesRequest())
+        );
         if (nodeCaps == StatusCode.OK)
         {
             var caps = await Fx.Node.NodeGetCapabilitiesAsync(new NodeGetCapabilitiesRequest());
@@ -118,7 +136,10 @@ public sealed class ExpandVolumeTests(ConformanceFixture fx) : ConformanceTest(f
     {
         // ControllerExpandVolume Errors: "Unsupported capacity | 11 OUT_OF_RANGE".
         var volume = await Volumes.CreateAsync("exp-huge");
-        await Rpc.FailsWith(StatusCode.OutOfRange, Fx.Controller.ControllerExpandVolumeAsync(Expand(volume.VolumeId, 1024L * 1024 * 1024 * 1024 * 1024)));
+        await Rpc.FailsWith(
+            StatusCode.OutOfRange,
+            Fx.Controller.ControllerExpandVolumeAsync(Expand(volume.VolumeId, 1024L * 1024 * 1024 * 1024 * 1024))
+        );
     }
 
     [Fact]
@@ -127,10 +148,15 @@ public sealed class ExpandVolumeTests(ConformanceFixture fx) : ConformanceTest(f
     {
         // The volume cannot be made to fit under limit_bytes without shrinking it.
         var volume = await Volumes.CreateAsync("exp-shrink", 4 * VolumeSize);
-        await Rpc.FailsWith(StatusCode.OutOfRange, Fx.Controller.ControllerExpandVolumeAsync(Expand(volume.VolumeId, VolumeSize, VolumeSize)));
+        await Rpc.FailsWith(
+            StatusCode.OutOfRange,
+            Fx.Controller.ControllerExpandVolumeAsync(Expand(volume.VolumeId, VolumeSize, VolumeSize))
+        );
         if (Fx.Advertises(ControllerRpc.GetVolume))
         {
-            var now = await Fx.Controller.ControllerGetVolumeAsync(new ControllerGetVolumeRequest { VolumeId = volume.VolumeId });
+            var now = await Fx.Controller.ControllerGetVolumeAsync(
+                new ControllerGetVolumeRequest { VolumeId = volume.VolumeId }
+            );
             Assert.Equal(volume.CapacityBytes, now.Volume.CapacityBytes);
         }
     }

@@ -37,11 +37,13 @@ public sealed class GetCapacityTests(ConformanceFixture fx) : ConformanceTest(fx
     [Trait("spec", "GetCapacity")]
     public async Task GetCapacity_with_a_supported_capability_and_parameters_succeeds()
     {
-        var capacity = await Fx.Controller.GetCapacityAsync(new GetCapacityRequest
-        {
-            VolumeCapabilities = { Requests.Mount() },
-            Parameters = { ["compression"] = "on" },
-        });
+        var capacity = await Fx.Controller.GetCapacityAsync(
+            new GetCapacityRequest
+            {
+                VolumeCapabilities = { Requests.Mount() },
+                Parameters = { ["compression"] = "on" },
+            }
+        );
         Assert.True(capacity.AvailableCapacity > 0);
     }
 
@@ -52,7 +54,9 @@ public sealed class GetCapacityTests(ConformanceFixture fx) : ConformanceTest(fx
         // maximum_volume_size: "the largest size that may be used in a
         // CreateVolumeRequest.capacity_range.required_bytes field to create a volume with the same
         // parameters as those in GetCapacityRequest."
-        var capacity = await Fx.Controller.GetCapacityAsync(new GetCapacityRequest { VolumeCapabilities = { Requests.Mount() } });
+        var capacity = await Fx.Controller.GetCapacityAsync(
+            new GetCapacityRequest { VolumeCapabilities = { Requests.Mount() } }
+        );
         if (capacity.MaximumVolumeSize is not { } max)
         {
             return;
@@ -68,7 +72,11 @@ public sealed class GetCapacityTests(ConformanceFixture fx) : ConformanceTest(fx
         var first = await Fx.Controller.GetCapacityAsync(new GetCapacityRequest());
         var second = await Fx.Controller.GetCapacityAsync(new GetCapacityRequest());
         // ZFS frees space asynchronously after a destroy; allow for a few MiB moving.
-        Assert.InRange(second.AvailableCapacity, first.AvailableCapacity - (4 * Requests.MiB), first.AvailableCapacity + (4 * Requests.MiB));
+        Assert.InRange(
+            second.AvailableCapacity,
+            first.AvailableCapacity - (4 * Requests.MiB),
+            first.AvailableCapacity + (4 * Requests.MiB)
+        );
         Assert.Equal(first.MaximumVolumeSize, second.MaximumVolumeSize);
         Assert.Equal(first.MinimumVolumeSize, second.MinimumVolumeSize);
     }

@@ -18,7 +18,10 @@ public sealed class GetVolumeTests(ConformanceFixture fx) : ConformanceTest(fx)
     [Trait("spec", "ControllerGetVolume")]
     public async Task ControllerGetVolume_without_a_volume_id_is_INVALID_ARGUMENT()
     {
-        await Rpc.FailsWith(StatusCode.InvalidArgument, Fx.Controller.ControllerGetVolumeAsync(new ControllerGetVolumeRequest()));
+        await Rpc.FailsWith(
+            StatusCode.InvalidArgument,
+            Fx.Controller.ControllerGetVolumeAsync(new ControllerGetVolumeRequest())
+        );
     }
 
     [Theory]
@@ -28,10 +31,15 @@ public sealed class GetVolumeTests(ConformanceFixture fx) : ConformanceTest(fx)
     public async Task ControllerGetVolume_of_an_unknown_volume_is_NOT_FOUND(string id)
     {
         // ControllerGetVolume Errors: "Volume does not exist | 5 NOT_FOUND".
-        await Rpc.FailsWith(StatusCode.NotFound, Fx.Controller.ControllerGetVolumeAsync(new ControllerGetVolumeRequest
-        {
-            VolumeId = id.Replace("{parent}", Fx.Pool.Parent, StringComparison.Ordinal),
-        }));
+        await Rpc.FailsWith(
+            StatusCode.NotFound,
+            Fx.Controller.ControllerGetVolumeAsync(
+                new ControllerGetVolumeRequest
+                {
+                    VolumeId = id.Replace("{parent}", Fx.Pool.Parent, StringComparison.Ordinal),
+                }
+            )
+        );
     }
 
     [Fact]
@@ -40,7 +48,9 @@ public sealed class GetVolumeTests(ConformanceFixture fx) : ConformanceTest(fx)
     {
         // ControllerGetVolumeResponse: volume "REQUIRED", status "REQUIRED".
         var volume = await Volumes.CreateAsync("get");
-        var first = await Fx.Controller.ControllerGetVolumeAsync(new ControllerGetVolumeRequest { VolumeId = volume.VolumeId });
+        var first = await Fx.Controller.ControllerGetVolumeAsync(
+            new ControllerGetVolumeRequest { VolumeId = volume.VolumeId }
+        );
         Assert.Equal(volume.VolumeId, first.Volume.VolumeId);
         Assert.Equal(volume.CapacityBytes, first.Volume.CapacityBytes);
         Assert.NotNull(first.Status);
@@ -48,7 +58,9 @@ public sealed class GetVolumeTests(ConformanceFixture fx) : ConformanceTest(fx)
         {
             Assert.Empty(first.Status.PublishedNodeIds);
         }
-        var second = await Fx.Controller.ControllerGetVolumeAsync(new ControllerGetVolumeRequest { VolumeId = volume.VolumeId });
+        var second = await Fx.Controller.ControllerGetVolumeAsync(
+            new ControllerGetVolumeRequest { VolumeId = volume.VolumeId }
+        );
         Assert.Equal(first, second);
     }
 }

@@ -18,30 +18,41 @@ public sealed class GroupSnapshotTests(ConformanceFixture fx) : ConformanceTest(
     {
         if (Fx.Advertises(PluginService.GroupControllerService))
         {
-            var caps = await Fx.GroupController.GroupControllerGetCapabilitiesAsync(new GroupControllerGetCapabilitiesRequest());
+            var caps = await Fx.GroupController.GroupControllerGetCapabilitiesAsync(
+                new GroupControllerGetCapabilitiesRequest()
+            );
             if (caps.Capabilities.Any(c => c.Rpc?.Type == GroupRpc.CreateDeleteGetVolumeGroupSnapshot))
             {
                 return true;
             }
         }
         var volumeId = await Fx.SharedVolumeIdAsync();
-        await Rpc.FailsWith(StatusCode.Unimplemented, Fx.GroupController.CreateVolumeGroupSnapshotAsync(new CreateVolumeGroupSnapshotRequest
-        {
-            Name = UniqueName("group"),
-            SourceVolumeIds = { volumeId },
-        }));
-        await Rpc.FailsWith(StatusCode.Unimplemented, Fx.GroupController.GetVolumeGroupSnapshotAsync(new GetVolumeGroupSnapshotRequest { GroupSnapshotId = "csan-group" }));
-        await Rpc.FailsWith(StatusCode.Unimplemented, Fx.GroupController.DeleteVolumeGroupSnapshotAsync(new DeleteVolumeGroupSnapshotRequest { GroupSnapshotId = "csan-group" }));
+        await Rpc.FailsWith(
+            StatusCode.Unimplemented,
+            Fx.GroupController.CreateVolumeGroupSnapshotAsync(
+                new CreateVolumeGroupSnapshotRequest { Name = UniqueName("group"), SourceVolumeIds = { volumeId } }
+            )
+        );
+        await Rpc.FailsWith(
+            StatusCode.Unimplemented,
+            Fx.GroupController.GetVolumeGroupSnapshotAsync(
+                new GetVolumeGroupSnapshotRequest { GroupSnapshotId = "csan-group" }
+            )
+        );
+        await Rpc.FailsWith(
+            StatusCode.Unimplemented,
+            Fx.GroupController.DeleteVolumeGroupSnapshotAsync(
+                new DeleteVolumeGroupSnapshotRequest { GroupSnapshotId = "csan-group" }
+            )
+        );
         return false;
     }
 
     private async Task<VolumeGroupSnapshot> CreateGroupAsync(string name, params string[] volumeIds)
     {
-        var response = await Fx.GroupController.CreateVolumeGroupSnapshotAsync(new CreateVolumeGroupSnapshotRequest
-        {
-            Name = name,
-            SourceVolumeIds = { volumeIds },
-        });
+        var response = await Fx.GroupController.CreateVolumeGroupSnapshotAsync(
+            new CreateVolumeGroupSnapshotRequest { Name = name, SourceVolumeIds = { volumeIds } }
+        );
         Volumes.TrackGroup(response.GroupSnapshot);
         return response.GroupSnapshot;
     }
@@ -54,7 +65,9 @@ public sealed class GroupSnapshotTests(ConformanceFixture fx) : ConformanceTest(
         {
             return;
         }
-        var caps = await Fx.GroupController.GroupControllerGetCapabilitiesAsync(new GroupControllerGetCapabilitiesRequest());
+        var caps = await Fx.GroupController.GroupControllerGetCapabilitiesAsync(
+            new GroupControllerGetCapabilitiesRequest()
+        );
         Assert.All(caps.Capabilities, c => Assert.NotEqual(GroupRpc.Unknown, c.Rpc?.Type ?? GroupRpc.Unknown));
     }
 
@@ -67,8 +80,18 @@ public sealed class GroupSnapshotTests(ConformanceFixture fx) : ConformanceTest(
             return;
         }
         var volume = await Volumes.CreateAsync("group-req");
-        await Rpc.FailsWith(StatusCode.InvalidArgument, Fx.GroupController.CreateVolumeGroupSnapshotAsync(new CreateVolumeGroupSnapshotRequest { SourceVolumeIds = { volume.VolumeId } }));
-        await Rpc.FailsWith(StatusCode.InvalidArgument, Fx.GroupController.CreateVolumeGroupSnapshotAsync(new CreateVolumeGroupSnapshotRequest { Name = UniqueName("group") }));
+        await Rpc.FailsWith(
+            StatusCode.InvalidArgument,
+            Fx.GroupController.CreateVolumeGroupSnapshotAsync(
+                new CreateVolumeGroupSnapshotRequest { SourceVolumeIds = { volume.VolumeId } }
+            )
+        );
+        await Rpc.FailsWith(
+            StatusCode.InvalidArgument,
+            Fx.GroupController.CreateVolumeGroupSnapshotAsync(
+                new CreateVolumeGroupSnapshotRequest { Name = UniqueName("group") }
+            )
+        );
     }
 
     [Fact]
@@ -96,7 +119,10 @@ public sealed class GroupSnapshotTests(ConformanceFixture fx) : ConformanceTest(
         // "calls to this function MUST be idempotent ... the group snapshot MUST only be created once."
         var again = await CreateGroupAsync(name, a.VolumeId, b.VolumeId);
         Assert.Equal(group.GroupSnapshotId, again.GroupSnapshotId);
-        Assert.Equal(group.Snapshots.Select(s => s.SnapshotId).Order(), again.Snapshots.Select(s => s.SnapshotId).Order());
+        Assert.Equal(
+            group.Snapshots.Select(s => s.SnapshotId).Order(),
+            again.Snapshots.Select(s => s.SnapshotId).Order()
+        );
     }
 
     [Fact]
@@ -112,11 +138,12 @@ public sealed class GroupSnapshotTests(ConformanceFixture fx) : ConformanceTest(
         var b = await Volumes.CreateAsync("group-y");
         var name = UniqueName("group");
         await CreateGroupAsync(name, a.VolumeId);
-        await Rpc.FailsWith(StatusCode.AlreadyExists, Fx.GroupController.CreateVolumeGroupSnapshotAsync(new CreateVolumeGroupSnapshotRequest
-        {
-            Name = name,
-            SourceVolumeIds = { a.VolumeId, b.VolumeId },
-        }));
+        await Rpc.FailsWith(
+            StatusCode.AlreadyExists,
+            Fx.GroupController.CreateVolumeGroupSnapshotAsync(
+                new CreateVolumeGroupSnapshotRequest { Name = name, SourceVolumeIds = { a.VolumeId, b.VolumeId } }
+            )
+        );
     }
 
     [Fact]
@@ -130,17 +157,31 @@ public sealed class GroupSnapshotTests(ConformanceFixture fx) : ConformanceTest(
         var a = await Volumes.CreateAsync("group-get");
         var group = await CreateGroupAsync(UniqueName("group"), a.VolumeId);
         var members = group.Snapshots.Select(s => s.SnapshotId).ToArray();
-        var got = await Fx.GroupController.GetVolumeGroupSnapshotAsync(new GetVolumeGroupSnapshotRequest { GroupSnapshotId = group.GroupSnapshotId, SnapshotIds = { members } });
+        var got = await Fx.GroupController.GetVolumeGroupSnapshotAsync(
+            new GetVolumeGroupSnapshotRequest { GroupSnapshotId = group.GroupSnapshotId, SnapshotIds = { members } }
+        );
         Assert.Equal(group.GroupSnapshotId, got.GroupSnapshot.GroupSnapshotId);
         Assert.Equal(members.Order(), got.GroupSnapshot.Snapshots.Select(s => s.SnapshotId).Order());
-        await Rpc.FailsWith(StatusCode.InvalidArgument, Fx.GroupController.GetVolumeGroupSnapshotAsync(new GetVolumeGroupSnapshotRequest()));
+        await Rpc.FailsWith(
+            StatusCode.InvalidArgument,
+            Fx.GroupController.GetVolumeGroupSnapshotAsync(new GetVolumeGroupSnapshotRequest())
+        );
 
         // DeleteVolumeGroupSnapshot: idempotent, "MUST reply 0 OK" when it is gone.
-        var delete = new DeleteVolumeGroupSnapshotRequest { GroupSnapshotId = group.GroupSnapshotId, SnapshotIds = { members } };
+        var delete = new DeleteVolumeGroupSnapshotRequest
+        {
+            GroupSnapshotId = group.GroupSnapshotId,
+            SnapshotIds = { members },
+        };
         await Fx.GroupController.DeleteVolumeGroupSnapshotAsync(delete);
         await Fx.GroupController.DeleteVolumeGroupSnapshotAsync(delete);
         // GetVolumeGroupSnapshot Errors: "Volume group snapshot does not exist | 5 NOT_FOUND".
-        await Rpc.FailsWith(StatusCode.NotFound, Fx.GroupController.GetVolumeGroupSnapshotAsync(new GetVolumeGroupSnapshotRequest { GroupSnapshotId = group.GroupSnapshotId, SnapshotIds = { members } }));
+        await Rpc.FailsWith(
+            StatusCode.NotFound,
+            Fx.GroupController.GetVolumeGroupSnapshotAsync(
+                new GetVolumeGroupSnapshotRequest { GroupSnapshotId = group.GroupSnapshotId, SnapshotIds = { members } }
+            )
+        );
     }
 
     [Fact]
@@ -151,8 +192,13 @@ public sealed class GroupSnapshotTests(ConformanceFixture fx) : ConformanceTest(
         {
             return;
         }
-        await Rpc.FailsWith(StatusCode.InvalidArgument, Fx.GroupController.DeleteVolumeGroupSnapshotAsync(new DeleteVolumeGroupSnapshotRequest()));
-        await Fx.GroupController.DeleteVolumeGroupSnapshotAsync(new DeleteVolumeGroupSnapshotRequest { GroupSnapshotId = "csan-unknown-group" });
+        await Rpc.FailsWith(
+            StatusCode.InvalidArgument,
+            Fx.GroupController.DeleteVolumeGroupSnapshotAsync(new DeleteVolumeGroupSnapshotRequest())
+        );
+        await Fx.GroupController.DeleteVolumeGroupSnapshotAsync(
+            new DeleteVolumeGroupSnapshotRequest { GroupSnapshotId = "csan-unknown-group" }
+        );
     }
 
     [Fact]
@@ -169,7 +215,10 @@ public sealed class GroupSnapshotTests(ConformanceFixture fx) : ConformanceTest(
         await Storage.WriteAsync(a.VolumeId, "g", "grouped");
         var group = await CreateGroupAsync(UniqueName("group"), a.VolumeId);
         var request = Create(UniqueName("group-restored"));
-        request.VolumeContentSource = new VolumeContentSource { Snapshot = new VolumeContentSource.Types.SnapshotSource { SnapshotId = group.Snapshots[0].SnapshotId } };
+        request.VolumeContentSource = new VolumeContentSource
+        {
+            Snapshot = new VolumeContentSource.Types.SnapshotSource { SnapshotId = group.Snapshots[0].SnapshotId },
+        };
         var restored = await Volumes.CreateAsync(request);
         Assert.Equal("grouped", await Storage.ReadAsync(restored.VolumeId, "g"));
     }

@@ -22,11 +22,16 @@ public sealed class ListVolumesTests(ConformanceFixture fx) : ConformanceTest(fx
         for (var pages = 0; ; pages++)
         {
             Assert.True(pages < 10_000, "ListVolumes never returned an empty next_token");
-            var page = await controller.ListVolumesAsync(new ListVolumesRequest { MaxEntries = maxEntries, StartingToken = token });
+            var page = await controller.ListVolumesAsync(
+                new ListVolumesRequest { MaxEntries = maxEntries, StartingToken = token }
+            );
             if (maxEntries > 0)
             {
                 // max_entries: "the Plugin MUST NOT return more entries than this number".
-                Assert.True(page.Entries.Count <= maxEntries, $"a page of {page.Entries.Count} entries for max_entries {maxEntries}");
+                Assert.True(
+                    page.Entries.Count <= maxEntries,
+                    $"a page of {page.Entries.Count} entries for max_entries {maxEntries}"
+                );
             }
             ids.AddRange(page.Entries.Select(e => e.Volume.VolumeId));
             if (page.NextToken.Length == 0)
@@ -76,7 +81,10 @@ public sealed class ListVolumesTests(ConformanceFixture fx) : ConformanceTest(fx
     public async Task An_invalid_starting_token_is_ABORTED()
     {
         // ListVolumes Errors: "Invalid starting_token | 10 ABORTED".
-        await Rpc.FailsWith(StatusCode.Aborted, Fx.Controller.ListVolumesAsync(new ListVolumesRequest { StartingToken = "invalid-token" }));
+        await Rpc.FailsWith(
+            StatusCode.Aborted,
+            Fx.Controller.ListVolumesAsync(new ListVolumesRequest { StartingToken = "invalid-token" })
+        );
     }
 
     [Fact]
@@ -84,7 +92,10 @@ public sealed class ListVolumesTests(ConformanceFixture fx) : ConformanceTest(fx
     public async Task A_negative_max_entries_is_INVALID_ARGUMENT()
     {
         // max_entries: "The value of this field MUST NOT be negative."
-        await Rpc.FailsWith(StatusCode.InvalidArgument, Fx.Controller.ListVolumesAsync(new ListVolumesRequest { MaxEntries = -1 }));
+        await Rpc.FailsWith(
+            StatusCode.InvalidArgument,
+            Fx.Controller.ListVolumesAsync(new ListVolumesRequest { MaxEntries = -1 })
+        );
     }
 
     [Fact]
@@ -108,7 +119,9 @@ public sealed class ListVolumesTests(ConformanceFixture fx) : ConformanceTest(fx
         var token = first.NextToken;
         while (token.Length > 0)
         {
-            var page = await Fx.Controller.ListVolumesAsync(new ListVolumesRequest { MaxEntries = 2, StartingToken = token });
+            var page = await Fx.Controller.ListVolumesAsync(
+                new ListVolumesRequest { MaxEntries = 2, StartingToken = token }
+            );
             rest.AddRange(page.Entries.Select(e => e.Volume.VolumeId));
             token = page.NextToken;
         }
@@ -140,8 +153,7 @@ public sealed class ListVolumesTests(ConformanceFixture fx) : ConformanceTest(fx
                 return entry;
             }
             token = page.NextToken;
-        }
-        while (token.Length > 0);
+        } while (token.Length > 0);
         throw new InvalidOperationException($"volume {id} is not listed");
     }
 }

@@ -23,18 +23,26 @@ public sealed class RequiredFieldTests(ConformanceFixture fx) : ConformanceTest(
     /// <summary>Ids of nothing: the plugin's own shape first (data/k8s/x, data/k8s/x@y, data/k8s@g-…), then foreign ones.</summary>
     private sealed record Unknown(string[] Volumes, string[] Snapshots, string[] Groups);
 
-    private Unknown Ids => new(
-        [$"{Fx.Pool.Parent}/csan-never-made", "csan-unknown-volume"],
-        [$"{Fx.Pool.Parent}/csan-never-made@csan-never-taken", "csan-unknown-snapshot"],
-        [$"{Fx.Pool.Parent}@g-{new string('0', 24)}", "csan-unknown-group"]);
+    private Unknown Ids =>
+        new(
+            [$"{Fx.Pool.Parent}/csan-never-made", "csan-unknown-volume"],
+            [$"{Fx.Pool.Parent}/csan-never-made@csan-never-taken", "csan-unknown-snapshot"],
+            [$"{Fx.Pool.Parent}@g-{new string('0', 24)}", "csan-unknown-group"]
+        );
 
     private static readonly string OverLongName = new('n', 129);
 
-    private delegate IEnumerable<(string What, Func<Task> Call)> Calls(Unknown ids, Controller.ControllerClient c, GroupController.GroupControllerClient g);
+    private delegate IEnumerable<(string What, Func<Task> Call)> Calls(
+        Unknown ids,
+        Controller.ControllerClient c,
+        GroupController.GroupControllerClient g
+    );
 
-    private static VolumeContentSource FromSnapshot(string id) => new() { Snapshot = new VolumeContentSource.Types.SnapshotSource { SnapshotId = id } };
+    private static VolumeContentSource FromSnapshot(string id) =>
+        new() { Snapshot = new VolumeContentSource.Types.SnapshotSource { SnapshotId = id } };
 
-    private static VolumeContentSource FromVolume(string id) => new() { Volume = new VolumeContentSource.Types.VolumeSource { VolumeId = id } };
+    private static VolumeContentSource FromVolume(string id) =>
+        new() { Volume = new VolumeContentSource.Types.VolumeSource { VolumeId = id } };
 
     private static CreateVolumeRequest CreateFrom(string name, VolumeContentSource source, bool capabilities = true)
     {
@@ -50,74 +58,232 @@ public sealed class RequiredFieldTests(ConformanceFixture fx) : ConformanceTest(
     private static readonly Dictionary<string, (ControllerRpc? Capability, Calls Calls)> Controller = new()
     {
         ["CreateVolume"] = (ControllerRpc.CreateDeleteVolume, (ids, c, _) =>
-            ids.Snapshots.SelectMany(s => new (string, Func<Task>)[]
-            {
-                ($"without a name, from snapshot {s}", async () => await c.CreateVolumeAsync(CreateFrom("", FromSnapshot(s)))),
-                ($"without volume_capabilities, from snapshot {s}", async () => await c.CreateVolumeAsync(CreateFrom(UniqueName("req"), FromSnapshot(s), capabilities: false))),
-            }).Concat(ids.Volumes.SelectMany(v => new (string, Func<Task>)[]
-            {
-                ($"without a name, from volume {v}", async () => await c.CreateVolumeAsync(CreateFrom("", FromVolume(v)))),
-                ($"with a name over 128 bytes, from volume {v}", async () => await c.CreateVolumeAsync(CreateFrom(OverLongName, FromVolume(v)))),
-            }))),
+            ids
+                .Snapshots.SelectMany(s =>
+                    new (string, Func<Task>)[]
+                    {
+                        ($"without a name, from snapshot {s}", async () =>
+                            await c.CreateVolumeAsync(CreateFrom("", FromSnapshot(s)))
+                        ),
+                        ($"without volume_capabilities, from snapshot {s}", async () =>
+                            await c.CreateVolumeAsync(
+                                CreateFrom(UniqueName("req"), FromSnapshot(s), capabilities: false)
+                            )
+                        ),
+                    }
+                )
+                .Concat(
+                    ids.Volumes.SelectMany(v =>
+                        new (string, Func<Task>)[]
+                        {
+                            ($"without a name, from volume {v}", async () =>
+                                await c.CreateVolumeAsync(CreateFrom("", FromVolume(v)))
+                            ),
+                            ($"with a name over 128 bytes, from volume {v}", async () =>
+                                await c.CreateVolumeAsync(CreateFrom(OverLongName, FromVolume(v)))
+                            ),
+                        }
+                    )
+                )
+        ),
         ["DeleteVolume"] = (ControllerRpc.CreateDeleteVolume, (_, c, _) =>
-            [("without a volume_id", async () => await c.DeleteVolumeAsync(new DeleteVolumeRequest()))]),
-        ["ControllerExpandVolume"] = (ControllerRpc.ExpandVolume, (ids, c, _) =>
-            ids.Volumes.SelectMany(v => new (string, Func<Task>)[]
-            {
-                ($"of {v} without a capacity_range", async () => await c.ControllerExpandVolumeAsync(new ControllerExpandVolumeRequest { VolumeId = v, VolumeCapability = Mount() })),
-                ($"of {v} with a negative required_bytes", async () => await c.ControllerExpandVolumeAsync(new ControllerExpandVolumeRequest
-                {
-                    VolumeId = v,
-                    CapacityRange = new CapacityRange { RequiredBytes = -1 },
-                })),
-            }).Append(("without a volume_id", async () => await c.ControllerExpandVolumeAsync(new ControllerExpandVolumeRequest
-            {
-                CapacityRange = new CapacityRange { RequiredBytes = VolumeSize },
-            })))),
+            [("without a volume_id", async () => await c.DeleteVolumeAsync(new DeleteVolumeRequest()))]
+        ),
+        ["ControllerExpandVolume"] = (ControllerRpc.ExpandVolume, (ids, c, _) => ids
+                .Volumes.SelectMany(v =>
+                    new (string, Func<Task>)[]
+                    {
+                        ($"of {v} without a capacity_range", async () =>
+                            await c.ControllerExpandVolumeAsync(
+                                new ControllerExpandVolumeRequest { VolumeId = v, VolumeCapability = Mount() }
+                            )
+                        ),
+                        ($"of {v} with a negative required_bytes", async () => await c.ControllerExpandVolumeAsync(
+                                new ControllerExpandVolumeRequest
+                                {
+                                    VolumeId = v,
+                                    CapacityRange = new CapacityRange { RequiredBytes = -1 },
+                                }
+                            )),
+                    }
+                )
+                .Append(
+                    ("without a volume_id", async () =>
+                        await c.ControllerExpandVolumeAsync(
+                            new ControllerExpandVolumeRequest
+                            {
+                                CapacityRange = new CapacityRange { RequiredBytes = VolumeSize },
+                            }
+                        )
+                    )
+                )),
         ["ValidateVolumeCapabilities"] = (null, (ids, c, _) =>
-            ids.Volumes.Select(v => ($"of {v} without volume_capabilities", (Func<Task>)(async () =>
-                await c.ValidateVolumeCapabilitiesAsync(new ValidateVolumeCapabilitiesRequest { VolumeId = v }))))
-            .Append(("without a volume_id", async () => await c.ValidateVolumeCapabilitiesAsync(new ValidateVolumeCapabilitiesRequest { VolumeCapabilities = { Mount() } })))),
+            ids
+                .Volumes.Select(v =>
+                    (
+                        $"of {v} without volume_capabilities",
+                        (Func<Task>)(
+                            async () =>
+                                await c.ValidateVolumeCapabilitiesAsync(
+                                    new ValidateVolumeCapabilitiesRequest { VolumeId = v }
+                                )
+                        )
+                    )
+                )
+                .Append(
+                    ("without a volume_id", async () =>
+                        await c.ValidateVolumeCapabilitiesAsync(
+                            new ValidateVolumeCapabilitiesRequest { VolumeCapabilities = { Mount() } }
+                        )
+                    )
+                )
+        ),
         ["ControllerGetVolume"] = (ControllerRpc.GetVolume, (_, c, _) =>
-            [("without a volume_id", async () => await c.ControllerGetVolumeAsync(new ControllerGetVolumeRequest()))]),
+            [("without a volume_id", async () => await c.ControllerGetVolumeAsync(new ControllerGetVolumeRequest()))]
+        ),
         ["ControllerGetVolumeHealth"] = (ControllerRpc.GetVolumeHealth, (_, c, _) =>
-            [("without a volume_id", async () => await c.ControllerGetVolumeHealthAsync(new ControllerGetVolumeHealthRequest()))]),
+            [
+                ("without a volume_id", async () =>
+                    await c.ControllerGetVolumeHealthAsync(new ControllerGetVolumeHealthRequest())
+                ),
+            ]
+        ),
         ["CreateSnapshot"] = (ControllerRpc.CreateDeleteSnapshot, (ids, c, _) =>
-            ids.Volumes.SelectMany(v => new (string, Func<Task>)[]
-            {
-                ($"of {v} without a name", async () => await c.CreateSnapshotAsync(new CreateSnapshotRequest { SourceVolumeId = v })),
-                ($"of {v} with a name over 128 bytes", async () => await c.CreateSnapshotAsync(new CreateSnapshotRequest { SourceVolumeId = v, Name = OverLongName })),
-            }).Append(("without a source_volume_id", async () => await c.CreateSnapshotAsync(new CreateSnapshotRequest { Name = UniqueName("snap-req") })))),
+            ids
+                .Volumes.SelectMany(v =>
+                    new (string, Func<Task>)[]
+                    {
+                        ($"of {v} without a name", async () =>
+                            await c.CreateSnapshotAsync(new CreateSnapshotRequest { SourceVolumeId = v })
+                        ),
+                        ($"of {v} with a name over 128 bytes", async () =>
+                            await c.CreateSnapshotAsync(
+                                new CreateSnapshotRequest { SourceVolumeId = v, Name = OverLongName }
+                            )
+                        ),
+                    }
+                )
+                .Append(
+                    ("without a source_volume_id", async () =>
+                        await c.CreateSnapshotAsync(new CreateSnapshotRequest { Name = UniqueName("snap-req") })
+                    )
+                )
+        ),
         ["DeleteSnapshot"] = (ControllerRpc.CreateDeleteSnapshot, (_, c, _) =>
-            [("without a snapshot_id", async () => await c.DeleteSnapshotAsync(new DeleteSnapshotRequest()))]),
+            [("without a snapshot_id", async () => await c.DeleteSnapshotAsync(new DeleteSnapshotRequest()))]
+        ),
         ["GetSnapshot"] = (ControllerRpc.GetSnapshot, (_, c, _) =>
-            [("without a snapshot_id", async () => await c.GetSnapshotAsync(new GetSnapshotRequest()))]),
+            [("without a snapshot_id", async () => await c.GetSnapshotAsync(new GetSnapshotRequest()))]
+        ),
         // No REQUIRED field, but a malformed one (ListSnapshots: "max_entries ... MUST NOT be negative")
         // is INVALID_ARGUMENT before the filters are looked up.
         ["ListSnapshots"] = (ControllerRpc.ListSnapshots, (ids, c, _) =>
-            ids.Volumes.Select(v => ($"with a negative max_entries, of source volume {v}", (Func<Task>)(async () =>
-                await c.ListSnapshotsAsync(new ListSnapshotsRequest { MaxEntries = -1, SourceVolumeId = v }))))
-            .Concat(ids.Snapshots.Select(s => ($"with a negative max_entries, of snapshot {s}", (Func<Task>)(async () =>
-                await c.ListSnapshotsAsync(new ListSnapshotsRequest { MaxEntries = -1, SnapshotId = s })))))),
+            ids
+                .Volumes.Select(v =>
+                    (
+                        $"with a negative max_entries, of source volume {v}",
+                        (Func<Task>)(
+                            async () =>
+                                await c.ListSnapshotsAsync(
+                                    new ListSnapshotsRequest { MaxEntries = -1, SourceVolumeId = v }
+                                )
+                        )
+                    )
+                )
+                .Concat(
+                    ids.Snapshots.Select(s =>
+                        (
+                            $"with a negative max_entries, of snapshot {s}",
+                            (Func<Task>)(
+                                async () =>
+                                    await c.ListSnapshotsAsync(
+                                        new ListSnapshotsRequest { MaxEntries = -1, SnapshotId = s }
+                                    )
+                            )
+                        )
+                    )
+                )
+        ),
         ["CreateVolumeGroupSnapshot"] = (null, (ids, _, g) =>
-        [
-            ("without a name", async () => await g.CreateVolumeGroupSnapshotAsync(new CreateVolumeGroupSnapshotRequest { SourceVolumeIds = { ids.Volumes } })),
-            ("with a name over 128 bytes", async () => await g.CreateVolumeGroupSnapshotAsync(new CreateVolumeGroupSnapshotRequest { Name = OverLongName, SourceVolumeIds = { ids.Volumes } })),
-            ("without source_volume_ids", async () => await g.CreateVolumeGroupSnapshotAsync(new CreateVolumeGroupSnapshotRequest { Name = UniqueName("group-req") })),
-            ("with an empty source volume id", async () => await g.CreateVolumeGroupSnapshotAsync(new CreateVolumeGroupSnapshotRequest
-            {
-                Name = UniqueName("group-req"),
-                SourceVolumeIds = { ids.Volumes[0], "" },
-            })),
-        ]),
+            [
+                ("without a name", async () =>
+                    await g.CreateVolumeGroupSnapshotAsync(
+                        new CreateVolumeGroupSnapshotRequest { SourceVolumeIds = { ids.Volumes } }
+                    )
+                ),
+                ("with a name over 128 bytes", async () =>
+                    await g.CreateVolumeGroupSnapshotAsync(
+                        new CreateVolumeGroupSnapshotRequest { Name = OverLongName, SourceVolumeIds = { ids.Volumes } }
+                    )
+                ),
+                ("without source_volume_ids", async () =>
+                    await g.CreateVolumeGroupSnapshotAsync(
+                        new CreateVolumeGroupSnapshotRequest { Name = UniqueName("group-req") }
+                    )
+                ),
+                ("with an empty source volume id", async () =>
+                    await g.CreateVolumeGroupSnapshotAsync(
+                        new CreateVolumeGroupSnapshotRequest
+                        {
+                            Name = UniqueName("group-req"),
+                            SourceVolumeIds = { ids.Volumes[0], "" },
+                        }
+                    )
+                ),
+            ]
+        ),
         ["DeleteVolumeGroupSnapshot"] = (null, (ids, _, g) =>
-            new (string, Func<Task>)[] { ("without a group_snapshot_id", async () => await g.DeleteVolumeGroupSnapshotAsync(new DeleteVolumeGroupSnapshotRequest { SnapshotIds = { ids.Snapshots } })) }
-            .Concat(ids.Groups.Select(id => ($"of {id} with an empty snapshot id", (Func<Task>)(async () =>
-                await g.DeleteVolumeGroupSnapshotAsync(new DeleteVolumeGroupSnapshotRequest { GroupSnapshotId = id, SnapshotIds = { ids.Snapshots[0], "" } })))))),
+            new (string, Func<Task>)[]
+            {
+                ("without a group_snapshot_id", async () =>
+                    await g.DeleteVolumeGroupSnapshotAsync(
+                        new DeleteVolumeGroupSnapshotRequest { SnapshotIds = { ids.Snapshots } }
+                    )
+                ),
+            }.Concat(
+                ids.Groups.Select(id =>
+                    (
+                        $"of {id} with an empty snapshot id",
+                        (Func<Task>)(
+                            async () =>
+                                await g.DeleteVolumeGroupSnapshotAsync(
+                                    new DeleteVolumeGroupSnapshotRequest
+                                    {
+                                        GroupSnapshotId = id,
+                                        SnapshotIds = { ids.Snapshots[0], "" },
+                                    }
+                                )
+                        )
+                    )
+                )
+            )
+        ),
         ["GetVolumeGroupSnapshot"] = (null, (ids, _, g) =>
-            new (string, Func<Task>)[] { ("without a group_snapshot_id", async () => await g.GetVolumeGroupSnapshotAsync(new GetVolumeGroupSnapshotRequest { SnapshotIds = { ids.Snapshots } })) }
-            .Concat(ids.Groups.Select(id => ($"of {id} with an empty snapshot id", (Func<Task>)(async () =>
-                await g.GetVolumeGroupSnapshotAsync(new GetVolumeGroupSnapshotRequest { GroupSnapshotId = id, SnapshotIds = { ids.Snapshots[0], "" } })))))),
+            new (string, Func<Task>)[]
+            {
+                ("without a group_snapshot_id", async () =>
+                    await g.GetVolumeGroupSnapshotAsync(
+                        new GetVolumeGroupSnapshotRequest { SnapshotIds = { ids.Snapshots } }
+                    )
+                ),
+            }.Concat(
+                ids.Groups.Select(id =>
+                    (
+                        $"of {id} with an empty snapshot id",
+                        (Func<Task>)(
+                            async () =>
+                                await g.GetVolumeGroupSnapshotAsync(
+                                    new GetVolumeGroupSnapshotRequest
+                                    {
+                                        GroupSnapshotId = id,
+                                        SnapshotIds = { ids.Snapshots[0], "" },
+                                    }
+                                )
+                        )
+                    )
+                )
+            )
+        ),
     };
 
     public static TheoryData<string> Rpcs => [.. Controller.Keys];
@@ -129,8 +295,11 @@ public sealed class RequiredFieldTests(ConformanceFixture fx) : ConformanceTest(
         if (IsGroupRpc(rpc))
         {
             return Fx.Advertises(PluginService.GroupControllerService)
-                && (await Fx.GroupController.GroupControllerGetCapabilitiesAsync(new GroupControllerGetCapabilitiesRequest()))
-                    .Capabilities.Any(c => c.Rpc?.Type == GroupRpc.CreateDeleteGetVolumeGroupSnapshot);
+                && (
+                    await Fx.GroupController.GroupControllerGetCapabilitiesAsync(
+                        new GroupControllerGetCapabilitiesRequest()
+                    )
+                ).Capabilities.Any(c => c.Rpc?.Type == GroupRpc.CreateDeleteGetVolumeGroupSnapshot);
         }
         return Fx.Advertises(PluginService.ControllerService) && (capability is not { } cap || Fx.Advertises(cap));
     }
@@ -138,7 +307,9 @@ public sealed class RequiredFieldTests(ConformanceFixture fx) : ConformanceTest(
     [Theory]
     [MemberData(nameof(Rpcs))]
     [Trait("spec", "Error Scheme: Missing required field")]
-    public async Task A_request_missing_a_required_field_is_INVALID_ARGUMENT_whatever_ids_it_names_and_changes_nothing(string rpc)
+    public async Task A_request_missing_a_required_field_is_INVALID_ARGUMENT_whatever_ids_it_names_and_changes_nothing(
+        string rpc
+    )
     {
         var (capability, calls) = Controller[rpc];
         if (!await ServedAsync(rpc, capability))

@@ -2,8 +2,8 @@ using System.Text;
 using Csi.V1;
 using Grpc.Core;
 using ZfsCsi.Conformance.Infrastructure;
-using ControllerRpc = Csi.V1.ControllerServiceCapability.Types.RPC.Types.Type;
 using static ZfsCsi.Conformance.Infrastructure.Requests;
+using ControllerRpc = Csi.V1.ControllerServiceCapability.Types.RPC.Types.Type;
 
 namespace ZfsCsi.Conformance.ControllerRpcs;
 
@@ -23,12 +23,16 @@ public sealed class SnapshotTests(ConformanceFixture fx) : ConformanceTest(fx)
         {
             return true;
         }
-        await Rpc.FailsWith(StatusCode.Unimplemented, Fx.Controller.CreateSnapshotAsync(new CreateSnapshotRequest
-        {
-            Name = UniqueName("snap"),
-            SourceVolumeId = await Fx.SharedVolumeIdAsync(),
-        }));
-        await Rpc.FailsWith(StatusCode.Unimplemented, Fx.Controller.DeleteSnapshotAsync(new DeleteSnapshotRequest { SnapshotId = "csan-snapshot" }));
+        await Rpc.FailsWith(
+            StatusCode.Unimplemented,
+            Fx.Controller.CreateSnapshotAsync(
+                new CreateSnapshotRequest { Name = UniqueName("snap"), SourceVolumeId = await Fx.SharedVolumeIdAsync() }
+            )
+        );
+        await Rpc.FailsWith(
+            StatusCode.Unimplemented,
+            Fx.Controller.DeleteSnapshotAsync(new DeleteSnapshotRequest { SnapshotId = "csan-snapshot" })
+        );
         return false;
     }
 
@@ -42,8 +46,14 @@ public sealed class SnapshotTests(ConformanceFixture fx) : ConformanceTest(fx)
         }
         // CreateSnapshotRequest.name and source_volume_id: "This field is REQUIRED."
         var volume = await Volumes.CreateAsync("snap-req");
-        await Rpc.FailsWith(StatusCode.InvalidArgument, Fx.Controller.CreateSnapshotAsync(new CreateSnapshotRequest { SourceVolumeId = volume.VolumeId }));
-        await Rpc.FailsWith(StatusCode.InvalidArgument, Fx.Controller.CreateSnapshotAsync(new CreateSnapshotRequest { Name = UniqueName("snap") }));
+        await Rpc.FailsWith(
+            StatusCode.InvalidArgument,
+            Fx.Controller.CreateSnapshotAsync(new CreateSnapshotRequest { SourceVolumeId = volume.VolumeId })
+        );
+        await Rpc.FailsWith(
+            StatusCode.InvalidArgument,
+            Fx.Controller.CreateSnapshotAsync(new CreateSnapshotRequest { Name = UniqueName("snap") })
+        );
     }
 
     [Fact]
@@ -57,11 +67,11 @@ public sealed class SnapshotTests(ConformanceFixture fx) : ConformanceTest(fx)
         // The spec names no code for a missing source; NOT_FOUND is its code for "does not exist"
         // everywhere else, INVALID_ARGUMENT its general one. Anything else, or OK, is wrong.
         var name = UniqueName("snap-orphan");
-        var e = await Assert.ThrowsAsync<RpcException>(async () => await Fx.Controller.CreateSnapshotAsync(new CreateSnapshotRequest
-        {
-            Name = name,
-            SourceVolumeId = $"{Fx.Pool.Parent}/csan-never-made",
-        }));
+        var e = await Assert.ThrowsAsync<RpcException>(async () =>
+            await Fx.Controller.CreateSnapshotAsync(
+                new CreateSnapshotRequest { Name = name, SourceVolumeId = $"{Fx.Pool.Parent}/csan-never-made" }
+            )
+        );
         Assert.Contains(e.StatusCode, new[] { StatusCode.NotFound, StatusCode.InvalidArgument });
     }
 
@@ -77,7 +87,10 @@ public sealed class SnapshotTests(ConformanceFixture fx) : ConformanceTest(fx)
         var snapshot = await Volumes.SnapshotAsync(volume.VolumeId);
         // Snapshot: snapshot_id, source_volume_id, creation_time, ready_to_use are REQUIRED.
         Assert.False(string.IsNullOrEmpty(snapshot.SnapshotId));
-        Assert.True(Encoding.UTF8.GetByteCount(snapshot.SnapshotId) <= 128, $"snapshot_id '{snapshot.SnapshotId}' exceeds 128 bytes (Size Limits)");
+        Assert.True(
+            Encoding.UTF8.GetByteCount(snapshot.SnapshotId) <= 128,
+            $"snapshot_id '{snapshot.SnapshotId}' exceeds 128 bytes (Size Limits)"
+        );
         Assert.Equal(volume.VolumeId, snapshot.SourceVolumeId);
         Assert.NotNull(snapshot.CreationTime);
         Assert.True(snapshot.CreationTime.Seconds > 0);
@@ -135,7 +148,12 @@ public sealed class SnapshotTests(ConformanceFixture fx) : ConformanceTest(fx)
         var other = await Volumes.CreateAsync("snap-other");
         var name = UniqueName("snap");
         await Volumes.SnapshotAsync(one.VolumeId, name);
-        await Rpc.FailsWith(StatusCode.AlreadyExists, Fx.Controller.CreateSnapshotAsync(new CreateSnapshotRequest { Name = name, SourceVolumeId = other.VolumeId }));
+        await Rpc.FailsWith(
+            StatusCode.AlreadyExists,
+            Fx.Controller.CreateSnapshotAsync(
+                new CreateSnapshotRequest { Name = name, SourceVolumeId = other.VolumeId }
+            )
+        );
     }
 
     [Fact]
@@ -163,18 +181,30 @@ public sealed class SnapshotTests(ConformanceFixture fx) : ConformanceTest(fx)
         var snapshot = await Volumes.SnapshotAsync(volume.VolumeId);
         await Fx.Controller.DeleteSnapshotAsync(new DeleteSnapshotRequest { SnapshotId = snapshot.SnapshotId });
         await Fx.Controller.DeleteSnapshotAsync(new DeleteSnapshotRequest { SnapshotId = snapshot.SnapshotId });
-        foreach (var id in new[] { "csan-unknown-snapshot", $"{volume.VolumeId}@csan-never-taken", $"{Fx.Pool.Parent}/csan-never-made@x" })
+        foreach (
+            var id in new[]
+            {
+                "csan-unknown-snapshot",
+                $"{volume.VolumeId}@csan-never-taken",
+                $"{Fx.Pool.Parent}/csan-never-made@x",
+            }
+        )
         {
             await Fx.Controller.DeleteSnapshotAsync(new DeleteSnapshotRequest { SnapshotId = id });
         }
         if (Fx.Advertises(ControllerRpc.ListSnapshots))
         {
-            var listed = await Fx.Controller.ListSnapshotsAsync(new ListSnapshotsRequest { SnapshotId = snapshot.SnapshotId });
+            var listed = await Fx.Controller.ListSnapshotsAsync(
+                new ListSnapshotsRequest { SnapshotId = snapshot.SnapshotId }
+            );
             Assert.Empty(listed.Entries);
         }
         if (Fx.Advertises(ControllerRpc.GetSnapshot))
         {
-            await Rpc.FailsWith(StatusCode.NotFound, Fx.Controller.GetSnapshotAsync(new GetSnapshotRequest { SnapshotId = snapshot.SnapshotId }));
+            await Rpc.FailsWith(
+                StatusCode.NotFound,
+                Fx.Controller.GetSnapshotAsync(new GetSnapshotRequest { SnapshotId = snapshot.SnapshotId })
+            );
         }
     }
 
@@ -198,13 +228,20 @@ public sealed class SnapshotTests(ConformanceFixture fx) : ConformanceTest(fx)
         Assert.Equal(a2, Assert.Single(byId.Entries).Snapshot);
 
         var bySource = await Fx.Controller.ListSnapshotsAsync(new ListSnapshotsRequest { SourceVolumeId = a.VolumeId });
-        Assert.Equal(new[] { a1.SnapshotId, a2.SnapshotId }.Order(), bySource.Entries.Select(e => e.Snapshot.SnapshotId).Order());
+        Assert.Equal(
+            new[] { a1.SnapshotId, a2.SnapshotId }.Order(),
+            bySource.Entries.Select(e => e.Snapshot.SnapshotId).Order()
+        );
         Assert.DoesNotContain(bySource.Entries, e => e.Snapshot.SnapshotId == b1.SnapshotId);
 
         // An id or a source that names nothing lists nothing: it is not an error.
-        var unknownId = await Fx.Controller.ListSnapshotsAsync(new ListSnapshotsRequest { SnapshotId = $"{a.VolumeId}@csan-never-taken" });
+        var unknownId = await Fx.Controller.ListSnapshotsAsync(
+            new ListSnapshotsRequest { SnapshotId = $"{a.VolumeId}@csan-never-taken" }
+        );
         Assert.Empty(unknownId.Entries);
-        var unknownSource = await Fx.Controller.ListSnapshotsAsync(new ListSnapshotsRequest { SourceVolumeId = $"{Fx.Pool.Parent}/csan-never-made" });
+        var unknownSource = await Fx.Controller.ListSnapshotsAsync(
+            new ListSnapshotsRequest { SourceVolumeId = $"{Fx.Pool.Parent}/csan-never-made" }
+        );
         Assert.Empty(unknownSource.Entries);
     }
 
@@ -214,7 +251,10 @@ public sealed class SnapshotTests(ConformanceFixture fx) : ConformanceTest(fx)
     {
         if (!Fx.Advertises(ControllerRpc.ListSnapshots))
         {
-            await Rpc.FailsWith(StatusCode.Unimplemented, Fx.Controller.ListSnapshotsAsync(new ListSnapshotsRequest { MaxEntries = 1 }));
+            await Rpc.FailsWith(
+                StatusCode.Unimplemented,
+                Fx.Controller.ListSnapshotsAsync(new ListSnapshotsRequest { MaxEntries = 1 })
+            );
             return;
         }
         var volume = await Volumes.CreateAsync("snap-page");
@@ -229,12 +269,13 @@ public sealed class SnapshotTests(ConformanceFixture fx) : ConformanceTest(fx)
             var token = "";
             do
             {
-                var page = await Fx.Controller.ListSnapshotsAsync(new ListSnapshotsRequest { MaxEntries = max, StartingToken = token });
+                var page = await Fx.Controller.ListSnapshotsAsync(
+                    new ListSnapshotsRequest { MaxEntries = max, StartingToken = token }
+                );
                 Assert.True(max == 0 || page.Entries.Count <= max);
                 ids.AddRange(page.Entries.Select(e => e.Snapshot.SnapshotId));
                 token = page.NextToken;
-            }
-            while (token.Length > 0);
+            } while (token.Length > 0);
             Assert.Equal(ids.Count, ids.Distinct().Count());
             Assert.All(made, id => Assert.Contains(id, ids));
         }
@@ -246,7 +287,10 @@ public sealed class SnapshotTests(ConformanceFixture fx) : ConformanceTest(fx)
     {
         // ListSnapshots Errors: "Invalid starting_token | 10 ABORTED".
         var expected = Fx.Advertises(ControllerRpc.ListSnapshots) ? StatusCode.Aborted : StatusCode.Unimplemented;
-        await Rpc.FailsWith(expected, Fx.Controller.ListSnapshotsAsync(new ListSnapshotsRequest { StartingToken = "invalid-token" }));
+        await Rpc.FailsWith(
+            expected,
+            Fx.Controller.ListSnapshotsAsync(new ListSnapshotsRequest { StartingToken = "invalid-token" })
+        );
     }
 
     [Fact]
@@ -255,7 +299,10 @@ public sealed class SnapshotTests(ConformanceFixture fx) : ConformanceTest(fx)
     {
         if (!Fx.Advertises(ControllerRpc.GetSnapshot))
         {
-            await Rpc.FailsWith(StatusCode.Unimplemented, Fx.Controller.GetSnapshotAsync(new GetSnapshotRequest { SnapshotId = "csan-snapshot" }));
+            await Rpc.FailsWith(
+                StatusCode.Unimplemented,
+                Fx.Controller.GetSnapshotAsync(new GetSnapshotRequest { SnapshotId = "csan-snapshot" })
+            );
             return;
         }
         Assert.True(Snapshots);
@@ -266,7 +313,12 @@ public sealed class SnapshotTests(ConformanceFixture fx) : ConformanceTest(fx)
         // GetSnapshotRequest.snapshot_id: "This field is REQUIRED."; GetSnapshot Errors:
         // "Snapshot does not exist | 5 NOT_FOUND".
         await Rpc.FailsWith(StatusCode.InvalidArgument, Fx.Controller.GetSnapshotAsync(new GetSnapshotRequest()));
-        await Rpc.FailsWith(StatusCode.NotFound, Fx.Controller.GetSnapshotAsync(new GetSnapshotRequest { SnapshotId = $"{volume.VolumeId}@csan-never-taken" }));
+        await Rpc.FailsWith(
+            StatusCode.NotFound,
+            Fx.Controller.GetSnapshotAsync(
+                new GetSnapshotRequest { SnapshotId = $"{volume.VolumeId}@csan-never-taken" }
+            )
+        );
     }
 
     [Fact]
@@ -283,7 +335,10 @@ public sealed class SnapshotTests(ConformanceFixture fx) : ConformanceTest(fx)
         await Storage.WriteAsync(source.VolumeId, "after", "not in the snapshot");
 
         var request = Create(UniqueName("restored"));
-        request.VolumeContentSource = new VolumeContentSource { Snapshot = new VolumeContentSource.Types.SnapshotSource { SnapshotId = snapshot.SnapshotId } };
+        request.VolumeContentSource = new VolumeContentSource
+        {
+            Snapshot = new VolumeContentSource.Types.SnapshotSource { SnapshotId = snapshot.SnapshotId },
+        };
         var restored = await Volumes.CreateAsync(request);
         // Volume.content_source: set when the volume is pre-populated from a source.
         Assert.Equal(snapshot.SnapshotId, restored.ContentSource?.Snapshot?.SnapshotId);
@@ -309,7 +364,10 @@ public sealed class SnapshotTests(ConformanceFixture fx) : ConformanceTest(fx)
         var source = await Volumes.CreateAsync("restore-big", 2 * VolumeSize);
         var snapshot = await Volumes.SnapshotAsync(source.VolumeId);
         var request = Create(UniqueName("restore-small"), VolumeSize, VolumeSize);
-        request.VolumeContentSource = new VolumeContentSource { Snapshot = new VolumeContentSource.Types.SnapshotSource { SnapshotId = snapshot.SnapshotId } };
+        request.VolumeContentSource = new VolumeContentSource
+        {
+            Snapshot = new VolumeContentSource.Types.SnapshotSource { SnapshotId = snapshot.SnapshotId },
+        };
         await Rpc.FailsWith(StatusCode.OutOfRange, Fx.Controller.CreateVolumeAsync(request));
     }
 
@@ -319,7 +377,10 @@ public sealed class SnapshotTests(ConformanceFixture fx) : ConformanceTest(fx)
     {
         var source = await Volumes.CreateAsync("clone-src");
         var request = Create(UniqueName("clone"));
-        request.VolumeContentSource = new VolumeContentSource { Volume = new VolumeContentSource.Types.VolumeSource { VolumeId = source.VolumeId } };
+        request.VolumeContentSource = new VolumeContentSource
+        {
+            Volume = new VolumeContentSource.Types.VolumeSource { VolumeId = source.VolumeId },
+        };
         if (!Fx.Advertises(ControllerRpc.CloneVolume))
         {
             // CreateVolume Errors: "Source incompatible or not supported | 3 INVALID_ARGUMENT".
@@ -350,7 +411,9 @@ public sealed class SnapshotTests(ConformanceFixture fx) : ConformanceTest(fx)
         var source = await Volumes.CreateAsync("snap-src-del");
         await Storage.WriteAsync(source.VolumeId, "kept", "yes");
         var snapshot = await Volumes.SnapshotAsync(source.VolumeId);
-        var code = await Rpc.CodeOf(async () => await Fx.Controller.DeleteVolumeAsync(new DeleteVolumeRequest { VolumeId = source.VolumeId }));
+        var code = await Rpc.CodeOf(async () =>
+            await Fx.Controller.DeleteVolumeAsync(new DeleteVolumeRequest { VolumeId = source.VolumeId })
+        );
         Assert.Contains(code, new[] { StatusCode.OK, StatusCode.FailedPrecondition });
         if (code == StatusCode.FailedPrecondition)
         {
@@ -358,15 +421,23 @@ public sealed class SnapshotTests(ConformanceFixture fx) : ConformanceTest(fx)
         }
         if (Fx.Advertises(ControllerRpc.GetVolume))
         {
-            await Rpc.FailsWith(StatusCode.NotFound, Fx.Controller.ControllerGetVolumeAsync(new ControllerGetVolumeRequest { VolumeId = source.VolumeId }));
+            await Rpc.FailsWith(
+                StatusCode.NotFound,
+                Fx.Controller.ControllerGetVolumeAsync(new ControllerGetVolumeRequest { VolumeId = source.VolumeId })
+            );
         }
         if (Fx.Advertises(ControllerRpc.ListSnapshots))
         {
-            var listed = await Fx.Controller.ListSnapshotsAsync(new ListSnapshotsRequest { SnapshotId = snapshot.SnapshotId });
+            var listed = await Fx.Controller.ListSnapshotsAsync(
+                new ListSnapshotsRequest { SnapshotId = snapshot.SnapshotId }
+            );
             Assert.Single(listed.Entries);
         }
         var request = Create(UniqueName("from-orphan"));
-        request.VolumeContentSource = new VolumeContentSource { Snapshot = new VolumeContentSource.Types.SnapshotSource { SnapshotId = snapshot.SnapshotId } };
+        request.VolumeContentSource = new VolumeContentSource
+        {
+            Snapshot = new VolumeContentSource.Types.SnapshotSource { SnapshotId = snapshot.SnapshotId },
+        };
         var restored = await Volumes.CreateAsync(request);
         Assert.Equal("yes", await Storage.ReadAsync(restored.VolumeId, "kept"));
     }
@@ -385,15 +456,22 @@ public sealed class SnapshotTests(ConformanceFixture fx) : ConformanceTest(fx)
         await Storage.WriteAsync(source.VolumeId, "f", "restored data");
         var snapshot = await Volumes.SnapshotAsync(source.VolumeId);
         var request = Create(UniqueName("restored-kept"));
-        request.VolumeContentSource = new VolumeContentSource { Snapshot = new VolumeContentSource.Types.SnapshotSource { SnapshotId = snapshot.SnapshotId } };
+        request.VolumeContentSource = new VolumeContentSource
+        {
+            Snapshot = new VolumeContentSource.Types.SnapshotSource { SnapshotId = snapshot.SnapshotId },
+        };
         var restored = await Volumes.CreateAsync(request);
 
-        var code = await Rpc.CodeOf(async () => await Fx.Controller.DeleteSnapshotAsync(new DeleteSnapshotRequest { SnapshotId = snapshot.SnapshotId }));
+        var code = await Rpc.CodeOf(async () =>
+            await Fx.Controller.DeleteSnapshotAsync(new DeleteSnapshotRequest { SnapshotId = snapshot.SnapshotId })
+        );
         Assert.Contains(code, new[] { StatusCode.OK, StatusCode.FailedPrecondition });
         Assert.Equal("restored data", await Storage.ReadAsync(restored.VolumeId, "f"));
         if (code == StatusCode.OK && Fx.Advertises(ControllerRpc.ListSnapshots))
         {
-            var listed = await Fx.Controller.ListSnapshotsAsync(new ListSnapshotsRequest { SnapshotId = snapshot.SnapshotId });
+            var listed = await Fx.Controller.ListSnapshotsAsync(
+                new ListSnapshotsRequest { SnapshotId = snapshot.SnapshotId }
+            );
             Assert.Empty(listed.Entries);
         }
     }

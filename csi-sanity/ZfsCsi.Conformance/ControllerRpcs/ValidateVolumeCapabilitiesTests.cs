@@ -15,10 +15,12 @@ public sealed class ValidateVolumeCapabilitiesTests(ConformanceFixture fx) : Con
     [Trait("spec", "ValidateVolumeCapabilities")]
     public async Task ValidateVolumeCapabilities_without_a_volume_id_is_INVALID_ARGUMENT()
     {
-        await Rpc.FailsWith(StatusCode.InvalidArgument, Fx.Controller.ValidateVolumeCapabilitiesAsync(new ValidateVolumeCapabilitiesRequest
-        {
-            VolumeCapabilities = { Requests.Mount() },
-        }));
+        await Rpc.FailsWith(
+            StatusCode.InvalidArgument,
+            Fx.Controller.ValidateVolumeCapabilitiesAsync(
+                new ValidateVolumeCapabilitiesRequest { VolumeCapabilities = { Requests.Mount() } }
+            )
+        );
     }
 
     [Fact]
@@ -26,10 +28,12 @@ public sealed class ValidateVolumeCapabilitiesTests(ConformanceFixture fx) : Con
     public async Task ValidateVolumeCapabilities_without_capabilities_is_INVALID_ARGUMENT()
     {
         var volume = await Volumes.CreateAsync("vvc-nocap");
-        await Rpc.FailsWith(StatusCode.InvalidArgument, Fx.Controller.ValidateVolumeCapabilitiesAsync(new ValidateVolumeCapabilitiesRequest
-        {
-            VolumeId = volume.VolumeId,
-        }));
+        await Rpc.FailsWith(
+            StatusCode.InvalidArgument,
+            Fx.Controller.ValidateVolumeCapabilitiesAsync(
+                new ValidateVolumeCapabilitiesRequest { VolumeId = volume.VolumeId }
+            )
+        );
     }
 
     [Theory]
@@ -39,11 +43,16 @@ public sealed class ValidateVolumeCapabilitiesTests(ConformanceFixture fx) : Con
     public async Task ValidateVolumeCapabilities_of_an_unknown_volume_is_NOT_FOUND(string id)
     {
         // ValidateVolumeCapabilities Errors: "Volume does not exist | 5 NOT_FOUND".
-        await Rpc.FailsWith(StatusCode.NotFound, Fx.Controller.ValidateVolumeCapabilitiesAsync(new ValidateVolumeCapabilitiesRequest
-        {
-            VolumeId = id.Replace("{parent}", Fx.Pool.Parent, StringComparison.Ordinal),
-            VolumeCapabilities = { Requests.Mount() },
-        }));
+        await Rpc.FailsWith(
+            StatusCode.NotFound,
+            Fx.Controller.ValidateVolumeCapabilitiesAsync(
+                new ValidateVolumeCapabilitiesRequest
+                {
+                    VolumeId = id.Replace("{parent}", Fx.Pool.Parent, StringComparison.Ordinal),
+                    VolumeCapabilities = { Requests.Mount() },
+                }
+            )
+        );
     }
 
     [Fact]
@@ -72,11 +81,13 @@ public sealed class ValidateVolumeCapabilitiesTests(ConformanceFixture fx) : Con
         // An unsupported capability leaves "confirmed" unset; "message" MAY say why. It is an
         // answer, not an error. The driver serves filesystems only, so block is unsupported.
         var volume = await Volumes.CreateAsync("vvc-block");
-        var response = await Fx.Controller.ValidateVolumeCapabilitiesAsync(new ValidateVolumeCapabilitiesRequest
-        {
-            VolumeId = volume.VolumeId,
-            VolumeCapabilities = { Requests.Mount(), Requests.Block() },
-        });
+        var response = await Fx.Controller.ValidateVolumeCapabilitiesAsync(
+            new ValidateVolumeCapabilitiesRequest
+            {
+                VolumeId = volume.VolumeId,
+                VolumeCapabilities = { Requests.Mount(), Requests.Block() },
+            }
+        );
         Assert.Null(response.Confirmed);
         Assert.False(string.IsNullOrWhiteSpace(response.Message), "the answer does not say why nothing was confirmed");
     }

@@ -15,8 +15,14 @@ public sealed class VolumeHealthTests(ConformanceFixture fx) : ConformanceTest(f
     [Trait("spec", "ControllerGetVolumeHealth")]
     public async Task ControllerGetVolumeHealth_without_a_volume_id_is_INVALID_ARGUMENT()
     {
-        Assert.True(Fx.Advertises(ControllerRpc.GetVolumeHealth), "the controller does not advertise GET_VOLUME_HEALTH");
-        await Rpc.FailsWith(StatusCode.InvalidArgument, Fx.Controller.ControllerGetVolumeHealthAsync(new ControllerGetVolumeHealthRequest()));
+        Assert.True(
+            Fx.Advertises(ControllerRpc.GetVolumeHealth),
+            "the controller does not advertise GET_VOLUME_HEALTH"
+        );
+        await Rpc.FailsWith(
+            StatusCode.InvalidArgument,
+            Fx.Controller.ControllerGetVolumeHealthAsync(new ControllerGetVolumeHealthRequest())
+        );
     }
 
     [Fact]
@@ -24,10 +30,12 @@ public sealed class VolumeHealthTests(ConformanceFixture fx) : ConformanceTest(f
     public async Task ControllerGetVolumeHealth_of_an_unknown_volume_is_NOT_FOUND()
     {
         Assert.True(Fx.Advertises(ControllerRpc.GetVolumeHealth));
-        await Rpc.FailsWith(StatusCode.NotFound, Fx.Controller.ControllerGetVolumeHealthAsync(new ControllerGetVolumeHealthRequest
-        {
-            VolumeId = $"{Fx.Pool.Parent}/csan-never-made",
-        }));
+        await Rpc.FailsWith(
+            StatusCode.NotFound,
+            Fx.Controller.ControllerGetVolumeHealthAsync(
+                new ControllerGetVolumeHealthRequest { VolumeId = $"{Fx.Pool.Parent}/csan-never-made" }
+            )
+        );
     }
 
     [Fact]
@@ -37,7 +45,9 @@ public sealed class VolumeHealthTests(ConformanceFixture fx) : ConformanceTest(f
         // VolumeHealth.health_statuses: "An empty list means no adverse health condition is known".
         Assert.True(Fx.Advertises(ControllerRpc.GetVolumeHealth));
         var volume = await Volumes.CreateAsync("health");
-        var response = await Fx.Controller.ControllerGetVolumeHealthAsync(new ControllerGetVolumeHealthRequest { VolumeId = volume.VolumeId });
+        var response = await Fx.Controller.ControllerGetVolumeHealthAsync(
+            new ControllerGetVolumeHealthRequest { VolumeId = volume.VolumeId }
+        );
         Assert.Equal(volume.VolumeId, response.VolumeHealth.VolumeId);
         Assert.Empty(response.VolumeHealth.HealthStatuses);
     }
@@ -47,17 +57,21 @@ public sealed class VolumeHealthTests(ConformanceFixture fx) : ConformanceTest(f
     public async Task ControllerListVolumeHealth_lists_no_healthy_volume()
     {
         // ControllerListVolumeHealthResponse.entries: "List of abnormal volume health entries."
-        Assert.True(Fx.Advertises(ControllerRpc.ListVolumeHealth), "the controller does not advertise LIST_VOLUME_HEALTH");
+        Assert.True(
+            Fx.Advertises(ControllerRpc.ListVolumeHealth),
+            "the controller does not advertise LIST_VOLUME_HEALTH"
+        );
         var volume = await Volumes.CreateAsync("health-list");
         var token = "";
         do
         {
-            var page = await Fx.Controller.ControllerListVolumeHealthAsync(new ControllerListVolumeHealthRequest { MaxEntries = 1, StartingToken = token });
+            var page = await Fx.Controller.ControllerListVolumeHealthAsync(
+                new ControllerListVolumeHealthRequest { MaxEntries = 1, StartingToken = token }
+            );
             Assert.True(page.Entries.Count <= 1);
             Assert.DoesNotContain(page.Entries, e => e.VolumeId == volume.VolumeId);
             token = page.NextToken;
-        }
-        while (token.Length > 0);
+        } while (token.Length > 0);
     }
 
     [Fact]
@@ -66,7 +80,12 @@ public sealed class VolumeHealthTests(ConformanceFixture fx) : ConformanceTest(f
     {
         // As for every paged list in the spec: a token the plugin did not issue is ABORTED.
         Assert.True(Fx.Advertises(ControllerRpc.ListVolumeHealth));
-        await Rpc.FailsWith(StatusCode.Aborted, Fx.Controller.ControllerListVolumeHealthAsync(new ControllerListVolumeHealthRequest { StartingToken = "invalid-token" }));
+        await Rpc.FailsWith(
+            StatusCode.Aborted,
+            Fx.Controller.ControllerListVolumeHealthAsync(
+                new ControllerListVolumeHealthRequest { StartingToken = "invalid-token" }
+            )
+        );
     }
 
     [Fact]
@@ -75,6 +94,9 @@ public sealed class VolumeHealthTests(ConformanceFixture fx) : ConformanceTest(f
     {
         // max_entries: "The value of this field MUST NOT be negative."
         Assert.True(Fx.Advertises(ControllerRpc.ListVolumeHealth));
-        await Rpc.FailsWith(StatusCode.InvalidArgument, Fx.Controller.ControllerListVolumeHealthAsync(new ControllerListVolumeHealthRequest { MaxEntries = -1 }));
+        await Rpc.FailsWith(
+            StatusCode.InvalidArgument,
+            Fx.Controller.ControllerListVolumeHealthAsync(new ControllerListVolumeHealthRequest { MaxEntries = -1 })
+        );
     }
 }

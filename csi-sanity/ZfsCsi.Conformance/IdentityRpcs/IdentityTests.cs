@@ -75,7 +75,9 @@ public sealed partial class IdentityTests(ConformanceFixture fx) : ConformanceTe
     {
         // CSI spec, PluginCapability.Service CONTROLLER_SERVICE: "the Controller service is
         // available"; without it the CO never calls it, and a call is UNIMPLEMENTED (Error Scheme).
-        var code = await Rpc.CodeOf(async () => await Fx.Controller.ControllerGetCapabilitiesAsync(new ControllerGetCapabilitiesRequest()));
+        var code = await Rpc.CodeOf(async () =>
+            await Fx.Controller.ControllerGetCapabilitiesAsync(new ControllerGetCapabilitiesRequest())
+        );
         if (Fx.Advertises(PluginService.ControllerService))
         {
             Assert.Equal(StatusCode.OK, code);
@@ -90,8 +92,13 @@ public sealed partial class IdentityTests(ConformanceFixture fx) : ConformanceTe
     [Trait("spec", "GetPluginCapabilities")]
     public async Task GROUP_CONTROLLER_SERVICE_is_advertised_exactly_when_the_group_controller_service_answers()
     {
-        var code = await Rpc.CodeOf(async () => await Fx.GroupController.GroupControllerGetCapabilitiesAsync(new GroupControllerGetCapabilitiesRequest()));
-        Assert.Equal(Fx.Advertises(PluginService.GroupControllerService) ? StatusCode.OK : StatusCode.Unimplemented, code);
+        var code = await Rpc.CodeOf(async () =>
+            await Fx.GroupController.GroupControllerGetCapabilitiesAsync(new GroupControllerGetCapabilitiesRequest())
+        );
+        Assert.Equal(
+            Fx.Advertises(PluginService.GroupControllerService) ? StatusCode.OK : StatusCode.Unimplemented,
+            code
+        );
     }
 
     [Fact]
@@ -105,11 +112,18 @@ public sealed partial class IdentityTests(ConformanceFixture fx) : ConformanceTe
         {
             return;
         }
-        var node = await Rpc.CodeOf(async () => await Fx.Node.NodeGetCapabilitiesAsync(new NodeGetCapabilitiesRequest()));
-        var nodeExpands = node == StatusCode.OK && (await Fx.Node.NodeGetCapabilitiesAsync(new NodeGetCapabilitiesRequest()))
-            .Capabilities.Any(c => c.Rpc?.Type == NodeServiceCapability.Types.RPC.Types.Type.ExpandVolume);
-        Assert.True(Fx.Advertises(ControllerRpc.ExpandVolume) || nodeExpands,
-            "VolumeExpansion is advertised but neither the controller nor the node advertises EXPAND_VOLUME");
+        var node = await Rpc.CodeOf(async () =>
+            await Fx.Node.NodeGetCapabilitiesAsync(new NodeGetCapabilitiesRequest())
+        );
+        var nodeExpands =
+            node == StatusCode.OK
+            && (await Fx.Node.NodeGetCapabilitiesAsync(new NodeGetCapabilitiesRequest())).Capabilities.Any(c =>
+                c.Rpc?.Type == NodeServiceCapability.Types.RPC.Types.Type.ExpandVolume
+            );
+        Assert.True(
+            Fx.Advertises(ControllerRpc.ExpandVolume) || nodeExpands,
+            "VolumeExpansion is advertised but neither the controller nor the node advertises EXPAND_VOLUME"
+        );
     }
 
     [Fact]
@@ -118,7 +132,10 @@ public sealed partial class IdentityTests(ConformanceFixture fx) : ConformanceTe
     {
         // CSI spec, Probe: ready unset means ready; false means still initializing.
         var probe = await Fx.Identity.ProbeAsync(new ProbeRequest());
-        Assert.True(probe.Ready is null || probe.Ready == true, "Probe answered ready=false on an imported, healthy pool");
+        Assert.True(
+            probe.Ready is null || probe.Ready == true,
+            "Probe answered ready=false on an imported, healthy pool"
+        );
     }
 
     [Fact]

@@ -66,7 +66,9 @@ public sealed class ConformanceFixture : IAsyncLifetime
             if (_sharedVolumeId is null)
             {
                 _sharedVolumeId = Advertises(ControllerRpc.CreateDeleteVolume)
-                    ? (await Controller.CreateVolumeAsync(Requests.Create(Requests.UniqueName("shared")))).Volume.VolumeId
+                    ? (await Controller.CreateVolumeAsync(Requests.Create(Requests.UniqueName("shared"))))
+                        .Volume
+                        .VolumeId
                     : $"{Pool.Parent}/csan-shared";
             }
             return _sharedVolumeId;
@@ -82,15 +84,22 @@ public sealed class ConformanceFixture : IAsyncLifetime
         try
         {
             await Pool.CreateAsync();
-            Driver = await DriverProcess.StartOnAsync(StorageHost.Current, Pool.RunDirectory, "driver",
-                ["--mode", Mode, "--nodeid", NodeId, "--parent-dataset", Pool.Parent, "--zfs-timeout", "60"]);
+            Driver = await DriverProcess.StartOnAsync(
+                StorageHost.Current,
+                Pool.RunDirectory,
+                "driver",
+                ["--mode", Mode, "--nodeid", NodeId, "--parent-dataset", Pool.Parent, "--zfs-timeout", "60"]
+            );
             Channel = UnixSocketChannel.Create(Driver.SocketPath);
             NodePlugin = await NodePlugin.StartIfSupportedAsync(Pool);
             PluginCapabilities = await Identity.GetPluginCapabilitiesAsync(new GetPluginCapabilitiesRequest());
             if (Advertises(PluginService.ControllerService))
             {
                 var caps = await Controller.ControllerGetCapabilitiesAsync(new ControllerGetCapabilitiesRequest());
-                ControllerCapabilities = caps.Capabilities.Where(c => c.Rpc is not null).Select(c => c.Rpc.Type).ToHashSet();
+                ControllerCapabilities = caps
+                    .Capabilities.Where(c => c.Rpc is not null)
+                    .Select(c => c.Rpc.Type)
+                    .ToHashSet();
             }
         }
         catch

@@ -41,13 +41,25 @@ public sealed class ConformancePool
         {
             // As at the storage host's boot: the bootstrap loads the module and imports the pool (a
             // no-op when both are done), and the suite starts only once it says ready.
-            var bootstrap = await Host.RunAsync(VmStorageHost.GuestBootstrap,
-                ["once", "--pool", VmStorageHost.PoolName, "--import-mount", "all", "--no-rebuild", "--status-file", ""],
-                TimeSpan.FromMinutes(5));
+            var bootstrap = await Host.RunAsync(
+                VmStorageHost.GuestBootstrap,
+                [
+                    "once",
+                    "--pool",
+                    VmStorageHost.PoolName,
+                    "--import-mount",
+                    "all",
+                    "--no-rebuild",
+                    "--status-file",
+                    "",
+                ],
+                TimeSpan.FromMinutes(5)
+            );
             if (bootstrap.ExitCode != 0)
             {
                 throw new InvalidOperationException(
-                    $"openzfs: the bootstrap did not make the VM's pool ready (exit {bootstrap.ExitCode}):\n{bootstrap.StandardOutput}{bootstrap.StandardError}");
+                    $"openzfs: the bootstrap did not make the VM's pool ready (exit {bootstrap.ExitCode}):\n{bootstrap.StandardOutput}{bootstrap.StandardError}"
+                );
             }
             await RemoveVmOrphansAsync();
             return;
@@ -61,10 +73,24 @@ public sealed class ConformancePool
             await using var f = File.Create(vdev);
             f.SetLength(128L * 1024 * 1024);
         }
-        var create = await Shell.UnderMountLockAsync("zpool", "create", "-m", Mountpoint, Name, "mirror", vdevs[0], vdevs[1], "mirror", vdevs[2], vdevs[3]);
+        var create = await Shell.UnderMountLockAsync(
+            "zpool",
+            "create",
+            "-m",
+            Mountpoint,
+            Name,
+            "mirror",
+            vdevs[0],
+            vdevs[1],
+            "mirror",
+            vdevs[2],
+            vdevs[3]
+        );
         if (create.ExitCode != 0)
         {
-            throw new InvalidOperationException($"zpool create {Name} failed ({create.ExitCode}): {create.StandardError.Trim()}");
+            throw new InvalidOperationException(
+                $"zpool create {Name} failed ({create.ExitCode}): {create.StandardError.Trim()}"
+            );
         }
     }
 
@@ -80,7 +106,12 @@ public sealed class ConformancePool
         if (list.ExitCode == 0)
         {
             // zfs-fuse answers "busy" for a moment after the last mount user (the driver) is gone.
-            await RetryAsync(() => Shell.UnderMountLockAsync("zpool", "destroy", "-f", pool), 10, TimeSpan.FromMilliseconds(500), $"zpool destroy {pool}");
+            await RetryAsync(
+                () => Shell.UnderMountLockAsync("zpool", "destroy", "-f", pool),
+                10,
+                TimeSpan.FromMilliseconds(500),
+                $"zpool destroy {pool}"
+            );
         }
         DeleteRunFiles(pool);
     }
@@ -94,13 +125,23 @@ public sealed class ConformancePool
         await Host.RunAsync("pkill", ["-f", "--", $"--parent-dataset {parent}"]);
         if ((await Host.RunAsync("zfs", ["list", "-H", "-o", "name", parent])).ExitCode == 0)
         {
-            await RetryAsync(() => Host.RunAsync("zfs", ["destroy", "-r", "-f", parent]), 5, TimeSpan.FromSeconds(1), $"openzfs: zfs destroy -r {parent}");
+            await RetryAsync(
+                () => Host.RunAsync("zfs", ["destroy", "-r", "-f", parent]),
+                5,
+                TimeSpan.FromSeconds(1),
+                $"openzfs: zfs destroy -r {parent}"
+            );
         }
         DeleteRunFiles(tag);
     }
 
     /// <summary>Runs a destroy until it succeeds, at most <paramref name="attempts"/> times; the last failure is thrown with its stderr.</summary>
-    private static async Task RetryAsync(Func<Task<CliWrap.Buffered.BufferedCommandResult>> destroy, int attempts, TimeSpan pause, string what)
+    private static async Task RetryAsync(
+        Func<Task<CliWrap.Buffered.BufferedCommandResult>> destroy,
+        int attempts,
+        TimeSpan pause,
+        string what
+    )
     {
         for (var attempt = 1; ; attempt++)
         {
@@ -111,7 +152,9 @@ public sealed class ConformancePool
             }
             if (attempt == attempts)
             {
-                throw new InvalidOperationException($"{what} failed ({result.ExitCode}): {result.StandardError.Trim()}");
+                throw new InvalidOperationException(
+                    $"{what} failed ({result.ExitCode}): {result.StandardError.Trim()}"
+                );
             }
             await Task.Delay(pause);
         }
@@ -140,14 +183,19 @@ public sealed class ConformancePool
     private static bool IsOrphan(string tag)
     {
         var x = tag.IndexOf('x', StringComparison.Ordinal);
-        return tag.StartsWith(NamePrefix, StringComparison.Ordinal) && x > NamePrefix.Length
+        return tag.StartsWith(NamePrefix, StringComparison.Ordinal)
+            && x > NamePrefix.Length
             && int.TryParse(tag[NamePrefix.Length..x], out var pid)
-            && pid != Environment.ProcessId && !Directory.Exists($"/proc/{pid}");
+            && pid != Environment.ProcessId
+            && !Directory.Exists($"/proc/{pid}");
     }
 
     /// <summary>Runs' directories on this machine (also of runs whose pool is already gone).</summary>
     private static IEnumerable<string> RunTags() =>
-        new[] { RunRoot, VdevRoot }.Where(Directory.Exists).SelectMany(Directory.GetDirectories).Select(d => Path.GetFileName(d)!);
+        new[] { RunRoot, VdevRoot }
+            .Where(Directory.Exists)
+            .SelectMany(Directory.GetDirectories)
+            .Select(d => Path.GetFileName(d)!);
 
     /// <summary>
     /// Pools of suite runs whose process is gone are destroyed, after the driver such a run started
@@ -156,7 +204,10 @@ public sealed class ConformancePool
     private static async Task RemoveOrphansAsync()
     {
         var list = await Shell.RunAsync("zpool", ["list", "-H", "-o", "name"]);
-        var names = list.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries).Concat(RunTags()).Distinct(StringComparer.Ordinal);
+        var names = list
+            .StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Concat(RunTags())
+            .Distinct(StringComparer.Ordinal);
         foreach (var pool in names.Where(IsOrphan))
         {
             DriverProcess.KillOrphan(Path.Combine(RunRoot, pool, "run"), pool);
@@ -171,7 +222,8 @@ public sealed class ConformancePool
         var tags = list.Split('\n', StringSplitOptions.RemoveEmptyEntries)
             .Where(n => n.StartsWith($"{VmStorageHost.PoolName}/", StringComparison.Ordinal))
             .Select(n => n[(VmStorageHost.PoolName.Length + 1)..])
-            .Concat(RunTags()).Distinct(StringComparer.Ordinal);
+            .Concat(RunTags())
+            .Distinct(StringComparer.Ordinal);
         foreach (var tag in tags.Where(IsOrphan))
         {
             DriverProcess.KillOrphan(Path.Combine(RunRoot, tag, "run"), $"{VmStorageHost.PoolName}/{tag}");

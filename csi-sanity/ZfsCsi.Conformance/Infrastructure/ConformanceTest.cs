@@ -29,6 +29,8 @@ public abstract class ConformanceTest(ConformanceFixture fx) : IAsyncLifetime
         return e;
     }
 
-    protected Task<Grpc.Core.RpcException> FailsAndTouchesNothing<T>(Grpc.Core.StatusCode code, Func<Grpc.Core.AsyncUnaryCall<T>> call) =>
-        FailsAndTouchesNothing(code, async () => await call());
+    protected Task<Grpc.Core.RpcException> FailsAndTouchesNothing<T>(
+        Grpc.Core.StatusCode code,
+        Func<Grpc.Core.AsyncUnaryCall<T>> call
+    ) => FailsAndTouchesNothing(code, async () => await call());
 }

@@ -16,9 +16,25 @@ public static class Footprint
     public static async Task<string> OfAsync(ConformanceFixture fx)
     {
         var text = new StringBuilder();
-        var rows = (await StorageHost.Current.CheckAsync("zfs", "get", "-H", "-r", "-p", "-o", "name,property,value", "refquota,zfs-csi:state", fx.Pool.Parent))
-            .Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split('\t')).ToList();
-        var kept = rows.Where(r => r.Length == 3 && r[1] == "zfs-csi:state" && r[2] == "deleted").Select(r => r[0]).ToHashSet(StringComparer.Ordinal);
+        var rows = (
+            await StorageHost.Current.CheckAsync(
+                "zfs",
+                "get",
+                "-H",
+                "-r",
+                "-p",
+                "-o",
+                "name,property,value",
+                "refquota,zfs-csi:state",
+                fx.Pool.Parent
+            )
+        )
+            .Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(l => l.Split('\t'))
+            .ToList();
+        var kept = rows.Where(r => r.Length == 3 && r[1] == "zfs-csi:state" && r[2] == "deleted")
+            .Select(r => r[0])
+            .ToHashSet(StringComparer.Ordinal);
         var claims = fx.Pool.Parent + "/SnapshotNames";
         foreach (var row in rows)
         {
@@ -34,7 +50,12 @@ public static class Footprint
         {
             var mounts = NodePlugin.MountsUnder(node.KubeletDirectory).ToList();
             text.AppendJoin('\n', mounts.Select(m => "mount " + m)).Append('\n');
-            text.AppendJoin('\n', Entries(node.KubeletDirectory, mounts.ToHashSet(StringComparer.Ordinal)).Order(StringComparer.Ordinal).Select(e => "entry " + e));
+            text.AppendJoin(
+                '\n',
+                Entries(node.KubeletDirectory, mounts.ToHashSet(StringComparer.Ordinal))
+                    .Order(StringComparer.Ordinal)
+                    .Select(e => "entry " + e)
+            );
         }
         return text.ToString();
     }
@@ -44,7 +65,11 @@ public static class Footprint
         foreach (var entry in Directory.EnumerateFileSystemEntries(dir))
         {
             yield return entry;
-            if (!mounts.Contains(entry) && Directory.Exists(entry) && !File.GetAttributes(entry).HasFlag(FileAttributes.ReparsePoint))
+            if (
+                !mounts.Contains(entry)
+                && Directory.Exists(entry)
+                && !File.GetAttributes(entry).HasFlag(FileAttributes.ReparsePoint)
+            )
             {
                 foreach (var below in Entries(entry, mounts))
                 {

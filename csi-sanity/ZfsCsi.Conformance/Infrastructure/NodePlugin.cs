@@ -13,7 +13,12 @@ public sealed class NodePlugin : IAsyncDisposable
     private readonly Func<Task>? _revokeKey;
     private readonly Func<Task<DriverProcess>> _start;
 
-    private NodePlugin(DriverProcess driver, string kubeletDir, Func<Task<DriverProcess>> start, Func<Task>? revokeKey = null)
+    private NodePlugin(
+        DriverProcess driver,
+        string kubeletDir,
+        Func<Task<DriverProcess>> start,
+        Func<Task>? revokeKey = null
+    )
     {
         Driver = driver;
         KubeletDirectory = kubeletDir;
@@ -68,12 +73,20 @@ public sealed class NodePlugin : IAsyncDisposable
         Directory.CreateDirectory(kubelet);
         string[] flags =
         [
-            "--mode", "node", "--nodeid", ConformanceFixture.NodeId, "--parent-dataset", pool.Parent, "--kubelet-dir", kubelet,
+            "--mode",
+            "node",
+            "--nodeid",
+            ConformanceFixture.NodeId,
+            "--parent-dataset",
+            pool.Parent,
+            "--kubelet-dir",
+            kubelet,
         ];
         if (StorageHost.Current is not VmStorageHost vm)
         {
             // zfs-fuse: this machine is the storage host, the plugin sees the pool at its mountpoint.
-            Func<Task<DriverProcess>> startHere = () => DriverProcess.StartHereAsync(pool.RunDirectory, "node", [.. flags, "--data-root", pool.Mountpoint]);
+            Func<Task<DriverProcess>> startHere = () =>
+                DriverProcess.StartHereAsync(pool.RunDirectory, "node", [.. flags, "--data-root", pool.Mountpoint]);
             return new NodePlugin(await startHere(), kubelet, startHere);
         }
         // OpenZFS: this machine is a node away from the storage host; the plugin mounts the VM's
@@ -81,22 +94,54 @@ public sealed class NodePlugin : IAsyncDisposable
         var dataRoot = Path.Combine(pool.RunDirectory, "data");
         Directory.CreateDirectory(dataRoot);
         var key = Path.Combine(pool.RunDirectory, "node_key");
-        await Shell.CheckAsync("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", $"zfs-csi-conformance-{pool.Tag}", "-f", key);
+        await Shell.CheckAsync(
+            "ssh-keygen",
+            "-q",
+            "-t",
+            "ed25519",
+            "-N",
+            "",
+            "-C",
+            $"zfs-csi-conformance-{pool.Tag}",
+            "-f",
+            key
+        );
         var publicKey = (await File.ReadAllTextAsync(key + ".pub")).Trim();
         await vm.RunAsync("sh", ["-c", "echo \"$1\" >> /etc/ssh/zfs-csi-nodes.keys", "sh", publicKey]);
-        Func<Task<DriverProcess>> start = () => DriverProcess.StartHereAsync(pool.RunDirectory, "node",
-        [
-            .. flags, "--data-root", dataRoot,
-            "--sshfs-remote", "zfs-csi@127.0.0.1:/", "--sshfs-port", "22", "--sshfs-identity", key,
-            "--sshfs-known-hosts", vm.Vm.KnownHostsFile, "--sshfs-check-interval", "1",
-        ], vm.Vm.NetworkNamespace);
-        return new NodePlugin(await start(), kubelet, start, () => vm.RunAsync("sed", ["-i", $"/zfs-csi-conformance-{pool.Tag}$/d", "/etc/ssh/zfs-csi-nodes.keys"]));
+        Func<Task<DriverProcess>> start = () =>
+            DriverProcess.StartHereAsync(
+                pool.RunDirectory,
+                "node",
+                [
+                    .. flags,
+                    "--data-root",
+                    dataRoot,
+                    "--sshfs-remote",
+                    "zfs-csi@127.0.0.1:/",
+                    "--sshfs-port",
+                    "22",
+                    "--sshfs-identity",
+                    key,
+                    "--sshfs-known-hosts",
+                    vm.Vm.KnownHostsFile,
+                    "--sshfs-check-interval",
+                    "1",
+                ],
+                vm.Vm.NetworkNamespace
+            );
+        return new NodePlugin(await start(), kubelet, start, () =>
+            vm.RunAsync("sed", ["-i", $"/zfs-csi-conformance-{pool.Tag}$/d", "/etc/ssh/zfs-csi-nodes.keys"])
+        );
     }
 
     /// <summary>Whether this driver build has the node plugin: its usage (printed for an unknown flag) names --data-root.</summary>
     private static async Task<bool> SupportsNodeFlagsAsync()
     {
-        var usage = await Shell.RunAsync("dotnet", [RepoLayout.DriverDll(), "--conformance-probe-unknown-flag"], TimeSpan.FromSeconds(60));
+        var usage = await Shell.RunAsync(
+            "dotnet",
+            [RepoLayout.DriverDll(), "--conformance-probe-unknown-flag"],
+            TimeSpan.FromSeconds(60)
+        );
         return (usage.StandardOutput + usage.StandardError).Contains("--data-root", StringComparison.Ordinal);
     }
 

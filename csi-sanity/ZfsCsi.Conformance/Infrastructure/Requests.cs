@@ -11,19 +11,26 @@ public static class Requests
     /// <summary>The size the suite's volumes get: small, the pool is 2 × 128 MiB.</summary>
     public const long VolumeSize = 16 * MiB;
 
-    public static VolumeCapability Mount(Mode mode = Mode.SingleNodeWriter, string fsType = "") => new()
-    {
-        Mount = new VolumeCapability.Types.MountVolume { FsType = fsType },
-        AccessMode = new VolumeCapability.Types.AccessMode { Mode = mode },
-    };
+    public static VolumeCapability Mount(Mode mode = Mode.SingleNodeWriter, string fsType = "") =>
+        new()
+        {
+            Mount = new VolumeCapability.Types.MountVolume { FsType = fsType },
+            AccessMode = new VolumeCapability.Types.AccessMode { Mode = mode },
+        };
 
-    public static VolumeCapability Block(Mode mode = Mode.SingleNodeWriter) => new()
-    {
-        Block = new VolumeCapability.Types.BlockVolume(),
-        AccessMode = new VolumeCapability.Types.AccessMode { Mode = mode },
-    };
+    public static VolumeCapability Block(Mode mode = Mode.SingleNodeWriter) =>
+        new()
+        {
+            Block = new VolumeCapability.Types.BlockVolume(),
+            AccessMode = new VolumeCapability.Types.AccessMode { Mode = mode },
+        };
 
-    public static CreateVolumeRequest Create(string name, long requiredBytes = VolumeSize, long limitBytes = 0, IDictionary<string, string>? parameters = null)
+    public static CreateVolumeRequest Create(
+        string name,
+        long requiredBytes = VolumeSize,
+        long limitBytes = 0,
+        IDictionary<string, string>? parameters = null
+    )
     {
         var request = new CreateVolumeRequest { Name = name, VolumeCapabilities = { Mount() } };
         if (requiredBytes > 0 || limitBytes > 0)

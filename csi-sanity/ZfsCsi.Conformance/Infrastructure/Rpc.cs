@@ -23,7 +23,10 @@ public static class Rpc
             // CapabilityTests.An_unimplemented_rpc_says_so_in_its_status_message.
             if (code != StatusCode.Unimplemented)
             {
-                Assert.False(string.IsNullOrWhiteSpace(e.Status.Detail), $"{code} without a message (CSI spec, Error Scheme: status.message describes the error)");
+                Assert.False(
+                    string.IsNullOrWhiteSpace(e.Status.Detail),
+                    $"{code} without a message (CSI spec, Error Scheme: status.message describes the error)"
+                );
             }
             // Error Scheme: "The status details MUST be empty."
             Assert.DoesNotContain(e.Trailers, t => t.Key == "grpc-status-details-bin");
@@ -33,7 +36,8 @@ public static class Rpc
         throw new InvalidOperationException("unreachable");
     }
 
-    public static Task<RpcException> FailsWith<T>(StatusCode code, AsyncUnaryCall<T> call) => FailsWith(code, async () => await call);
+    public static Task<RpcException> FailsWith<T>(StatusCode code, AsyncUnaryCall<T> call) =>
+        FailsWith(code, async () => await call);
 
     /// <summary>The status code a call ends with (OK when it succeeds).</summary>
     public static async Task<StatusCode> CodeOf(Func<Task> call)

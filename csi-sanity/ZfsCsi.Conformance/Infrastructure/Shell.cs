@@ -8,8 +8,11 @@ public static class Shell
     /// <summary>The machine-wide lock every process that mounts on zfs-fuse takes (the driver too).</summary>
     public const string MountLockFile = "/run/lock/zfs-csi-mount.lock";
 
-    public static Task<BufferedCommandResult> RunAsync(string program, IEnumerable<string> args, TimeSpan? timeout = null) =>
-        StorageHost.RunHereAsync(program, args, timeout, input: null);
+    public static Task<BufferedCommandResult> RunAsync(
+        string program,
+        IEnumerable<string> args,
+        TimeSpan? timeout = null
+    ) => StorageHost.RunHereAsync(program, args, timeout, input: null);
 
     /// <summary>Runs and requires exit code 0; the exception shows argv, exit code and stderr.</summary>
     public static async Task<string> CheckAsync(string program, params string[] args)
@@ -17,7 +20,9 @@ public static class Shell
         var result = await RunAsync(program, args);
         return result.ExitCode == 0
             ? result.StandardOutput
-            : throw new InvalidOperationException($"{program} {string.Join(' ', args)} exited {result.ExitCode}: {result.StandardError.Trim()}");
+            : throw new InvalidOperationException(
+                $"{program} {string.Join(' ', args)} exited {result.ExitCode}: {result.StandardError.Trim()}"
+            );
     }
 
     /// <summary>

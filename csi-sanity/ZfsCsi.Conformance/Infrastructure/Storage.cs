@@ -10,7 +10,9 @@ public static class Storage
     /// <summary>Where a volume's dataset is mounted on the storage host (its id is its dataset name).</summary>
     public static async Task<string> MountpointOfAsync(string volumeId)
     {
-        var path = (await StorageHost.Current.CheckAsync("zfs", "get", "-H", "-o", "value", "mountpoint", volumeId)).Trim();
+        var path = (
+            await StorageHost.Current.CheckAsync("zfs", "get", "-H", "-o", "value", "mountpoint", volumeId)
+        ).Trim();
         Assert.True(path.StartsWith('/'), $"volume {volumeId} has no mountpoint ({path})");
         return path;
     }
@@ -18,8 +20,9 @@ public static class Storage
     /// <summary>What the pool's datasets can hold at most: its root dataset's used + available (zfs get -p works on both backends).</summary>
     public static async Task<long> PoolUsableBytesAsync(string pool)
     {
-        var values = (await StorageHost.Current.CheckAsync("zfs", "get", "-H", "-p", "-o", "value", "used,available", pool))
-            .Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var values = (
+            await StorageHost.Current.CheckAsync("zfs", "get", "-H", "-p", "-o", "value", "used,available", pool)
+        ).Split('\n', StringSplitOptions.RemoveEmptyEntries);
         return values.Sum(long.Parse);
     }
 
@@ -27,7 +30,10 @@ public static class Storage
     {
         var path = Path.Combine(await MountpointOfAsync(volumeId), file);
         var written = await StorageHost.Current.RunAsync("sh", ["-c", "cat > \"$1\"", "sh", path], input: content);
-        Assert.True(written.ExitCode == 0, $"{StorageHost.Current.Backend}: writing {path} failed: {written.StandardError.Trim()}");
+        Assert.True(
+            written.ExitCode == 0,
+            $"{StorageHost.Current.Backend}: writing {path} failed: {written.StandardError.Trim()}"
+        );
     }
 
     /// <summary>The file's content, or null when the volume has no such file.</summary>
@@ -39,7 +45,9 @@ public static class Storage
         {
             0 => read.StandardOutput,
             3 => null,
-            _ => throw new InvalidOperationException($"{StorageHost.Current.Backend}: reading {path} failed: {read.StandardError.Trim()}"),
+            _ => throw new InvalidOperationException(
+                $"{StorageHost.Current.Backend}: reading {path} failed: {read.StandardError.Trim()}"
+            ),
         };
     }
 }

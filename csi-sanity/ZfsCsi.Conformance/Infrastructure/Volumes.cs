@@ -10,7 +10,13 @@ namespace ZfsCsi.Conformance.Infrastructure;
 /// </summary>
 public sealed class Volumes(ConformanceFixture fx) : IAsyncDisposable
 {
-    private enum Kind { Volume, Snapshot, Group, Publish }
+    private enum Kind
+    {
+        Volume,
+        Snapshot,
+        Group,
+        Publish,
+    }
 
     private readonly List<(Kind Kind, string Id, string[] Members)> _made = [];
 
@@ -26,11 +32,9 @@ public sealed class Volumes(ConformanceFixture fx) : IAsyncDisposable
 
     public async Task<Snapshot> SnapshotAsync(string sourceVolumeId, string? name = null)
     {
-        var response = await fx.Controller.CreateSnapshotAsync(new CreateSnapshotRequest
-        {
-            Name = name ?? Requests.UniqueName("snap"),
-            SourceVolumeId = sourceVolumeId,
-        });
+        var response = await fx.Controller.CreateSnapshotAsync(
+            new CreateSnapshotRequest { Name = name ?? Requests.UniqueName("snap"), SourceVolumeId = sourceVolumeId }
+        );
         TrackSnapshot(response.Snapshot.SnapshotId);
         return response.Snapshot;
     }
@@ -69,14 +73,14 @@ public sealed class Volumes(ConformanceFixture fx) : IAsyncDisposable
                         await fx.Controller.DeleteSnapshotAsync(new DeleteSnapshotRequest { SnapshotId = id });
                         break;
                     case Kind.Publish when fx.NodePlugin is { } node:
-                        await node.Node.NodeUnpublishVolumeAsync(new NodeUnpublishVolumeRequest { VolumeId = members[0], TargetPath = id });
+                        await node.Node.NodeUnpublishVolumeAsync(
+                            new NodeUnpublishVolumeRequest { VolumeId = members[0], TargetPath = id }
+                        );
                         break;
                     case Kind.Group:
-                        await fx.GroupController.DeleteVolumeGroupSnapshotAsync(new DeleteVolumeGroupSnapshotRequest
-                        {
-                            GroupSnapshotId = id,
-                            SnapshotIds = { members },
-                        });
+                        await fx.GroupController.DeleteVolumeGroupSnapshotAsync(
+                            new DeleteVolumeGroupSnapshotRequest { GroupSnapshotId = id, SnapshotIds = { members } }
+                        );
                         break;
                 }
             }
@@ -87,7 +91,9 @@ public sealed class Volumes(ConformanceFixture fx) : IAsyncDisposable
         }
         if (errors.Count > 0)
         {
-            throw new InvalidOperationException($"cleanup could not delete what the test made: {string.Join("; ", errors)}");
+            throw new InvalidOperationException(
+                $"cleanup could not delete what the test made: {string.Join("; ", errors)}"
+            );
         }
     }
 }

@@ -7,6 +7,5 @@ namespace ZfsCsi.Conformance.Infrastructure;
 /// </summary>
 public static class ZfsFuseDaemon
 {
-    public static Task EnsureRunningAsync() =>
-        Shell.CheckAsync(Path.Combine(RepoLayout.Root, "lab", "zfs-fuse-up"));
+    public static Task EnsureRunningAsync() => Shell.CheckAsync(Path.Combine(RepoLayout.Root, "lab", "zfs-fuse-up"));
 }

@@ -17,12 +17,20 @@ public sealed class ModeTests(ConformanceFixture fx) : ConformanceTest(fx)
     {
         Assert.Equal("controller", Fx.Mode);
         await Rpc.FailsWith(StatusCode.Unimplemented, Fx.Node.NodeGetInfoAsync(new NodeGetInfoRequest()));
-        await Rpc.FailsWith(StatusCode.Unimplemented, Fx.Node.NodeGetCapabilitiesAsync(new NodeGetCapabilitiesRequest()));
-        await Rpc.FailsWith(StatusCode.Unimplemented, Fx.Node.NodePublishVolumeAsync(new NodePublishVolumeRequest
-        {
-            VolumeId = $"{Fx.Pool.Parent}/csan-never-made",
-            TargetPath = Path.Combine(Fx.Pool.RunDirectory, "target"),
-            VolumeCapability = Requests.Mount(),
-        }));
+        await Rpc.FailsWith(
+            StatusCode.Unimplemented,
+            Fx.Node.NodeGetCapabilitiesAsync(new NodeGetCapabilitiesRequest())
+        );
+        await Rpc.FailsWith(
+            StatusCode.Unimplemented,
+            Fx.Node.NodePublishVolumeAsync(
+                new NodePublishVolumeRequest
+                {
+                    VolumeId = $"{Fx.Pool.Parent}/csan-never-made",
+                    TargetPath = Path.Combine(Fx.Pool.RunDirectory, "target"),
+                    VolumeCapability = Requests.Mount(),
+                }
+            )
+        );
     }
 }

@@ -18,42 +18,83 @@ namespace ZfsCsi.Conformance.NodeRpcs;
 /// </summary>
 public sealed class NodeRequiredFieldTests(ConformanceFixture fx) : ConformanceTest(fx)
 {
-    private NodePlugin Plugin => Fx.NodePlugin
-        ?? throw new InvalidOperationException("this driver build has no node plugin (no --data-root flag): rebuild the driver from a tree with the node service");
+    private NodePlugin Plugin =>
+        Fx.NodePlugin
+        ?? throw new InvalidOperationException(
+            "this driver build has no node plugin (no --data-root flag): rebuild the driver from a tree with the node service"
+        );
 
     private string[] UnknownVolumeIds => [$"{Fx.Pool.Parent}/csan-never-made", "csan-unknown-volume"];
 
-    private static NodePublishVolumeRequest Publish(string volumeId, string target, bool capability = true) => new()
-    {
-        VolumeId = volumeId,
-        TargetPath = target,
-        VolumeCapability = capability ? Requests.Mount(Mode.SingleNodeMultiWriter) : null,
-    };
+    private static NodePublishVolumeRequest Publish(string volumeId, string target, bool capability = true) =>
+        new()
+        {
+            VolumeId = volumeId,
+            TargetPath = target,
+            VolumeCapability = capability ? Requests.Mount(Mode.SingleNodeMultiWriter) : null,
+        };
 
     private delegate IEnumerable<(string What, Func<Task> Call)> Calls(string[] ids, string target, Node.NodeClient n);
 
     private static readonly Dictionary<string, (NodeRpc? Capability, Calls Calls)> Node = new()
     {
         ["NodePublishVolume"] = (null, (ids, target, n) =>
-            ids.SelectMany(v => new (string, Func<Task>)[]
-            {
-                ($"of {v} without a target_path", async () => await n.NodePublishVolumeAsync(Publish(v, ""))),
-                ($"of {v} without a volume_capability", async () => await n.NodePublishVolumeAsync(Publish(v, target, capability: false))),
-                ($"of {v} at a relative target_path", async () => await n.NodePublishVolumeAsync(Publish(v, "pods/csan/volumes/mount"))),
-            }).Append(("without a volume_id", async () => await n.NodePublishVolumeAsync(Publish("", target))))),
+            ids.SelectMany(v =>
+                    new (string, Func<Task>)[]
+                    {
+                        ($"of {v} without a target_path", async () => await n.NodePublishVolumeAsync(Publish(v, ""))),
+                        ($"of {v} without a volume_capability", async () =>
+                            await n.NodePublishVolumeAsync(Publish(v, target, capability: false))
+                        ),
+                        ($"of {v} at a relative target_path", async () =>
+                            await n.NodePublishVolumeAsync(Publish(v, "pods/csan/volumes/mount"))
+                        ),
+                    }
+                )
+                .Append(("without a volume_id", async () => await n.NodePublishVolumeAsync(Publish("", target))))
+        ),
         ["NodeUnpublishVolume"] = (null, (ids, target, n) =>
-            ids.SelectMany(v => new (string, Func<Task>)[]
-            {
-                ($"of {v} without a target_path", async () => await n.NodeUnpublishVolumeAsync(new NodeUnpublishVolumeRequest { VolumeId = v })),
-                ($"of {v} at a relative target_path", async () => await n.NodeUnpublishVolumeAsync(new NodeUnpublishVolumeRequest { VolumeId = v, TargetPath = "pods/csan/volumes/mount" })),
-            }).Append(("without a volume_id", async () => await n.NodeUnpublishVolumeAsync(new NodeUnpublishVolumeRequest { TargetPath = target })))),
+            ids.SelectMany(v =>
+                    new (string, Func<Task>)[]
+                    {
+                        ($"of {v} without a target_path", async () =>
+                            await n.NodeUnpublishVolumeAsync(new NodeUnpublishVolumeRequest { VolumeId = v })
+                        ),
+                        ($"of {v} at a relative target_path", async () =>
+                            await n.NodeUnpublishVolumeAsync(
+                                new NodeUnpublishVolumeRequest { VolumeId = v, TargetPath = "pods/csan/volumes/mount" }
+                            )
+                        ),
+                    }
+                )
+                .Append(
+                    ("without a volume_id", async () =>
+                        await n.NodeUnpublishVolumeAsync(new NodeUnpublishVolumeRequest { TargetPath = target })
+                    )
+                )
+        ),
         ["NodeGetVolumeStats"] = (NodeRpc.GetVolumeStats, (ids, target, n) =>
-            ids.Select(v => ($"of {v} without a volume_path", (Func<Task>)(async () =>
-                await n.NodeGetVolumeStatsAsync(new NodeGetVolumeStatsRequest { VolumeId = v }))))
-            .Append(("without a volume_id", async () => await n.NodeGetVolumeStatsAsync(new NodeGetVolumeStatsRequest { VolumePath = target })))),
+            ids.Select(v =>
+                    (
+                        $"of {v} without a volume_path",
+                        (Func<Task>)(
+                            async () => await n.NodeGetVolumeStatsAsync(new NodeGetVolumeStatsRequest { VolumeId = v })
+                        )
+                    )
+                )
+                .Append(
+                    ("without a volume_id", async () =>
+                        await n.NodeGetVolumeStatsAsync(new NodeGetVolumeStatsRequest { VolumePath = target })
+                    )
+                )
+        ),
         ["NodeGetVolumeHealth"] = (NodeRpc.GetVolumeHealth, (_, target, n) =>
-            [("without a volume_id, at a path where nothing is published", async () =>
-                await n.NodeGetVolumeHealthAsync(new NodeGetVolumeHealthRequest { VolumePublishPath = target }))]),
+            [
+                ("without a volume_id, at a path where nothing is published", async () =>
+                    await n.NodeGetVolumeHealthAsync(new NodeGetVolumeHealthRequest { VolumePublishPath = target })
+                ),
+            ]
+        ),
     };
 
     public static TheoryData<string> Rpcs => [.. Node.Keys];
@@ -61,10 +102,17 @@ public sealed class NodeRequiredFieldTests(ConformanceFixture fx) : ConformanceT
     [Theory]
     [MemberData(nameof(Rpcs))]
     [Trait("spec", "Error Scheme: Missing required field")]
-    public async Task A_node_request_missing_a_required_field_is_INVALID_ARGUMENT_whatever_volume_it_names_and_changes_nothing(string rpc)
+    public async Task A_node_request_missing_a_required_field_is_INVALID_ARGUMENT_whatever_volume_it_names_and_changes_nothing(
+        string rpc
+    )
     {
         var (capability, calls) = Node[rpc];
-        if (capability is { } cap && !(await Plugin.Node.NodeGetCapabilitiesAsync(new NodeGetCapabilitiesRequest())).Capabilities.Any(c => c.Rpc?.Type == cap))
+        if (
+            capability is { } cap
+            && !(await Plugin.Node.NodeGetCapabilitiesAsync(new NodeGetCapabilitiesRequest())).Capabilities.Any(c =>
+                c.Rpc?.Type == cap
+            )
+        )
         {
             return;
         }

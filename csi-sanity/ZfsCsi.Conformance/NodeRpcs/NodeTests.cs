@@ -16,20 +16,31 @@ namespace ZfsCsi.Conformance.NodeRpcs;
 public sealed class NodeTests(ConformanceFixture fx) : ConformanceTest(fx)
 {
     /// <summary>The node plugin; a driver build without one fails every node test (its usage names no --data-root).</summary>
-    private NodePlugin Plugin => Fx.NodePlugin
-        ?? throw new InvalidOperationException("this driver build has no node plugin (no --data-root flag): rebuild the driver from a tree with the node service");
+    private NodePlugin Plugin =>
+        Fx.NodePlugin
+        ?? throw new InvalidOperationException(
+            "this driver build has no node plugin (no --data-root flag): rebuild the driver from a tree with the node service"
+        );
 
     private async Task<HashSet<NodeRpc>> NodeCapabilitiesAsync() =>
-        (await Plugin.Node.NodeGetCapabilitiesAsync(new NodeGetCapabilitiesRequest())).Capabilities
-            .Where(c => c.Rpc is not null).Select(c => c.Rpc.Type).ToHashSet();
+        (await Plugin.Node.NodeGetCapabilitiesAsync(new NodeGetCapabilitiesRequest()))
+            .Capabilities.Where(c => c.Rpc is not null)
+            .Select(c => c.Rpc.Type)
+            .ToHashSet();
 
-    private NodePublishVolumeRequest Publish(string volumeId, string target, bool readOnly = false, Mode mode = Mode.SingleNodeWriter) => new()
-    {
-        VolumeId = volumeId,
-        TargetPath = target,
-        VolumeCapability = Requests.Mount(mode),
-        Readonly = readOnly,
-    };
+    private NodePublishVolumeRequest Publish(
+        string volumeId,
+        string target,
+        bool readOnly = false,
+        Mode mode = Mode.SingleNodeWriter
+    ) =>
+        new()
+        {
+            VolumeId = volumeId,
+            TargetPath = target,
+            VolumeCapability = Requests.Mount(mode),
+            Readonly = readOnly,
+        };
 
     private async Task<string> PublishedAsync(Volume volume, bool readOnly = false)
     {
@@ -82,13 +93,26 @@ public sealed class NodeTests(ConformanceFixture fx) : ConformanceTest(fx)
         Assert.Equal((await Fx.Identity.GetPluginInfoAsync(new GetPluginInfoRequest())).Name, info.Name);
         var caps = await Plugin.Identity.GetPluginCapabilitiesAsync(new GetPluginCapabilitiesRequest());
         Assert.DoesNotContain(caps.Capabilities, c => c.Service?.Type == PluginService.ControllerService);
-        var code = await Rpc.CodeOf(async () => await Plugin.Controller.ControllerGetCapabilitiesAsync(new ControllerGetCapabilitiesRequest()));
+        var code = await Rpc.CodeOf(async () =>
+            await Plugin.Controller.ControllerGetCapabilitiesAsync(new ControllerGetCapabilitiesRequest())
+        );
         Assert.Equal(StatusCode.Unimplemented, code);
         var probe = await Plugin.Identity.ProbeAsync(new ProbeRequest());
-        Assert.True(probe.Ready is null || probe.Ready == true, "the node plugin is not ready although its data root is mounted");
+        Assert.True(
+            probe.Ready is null || probe.Ready == true,
+            "the node plugin is not ready although its data root is mounted"
+        );
     }
 
-    public static TheoryData<string> BoundNodeRpcs => ["NodeStageVolume", "NodeUnstageVolume", "NodeGetVolumeStats", "NodeExpandVolume", "NodeGetVolumeHealth", "NodeGetStorageHealth"];
+    public static TheoryData<string> BoundNodeRpcs =>
+        [
+            "NodeStageVolume",
+            "NodeUnstageVolume",
+            "NodeGetVolumeStats",
+            "NodeExpandVolume",
+            "NodeGetVolumeHealth",
+            "NodeGetStorageHealth",
+        ];
 
     [Theory]
     [MemberData(nameof(BoundNodeRpcs))]
@@ -100,33 +124,61 @@ public sealed class NodeTests(ConformanceFixture fx) : ConformanceTest(fx)
         var node = Plugin.Node;
         (NodeRpc capability, Func<Task> call) = rpc switch
         {
-            "NodeStageVolume" => (NodeRpc.StageUnstageVolume, (Func<Task>)(async () => await node.NodeStageVolumeAsync(new NodeStageVolumeRequest
-            {
-                VolumeId = volume.VolumeId,
-                StagingTargetPath = staging,
-                VolumeCapability = Requests.Mount(),
-            }))),
-            "NodeUnstageVolume" => (NodeRpc.StageUnstageVolume, async () => await node.NodeUnstageVolumeAsync(new NodeUnstageVolumeRequest { VolumeId = volume.VolumeId, StagingTargetPath = staging })),
-            "NodeGetVolumeStats" => (NodeRpc.GetVolumeStats, async () => await node.NodeGetVolumeStatsAsync(new NodeGetVolumeStatsRequest { VolumeId = volume.VolumeId, VolumePath = staging })),
-            "NodeExpandVolume" => (NodeRpc.ExpandVolume, async () => await node.NodeExpandVolumeAsync(new NodeExpandVolumeRequest
-            {
-                VolumeId = volume.VolumeId,
-                VolumePath = staging,
-                CapacityRange = new CapacityRange { RequiredBytes = Requests.VolumeSize },
-            })),
-            "NodeGetVolumeHealth" => (NodeRpc.GetVolumeHealth, async () => await node.NodeGetVolumeHealthAsync(new NodeGetVolumeHealthRequest { VolumeId = volume.VolumeId })),
-            "NodeGetStorageHealth" => (NodeRpc.GetStorageHealth, async () => await node.NodeGetStorageHealthAsync(new NodeGetStorageHealthRequest())),
+            "NodeStageVolume" => (
+                NodeRpc.StageUnstageVolume,
+                (Func<Task>)(
+                    async () =>
+                        await node.NodeStageVolumeAsync(
+                            new NodeStageVolumeRequest
+                            {
+                                VolumeId = volume.VolumeId,
+                                StagingTargetPath = staging,
+                                VolumeCapability = Requests.Mount(),
+                            }
+                        )
+                )
+            ),
+            "NodeUnstageVolume" => (NodeRpc.StageUnstageVolume, async () =>
+                await node.NodeUnstageVolumeAsync(
+                    new NodeUnstageVolumeRequest { VolumeId = volume.VolumeId, StagingTargetPath = staging }
+                )
+            ),
+            "NodeGetVolumeStats" => (NodeRpc.GetVolumeStats, async () =>
+                await node.NodeGetVolumeStatsAsync(
+                    new NodeGetVolumeStatsRequest { VolumeId = volume.VolumeId, VolumePath = staging }
+                )
+            ),
+            "NodeExpandVolume" => (NodeRpc.ExpandVolume, async () => await node.NodeExpandVolumeAsync(
+                    new NodeExpandVolumeRequest
+                    {
+                        VolumeId = volume.VolumeId,
+                        VolumePath = staging,
+                        CapacityRange = new CapacityRange { RequiredBytes = Requests.VolumeSize },
+                    }
+                )),
+            "NodeGetVolumeHealth" => (NodeRpc.GetVolumeHealth, async () =>
+                await node.NodeGetVolumeHealthAsync(new NodeGetVolumeHealthRequest { VolumeId = volume.VolumeId })
+            ),
+            "NodeGetStorageHealth" => (NodeRpc.GetStorageHealth, async () =>
+                await node.NodeGetStorageHealthAsync(new NodeGetStorageHealthRequest())
+            ),
             _ => throw new ArgumentOutOfRangeException(nameof(rpc)),
         };
         var advertised = (await NodeCapabilitiesAsync()).Contains(capability);
         var code = await Rpc.CodeOf(call);
         if (advertised)
         {
-            Assert.True(code != StatusCode.Unimplemented, $"{rpc} answered UNIMPLEMENTED although {capability} is advertised");
+            Assert.True(
+                code != StatusCode.Unimplemented,
+                $"{rpc} answered UNIMPLEMENTED although {capability} is advertised"
+            );
         }
         else
         {
-            Assert.True(code == StatusCode.Unimplemented, $"{rpc} answered {code} although {capability} is not advertised: expected UNIMPLEMENTED");
+            Assert.True(
+                code == StatusCode.Unimplemented,
+                $"{rpc} answered {code} although {capability} is not advertised: expected UNIMPLEMENTED"
+            );
         }
     }
 
@@ -145,15 +197,32 @@ public sealed class NodeTests(ConformanceFixture fx) : ConformanceTest(fx)
         var node = Plugin.Node;
         Func<Task> call = rpc switch
         {
-            "NodeStageVolume" => async () => await node.NodeStageVolumeAsync(new NodeStageVolumeRequest { VolumeId = volumeId, StagingTargetPath = staging, VolumeCapability = Requests.Mount() }),
-            "NodeUnstageVolume" => async () => await node.NodeUnstageVolumeAsync(new NodeUnstageVolumeRequest { VolumeId = volumeId, StagingTargetPath = staging }),
-            "NodeExpandVolume" => async () => await node.NodeExpandVolumeAsync(new NodeExpandVolumeRequest { VolumeId = volumeId, VolumePath = staging }),
+            "NodeStageVolume" => async () =>
+                await node.NodeStageVolumeAsync(
+                    new NodeStageVolumeRequest
+                    {
+                        VolumeId = volumeId,
+                        StagingTargetPath = staging,
+                        VolumeCapability = Requests.Mount(),
+                    }
+                ),
+            "NodeUnstageVolume" => async () =>
+                await node.NodeUnstageVolumeAsync(
+                    new NodeUnstageVolumeRequest { VolumeId = volumeId, StagingTargetPath = staging }
+                ),
+            "NodeExpandVolume" => async () =>
+                await node.NodeExpandVolumeAsync(
+                    new NodeExpandVolumeRequest { VolumeId = volumeId, VolumePath = staging }
+                ),
             _ => async () => await node.NodeGetStorageHealthAsync(new NodeGetStorageHealthRequest()),
         };
         var e = await Assert.ThrowsAsync<RpcException>(call);
         if (e.StatusCode == StatusCode.Unimplemented)
         {
-            Assert.False(string.IsNullOrWhiteSpace(e.Status.Detail), $"{rpc} answered UNIMPLEMENTED with an empty message");
+            Assert.False(
+                string.IsNullOrWhiteSpace(e.Status.Detail),
+                $"{rpc} answered UNIMPLEMENTED with an empty message"
+            );
         }
     }
 
@@ -165,7 +234,10 @@ public sealed class NodeTests(ConformanceFixture fx) : ConformanceTest(fx)
         var volume = await Volumes.CreateAsync("pub-req");
         var target = Plugin.NewTargetPath();
         await Rpc.FailsWith(StatusCode.InvalidArgument, Plugin.Node.NodePublishVolumeAsync(Publish("", target)));
-        await Rpc.FailsWith(StatusCode.InvalidArgument, Plugin.Node.NodePublishVolumeAsync(Publish(volume.VolumeId, "")));
+        await Rpc.FailsWith(
+            StatusCode.InvalidArgument,
+            Plugin.Node.NodePublishVolumeAsync(Publish(volume.VolumeId, ""))
+        );
         var noCapability = Publish(volume.VolumeId, target);
         noCapability.VolumeCapability = null;
         await Rpc.FailsWith(StatusCode.InvalidArgument, Plugin.Node.NodePublishVolumeAsync(noCapability));
@@ -177,7 +249,10 @@ public sealed class NodeTests(ConformanceFixture fx) : ConformanceTest(fx)
     public async Task NodePublishVolume_of_an_unknown_volume_is_NOT_FOUND()
     {
         // NodePublishVolume Errors: "Volume does not exist | 5 NOT_FOUND".
-        await Rpc.FailsWith(StatusCode.NotFound, Plugin.Node.NodePublishVolumeAsync(Publish($"{Fx.Pool.Parent}/csan-never-made", Plugin.NewTargetPath())));
+        await Rpc.FailsWith(
+            StatusCode.NotFound,
+            Plugin.Node.NodePublishVolumeAsync(Publish($"{Fx.Pool.Parent}/csan-never-made", Plugin.NewTargetPath()))
+        );
     }
 
     [Fact]
@@ -206,7 +281,10 @@ public sealed class NodeTests(ConformanceFixture fx) : ConformanceTest(fx)
         // specified volume_capability or readonly flag."
         var volume = await Volumes.CreateAsync("pub-clash");
         var target = await PublishedAsync(volume);
-        await Rpc.FailsWith(StatusCode.AlreadyExists, Plugin.Node.NodePublishVolumeAsync(Publish(volume.VolumeId, target, readOnly: true)));
+        await Rpc.FailsWith(
+            StatusCode.AlreadyExists,
+            Plugin.Node.NodePublishVolumeAsync(Publish(volume.VolumeId, target, readOnly: true))
+        );
     }
 
     [Fact]
@@ -266,14 +344,23 @@ public sealed class NodeTests(ConformanceFixture fx) : ConformanceTest(fx)
         await Plugin.Node.NodePublishVolumeAsync(Publish(volume.VolumeId, first, mode: Mode.SingleNodeSingleWriter));
         Assert.Single(NodePlugin.MountsUnder(first));
 
-        var e = await FailsAndTouchesNothing(StatusCode.FailedPrecondition, () => Plugin.Node.NodePublishVolumeAsync(Publish(volume.VolumeId, second, mode: Mode.SingleNodeSingleWriter)));
+        var e = await FailsAndTouchesNothing(StatusCode.FailedPrecondition, () =>
+            Plugin.Node.NodePublishVolumeAsync(Publish(volume.VolumeId, second, mode: Mode.SingleNodeSingleWriter))
+        );
         Assert.Contains(first, e.Status.Detail, StringComparison.Ordinal);
         Assert.False(Directory.Exists(second), "a refused publish made its target");
         // The same target with other arguments is still ALREADY_EXISTS (T1=T2, P1!=P2).
-        await Rpc.FailsWith(StatusCode.AlreadyExists, Plugin.Node.NodePublishVolumeAsync(Publish(volume.VolumeId, first, readOnly: true, mode: Mode.SingleNodeSingleWriter)));
+        await Rpc.FailsWith(
+            StatusCode.AlreadyExists,
+            Plugin.Node.NodePublishVolumeAsync(
+                Publish(volume.VolumeId, first, readOnly: true, mode: Mode.SingleNodeSingleWriter)
+            )
+        );
 
         // Once the pod at the first target is gone, the next one may have the volume.
-        await Plugin.Node.NodeUnpublishVolumeAsync(new NodeUnpublishVolumeRequest { VolumeId = volume.VolumeId, TargetPath = first });
+        await Plugin.Node.NodeUnpublishVolumeAsync(
+            new NodeUnpublishVolumeRequest { VolumeId = volume.VolumeId, TargetPath = first }
+        );
         await Plugin.Node.NodePublishVolumeAsync(Publish(volume.VolumeId, second, mode: Mode.SingleNodeSingleWriter));
         Assert.Single(NodePlugin.MountsUnder(second));
     }
@@ -303,7 +390,9 @@ public sealed class NodeTests(ConformanceFixture fx) : ConformanceTest(fx)
 
         await Plugin.RestartAsync();
 
-        await FailsAndTouchesNothing(StatusCode.FailedPrecondition, () => Plugin.Node.NodePublishVolumeAsync(Publish(volume.VolumeId, second, mode: Mode.SingleNodeSingleWriter)));
+        await FailsAndTouchesNothing(StatusCode.FailedPrecondition, () =>
+            Plugin.Node.NodePublishVolumeAsync(Publish(volume.VolumeId, second, mode: Mode.SingleNodeSingleWriter))
+        );
         await Plugin.Node.NodePublishVolumeAsync(Publish(volume.VolumeId, first, mode: Mode.SingleNodeSingleWriter));
         Assert.Single(NodePlugin.MountsUnder(first));
     }
@@ -337,8 +426,14 @@ public sealed class NodeTests(ConformanceFixture fx) : ConformanceTest(fx)
     public async Task NodeUnpublishVolume_without_a_volume_id_or_target_path_is_INVALID_ARGUMENT()
     {
         var volume = await Volumes.CreateAsync("unpub-req");
-        await Rpc.FailsWith(StatusCode.InvalidArgument, Plugin.Node.NodeUnpublishVolumeAsync(new NodeUnpublishVolumeRequest { TargetPath = Plugin.NewTargetPath() }));
-        await Rpc.FailsWith(StatusCode.InvalidArgument, Plugin.Node.NodeUnpublishVolumeAsync(new NodeUnpublishVolumeRequest { VolumeId = volume.VolumeId }));
+        await Rpc.FailsWith(
+            StatusCode.InvalidArgument,
+            Plugin.Node.NodeUnpublishVolumeAsync(new NodeUnpublishVolumeRequest { TargetPath = Plugin.NewTargetPath() })
+        );
+        await Rpc.FailsWith(
+            StatusCode.InvalidArgument,
+            Plugin.Node.NodeUnpublishVolumeAsync(new NodeUnpublishVolumeRequest { VolumeId = volume.VolumeId })
+        );
     }
 
     [Fact]
@@ -355,13 +450,19 @@ public sealed class NodeTests(ConformanceFixture fx) : ConformanceTest(fx)
         // "This operation MUST be idempotent."
         await Plugin.Node.NodeUnpublishVolumeAsync(request);
         // A target never published is nothing to undo.
-        await Plugin.Node.NodeUnpublishVolumeAsync(new NodeUnpublishVolumeRequest { VolumeId = volume.VolumeId, TargetPath = Plugin.NewTargetPath() });
+        await Plugin.Node.NodeUnpublishVolumeAsync(
+            new NodeUnpublishVolumeRequest { VolumeId = volume.VolumeId, TargetPath = Plugin.NewTargetPath() }
+        );
         // The volume's data is untouched by the unpublish.
-        Assert.NotNull(await Fx.Controller.ValidateVolumeCapabilitiesAsync(new ValidateVolumeCapabilitiesRequest
-        {
-            VolumeId = volume.VolumeId,
-            VolumeCapabilities = { Requests.Mount() },
-        }));
+        Assert.NotNull(
+            await Fx.Controller.ValidateVolumeCapabilitiesAsync(
+                new ValidateVolumeCapabilitiesRequest
+                {
+                    VolumeId = volume.VolumeId,
+                    VolumeCapabilities = { Requests.Mount() },
+                }
+            )
+        );
     }
 
     [Fact]
@@ -372,26 +473,41 @@ public sealed class NodeTests(ConformanceFixture fx) : ConformanceTest(fx)
         var target = await PublishedAsync(volume);
         if (!(await NodeCapabilitiesAsync()).Contains(NodeRpc.GetVolumeStats))
         {
-            await Rpc.FailsWith(StatusCode.Unimplemented, Plugin.Node.NodeGetVolumeStatsAsync(new NodeGetVolumeStatsRequest { VolumeId = volume.VolumeId, VolumePath = target }));
+            await Rpc.FailsWith(
+                StatusCode.Unimplemented,
+                Plugin.Node.NodeGetVolumeStatsAsync(
+                    new NodeGetVolumeStatsRequest { VolumeId = volume.VolumeId, VolumePath = target }
+                )
+            );
             return;
         }
         // volume_id and volume_path: "This field is REQUIRED."
-        await Rpc.FailsWith(StatusCode.InvalidArgument, Plugin.Node.NodeGetVolumeStatsAsync(new NodeGetVolumeStatsRequest { VolumePath = target }));
-        await Rpc.FailsWith(StatusCode.InvalidArgument, Plugin.Node.NodeGetVolumeStatsAsync(new NodeGetVolumeStatsRequest { VolumeId = volume.VolumeId }));
+        await Rpc.FailsWith(
+            StatusCode.InvalidArgument,
+            Plugin.Node.NodeGetVolumeStatsAsync(new NodeGetVolumeStatsRequest { VolumePath = target })
+        );
+        await Rpc.FailsWith(
+            StatusCode.InvalidArgument,
+            Plugin.Node.NodeGetVolumeStatsAsync(new NodeGetVolumeStatsRequest { VolumeId = volume.VolumeId })
+        );
         // NodeGetVolumeStats Errors: "Volume does not exist | 5 NOT_FOUND | ... does not exist on
         // specified volume_path."
-        await Rpc.FailsWith(StatusCode.NotFound, Plugin.Node.NodeGetVolumeStatsAsync(new NodeGetVolumeStatsRequest
-        {
-            VolumeId = $"{Fx.Pool.Parent}/csan-never-made",
-            VolumePath = target,
-        }));
-        await Rpc.FailsWith(StatusCode.NotFound, Plugin.Node.NodeGetVolumeStatsAsync(new NodeGetVolumeStatsRequest
-        {
-            VolumeId = volume.VolumeId,
-            VolumePath = Plugin.NewTargetPath(),
-        }));
+        await Rpc.FailsWith(
+            StatusCode.NotFound,
+            Plugin.Node.NodeGetVolumeStatsAsync(
+                new NodeGetVolumeStatsRequest { VolumeId = $"{Fx.Pool.Parent}/csan-never-made", VolumePath = target }
+            )
+        );
+        await Rpc.FailsWith(
+            StatusCode.NotFound,
+            Plugin.Node.NodeGetVolumeStatsAsync(
+                new NodeGetVolumeStatsRequest { VolumeId = volume.VolumeId, VolumePath = Plugin.NewTargetPath() }
+            )
+        );
 
-        var stats = await Plugin.Node.NodeGetVolumeStatsAsync(new NodeGetVolumeStatsRequest { VolumeId = volume.VolumeId, VolumePath = target });
+        var stats = await Plugin.Node.NodeGetVolumeStatsAsync(
+            new NodeGetVolumeStatsRequest { VolumeId = volume.VolumeId, VolumePath = target }
+        );
         var bytes = Assert.Single(stats.Usage, u => u.Unit == VolumeUsage.Types.Unit.Bytes);
         // The volume's quota is what its pod sees as the filesystem's size.
         Assert.InRange(bytes.Total, volume.CapacityBytes / 2, volume.CapacityBytes);
@@ -414,11 +530,23 @@ public sealed class NodeTests(ConformanceFixture fx) : ConformanceTest(fx)
         {
             return;
         }
-        foreach (var path in new[] { "some/path", "/some/path", Path.Combine(Plugin.KubeletDirectory, "..", "outside") })
+        foreach (
+            var path in new[] { "some/path", "/some/path", Path.Combine(Plugin.KubeletDirectory, "..", "outside") }
+        )
         {
-            await Rpc.FailsWith(StatusCode.NotFound, Plugin.Node.NodeGetVolumeStatsAsync(new NodeGetVolumeStatsRequest { VolumeId = volume.VolumeId, VolumePath = path }));
+            await Rpc.FailsWith(
+                StatusCode.NotFound,
+                Plugin.Node.NodeGetVolumeStatsAsync(
+                    new NodeGetVolumeStatsRequest { VolumeId = volume.VolumeId, VolumePath = path }
+                )
+            );
         }
-        await Rpc.FailsWith(StatusCode.InvalidArgument, Plugin.Node.NodeGetVolumeStatsAsync(new NodeGetVolumeStatsRequest { VolumeId = volume.VolumeId, VolumePath = "" }));
+        await Rpc.FailsWith(
+            StatusCode.InvalidArgument,
+            Plugin.Node.NodeGetVolumeStatsAsync(
+                new NodeGetVolumeStatsRequest { VolumeId = volume.VolumeId, VolumePath = "" }
+            )
+        );
     }
 
     [Fact]
@@ -433,7 +561,10 @@ public sealed class NodeTests(ConformanceFixture fx) : ConformanceTest(fx)
             await Rpc.FailsWith(StatusCode.Unimplemented, Plugin.Node.NodeGetVolumeHealthAsync(request));
             return;
         }
-        await Rpc.FailsWith(StatusCode.InvalidArgument, Plugin.Node.NodeGetVolumeHealthAsync(new NodeGetVolumeHealthRequest()));
+        await Rpc.FailsWith(
+            StatusCode.InvalidArgument,
+            Plugin.Node.NodeGetVolumeHealthAsync(new NodeGetVolumeHealthRequest())
+        );
         var health = await Plugin.Node.NodeGetVolumeHealthAsync(request);
         Assert.Equal(volume.VolumeId, health.VolumeHealth.VolumeId);
         // VolumeHealth.health_statuses: "An empty list means no adverse health condition is known".

@@ -16,9 +16,15 @@ public sealed record KernelHeaders(string Release, string Source, string Objects
         if (!Directory.Exists(build))
         {
             var others = OtherReleasesWithHeaders(modulesDirectory, release);
-            throw new BootstrapException("kernel headers",
+            throw new BootstrapException(
+                "kernel headers",
                 $"no kernel headers for the running kernel {release} ({build} is missing): install linux-headers-{release} or reboot into the new kernel"
-                + (others.Count > 0 ? $" (headers are installed for {string.Join(", ", others)}, which is not the running kernel)" : ""));
+                    + (
+                        others.Count > 0
+                            ? $" (headers are installed for {string.Join(", ", others)}, which is not the running kernel)"
+                            : ""
+                    )
+            );
         }
         return new KernelHeaders(release, Directory.Exists(source) ? source : build, build);
     }
@@ -26,10 +32,14 @@ public sealed record KernelHeaders(string Release, string Source, string Objects
     /// <summary>Releases other than the running one that have headers: a pending reboot, worth saying.</summary>
     public static IReadOnlyList<string> OtherReleasesWithHeaders(string modulesDirectory, string release) =>
         Directory.Exists(modulesDirectory)
-            ? [.. Directory.EnumerateDirectories(modulesDirectory)
-                .Select(Path.GetFileName)
-                .OfType<string>()
-                .Where(r => r != release && Directory.Exists(Path.Combine(modulesDirectory, r, "build")))
-                .Order(StringComparer.Ordinal)]
+            ?
+            [
+                .. Directory
+                    .EnumerateDirectories(modulesDirectory)
+                    .Select(Path.GetFileName)
+                    .OfType<string>()
+                    .Where(r => r != release && Directory.Exists(Path.Combine(modulesDirectory, r, "build")))
+                    .Order(StringComparer.Ordinal),
+            ]
             : [];
 }

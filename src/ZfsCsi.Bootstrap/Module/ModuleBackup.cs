@@ -18,8 +18,30 @@ namespace ZfsCsi.Bootstrap.Module;
 public sealed class ModuleBackup
 {
     /// <summary>The directories (up to 2.1) and module names (any layout) that OpenZFS installs into extra.</summary>
-    private static readonly HashSet<string> Directories = ["avl", "icp", "lua", "nvpair", "spl", "unicode", "zcommon", "zfs", "zstd"];
-    private static readonly HashSet<string> Modules = ["spl", "zfs", "zavl", "icp", "zlua", "znvpair", "zunicode", "zcommon", "zzstd"];
+    private static readonly HashSet<string> Directories =
+    [
+        "avl",
+        "icp",
+        "lua",
+        "nvpair",
+        "spl",
+        "unicode",
+        "zcommon",
+        "zfs",
+        "zstd",
+    ];
+    private static readonly HashSet<string> Modules =
+    [
+        "spl",
+        "zfs",
+        "zavl",
+        "icp",
+        "zlua",
+        "znvpair",
+        "zunicode",
+        "zcommon",
+        "zzstd",
+    ];
 
     private ModuleBackup(string extra, string copy, int files)
     {
@@ -40,7 +62,8 @@ public sealed class ModuleBackup
     public static string CopyDirectory(string modulesDirectory, string release) =>
         Path.Combine(modulesDirectory, ".zfs-csi-backup", release);
 
-    public static bool Exists(string modulesDirectory, string release) => Directory.Exists(CopyDirectory(modulesDirectory, release));
+    public static bool Exists(string modulesDirectory, string release) =>
+        Directory.Exists(CopyDirectory(modulesDirectory, release));
 
     /// <summary>
     /// Copies the zfs module files installed for <paramref name="release"/>. A copy that already
@@ -77,7 +100,11 @@ public sealed class ModuleBackup
     {
         var copy = CopyDirectory(modulesDirectory, release);
         return Directory.Exists(copy)
-            ? new ModuleBackup(Path.Combine(modulesDirectory, release, "extra"), copy, Directory.EnumerateFiles(copy, "*", SearchOption.AllDirectories).Count())
+            ? new ModuleBackup(
+                Path.Combine(modulesDirectory, release, "extra"),
+                copy,
+                Directory.EnumerateFiles(copy, "*", SearchOption.AllDirectories).Count()
+            )
             : null;
     }
 
@@ -118,9 +145,14 @@ public sealed class ModuleBackup
     /// <summary>The OpenZFS entries of an extra directory: its module directories and module files, nothing else.</summary>
     private static IEnumerable<string> ZfsEntries(string extra) =>
         Directory.Exists(extra)
-            ? Directory.EnumerateFileSystemEntries(extra).Where(e => Directory.Exists(e)
-                ? Directories.Contains(Path.GetFileName(e))
-                : Modules.Contains(ModuleName(Path.GetFileName(e)))).ToList()
+            ? Directory
+                .EnumerateFileSystemEntries(extra)
+                .Where(e =>
+                    Directory.Exists(e)
+                        ? Directories.Contains(Path.GetFileName(e))
+                        : Modules.Contains(ModuleName(Path.GetFileName(e)))
+                )
+                .ToList()
             : [];
 
     /// <summary>"zfs" from zfs.ko, zfs.ko.xz, zfs.ko.zst; "" for anything that is not a module.</summary>

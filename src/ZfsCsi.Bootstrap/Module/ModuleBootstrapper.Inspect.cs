@@ -12,7 +12,14 @@ public sealed partial class ModuleBootstrapper
 
     private async Task<string> UnameAsync(CancellationToken ct)
     {
-        var result = await RequireAsync(new CommandLine(options.Uname, "-r"), options.CommandTimeout, "uname -r", retryable: true, ct).ConfigureAwait(false);
+        var result = await RequireAsync(
+                new CommandLine(options.Uname, "-r"),
+                options.CommandTimeout,
+                "uname -r",
+                retryable: true,
+                ct
+            )
+            .ConfigureAwait(false);
         var release = result.StandardOutput.Trim();
         // The release names a directory under /lib/modules: nothing that could leave it.
         return release.Length > 0 && !release.Contains('/', StringComparison.Ordinal) && release is not ("." or "..")
@@ -23,8 +30,15 @@ public sealed partial class ModuleBootstrapper
     /// <summary>Quick reads, no build: modinfo for exactly this release, /sys for the loaded module, the tools' version, the source tree's META.</summary>
     private async Task<ModuleState> InspectAsync(string release, CancellationToken ct)
     {
-        var modinfo = await runner.RunAsync(new CommandLine(options.Modinfo, "-k", release, "-F", "version", "zfs"), options.CommandTimeout, ct).ConfigureAwait(false);
-        var installed = modinfo.Succeeded && modinfo.StandardOutput.Trim().Length > 0 ? modinfo.StandardOutput.Trim() : null;
+        var modinfo = await runner
+            .RunAsync(
+                new CommandLine(options.Modinfo, "-k", release, "-F", "version", "zfs"),
+                options.CommandTimeout,
+                ct
+            )
+            .ConfigureAwait(false);
+        var installed =
+            modinfo.Succeeded && modinfo.StandardOutput.Trim().Length > 0 ? modinfo.StandardOutput.Trim() : null;
         var (userland, error) = await ReadUserlandAsync(ct).ConfigureAwait(false);
         var source = ReadSourceVersion();
         var from = userland is not null ? ZfsVersionCommand : null;
@@ -58,7 +72,10 @@ public sealed partial class ModuleBootstrapper
         var userland = ZfsVersion.ParseUserland(result.StandardOutput);
         return userland is not null
             ? (userland, null)
-            : (null, $"'{options.ZfsCommand} --version' exited {result.ExitCode} without a zfs-X.Y.Z line: {FirstLine(result.StandardError + result.StandardOutput)}");
+            : (
+                null,
+                $"'{options.ZfsCommand} --version' exited {result.ExitCode} without a zfs-X.Y.Z line: {FirstLine(result.StandardError + result.StandardOutput)}"
+            );
     }
 
     /// <summary>The release the --source tree builds (its META file), or null without a tree or META.</summary>
@@ -72,7 +89,8 @@ public sealed partial class ModuleBootstrapper
         {
             return ZfsVersion.ParseMeta(File.ReadAllText(Path.Combine(options.SourceTree, "META")));
         }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException)
+        catch (Exception e)
+            when (e is FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException)
         {
             return null;
         }
@@ -104,7 +122,13 @@ public sealed partial class ModuleBootstrapper
         }
     }
 
-    private async Task<CommandResult> RequireAsync(CommandLine command, TimeSpan timeout, string step, bool retryable, CancellationToken ct)
+    private async Task<CommandResult> RequireAsync(
+        CommandLine command,
+        TimeSpan timeout,
+        string step,
+        bool retryable,
+        CancellationToken ct
+    )
     {
         CommandResult result;
         try
@@ -119,11 +143,20 @@ public sealed partial class ModuleBootstrapper
         {
             throw new BootstrapException(step, e.Message, retryable: false, e);
         }
-        return result.Succeeded ? result
-            : throw new BootstrapException(step, $"{command} exited {result.ExitCode}: {FirstLines(result.StandardError + result.StandardOutput)}", retryable);
+        return result.Succeeded
+            ? result
+            : throw new BootstrapException(
+                step,
+                $"{command} exited {result.ExitCode}: {FirstLines(result.StandardError + result.StandardOutput)}",
+                retryable
+            );
     }
 
     private static string FirstLine(string text) => text.Trim().Split('\n').FirstOrDefault()?.Trim() ?? "";
 
-    private static string FirstLines(string text) => string.Join(" / ", text.Trim().Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Take(5));
+    private static string FirstLines(string text) =>
+        string.Join(
+            " / ",
+            text.Trim().Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Take(5)
+        );
 }

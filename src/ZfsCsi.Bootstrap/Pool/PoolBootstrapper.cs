@@ -15,7 +15,13 @@ namespace ZfsCsi.Bootstrap.Pool;
 /// <see cref="BootstrapOptions.ImportMount"/>: in a container, mounts land in the container's own
 /// mount namespace, so by default (OpenZFS) it mounts nothing (-N) and the host mounts.
 /// </summary>
-public sealed class PoolBootstrapper(ICommandRunner runner, BootstrapOptions options, BootstrapProgress progress, MountSerializer mounts, ILogger logger)
+public sealed class PoolBootstrapper(
+    ICommandRunner runner,
+    BootstrapOptions options,
+    BootstrapProgress progress,
+    MountSerializer mounts,
+    ILogger logger
+)
 {
     private readonly ILogger _log = logger.ForContext<PoolBootstrapper>();
 
@@ -36,46 +42,106 @@ public sealed class PoolBootstrapper(ICommandRunner runner, BootstrapOptions opt
     public async Task<(bool Ready, string Reason)> EnsureAsync(CancellationToken ct)
     {
         var pool = options.Pool;
-        var health = await progress.StepAsync(BootstrapState.Checking, "zpool list", $"looking for pool {pool}", () => HealthAsync(ct), limit: options.CommandTimeout).ConfigureAwait(false);
+        var health = await progress
+            .StepAsync(
+                BootstrapState.Checking,
+                "zpool list",
+                $"looking for pool {pool}",
+                () => HealthAsync(ct),
+                limit: options.CommandTimeout
+            )
+            .ConfigureAwait(false);
         var note = "";
         if (health is null)
         {
             if (!options.Import)
             {
                 progress.Facts(pool: pool, poolHealth: "NOT IMPORTED");
-                throw new BootstrapException("zpool list",
-                    $"pool {pool} is not imported, and this bootstrap never imports (--no-import): the host imports it (deploy/systemd/zfs-csi-bootstrap.service, or 'zpool import {pool}')", retryable: true);
+                throw new BootstrapException(
+                    "zpool list",
+                    $"pool {pool} is not imported, and this bootstrap never imports (--no-import): the host imports it (deploy/systemd/zfs-csi-bootstrap.service, or 'zpool import {pool}')",
+                    retryable: true
+                );
             }
-            await progress.StepAsync(BootstrapState.Importing, "zpool import", $"pool {pool} is not imported: importing it", () => ImportAsync(ct), important: true, limit: ImportLimit).ConfigureAwait(false);
+            await progress
+                .StepAsync(
+                    BootstrapState.Importing,
+                    "zpool import",
+                    $"pool {pool} is not imported: importing it",
+                    () => ImportAsync(ct),
+                    important: true,
+                    limit: ImportLimit
+                )
+                .ConfigureAwait(false);
             health = await HealthAsync(ct).ConfigureAwait(false)
-                ?? throw new BootstrapException("zpool import", $"zpool import {pool} succeeded but the pool is not listed by zpool list", retryable: true);
+                ?? throw new BootstrapException(
+                    "zpool import",
+                    $"zpool import {pool} succeeded but the pool is not listed by zpool list",
+                    retryable: true
+                );
             _mountsPending = options.ImportMount == ImportMount.Under;
             if (options.ImportMount is ImportMount.None or ImportMount.Under)
             {
-                note = $" (imported by the bootstrap with -N: {(options.ImportMount == ImportMount.Under ? $"datasets outside {options.MountUnder} are" : "its datasets are")} for the host to mount, e.g. zfs mount -a)";
-                _log.Warning("Imported pool {Pool} without mounting{What}: the host mounts the rest of its datasets (zfs-mount.service or 'zfs mount -a' on the host); "
-                    + "mounts made in this container would be seen only inside it", pool, options.ImportMount == ImportMount.Under ? $" outside {options.MountUnder}" : " any dataset");
+                note =
+                    $" (imported by the bootstrap with -N: {(options.ImportMount == ImportMount.Under ? $"datasets outside {options.MountUnder} are" : "its datasets are")} for the host to mount, e.g. zfs mount -a)";
+                _log.Warning(
+                    "Imported pool {Pool} without mounting{What}: the host mounts the rest of its datasets (zfs-mount.service or 'zfs mount -a' on the host); "
+                        + "mounts made in this container would be seen only inside it",
+                    pool,
+                    options.ImportMount == ImportMount.Under ? $" outside {options.MountUnder}" : " any dataset"
+                );
             }
         }
         if (_mountsPending)
         {
-            var wanted = await progress.StepAsync(BootstrapState.Checking, "zfs list", $"looking for unmounted datasets of {pool} under {options.MountUnder}", () => UnmountedUnderAsync(ct), limit: options.CommandTimeout).ConfigureAwait(false);
+            var wanted = await progress
+                .StepAsync(
+                    BootstrapState.Checking,
+                    "zfs list",
+                    $"looking for unmounted datasets of {pool} under {options.MountUnder}",
+                    () => UnmountedUnderAsync(ct),
+                    limit: options.CommandTimeout
+                )
+                .ConfigureAwait(false);
             if (wanted.Count > 0)
             {
                 // One lock wait and one mount per dataset: the step's limit grows with the count,
                 // so liveness never kills a long but progressing mount of many volumes.
-                await progress.StepAsync(BootstrapState.Importing, "zfs mount", $"mounting {wanted.Count} dataset(s) of {pool} under {options.MountUnder}", () => MountAsync(wanted, ct), important: true, limit: ImportLimit * wanted.Count).ConfigureAwait(false);
+                await progress
+                    .StepAsync(
+                        BootstrapState.Importing,
+                        "zfs mount",
+                        $"mounting {wanted.Count} dataset(s) of {pool} under {options.MountUnder}",
+                        () => MountAsync(wanted, ct),
+                        important: true,
+                        limit: ImportLimit * wanted.Count
+                    )
+                    .ConfigureAwait(false);
             }
             _mountsPending = false;
         }
-        var status = await progress.StepAsync(BootstrapState.Checking, "zpool status", $"checking the health of {pool}", () => StatusAsync(ct), limit: options.CommandTimeout).ConfigureAwait(false);
+        var status = await progress
+            .StepAsync(
+                BootstrapState.Checking,
+                "zpool status",
+                $"checking the health of {pool}",
+                () => StatusAsync(ct),
+                limit: options.CommandTimeout
+            )
+            .ConfigureAwait(false);
         progress.Facts(pool: pool, poolHealth: health);
         var problems = status?.DescribeProblems(pool) ?? "";
-        var detail = string.Join("; ", new[] { problems, status?.Action is { } a ? "action: " + a : "" }.Where(s => s.Length > 0));
+        var detail = string.Join(
+            "; ",
+            new[] { problems, status?.Action is { } a ? "action: " + a : "" }.Where(s => s.Length > 0)
+        );
         return health switch
         {
             "ONLINE" => (true, $"pool {pool} is ONLINE{note}"),
-            "DEGRADED" when options.AllowDegraded => (true, $"pool {pool} is DEGRADED (serving, --allow-degraded): {detail}{note}"),
+            "DEGRADED" when options.AllowDegraded => (
+                true,
+                $"pool {pool} is DEGRADED (serving, --allow-degraded): {detail}{note}"
+            ),
             _ => (false, $"pool {pool} is {health}{(detail.Length > 0 ? ": " + detail : "")} (zpool status {pool})"),
         };
     }
@@ -86,7 +152,11 @@ public sealed class PoolBootstrapper(ICommandRunner runner, BootstrapOptions opt
         var result = await RunAsync(command, options.CommandTimeout, "zpool list", ct).ConfigureAwait(false);
         if (!result.Succeeded)
         {
-            throw new BootstrapException("zpool list", $"{command} exited {result.ExitCode}: {result.StandardError.Trim()} (is the ZFS module loaded, or the zfs-fuse daemon running?)", retryable: true);
+            throw new BootstrapException(
+                "zpool list",
+                $"{command} exited {result.ExitCode}: {result.StandardError.Trim()} (is the ZFS module loaded, or the zfs-fuse daemon running?)",
+                retryable: true
+            );
         }
         return ZfsParser.ParsePoolHealth(result.StandardOutput).GetValueOrDefault(options.Pool);
     }
@@ -95,27 +165,50 @@ public sealed class PoolBootstrapper(ICommandRunner runner, BootstrapOptions opt
     {
         // Without mounting (-N) when the mounts are not this process's to make (ImportMount None or Under).
         var mount = options.ImportMount is not (ImportMount.None or ImportMount.Under);
-        var command = new CommandLine(options.ZpoolCommand, ZfsArgs.PoolImport(PoolName, options.ImportDirectories, mount));
-        var result = await LockedAsync(() => RunAsync(command, options.ImportTimeout, "zpool import", ct), "zpool import", ct).ConfigureAwait(false);
+        var command = new CommandLine(
+            options.ZpoolCommand,
+            ZfsArgs.PoolImport(PoolName, options.ImportDirectories, mount)
+        );
+        var result = await LockedAsync(
+                () => RunAsync(command, options.ImportTimeout, "zpool import", ct),
+                "zpool import",
+                ct
+            )
+            .ConfigureAwait(false);
         if (result.Succeeded)
         {
-            _log.Information("Imported pool {Pool} in {DurationMs:F0} ms", options.Pool, result.Duration.TotalMilliseconds);
+            _log.Information(
+                "Imported pool {Pool} in {DurationMs:F0} ms",
+                options.Pool,
+                result.Duration.TotalMilliseconds
+            );
             return;
         }
         var stderr = result.StandardError.Trim();
-        var where = options.ImportDirectories.Count > 0 ? string.Join(", ", options.ImportDirectories) : "zpool's default device search (/dev)";
+        var where =
+            options.ImportDirectories.Count > 0
+                ? string.Join(", ", options.ImportDirectories)
+                : "zpool's default device search (/dev)";
         switch (ZfsErrors.Classify(command, result))
         {
             case ZfsPoolNotFoundForImportException:
-                throw new BootstrapException("zpool import",
+                throw new BootstrapException(
+                    "zpool import",
                     $"pool '{options.Pool}' was not found in {where}: check --pool and --import-dir ('zpool import{string.Concat(options.ImportDirectories.Select(d => " -d " + d))}' lists the pools that can be imported there)",
-                    retryable: true);
+                    retryable: true
+                );
             case ZfsPoolInUseElsewhereException:
-                throw new BootstrapException("zpool import",
+                throw new BootstrapException(
+                    "zpool import",
                     $"{command} exited {result.ExitCode}: {stderr} (the bootstrap never forces an import: make sure no other host uses the pool, then import it by hand)",
-                    retryable: true);
+                    retryable: true
+                );
             default:
-                throw new BootstrapException("zpool import", $"{command} exited {result.ExitCode}: {stderr}", retryable: true);
+                throw new BootstrapException(
+                    "zpool import",
+                    $"{command} exited {result.ExitCode}: {stderr}",
+                    retryable: true
+                );
         }
     }
 
@@ -130,13 +223,22 @@ public sealed class PoolBootstrapper(ICommandRunner runner, BootstrapOptions opt
         var listed = await RunAsync(list, options.CommandTimeout, "zfs list", ct).ConfigureAwait(false);
         if (!listed.Succeeded)
         {
-            throw new BootstrapException("zfs list", $"{list} exited {listed.ExitCode}: {listed.StandardError.Trim()}", retryable: true);
+            throw new BootstrapException(
+                "zfs list",
+                $"{list} exited {listed.ExitCode}: {listed.StandardError.Trim()}",
+                retryable: true
+            );
         }
         var under = options.MountUnder.TrimEnd('/');
-        return listed.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+        return listed
+            .StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries)
             .Select(l => l.TrimEnd('\r').Split('\t'))
-            .Where(c => c.Length == 4 && c[2] == "on" && c[3] == "no"
-                && (c[1] == under || c[1].StartsWith(under + "/", StringComparison.Ordinal)))
+            .Where(c =>
+                c.Length == 4
+                && c[2] == "on"
+                && c[3] == "no"
+                && (c[1] == under || c[1].StartsWith(under + "/", StringComparison.Ordinal))
+            )
             .OrderBy(c => c[1].Count(ch => ch == '/'))
             .ThenBy(c => c[1], StringComparer.Ordinal)
             .Select(c => c[0])
@@ -151,7 +253,12 @@ public sealed class PoolBootstrapper(ICommandRunner runner, BootstrapOptions opt
         {
             // Names as zfs listed them (any dataset of the pool, spaces included), passed as one argv entry.
             var mount = new CommandLine(options.ZfsCommand, ZfsArgs.MountListed(dataset));
-            var result = await LockedAsync(() => RunAsync(mount, options.ImportTimeout, "zfs mount", ct), "zfs mount", ct).ConfigureAwait(false);
+            var result = await LockedAsync(
+                    () => RunAsync(mount, options.ImportTimeout, "zfs mount", ct),
+                    "zfs mount",
+                    ct
+                )
+                .ConfigureAwait(false);
             if (!result.Succeeded)
             {
                 failed.Add($"{dataset}: {result.StandardError.Trim()}");
@@ -159,17 +266,37 @@ public sealed class PoolBootstrapper(ICommandRunner runner, BootstrapOptions opt
         }
         if (failed.Count > 0)
         {
-            throw new BootstrapException("zfs mount", $"could not mount {string.Join("; ", failed)} (retried at the next check)", retryable: true);
+            throw new BootstrapException(
+                "zfs mount",
+                $"could not mount {string.Join("; ", failed)} (retried at the next check)",
+                retryable: true
+            );
         }
-        _log.Information("Mounted {Count} dataset(s) of pool {Pool} under {MountUnder}", wanted.Count, options.Pool, options.MountUnder);
+        _log.Information(
+            "Mounted {Count} dataset(s) of pool {Pool} under {MountUnder}",
+            wanted.Count,
+            options.Pool,
+            options.MountUnder
+        );
     }
 
     private async Task<PoolStatus?> StatusAsync(CancellationToken ct)
     {
-        var result = await RunAsync(new CommandLine(options.ZpoolCommand, ZfsArgs.PoolStatus(PoolName)), options.CommandTimeout, "zpool status", ct).ConfigureAwait(false);
+        var result = await RunAsync(
+                new CommandLine(options.ZpoolCommand, ZfsArgs.PoolStatus(PoolName)),
+                options.CommandTimeout,
+                "zpool status",
+                ct
+            )
+            .ConfigureAwait(false);
         if (!result.Succeeded)
         {
-            _log.Warning("zpool status {Pool} exited {ExitCode}: {StandardError}", options.Pool, result.ExitCode, result.StandardError.Trim());
+            _log.Warning(
+                "zpool status {Pool} exited {ExitCode}: {StandardError}",
+                options.Pool,
+                result.ExitCode,
+                result.StandardError.Trim()
+            );
             return null;
         }
         return PoolStatus.Parse(result.StandardOutput);

@@ -8,9 +8,26 @@ public sealed record PoolDeviceProblem(string Name, string State, string Note);
 /// "scan:" on OpenZFS or "scrub:" on zfs-fuse) and the devices that are not ONLINE. Unknown lines
 /// are ignored, so new fields in either implementation do not break it.
 /// </summary>
-public sealed record PoolStatus(string State, string? Status, string? Action, string? Scan, string? Errors, IReadOnlyList<PoolDeviceProblem> Problems)
+public sealed record PoolStatus(
+    string State,
+    string? Status,
+    string? Action,
+    string? Scan,
+    string? Errors,
+    IReadOnlyList<PoolDeviceProblem> Problems
+)
 {
-    private static readonly HashSet<string> DeviceStates = ["ONLINE", "DEGRADED", "FAULTED", "OFFLINE", "UNAVAIL", "REMOVED", "AVAIL", "INUSE"];
+    private static readonly HashSet<string> DeviceStates =
+    [
+        "ONLINE",
+        "DEGRADED",
+        "FAULTED",
+        "OFFLINE",
+        "UNAVAIL",
+        "REMOVED",
+        "AVAIL",
+        "INUSE",
+    ];
 
     public static PoolStatus Parse(string output)
     {
@@ -23,8 +40,12 @@ public sealed record PoolStatus(string State, string? Status, string? Action, st
             var line = raw.TrimEnd();
             var trimmed = line.Trim();
             var colon = trimmed.IndexOf(':', StringComparison.Ordinal);
-            var isHeader = !line.StartsWith('\t') && !line.StartsWith("  \t", StringComparison.Ordinal) && colon > 0
-                && trimmed[..colon].All(c => char.IsAsciiLetterLower(c) || c == ' ') && !inConfig;
+            var isHeader =
+                !line.StartsWith('\t')
+                && !line.StartsWith("  \t", StringComparison.Ordinal)
+                && colon > 0
+                && trimmed[..colon].All(c => char.IsAsciiLetterLower(c) || c == ' ')
+                && !inConfig;
             if (isHeader || trimmed.StartsWith("errors:", StringComparison.Ordinal))
             {
                 key = trimmed[..colon].Trim();
@@ -39,7 +60,11 @@ public sealed record PoolStatus(string State, string? Status, string? Action, st
                 {
                     var rest = cols.Length > 2 ? cols[2] : "";
                     // After the READ WRITE CKSUM counters comes zpool's note, e.g. "was /var/tmp/d2" or "cannot open".
-                    var note = string.Join(' ', rest.Split(' ', StringSplitOptions.RemoveEmptyEntries).SkipWhile(t => t.All(char.IsAsciiDigit) || t == "-"));
+                    var note = string.Join(
+                        ' ',
+                        rest.Split(' ', StringSplitOptions.RemoveEmptyEntries)
+                            .SkipWhile(t => t.All(char.IsAsciiDigit) || t == "-")
+                    );
                     problems.Add(new PoolDeviceProblem(cols[0], cols[1], note));
                 }
             }
@@ -55,12 +80,20 @@ public sealed record PoolStatus(string State, string? Status, string? Action, st
             fields.GetValueOrDefault("action"),
             fields.GetValueOrDefault("scan") ?? fields.GetValueOrDefault("scrub"),
             fields.GetValueOrDefault("errors"),
-            problems);
+            problems
+        );
     }
 
     /// <summary>The vdevs (leaves, not the pool or mirror lines) that need attention, as "disk2 UNAVAIL (was /x/disk2)".</summary>
     public string DescribeProblems(string pool) =>
-        string.Join(", ", Problems
-            .Where(p => p.Name != pool && !p.Name.StartsWith("mirror", StringComparison.Ordinal) && !p.Name.StartsWith("raidz", StringComparison.Ordinal))
-            .Select(p => p.Note.Length > 0 ? $"{p.Name} {p.State} ({p.Note})" : $"{p.Name} {p.State}"));
+        string.Join(
+            ", ",
+            Problems
+                .Where(p =>
+                    p.Name != pool
+                    && !p.Name.StartsWith("mirror", StringComparison.Ordinal)
+                    && !p.Name.StartsWith("raidz", StringComparison.Ordinal)
+                )
+                .Select(p => p.Note.Length > 0 ? $"{p.Name} {p.State} ({p.Note})" : $"{p.Name} {p.State}")
+        );
 }

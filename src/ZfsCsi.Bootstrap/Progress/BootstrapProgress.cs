@@ -30,14 +30,27 @@ public sealed class BootstrapProgress : IDisposable
     private bool _stepRunning;
     private bool _writeFailedLogged;
 
-    public BootstrapProgress(ILogger log, string statusFile, bool watching, TimeSpan heartbeat, ProgressLine? line = null, TimeProvider? clock = null)
+    public BootstrapProgress(
+        ILogger log,
+        string statusFile,
+        bool watching,
+        TimeSpan heartbeat,
+        ProgressLine? line = null,
+        TimeProvider? clock = null
+    )
     {
         _log = log.ForContext<BootstrapProgress>();
         _statusFile = statusFile;
         _watching = watching;
         _line = line;
         _clock = clock ?? TimeProvider.System;
-        _status = new BootstrapStatus { State = BootstrapState.Checking, Reason = "starting", Heartbeat = _clock.GetUtcNow(), Watching = watching };
+        _status = new BootstrapStatus
+        {
+            State = BootstrapState.Checking,
+            Reason = "starting",
+            Heartbeat = _clock.GetUtcNow(),
+            Watching = watching,
+        };
         _heartbeat = new Timer(_ => Beat(), null, heartbeat, heartbeat);
     }
 
@@ -87,7 +100,12 @@ public sealed class BootstrapProgress : IDisposable
     }
 
     /// <summary>Records facts the status file carries (null leaves a fact as it was).</summary>
-    public void Facts(string? pool = null, string? poolHealth = null, string? kernelRelease = null, string? moduleVersion = null)
+    public void Facts(
+        string? pool = null,
+        string? poolHealth = null,
+        string? kernelRelease = null,
+        string? moduleVersion = null
+    )
     {
         lock (_gate)
         {
@@ -125,7 +143,14 @@ public sealed class BootstrapProgress : IDisposable
     /// margin, `alive` reports the step stuck), and on failure logs the tail of its output.
     /// <paramref name="important"/> steps (build, import) always log at Information.
     /// </summary>
-    public async Task<T> StepAsync<T>(BootstrapState state, string step, string reason, Func<Task<T>> action, bool important = false, TimeSpan? limit = null)
+    public async Task<T> StepAsync<T>(
+        BootstrapState state,
+        string step,
+        string reason,
+        Func<Task<T>> action,
+        bool important = false,
+        TimeSpan? limit = null
+    )
     {
         var level = Verbose || important ? LogEventLevel.Information : LogEventLevel.Debug;
         lock (_gate)
@@ -134,7 +159,12 @@ public sealed class BootstrapProgress : IDisposable
             _stepStarted = Stopwatch.GetTimestamp();
             _lastLongStepLog = _stepStarted;
             _stepRunning = true;
-            _status = _status with { RunningStep = step, StepStarted = _clock.GetUtcNow(), StepLimitSeconds = limit?.TotalSeconds };
+            _status = _status with
+            {
+                RunningStep = step,
+                StepStarted = _clock.GetUtcNow(),
+                StepLimitSeconds = limit?.TotalSeconds,
+            };
             // A routine re-check (watch mode) keeps the last verdict in the file: the driver must not
             // flap to not-ready for the few milliseconds each check takes. Rebuilding, importing or
             // a new verdict replace it.
@@ -157,8 +187,14 @@ public sealed class BootstrapProgress : IDisposable
         {
             _line?.End();
             var tail = Tail;
-            _log.Error("Step {Step} failed after {ElapsedMs:F0} ms: {Reason}{NewLine}{OutputTail}",
-                step, StepElapsed.TotalMilliseconds, e.Message, tail.Count > 0 ? Environment.NewLine : "", string.Join(Environment.NewLine, tail));
+            _log.Error(
+                "Step {Step} failed after {ElapsedMs:F0} ms: {Reason}{NewLine}{OutputTail}",
+                step,
+                StepElapsed.TotalMilliseconds,
+                e.Message,
+                tail.Count > 0 ? Environment.NewLine : "",
+                string.Join(Environment.NewLine, tail)
+            );
             throw;
         }
         finally
@@ -171,8 +207,26 @@ public sealed class BootstrapProgress : IDisposable
         }
     }
 
-    public Task StepAsync(BootstrapState state, string step, string reason, Func<Task> action, bool important = false, TimeSpan? limit = null) =>
-        StepAsync(state, step, reason, async () => { await action().ConfigureAwait(false); return 0; }, important, limit);
+    public Task StepAsync(
+        BootstrapState state,
+        string step,
+        string reason,
+        Func<Task> action,
+        bool important = false,
+        TimeSpan? limit = null
+    ) =>
+        StepAsync(
+            state,
+            step,
+            reason,
+            async () =>
+            {
+                await action().ConfigureAwait(false);
+                return 0;
+            },
+            important,
+            limit
+        );
 
     /// <summary>One line of a running command's output: kept for the tail, shown on the live line, logged at Debug.</summary>
     public void Output(string line)
@@ -194,7 +248,12 @@ public sealed class BootstrapProgress : IDisposable
     {
         lock (_gate)
         {
-            _status = _status with { State = ready ? BootstrapState.Ready : BootstrapState.Failed, Reason = reason, Step = ready ? "" : failedStep };
+            _status = _status with
+            {
+                State = ready ? BootstrapState.Ready : BootstrapState.Failed,
+                Reason = reason,
+                Step = ready ? "" : failedStep,
+            };
         }
         Write();
         return Current;
@@ -227,7 +286,12 @@ public sealed class BootstrapProgress : IDisposable
         }
         if (step is not null)
         {
-            _log.Information("Step {Step} still running after {ElapsedSeconds:F0} s; last output: {LastOutputLine}", step, elapsed.TotalSeconds, last ?? "(none)");
+            _log.Information(
+                "Step {Step} still running after {ElapsedSeconds:F0} s; last output: {LastOutputLine}",
+                step,
+                elapsed.TotalSeconds,
+                last ?? "(none)"
+            );
         }
     }
 
@@ -241,7 +305,12 @@ public sealed class BootstrapProgress : IDisposable
         BootstrapStatus status;
         lock (_gate)
         {
-            _status = _status with { Heartbeat = _clock.GetUtcNow(), ElapsedSeconds = Math.Round(Stopwatch.GetElapsedTime(_checkStarted).TotalSeconds, 3), Watching = _watching };
+            _status = _status with
+            {
+                Heartbeat = _clock.GetUtcNow(),
+                ElapsedSeconds = Math.Round(Stopwatch.GetElapsedTime(_checkStarted).TotalSeconds, 3),
+                Watching = _watching,
+            };
             status = _status;
             try
             {
@@ -253,7 +322,11 @@ public sealed class BootstrapProgress : IDisposable
                 if (!_writeFailedLogged)
                 {
                     _writeFailedLogged = true;
-                    _log.Error("Cannot write status file {StatusFile}: {Reason}; the driver will not see this bootstrap's state", _statusFile, e.Message);
+                    _log.Error(
+                        "Cannot write status file {StatusFile}: {Reason}; the driver will not see this bootstrap's state",
+                        _statusFile,
+                        e.Message
+                    );
                 }
             }
         }

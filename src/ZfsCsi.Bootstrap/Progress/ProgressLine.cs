@@ -71,7 +71,8 @@ public sealed class ProgressLine : IDisposable
                 return;
             }
             var elapsed = System.Diagnostics.Stopwatch.GetElapsedTime(_started);
-            var text = $"  [{(int)elapsed.TotalMinutes:00}:{elapsed.Seconds:00}] {_step}{(_last.Length > 0 ? " | " + _last : "")}";
+            var text =
+                $"  [{(int)elapsed.TotalMinutes:00}:{elapsed.Seconds:00}] {_step}{(_last.Length > 0 ? " | " + _last : "")}";
             var width = Console.IsOutputRedirected ? 120 : Math.Max(40, Console.WindowWidth) - 1;
             _out.Write("\r\u001b[2K" + (text.Length > width ? text[..width] : text));
             _out.Flush();

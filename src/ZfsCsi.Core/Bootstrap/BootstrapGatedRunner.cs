@@ -12,15 +12,28 @@ namespace ZfsCsi.Core.Bootstrap;
 /// whatever module is installed, of whatever release, behind its back. Other programs (ssh, mount)
 /// pass through.
 /// </summary>
-public sealed class BootstrapGatedRunner(ICommandRunner inner, BootstrapReadiness bootstrap, IReadOnlySet<string> gatedPrograms) : ICommandRunner
+public sealed class BootstrapGatedRunner(
+    ICommandRunner inner,
+    BootstrapReadiness bootstrap,
+    IReadOnlySet<string> gatedPrograms
+) : ICommandRunner
 {
-    public async Task<CommandResult> RunAsync(CommandLine command, TimeSpan timeout, CancellationToken cancellationToken = default)
+    public async Task<CommandResult> RunAsync(
+        CommandLine command,
+        TimeSpan timeout,
+        CancellationToken cancellationToken = default
+    )
     {
         await RequireReadyAsync(command, cancellationToken).ConfigureAwait(false);
         return await inner.RunAsync(command, timeout, cancellationToken).ConfigureAwait(false);
     }
 
-    public async Task<CommandResult> RunStreamingAsync(CommandLine command, TimeSpan timeout, Action<string> onOutputLine, CancellationToken cancellationToken = default)
+    public async Task<CommandResult> RunStreamingAsync(
+        CommandLine command,
+        TimeSpan timeout,
+        Action<string> onOutputLine,
+        CancellationToken cancellationToken = default
+    )
     {
         await RequireReadyAsync(command, cancellationToken).ConfigureAwait(false);
         return await inner.RunStreamingAsync(command, timeout, onOutputLine, cancellationToken).ConfigureAwait(false);
@@ -36,7 +49,8 @@ public sealed class BootstrapGatedRunner(ICommandRunner inner, BootstrapReadines
         if (!readiness.Ready)
         {
             throw new StorageNotReadyException(
-                $"the storage host is not ready ({readiness.Reason}); no ZFS command runs until the bootstrap reports ready: retry later");
+                $"the storage host is not ready ({readiness.Reason}); no ZFS command runs until the bootstrap reports ready: retry later"
+            );
         }
     }
 }

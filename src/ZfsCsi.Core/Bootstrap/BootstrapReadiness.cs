@@ -8,7 +8,8 @@ namespace ZfsCsi.Core.Bootstrap;
 /// refreshing its heartbeat: a rebuild takes minutes and must never be cut short by a liveness
 /// probe, but a bootstrap that died mid-step should be restarted.
 /// </summary>
-public sealed class BootstrapReadiness(string statusFile, TimeSpan staleAfter, TimeProvider? clock = null) : IReadinessCheck
+public sealed class BootstrapReadiness(string statusFile, TimeSpan staleAfter, TimeProvider? clock = null)
+    : IReadinessCheck
 {
     private readonly TimeProvider _clock = clock ?? TimeProvider.System;
 
@@ -23,16 +24,25 @@ public sealed class BootstrapReadiness(string statusFile, TimeSpan staleAfter, T
         }
         if (status is null)
         {
-            return new Readiness(false, $"bootstrap has not reported yet ({statusFile} does not exist): is zfs-csi-bootstrap running?");
+            return new Readiness(
+                false,
+                $"bootstrap has not reported yet ({statusFile} does not exist): is zfs-csi-bootstrap running?"
+            );
         }
         var age = _clock.GetUtcNow() - status.Heartbeat;
         if (status.Watching && age > staleAfter)
         {
-            return new Readiness(false, $"bootstrap status is stale (last heartbeat {age.TotalSeconds:F0} s ago, state {Name(status.State)}): is the bootstrap sidecar still running?");
+            return new Readiness(
+                false,
+                $"bootstrap status is stale (last heartbeat {age.TotalSeconds:F0} s ago, state {Name(status.State)}): is the bootstrap sidecar still running?"
+            );
         }
         return status.State == BootstrapState.Ready
             ? new Readiness(true, $"bootstrap ready: {status.Reason}")
-            : new Readiness(false, $"bootstrap {Name(status.State)}{(status.Step.Length > 0 ? $" at step '{status.Step}'" : "")}: {status.Reason}");
+            : new Readiness(
+                false,
+                $"bootstrap {Name(status.State)}{(status.Step.Length > 0 ? $" at step '{status.Step}'" : "")}: {status.Reason}"
+            );
     }
 
     /// <summary>
@@ -59,16 +69,28 @@ public sealed class BootstrapReadiness(string statusFile, TimeSpan staleAfter, T
         var age = now - status.Heartbeat;
         if (status.IsInProgress && age > staleAfter)
         {
-            return new Readiness(false, $"bootstrap stuck: state {Name(status.State)} at step '{status.Step}', last heartbeat {age.TotalSeconds:F0} s ago");
+            return new Readiness(
+                false,
+                $"bootstrap stuck: state {Name(status.State)} at step '{status.Step}', last heartbeat {age.TotalSeconds:F0} s ago"
+            );
         }
-        if (status.StepStarted is { } started && status.StepLimitSeconds is { } limit && now - started > TimeSpan.FromSeconds(limit) + staleAfter)
+        if (
+            status.StepStarted is { } started
+            && status.StepLimitSeconds is { } limit
+            && now - started > TimeSpan.FromSeconds(limit) + staleAfter
+        )
         {
             var step = status.RunningStep.Length > 0 ? status.RunningStep : status.Step;
-            return new Readiness(false,
+            return new Readiness(
+                false,
                 $"bootstrap stuck: step '{step}' has run {(now - started).TotalSeconds:F0} s, past its limit of {limit:F0} s plus {staleAfter.TotalSeconds:F0} s "
-                + "(a command that outlives its kill is in uninterruptible sleep: see the host's dmesg and ps for processes in state D)");
+                    + "(a command that outlives its kill is in uninterruptible sleep: see the host's dmesg and ps for processes in state D)"
+            );
         }
-        return new Readiness(true, $"alive; bootstrap {Name(status.State)}{(status.Step.Length > 0 ? $" ({status.Step}, {status.ElapsedSeconds:F0} s)" : "")}");
+        return new Readiness(
+            true,
+            $"alive; bootstrap {Name(status.State)}{(status.Step.Length > 0 ? $" ({status.Step}, {status.ElapsedSeconds:F0} s)" : "")}"
+        );
     }
 
     /// <summary>The status (null: no file yet), or why the file cannot be read.</summary>

@@ -7,15 +7,24 @@ namespace ZfsCsi.Core.Bootstrap;
 public enum BootstrapState
 {
     /// <summary>Inspecting the kernel module and the pool.</summary>
-    [JsonStringEnumMemberName("checking")] Checking,
+    [JsonStringEnumMemberName("checking")]
+    Checking,
+
     /// <summary>Building and installing the ZFS module for the running kernel (minutes).</summary>
-    [JsonStringEnumMemberName("rebuilding")] Rebuilding,
+    [JsonStringEnumMemberName("rebuilding")]
+    Rebuilding,
+
     /// <summary>Importing the pool.</summary>
-    [JsonStringEnumMemberName("importing")] Importing,
+    [JsonStringEnumMemberName("importing")]
+    Importing,
+
     /// <summary>Module loaded and matching the userland, pool imported and healthy.</summary>
-    [JsonStringEnumMemberName("ready")] Ready,
+    [JsonStringEnumMemberName("ready")]
+    Ready,
+
     /// <summary>A step failed; <see cref="BootstrapStatus.Reason"/> says which and what to do.</summary>
-    [JsonStringEnumMemberName("failed")] Failed,
+    [JsonStringEnumMemberName("failed")]
+    Failed,
 }
 
 /// <summary>
@@ -79,5 +88,6 @@ public sealed record BootstrapStatus
     public int ProcessId { get; init; } = Environment.ProcessId;
 
     [JsonIgnore]
-    public bool IsInProgress => State is BootstrapState.Checking or BootstrapState.Rebuilding or BootstrapState.Importing;
+    public bool IsInProgress =>
+        State is BootstrapState.Checking or BootstrapState.Rebuilding or BootstrapState.Importing;
 }

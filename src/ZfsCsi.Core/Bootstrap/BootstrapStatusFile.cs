@@ -12,7 +12,6 @@ public static class BootstrapStatusFile
 {
     public const string DefaultPath = "/run/zfs-csi/bootstrap.json";
 
-
     public static void Write(string path, BootstrapStatus status)
     {
         var full = Path.GetFullPath(path);
@@ -48,7 +47,8 @@ public static class BootstrapStatusFile
         }
         try
         {
-            return JsonSerializer.Deserialize(text, BootstrapStatusJson.Default.BootstrapStatus) ?? throw new InvalidDataException($"{path} holds no status");
+            return JsonSerializer.Deserialize(text, BootstrapStatusJson.Default.BootstrapStatus)
+                ?? throw new InvalidDataException($"{path} holds no status");
         }
         catch (JsonException e)
         {

@@ -11,7 +11,12 @@ namespace ZfsCsi.Core.Bootstrap;
 /// once (the image does not change under a running process). Nothing to check, and no command
 /// run, when no zfs module is loaded (zfs-fuse, or a module not loaded yet: the pool check says so).
 /// </summary>
-public sealed class ModuleVersionCheck(ICommandRunner runner, string zfsCommand, TimeSpan timeout, string sysModuleDirectory = ModuleVersionCheck.DefaultSysModuleDirectory)
+public sealed class ModuleVersionCheck(
+    ICommandRunner runner,
+    string zfsCommand,
+    TimeSpan timeout,
+    string sysModuleDirectory = ModuleVersionCheck.DefaultSysModuleDirectory
+)
 {
     public const string DefaultSysModuleDirectory = "/sys/module";
 
@@ -33,9 +38,11 @@ public sealed class ModuleVersionCheck(ICommandRunner runner, string zfsCommand,
             return null;
         }
         var release = ZfsVersion.Upstream(loaded) ?? loaded;
-        return new Readiness(false,
+        return new Readiness(
+            false,
             $"the driver's zfs tools ({zfsCommand}) are OpenZFS {userland} but the loaded zfs module is {loaded}: a mismatch is a known cause of hangs and data loss; "
-            + $"run a driver image with the module's release (--build-arg ZFS_USERLAND=source --build-arg OPENZFS_VERSION={release}, deploy/README.md \"Images\")");
+                + $"run a driver image with the module's release (--build-arg ZFS_USERLAND=source --build-arg OPENZFS_VERSION={release}, deploy/README.md \"Images\")"
+        );
     }
 
     private string? ReadLoaded()
@@ -45,7 +52,8 @@ public sealed class ModuleVersionCheck(ICommandRunner runner, string zfsCommand,
             var text = File.ReadAllText(Path.Combine(sysModuleDirectory, "zfs", "version")).Trim();
             return text.Length > 0 ? text : null;
         }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException)
+        catch (Exception e)
+            when (e is FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException)
         {
             return null;
         }
@@ -59,7 +67,9 @@ public sealed class ModuleVersionCheck(ICommandRunner runner, string zfsCommand,
             if (!_userlandRead)
             {
                 // --version, not the version subcommand: answered before libzfs_init() (cmd/zfs/zfs_main.c main()).
-                var result = await runner.RunAsync(new CommandLine(zfsCommand, "--version"), timeout, ct).ConfigureAwait(false);
+                var result = await runner
+                    .RunAsync(new CommandLine(zfsCommand, "--version"), timeout, ct)
+                    .ConfigureAwait(false);
                 _userland = ZfsVersion.ParseUserland(result.StandardOutput);
                 // A tool without a zfs-X.Y.Z line (zfs-fuse answers with its usage) has nothing to compare: asked once.
                 _userlandRead = true;

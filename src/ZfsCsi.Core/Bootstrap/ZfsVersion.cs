@@ -17,10 +17,11 @@ public static partial class ZfsVersion
     /// </summary>
     public static string? ParseUserland(string zfsVersionOutput) =>
         Lines(zfsVersionOutput)
-            .Where(l => l.StartsWith("zfs-", StringComparison.Ordinal) && !l.StartsWith("zfs-kmod-", StringComparison.Ordinal))
+            .Where(l =>
+                l.StartsWith("zfs-", StringComparison.Ordinal) && !l.StartsWith("zfs-kmod-", StringComparison.Ordinal)
+            )
             .Select(l => l["zfs-".Length..])
             .FirstOrDefault(v => v.Length > 0 && Upstream(v) is not null);
-
 
     /// <summary>
     /// "2.0.1-1" from an OpenZFS source tree's META file ("Version:  2.0.1", "Release:  1"): the
@@ -28,7 +29,8 @@ public static partial class ZfsVersion
     /// </summary>
     public static string? ParseMeta(string meta)
     {
-        string? version = null, release = null;
+        string? version = null,
+            release = null;
         foreach (var line in Lines(meta))
         {
             var colon = line.IndexOf(':', StringComparison.Ordinal);
@@ -47,7 +49,8 @@ public static partial class ZfsVersion
             }
         }
         return string.IsNullOrEmpty(version) || Upstream(version) is null ? null
-            : string.IsNullOrEmpty(release) ? version : $"{version}-{release}";
+            : string.IsNullOrEmpty(release) ? version
+            : $"{version}-{release}";
     }
 
     /// <summary>
@@ -58,7 +61,9 @@ public static partial class ZfsVersion
     public static bool SameRelease(string a, string b)
     {
         var (ua, ub) = (Upstream(a), Upstream(b));
-        return ua is not null && ub is not null ? ua == ub : string.Equals(a.Trim(), b.Trim(), StringComparison.Ordinal);
+        return ua is not null && ub is not null
+            ? ua == ub
+            : string.Equals(a.Trim(), b.Trim(), StringComparison.Ordinal);
     }
 
     /// <summary>"2.2.2" from "zfs-2.2.2-1", "2.2.2-0ubuntu9", "v2.2.2"; null when there is no dotted number.</summary>

@@ -26,7 +26,8 @@ public sealed class OutOfSpaceException(string message) : ZfsCsiException(ErrorK
 public sealed class CapacityOutOfRangeException(string message) : ZfsCsiException(ErrorKind.OutOfRange, message);
 
 /// <summary>The object is in use or in a state that forbids the operation.</summary>
-public sealed class FailedPreconditionException(string message) : ZfsCsiException(ErrorKind.FailedPrecondition, message);
+public sealed class FailedPreconditionException(string message)
+    : ZfsCsiException(ErrorKind.FailedPrecondition, message);
 
 /// <summary>Another operation on the same volume or name is in progress; the caller retries.</summary>
 public sealed class OperationPendingException(string message) : ZfsCsiException(ErrorKind.Aborted, message);

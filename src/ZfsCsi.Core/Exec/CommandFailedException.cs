@@ -6,8 +6,13 @@ namespace ZfsCsi.Core.Exec;
 /// A command exited non-zero. Carries argv, exit code and stderr; subclasses name the failures
 /// the domain recognises (see <c>ZfsErrors</c>), this class itself is an unexpected failure.
 /// </summary>
-public class CommandFailedException(CommandLine command, int exitCode, string standardError, ErrorKind kind = ErrorKind.Internal, string? message = null)
-    : ZfsCsiException(kind, message ?? $"{standardError.Trim()} ({command} exited {exitCode})")
+public class CommandFailedException(
+    CommandLine command,
+    int exitCode,
+    string standardError,
+    ErrorKind kind = ErrorKind.Internal,
+    string? message = null
+) : ZfsCsiException(kind, message ?? $"{standardError.Trim()} ({command} exited {exitCode})")
 {
     public CommandLine Command { get; } = command;
     public int ExitCode { get; } = exitCode;

@@ -17,10 +17,20 @@ public interface ICommandRunner
     /// whose progress must show while they run. The result still carries the whole output.
     /// The default replays the lines after the command ends, for runners that cannot stream.
     /// </summary>
-    async Task<CommandResult> RunStreamingAsync(CommandLine command, TimeSpan timeout, Action<string> onOutputLine, CancellationToken cancellationToken = default)
+    async Task<CommandResult> RunStreamingAsync(
+        CommandLine command,
+        TimeSpan timeout,
+        Action<string> onOutputLine,
+        CancellationToken cancellationToken = default
+    )
     {
         var result = await RunAsync(command, timeout, cancellationToken).ConfigureAwait(false);
-        foreach (var line in (result.StandardOutput + result.StandardError).Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        foreach (
+            var line in (result.StandardOutput + result.StandardError).Split(
+                '\n',
+                StringSplitOptions.RemoveEmptyEntries
+            )
+        )
         {
             onOutputLine(line.TrimEnd('\r'));
         }

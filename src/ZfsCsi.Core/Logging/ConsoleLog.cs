@@ -17,7 +17,5 @@ public static class ConsoleLog
     /// per line with every property kept; anything else is one line of text per event.
     /// </summary>
     public static LoggerConfiguration ConsoleIn(this LoggerSinkConfiguration writeTo, string format) =>
-        format == Json
-            ? writeTo.Console(new CompactJsonFormatter())
-            : writeTo.Console(outputTemplate: TextTemplate);
+        format == Json ? writeTo.Console(new CompactJsonFormatter()) : writeTo.Console(outputTemplate: TextTemplate);
 }

@@ -20,13 +20,13 @@ public static class CommandLabels
         {
             program = command.Program;
         }
-        var subcommand = WithSubcommands.Contains(program) && command.Arguments.Count > 0 && IsWord(command.Arguments[0])
-            ? command.Arguments[0]
-            : "";
+        var subcommand =
+            WithSubcommands.Contains(program) && command.Arguments.Count > 0 && IsWord(command.Arguments[0])
+                ? command.Arguments[0]
+                : "";
         return (program, subcommand);
     }
 
     /// <summary>A subcommand is a short lower-case word; anything else (an option, a name) is not one and is never a label.</summary>
-    private static bool IsWord(string arg) =>
-        arg.Length is > 0 and <= 16 && arg.All(char.IsAsciiLetterLower);
+    private static bool IsWord(string arg) => arg.Length is > 0 and <= 16 && arg.All(char.IsAsciiLetterLower);
 }

@@ -7,10 +7,13 @@ public enum CommandOutcome
 {
     /// <summary>Exited 0.</summary>
     Succeeded,
+
     /// <summary>Exited non-zero. Not always an error (a lookup of a dataset that does not exist), but worth a rate.</summary>
     ExitedNonZero,
+
     /// <summary>Ran past its timeout and was killed.</summary>
     TimedOut,
+
     /// <summary>The program could not be started (missing, not executable).</summary>
     NotStarted,
 }

@@ -14,7 +14,16 @@ public sealed class StorageSampler(ZfsClient zfs, VolumeOptions options)
 {
     /// <summary>The markers that tell ready and kept volumes apart, the quotas that are their capacity, and the space columns.</summary>
     internal static readonly string[] VolumeProperties =
-        [Markers.CsiName, Markers.State, "refquota", "quota", "referenced", "usedbysnapshots", "used", "compressratio"];
+    [
+        Markers.CsiName,
+        Markers.State,
+        "refquota",
+        "quota",
+        "referenced",
+        "usedbysnapshots",
+        "used",
+        "compressratio",
+    ];
 
     private readonly DatasetName _parent = options.Parent;
 
@@ -27,10 +36,18 @@ public sealed class StorageSampler(ZfsClient zfs, VolumeOptions options)
             return new StorageSample(new PoolSample(pool, null, null, null, null), [], 0, 0);
         }
         var fragmentation = await zfs.TryGetPoolFragmentationAsync(ct).ConfigureAwait(false);
-        var root = (await zfs.GetAsync([DatasetName.Parse(pool)], ["used", "available"], ct).ConfigureAwait(false)).Single();
+        var root = (
+            await zfs.GetAsync([DatasetName.Parse(pool)], ["used", "available"], ct).ConfigureAwait(false)
+        ).Single();
         var used = root.Bytes("used") ?? 0;
         var available = root.Bytes("available") ?? 0;
-        var poolSample = new PoolSample(pool, poolHealth, used + available, available, fragmentation?.GetValueOrDefault(pool));
+        var poolSample = new PoolSample(
+            pool,
+            poolHealth,
+            used + available,
+            available,
+            fragmentation?.GetValueOrDefault(pool)
+        );
 
         var volumes = new List<VolumeSample>();
         var kept = 0;
@@ -38,7 +55,12 @@ public sealed class StorageSampler(ZfsClient zfs, VolumeOptions options)
         foreach (var row in await zfs.GetChildrenAsync(_parent, VolumeProperties, ct).ConfigureAwait(false))
         {
             // Only names the RPCs accept as ids, as ListVolumes: the label must be the id a user can look up.
-            if (row.IsSnapshot || row.Name == _parent.Value || VolumeId.TryParse(row.Name, _parent) is not { } id || !VolumeManager.IsOurs(row))
+            if (
+                row.IsSnapshot
+                || row.Name == _parent.Value
+                || VolumeId.TryParse(row.Name, _parent) is not { } id
+                || !VolumeManager.IsOurs(row)
+            )
             {
                 continue;
             }
@@ -49,8 +71,15 @@ public sealed class StorageSampler(ZfsClient zfs, VolumeOptions options)
             }
             else if (VolumeManager.IsReady(row))
             {
-                volumes.Add(new VolumeSample(id.Value, row.Bytes("referenced") ?? 0, row.Bytes("usedbysnapshots") ?? 0,
-                    VolumeManager.CapacityOf(row), row.Value("compressratio") is { } ratio ? ZfsParser.ParseRatio(ratio) ?? 1 : 1));
+                volumes.Add(
+                    new VolumeSample(
+                        id.Value,
+                        row.Bytes("referenced") ?? 0,
+                        row.Bytes("usedbysnapshots") ?? 0,
+                        VolumeManager.CapacityOf(row),
+                        row.Value("compressratio") is { } ratio ? ZfsParser.ParseRatio(ratio) ?? 1 : 1
+                    )
+                );
             }
         }
         return new StorageSample(poolSample, volumes, kept, keptBytes);

@@ -11,7 +11,13 @@ namespace ZfsCsi.Core.Mount;
 /// mount is reported within seconds and never blocks an RPC. The kernel is reached through
 /// <paramref name="kernel"/> (<see cref="LinuxKernel"/> in the driver), sshfs through <paramref name="runner"/>.
 /// </summary>
-public sealed class DataRoot(NodeOptions options, ICommandRunner runner, INodeKernel kernel, ILogger logger, INodeMetrics? metrics = null)
+public sealed class DataRoot(
+    NodeOptions options,
+    ICommandRunner runner,
+    INodeKernel kernel,
+    ILogger logger,
+    INodeMetrics? metrics = null
+)
 {
     private readonly ILogger _log = logger.ForContext<DataRoot>();
     private readonly SemaphoreSlim _remount = new(1, 1);
@@ -40,12 +46,18 @@ public sealed class DataRoot(NodeOptions options, ICommandRunner runner, INodeKe
         }
         try
         {
-            await Deadline.RunAsync($"statvfs {_path}", () => FsStats.Of(kernel, _path), options.CallTimeout).ConfigureAwait(false);
+            await Deadline
+                .RunAsync($"statvfs {_path}", () => FsStats.Of(kernel, _path), options.CallTimeout)
+                .ConfigureAwait(false);
             return new DataRootState(true, $"{_path} ({mount.FsType} {mount.Source}) answers", mount);
         }
         catch (SyscallException e)
         {
-            return DataRootState.Dead($"{_path} ({mount.FsType} {mount.Source}) is dead: {e.Message}", mount, e.Errno == Errno.ENOTCONN);
+            return DataRootState.Dead(
+                $"{_path} ({mount.FsType} {mount.Source}) is dead: {e.Message}",
+                mount,
+                e.Errno == Errno.ENOTCONN
+            );
         }
         catch (DeadMountException e)
         {
@@ -65,7 +77,9 @@ public sealed class DataRoot(NodeOptions options, ICommandRunner runner, INodeKe
         {
             state = await EnsureMountedAsync(wait: false, ct).ConfigureAwait(false);
         }
-        return state.Alive ? state : throw new DeadMountException($"the node's data root is unavailable: {state.Reason}");
+        return state.Alive
+            ? state
+            : throw new DeadMountException($"the node's data root is unavailable: {state.Reason}");
     }
 
     /// <summary>
@@ -92,33 +106,59 @@ public sealed class DataRoot(NodeOptions options, ICommandRunner runner, INodeKe
             }
             if (state.Mount is not null)
             {
-                _log.Warning("SSHFS mount {DataRoot} is disconnected ({Reason}); detaching it to mount again", _path, state.Reason);
+                _log.Warning(
+                    "SSHFS mount {DataRoot} is disconnected ({Reason}); detaching it to mount again",
+                    _path,
+                    state.Reason
+                );
                 DetachAll();
                 if (MountTable.Read(kernel).At(_path).Count > 0)
                 {
                     // Still mounted: touching the path would hang on the dead FUSE mount.
-                    return DataRootState.Dead($"{_path} is a dead SSHFS mount that cannot be detached; run 'umount -l {_path}' on the node", state.Mount);
+                    return DataRootState.Dead(
+                        $"{_path} is a dead SSHFS mount that cannot be detached; run 'umount -l {_path}' on the node",
+                        state.Mount
+                    );
                 }
             }
             // Bounded: even an unmounted path can sit on another dead mount.
-            await Deadline.RunAsync($"mkdir {_path}", () =>
-            {
-                kernel.CreateDirectories(_path);
-                return 0;
-            }, options.CallTimeout).ConfigureAwait(false);
+            await Deadline
+                .RunAsync(
+                    $"mkdir {_path}",
+                    () =>
+                    {
+                        kernel.CreateDirectories(_path);
+                        return 0;
+                    },
+                    options.CallTimeout
+                )
+                .ConfigureAwait(false);
             var started = Stopwatch.GetTimestamp();
-            var result = await runner.RunAsync(SshfsArgs.Mount(sshfs, _path), sshfs.MountTimeout, ct).ConfigureAwait(false);
+            var result = await runner
+                .RunAsync(SshfsArgs.Mount(sshfs, _path), sshfs.MountTimeout, ct)
+                .ConfigureAwait(false);
             if (!result.Succeeded)
             {
-                _log.Error("Cannot mount {Remote} on {DataRoot} over SSHFS: {StandardError}", sshfs.Remote, _path, result.StandardError.Trim());
+                _log.Error(
+                    "Cannot mount {Remote} on {DataRoot} over SSHFS: {StandardError}",
+                    sshfs.Remote,
+                    _path,
+                    result.StandardError.Trim()
+                );
                 metrics?.SshfsMountFailed();
                 return DataRootState.Dead($"sshfs {sshfs.Remote} {_path} failed: {result.StandardError.Trim()}", null);
             }
             Remounts++;
             metrics?.SshfsMounted();
             state = await ProbeAsync().ConfigureAwait(false);
-            _log.Information("Mounted {Remote} on {DataRoot} over SSHFS in {DurationMs:F0} ms (mount number {Remounts}): {Reason}",
-                sshfs.Remote, _path, Stopwatch.GetElapsedTime(started).TotalMilliseconds, Remounts, state.Reason);
+            _log.Information(
+                "Mounted {Remote} on {DataRoot} over SSHFS in {DurationMs:F0} ms (mount number {Remounts}): {Reason}",
+                sshfs.Remote,
+                _path,
+                Stopwatch.GetElapsedTime(started).TotalMilliseconds,
+                Remounts,
+                state.Reason
+            );
             return state;
         }
         catch (Exception e) when (e is Errors.ZfsCsiException or IOException)

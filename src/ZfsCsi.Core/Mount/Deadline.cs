@@ -20,7 +20,8 @@ public static class Deadline
     /// <summary>Threads still stuck in the kernel after their caller gave up on them.</summary>
     public static int Abandoned => Volatile.Read(ref _abandoned);
 
-    public static Task<T> RunAsync<T>(string what, Func<T> call, TimeSpan? timeout = null) => RunAsync(what, call, timeout, held: null);
+    public static Task<T> RunAsync<T>(string what, Func<T> call, TimeSpan? timeout = null) =>
+        RunAsync(what, call, timeout, held: null);
 
     /// <summary>
     /// As above; <paramref name="held"/> (a <see cref="SafeDirectory.Lease"/> the call uses) is
@@ -33,7 +34,9 @@ public static class Deadline
         if (Abandoned >= MaxAbandoned)
         {
             held?.Dispose();
-            throw new DeadMountException($"{what}: {Abandoned} earlier filesystem calls are still hung; the node's /data is not answering");
+            throw new DeadMountException(
+                $"{what}: {Abandoned} earlier filesystem calls are still hung; the node's /data is not answering"
+            );
         }
         var done = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
         // 0 running, 1 finished, 2 abandoned: whoever moves it first decides who counts.
@@ -80,7 +83,9 @@ public static class Deadline
         catch (TimeoutException)
         {
             abandon();
-            throw new DeadMountException($"{what} did not answer within {limit.TotalSeconds:F0} s: the node's /data (SSHFS) is hung or its link is down");
+            throw new DeadMountException(
+                $"{what} did not answer within {limit.TotalSeconds:F0} s: the node's /data (SSHFS) is hung or its link is down"
+            );
         }
     }
 }

@@ -19,22 +19,23 @@ public static class Errno
     /// <summary>Errors a FUSE mount answers when its daemon is gone or its link is down.</summary>
     public static bool MeansDeadMount(int errno) => errno is ENOTCONN or EIO or ESTALE;
 
-    public static string Describe(int errno) => errno switch
-    {
-        EPERM => "EPERM (operation not permitted)",
-        ENOENT => "ENOENT (no such file or directory)",
-        EIO => "EIO (input/output error)",
-        EACCES => "EACCES (permission denied)",
-        EBUSY => "EBUSY (busy)",
-        EEXIST => "EEXIST (exists)",
-        ENOTDIR => "ENOTDIR (not a directory)",
-        EINVAL => "EINVAL (invalid argument)",
-        ENOTEMPTY => "ENOTEMPTY (directory not empty)",
-        ELOOP => "ELOOP (symbolic link)",
-        ENOTCONN => "ENOTCONN (transport endpoint is not connected)",
-        ESTALE => "ESTALE (stale file handle)",
-        _ => $"errno {errno}",
-    };
+    public static string Describe(int errno) =>
+        errno switch
+        {
+            EPERM => "EPERM (operation not permitted)",
+            ENOENT => "ENOENT (no such file or directory)",
+            EIO => "EIO (input/output error)",
+            EACCES => "EACCES (permission denied)",
+            EBUSY => "EBUSY (busy)",
+            EEXIST => "EEXIST (exists)",
+            ENOTDIR => "ENOTDIR (not a directory)",
+            EINVAL => "EINVAL (invalid argument)",
+            ENOTEMPTY => "ENOTEMPTY (directory not empty)",
+            ELOOP => "ELOOP (symbolic link)",
+            ENOTCONN => "ENOTCONN (transport endpoint is not connected)",
+            ESTALE => "ESTALE (stale file handle)",
+            _ => $"errno {errno}",
+        };
 }
 
 /// <summary>A system call failed; <see cref="Errno"/> says how.</summary>

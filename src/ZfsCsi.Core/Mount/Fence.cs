@@ -20,7 +20,8 @@ public static class Fence
 
     public static string SourceFor(string volumeId) => SourcePrefix + volumeId;
 
-    public static bool Is(MountEntry entry) => entry.FsType == FsType && entry.Source.StartsWith(SourcePrefix, StringComparison.Ordinal);
+    public static bool Is(MountEntry entry) =>
+        entry.FsType == FsType && entry.Source.StartsWith(SourcePrefix, StringComparison.Ordinal);
 
     /// <summary>The volume a fence was left for.</summary>
     public static string VolumeOf(MountEntry entry) => entry.Source[SourcePrefix.Length..];

@@ -5,7 +5,14 @@ namespace ZfsCsi.Core.Mount;
 /// is in on the storage host (the statvfs@openssh.com extension answers per path), so a volume's bind shows
 /// its refquota. Blocking: call through <see cref="Deadline"/>.
 /// </summary>
-public sealed record FsStats(ulong BlockSize, ulong Blocks, ulong FreeBlocks, ulong AvailableBlocks, ulong Files, ulong FreeFiles)
+public sealed record FsStats(
+    ulong BlockSize,
+    ulong Blocks,
+    ulong FreeBlocks,
+    ulong AvailableBlocks,
+    ulong Files,
+    ulong FreeFiles
+)
 {
     public long TotalBytes => Clamp(Blocks * BlockSize);
     public long AvailableBytes => Clamp(AvailableBlocks * BlockSize);

@@ -70,13 +70,21 @@ public struct StatVfs
     public ulong Fsid;
     public ulong Flag;
     public ulong Namemax;
-    public int Spare0, Spare1, Spare2, Spare3, Spare4, Spare5;
+    public int Spare0,
+        Spare1,
+        Spare2,
+        Spare3,
+        Spare4,
+        Spare5;
 }
 
 /// <summary>struct statx (linux/stat.h), 256 bytes; only the leading fields are named.</summary>
 [StructLayout(LayoutKind.Explicit, Size = 256)]
 public struct StatxBuffer
 {
-    [FieldOffset(0)] public uint Mask;
-    [FieldOffset(28)] public ushort Mode;
+    [FieldOffset(0)]
+    public uint Mask;
+
+    [FieldOffset(28)]
+    public ushort Mode;
 }

@@ -17,9 +17,11 @@ public sealed class LinuxKernel : INodeKernel
         return fd >= 0 ? 0 : Native.LastErrno;
     }
 
-    public int MkdirAt(int dirFd, string path, int mode) => Native.MkdirAt(dirFd, path, mode) == 0 ? 0 : Native.LastErrno;
+    public int MkdirAt(int dirFd, string path, int mode) =>
+        Native.MkdirAt(dirFd, path, mode) == 0 ? 0 : Native.LastErrno;
 
-    public int UnlinkAt(int dirFd, string path, int flags) => Native.UnlinkAt(dirFd, path, flags) == 0 ? 0 : Native.LastErrno;
+    public int UnlinkAt(int dirFd, string path, int flags) =>
+        Native.UnlinkAt(dirFd, path, flags) == 0 ? 0 : Native.LastErrno;
 
     public int Statx(int dirFd, string path, int flags, uint mask, out StatxBuffer buffer) =>
         Native.Statx(dirFd, path, flags, mask, out buffer) == 0 ? 0 : Native.LastErrno;

@@ -14,7 +14,8 @@ public sealed record MountEntry(
     IReadOnlySet<string> MountOptions,
     string FsType,
     string Source,
-    IReadOnlySet<string> SuperOptions)
+    IReadOnlySet<string> SuperOptions
+)
 {
     public bool ReadOnly => MountOptions.Contains("ro");
 

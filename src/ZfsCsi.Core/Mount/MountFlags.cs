@@ -48,7 +48,10 @@ public sealed record MountFlags(ulong Flags, IReadOnlyList<string> Names)
     /// </summary>
     private static readonly (ulong Flag, string Name)[] Access =
     [
-        (Native.MsRdonly, "ro"), (Native.MsNosuid, "nosuid"), (Native.MsNodev, "nodev"), (Native.MsNoexec, "noexec"),
+        (Native.MsRdonly, "ro"),
+        (Native.MsNosuid, "nosuid"),
+        (Native.MsNodev, "nodev"),
+        (Native.MsNoexec, "noexec"),
     ];
 
     private const ulong AtimeBits = Native.MsNoatime | Native.MsNodiratime | Native.MsRelatime | Native.MsStrictatime;
@@ -68,13 +71,15 @@ public sealed record MountFlags(ulong Flags, IReadOnlyList<string> Names)
                 if (Refused.TryGetValue(name, out var superFlag))
                 {
                     throw new InvalidInputException(
-                        $"mount flag '{name}' cannot be applied to a bind mount: {superFlag} is a filesystem-wide flag and a bind remount only changes per-mount flags, " +
-                        "so the volume would not be synchronous although the request says so; for synchronous writes set the dataset's ZFS property sync=always instead");
+                        $"mount flag '{name}' cannot be applied to a bind mount: {superFlag} is a filesystem-wide flag and a bind remount only changes per-mount flags, "
+                            + "so the volume would not be synchronous although the request says so; for synchronous writes set the dataset's ZFS property sync=always instead"
+                    );
                 }
                 if (!Known.TryGetValue(name, out var flag))
                 {
                     throw new InvalidInputException(
-                        $"mount flag '{Printable.Of(name)}' is not supported for a bind mount; supported: {string.Join(", ", Known.Keys)}");
+                        $"mount flag '{Printable.Of(name)}' is not supported for a bind mount; supported: {string.Join(", ", Known.Keys)}"
+                    );
                 }
                 if (name == "rw" && readOnly)
                 {
@@ -92,7 +97,9 @@ public sealed record MountFlags(ulong Flags, IReadOnlyList<string> Names)
         var modes = names.Where(n => n is "noatime" or "relatime" or "strictatime").Distinct().ToList();
         if (modes.Count > 1)
         {
-            throw new InvalidInputException($"mount flags '{modes[0]}' and '{modes[1]}' contradict each other: a mount has one atime mode");
+            throw new InvalidInputException(
+                $"mount flags '{modes[0]}' and '{modes[1]}' contradict each other: a mount has one atime mode"
+            );
         }
         return new MountFlags(flags, names);
     }
@@ -154,7 +161,8 @@ public sealed record MountFlags(ulong Flags, IReadOnlyList<string> Names)
         {
             return AtimeOf(sourceOptions);
         }
-        var mode = (Flags & Native.MsStrictatime) != 0 ? "strictatime"
+        var mode =
+            (Flags & Native.MsStrictatime) != 0 ? "strictatime"
             : (Flags & Native.MsNoatime) != 0 ? "noatime"
             : "relatime";
         return (mode, (Flags & Native.MsNodiratime) != 0);
@@ -162,5 +170,10 @@ public sealed record MountFlags(ulong Flags, IReadOnlyList<string> Names)
 
     /// <summary>A mount's atime mode from its mountinfo options: noatime, relatime, or neither (strictatime).</summary>
     private static (string Mode, bool NoDirAtime) AtimeOf(IReadOnlySet<string> options) =>
-        (options.Contains("noatime") ? "noatime" : options.Contains("relatime") ? "relatime" : "strictatime", options.Contains("nodiratime"));
+        (
+            options.Contains("noatime") ? "noatime"
+            : options.Contains("relatime") ? "relatime"
+            : "strictatime",
+            options.Contains("nodiratime")
+        );
 }

@@ -39,8 +39,10 @@ public static class MountInfoParser
         {
             return false;
         }
-        if (!int.TryParse(fields[0], NumberStyles.None, CultureInfo.InvariantCulture, out var id)
-            || !int.TryParse(fields[1], NumberStyles.None, CultureInfo.InvariantCulture, out var parent))
+        if (
+            !int.TryParse(fields[0], NumberStyles.None, CultureInfo.InvariantCulture, out var id)
+            || !int.TryParse(fields[1], NumberStyles.None, CultureInfo.InvariantCulture, out var parent)
+        )
         {
             return false;
         }
@@ -53,7 +55,8 @@ public static class MountInfoParser
             Options(fields[5]),
             Unescape(fields[separator + 1]),
             Unescape(fields[separator + 2]),
-            separator + 3 < fields.Length ? Options(fields[separator + 3]) : new HashSet<string>());
+            separator + 3 < fields.Length ? Options(fields[separator + 3]) : new HashSet<string>()
+        );
         return true;
     }
 
@@ -82,5 +85,6 @@ public static class MountInfoParser
 
     private static bool IsOctal(string s, int i) => i < s.Length && s[i] is >= '0' and <= '7';
 
-    private static HashSet<string> Options(string field) => new(field.Split(',', StringSplitOptions.RemoveEmptyEntries), StringComparer.Ordinal);
+    private static HashSet<string> Options(string field) =>
+        new(field.Split(',', StringSplitOptions.RemoveEmptyEntries), StringComparer.Ordinal);
 }

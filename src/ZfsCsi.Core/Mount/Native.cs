@@ -33,8 +33,16 @@ internal static partial class Native
     public const int OCloexec = 0x80000;
     public const int OPath = 0x200000;
 
-    public static readonly int ONofollow = RuntimeInformation.ProcessArchitecture is Architecture.Arm64 or Architecture.Arm ? 0x8000 : 0x20000;
-    public static readonly int ODirectory = RuntimeInformation.ProcessArchitecture is Architecture.Arm64 or Architecture.Arm ? 0x4000 : 0x10000;
+    public static readonly int ONofollow = RuntimeInformation.ProcessArchitecture
+        is Architecture.Arm64
+            or Architecture.Arm
+        ? 0x8000
+        : 0x20000;
+    public static readonly int ODirectory = RuntimeInformation.ProcessArchitecture
+        is Architecture.Arm64
+            or Architecture.Arm
+        ? 0x4000
+        : 0x10000;
 
     /// <summary>mount(2); a null <paramref name="data"/> passes NULL (a bind), a string its options (tmpfs for a fence).</summary>
     [LibraryImport("libc", EntryPoint = "mount", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]

@@ -54,7 +54,10 @@ public sealed partial class NodeVolumes
     /// the cut gets the fence, and stats and health report the volume unavailable.
     /// </para>
     /// </summary>
-    public async Task<IReadOnlyList<string>> GuardOnceAsync(Func<string, IDisposable?> tryLockTarget, CancellationToken ct)
+    public async Task<IReadOnlyList<string>> GuardOnceAsync(
+        Func<string, IDisposable?> tryLockTarget,
+        CancellationToken ct
+    )
     {
         var state = await dataRoot.ProbeAsync().ConfigureAwait(false);
         if (!state.Alive || state.Mount is not { } root || root.IsZfs)
@@ -62,10 +65,14 @@ public sealed partial class NodeVolumes
             return [];
         }
         var table = MountTable.Read(kernel);
-        var binds = table.Entries
-            .Where(e => e.MountPoint.StartsWith(KubeletDir + "/", StringComparison.Ordinal)
-                && e.Source == root.Source && e.FsType == root.FsType && e.Device == root.Device
-                && table.At(e.MountPoint)[^1] == e)
+        var binds = table
+            .Entries.Where(e =>
+                e.MountPoint.StartsWith(KubeletDir + "/", StringComparison.Ordinal)
+                && e.Source == root.Source
+                && e.FsType == root.FsType
+                && e.Device == root.Device
+                && table.At(e.MountPoint)[^1] == e
+            )
             .Select(e => (Bind: e, Id: VolumeOfBindRoot(e.Root)))
             .Where(b => b.Id is not null)
             .Select(b => (b.Bind, Id: b.Id!.Value))
@@ -92,7 +99,8 @@ public sealed partial class NodeVolumes
                 _log.Debug("Cannot check the bind at {TargetPath}: {Reason}", target, e.Message);
                 continue;
             }
-            var after = await FsAsync($"statvfs {parentDir}", () => FsStats.Of(kernel, parentDir)).ConfigureAwait(false);
+            var after = await FsAsync($"statvfs {parentDir}", () => FsStats.Of(kernel, parentDir))
+                .ConfigureAwait(false);
             var notMounted = before == after && volume == after;
             before = after;
             if (notMounted && await FenceAsync(id, bind, tryLockTarget).ConfigureAwait(false))
@@ -132,26 +140,53 @@ public sealed partial class NodeVolumes
             return false;
         }
         var name = NameOf(target);
-        var readOnlyErrno = await FsAsync($"fence {target}", () =>
-        {
-            var path = parent.ChildPath(name);
-            var ro = kernel.Mount(null, path, null, Native.MsRemount | Native.MsBind | Native.MsRdonly | MountFlags.Kept(bind.MountOptions), null);
-            if (kernel.Umount2(path, Native.MntDetach | Native.UmountNofollow) is var detachErrno and not 0)
-            {
-                throw new SyscallException("umount2 MNT_DETACH", target, detachErrno);
-            }
-            using var bare = parent.Descend([name]);
-            if (kernel.Mount(Fence.SourceFor(id.Value), bare.ProcPath, Fence.FsType, Fence.MountFlags, Fence.MountData) is var fenceErrno and not 0)
-            {
-                throw new SyscallException("mount tmpfs (fence)", target, fenceErrno);
-            }
-            return ro;
-        }, parent.Lease()).ConfigureAwait(false);
+        var readOnlyErrno = await FsAsync(
+                $"fence {target}",
+                () =>
+                {
+                    var path = parent.ChildPath(name);
+                    var ro = kernel.Mount(
+                        null,
+                        path,
+                        null,
+                        Native.MsRemount | Native.MsBind | Native.MsRdonly | MountFlags.Kept(bind.MountOptions),
+                        null
+                    );
+                    if (kernel.Umount2(path, Native.MntDetach | Native.UmountNofollow) is var detachErrno and not 0)
+                    {
+                        throw new SyscallException("umount2 MNT_DETACH", target, detachErrno);
+                    }
+                    using var bare = parent.Descend([name]);
+                    if (
+                        kernel.Mount(
+                            Fence.SourceFor(id.Value),
+                            bare.ProcPath,
+                            Fence.FsType,
+                            Fence.MountFlags,
+                            Fence.MountData
+                        )
+                        is var fenceErrno
+                            and not 0
+                    )
+                    {
+                        throw new SyscallException("mount tmpfs (fence)", target, fenceErrno);
+                    }
+                    return ro;
+                },
+                parent.Lease()
+            )
+            .ConfigureAwait(false);
         _log.Warning(
-            "Cut the bind of volume {VolumeId} at {TargetPath} in {DurationMs:F1} ms: its dataset is not mounted on the pool's host, so writes there would land in the parent dataset {Parent}; " +
-            "left an empty read-only fence until NodePublishVolume binds it again (read-only first: {ReadOnlyFirst})",
-            id.Value, target, Stopwatch.GetElapsedTime(started).TotalMilliseconds, _parent.Value,
-            readOnlyErrno == 0 ? "yes" : $"no, {Errno.Describe(readOnlyErrno)}: files already open for writing can still write until closed");
+            "Cut the bind of volume {VolumeId} at {TargetPath} in {DurationMs:F1} ms: its dataset is not mounted on the pool's host, so writes there would land in the parent dataset {Parent}; "
+                + "left an empty read-only fence until NodePublishVolume binds it again (read-only first: {ReadOnlyFirst})",
+            id.Value,
+            target,
+            Stopwatch.GetElapsedTime(started).TotalMilliseconds,
+            _parent.Value,
+            readOnlyErrno == 0
+                ? "yes"
+                : $"no, {Errno.Describe(readOnlyErrno)}: files already open for writing can still write until closed"
+        );
         metrics?.BindFenced(id);
         return true;
     }

@@ -16,7 +16,13 @@ public sealed partial class NodeVolumes
     /// the mount table, so it holds across plugin restarts); the caller serialises such publishes
     /// per volume.
     /// </summary>
-    public async Task PublishAsync(VolumeId id, string targetPath, MountFlags flags, TargetSharing sharing, CancellationToken ct)
+    public async Task PublishAsync(
+        VolumeId id,
+        string targetPath,
+        MountFlags flags,
+        TargetSharing sharing,
+        CancellationToken ct
+    )
     {
         var target = CheckTarget(targetPath, "target_path");
         await dataRoot.RequireAliveAsync(ct).ConfigureAwait(false);
@@ -28,12 +34,16 @@ public sealed partial class NodeVolumes
         var table = MountTable.Read(kernel);
         var source = table.SourceOf(DirectoryOf(id))
             ?? throw new DeadMountException($"{DirectoryOf(id)} is on no mount; is {dataRoot.Path} mounted?");
-        if (sharing == TargetSharing.SingleTarget
-            && PublishedTargets.Of(table, source, id.Value, KubeletDir).FirstOrDefault(t => t != target) is { } elsewhere)
+        if (
+            sharing == TargetSharing.SingleTarget
+            && PublishedTargets.Of(table, source, id.Value, KubeletDir).FirstOrDefault(t => t != target)
+                is { } elsewhere
+        )
         {
             // CSI spec, NodePublishVolume: SINGLE_NODE_SINGLE_WRITER, T1 != T2: FAILED_PRECONDITION.
             throw new FailedPreconditionException(
-                $"volume {id} is SINGLE_NODE_SINGLE_WRITER (ReadWriteOncePod) and already published on this node at {elsewhere}; unpublish it there first (stop the pod that uses it)");
+                $"volume {id} is SINGLE_NODE_SINGLE_WRITER (ReadWriteOncePod) and already published on this node at {elsewhere}; unpublish it there first (stop the pod that uses it)"
+            );
         }
         // Made only now that the request is known to be good: a refused publish leaves nothing behind.
         using var parent = (await OpenTargetParentAsync(target, create: true).ConfigureAwait(false))!;
@@ -44,15 +54,21 @@ public sealed partial class NodeVolumes
                 if (Fence.VolumeOf(existing) != id.Value)
                 {
                     throw new FailedPreconditionException(
-                        $"{target} holds the fence left for volume {Printable.Of(Fence.VolumeOf(existing))} (its bind was cut while its dataset was not mounted), not volume {id}; unpublish it first");
+                        $"{target} holds the fence left for volume {Printable.Of(Fence.VolumeOf(existing))} (its bind was cut while its dataset was not mounted), not volume {id}; unpublish it first"
+                    );
                 }
-                _log.Information("Replacing the fence at {TargetPath}: dataset {VolumeId} is mounted again", target, id.Value);
+                _log.Information(
+                    "Replacing the fence at {TargetPath}: dataset {VolumeId} is mounted again",
+                    target,
+                    id.Value
+                );
                 await DetachAsync(target, parent).ConfigureAwait(false);
             }
             else if (!source.IsBindOfSameDirectory(existing))
             {
                 throw new FailedPreconditionException(
-                    $"{target} is already a mount of {existing.Source}:{existing.Root} ({existing.FsType}), not of volume {id}; unpublish it first");
+                    $"{target} is already a mount of {existing.Source}:{existing.Root} ({existing.FsType}), not of volume {id}; unpublish it first"
+                );
             }
             else if (source.IsCurrentBind(existing) && await IsAnsweringAsync(target, parent).ConfigureAwait(false))
             {
@@ -62,25 +78,41 @@ public sealed partial class NodeVolumes
                     return;
                 }
                 throw new AlreadyExistsException(
-                    $"volume {id} is already published at {target} with other options ({string.Join(',', existing.MountOptions.Order())}); unpublish it first");
+                    $"volume {id} is already published at {target} with other options ({string.Join(',', existing.MountOptions.Order())}); unpublish it first"
+                );
             }
             else
             {
-                _log.Warning("Replacing stale bind at {TargetPath} of volume {VolumeId} (device {StaleDevice}, now {Device}): its SSHFS mount is gone",
-                    target, id.Value, existing.Device, source.Mount.Device);
+                _log.Warning(
+                    "Replacing stale bind at {TargetPath} of volume {VolumeId} (device {StaleDevice}, now {Device}): its SSHFS mount is gone",
+                    target,
+                    id.Value,
+                    existing.Device,
+                    source.Mount.Device
+                );
                 await DetachAsync(target, parent).ConfigureAwait(false);
             }
         }
         // The flags kept through the remount are those of the dataset's own mount (source.Mount):
         // on the storage host that is the dataset's ZFS mount (exec=off, setuid=off show there), not /data.
         var remount = flags.RemountFlags(source.Mount.MountOptions);
-        await FsAsync($"bind {DirectoryOf(id)} at {target}", () =>
-        {
-            Bind(dir, parent, NameOf(target), flags.NeedsRemount, remount);
-            return 0;
-        }, SafeDirectory.LeaseAll(dir, parent)).ConfigureAwait(false);
-        _log.Information("Published volume {VolumeId} at {TargetPath} ({Access}{Flags})",
-            id.Value, target, flags.ReadOnly ? "ro" : "rw", flags.Names.Count == 0 ? "" : "," + string.Join(',', flags.Names));
+        await FsAsync(
+                $"bind {DirectoryOf(id)} at {target}",
+                () =>
+                {
+                    Bind(dir, parent, NameOf(target), flags.NeedsRemount, remount);
+                    return 0;
+                },
+                SafeDirectory.LeaseAll(dir, parent)
+            )
+            .ConfigureAwait(false);
+        _log.Information(
+            "Published volume {VolumeId} at {TargetPath} ({Access}{Flags})",
+            id.Value,
+            target,
+            flags.ReadOnly ? "ro" : "rw",
+            flags.Names.Count == 0 ? "" : "," + string.Join(',', flags.Names)
+        );
     }
 
     /// <summary>
@@ -104,7 +136,11 @@ public sealed partial class NodeVolumes
         }
         // Through the parent's fd: the last component is now the bind, and no parent can be swapped.
         var mounted = parent.ChildPath(name);
-        if (kernel.Mount(null, mounted, null, Native.MsRemount | Native.MsBind | remountFlags, null) is var errno and not 0)
+        if (
+            kernel.Mount(null, mounted, null, Native.MsRemount | Native.MsBind | remountFlags, null)
+            is var errno
+                and not 0
+        )
         {
             _ = kernel.Umount2(mounted, Native.MntDetach | Native.UmountNofollow);
             throw new SyscallException("mount -o remount,bind", targetDir.Path, errno);
@@ -117,7 +153,9 @@ public sealed partial class NodeVolumes
         try
         {
             var path = parent.ChildPath(NameOf(target));
-            await Deadline.RunAsync($"statvfs {target}", () => FsStats.Of(kernel, path), options.CallTimeout, parent.Lease()).ConfigureAwait(false);
+            await Deadline
+                .RunAsync($"statvfs {target}", () => FsStats.Of(kernel, path), options.CallTimeout, parent.Lease())
+                .ConfigureAwait(false);
             return true;
         }
         catch (Exception e) when (e is SyscallException or DeadMountException)

@@ -18,7 +18,9 @@ public sealed partial class NodeVolumes
     public async Task<FsStats> GetStatsAsync(VolumeId id, string volumePath, CancellationToken ct)
     {
         var path = TargetPath.TryCheck(volumePath, KubeletDir)
-            ?? throw new NotFoundException($"volume {id} is not published at '{Printable.Of(volumePath)}': this node publishes volumes only at absolute paths below {KubeletDir}");
+            ?? throw new NotFoundException(
+                $"volume {id} is not published at '{Printable.Of(volumePath)}': this node publishes volumes only at absolute paths below {KubeletDir}"
+            );
         var table = MountTable.Read(kernel);
         var bind = table.At(path).LastOrDefault()
             ?? throw new NotFoundException($"volume {id} is not published at {path}");
@@ -34,7 +36,9 @@ public sealed partial class NodeVolumes
             // fall through to whatever holds the directory (the root filesystem) and call a stale
             // bind of this volume "not published".
             throw IsBindOf(id, bind)
-                ? new DeadMountException($"{path} is a bind of volume {id} but the node's data root {dataRoot.Path} is not mounted; it is mounted again within seconds, retry")
+                ? new DeadMountException(
+                    $"{path} is a bind of volume {id} but the node's data root {dataRoot.Path} is not mounted; it is mounted again within seconds, retry"
+                )
                 : new NotFoundException($"volume {id} is not published at {path}");
         }
         var source = table.SourceOf(DirectoryOf(id));
@@ -44,7 +48,9 @@ public sealed partial class NodeVolumes
         }
         if (!source.IsCurrentBind(bind))
         {
-            throw new DeadMountException($"{path} is a stale bind of volume {id} from an SSHFS mount that is gone; republish the volume (restart the pod)");
+            throw new DeadMountException(
+                $"{path} is a stale bind of volume {id} from an SSHFS mount that is gone; republish the volume (restart the pod)"
+            );
         }
         return await FsAsync($"statvfs {path}", () => FsStats.Of(kernel, path)).ConfigureAwait(false);
     }
@@ -54,6 +60,6 @@ public sealed partial class NodeVolumes
         bind.Root == "/" + string.Join('/', Components(id)) || (bind.IsZfs && bind.Source == id.Value);
 
     private string FencedMessage(VolumeId id, string path) =>
-        $"the bind of volume {id} at {path} was cut because its dataset was not mounted on the pool's host (writes would have gone into the parent dataset {_parent}); " +
-        "mount the dataset, then publish again (kubelet does when the pod restarts)";
+        $"the bind of volume {id} at {path} was cut because its dataset was not mounted on the pool's host (writes would have gone into the parent dataset {_parent}); "
+        + "mount the dataset, then publish again (kubelet does when the pod restarts)";
 }

@@ -23,7 +23,8 @@ public sealed partial class NodeVolumes
         }
         await DetachAsync(target, parent).ConfigureAwait(false);
         var name = NameOf(target);
-        var removed = await FsAsync($"rmdir {target}", () => parent.RemoveChildDirectory(name), parent.Lease()).ConfigureAwait(false);
+        var removed = await FsAsync($"rmdir {target}", () => parent.RemoveChildDirectory(name), parent.Lease())
+            .ConfigureAwait(false);
         if (removed == Errno.ENOTDIR)
         {
             // Not ours to delete: we only ever make directories here.
@@ -52,8 +53,14 @@ public sealed partial class NodeVolumes
             int errno;
             try
             {
-                errno = await Deadline.RunAsync($"umount {target}", () =>
-                    kernel.Umount2(path, Native.UmountNofollow), options.CallTimeout, parent.Lease()).ConfigureAwait(false);
+                errno = await Deadline
+                    .RunAsync(
+                        $"umount {target}",
+                        () => kernel.Umount2(path, Native.UmountNofollow),
+                        options.CallTimeout,
+                        parent.Lease()
+                    )
+                    .ConfigureAwait(false);
             }
             catch (DeadMountException)
             {
@@ -69,9 +76,18 @@ public sealed partial class NodeVolumes
                 await Task.Delay(50).ConfigureAwait(false);
                 continue;
             }
-            if (errno == Errno.EBUSY && !await IsAnsweringAsync(target, parent).ConfigureAwait(false) || Errno.MeansDeadMount(errno))
+            if (
+                errno == Errno.EBUSY && !await IsAnsweringAsync(target, parent).ConfigureAwait(false)
+                || Errno.MeansDeadMount(errno)
+            )
             {
-                _log.Warning("Detaching dead mount {TargetPath} ({FsType} {Source}): {Errno}", target, top.FsType, top.Source, Errno.Describe(errno));
+                _log.Warning(
+                    "Detaching dead mount {TargetPath} ({FsType} {Source}): {Errno}",
+                    target,
+                    top.FsType,
+                    top.Source,
+                    Errno.Describe(errno)
+                );
                 // MNT_DETACH does not touch the filesystem, so it cannot hang on a dead one.
                 using var lease = parent.Lease();
                 if (kernel.Umount2(path, Native.MntDetach | Native.UmountNofollow) is var e and not (0 or Errno.EINVAL))

@@ -13,7 +13,14 @@ namespace ZfsCsi.Core.Mount;
 /// through <paramref name="kernel"/> (<see cref="LinuxKernel"/> in the driver; a model of the
 /// kernel in unit tests).
 /// </summary>
-public sealed partial class NodeVolumes(NodeOptions options, VolumeOptions volumes, DataRoot dataRoot, INodeKernel kernel, ILogger logger, Metrics.INodeMetrics? metrics = null)
+public sealed partial class NodeVolumes(
+    NodeOptions options,
+    VolumeOptions volumes,
+    DataRoot dataRoot,
+    INodeKernel kernel,
+    ILogger logger,
+    Metrics.INodeMetrics? metrics = null
+)
 {
     private readonly ILogger _log = logger.ForContext<NodeVolumes>();
     private readonly DatasetName _parent = volumes.Parent;
@@ -23,7 +30,9 @@ public sealed partial class NodeVolumes(NodeOptions options, VolumeOptions volum
     /// <summary>The volume an id names, or NOT_FOUND: per the CSI spec an id that is not ours names no volume.</summary>
     public VolumeId ParseId(string id) =>
         VolumeId.TryParse(id, _parent)
-        ?? throw new NotFoundException($"volume '{Printable.Of(id)}' does not exist: volume ids of this driver are datasets directly under {_parent}");
+        ?? throw new NotFoundException(
+            $"volume '{Printable.Of(id)}' does not exist: volume ids of this driver are datasets directly under {_parent}"
+        );
 
     /// <summary>Path components of a volume's directory below the data root (the dataset name without its pool).</summary>
     public static IReadOnlyList<string> Components(VolumeId id) => id.Value.Split('/')[1..];
@@ -31,7 +40,8 @@ public sealed partial class NodeVolumes(NodeOptions options, VolumeOptions volum
     /// <summary>The volume's directory as a path, for lookups in mountinfo and messages.</summary>
     public string DirectoryOf(VolumeId id) => dataRoot.Path.TrimEnd('/') + "/" + string.Join('/', Components(id));
 
-    private string ParentDirectory => dataRoot.Path.TrimEnd('/') + "/" + string.Join('/', _parent.Value.Split('/')[1..]);
+    private string ParentDirectory =>
+        dataRoot.Path.TrimEnd('/') + "/" + string.Join('/', _parent.Value.Split('/')[1..]);
 
     /// <summary>
     /// The canonical form of a target path from a request (CSI spec: "an absolute path in the root
@@ -51,7 +61,13 @@ public sealed partial class NodeVolumes(NodeOptions options, VolumeOptions volum
     {
         try
         {
-            return await Deadline.RunAsync($"open {DirectoryOf(id)}", () => SafeDirectory.Open(kernel, dataRoot.Path, Components(id)), options.CallTimeout).ConfigureAwait(false);
+            return await Deadline
+                .RunAsync(
+                    $"open {DirectoryOf(id)}",
+                    () => SafeDirectory.Open(kernel, dataRoot.Path, Components(id)),
+                    options.CallTimeout
+                )
+                .ConfigureAwait(false);
         }
         catch (SyscallException e) when (e.Errno == Errno.ENOENT)
         {
@@ -73,15 +89,21 @@ public sealed partial class NodeVolumes(NodeOptions options, VolumeOptions volum
         try
         {
             return await FsAsync($"open {target}'s parent", () =>
-            {
-                if (!create)
                 {
-                    return SafeDirectory.Open(kernel, KubeletDir, below.Take(below.Count - 1).ToList());
-                }
-                // The kubelet directory itself is configuration (--kubelet-dir), trusted as given.
-                kernel.CreateDirectories(KubeletDir);
-                return SafeDirectory.OpenOrCreate(kernel, KubeletDir, below.Take(below.Count - 1).ToList(), TargetDirectoryMode);
-            }).ConfigureAwait(false);
+                    if (!create)
+                    {
+                        return SafeDirectory.Open(kernel, KubeletDir, below.Take(below.Count - 1).ToList());
+                    }
+                    // The kubelet directory itself is configuration (--kubelet-dir), trusted as given.
+                    kernel.CreateDirectories(KubeletDir);
+                    return SafeDirectory.OpenOrCreate(
+                        kernel,
+                        KubeletDir,
+                        below.Take(below.Count - 1).ToList(),
+                        TargetDirectoryMode
+                    );
+                })
+                .ConfigureAwait(false);
         }
         catch (ZfsCsiException e) when (e.InnerException is SyscallException { Errno: Errno.ENOENT } && !create)
         {
@@ -125,8 +147,17 @@ public sealed partial class NodeVolumes(NodeOptions options, VolumeOptions volum
         var parentDir = ParentDirectory;
         for (var attempt = 0; attempt < 5; attempt++)
         {
-            var (before, volume, after) = await FsAsync($"statvfs {path}", () =>
-                (FsStats.Of(kernel, parentDir), FsStats.Of(kernel, dir.ProcPath), FsStats.Of(kernel, parentDir)), dir.Lease()).ConfigureAwait(false);
+            var (before, volume, after) = await FsAsync(
+                    $"statvfs {path}",
+                    () =>
+                        (
+                            FsStats.Of(kernel, parentDir),
+                            FsStats.Of(kernel, dir.ProcPath),
+                            FsStats.Of(kernel, parentDir)
+                        ),
+                    dir.Lease()
+                )
+                .ConfigureAwait(false);
             if (before != after)
             {
                 continue;
@@ -154,7 +185,11 @@ public sealed partial class NodeVolumes(NodeOptions options, VolumeOptions volum
         }
         catch (SyscallException e)
         {
-            throw new ZfsCsiException(e.Errno is Errno.EACCES or Errno.EPERM ? ErrorKind.FailedPrecondition : ErrorKind.Internal, $"{what}: {e.Message}", e);
+            throw new ZfsCsiException(
+                e.Errno is Errno.EACCES or Errno.EPERM ? ErrorKind.FailedPrecondition : ErrorKind.Internal,
+                $"{what}: {e.Message}",
+                e
+            );
         }
     }
 }

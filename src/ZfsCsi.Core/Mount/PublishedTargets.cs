@@ -28,10 +28,12 @@ public static class PublishedTargets
     public static IReadOnlyList<string> Of(MountTable table, BindSource source, string volumeId, string kubeletDir)
     {
         var root = kubeletDir.TrimEnd('/') + "/";
-        return table.Entries
-            .Where(e => e.MountPoint.StartsWith(root, StringComparison.Ordinal)
+        return table
+            .Entries.Where(e =>
+                e.MountPoint.StartsWith(root, StringComparison.Ordinal)
                 && table.At(e.MountPoint)[^1] == e
-                && (Fence.Is(e) ? Fence.VolumeOf(e) == volumeId : source.IsBindOfSameDirectory(e)))
+                && (Fence.Is(e) ? Fence.VolumeOf(e) == volumeId : source.IsBindOfSameDirectory(e))
+            )
             .Select(e => e.MountPoint)
             .Distinct(StringComparer.Ordinal)
             .Order(StringComparer.Ordinal)

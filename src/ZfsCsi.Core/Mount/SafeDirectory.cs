@@ -51,10 +51,19 @@ public sealed class SafeDirectory : IDisposable
         get
         {
             using var lease = Lease();
-            return _kernel.ReadFdInfo(Fd)
+            return _kernel
+                .ReadFdInfo(Fd)
                 .Split('\n')
                 .Where(l => l.StartsWith("mnt_id:", StringComparison.Ordinal))
-                .Select(l => int.TryParse(l["mnt_id:".Length..].Trim(), System.Globalization.CultureInfo.InvariantCulture, out var id) ? id : (int?)null)
+                .Select(l =>
+                    int.TryParse(
+                        l["mnt_id:".Length..].Trim(),
+                        System.Globalization.CultureInfo.InvariantCulture,
+                        out var id
+                    )
+                        ? id
+                        : (int?)null
+                )
                 .FirstOrDefault();
         }
     }
@@ -117,14 +126,22 @@ public sealed class SafeDirectory : IDisposable
     /// As <see cref="Open"/>, making missing components with mkdirat(2) in the directory just
     /// opened (never through a path that could be swapped): mkdir -p that cannot leave <paramref name="root"/>.
     /// </summary>
-    public static SafeDirectory OpenOrCreate(INodeKernel kernel, string root, IReadOnlyList<string> components, int mode) =>
-        Walk(kernel, OpenRoot(kernel, root), root.TrimEnd('/'), components, mode);
+    public static SafeDirectory OpenOrCreate(
+        INodeKernel kernel,
+        string root,
+        IReadOnlyList<string> components,
+        int mode
+    ) => Walk(kernel, OpenRoot(kernel, root), root.TrimEnd('/'), components, mode);
 
     /// <summary>Walks on from this directory (which stays open): <see cref="Open"/> or, with a mode, <see cref="OpenOrCreate"/>.</summary>
     public SafeDirectory Descend(IReadOnlyList<string> components, int? createMode = null)
     {
         using var lease = Lease();
-        if (_kernel.OpenAt(Fd, ".", Native.OPath | Native.ODirectory | Native.OCloexec, 0, out var fd) is var errno and not 0)
+        if (
+            _kernel.OpenAt(Fd, ".", Native.OPath | Native.ODirectory | Native.OCloexec, 0, out var fd)
+            is var errno
+                and not 0
+        )
         {
             throw new SyscallException("open", Path, errno);
         }
@@ -133,12 +150,24 @@ public sealed class SafeDirectory : IDisposable
 
     private static int OpenRoot(INodeKernel kernel, string root)
     {
-        var errno = kernel.OpenAt(Native.AtFdcwd, root, Native.OPath | Native.ODirectory | Native.OCloexec, 0, out var fd);
+        var errno = kernel.OpenAt(
+            Native.AtFdcwd,
+            root,
+            Native.OPath | Native.ODirectory | Native.OCloexec,
+            0,
+            out var fd
+        );
         return errno == 0 ? fd : throw new SyscallException("open", root, errno);
     }
 
     /// <summary>Walks from <paramref name="fd"/> (owned: closed on the way or kept in the result).</summary>
-    private static SafeDirectory Walk(INodeKernel kernel, int fd, string path, IReadOnlyList<string> components, int? createMode)
+    private static SafeDirectory Walk(
+        INodeKernel kernel,
+        int fd,
+        string path,
+        IReadOnlyList<string> components,
+        int? createMode
+    )
     {
         var root = path;
         foreach (var component in components)
@@ -168,9 +197,7 @@ public sealed class SafeDirectory : IDisposable
             {
                 var kind = errno is Errno.ENOTDIR or Errno.ELOOP ? KindOf(kernel, fd, component) : null;
                 kernel.Close(fd);
-                throw kind is null
-                    ? new SyscallException("open", path, errno)
-                    : new NotADirectoryException(path, kind);
+                throw kind is null ? new SyscallException("open", path, errno) : new NotADirectoryException(path, kind);
             }
             kernel.Close(fd);
             fd = next;
@@ -199,7 +226,11 @@ public sealed class SafeDirectory : IDisposable
 
     private static void CheckComponent(string component, string under)
     {
-        if (component is "" or "." or ".." || component.Contains('/', StringComparison.Ordinal) || component.Contains('\0', StringComparison.Ordinal))
+        if (
+            component is "" or "." or ".."
+            || component.Contains('/', StringComparison.Ordinal)
+            || component.Contains('\0', StringComparison.Ordinal)
+        )
         {
             throw new InvalidInputException($"path component '{Printable.Of(component)}' under {under} is not allowed");
         }
@@ -225,7 +256,8 @@ public sealed class SafeDirectory : IDisposable
     {
         private readonly INodeKernel _kernel;
 
-        public FdHandle(INodeKernel kernel, int fd) : base(-1, ownsHandle: true)
+        public FdHandle(INodeKernel kernel, int fd)
+            : base(-1, ownsHandle: true)
         {
             _kernel = kernel;
             SetHandle(fd);
@@ -243,7 +275,10 @@ public sealed class SafeDirectory : IDisposable
 /// operation needs (gRPC status codes; CSI spec, "Error Scheme", leaves codes not listed per RPC to them).
 /// </summary>
 public sealed class NotADirectoryException(string path, string kind)
-    : ZfsCsiException(ErrorKind.FailedPrecondition, $"{path} is {kind}, not a directory; refusing to follow or replace it")
+    : ZfsCsiException(
+        ErrorKind.FailedPrecondition,
+        $"{path} is {kind}, not a directory; refusing to follow or replace it"
+    )
 {
     public string FoundInstead { get; } = kind;
 }

@@ -12,7 +12,8 @@ public static class SshfsArgs
 {
     public static CommandLine Mount(SshfsOptions o, string mountPoint)
     {
-        var options = string.Join(',',
+        var options = string.Join(
+            ',',
             "reconnect",
             $"ServerAliveInterval={o.ServerAliveInterval.ToString(CultureInfo.InvariantCulture)}",
             $"ServerAliveCountMax={o.ServerAliveCountMax.ToString(CultureInfo.InvariantCulture)}",
@@ -27,7 +28,16 @@ public static class SshfsArgs
             // read a stale size or miss new names. Volumes are multi-node writers: no such cache.
             "dir_cache=no",
             // Pods run as any uid: without allow_other only root could enter the mount.
-            "allow_other");
-        return new CommandLine(o.Program, "-p", o.Port.ToString(CultureInfo.InvariantCulture), "-o", options, o.Remote, mountPoint);
+            "allow_other"
+        );
+        return new CommandLine(
+            o.Program,
+            "-p",
+            o.Port.ToString(CultureInfo.InvariantCulture),
+            "-o",
+            options,
+            o.Remote,
+            mountPoint
+        );
     }
 }

@@ -33,7 +33,9 @@ public sealed partial class SshfsOptions
         {
             return $"--sshfs-port {Port}: expected 1-65535";
         }
-        foreach (var (flag, path) in new[] { ("--sshfs-identity", IdentityFile), ("--sshfs-known-hosts", KnownHostsFile) })
+        foreach (
+            var (flag, path) in new[] { ("--sshfs-identity", IdentityFile), ("--sshfs-known-hosts", KnownHostsFile) }
+        )
         {
             if (!path.StartsWith('/') || path.Any(c => c is ',' || char.IsControl(c) || char.IsWhiteSpace(c)))
             {
@@ -48,6 +50,8 @@ public sealed partial class SshfsOptions
     }
 
     // user@host:/path; host may be a name, IPv4, or [IPv6]. No leading '-' anywhere, so nothing reads as an option.
-    [GeneratedRegex(@"^[A-Za-z_][A-Za-z0-9_.-]{0,31}@([A-Za-z0-9][A-Za-z0-9.-]{0,252}|\[[0-9A-Fa-f:.]+\]):/[A-Za-z0-9_./-]*$")]
+    [GeneratedRegex(
+        @"^[A-Za-z_][A-Za-z0-9_.-]{0,31}@([A-Za-z0-9][A-Za-z0-9.-]{0,252}|\[[0-9A-Fa-f:.]+\]):/[A-Za-z0-9_./-]*$"
+    )]
     private static partial Regex RemotePattern();
 }

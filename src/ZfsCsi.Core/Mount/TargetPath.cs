@@ -35,12 +35,16 @@ public static class TargetPath
         var components = trimmed.Split('/')[1..];
         if (components.Any(c => c is "" or "." or ".."))
         {
-            throw new InvalidInputException($"{field} '{Printable.Of(path)}' is not canonical: it has empty, '.' or '..' components");
+            throw new InvalidInputException(
+                $"{field} '{Printable.Of(path)}' is not canonical: it has empty, '.' or '..' components"
+            );
         }
         var root = kubeletDir.TrimEnd('/');
         if (!trimmed.StartsWith(root + "/", StringComparison.Ordinal))
         {
-            throw new InvalidInputException($"{field} '{Printable.Of(path)}' is outside the kubelet directory {root}; the node only mounts there (--kubelet-dir)");
+            throw new InvalidInputException(
+                $"{field} '{Printable.Of(path)}' is outside the kubelet directory {root}; the node only mounts there (--kubelet-dir)"
+            );
         }
         return trimmed;
     }

@@ -8,7 +8,12 @@ public static class ProgramArgs
     /// 0 after printing the usage for --help, 2 after printing why the command line is wrong.
     /// </summary>
     public static async Task<(T? Options, int ExitCode)> ParseAsync<T>(
-        string program, string[] args, string usage, Func<IReadOnlyList<string>, T> parse) where T : class
+        string program,
+        string[] args,
+        string usage,
+        Func<IReadOnlyList<string>, T> parse
+    )
+        where T : class
     {
         if (args is ["--help"] or ["-h"] or ["help"])
         {

@@ -22,14 +22,19 @@ public sealed partial class SnapshotManager
         }
         // Its volume may have been deleted and moved aside when the name was used again: the
         // snapshot is then found there, under the same id.
-        var props = (await volumes.FindSnapshotRowsAsync(snapshotId, ct).ConfigureAwait(false))?.FirstOrDefault(r => r.IsSnapshot);
+        var props = (await volumes.FindSnapshotRowsAsync(snapshotId, ct).ConfigureAwait(false))?.FirstOrDefault(r =>
+            r.IsSnapshot
+        );
         if (props is null)
         {
             return;
         }
         if (!Inventory.IsOurSnapshot(props))
         {
-            _log.Warning("Snapshot {SnapshotId} has no zfs-csi marker of its own; refusing to destroy a snapshot the driver did not take", id);
+            _log.Warning(
+                "Snapshot {SnapshotId} has no zfs-csi marker of its own; refusing to destroy a snapshot the driver did not take",
+                id
+            );
             return;
         }
         await DestroyAsync(snapshotId, props, ct).ConfigureAwait(false);
@@ -53,12 +58,18 @@ public sealed partial class SnapshotManager
             try
             {
                 await zfs.DestroySnapshotDeferredAsync(name, ct).ConfigureAwait(false);
-                _log.Information("Destroyed snapshot {SnapshotId} at {Snapshot} (deferred while clones of it exist)", id.Value, name.Value);
+                _log.Information(
+                    "Destroyed snapshot {SnapshotId} at {Snapshot} (deferred while clones of it exist)",
+                    id.Value,
+                    name.Value
+                );
                 return;
             }
             catch (DatasetNotFoundException) when (attempt == 0)
             {
-                var moved = (await volumes.FindSnapshotRowsAsync(id, ct).ConfigureAwait(false))?.FirstOrDefault(r => r.IsSnapshot);
+                var moved = (await volumes.FindSnapshotRowsAsync(id, ct).ConfigureAwait(false))?.FirstOrDefault(r =>
+                    r.IsSnapshot
+                );
                 if (moved is null || moved.Name == props.Name || !Inventory.IsOurSnapshot(moved))
                 {
                     return;

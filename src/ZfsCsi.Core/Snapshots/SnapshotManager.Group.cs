@@ -24,7 +24,9 @@ public sealed partial class SnapshotManager
     private string? ParseGroupId(string id)
     {
         var prefix = Parent.Value + "@g-";
-        return id.StartsWith(prefix, StringComparison.Ordinal) && id.Length == prefix.Length + 24
+        return
+            id.StartsWith(prefix, StringComparison.Ordinal)
+            && id.Length == prefix.Length + 24
             && id[prefix.Length..].All(c => char.IsAsciiDigit(c) || c is >= 'a' and <= 'f')
             ? id[(Parent.Value.Length + 1)..]
             : null;
@@ -36,7 +38,11 @@ public sealed partial class SnapshotManager
     /// none empty or named twice, no parameters of ours. INVALID_ARGUMENT whatever the ids name.
     /// Returns the leaf every member gets.
     /// </summary>
-    public static string CheckCreateGroupRequest(string name, IReadOnlyList<string> sourceVolumeIds, IReadOnlyDictionary<string, string> parameters)
+    public static string CheckCreateGroupRequest(
+        string name,
+        IReadOnlyList<string> sourceVolumeIds,
+        IReadOnlyDictionary<string, string> parameters
+    )
     {
         var leaf = SnapshotNaming.GroupLeafFor(name);
         if (sourceVolumeIds.Count == 0)
@@ -49,7 +55,9 @@ public sealed partial class SnapshotManager
         }
         if (sourceVolumeIds.GroupBy(v => v, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1) is { } duplicate)
         {
-            throw new InvalidInputException($"source_volume_ids names volume '{Printable.Of(duplicate.Key)}' more than once");
+            throw new InvalidInputException(
+                $"source_volume_ids names volume '{Printable.Of(duplicate.Key)}' more than once"
+            );
         }
         SnapshotParameters.Validate(parameters);
         return leaf;
@@ -81,7 +89,12 @@ public sealed partial class SnapshotManager
     /// destroyed with one <c>zfs destroy -r parent@Tmp-g</c>. Idempotent by name; the same name with
     /// other members is ALREADY_EXISTS; a duplicate member INVALID_ARGUMENT, a missing one NOT_FOUND.
     /// </summary>
-    public async Task<GroupSnapshot> CreateGroupAsync(string name, IReadOnlyList<string> sourceVolumeIds, IReadOnlyDictionary<string, string> parameters, CancellationToken ct)
+    public async Task<GroupSnapshot> CreateGroupAsync(
+        string name,
+        IReadOnlyList<string> sourceVolumeIds,
+        IReadOnlyDictionary<string, string> parameters,
+        CancellationToken ct
+    )
     {
         var leaf = CheckCreateGroupRequest(name, sourceVolumeIds, parameters);
         var encoded = Markers.EncodeName(name);
@@ -107,7 +120,9 @@ public sealed partial class SnapshotManager
             }
             if (!leftover || !members.IsSubsetOf(requested))
             {
-                throw new AlreadyExistsException($"group snapshot '{Printable.Of(name)}' already exists with other source volumes ({string.Join(", ", members.Order(StringComparer.Ordinal))})");
+                throw new AlreadyExistsException(
+                    $"group snapshot '{Printable.Of(name)}' already exists with other source volumes ({string.Join(", ", members.Order(StringComparer.Ordinal))})"
+                );
             }
         }
         if (leftover || existing.Count > 0)
@@ -115,7 +130,11 @@ public sealed partial class SnapshotManager
             // A crashed earlier try that was never reported: start again, so all members share one instant.
             foreach (var member in existing)
             {
-                await zfs.DestroySnapshotDeferredAsync(SnapshotName.Of(DatasetName.Parse(Inventory.DatasetOf(member.Name)), leaf), ct).ConfigureAwait(false);
+                await zfs.DestroySnapshotDeferredAsync(
+                        SnapshotName.Of(DatasetName.Parse(Inventory.DatasetOf(member.Name)), leaf),
+                        ct
+                    )
+                    .ConfigureAwait(false);
             }
             await DestroyTemporaryAsync(temporary, ct).ConfigureAwait(false);
             rows = await ListRowsAsync(Parent, ct).ConfigureAwait(false);
@@ -125,10 +144,14 @@ public sealed partial class SnapshotManager
         foreach (var sourceId in sourceVolumeIds)
         {
             var volume = ReadyVolumeIn(rows, sourceId)
-                ?? throw new NotFoundException($"source volume '{Printable.Of(sourceId)}' of group snapshot '{Printable.Of(name)}' does not exist");
+                ?? throw new NotFoundException(
+                    $"source volume '{Printable.Of(sourceId)}' of group snapshot '{Printable.Of(name)}' does not exist"
+                );
             if (volume.Value.Length + 1 + leaf.Length > SnapshotId.MaxLength)
             {
-                throw new FailedPreconditionException($"volume id {volume} is too long for its snapshot ids to fit the CSI spec's {SnapshotId.MaxLength} bytes");
+                throw new FailedPreconditionException(
+                    $"volume id {volume} is too long for its snapshot ids to fit the CSI spec's {SnapshotId.MaxLength} bytes"
+                );
             }
             var snapshot = SnapshotName.Of(volume.Dataset, leaf);
             if (rows.FirstOrDefault(r => r.Name == snapshot.Value) is { } there)
@@ -146,7 +169,10 @@ public sealed partial class SnapshotManager
             {
                 await zfs.SnapshotAsync(names[0], markers, ct).ConfigureAwait(false);
             }
-            else if (_multiSnapshot != false && await zfs.TrySnapshotManyAsync(names, markers, ct).ConfigureAwait(false))
+            else if (
+                _multiSnapshot != false
+                && await zfs.TrySnapshotManyAsync(names, markers, ct).ConfigureAwait(false)
+            )
             {
                 _multiSnapshot = true;
             }
@@ -154,7 +180,10 @@ public sealed partial class SnapshotManager
             {
                 if (_multiSnapshot is null)
                 {
-                    _log.Information("This zfs takes one snapshot name per command; group snapshots use zfs snapshot -r of {ParentDataset}", Parent.Value);
+                    _log.Information(
+                        "This zfs takes one snapshot name per command; group snapshots use zfs snapshot -r of {ParentDataset}",
+                        Parent.Value
+                    );
                 }
                 _multiSnapshot = false;
                 await SnapshotThroughParentAsync(temporary, names, markers, ct).ConfigureAwait(false);
@@ -162,9 +191,16 @@ public sealed partial class SnapshotManager
         }
         catch (ZfsOutOfSpaceException e)
         {
-            throw new OutOfSpaceException($"pool {Parent.Pool} has no room for group snapshot '{Printable.Of(name)}': {e.StandardError.Trim()}");
+            throw new OutOfSpaceException(
+                $"pool {Parent.Pool} has no room for group snapshot '{Printable.Of(name)}': {e.StandardError.Trim()}"
+            );
         }
-        _log.Information("Took group snapshot {GroupSnapshotId} of {Count} volumes for name {GroupSnapshotName}", groupId, names.Count, name);
+        _log.Information(
+            "Took group snapshot {GroupSnapshotId} of {Count} volumes for name {GroupSnapshotName}",
+            groupId,
+            names.Count,
+            name
+        );
         // One listing after the snapshot: it finds the members, and their sizes come out the same
         // whether read from the markers set now or from their volumes' capacity in this listing.
         var taken = await ListRowsAsync(Parent, ct).ConfigureAwait(false);
@@ -185,19 +221,28 @@ public sealed partial class SnapshotManager
             var volume = Inventory.DatasetOf(member.Name);
             if (rows.FirstOrDefault(r => r.Name == volume) is { } row)
             {
-                var capacity = VolumeManager.CapacityOf(row).ToString(System.Globalization.CultureInfo.InvariantCulture);
-                await zfs.SetAsync(SnapshotName.Of(DatasetName.Parse(volume), leaf), Markers.Capacity, capacity, ct).ConfigureAwait(false);
+                var capacity = VolumeManager
+                    .CapacityOf(row)
+                    .ToString(System.Globalization.CultureInfo.InvariantCulture);
+                await zfs.SetAsync(SnapshotName.Of(DatasetName.Parse(volume), leaf), Markers.Capacity, capacity, ct)
+                    .ConfigureAwait(false);
             }
         }
     }
 
     /// <summary>zfs-fuse's atomic group snapshot: one recursive snapshot, members renamed, the rest destroyed in one command.</summary>
-    private async Task SnapshotThroughParentAsync(SnapshotName temporary, IReadOnlyList<SnapshotName> members, KeyValuePair<string, string>[] markers, CancellationToken ct)
+    private async Task SnapshotThroughParentAsync(
+        SnapshotName temporary,
+        IReadOnlyList<SnapshotName> members,
+        KeyValuePair<string, string>[] markers,
+        CancellationToken ct
+    )
     {
         await zfs.SnapshotRecursiveAsync(temporary, markers, ct).ConfigureAwait(false);
         foreach (var member in members)
         {
-            await zfs.RenameSnapshotAsync(SnapshotName.Of(member.Dataset, temporary.Leaf), member, ct).ConfigureAwait(false);
+            await zfs.RenameSnapshotAsync(SnapshotName.Of(member.Dataset, temporary.Leaf), member, ct)
+                .ConfigureAwait(false);
         }
         await DestroyTemporaryAsync(temporary, ct).ConfigureAwait(false);
     }
@@ -215,7 +260,11 @@ public sealed partial class SnapshotManager
     }
 
     /// <summary>GetVolumeGroupSnapshot (CSI spec): NOT_FOUND for an unknown or foreign id; snapshot_ids, when given, must match the members.</summary>
-    public async Task<GroupSnapshot> GetGroupAsync(string groupId, IReadOnlyCollection<string> snapshotIds, CancellationToken ct)
+    public async Task<GroupSnapshot> GetGroupAsync(
+        string groupId,
+        IReadOnlyCollection<string> snapshotIds,
+        CancellationToken ct
+    )
     {
         CheckGroupIdRequest(groupId, snapshotIds);
         var leaf = ParseGroupId(groupId) ?? throw GroupNotFound(groupId);
@@ -225,9 +274,14 @@ public sealed partial class SnapshotManager
         {
             throw GroupNotFound(groupId);
         }
-        if (snapshotIds.Count > 0 && !group.Members.Select(m => m.Id.Value).ToHashSet(StringComparer.Ordinal).SetEquals(snapshotIds))
+        if (
+            snapshotIds.Count > 0
+            && !group.Members.Select(m => m.Id.Value).ToHashSet(StringComparer.Ordinal).SetEquals(snapshotIds)
+        )
         {
-            throw new InvalidInputException($"snapshot_ids do not match the members of group snapshot {groupId}: {string.Join(", ", group.Members.Select(m => m.Id.Value))}");
+            throw new InvalidInputException(
+                $"snapshot_ids do not match the members of group snapshot {groupId}: {string.Join(", ", group.Members.Select(m => m.Id.Value))}"
+            );
         }
         return group;
     }
@@ -249,16 +303,23 @@ public sealed partial class SnapshotManager
         var rows = await ListRowsAsync(Parent, ct).ConfigureAwait(false);
         var members = MembersOf(leaf, rows).ToList();
         var given = snapshotIds.ToHashSet(StringComparer.Ordinal);
-        if (snapshotIds.Count > 0 && members.FirstOrDefault(m => !given.Contains(IdOf(m.Name)!.Value.Value)) is { } missing)
+        if (
+            snapshotIds.Count > 0
+            && members.FirstOrDefault(m => !given.Contains(IdOf(m.Name)!.Value.Value)) is { } missing
+        )
         {
-            throw new InvalidInputException($"snapshot_ids does not name member {IdOf(missing.Name)} of group snapshot {groupId}; nothing was deleted");
+            throw new InvalidInputException(
+                $"snapshot_ids does not name member {IdOf(missing.Name)} of group snapshot {groupId}; nothing was deleted"
+            );
         }
         // The spec asks for a mismatch to be reported where it can be seen. An id of this group's
         // leaf that is no longer a member was deleted by an earlier try (a retry names it again);
         // anything else cannot have been a member.
         if (given.FirstOrDefault(id => ParseId(id) is not { } s || s.Leaf != leaf) is { } stranger)
         {
-            throw new InvalidInputException($"snapshot_ids names '{Printable.Of(stranger, 200)}', which is not a member of group snapshot {groupId}; nothing was deleted");
+            throw new InvalidInputException(
+                $"snapshot_ids names '{Printable.Of(stranger, 200)}', which is not a member of group snapshot {groupId}; nothing was deleted"
+            );
         }
         foreach (var member in members)
         {
@@ -275,11 +336,22 @@ public sealed partial class SnapshotManager
     }
 
     private IEnumerable<DatasetProperties> MembersOf(string leaf, IReadOnlyList<DatasetProperties> rows) =>
-        rows.Where(r => Inventory.IsLiveCsiSnapshot(r) && r.LocalValue(Markers.Group) is not null
-            && Inventory.LeafOf(r.Name) == leaf && IdOf(r.Name) is not null);
+        rows.Where(r =>
+            Inventory.IsLiveCsiSnapshot(r)
+            && r.LocalValue(Markers.Group) is not null
+            && Inventory.LeafOf(r.Name) == leaf
+            && IdOf(r.Name) is not null
+        );
 
     private GroupSnapshot ToGroup(string leaf, IReadOnlyList<DatasetProperties> rows) =>
-        new(GroupIdFor(leaf), MembersOf(leaf, rows).Select(r => ToSnapshot(r, rows)).OrderBy(s => s.Id.Value, StringComparer.Ordinal).ToList());
+        new(
+            GroupIdFor(leaf),
+            MembersOf(leaf, rows)
+                .Select(r => ToSnapshot(r, rows))
+                .OrderBy(s => s.Id.Value, StringComparer.Ordinal)
+                .ToList()
+        );
 
-    private static NotFoundException GroupNotFound(string id) => new($"group snapshot '{Printable.Of(id)}' does not exist");
+    private static NotFoundException GroupNotFound(string id) =>
+        new($"group snapshot '{Printable.Of(id)}' does not exist");
 }

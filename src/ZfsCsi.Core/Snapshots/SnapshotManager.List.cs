@@ -13,14 +13,23 @@ public sealed partial class SnapshotManager
     /// volume when asked. Unknown or foreign ids and volumes give an empty list, not an error.
     /// Paging continues after the last id returned.
     /// </summary>
-    public async Task<SnapshotPage> ListAsync(int maxEntries, string? startingToken, string? snapshotId, string? sourceVolumeId, CancellationToken ct)
+    public async Task<SnapshotPage> ListAsync(
+        int maxEntries,
+        string? startingToken,
+        string? snapshotId,
+        string? sourceVolumeId,
+        CancellationToken ct
+    )
     {
         PageToken.CheckMaxEntries(maxEntries);
         PageToken.Read(startingToken); // a token we never issued is ABORTED before anything is read
         IReadOnlyList<DatasetProperties> rows;
         if (!string.IsNullOrEmpty(snapshotId))
         {
-            if (ParseId(snapshotId) is not { } id || (!string.IsNullOrEmpty(sourceVolumeId) && sourceVolumeId != id.Volume.Value))
+            if (
+                ParseId(snapshotId) is not { } id
+                || (!string.IsNullOrEmpty(sourceVolumeId) && sourceVolumeId != id.Volume.Value)
+            )
             {
                 return new SnapshotPage([], null);
             }
@@ -43,8 +52,13 @@ public sealed partial class SnapshotManager
         {
             rows = await ListRowsAsync(Parent, ct).ConfigureAwait(false);
         }
-        var (page, next) = PageToken.Page(rows.Where(r => Inventory.IsLiveCsiSnapshot(r) && IdOf(r.Name) is not null).Select(r => ToSnapshot(r, rows)),
-            s => s.Id.Value, startingToken, maxEntries);
+        var (page, next) = PageToken.Page(
+            rows.Where(r => Inventory.IsLiveCsiSnapshot(r) && IdOf(r.Name) is not null)
+                .Select(r => ToSnapshot(r, rows)),
+            s => s.Id.Value,
+            startingToken,
+            maxEntries
+        );
         return new SnapshotPage(page, next);
     }
 
@@ -68,7 +82,8 @@ public sealed partial class SnapshotManager
     /// Null when the name is not one a CSI snapshot id of ours can have.
     /// </summary>
     private SnapshotId? IdOf(string snapshotName) =>
-        snapshotName.IndexOf('@', StringComparison.Ordinal) is var at and > 0 && volumes.CsiVolumeOf(snapshotName[..at]) is { } volume
+        snapshotName.IndexOf('@', StringComparison.Ordinal) is var at and > 0
+        && volumes.CsiVolumeOf(snapshotName[..at]) is { } volume
             ? ParseId($"{volume.Value}@{snapshotName[(at + 1)..]}")
             : null;
 
@@ -77,7 +92,11 @@ public sealed partial class SnapshotManager
         var id = IdOf(snapshot.Name) ?? throw new InvalidOperationException($"{snapshot.Name} is not a snapshot id");
         var volume = rows.FirstOrDefault(r => r.Name == Inventory.DatasetOf(snapshot.Name));
         var group = snapshot.LocalValue(Markers.Group) is not null ? GroupIdFor(id.Leaf) : null;
-        return new Snapshot(id, VolumeManager.SnapshotCapacity(snapshot, volume),
-            DateTimeOffset.FromUnixTimeSeconds(snapshot.Bytes("creation") ?? 0), group);
+        return new Snapshot(
+            id,
+            VolumeManager.SnapshotCapacity(snapshot, volume),
+            DateTimeOffset.FromUnixTimeSeconds(snapshot.Bytes("creation") ?? 0),
+            group
+        );
     }
 }

@@ -23,14 +23,22 @@ public sealed partial class SnapshotManager(ZfsClient zfs, VolumeManager volumes
 
     /// <summary>The volume an id names when it is a ready volume of ours in <paramref name="rows"/> (a listing of the parent); null otherwise.</summary>
     private VolumeId? ReadyVolumeIn(IReadOnlyList<DatasetProperties> rows, string volumeId) =>
-        volumes.ParseId(volumeId) is { } v && rows.FirstOrDefault(r => r.Name == v.Value) is { } p && VolumeManager.IsReady(p) ? v : null;
+        volumes.ParseId(volumeId) is { } v
+        && rows.FirstOrDefault(r => r.Name == v.Value) is { } p
+        && VolumeManager.IsReady(p)
+            ? v
+            : null;
 
     /// <summary>
     /// What CreateSnapshot checks before anything is looked up or locked (CSI spec: REQUIRED fields,
     /// Size Limits): a name (at most 128 bytes, no banned control characters), a source volume id,
     /// and no parameters of ours. INVALID_ARGUMENT whatever the source volume id names.
     /// </summary>
-    public static void CheckCreateRequest(string name, string sourceVolumeId, IReadOnlyDictionary<string, string> parameters)
+    public static void CheckCreateRequest(
+        string name,
+        string sourceVolumeId,
+        IReadOnlyDictionary<string, string> parameters
+    )
     {
         CsiName.Validate(name, "snapshot");
         if (string.IsNullOrEmpty(sourceVolumeId))
@@ -54,19 +62,35 @@ public sealed partial class SnapshotManager(ZfsClient zfs, VolumeManager volumes
     /// that this name's retry completes and another source's request finds stale (its snapshot is
     /// not there) and takes over. A deleted snapshot's claim stays until the sweep removes it.
     /// </summary>
-    public async Task<Snapshot> CreateAsync(string name, string sourceVolumeId, IReadOnlyDictionary<string, string> parameters, CancellationToken ct)
+    public async Task<Snapshot> CreateAsync(
+        string name,
+        string sourceVolumeId,
+        IReadOnlyDictionary<string, string> parameters,
+        CancellationToken ct
+    )
     {
         CheckCreateRequest(name, sourceVolumeId, parameters);
         var encoded = Markers.EncodeName(name);
         var claim = ClaimFor(name);
-        SnapshotId? target = volumes.ParseId(sourceVolumeId) is { } v ? new SnapshotId(v, SnapshotNaming.LeafFor(name, v)) : null;
+        SnapshotId? target = volumes.ParseId(sourceVolumeId) is { } v
+            ? new SnapshotId(v, SnapshotNaming.LeafFor(name, v))
+            : null;
         for (var attempt = 0; ; attempt++)
         {
-            var rows = await zfs.GetExistingAsync(target is { } t ? [t.Volume.Value, t.Value, claim.Value] : [claim.Value], Inventory.Properties, ct).ConfigureAwait(false);
+            var rows = await zfs.GetExistingAsync(
+                    target is { } t ? [t.Volume.Value, t.Value, claim.Value] : [claim.Value],
+                    Inventory.Properties,
+                    ct
+                )
+                .ConfigureAwait(false);
             var there = target is { } at ? rows.FirstOrDefault(r => r.Name == at.Value) : null;
             if (there is not null && Inventory.IsLiveCsiSnapshot(there) && there.LocalValue(Markers.CsiName) == encoded)
             {
-                _log.Debug("Snapshot name {SnapshotName} already is {SnapshotId}: an idempotent retry", name, there.Name);
+                _log.Debug(
+                    "Snapshot name {SnapshotName} already is {SnapshotId}: an idempotent retry",
+                    name,
+                    there.Name
+                );
                 return ToSnapshot(there, rows);
             }
             var claimed = rows.FirstOrDefault(r => r.Name == claim.Value);
@@ -74,14 +98,20 @@ public sealed partial class SnapshotManager(ZfsClient zfs, VolumeManager volumes
             {
                 if (await LiveHolderAsync(holder, encoded, ct).ConfigureAwait(false) is { } other)
                 {
-                    throw new AlreadyExistsException($"snapshot '{Printable.Of(name)}' already exists for another source volume ({other.Source})");
+                    throw new AlreadyExistsException(
+                        $"snapshot '{Printable.Of(name)}' already exists for another source volume ({other.Source})"
+                    );
                 }
                 // The snapshot that held the name is gone (deleted, or never taken by a crashed try):
                 // the claim is stale and this request takes the name over.
                 await zfs.DestroySnapshotDeferredAsync(claim, ct).ConfigureAwait(false);
                 claimed = null;
             }
-            if (target is not { } id || rows.FirstOrDefault(r => r.Name == id.Volume.Value) is not { } volume || !VolumeManager.IsReady(volume))
+            if (
+                target is not { } id
+                || rows.FirstOrDefault(r => r.Name == id.Volume.Value) is not { } volume
+                || !VolumeManager.IsReady(volume)
+            )
             {
                 if (rows.Count == 0)
                 {
@@ -96,7 +126,10 @@ public sealed partial class SnapshotManager(ZfsClient zfs, VolumeManager volumes
             KeyValuePair<string, string>[] markers =
             [
                 new(Markers.CsiName, encoded),
-                new(Markers.Capacity, VolumeManager.CapacityOf(volume).ToString(System.Globalization.CultureInfo.InvariantCulture)),
+                new(
+                    Markers.Capacity,
+                    VolumeManager.CapacityOf(volume).ToString(System.Globalization.CultureInfo.InvariantCulture)
+                ),
                 new(Markers.SnapshotId, id.Value),
             ];
             try
@@ -116,7 +149,9 @@ public sealed partial class SnapshotManager(ZfsClient zfs, VolumeManager volumes
             }
             catch (ZfsOutOfSpaceException e)
             {
-                throw new OutOfSpaceException($"pool {Parent.Pool} has no room to snapshot volume {id.Volume}: {e.StandardError.Trim()}");
+                throw new OutOfSpaceException(
+                    $"pool {Parent.Pool} has no room to snapshot volume {id.Volume}: {e.StandardError.Trim()}"
+                );
             }
             _log.Information("Took snapshot {SnapshotId} for snapshot name {SnapshotName}", id.Value, name);
             return await GetAsync(id.Value, ct).ConfigureAwait(false);
@@ -126,11 +161,16 @@ public sealed partial class SnapshotManager(ZfsClient zfs, VolumeManager volumes
     /// <summary>The live snapshot <paramref name="holder"/> (a claim's snapshot id) names, when it still holds the name <paramref name="encoded"/>.</summary>
     private async Task<Snapshot?> LiveHolderAsync(string holder, string encoded, CancellationToken ct)
     {
-        if (ParseId(holder) is not { } id || await volumes.FindSnapshotRowsAsync(id, ct).ConfigureAwait(false) is not { } rows)
+        if (
+            ParseId(holder) is not { } id
+            || await volumes.FindSnapshotRowsAsync(id, ct).ConfigureAwait(false) is not { } rows
+        )
         {
             return null;
         }
-        return rows.FirstOrDefault(r => r.IsSnapshot && Inventory.IsLiveCsiSnapshot(r)) is { } row && row.LocalValue(Markers.CsiName) == encoded
+        return
+            rows.FirstOrDefault(r => r.IsSnapshot && Inventory.IsLiveCsiSnapshot(r)) is { } row
+            && row.LocalValue(Markers.CsiName) == encoded
             ? ToSnapshot(row, rows)
             : null;
     }
@@ -139,14 +179,23 @@ public sealed partial class SnapshotManager(ZfsClient zfs, VolumeManager volumes
     /// The name's claim and the snapshot. One atomic command where zfs takes several names
     /// (OpenZFS: both or neither); else (zfs-fuse) the claim first, then the snapshot.
     /// </summary>
-    private async Task ClaimAndSnapshotAsync(SnapshotName claim, SnapshotName snapshot, KeyValuePair<string, string>[] markers, CancellationToken ct)
+    private async Task ClaimAndSnapshotAsync(
+        SnapshotName claim,
+        SnapshotName snapshot,
+        KeyValuePair<string, string>[] markers,
+        CancellationToken ct
+    )
     {
         if (_multiSnapshot != false)
         {
-            var many = await volumes.WithClaimsDatasetAsync(() => zfs.TrySnapshotManyAsync([claim, snapshot], markers, ct), ct).ConfigureAwait(false);
+            var many = await volumes
+                .WithClaimsDatasetAsync(() => zfs.TrySnapshotManyAsync([claim, snapshot], markers, ct), ct)
+                .ConfigureAwait(false);
             if (_multiSnapshot is null && !many)
             {
-                _log.Information("This zfs takes one snapshot name per command; a snapshot name's claim is taken just before the snapshot");
+                _log.Information(
+                    "This zfs takes one snapshot name per command; a snapshot name's claim is taken just before the snapshot"
+                );
             }
             _multiSnapshot = many;
             if (many)
@@ -154,7 +203,16 @@ public sealed partial class SnapshotManager(ZfsClient zfs, VolumeManager volumes
                 return;
             }
         }
-        await volumes.WithClaimsDatasetAsync(async () => { await zfs.SnapshotAsync(claim, markers, ct).ConfigureAwait(false); return true; }, ct).ConfigureAwait(false);
+        await volumes
+            .WithClaimsDatasetAsync(
+                async () =>
+                {
+                    await zfs.SnapshotAsync(claim, markers, ct).ConfigureAwait(false);
+                    return true;
+                },
+                ct
+            )
+            .ConfigureAwait(false);
         await zfs.SnapshotAsync(snapshot, markers, ct).ConfigureAwait(false);
     }
 
@@ -166,16 +224,25 @@ public sealed partial class SnapshotManager(ZfsClient zfs, VolumeManager volumes
     {
         if (Inventory.IsOurSnapshot(there) && Inventory.IsDeferred(there))
         {
-            await zfs.RenameSnapshotAsync(name, SnapshotName.Of(name.Dataset, SnapshotNaming.RetiredLeaf(name.Leaf, DateTimeOffset.UtcNow)), ct).ConfigureAwait(false);
+            await zfs.RenameSnapshotAsync(
+                    name,
+                    SnapshotName.Of(name.Dataset, SnapshotNaming.RetiredLeaf(name.Leaf, DateTimeOffset.UtcNow)),
+                    ct
+                )
+                .ConfigureAwait(false);
             return;
         }
-        throw new AlreadyExistsException($"snapshot {name} already exists and was not made for this name (another tool's, or another group's); it is left alone");
+        throw new AlreadyExistsException(
+            $"snapshot {name} already exists and was not made for this name (another tool's, or another group's); it is left alone"
+        );
     }
 
     /// <summary>GetSnapshot (CSI spec): a live snapshot of ours, or NOT_FOUND.</summary>
     public async Task<Snapshot> GetAsync(string id, CancellationToken ct)
     {
         var page = await ListAsync(0, null, id, null, ct).ConfigureAwait(false);
-        return page.Snapshots.Count == 1 ? page.Snapshots[0] : throw new NotFoundException($"snapshot '{Printable.Of(id)}' does not exist");
+        return page.Snapshots.Count == 1
+            ? page.Snapshots[0]
+            : throw new NotFoundException($"snapshot '{Printable.Of(id)}' does not exist");
     }
 }

@@ -29,7 +29,9 @@ public static class SnapshotNaming
         var digestChars = Math.Min(32, room - 2);
         if (digestChars < MinDigestChars)
         {
-            throw new FailedPreconditionException($"volume id {volume} is too long for its snapshot ids to fit the CSI spec's {SnapshotId.MaxLength} bytes");
+            throw new FailedPreconditionException(
+                $"volume id {volume} is too long for its snapshot ids to fit the CSI spec's {SnapshotId.MaxLength} bytes"
+            );
         }
         return "h-" + Digest(name)[..digestChars];
     }
@@ -48,7 +50,8 @@ public static class SnapshotNaming
     public static string CloneSourceLeaf(string targetLeaf) => "Clone-" + targetLeaf;
 
     /// <summary>The target volume's leaf of a clone-source snapshot leaf, or null when it is not one.</summary>
-    public static string? CloneTargetLeaf(string leaf) => leaf.StartsWith("Clone-", StringComparison.Ordinal) ? leaf["Clone-".Length..] : null;
+    public static string? CloneTargetLeaf(string leaf) =>
+        leaf.StartsWith("Clone-", StringComparison.Ordinal) ? leaf["Clone-".Length..] : null;
 
     /// <summary>
     /// The leaf of a CSI snapshot name's claim: a snapshot of the claims dataset,
@@ -81,7 +84,8 @@ public static class SnapshotNaming
     /// </summary>
     public static string RetiredLeaf(string leaf, DateTimeOffset now)
     {
-        var retired = $"{RetiredPrefix}{now.ToUnixTimeMilliseconds().ToString(System.Globalization.CultureInfo.InvariantCulture)}-{leaf}";
+        var retired =
+            $"{RetiredPrefix}{now.ToUnixTimeMilliseconds().ToString(System.Globalization.CultureInfo.InvariantCulture)}-{leaf}";
         return retired[..Math.Min(200, retired.Length)];
     }
 
@@ -91,5 +95,6 @@ public static class SnapshotNaming
     /// <summary>A leaf the mappings above produce for CSI snapshots and group members (the only ones ever listed).</summary>
     public static bool IsListable(string leaf) => VolumeNaming.IsPlain(leaf);
 
-    private static string Digest(string name) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(name)));
+    private static string Digest(string name) =>
+        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(name)));
 }

@@ -17,7 +17,8 @@ public static class SnapshotParameters
             if (!key.StartsWith(ParameterKeys.KubernetesPrefix, StringComparison.Ordinal))
             {
                 throw new InvalidInputException(
-                    $"unknown snapshot parameter '{Printable.Of(key.Length > 80 ? key[..80] + "..." : key)}': zfs-csi snapshot classes take no parameters (only Kubernetes' own {ParameterKeys.KubernetesPrefix}*)");
+                    $"unknown snapshot parameter '{Printable.Of(key.Length > 80 ? key[..80] + "..." : key)}': zfs-csi snapshot classes take no parameters (only Kubernetes' own {ParameterKeys.KubernetesPrefix}*)"
+                );
             }
         }
     }

@@ -28,17 +28,26 @@ public sealed record CapacityRange(long RequiredBytes, long LimitBytes)
     {
         if (RequiredBytes < 0 || LimitBytes < 0)
         {
-            throw new InvalidInputException($"capacity_range has a negative value (required_bytes {RequiredBytes}, limit_bytes {LimitBytes})");
+            throw new InvalidInputException(
+                $"capacity_range has a negative value (required_bytes {RequiredBytes}, limit_bytes {LimitBytes})"
+            );
         }
         if (LimitBytes > 0 && LimitBytes < RequiredBytes)
         {
-            throw new InvalidInputException($"capacity_range limit_bytes {LimitBytes} is below required_bytes {RequiredBytes}");
+            throw new InvalidInputException(
+                $"capacity_range limit_bytes {LimitBytes} is below required_bytes {RequiredBytes}"
+            );
         }
-        var size = RequiredBytes > 0 ? RequiredBytes : LimitBytes > 0 ? Math.Min(DefaultBytes, LimitBytes) : DefaultBytes;
+        var size =
+            RequiredBytes > 0 ? RequiredBytes
+            : LimitBytes > 0 ? Math.Min(DefaultBytes, LimitBytes)
+            : DefaultBytes;
         size = Math.Max(size, MinimumBytes);
         if (LimitBytes > 0 && size > LimitBytes)
         {
-            throw new CapacityOutOfRangeException($"capacity_range limit_bytes {LimitBytes} is below the smallest volume this driver makes ({MinimumBytes} bytes)");
+            throw new CapacityOutOfRangeException(
+                $"capacity_range limit_bytes {LimitBytes} is below the smallest volume this driver makes ({MinimumBytes} bytes)"
+            );
         }
         return size;
     }

@@ -12,11 +12,18 @@ public sealed record ContentSource(ContentSourceKind Kind, string Id)
 {
     public string Marker => $"{(Kind == ContentSourceKind.Snapshot ? "snapshot" : "volume")}:{Id}";
 
-    public static ContentSource? FromMarker(string? value) => value switch
-    {
-        null => null,
-        _ when value.StartsWith("snapshot:", StringComparison.Ordinal) => new(ContentSourceKind.Snapshot, value["snapshot:".Length..]),
-        _ when value.StartsWith("volume:", StringComparison.Ordinal) => new(ContentSourceKind.Volume, value["volume:".Length..]),
-        _ => null,
-    };
+    public static ContentSource? FromMarker(string? value) =>
+        value switch
+        {
+            null => null,
+            _ when value.StartsWith("snapshot:", StringComparison.Ordinal) => new(
+                ContentSourceKind.Snapshot,
+                value["snapshot:".Length..]
+            ),
+            _ when value.StartsWith("volume:", StringComparison.Ordinal) => new(
+                ContentSourceKind.Volume,
+                value["volume:".Length..]
+            ),
+            _ => null,
+        };
 }

@@ -14,8 +14,21 @@ public static class Inventory
     /// <summary>Everything a listing, a name lookup or the sweep needs, in one process.</summary>
     public static readonly string[] Properties =
     [
-        Markers.CsiName, Markers.ParametersDigest, Markers.State, Markers.Capacity, Markers.Group, Markers.Source, Markers.SnapshotId,
-        "refquota", "quota", "refreservation", "reservation", "mountpoint", "mounted", "creation", "defer_destroy",
+        Markers.CsiName,
+        Markers.ParametersDigest,
+        Markers.State,
+        Markers.Capacity,
+        Markers.Group,
+        Markers.Source,
+        Markers.SnapshotId,
+        "refquota",
+        "quota",
+        "refreservation",
+        "reservation",
+        "mountpoint",
+        "mounted",
+        "creation",
+        "defer_destroy",
     ];
 
     public static bool IsDeferred(DatasetProperties snapshot) => snapshot.Value("defer_destroy") == "on";
@@ -23,8 +36,11 @@ public static class Inventory
     /// <summary>Made by the driver: a CSI snapshot, a group member, or an internal one.</summary>
     public static bool IsOurSnapshot(DatasetProperties snapshot) =>
         snapshot.IsSnapshot
-        && (snapshot.LocalValue(Markers.CsiName) is not null || snapshot.LocalValue(Markers.Group) is not null
-            || snapshot.LocalValue(Markers.State) == Markers.StateHidden);
+        && (
+            snapshot.LocalValue(Markers.CsiName) is not null
+            || snapshot.LocalValue(Markers.Group) is not null
+            || snapshot.LocalValue(Markers.State) == Markers.StateHidden
+        );
 
     /// <summary>A CSI snapshot or group member that has not been deleted: what ListSnapshots shows and what keeps a deleted volume.</summary>
     public static bool IsLiveCsiSnapshot(DatasetProperties snapshot) =>
@@ -33,11 +49,14 @@ public static class Inventory
         && !IsDeferred(snapshot)
         && SnapshotNaming.IsListable(LeafOf(snapshot.Name));
 
-    public static bool IsHidden(DatasetProperties snapshot) => snapshot.IsSnapshot && snapshot.LocalValue(Markers.State) == Markers.StateHidden;
+    public static bool IsHidden(DatasetProperties snapshot) =>
+        snapshot.IsSnapshot && snapshot.LocalValue(Markers.State) == Markers.StateHidden;
 
-    public static string DatasetOf(string snapshotName) => snapshotName[..snapshotName.IndexOf('@', StringComparison.Ordinal)];
+    public static string DatasetOf(string snapshotName) =>
+        snapshotName[..snapshotName.IndexOf('@', StringComparison.Ordinal)];
 
-    public static string LeafOf(string snapshotName) => snapshotName[(snapshotName.IndexOf('@', StringComparison.Ordinal) + 1)..];
+    public static string LeafOf(string snapshotName) =>
+        snapshotName[(snapshotName.IndexOf('@', StringComparison.Ordinal) + 1)..];
 
     /// <summary>Snapshot rows by the dataset they belong to.</summary>
     public static ILookup<string, DatasetProperties> SnapshotsByDataset(IEnumerable<DatasetProperties> rows) =>

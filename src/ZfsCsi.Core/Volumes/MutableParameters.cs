@@ -26,7 +26,8 @@ public sealed class MutableParameters
         ["casesensitivity"] = "ZFS fixes it when a dataset is made",
         ["normalization"] = "ZFS fixes it when a dataset is made",
         ["utf8only"] = "ZFS fixes it when a dataset is made",
-        ["encryption"] = "ZFS fixes a dataset's encryption when it is made (and zfs-csi does not offer native encryption yet)",
+        ["encryption"] =
+            "ZFS fixes a dataset's encryption when it is made (and zfs-csi does not offer native encryption yet)",
         ["keyformat"] = "ZFS fixes it with the dataset's encryption when the dataset is made",
         ["pbkdf2iters"] = "ZFS fixes it with the dataset's encryption when the dataset is made",
         ["keylocation"] = "it belongs to ZFS native encryption, which zfs-csi does not offer yet",
@@ -34,8 +35,14 @@ public sealed class MutableParameters
 
     private static readonly string[] KnownKeys =
     [
-        ParameterKeys.QuotaType, ParameterKeys.Provisioning, ParameterKeys.Compression, ParameterKeys.RecordSize,
-        ParameterKeys.Atime, ParameterKeys.RootMode, ParameterKeys.RootUid, ParameterKeys.RootGid,
+        ParameterKeys.QuotaType,
+        ParameterKeys.Provisioning,
+        ParameterKeys.Compression,
+        ParameterKeys.RecordSize,
+        ParameterKeys.Atime,
+        ParameterKeys.RootMode,
+        ParameterKeys.RootUid,
+        ParameterKeys.RootGid,
     ];
 
     private readonly SortedDictionary<string, string> _values;
@@ -104,7 +111,9 @@ public sealed class MutableParameters
             : key;
 
     private static string ZfsPropertyOf(string canonicalKey) =>
-        canonicalKey.StartsWith(ParameterKeys.PropertyPrefix, StringComparison.Ordinal) ? canonicalKey[ParameterKeys.PropertyPrefix.Length..] : canonicalKey;
+        canonicalKey.StartsWith(ParameterKeys.PropertyPrefix, StringComparison.Ordinal)
+            ? canonicalKey[ParameterKeys.PropertyPrefix.Length..]
+            : canonicalKey;
 
     /// <summary>
     /// Parses and checks mutable parameters: every key and value by the StorageClass rules, and what
@@ -115,7 +124,9 @@ public sealed class MutableParameters
         var total = parameters.Sum(p => Encoding.UTF8.GetByteCount(p.Key) + Encoding.UTF8.GetByteCount(p.Value));
         if (total > VolumeParameters.MaxTotalBytes)
         {
-            throw new InvalidInputException($"mutable_parameters take {total} bytes; the CSI spec allows at most {VolumeParameters.MaxTotalBytes} (Size Limits)");
+            throw new InvalidInputException(
+                $"mutable_parameters take {total} bytes; the CSI spec allows at most {VolumeParameters.MaxTotalBytes} (Size Limits)"
+            );
         }
         var values = new SortedDictionary<string, string>(StringComparer.Ordinal);
         foreach (var (key, value) in parameters.OrderBy(p => p.Key, StringComparer.Ordinal))
@@ -128,13 +139,15 @@ public sealed class MutableParameters
             if (!isProperty && !KnownKeys.Contains(key, StringComparer.Ordinal))
             {
                 throw new InvalidInputException(
-                    $"unknown mutable parameter '{Printable.Of(key, 80)}'; a VolumeAttributesClass may set {string.Join(", ", KnownKeys.Take(5))}, " +
-                    $"{ParameterKeys.PropertyPrefix}<zfs property> (and, when a volume is made, {ParameterKeys.RootMode}, {ParameterKeys.RootUid}, {ParameterKeys.RootGid})");
+                    $"unknown mutable parameter '{Printable.Of(key, 80)}'; a VolumeAttributesClass may set {string.Join(", ", KnownKeys.Take(5))}, "
+                        + $"{ParameterKeys.PropertyPrefix}<zfs property> (and, when a volume is made, {ParameterKeys.RootMode}, {ParameterKeys.RootUid}, {ParameterKeys.RootGid})"
+                );
             }
             if (isProperty && CreateOnly.TryGetValue(key[ParameterKeys.PropertyPrefix.Length..], out var why))
             {
                 throw new InvalidInputException(
-                    $"mutable parameter '{Printable.Of(key, 80)}' cannot change on a volume: {why}. Put it in the StorageClass parameters instead of the VolumeAttributesClass");
+                    $"mutable parameter '{Printable.Of(key, 80)}' cannot change on a volume: {why}. Put it in the StorageClass parameters instead of the VolumeAttributesClass"
+                );
             }
             // The StorageClass rules, one key at a time: the same values, the same messages.
             var parsed = VolumeParameters.Parse(new Dictionary<string, string> { [key] = value });
@@ -148,7 +161,9 @@ public sealed class MutableParameters
             };
             if (!values.TryAdd(canonical, canonicalValue))
             {
-                throw new InvalidInputException($"mutable parameter {key}: ZFS property '{ZfsPropertyOf(canonical)}' is already set by another mutable parameter; give it once");
+                throw new InvalidInputException(
+                    $"mutable parameter {key}: ZFS property '{ZfsPropertyOf(canonical)}' is already set by another mutable parameter; give it once"
+                );
             }
         }
         return new MutableParameters(values);
@@ -162,11 +177,15 @@ public sealed class MutableParameters
     {
         foreach (var key in parameters.Keys.OrderBy(k => k, StringComparer.Ordinal))
         {
-            if (!key.StartsWith(ParameterKeys.KubernetesPrefix, StringComparison.Ordinal) && _values.ContainsKey(CanonicalKey(key)))
+            if (
+                !key.StartsWith(ParameterKeys.KubernetesPrefix, StringComparison.Ordinal)
+                && _values.ContainsKey(CanonicalKey(key))
+            )
             {
                 throw new InvalidInputException(
-                    $"'{Printable.Of(key, 80)}' is both a StorageClass parameter and a mutable parameter (VolumeAttributesClass); give it in one of them: " +
-                    "keys a VolumeAttributesClass changes belong in the class only");
+                    $"'{Printable.Of(key, 80)}' is both a StorageClass parameter and a mutable parameter (VolumeAttributesClass); give it in one of them: "
+                        + "keys a VolumeAttributesClass changes belong in the class only"
+                );
             }
         }
     }
@@ -178,7 +197,10 @@ public sealed class MutableParameters
         {
             return parameters;
         }
-        var properties = new SortedDictionary<string, string>(parameters.ZfsProperties.ToDictionary(), StringComparer.Ordinal);
+        var properties = new SortedDictionary<string, string>(
+            parameters.ZfsProperties.ToDictionary(),
+            StringComparer.Ordinal
+        );
         foreach (var (name, value) in ZfsProperties)
         {
             properties[name] = value;
@@ -206,8 +228,7 @@ public sealed class MutableParameters
     }
 
     /// <summary>The marker's value (<see cref="Markers.Mutable"/>): canonical lines, base64url.</summary>
-    public string Encode() =>
-        Base64Url.EncodeToString(Encoding.UTF8.GetBytes(CanonicalText));
+    public string Encode() => Base64Url.EncodeToString(Encoding.UTF8.GetBytes(CanonicalText));
 
     /// <summary>The canonical text, <c>key=value</c> lines in key order.</summary>
     public string CanonicalText => string.Join('\n', _values.Select(p => $"{p.Key}={p.Value}"));
@@ -240,7 +261,8 @@ public sealed class MutableParameters
         }
     }
 
-    public override string ToString() => IsEmpty ? "(none)" : string.Join(", ", _values.Select(p => $"{p.Key}={p.Value}"));
+    public override string ToString() =>
+        IsEmpty ? "(none)" : string.Join(", ", _values.Select(p => $"{p.Key}={p.Value}"));
 
     private static string Octal(UnixFileMode mode) => Convert.ToString((int)mode, 8).PadLeft(4, '0');
 }

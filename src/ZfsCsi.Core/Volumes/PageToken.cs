@@ -27,7 +27,12 @@ public static class PageToken
     /// ordinal key order, at most <paramref name="maxEntries"/> (0: all), and the token of the next
     /// page, or null when this page is the last.
     /// </summary>
-    public static (IReadOnlyList<T> Items, string? Next) Page<T>(IEnumerable<T> items, Func<T, string> keyOf, string? startingToken, int maxEntries)
+    public static (IReadOnlyList<T> Items, string? Next) Page<T>(
+        IEnumerable<T> items,
+        Func<T, string> keyOf,
+        string? startingToken,
+        int maxEntries
+    )
     {
         var after = Read(startingToken);
         var all = items
@@ -67,7 +72,9 @@ public static class PageToken
                 // falls through: not a token we issued
             }
         }
-        throw new InvalidPageTokenException($"starting_token '{DatasetNameText(token)}' was not issued by this driver; list again from the start without a token");
+        throw new InvalidPageTokenException(
+            $"starting_token '{DatasetNameText(token)}' was not issued by this driver; list again from the start without a token"
+        );
     }
 
     private static string Checksum(string body) =>

@@ -12,7 +12,9 @@ public static partial class RootDirectory
             // -1 leaves that id unchanged (chown(2)).
             if (chown(path, uid ?? -1, gid ?? -1) != 0)
             {
-                throw new IOException($"chown {path} to {uid?.ToString() ?? "-"}:{gid?.ToString() ?? "-"} failed: errno {Marshal.GetLastPInvokeError()}");
+                throw new IOException(
+                    $"chown {path} to {uid?.ToString() ?? "-"}:{gid?.ToString() ?? "-"} failed: errno {Marshal.GetLastPInvokeError()}"
+                );
             }
         }
         // After chown: chown(2) clears setuid/setgid bits, and a 2775 mode must keep its setgid.

@@ -17,11 +17,18 @@ public sealed record Readiness(bool Ready, string Reason);
 /// <paramref name="runner"/> and <paramref name="zfsOptions"/> come from the container (both are
 /// registered); without them (tests that build one by hand) the module check is left out.
 /// </remarks>
-public sealed class StorageHealth(ZfsClient zfs, VolumeOptions options, ICommandRunner? runner = null, ZfsOptions? zfsOptions = null) : IReadinessCheck
+public sealed class StorageHealth(
+    ZfsClient zfs,
+    VolumeOptions options,
+    ICommandRunner? runner = null,
+    ZfsOptions? zfsOptions = null
+) : IReadinessCheck
 {
     private readonly DatasetName _parent = options.Parent;
-    private readonly ModuleVersionCheck? _module = runner is null || zfsOptions is null ? null
-        : new ModuleVersionCheck(runner, zfsOptions.ZfsCommand, zfsOptions.CommandTimeout);
+    private readonly ModuleVersionCheck? _module =
+        runner is null || zfsOptions is null
+            ? null
+            : new ModuleVersionCheck(runner, zfsOptions.ZfsCommand, zfsOptions.CommandTimeout);
 
     /// <summary>Never throws for a storage problem: a failing or hung zfs is a reason not to be ready.</summary>
     public async Task<Readiness> CheckAsync(CancellationToken ct)
@@ -54,9 +61,12 @@ public sealed class StorageHealth(ZfsClient zfs, VolumeOptions options, ICommand
         // The pool may have come up after the driver (the bootstrap imported it): make the parent
         // now, as start-up would have, so the first Probe that finds the pool also serves.
         await EnsureParentAsync(ct).ConfigureAwait(false);
-        return new Readiness(true, health == "DEGRADED"
-            ? $"pool {_parent.Pool} is DEGRADED: serving, but replace the failed disk (zpool status {_parent.Pool})"
-            : $"pool {_parent.Pool} is ONLINE");
+        return new Readiness(
+            true,
+            health == "DEGRADED"
+                ? $"pool {_parent.Pool} is DEGRADED: serving, but replace the failed disk (zpool status {_parent.Pool})"
+                : $"pool {_parent.Pool} is ONLINE"
+        );
     }
 
     /// <summary>Creates the parent dataset (and missing ancestors) when the pool is there and it is not.</summary>

@@ -11,11 +11,9 @@ namespace ZfsCsi.Core.Volumes;
 /// </summary>
 public sealed class SweepRequests
 {
-    private readonly Channel<bool> _pending = Channel.CreateBounded<bool>(new BoundedChannelOptions(1)
-    {
-        FullMode = BoundedChannelFullMode.DropWrite,
-        SingleReader = true,
-    });
+    private readonly Channel<bool> _pending = Channel.CreateBounded<bool>(
+        new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true }
+    );
 
     /// <summary>Asks for a sweep soon; never blocks, never fails.</summary>
     public void Request() => _pending.Writer.TryWrite(true);

@@ -5,8 +5,10 @@ public enum HealthStatus
 {
     /// <summary>Usable, but not operating optimally (a degraded pool).</summary>
     Degraded,
+
     /// <summary>Not accessible (dataset unmounted, pool faulted, node's /data dead).</summary>
     Inaccessible,
+
     /// <summary>Data loss known or strongly suspected (pool reports permanent errors).</summary>
     DataLoss,
 }

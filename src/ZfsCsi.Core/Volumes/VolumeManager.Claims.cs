@@ -48,16 +48,22 @@ public sealed partial class VolumeManager
     private async Task<bool> SweepClaimsAsync(IReadOnlyList<DatasetProperties> rows, CancellationToken ct)
     {
         var prefix = ClaimsDataset.Value + "@" + SnapshotNaming.ClaimPrefix;
-        var claims = rows.Where(r => r.Name.StartsWith(prefix, StringComparison.Ordinal)).ToDictionary(r => r.Name, StringComparer.Ordinal);
+        var claims = rows.Where(r => r.Name.StartsWith(prefix, StringComparison.Ordinal))
+            .ToDictionary(r => r.Name, StringComparer.Ordinal);
         var live = new Dictionary<string, string>(StringComparer.Ordinal);
         var datasets = rows.Where(r => !r.IsSnapshot).ToDictionary(r => r.Name, StringComparer.Ordinal);
-        foreach (var snapshot in rows.Where(r => Inventory.IsLiveCsiSnapshot(r) && r.LocalValue(Markers.CsiName) is not null))
+        foreach (
+            var snapshot in rows.Where(r => Inventory.IsLiveCsiSnapshot(r) && r.LocalValue(Markers.CsiName) is not null)
+        )
         {
             // Only snapshots on volumes of ours that got past CreateVolume: CreateSnapshot takes none
             // of a half-made one, so a snapshot there is a person's, and left to that person.
-            if (CsiVolumeOf(Inventory.DatasetOf(snapshot.Name)) is { } volume
-                && datasets.TryGetValue(Inventory.DatasetOf(snapshot.Name), out var owner) && IsOurs(owner)
-                && owner.LocalValue(Markers.State) != Markers.StateCreating)
+            if (
+                CsiVolumeOf(Inventory.DatasetOf(snapshot.Name)) is { } volume
+                && datasets.TryGetValue(Inventory.DatasetOf(snapshot.Name), out var owner)
+                && IsOurs(owner)
+                && owner.LocalValue(Markers.State) != Markers.StateCreating
+            )
             {
                 live[$"{volume.Value}@{Inventory.LeafOf(snapshot.Name)}"] = snapshot.LocalValue(Markers.CsiName)!;
             }
@@ -66,11 +72,18 @@ public sealed partial class VolumeManager
         foreach (var claim in claims.Values)
         {
             var holder = claim.LocalValue(Markers.SnapshotId);
-            if (holder is not null && live.TryGetValue(holder, out var name) && name == claim.LocalValue(Markers.CsiName))
+            if (
+                holder is not null
+                && live.TryGetValue(holder, out var name)
+                && name == claim.LocalValue(Markers.CsiName)
+            )
             {
                 continue;
             }
-            if (!SnapshotName.TryParse(claim.Name, out var claimName) || Markers.DecodeName(claim.LocalValue(Markers.CsiName)) is not { } csiName)
+            if (
+                !SnapshotName.TryParse(claim.Name, out var claimName)
+                || Markers.DecodeName(claim.LocalValue(Markers.CsiName)) is not { } csiName
+            )
             {
                 continue;
             }
@@ -82,13 +95,24 @@ public sealed partial class VolumeManager
             // Again under the lock: since the listing, a CreateSnapshot of this name may have taken
             // the claim over (made anew: another creation time) or taken its snapshot (a retry that
             // found the claim of a crashed try).
-            if (await zfs.TryGetAsync(claimName, ["creation"], ct).ConfigureAwait(false) is not { } again || again.Value("creation") != claim.Value("creation")
-                || (holder is not null && SnapshotId.TryParse(holder, Parent) is { } holderId
-                    && (await FindSnapshotRowsAsync(holderId, ct).ConfigureAwait(false))?.Any(r => r.IsSnapshot && Inventory.IsLiveCsiSnapshot(r)) == true))
+            if (
+                await zfs.TryGetAsync(claimName, ["creation"], ct).ConfigureAwait(false) is not { } again
+                || again.Value("creation") != claim.Value("creation")
+                || (
+                    holder is not null
+                    && SnapshotId.TryParse(holder, Parent) is { } holderId
+                    && (await FindSnapshotRowsAsync(holderId, ct).ConfigureAwait(false))?.Any(r =>
+                        r.IsSnapshot && Inventory.IsLiveCsiSnapshot(r)
+                    ) == true
+                )
+            )
             {
                 continue;
             }
-            changed |= await TryAsync("destroy stale snapshot name claim", claim.Name, () => zfs.DestroySnapshotDeferredAsync(claimName, ct)).ConfigureAwait(false);
+            changed |= await TryAsync("destroy stale snapshot name claim", claim.Name, () =>
+                    zfs.DestroySnapshotDeferredAsync(claimName, ct)
+                )
+                .ConfigureAwait(false);
         }
         foreach (var (id, encoded) in live)
         {
@@ -102,8 +126,20 @@ public sealed partial class VolumeManager
                 continue;
             }
             var claim = ClaimFor(csiName);
-            changed |= await TryAsync("claim the name of snapshot " + id, claim.Value,
-                () => WithClaimsDatasetAsync(async () => { await zfs.SnapshotAsync(claim, [new(Markers.CsiName, encoded), new(Markers.SnapshotId, id)], ct).ConfigureAwait(false); return true; }, ct)).ConfigureAwait(false);
+            changed |= await TryAsync("claim the name of snapshot " + id, claim.Value, () => WithClaimsDatasetAsync(
+                        async () =>
+                        {
+                            await zfs.SnapshotAsync(
+                                    claim,
+                                    [new(Markers.CsiName, encoded), new(Markers.SnapshotId, id)],
+                                    ct
+                                )
+                                .ConfigureAwait(false);
+                            return true;
+                        },
+                        ct
+                    ))
+                .ConfigureAwait(false);
         }
         return changed;
     }

@@ -15,11 +15,23 @@ public sealed partial class VolumeManager
     /// the quota. Idempotent by name like <see cref="CreateAsync"/>: a crash leaves a "creating"
     /// clone or a hidden snapshot that the retry finishes or the sweep releases.
     /// </summary>
-    public Task<Volume> CreateFromSourceAsync(string name, CapacityRange range, VolumeParameters parameters, ContentSource source, CancellationToken ct) =>
-        CreateFromSourceAsync(name, range, parameters, MutableParameters.None, source, ct);
+    public Task<Volume> CreateFromSourceAsync(
+        string name,
+        CapacityRange range,
+        VolumeParameters parameters,
+        ContentSource source,
+        CancellationToken ct
+    ) => CreateFromSourceAsync(name, range, parameters, MutableParameters.None, source, ct);
 
     /// <summary>A clone with mutable parameters: as <see cref="CreateAsync(string, CapacityRange, VolumeParameters, MutableParameters, CancellationToken)"/>.</summary>
-    public async Task<Volume> CreateFromSourceAsync(string name, CapacityRange range, VolumeParameters parameters, MutableParameters mutable, ContentSource source, CancellationToken ct)
+    public async Task<Volume> CreateFromSourceAsync(
+        string name,
+        CapacityRange range,
+        VolumeParameters parameters,
+        MutableParameters mutable,
+        ContentSource source,
+        CancellationToken ct
+    )
     {
         var dataset = DatasetFor(name);
         var effective = mutable.AppliedTo(parameters);
@@ -39,12 +51,21 @@ public sealed partial class VolumeManager
             var pool = (await GetCapacityAsync(ct).ConfigureAwait(false)).MaximumVolumeBytes;
             if (size > pool)
             {
-                throw new CapacityOutOfRangeException($"a volume of {size} bytes cannot fit in pool {Parent.Pool}, which holds {pool} bytes in all");
+                throw new CapacityOutOfRangeException(
+                    $"a volume of {size} bytes cannot fit in pool {Parent.Pool}, which holds {pool} bytes in all"
+                );
             }
             try
             {
-                await zfs.CloneAsync(origin, dataset, CreateProperties(name, size, effective, mutable, source), ct).ConfigureAwait(false);
-                _log.Information("Cloned {Origin} into dataset {Dataset} for volume name {VolumeName} with {CapacityBytes} bytes", origin.Value, dataset.Value, name, size);
+                await zfs.CloneAsync(origin, dataset, CreateProperties(name, size, effective, mutable, source), ct)
+                    .ConfigureAwait(false);
+                _log.Information(
+                    "Cloned {Origin} into dataset {Dataset} for volume name {VolumeName} with {CapacityBytes} bytes",
+                    origin.Value,
+                    dataset.Value,
+                    name,
+                    size
+                );
             }
             catch (DatasetExistsException) when (attempt == 0)
             {
@@ -62,11 +83,15 @@ public sealed partial class VolumeManager
             }
             catch (ZfsOutOfSpaceException e)
             {
-                throw new OutOfSpaceException($"pool {Parent.Pool} has no room for a clone of {size} bytes: {e.StandardError.Trim()}");
+                throw new OutOfSpaceException(
+                    $"pool {Parent.Pool} has no room for a clone of {size} bytes: {e.StandardError.Trim()}"
+                );
             }
             await ReleaseCloneSourceAsync(source, dataset, ct).ConfigureAwait(false);
             var created = await zfs.TryGetAsync(dataset, VolumeProperties, ct).ConfigureAwait(false)
-                ?? throw new FailedPreconditionException($"dataset {dataset} vanished right after it was cloned; retry");
+                ?? throw new FailedPreconditionException(
+                    $"dataset {dataset} vanished right after it was cloned; retry"
+                );
             return await FinishAsync(dataset, effective, created, ct, applyRoot: false).ConfigureAwait(false);
         }
     }
@@ -80,14 +105,20 @@ public sealed partial class VolumeManager
     {
         if (range.LimitBytes > 0 && range.LimitBytes < sourceCapacity)
         {
-            throw new CapacityOutOfRangeException($"capacity_range limit_bytes {range.LimitBytes} is below the {sourceCapacity} bytes of {source.Kind.ToString().ToLowerInvariant()} {source.Id}; a restore needs at least that");
+            throw new CapacityOutOfRangeException(
+                $"capacity_range limit_bytes {range.LimitBytes} is below the {sourceCapacity} bytes of {source.Kind.ToString().ToLowerInvariant()} {source.Id}; a restore needs at least that"
+            );
         }
         var requested = range.RequiredBytes > 0 ? range.Resolve() : 0;
         return Math.Max(Math.Max(requested, sourceCapacity), CapacityRange.MinimumBytes);
     }
 
     /// <summary>The snapshot to clone and the capacity a restore needs; NOT_FOUND when the source is not a live one of ours.</summary>
-    private async Task<(SnapshotName Origin, long Capacity)> ResolveSourceAsync(ContentSource source, DatasetName target, CancellationToken ct)
+    private async Task<(SnapshotName Origin, long Capacity)> ResolveSourceAsync(
+        ContentSource source,
+        DatasetName target,
+        CancellationToken ct
+    )
     {
         if (source.Kind == ContentSourceKind.Snapshot)
         {
@@ -96,7 +127,12 @@ public sealed partial class VolumeManager
             var rows = await FindSnapshotRowsAsync(id, ct).ConfigureAwait(false);
             var snapshot = rows?.FirstOrDefault(r => r.IsSnapshot);
             var volume = rows?.FirstOrDefault(r => !r.IsSnapshot);
-            if (snapshot is null || volume is null || !Inventory.IsLiveCsiSnapshot(snapshot) || !SnapshotName.TryParse(snapshot.Name, out var origin))
+            if (
+                snapshot is null
+                || volume is null
+                || !Inventory.IsLiveCsiSnapshot(snapshot)
+                || !SnapshotName.TryParse(snapshot.Name, out var origin)
+            )
             {
                 throw SourceNotFound(source);
             }
@@ -112,7 +148,12 @@ public sealed partial class VolumeManager
             if (existing is not null)
             {
                 // Left by an earlier clone of this name that is gone since: move it out of the way.
-                await zfs.RenameSnapshotAsync(hidden, SnapshotName.Of(volumeId.Dataset, SnapshotNaming.RetiredLeaf(hidden.Leaf, _clock.GetUtcNow())), ct).ConfigureAwait(false);
+                await zfs.RenameSnapshotAsync(
+                        hidden,
+                        SnapshotName.Of(volumeId.Dataset, SnapshotNaming.RetiredLeaf(hidden.Leaf, _clock.GetUtcNow())),
+                        ct
+                    )
+                    .ConfigureAwait(false);
             }
             try
             {
@@ -120,7 +161,9 @@ public sealed partial class VolumeManager
             }
             catch (ZfsOutOfSpaceException e)
             {
-                throw new OutOfSpaceException($"pool {Parent.Pool} has no room to snapshot volume {volumeId} for a clone: {e.StandardError.Trim()}");
+                throw new OutOfSpaceException(
+                    $"pool {Parent.Pool} has no room to snapshot volume {volumeId} for a clone: {e.StandardError.Trim()}"
+                );
             }
         }
         return (hidden, CapacityOf(props));

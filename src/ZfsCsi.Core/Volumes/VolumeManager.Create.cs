@@ -19,15 +19,25 @@ public sealed partial class VolumeManager
     /// listed or reported as a volume before that, and one that no retry comes for is destroyed by
     /// the sweep after <see cref="VolumeOptions.CreatingGrace"/>.
     /// </summary>
-    public Task<Volume> CreateAsync(string name, CapacityRange range, VolumeParameters parameters, CancellationToken ct) =>
-        CreateAsync(name, range, parameters, MutableParameters.None, ct);
+    public Task<Volume> CreateAsync(
+        string name,
+        CapacityRange range,
+        VolumeParameters parameters,
+        CancellationToken ct
+    ) => CreateAsync(name, range, parameters, MutableParameters.None, ct);
 
     /// <summary>
     /// CreateVolume with mutable parameters (a VolumeAttributesClass): applied by the same <c>zfs
     /// create</c> as everything else and recorded in <see cref="Markers.Mutable"/>; a retry must give
     /// the same ones (else ALREADY_EXISTS, as for other parameters).
     /// </summary>
-    public async Task<Volume> CreateAsync(string name, CapacityRange range, VolumeParameters parameters, MutableParameters mutable, CancellationToken ct)
+    public async Task<Volume> CreateAsync(
+        string name,
+        CapacityRange range,
+        VolumeParameters parameters,
+        MutableParameters mutable,
+        CancellationToken ct
+    )
     {
         var dataset = DatasetFor(name);
         var effective = mutable.AppliedTo(parameters);
@@ -50,12 +60,20 @@ public sealed partial class VolumeManager
             }
             else if (size > pool)
             {
-                throw new CapacityOutOfRangeException($"a volume of {size} bytes cannot fit in pool {Parent.Pool}, which holds {pool} bytes in all");
+                throw new CapacityOutOfRangeException(
+                    $"a volume of {size} bytes cannot fit in pool {Parent.Pool}, which holds {pool} bytes in all"
+                );
             }
             try
             {
-                await zfs.CreateAsync(dataset, CreateProperties(name, size, effective, mutable), ct).ConfigureAwait(false);
-                _log.Information("Created dataset {Dataset} for volume name {VolumeName} with {CapacityBytes} bytes", dataset.Value, name, size);
+                await zfs.CreateAsync(dataset, CreateProperties(name, size, effective, mutable), ct)
+                    .ConfigureAwait(false);
+                _log.Information(
+                    "Created dataset {Dataset} for volume name {VolumeName} with {CapacityBytes} bytes",
+                    dataset.Value,
+                    name,
+                    size
+                );
             }
             catch (DatasetExistsException) when (attempt == 0)
             {
@@ -64,10 +82,14 @@ public sealed partial class VolumeManager
             }
             catch (ZfsOutOfSpaceException e)
             {
-                throw new OutOfSpaceException($"pool {Parent.Pool} has no room for {size} more bytes: {e.StandardError.Trim()}");
+                throw new OutOfSpaceException(
+                    $"pool {Parent.Pool} has no room for {size} more bytes: {e.StandardError.Trim()}"
+                );
             }
             var created = await zfs.TryGetAsync(dataset, VolumeProperties, ct).ConfigureAwait(false)
-                ?? throw new FailedPreconditionException($"dataset {dataset} vanished right after it was created; retry");
+                ?? throw new FailedPreconditionException(
+                    $"dataset {dataset} vanished right after it was created; retry"
+                );
             return await FinishAsync(dataset, effective, created, ct).ConfigureAwait(false);
         }
     }
@@ -98,13 +120,16 @@ public sealed partial class VolumeManager
     /// Every property of a new volume, applied atomically by the create itself. <paramref name="parameters"/>
     /// are the effective ones (the mutable ones applied); the digest is the StorageClass's.
     /// </summary>
-    private static List<KeyValuePair<string, string>> CreateProperties(string name, long size, VolumeParameters parameters, MutableParameters mutable, ContentSource? source = null)
+    private static List<KeyValuePair<string, string>> CreateProperties(
+        string name,
+        long size,
+        VolumeParameters parameters,
+        MutableParameters mutable,
+        ContentSource? source = null
+    )
     {
         var sizeText = size.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        var properties = new List<KeyValuePair<string, string>>
-        {
-            new(parameters.QuotaProperty, sizeText),
-        };
+        var properties = new List<KeyValuePair<string, string>> { new(parameters.QuotaProperty, sizeText) };
         if (parameters.Thick)
         {
             properties.Add(new(parameters.ReservationProperty, sizeText));
@@ -125,29 +150,46 @@ public sealed partial class VolumeManager
     }
 
     /// <summary>CSI spec, CreateVolume: an existing volume of that name must match the request, else ALREADY_EXISTS.</summary>
-    private void CheckCompatible(DatasetProperties existing, string name, CapacityRange range, VolumeParameters parameters, MutableParameters mutable, ContentSource? source)
+    private void CheckCompatible(
+        DatasetProperties existing,
+        string name,
+        CapacityRange range,
+        VolumeParameters parameters,
+        MutableParameters mutable,
+        ContentSource? source
+    )
     {
         var owner = Markers.DecodeName(existing.LocalValue(Markers.CsiName));
         if (owner is null)
         {
-            throw new AlreadyExistsException($"dataset {existing.Name} exists but was not created by zfs-csi; it is left alone. Rename or remove it, or use another volume name");
+            throw new AlreadyExistsException(
+                $"dataset {existing.Name} exists but was not created by zfs-csi; it is left alone. Rename or remove it, or use another volume name"
+            );
         }
         if (owner != name)
         {
-            throw new AlreadyExistsException($"dataset {existing.Name} belongs to another volume name ('{Printable.Of(owner)}')");
+            throw new AlreadyExistsException(
+                $"dataset {existing.Name} belongs to another volume name ('{Printable.Of(owner)}')"
+            );
         }
         if (ContentSource.FromMarker(existing.LocalValue(Markers.Source)) != source)
         {
-            throw new AlreadyExistsException($"volume '{Printable.Of(name)}' already exists with another content source");
+            throw new AlreadyExistsException(
+                $"volume '{Printable.Of(name)}' already exists with another content source"
+            );
         }
         var capacity = CapacityOf(existing);
         if (!range.IsSatisfiedBy(capacity))
         {
-            throw new AlreadyExistsException($"volume '{Printable.Of(name)}' already exists with {capacity} bytes, outside the requested range (required {range.RequiredBytes}, limit {range.LimitBytes})");
+            throw new AlreadyExistsException(
+                $"volume '{Printable.Of(name)}' already exists with {capacity} bytes, outside the requested range (required {range.RequiredBytes}, limit {range.LimitBytes})"
+            );
         }
         if (existing.LocalValue(Markers.ParametersDigest) != parameters.Digest)
         {
-            throw new AlreadyExistsException($"volume '{Printable.Of(name)}' already exists with other parameters (another StorageClass?)");
+            throw new AlreadyExistsException(
+                $"volume '{Printable.Of(name)}' already exists with other parameters (another StorageClass?)"
+            );
         }
         // CSI spec, CreateVolume: OK only for a volume compatible with the mutable parameters too. The
         // volume has what the marker says (set by its create, and by every ControllerModifyVolume).
@@ -155,14 +197,21 @@ public sealed partial class VolumeManager
         if (has is null || has.CanonicalText != mutable.CanonicalText)
         {
             throw new AlreadyExistsException(
-                $"volume '{Printable.Of(name)}' already exists with other mutable parameters ({has?.ToString() ?? "unreadable"}; asked for {mutable}): " +
-                "its VolumeAttributesClass changed while it was being made? Give the PVC the class it was made with; change it after it is bound");
+                $"volume '{Printable.Of(name)}' already exists with other mutable parameters ({has?.ToString() ?? "unreadable"}; asked for {mutable}): "
+                    + "its VolumeAttributesClass changed while it was being made? Give the PVC the class it was made with; change it after it is bound"
+            );
         }
         _log.Debug("Volume name {VolumeName} already has dataset {Dataset}: an idempotent retry", name, existing.Name);
     }
 
     /// <summary>The steps after the create; each is idempotent, and "ready" is set last.</summary>
-    private async Task<Volume> FinishAsync(DatasetName dataset, VolumeParameters parameters, DatasetProperties props, CancellationToken ct, bool applyRoot = true)
+    private async Task<Volume> FinishAsync(
+        DatasetName dataset,
+        VolumeParameters parameters,
+        DatasetProperties props,
+        CancellationToken ct,
+        bool applyRoot = true
+    )
     {
         if (props.LocalValue(Markers.State) == Markers.StateReady)
         {
@@ -175,7 +224,9 @@ public sealed partial class VolumeManager
         var mountpoint = props.Value("mountpoint");
         if (mountpoint is null || !mountpoint.StartsWith('/'))
         {
-            throw new FailedPreconditionException($"dataset {dataset} has no usable mountpoint ('{mountpoint}'); the parent {Parent} must be mounted for volumes to be served");
+            throw new FailedPreconditionException(
+                $"dataset {dataset} has no usable mountpoint ('{mountpoint}'); the parent {Parent} must be mounted for volumes to be served"
+            );
         }
         if (applyRoot)
         {
@@ -184,15 +235,28 @@ public sealed partial class VolumeManager
             // so the RPC fails (and its lock is released) instead of hanging for ever.
             try
             {
-                await Mount.Deadline.RunAsync($"set the root directory of {dataset}", () =>
-                {
-                    RootDirectory.Apply(mountpoint, parameters.RootMode, parameters.RootUid, parameters.RootGid);
-                    return 0;
-                }, RootDirectoryTimeout).ConfigureAwait(false);
+                await Mount
+                    .Deadline.RunAsync(
+                        $"set the root directory of {dataset}",
+                        () =>
+                        {
+                            RootDirectory.Apply(
+                                mountpoint,
+                                parameters.RootMode,
+                                parameters.RootUid,
+                                parameters.RootGid
+                            );
+                            return 0;
+                        },
+                        RootDirectoryTimeout
+                    )
+                    .ConfigureAwait(false);
             }
             catch (IOException e)
             {
-                throw new FailedPreconditionException($"cannot set the root directory of {dataset} at {mountpoint}: {e.Message}");
+                throw new FailedPreconditionException(
+                    $"cannot set the root directory of {dataset} at {mountpoint}: {e.Message}"
+                );
             }
         }
         await zfs.SetAsync(dataset, Markers.State, Markers.StateReady, ct).ConfigureAwait(false);

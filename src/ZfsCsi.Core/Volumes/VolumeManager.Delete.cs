@@ -39,7 +39,10 @@ public sealed partial class VolumeManager
         }
         if (!IsOurs(props))
         {
-            _log.Warning("Dataset {Dataset} has no zfs-csi marker; refusing to destroy data the driver did not create", volumeId.Value);
+            _log.Warning(
+                "Dataset {Dataset} has no zfs-csi marker; refusing to destroy data the driver did not create",
+                volumeId.Value
+            );
             return;
         }
         // destroy -r takes every dataset below too: one made by hand under a volume (with its data
@@ -48,10 +51,15 @@ public sealed partial class VolumeManager
         if (children.Count > 0)
         {
             throw new FailedPreconditionException(
-                $"volume {volumeId} holds datasets zfs-csi did not create ({string.Join(", ", children.Take(3))}); move or destroy them, then retry");
+                $"volume {volumeId} holds datasets zfs-csi did not create ({string.Join(", ", children.Take(3))}); move or destroy them, then retry"
+            );
         }
-        var needed = rows.Where(r => r.IsSnapshot && Inventory.DatasetOf(r.Name) == volumeId.Value
-            && (Inventory.IsLiveCsiSnapshot(r) || Inventory.IsDeferred(r))).ToList();
+        var needed = rows.Where(r =>
+                r.IsSnapshot
+                && Inventory.DatasetOf(r.Name) == volumeId.Value
+                && (Inventory.IsLiveCsiSnapshot(r) || Inventory.IsDeferred(r))
+            )
+            .ToList();
         try
         {
             if (needed.Count == 0)
@@ -64,13 +72,21 @@ public sealed partial class VolumeManager
                 catch (DatasetHasDependentsException e)
                 {
                     // A snapshot of another tool has a clone (or one appeared since we read): keep the volume until it is gone.
-                    _log.Information("Dataset {Dataset} has dependent clones ({Reason}); retaining it as deleted", volumeId.Value, e.StandardError.Trim());
+                    _log.Information(
+                        "Dataset {Dataset} has dependent clones ({Reason}); retaining it as deleted",
+                        volumeId.Value,
+                        e.StandardError.Trim()
+                    );
                     await RetainAsync(volumeId, props, ct).ConfigureAwait(false);
                 }
             }
             else
             {
-                _log.Information("Volume {VolumeId} has {Count} snapshots or clone origins still in use; retaining its dataset as deleted", volumeId.Value, needed.Count);
+                _log.Information(
+                    "Volume {VolumeId} has {Count} snapshots or clone origins still in use; retaining its dataset as deleted",
+                    volumeId.Value,
+                    needed.Count
+                );
                 await RetainAsync(volumeId, props, ct).ConfigureAwait(false);
                 await DiscardUnsnapshottedAsync(volumeId, rows, ct).ConfigureAwait(false);
             }
@@ -81,7 +97,9 @@ public sealed partial class VolumeManager
         }
         catch (DatasetBusyException e)
         {
-            throw new FailedPreconditionException($"volume {volumeId} is in use on the storage host (a process has files open under {props.Value("mountpoint")}); stop it and retry. zfs said: {e.StandardError.Trim()}");
+            throw new FailedPreconditionException(
+                $"volume {volumeId} is in use on the storage host (a process has files open under {props.Value("mountpoint")}); stop it and retry. zfs said: {e.StandardError.Trim()}"
+            );
         }
         // A clone going may free its origin's kept volume: the sweep sees to it, off this RPC.
         RequestSweep();
@@ -93,11 +111,16 @@ public sealed partial class VolumeManager
     /// only the blocks its snapshots and clones already hold. Best effort: zfs refuses (and changes
     /// nothing) if a newer snapshot appeared, and the volume is then kept as it is.
     /// </summary>
-    private async Task DiscardUnsnapshottedAsync(VolumeId volume, IReadOnlyList<DatasetProperties> rows, CancellationToken ct)
+    private async Task DiscardUnsnapshottedAsync(
+        VolumeId volume,
+        IReadOnlyList<DatasetProperties> rows,
+        CancellationToken ct
+    )
     {
         // By creation (seconds), ties in listing order (zfs lists a dataset's snapshots oldest first).
         var latest = rows.Where(r => r.IsSnapshot && Inventory.DatasetOf(r.Name) == volume.Value)
-            .OrderBy(r => r.Bytes("creation") ?? 0).LastOrDefault();
+            .OrderBy(r => r.Bytes("creation") ?? 0)
+            .LastOrDefault();
         if (latest is null || !SnapshotName.TryParse(latest.Name, out var snapshot))
         {
             return;
@@ -108,7 +131,12 @@ public sealed partial class VolumeManager
         }
         catch (ZfsCsiException e)
         {
-            _log.Information("Retained volume {VolumeId} keeps its unsnapshotted data: rollback to {Snapshot} failed: {Reason}", volume.Value, snapshot.Value, e.Message);
+            _log.Information(
+                "Retained volume {VolumeId} keeps its unsnapshotted data: rollback to {Snapshot} failed: {Reason}",
+                volume.Value,
+                snapshot.Value,
+                e.Message
+            );
         }
     }
 

@@ -29,7 +29,9 @@ public sealed partial class VolumeManager
         // Only a limit: nothing to grow to; the volume either is within it or would have to shrink.
         if (range.LimitBytes > 0 && range.LimitBytes < current)
         {
-            throw new CapacityOutOfRangeException($"volume {volume} has {current} bytes, more than limit_bytes {range.LimitBytes}; shrinking is not supported");
+            throw new CapacityOutOfRangeException(
+                $"volume {volume} has {current} bytes, more than limit_bytes {range.LimitBytes}; shrinking is not supported"
+            );
         }
         var quota = LocalBytes(props, "refquota") is not null ? "refquota" : "quota";
         var reservation = quota == "refquota" ? "refreservation" : "reservation";
@@ -44,15 +46,21 @@ public sealed partial class VolumeManager
             {
                 // An earlier expansion stopped between its two steps: finish it. The quota is never
                 // lowered here: the CO may already have been told the larger size.
-                _log.Warning("Volume {VolumeId} has a quota of {CapacityBytes} bytes but reserves only {ReservedBytes}: an expansion was interrupted; raising the reservation",
-                    volume.Value, current, reserved);
+                _log.Warning(
+                    "Volume {VolumeId} has a quota of {CapacityBytes} bytes but reserves only {ReservedBytes}: an expansion was interrupted; raising the reservation",
+                    volume.Value,
+                    current,
+                    reserved
+                );
                 try
                 {
                     await ReserveAsync(volume, reservation, current, ct).ConfigureAwait(false);
                 }
                 catch (OutOfSpaceException e)
                 {
-                    throw new OutOfSpaceException($"{e.Message}. An interrupted expansion left it with a quota of {current} bytes of which only {reserved} are reserved; free space in the pool and retry");
+                    throw new OutOfSpaceException(
+                        $"{e.Message}. An interrupted expansion left it with a quota of {current} bytes of which only {reserved} are reserved; free space in the pool and retry"
+                    );
                 }
             }
             return current;
@@ -60,7 +68,9 @@ public sealed partial class VolumeManager
         var pool = (await GetCapacityAsync(ct).ConfigureAwait(false)).MaximumVolumeBytes;
         if (size > pool)
         {
-            throw new CapacityOutOfRangeException($"volume {volume} cannot grow to {size} bytes: pool {Parent.Pool} holds {pool} bytes in all");
+            throw new CapacityOutOfRangeException(
+                $"volume {volume} cannot grow to {size} bytes: pool {Parent.Pool} holds {pool} bytes in all"
+            );
         }
 
         // Quota first: ZFS refuses a reservation above the quota. If the pool cannot then hold the
@@ -78,7 +88,12 @@ public sealed partial class VolumeManager
                 throw;
             }
         }
-        _log.Information("Expanded volume {VolumeId} from {OldCapacityBytes} to {CapacityBytes} bytes", volume.Value, current, size);
+        _log.Information(
+            "Expanded volume {VolumeId} from {OldCapacityBytes} to {CapacityBytes} bytes",
+            volume.Value,
+            current,
+            size
+        );
         return size;
     }
 
@@ -91,7 +106,9 @@ public sealed partial class VolumeManager
         }
         catch (ZfsOutOfSpaceException e)
         {
-            throw new OutOfSpaceException($"pool {Parent.Pool} cannot reserve {size} bytes for volume {volume}: {e.StandardError.Trim()}");
+            throw new OutOfSpaceException(
+                $"pool {Parent.Pool} cannot reserve {size} bytes for volume {volume}: {e.StandardError.Trim()}"
+            );
         }
     }
 

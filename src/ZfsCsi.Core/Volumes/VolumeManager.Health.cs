@@ -22,8 +22,12 @@ public sealed partial class VolumeManager
         PageToken.Read(startingToken); // a token we never issued is ABORTED before anything is read
         var all = await ListAsync(0, null, ct).ConfigureAwait(false);
         var pools = await zfs.GetPoolHealthAsync(ct).ConfigureAwait(false);
-        var (page, next) = PageToken.Page(all.Volumes.Select(v => HealthOf(v, pools.GetValueOrDefault(Parent.Pool))).Where(h => !h.Healthy),
-            h => h.Id.Value, startingToken, maxEntries);
+        var (page, next) = PageToken.Page(
+            all.Volumes.Select(v => HealthOf(v, pools.GetValueOrDefault(Parent.Pool))).Where(h => !h.Healthy),
+            h => h.Id.Value,
+            startingToken,
+            maxEntries
+        );
         return new VolumeHealthPage(page, next);
     }
 
@@ -32,18 +36,33 @@ public sealed partial class VolumeManager
         var issues = new List<HealthIssue>();
         if (!volume.Mounted)
         {
-            issues.Add(new(HealthStatus.Inaccessible, "DatasetNotMounted",
-                $"dataset {volume.Id} is not mounted on the storage host; run 'zfs mount {volume.Id}'"));
+            issues.Add(
+                new(
+                    HealthStatus.Inaccessible,
+                    "DatasetNotMounted",
+                    $"dataset {volume.Id} is not mounted on the storage host; run 'zfs mount {volume.Id}'"
+                )
+            );
         }
         switch (poolHealth)
         {
             case "DEGRADED":
-                issues.Add(new(HealthStatus.Degraded, "PoolDegraded",
-                    $"pool {volume.Id.Dataset.Pool} is DEGRADED: a disk failed, redundancy is reduced; see 'zpool status'"));
+                issues.Add(
+                    new(
+                        HealthStatus.Degraded,
+                        "PoolDegraded",
+                        $"pool {volume.Id.Dataset.Pool} is DEGRADED: a disk failed, redundancy is reduced; see 'zpool status'"
+                    )
+                );
                 break;
             case "FAULTED" or "UNAVAIL" or "SUSPENDED" or null:
-                issues.Add(new(HealthStatus.Inaccessible, "PoolUnavailable",
-                    $"pool {volume.Id.Dataset.Pool} is {poolHealth ?? "not imported"}"));
+                issues.Add(
+                    new(
+                        HealthStatus.Inaccessible,
+                        "PoolUnavailable",
+                        $"pool {volume.Id.Dataset.Pool} is {poolHealth ?? "not imported"}"
+                    )
+                );
                 break;
         }
         return new VolumeHealth(volume.Id, issues);

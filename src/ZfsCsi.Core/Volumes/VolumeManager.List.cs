@@ -26,8 +26,12 @@ public sealed partial class VolumeManager
         }
         // Only names the other RPCs accept as ids: a dataset renamed by hand keeps our markers, and
         // listing it would show an id that ControllerGetVolume calls unknown.
-        var (page, next) = PageToken.Page(children.Where(c => IsReady(c) && ParseId(c.Name) is not null).Select(ToVolume),
-            v => v.Id.Value, startingToken, maxEntries);
+        var (page, next) = PageToken.Page(
+            children.Where(c => IsReady(c) && ParseId(c.Name) is not null).Select(ToVolume),
+            v => v.Id.Value,
+            startingToken,
+            maxEntries
+        );
         return new VolumePage(page, next);
     }
 

@@ -25,9 +25,11 @@ public sealed partial class VolumeManager
         var recorded = MutableParameters.Decode(props.LocalValue(Markers.Mutable)) ?? MutableParameters.None;
         CheckRootUnchanged(volume, mutable, recorded);
 
-        var current = mutable.ZfsProperties.Count == 0
-            ? null
-            : await zfs.TryGetAsync(volume.Dataset, mutable.ZfsProperties.Keys, ct).ConfigureAwait(false) ?? throw NotFound(id);
+        var current =
+            mutable.ZfsProperties.Count == 0
+                ? null
+                : await zfs.TryGetAsync(volume.Dataset, mutable.ZfsProperties.Keys, ct).ConfigureAwait(false)
+                    ?? throw NotFound(id);
 
         await ModifyCapacityAsync(volume, props, mutable, recorded, ct).ConfigureAwait(false);
 
@@ -41,7 +43,12 @@ public sealed partial class VolumeManager
         {
             await zfs.SetAsync(volume.Dataset, Markers.Mutable, after.Encode(), ct).ConfigureAwait(false);
         }
-        _log.Information("Modified volume {VolumeId}: {Mutable} ({Changes} properties set)", volume.Value, mutable.ToString(), changes.Count);
+        _log.Information(
+            "Modified volume {VolumeId}: {Mutable} ({Changes} properties set)",
+            volume.Value,
+            mutable.ToString(),
+            changes.Count
+        );
     }
 
     /// <summary>
@@ -52,15 +59,17 @@ public sealed partial class VolumeManager
     /// </summary>
     private static void CheckRootUnchanged(VolumeId volume, MutableParameters mutable, MutableParameters recorded)
     {
-        void Check<T>(string key, T? asked, T? has) where T : struct
+        void Check<T>(string key, T? asked, T? has)
+            where T : struct
         {
             if (asked is not null && !Equals(asked, has))
             {
                 throw new InvalidInputException(
-                    $"mutable parameter {key} cannot change on an existing volume ({volume}): the root directory's mode and owner are set once, " +
-                    $"when a volume is made{(has is null ? "" : $" (this one was made with {key} {recorded.Values[key]})")}, " +
-                    "and the driver does not chmod or chown a directory that may hold data. Change it from a pod (an init container running chmod/chown, or fsGroup), " +
-                    $"or leave {key} out of the VolumeAttributesClass");
+                    $"mutable parameter {key} cannot change on an existing volume ({volume}): the root directory's mode and owner are set once, "
+                        + $"when a volume is made{(has is null ? "" : $" (this one was made with {key} {recorded.Values[key]})")}, "
+                        + "and the driver does not chmod or chown a directory that may hold data. Change it from a pod (an init container running chmod/chown, or fsGroup), "
+                        + $"or leave {key} out of the VolumeAttributesClass"
+                );
             }
         }
         Check(ParameterKeys.RootMode, mutable.RootMode, recorded.RootMode);
@@ -77,25 +86,40 @@ public sealed partial class VolumeManager
     /// again: nothing changed. Both quotas set (an interrupted change) converge to the type asked for,
     /// else to the one recorded, else refquota.
     /// </summary>
-    private async Task ModifyCapacityAsync(VolumeId volume, DatasetProperties props, MutableParameters mutable, MutableParameters recorded, CancellationToken ct)
+    private async Task ModifyCapacityAsync(
+        VolumeId volume,
+        DatasetProperties props,
+        MutableParameters mutable,
+        MutableParameters recorded,
+        CancellationToken ct
+    )
     {
         var refQuota = LocalBytes(props, "refquota");
         var quota = LocalBytes(props, "quota");
         var capacity = CapacityOf(props);
-        var currentType = refQuota is not null && quota is null ? QuotaType.RefQuota
+        var currentType =
+            refQuota is not null && quota is null ? QuotaType.RefQuota
             : quota is not null && refQuota is null ? QuotaType.Quota
             : (QuotaType?)null;
         var type = mutable.QuotaType ?? currentType ?? recorded.QuotaType ?? QuotaType.RefQuota;
         var (keep, drop) = type == QuotaType.RefQuota ? ("refquota", "quota") : ("quota", "refquota");
-        var (reservation, otherReservation) = type == QuotaType.RefQuota ? ("refreservation", "reservation") : ("reservation", "refreservation");
+        var (reservation, otherReservation) =
+            type == QuotaType.RefQuota ? ("refreservation", "reservation") : ("reservation", "refreservation");
         var reserved = LocalBytes(props, reservation);
         var otherReserved = LocalBytes(props, otherReservation);
         var thick = mutable.Thick ?? (reserved is not null || otherReserved is not null);
         if (capacity <= 0)
         {
-            throw new FailedPreconditionException($"volume {volume} has neither a refquota nor a quota of its own: its capacity is unknown; set one by hand (zfs set refquota=SIZE {volume}) and retry");
+            throw new FailedPreconditionException(
+                $"volume {volume} has neither a refquota nor a quota of its own: its capacity is unknown; set one by hand (zfs set refquota=SIZE {volume}) and retry"
+            );
         }
-        if (currentType == type && thick == (reserved is not null) && otherReserved is null && (!thick || reserved == capacity))
+        if (
+            currentType == type
+            && thick == (reserved is not null)
+            && otherReserved is null
+            && (!thick || reserved == capacity)
+        )
         {
             return;
         }
@@ -129,7 +153,13 @@ public sealed partial class VolumeManager
         {
             await zfs.SetAsync(volume.Dataset, drop, "none", ct).ConfigureAwait(false);
         }
-        _log.Information("Volume {VolumeId} now holds its {CapacityBytes} bytes as {Quota}, {Provisioning}", volume.Value, capacity, keep, thick ? "thick" : "thin");
+        _log.Information(
+            "Volume {VolumeId} now holds its {CapacityBytes} bytes as {Quota}, {Provisioning}",
+            volume.Value,
+            capacity,
+            keep,
+            thick ? "thick" : "thin"
+        );
     }
 
     /// <summary>
@@ -146,8 +176,9 @@ public sealed partial class VolumeManager
         catch (ZfsQuotaBelowUsageException e)
         {
             throw new FailedPreconditionException(
-                $"volume {volume} cannot hold its {capacity} bytes as a {quota}: with its snapshots it already uses more ({e.StandardError.Trim()}). " +
-                "Delete snapshots or expand the volume, then retry");
+                $"volume {volume} cannot hold its {capacity} bytes as a {quota}: with its snapshots it already uses more ({e.StandardError.Trim()}). "
+                    + "Delete snapshots or expand the volume, then retry"
+            );
         }
     }
 }

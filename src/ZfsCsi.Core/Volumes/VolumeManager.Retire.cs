@@ -8,7 +8,6 @@ namespace ZfsCsi.Core.Volumes;
 public sealed partial class VolumeManager
 {
     /// <summary>Starts the leaf of a retained volume moved aside. Upper case: no name mapping produces it, so it is never a volume id.</summary>
-
     /// <summary>The leaf a retired dataset had as a volume, or null when <paramref name="leaf"/> is not one of <see cref="SnapshotNaming.RetiredLeaf"/>.</summary>
     internal static string? OriginalLeaf(string leaf)
     {
@@ -17,7 +16,10 @@ public sealed partial class VolumeManager
             return null;
         }
         var dash = leaf.IndexOf('-', SnapshotNaming.RetiredPrefix.Length);
-        return dash > SnapshotNaming.RetiredPrefix.Length && leaf[SnapshotNaming.RetiredPrefix.Length..dash].All(char.IsAsciiDigit) && VolumeNaming.IsPlain(leaf[(dash + 1)..])
+        return
+            dash > SnapshotNaming.RetiredPrefix.Length
+            && leaf[SnapshotNaming.RetiredPrefix.Length..dash].All(char.IsAsciiDigit)
+            && VolumeNaming.IsPlain(leaf[(dash + 1)..])
             ? leaf[(dash + 1)..]
             : null;
     }
@@ -34,7 +36,10 @@ public sealed partial class VolumeManager
         {
             return id;
         }
-        return DatasetName.TryParse(dataset, out var name, out _) && name.IsDirectChildOf(Parent) && OriginalLeaf(name.Leaf) is { } leaf
+        return
+            DatasetName.TryParse(dataset, out var name, out _)
+            && name.IsDirectChildOf(Parent)
+            && OriginalLeaf(name.Leaf) is { } leaf
             ? ParseId($"{Parent.Value}/{leaf}")
             : null;
     }
@@ -75,7 +80,8 @@ public sealed partial class VolumeManager
         // One get of two names, O(1) in the inventory; only a snapshot not live at its own name
         // (a deleted id, or one whose volume name was used again: never the case in Kubernetes,
         // whose names are unique) costs a listing of the parent's children, not of their snapshots.
-        var direct = await zfs.GetExistingAsync([id.Volume.Value, id.Value], Inventory.Properties, ct).ConfigureAwait(false);
+        var direct = await zfs.GetExistingAsync([id.Volume.Value, id.Value], Inventory.Properties, ct)
+            .ConfigureAwait(false);
         if (direct.FirstOrDefault(r => r.Name == id.Value) is { } found && Inventory.IsLiveCsiSnapshot(found))
         {
             return direct;
@@ -90,8 +96,12 @@ public sealed partial class VolumeManager
             {
                 continue;
             }
-            var rows = await zfs.GetExistingAsync([retired.Value, moved.Value], Inventory.Properties, ct).ConfigureAwait(false);
-            if (rows.FirstOrDefault(r => r.Name == moved.Value) is { } snapshot && Inventory.IsLiveCsiSnapshot(snapshot))
+            var rows = await zfs.GetExistingAsync([retired.Value, moved.Value], Inventory.Properties, ct)
+                .ConfigureAwait(false);
+            if (
+                rows.FirstOrDefault(r => r.Name == moved.Value) is { } snapshot
+                && Inventory.IsLiveCsiSnapshot(snapshot)
+            )
             {
                 return rows;
             }
@@ -120,7 +130,12 @@ public sealed partial class VolumeManager
     {
         var volume = new VolumeId(dataset);
         await RetainAsync(volume, props, ct).ConfigureAwait(false);
-        await DiscardUnsnapshottedAsync(volume, await zfs.GetRecursiveAsync(dataset, Inventory.Properties, ct).ConfigureAwait(false), ct).ConfigureAwait(false);
+        await DiscardUnsnapshottedAsync(
+                volume,
+                await zfs.GetRecursiveAsync(dataset, Inventory.Properties, ct).ConfigureAwait(false),
+                ct
+            )
+            .ConfigureAwait(false);
         // Never plain (never listed, never an id), unique per move, and it keeps the volume's own leaf,
         // from which its snapshots' ids are told (CsiVolumeOf).
         var target = Parent.Child(SnapshotNaming.RetiredLeaf(dataset.Leaf, _clock.GetUtcNow()));
@@ -135,10 +150,15 @@ public sealed partial class VolumeManager
             // Scheme: FAILED_PRECONDITION, the caller may retry after fixing the state).
             throw new FailedPreconditionException(
                 $"volume '{Printable.Of(name)}' was deleted, but its dataset {dataset} is kept for the clones of its snapshots and zfs cannot move it aside now "
-                + $"({e.StandardError.Trim()}; zfs-fuse refuses while such a clone is mounted). Delete those clones or use another volume name");
+                    + $"({e.StandardError.Trim()}; zfs-fuse refuses while such a clone is mounted). Delete those clones or use another volume name"
+            );
         }
-        _log.Information("Moved retained dataset {Dataset} of a deleted volume aside to {RetiredDataset}: volume name {VolumeName} is used again",
-            dataset.Value, target.Value, name);
+        _log.Information(
+            "Moved retained dataset {Dataset} of a deleted volume aside to {RetiredDataset}: volume name {VolumeName} is used again",
+            dataset.Value,
+            target.Value,
+            name
+        );
         await RemountReadyVolumesAsync(ct).ConfigureAwait(false);
     }
 
@@ -157,19 +177,34 @@ public sealed partial class VolumeManager
         }
         catch (ZfsCsiException e)
         {
-            _log.Warning("After moving a kept volume aside, cannot list {ParentDataset} to check its volumes are mounted: {Reason}", Parent.Value, e.Message);
+            _log.Warning(
+                "After moving a kept volume aside, cannot list {ParentDataset} to check its volumes are mounted: {Reason}",
+                Parent.Value,
+                e.Message
+            );
             return;
         }
-        foreach (var volume in rows.Where(r => !r.IsSnapshot && IsReady(r) && r.Value("mounted") != "yes" && ParseId(r.Name) is not null))
+        foreach (
+            var volume in rows.Where(r =>
+                !r.IsSnapshot && IsReady(r) && r.Value("mounted") != "yes" && ParseId(r.Name) is not null
+            )
+        )
         {
             try
             {
                 await zfs.MountAsync(DatasetName.Parse(volume.Name), ct).ConfigureAwait(false);
-                _log.Warning("Volume {VolumeId} was left unmounted by zfs rename of its origin; mounted it again", volume.Name);
+                _log.Warning(
+                    "Volume {VolumeId} was left unmounted by zfs rename of its origin; mounted it again",
+                    volume.Name
+                );
             }
             catch (ZfsCsiException e)
             {
-                _log.Error("Volume {VolumeId} is not mounted after zfs rename of its origin and cannot be mounted: {Reason}", volume.Name, e.Message);
+                _log.Error(
+                    "Volume {VolumeId} is not mounted after zfs rename of its origin and cannot be mounted: {Reason}",
+                    volume.Name,
+                    e.Message
+                );
             }
         }
     }

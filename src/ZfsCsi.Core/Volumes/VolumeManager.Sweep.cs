@@ -51,42 +51,78 @@ public sealed partial class VolumeManager
             var now = _clock.GetUtcNow();
             var snapshots = Inventory.SnapshotsByDataset(rows);
             var datasets = rows.Where(r => !r.IsSnapshot).Select(r => r.Name).ToHashSet(StringComparer.Ordinal);
-            var parents = datasets.Where(d => d.Contains('/')).Select(d => d[..d.LastIndexOf('/')]).ToHashSet(StringComparer.Ordinal);
+            var parents = datasets
+                .Where(d => d.Contains('/'))
+                .Select(d => d[..d.LastIndexOf('/')])
+                .ToHashSet(StringComparer.Ordinal);
             bool HasChildren(string dataset) => parents.Contains(dataset);
             var changed = false;
             // Only volume ids (direct children the other RPCs accept, or such a volume moved aside)
             // and only ones with no dataset below them: a kept volume renamed or received elsewhere
             // by hand keeps its markers.
-            foreach (var volume in rows.Where(r => !r.IsSnapshot && IsOurs(r) && r.LocalValue(Markers.State) == Markers.StateDeleted
-                && CsiVolumeOf(r.Name) is not null && !HasChildren(r.Name)))
+            foreach (
+                var volume in rows.Where(r =>
+                    !r.IsSnapshot
+                    && IsOurs(r)
+                    && r.LocalValue(Markers.State) == Markers.StateDeleted
+                    && CsiVolumeOf(r.Name) is not null
+                    && !HasChildren(r.Name)
+                )
+            )
             {
                 if (snapshots[volume.Name].Any(s => Inventory.IsLiveCsiSnapshot(s) || Inventory.IsDeferred(s)))
                 {
                     continue;
                 }
-                changed |= await DestroyUnderLockAsync(volume, Markers.StateDeleted, _ => true, null, "destroy retained volume", ct).ConfigureAwait(false);
+                changed |= await DestroyUnderLockAsync(
+                        volume,
+                        Markers.StateDeleted,
+                        _ => true,
+                        null,
+                        "destroy retained volume",
+                        ct
+                    )
+                    .ConfigureAwait(false);
             }
             // A half-made volume holds its quota's reservation (thick) or its clone's origin for as
             // long as it exists, and once the CO gives up (the PVC is deleted) no DeleteVolume ever
             // comes for it: the CO never learned its id (CSI spec, CreateVolume). None of the
             // driver's snapshots can be on one (CreateSnapshot needs a ready volume); if some are,
             // a person made them, and it is left to that person.
-            foreach (var creating in rows.Where(r => !r.IsSnapshot && IsOurs(r) && r.LocalValue(Markers.State) == Markers.StateCreating
-                && ParseId(r.Name) is not null && !HasChildren(r.Name) && IsAbandoned(r, now)
-                && !snapshots[r.Name].Any(Inventory.IsOurSnapshot)))
+            foreach (
+                var creating in rows.Where(r =>
+                    !r.IsSnapshot
+                    && IsOurs(r)
+                    && r.LocalValue(Markers.State) == Markers.StateCreating
+                    && ParseId(r.Name) is not null
+                    && !HasChildren(r.Name)
+                    && IsAbandoned(r, now)
+                    && !snapshots[r.Name].Any(Inventory.IsOurSnapshot)
+                )
+            )
             {
                 changed |= await DestroyAbandonedAsync(creating, ct).ConfigureAwait(false);
             }
-            foreach (var hidden in rows.Where(r => Inventory.IsHidden(r) && !Inventory.IsDeferred(r) && CsiVolumeOf(Inventory.DatasetOf(r.Name)) is not null))
+            foreach (
+                var hidden in rows.Where(r =>
+                    Inventory.IsHidden(r)
+                    && !Inventory.IsDeferred(r)
+                    && CsiVolumeOf(Inventory.DatasetOf(r.Name)) is not null
+                )
+            )
             {
                 var target = Snapshots.SnapshotNaming.CloneTargetLeaf(Inventory.LeafOf(hidden.Name));
                 var created = DateTimeOffset.FromUnixTimeSeconds(hidden.Bytes("creation") ?? 0);
                 var targetExists = target is not null && datasets.Contains($"{Parent.Value}/{target}");
-                if ((targetExists || now - created > HiddenSnapshotGrace)
-                    && SnapshotName.TryParse(hidden.Name, out var name))
+                if (
+                    (targetExists || now - created > HiddenSnapshotGrace)
+                    && SnapshotName.TryParse(hidden.Name, out var name)
+                )
                 {
-                    changed |= await TryAsync("release clone source", hidden.Name,
-                        () => zfs.DestroySnapshotDeferredAsync(name, ct)).ConfigureAwait(false);
+                    changed |= await TryAsync("release clone source", hidden.Name, () =>
+                            zfs.DestroySnapshotDeferredAsync(name, ct)
+                        )
+                        .ConfigureAwait(false);
                 }
             }
             // A recursive group snapshot's temporary (zfs-fuse path) left by a crash that nobody
@@ -97,8 +133,10 @@ public sealed partial class VolumeManager
                 var created = DateTimeOffset.FromUnixTimeSeconds(temporary.Bytes("creation") ?? 0);
                 if (now - created > HiddenSnapshotGrace && SnapshotName.TryParse(temporary.Name, out var name))
                 {
-                    changed |= await TryAsync("destroy abandoned group temporary", temporary.Name,
-                        () => zfs.DestroySnapshotRecursiveAsync(name, ct)).ConfigureAwait(false);
+                    changed |= await TryAsync("destroy abandoned group temporary", temporary.Name, () =>
+                            zfs.DestroySnapshotRecursiveAsync(name, ct)
+                        )
+                        .ConfigureAwait(false);
                 }
             }
             changed |= await SweepClaimsAsync(rows, ct).ConfigureAwait(false);
@@ -111,7 +149,8 @@ public sealed partial class VolumeManager
 
     /// <summary>Made longer ago than the grace allows any CreateVolume to run (zfs's <c>creation</c>, in seconds).</summary>
     private bool IsAbandoned(DatasetProperties dataset, DateTimeOffset now) =>
-        dataset.Bytes("creation") is { } created && now - DateTimeOffset.FromUnixTimeSeconds(created) > options.CreatingGrace;
+        dataset.Bytes("creation") is { } created
+        && now - DateTimeOffset.FromUnixTimeSeconds(created) > options.CreatingGrace;
 
     /// <summary>
     /// Destroys a half-made volume under its name's lock, so that a CreateVolume retry (which holds
@@ -119,10 +158,21 @@ public sealed partial class VolumeManager
     /// now, and the dataset is left to it.
     /// </summary>
     private Task<bool> DestroyAbandonedAsync(DatasetProperties row, CancellationToken ct) =>
-        DestroyUnderLockAsync(row, Markers.StateCreating, now => IsAbandoned(now, _clock.GetUtcNow()),
-            now => _log.Warning("Sweep: volume name {VolumeName} has been half-made in {Dataset} since {CreatedAt:o} and no CreateVolume retry came within {GraceSeconds} s; destroying it",
-                Errors.Printable.Of(Markers.DecodeName(now.LocalValue(Markers.CsiName)) ?? ""), row.Name, DateTimeOffset.FromUnixTimeSeconds(now.Bytes("creation") ?? 0), options.CreatingGrace.TotalSeconds),
-            "destroy abandoned half-made volume", ct);
+        DestroyUnderLockAsync(
+            row,
+            Markers.StateCreating,
+            now => IsAbandoned(now, _clock.GetUtcNow()),
+            now =>
+                _log.Warning(
+                    "Sweep: volume name {VolumeName} has been half-made in {Dataset} since {CreatedAt:o} and no CreateVolume retry came within {GraceSeconds} s; destroying it",
+                    Errors.Printable.Of(Markers.DecodeName(now.LocalValue(Markers.CsiName)) ?? ""),
+                    row.Name,
+                    DateTimeOffset.FromUnixTimeSeconds(now.Bytes("creation") ?? 0),
+                    options.CreatingGrace.TotalSeconds
+                ),
+            "destroy abandoned half-made volume",
+            ct
+        );
 
     /// <summary>
     /// Destroys a dataset the sweep found in <paramref name="state"/>, holding the lock its RPCs take
@@ -132,20 +182,30 @@ public sealed partial class VolumeManager
     /// is ours the dataset is read again and destroyed only if it is still ours, in that state and
     /// still due. Nothing is thrown: the next sweep tries again.
     /// </summary>
-    private async Task<bool> DestroyUnderLockAsync(DatasetProperties row, string state, Func<DatasetProperties, bool> stillDue,
-        Action<DatasetProperties>? announce, string what, CancellationToken ct)
+    private async Task<bool> DestroyUnderLockAsync(
+        DatasetProperties row,
+        string state,
+        Func<DatasetProperties, bool> stillDue,
+        Action<DatasetProperties>? announce,
+        string what,
+        CancellationToken ct
+    )
     {
         using var held = locks is null ? NoLock.Instance : locks.TryAcquire(row.Name);
         if (held is null)
         {
-            _log.Information("Sweep: {Dataset} is being worked on (its lock is held); left to that operation", row.Name);
+            _log.Information(
+                "Sweep: {Dataset} is being worked on (its lock is held); left to that operation",
+                row.Name
+            );
             return false;
         }
         var dataset = DatasetName.Parse(row.Name);
         DatasetProperties? now;
         try
         {
-            now = await zfs.TryGetAsync(dataset, [Markers.CsiName, Markers.State, "creation"], ct).ConfigureAwait(false);
+            now = await zfs.TryGetAsync(dataset, [Markers.CsiName, Markers.State, "creation"], ct)
+                .ConfigureAwait(false);
         }
         catch (Errors.ZfsCsiException e)
         {
@@ -181,8 +241,6 @@ public sealed partial class VolumeManager
     {
         public static readonly NoLock Instance = new();
 
-        public void Dispose()
-        {
-        }
+        public void Dispose() { }
     }
 }

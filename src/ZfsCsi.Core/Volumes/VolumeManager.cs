@@ -13,13 +13,29 @@ namespace ZfsCsi.Core.Volumes;
 /// <param name="sweeps">Where deletes ask for a sweep (run by the controller's background sweep, never inside an RPC).</param>
 /// <param name="locks">The driver's per-volume locks, taken by the sweep before it destroys a half-made volume; null: none (tests, tools).</param>
 /// <param name="clock">The time the sweep's grace periods are measured against; null: the system clock.</param>
-public sealed partial class VolumeManager(ZfsClient zfs, VolumeOptions options, ILogger logger, SweepRequests sweeps, IVolumeLocks? locks = null, TimeProvider? clock = null)
+public sealed partial class VolumeManager(
+    ZfsClient zfs,
+    VolumeOptions options,
+    ILogger logger,
+    SweepRequests sweeps,
+    IVolumeLocks? locks = null,
+    TimeProvider? clock = null
+)
 {
     /// <summary>Everything read about a volume's dataset, in one zfs get.</summary>
     private static readonly string[] VolumeProperties =
     [
-        Markers.CsiName, Markers.ParametersDigest, Markers.State, Markers.Source, Markers.Mutable,
-        "refquota", "quota", "refreservation", "reservation", "mountpoint", "mounted",
+        Markers.CsiName,
+        Markers.ParametersDigest,
+        Markers.State,
+        Markers.Source,
+        Markers.Mutable,
+        "refquota",
+        "quota",
+        "refreservation",
+        "reservation",
+        "mountpoint",
+        "mounted",
     ];
 
     private readonly ILogger _log = logger.ForContext<VolumeManager>();
@@ -43,7 +59,11 @@ public sealed partial class VolumeManager(ZfsClient zfs, VolumeOptions options, 
     /// or foreign id, a dataset that is missing, half-made, deleted or not ours. A missing dataset
     /// on a missing parent (an exported pool) is UNAVAILABLE instead (<see cref="EnsureParentAsync"/>).
     /// </summary>
-    private async Task<(VolumeId Id, DatasetProperties Props)> ReadyAsync(string id, Func<Exception> notFound, CancellationToken ct)
+    private async Task<(VolumeId Id, DatasetProperties Props)> ReadyAsync(
+        string id,
+        Func<Exception> notFound,
+        CancellationToken ct
+    )
     {
         var volumeId = ParseId(id) ?? throw notFound();
         var props = await zfs.TryGetAsync(volumeId.Dataset, VolumeProperties, ct).ConfigureAwait(false);
@@ -65,7 +85,9 @@ public sealed partial class VolumeManager(ZfsClient zfs, VolumeOptions options, 
         {
             if (await zfs.TryGetAsync(Parent, ["name"], ct).ConfigureAwait(false) is null)
             {
-                throw new PoolUnavailableException($"parent dataset {Parent} does not exist: is pool {Parent.Pool} imported? (zpool import {Parent.Pool})");
+                throw new PoolUnavailableException(
+                    $"parent dataset {Parent} does not exist: is pool {Parent.Pool} imported? (zpool import {Parent.Pool})"
+                );
             }
         }
         catch (ZfsPoolUnavailableException e)
@@ -77,7 +99,8 @@ public sealed partial class VolumeManager(ZfsClient zfs, VolumeOptions options, 
     /// <summary>Ours: carries our name marker as a local property (never an inherited or foreign one).</summary>
     internal static bool IsOurs(DatasetProperties props) => props.LocalValue(Markers.CsiName) is not null;
 
-    internal static bool IsReady(DatasetProperties props) => IsOurs(props) && props.LocalValue(Markers.State) == Markers.StateReady;
+    internal static bool IsReady(DatasetProperties props) =>
+        IsOurs(props) && props.LocalValue(Markers.State) == Markers.StateReady;
 
     /// <summary>
     /// The capacity is whichever quota the driver set: refquota, or quota for quotaType=quota. A quota
@@ -92,11 +115,15 @@ public sealed partial class VolumeManager(ZfsClient zfs, VolumeOptions options, 
         props.LocalValue(property) is { } value && ZfsParser.ParseBytes(value) is { } bytes and > 0 ? bytes : null;
 
     private static Volume ToVolume(DatasetProperties props) =>
-        new(new VolumeId(DatasetName.Parse(props.Name)), CapacityOf(props), props.Value("mountpoint"), props.Value("mounted") == "yes")
+        new(
+            new VolumeId(DatasetName.Parse(props.Name)),
+            CapacityOf(props),
+            props.Value("mountpoint"),
+            props.Value("mounted") == "yes"
+        )
         {
             Source = ContentSource.FromMarker(props.LocalValue(Markers.Source)),
         };
 
-    private static NotFoundException NotFound(string id) =>
-        new($"volume '{Printable.Of(id)}' does not exist");
+    private static NotFoundException NotFound(string id) => new($"volume '{Printable.Of(id)}' does not exist");
 }

@@ -22,7 +22,9 @@ public static class VolumeNaming
     public static string LeafFor(string name)
     {
         CsiName.Validate(name, "volume");
-        return IsPlain(name) ? name : "h-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(name)))[..32];
+        return IsPlain(name)
+            ? name
+            : "h-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(name)))[..32];
     }
 
     /// <summary>Lower-case letters, digits, '-', '_' and '.', starting with a letter or digit: safe as a leaf and as a path component.</summary>

@@ -59,7 +59,9 @@ public sealed class VolumeOptions
 
     /// <summary>The longest a CreateVolume can run with these zfs settings (every command and every lock wait at its limit).</summary>
     public static TimeSpan LongestCreate(ZfsOptions zfs) =>
-        zfs.CommandTimeout * MaxCommandsPerCreate + zfs.MountLockTimeout * MaxMountLockWaitsPerCreate + TimeSpan.FromSeconds(10);
+        zfs.CommandTimeout * MaxCommandsPerCreate
+        + zfs.MountLockTimeout * MaxMountLockWaitsPerCreate
+        + TimeSpan.FromSeconds(10);
 
     /// <summary>
     /// Start-up checks that need the zfs settings too: a configured grace must outlast the longest
@@ -67,9 +69,14 @@ public sealed class VolumeOptions
     /// </summary>
     public void Validate(ZfsOptions zfs)
     {
-        if (SweepInterval != TimeSpan.Zero && (SweepInterval < TimeSpan.FromSeconds(10) || SweepInterval > TimeSpan.FromDays(1)))
+        if (
+            SweepInterval != TimeSpan.Zero
+            && (SweepInterval < TimeSpan.FromSeconds(10) || SweepInterval > TimeSpan.FromDays(1))
+        )
         {
-            throw new OptionsException($"--sweep-interval {SweepInterval.TotalSeconds:F0}: expected 0 (only after deletes) or 10 to 86400 seconds");
+            throw new OptionsException(
+                $"--sweep-interval {SweepInterval.TotalSeconds:F0}: expected 0 (only after deletes) or 10 to 86400 seconds"
+            );
         }
         var longest = LongestCreate(zfs);
         if (_creatingGrace is null)
@@ -79,14 +86,17 @@ public sealed class VolumeOptions
         }
         if (CreatingGrace < MinimumCreatingGrace || CreatingGrace > MaximumCreatingGrace)
         {
-            throw new OptionsException($"--creating-grace {CreatingGrace.TotalSeconds:F0}: expected {MinimumCreatingGrace.TotalSeconds:F0} to {MaximumCreatingGrace.TotalSeconds:F0} seconds");
+            throw new OptionsException(
+                $"--creating-grace {CreatingGrace.TotalSeconds:F0}: expected {MinimumCreatingGrace.TotalSeconds:F0} to {MaximumCreatingGrace.TotalSeconds:F0} seconds"
+            );
         }
         if (CreatingGrace < longest)
         {
             throw new OptionsException(
                 $"--creating-grace {CreatingGrace.TotalSeconds:F0} is shorter than the longest a CreateVolume can take with these timeouts "
-                + $"({longest.TotalSeconds:F0} s: {MaxCommandsPerCreate} x --zfs-timeout + {MaxMountLockWaitsPerCreate} x --mount-lock-timeout + 10 s); "
-                + "the sweep could destroy a volume that is still being created. Raise it or lower the timeouts");
+                    + $"({longest.TotalSeconds:F0} s: {MaxCommandsPerCreate} x --zfs-timeout + {MaxMountLockWaitsPerCreate} x --mount-lock-timeout + 10 s); "
+                    + "the sweep could destroy a volume that is still being created. Raise it or lower the timeouts"
+            );
         }
     }
 }

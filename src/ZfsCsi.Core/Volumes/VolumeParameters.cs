@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Security.Cryptography;
-using System.Text.RegularExpressions;
 using System.Text;
+using System.Text.RegularExpressions;
 using ZfsCsi.Core.Errors;
 
 namespace ZfsCsi.Core.Volumes;
@@ -11,6 +11,7 @@ public enum QuotaType
 {
     /// <summary>refquota: the volume's own data only; snapshots do not eat into it.</summary>
     RefQuota,
+
     /// <summary>quota: data and snapshots together.</summary>
     Quota,
 }
@@ -27,7 +28,8 @@ public sealed partial record VolumeParameters(
     UnixFileMode RootMode,
     int? RootUid,
     int? RootGid,
-    string Digest)
+    string Digest
+)
 {
     public const UnixFileMode DefaultRootMode = (UnixFileMode)0x1FF; // 0777
 
@@ -37,8 +39,20 @@ public sealed partial record VolumeParameters(
     /// <summary>Properties the driver manages itself, or that would break the /data layout or need keys.</summary>
     private static readonly HashSet<string> ReservedProperties = new(StringComparer.Ordinal)
     {
-        "mountpoint", "canmount", "quota", "refquota", "reservation", "refreservation", "volsize",
-        "volblocksize", "zoned", "encryption", "keyformat", "keylocation", "pbkdf2iters", "origin",
+        "mountpoint",
+        "canmount",
+        "quota",
+        "refquota",
+        "reservation",
+        "refreservation",
+        "volsize",
+        "volblocksize",
+        "zoned",
+        "encryption",
+        "keyformat",
+        "keylocation",
+        "pbkdf2iters",
+        "origin",
     };
 
     /// <summary>
@@ -47,12 +61,44 @@ public sealed partial record VolumeParameters(
     /// </summary>
     private static readonly HashSet<string> ReadOnlyProperties = new(StringComparer.Ordinal)
     {
-        "available", "avail", "clones", "compressratio", "refcompressratio", "createtxg", "creation",
-        "defer_destroy", "encryptionroot", "filesystem_count", "snapshot_count", "guid", "keystatus",
-        "logicalreferenced", "logicalused", "lrefer", "lused", "mounted", "objsetid", "receive_resume_token",
-        "redact_snaps", "referenced", "refer", "snapshots_changed", "type", "used", "usedbychildren",
-        "usedbydataset", "usedbyrefreservation", "usedbysnapshots", "usedchild", "usedds", "usedrefreserv",
-        "usedsnap", "userrefs", "written", "ratio", "refratio",
+        "available",
+        "avail",
+        "clones",
+        "compressratio",
+        "refcompressratio",
+        "createtxg",
+        "creation",
+        "defer_destroy",
+        "encryptionroot",
+        "filesystem_count",
+        "snapshot_count",
+        "guid",
+        "keystatus",
+        "logicalreferenced",
+        "logicalused",
+        "lrefer",
+        "lused",
+        "mounted",
+        "objsetid",
+        "receive_resume_token",
+        "redact_snaps",
+        "referenced",
+        "refer",
+        "snapshots_changed",
+        "type",
+        "used",
+        "usedbychildren",
+        "usedbydataset",
+        "usedbyrefreservation",
+        "usedbysnapshots",
+        "usedchild",
+        "usedds",
+        "usedrefreserv",
+        "usedsnap",
+        "userrefs",
+        "written",
+        "ratio",
+        "refratio",
     };
 
     /// <summary>
@@ -72,13 +118,16 @@ public sealed partial record VolumeParameters(
         var total = parameters.Sum(p => Encoding.UTF8.GetByteCount(p.Key) + Encoding.UTF8.GetByteCount(p.Value));
         if (total > MaxTotalBytes)
         {
-            throw new InvalidInputException($"parameters take {total} bytes; the CSI spec allows at most {MaxTotalBytes} (Size Limits)");
+            throw new InvalidInputException(
+                $"parameters take {total} bytes; the CSI spec allows at most {MaxTotalBytes} (Size Limits)"
+            );
         }
 
         var quotaType = QuotaType.RefQuota;
         var thick = false;
         var rootMode = DefaultRootMode;
-        int? rootUid = null, rootGid = null;
+        int? rootUid = null,
+            rootGid = null;
         var properties = new SortedDictionary<string, string>(StringComparer.Ordinal);
         foreach (var (key, value) in parameters)
         {
@@ -103,15 +152,40 @@ public sealed partial record VolumeParameters(
                     };
                     break;
                 case ParameterKeys.Compression:
-                    SetOnce(properties, key, "compression", CompressionPattern().IsMatch(value) ? value
-                        : throw Invalid(key, value, "on, off, lz4, lzjb, zle, gzip, gzip-1..9, zstd, zstd-1..19 or zstd-fast"));
+                    SetOnce(
+                        properties,
+                        key,
+                        "compression",
+                        CompressionPattern().IsMatch(value)
+                            ? value
+                            : throw Invalid(
+                                key,
+                                value,
+                                "on, off, lz4, lzjb, zle, gzip, gzip-1..9, zstd, zstd-1..19 or zstd-fast"
+                            )
+                    );
                     break;
                 case ParameterKeys.RecordSize:
-                    SetOnce(properties, key, "recordsize", IsRecordSize(value) ? value
-                        : throw Invalid(key, value, "a power of two from 512 to 16M, in bytes or with K or M (128K)"));
+                    SetOnce(
+                        properties,
+                        key,
+                        "recordsize",
+                        IsRecordSize(value)
+                            ? value
+                            : throw Invalid(
+                                key,
+                                value,
+                                "a power of two from 512 to 16M, in bytes or with K or M (128K)"
+                            )
+                    );
                     break;
                 case ParameterKeys.Atime:
-                    SetOnce(properties, key, "atime", value is "on" or "off" ? value : throw Invalid(key, value, "'on' or 'off'"));
+                    SetOnce(
+                        properties,
+                        key,
+                        "atime",
+                        value is "on" or "off" ? value : throw Invalid(key, value, "'on' or 'off'")
+                    );
                     break;
                 case ParameterKeys.RootMode:
                     rootMode = ModePattern().IsMatch(value)
@@ -130,16 +204,24 @@ public sealed partial record VolumeParameters(
                     break;
                 default:
                     throw new InvalidInputException(
-                        $"unknown parameter '{Printable.Of(key, 80)}'; known: {ParameterKeys.QuotaType}, {ParameterKeys.Provisioning}, {ParameterKeys.Compression}, " +
-                        $"{ParameterKeys.RecordSize}, {ParameterKeys.Atime}, {ParameterKeys.RootMode}, {ParameterKeys.RootUid}, {ParameterKeys.RootGid}, " +
-                        $"{ParameterKeys.PropertyPrefix}<zfs property>, and Kubernetes' own {ParameterKeys.KubernetesPrefix}*");
+                        $"unknown parameter '{Printable.Of(key, 80)}'; known: {ParameterKeys.QuotaType}, {ParameterKeys.Provisioning}, {ParameterKeys.Compression}, "
+                            + $"{ParameterKeys.RecordSize}, {ParameterKeys.Atime}, {ParameterKeys.RootMode}, {ParameterKeys.RootUid}, {ParameterKeys.RootGid}, "
+                            + $"{ParameterKeys.PropertyPrefix}<zfs property>, and Kubernetes' own {ParameterKeys.KubernetesPrefix}*"
+                    );
             }
         }
 
-        var canonical = string.Join('\n', new[]
-        {
-            $"quota={quotaType}", $"thick={thick}", $"mode={Convert.ToString((int)rootMode, 8)}", $"uid={rootUid}", $"gid={rootGid}",
-        }.Concat(properties.Select(p => $"{p.Key}={p.Value}")));
+        var canonical = string.Join(
+            '\n',
+            new[]
+            {
+                $"quota={quotaType}",
+                $"thick={thick}",
+                $"mode={Convert.ToString((int)rootMode, 8)}",
+                $"uid={rootUid}",
+                $"gid={rootGid}",
+            }.Concat(properties.Select(p => $"{p.Key}={p.Value}"))
+        );
         var digest = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(canonical)))[..16];
         return new VolumeParameters(quotaType, thick, properties, rootMode, rootUid, rootGid, digest);
     }
@@ -152,7 +234,9 @@ public sealed partial record VolumeParameters(
     {
         if (!properties.TryAdd(property, value))
         {
-            throw new InvalidInputException($"parameter {key}: ZFS property '{property}' is already set by another parameter; give it once");
+            throw new InvalidInputException(
+                $"parameter {key}: ZFS property '{property}' is already set by another parameter; give it once"
+            );
         }
     }
 
@@ -160,26 +244,35 @@ public sealed partial record VolumeParameters(
     {
         if (!PropertyNamePattern().IsMatch(name))
         {
-            throw new InvalidInputException($"parameter '{Printable.Of(key, 80)}' does not name a ZFS property (lower-case letters, digits, '_', '.', ':' and '-')");
+            throw new InvalidInputException(
+                $"parameter '{Printable.Of(key, 80)}' does not name a ZFS property (lower-case letters, digits, '_', '.', ':' and '-')"
+            );
         }
         if (ReservedProperties.Contains(name) || name.StartsWith(Markers.Prefix, StringComparison.Ordinal))
         {
-            throw new InvalidInputException($"parameter '{Printable.Of(key, 80)}': the driver manages '{name}' itself; use {ParameterKeys.QuotaType} and {ParameterKeys.Provisioning} for capacity");
+            throw new InvalidInputException(
+                $"parameter '{Printable.Of(key, 80)}': the driver manages '{name}' itself; use {ParameterKeys.QuotaType} and {ParameterKeys.Provisioning} for capacity"
+            );
         }
         if (ReadOnlyProperties.Contains(name))
         {
-            throw new InvalidInputException($"parameter '{Printable.Of(key, 80)}': '{name}' is a read-only ZFS property (ZFS computes it); it cannot be set");
+            throw new InvalidInputException(
+                $"parameter '{Printable.Of(key, 80)}': '{name}' is a read-only ZFS property (ZFS computes it); it cannot be set"
+            );
         }
         if (SharingProperties.Contains(name))
         {
-            throw new InvalidInputException($"parameter '{Printable.Of(key, 80)}': volumes reach pods through /data bind mounts, not NFS/SMB shares; remove '{name}'");
+            throw new InvalidInputException(
+                $"parameter '{Printable.Of(key, 80)}': volumes reach pods through /data bind mounts, not NFS/SMB shares; remove '{name}'"
+            );
         }
         return name;
     }
 
     private static string CheckPropertyValue(string key, string value) =>
-        PropertyValuePattern().IsMatch(value) ? value
-        : throw Invalid(key, value, "1 to 1024 characters of letters, digits and _ . : , = + @ / -");
+        PropertyValuePattern().IsMatch(value)
+            ? value
+            : throw Invalid(key, value, "1 to 1024 characters of letters, digits and _ . : , = + @ / -");
 
     private static bool IsRecordSize(string value)
     {
@@ -188,18 +281,23 @@ public sealed partial record VolumeParameters(
         {
             return false;
         }
-        var n = long.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) * (m.Groups[2].Value.ToUpperInvariant() switch
-        {
-            "K" => 1024L,
-            "M" => 1024L * 1024,
-            _ => 1L,
-        });
+        var n =
+            long.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture)
+            * (
+                m.Groups[2].Value.ToUpperInvariant() switch
+                {
+                    "K" => 1024L,
+                    "M" => 1024L * 1024,
+                    _ => 1L,
+                }
+            );
         return n is >= 512 and <= 16L * 1024 * 1024 && (n & (n - 1)) == 0;
     }
 
     private static int ParseId(string key, string value) =>
-        int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var id) && id >= 0 ? id
-        : throw Invalid(key, value, "a numeric id, 0 or more");
+        int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var id) && id >= 0
+            ? id
+            : throw Invalid(key, value, "a numeric id, 0 or more");
 
     private static InvalidInputException Invalid(string key, string value, string expected) =>
         new($"parameter {key}: '{Printable.Of(value, 80)}' is not valid; expected {expected}");

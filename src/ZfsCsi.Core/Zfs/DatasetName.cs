@@ -27,7 +27,8 @@ public readonly record struct DatasetName
     /// <summary>A direct child of this dataset. <paramref name="leaf"/> must itself be a valid component.</summary>
     public DatasetName Child(string leaf) =>
         IsValidComponent(leaf, out var why) && TryParse($"{Value}/{leaf}", out var child, out why)
-            ? child : throw new ArgumentException(why, nameof(leaf));
+            ? child
+            : throw new ArgumentException(why, nameof(leaf));
 
     public bool IsDirectChildOf(DatasetName parent) =>
         Value.Length > parent.Value.Length + 1
@@ -80,7 +81,6 @@ public readonly record struct DatasetName
     }
 
     private static bool IsZfsNameChar(char c) => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.' or ':';
-
 
     public override string ToString() => Value;
 }

@@ -44,11 +44,15 @@ public sealed partial class MountSerializer : IDisposable
         {
             try
             {
-                fileLock = _lockFile is null ? null : await FileLock.AcquireAsync(_lockFile, wait.Token).ConfigureAwait(false);
+                fileLock = _lockFile is null
+                    ? null
+                    : await FileLock.AcquireAsync(_lockFile, wait.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
-                throw WaitedTooLong($"the lock file {_lockFile}, held by another process (fuser {_lockFile} shows which)");
+                throw WaitedTooLong(
+                    $"the lock file {_lockFile}, held by another process (fuser {_lockFile} shows which)"
+                );
             }
             return await action().ConfigureAwait(false);
         }
@@ -60,7 +64,10 @@ public sealed partial class MountSerializer : IDisposable
     }
 
     private Errors.ZfsCsiException WaitedTooLong(string what) =>
-        new(Errors.ErrorKind.Timeout, $"waited {_waitLimit.TotalSeconds:F0} s for the ZFS mount lock ({what}); retry later");
+        new(
+            Errors.ErrorKind.Timeout,
+            $"waited {_waitLimit.TotalSeconds:F0} s for the ZFS mount lock ({what}); retry later"
+        );
 
     public void Dispose() => _gate.Dispose();
 
@@ -94,7 +101,11 @@ public sealed partial class MountSerializer : IDisposable
         {
             cancellationToken.ThrowIfCancellationRequested();
             Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-            var fd = open(path, OpenReadWrite | OpenCreate | OpenCloseOnExec, 0x1b6 /* 0666 */);
+            var fd = open(
+                path,
+                OpenReadWrite | OpenCreate | OpenCloseOnExec,
+                0x1b6 /* 0666 */
+            );
             if (fd < 0)
             {
                 throw new IOException($"cannot open lock file {path}: errno {Marshal.GetLastPInvokeError()}");
@@ -112,8 +123,12 @@ public sealed partial class MountSerializer : IDisposable
             catch (OperationCanceledException)
             {
                 // Nobody will own the lock when the thread gets it: give it straight back.
-                _ = taken.ContinueWith(_ => close(fd), CancellationToken.None,
-                    TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                _ = taken.ContinueWith(
+                    _ => close(fd),
+                    CancellationToken.None,
+                    TaskContinuationOptions.ExecuteSynchronously,
+                    TaskScheduler.Default
+                );
                 throw;
             }
             catch

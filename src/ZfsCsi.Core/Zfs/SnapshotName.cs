@@ -20,7 +20,12 @@ public readonly record struct SnapshotName
     public static SnapshotName Of(DatasetName dataset, string leaf) =>
         TryCreate(dataset, leaf, out var name, out var why) ? name : throw new ArgumentException(why, nameof(leaf));
 
-    public static bool TryCreate(DatasetName dataset, string leaf, out SnapshotName name, [NotNullWhen(false)] out string? why)
+    public static bool TryCreate(
+        DatasetName dataset,
+        string leaf,
+        out SnapshotName name,
+        [NotNullWhen(false)] out string? why
+    )
     {
         name = default;
         if (!DatasetName.IsValidComponent(leaf, out why))
@@ -46,7 +51,8 @@ public readonly record struct SnapshotName
             return false;
         }
         var at = value.IndexOf('@', StringComparison.Ordinal);
-        return at > 0 && at == value.LastIndexOf('@')
+        return at > 0
+            && at == value.LastIndexOf('@')
             && DatasetName.TryParse(value[..at], out var dataset, out _)
             && TryCreate(dataset, value[(at + 1)..], out name, out _);
     }

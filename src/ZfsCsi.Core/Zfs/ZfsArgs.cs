@@ -67,7 +67,10 @@ public static class ZfsArgs
             // A path that does not start with '/' could be read as an option (and OpenZFS refuses relative ones).
             if (!dir.StartsWith('/'))
             {
-                throw new ArgumentException($"'{dir}': a search directory must be an absolute path", nameof(searchDirectories));
+                throw new ArgumentException(
+                    $"'{dir}': a search directory must be an absolute path",
+                    nameof(searchDirectories)
+                );
             }
             argv.AddRange(["-d", dir]);
         }
@@ -108,7 +111,6 @@ public static class ZfsArgs
     /// <summary>A dataset to a new name under the same parent; its snapshots go with it and its clones follow (origin is by reference).</summary>
     public static string[] Rename(DatasetName from, DatasetName to) => ["rename", from.Value, to.Value];
 
-
     /// <summary>
     /// The properties of <paramref name="dataset"/> and every descendant, snapshots included (zfs-fuse's
     /// get has no -t; callers tell snapshots by the '@' in the name): one process for a whole listing.
@@ -125,16 +127,23 @@ public static class ZfsArgs
         ["snapshot", .. Options(properties), snapshot.Value];
 
     /// <summary>Several snapshots at one instant in one transaction: OpenZFS only (zfs-fuse says "too many arguments").</summary>
-    public static string[] SnapshotMany(IEnumerable<SnapshotName> snapshots, IEnumerable<KeyValuePair<string, string>> properties) =>
-        ["snapshot", .. Options(properties), .. snapshots.Select(s => s.Value)];
+    public static string[] SnapshotMany(
+        IEnumerable<SnapshotName> snapshots,
+        IEnumerable<KeyValuePair<string, string>> properties
+    ) => ["snapshot", .. Options(properties), .. snapshots.Select(s => s.Value)];
 
     /// <summary><c>dataset@leaf</c> and the same leaf on every descendant, atomically (both implementations).</summary>
-    public static string[] SnapshotRecursive(SnapshotName snapshot, IEnumerable<KeyValuePair<string, string>> properties) =>
-        ["snapshot", "-r", .. Options(properties), snapshot.Value];
+    public static string[] SnapshotRecursive(
+        SnapshotName snapshot,
+        IEnumerable<KeyValuePair<string, string>> properties
+    ) => ["snapshot", "-r", .. Options(properties), snapshot.Value];
 
     /// <summary>A clone with every property applied by the clone itself, like <see cref="Create"/>.</summary>
-    public static string[] Clone(SnapshotName origin, DatasetName target, IEnumerable<KeyValuePair<string, string>> properties) =>
-        ["clone", .. Options(properties), origin.Value, target.Value];
+    public static string[] Clone(
+        SnapshotName origin,
+        DatasetName target,
+        IEnumerable<KeyValuePair<string, string>> properties
+    ) => ["clone", .. Options(properties), origin.Value, target.Value];
 
     /// <summary>Deferred destroy: at once when nothing depends on the snapshot, else when its last clone goes.</summary>
     public static string[] DestroySnapshotDeferred(SnapshotName snapshot) => ["destroy", "-d", snapshot.Value];

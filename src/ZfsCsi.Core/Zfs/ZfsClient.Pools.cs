@@ -9,7 +9,13 @@ public sealed partial class ZfsClient
     /// </summary>
     public async Task<IReadOnlyDictionary<string, double?>?> TryGetPoolFragmentationAsync(CancellationToken ct)
     {
-        var result = await runner.RunAsync(new Exec.CommandLine(options.ZpoolCommand, ZfsArgs.PoolFragmentation()), options.CommandTimeout, ct).ConfigureAwait(false);
+        var result = await runner
+            .RunAsync(
+                new Exec.CommandLine(options.ZpoolCommand, ZfsArgs.PoolFragmentation()),
+                options.CommandTimeout,
+                ct
+            )
+            .ConfigureAwait(false);
         return result.Succeeded ? ZfsParser.ParsePoolFragmentation(result.StandardOutput) : null;
     }
 }

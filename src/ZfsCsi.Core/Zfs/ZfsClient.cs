@@ -11,14 +11,22 @@ namespace ZfsCsi.Core.Zfs;
 public sealed partial class ZfsClient(ICommandRunner runner, ZfsOptions options, MountSerializer mounts)
 {
     /// <summary>Properties of the given datasets; a missing dataset throws <see cref="DatasetNotFoundException"/>.</summary>
-    public async Task<IReadOnlyList<DatasetProperties>> GetAsync(IReadOnlyCollection<DatasetName> datasets, IEnumerable<string> properties, CancellationToken ct)
+    public async Task<IReadOnlyList<DatasetProperties>> GetAsync(
+        IReadOnlyCollection<DatasetName> datasets,
+        IEnumerable<string> properties,
+        CancellationToken ct
+    )
     {
         var result = await ZfsAsync(ZfsArgs.Get(properties, datasets), ct).ConfigureAwait(false);
         return ZfsParser.GroupByDataset(ZfsParser.ParseGet(result.StandardOutput));
     }
 
     /// <summary>Properties of one dataset, or null when it does not exist.</summary>
-    public async Task<DatasetProperties?> TryGetAsync(DatasetName dataset, IEnumerable<string> properties, CancellationToken ct)
+    public async Task<DatasetProperties?> TryGetAsync(
+        DatasetName dataset,
+        IEnumerable<string> properties,
+        CancellationToken ct
+    )
     {
         try
         {
@@ -32,16 +40,24 @@ public sealed partial class ZfsClient(ICommandRunner runner, ZfsOptions options,
     }
 
     /// <summary>Properties of every direct child filesystem of <paramref name="parent"/>, in one zfs process.</summary>
-    public async Task<IReadOnlyList<DatasetProperties>> GetChildrenAsync(DatasetName parent, IEnumerable<string> properties, CancellationToken ct)
+    public async Task<IReadOnlyList<DatasetProperties>> GetChildrenAsync(
+        DatasetName parent,
+        IEnumerable<string> properties,
+        CancellationToken ct
+    )
     {
         var result = await ZfsAsync(ZfsArgs.GetChildren(properties, parent), ct).ConfigureAwait(false);
-        return ZfsParser.GroupByDataset(ZfsParser.ParseGet(result.StandardOutput))
+        return ZfsParser
+            .GroupByDataset(ZfsParser.ParseGet(result.StandardOutput))
             .Where(d => !d.IsSnapshot && d.Name != parent.Value)
             .ToList();
     }
 
-    public Task CreateAsync(DatasetName dataset, IEnumerable<KeyValuePair<string, string>> properties, CancellationToken ct) =>
-        SerializedAsync(ZfsArgs.Create(dataset, properties), ct);
+    public Task CreateAsync(
+        DatasetName dataset,
+        IEnumerable<KeyValuePair<string, string>> properties,
+        CancellationToken ct
+    ) => SerializedAsync(ZfsArgs.Create(dataset, properties), ct);
 
     /// <summary>Creates a dataset and its missing ancestors; succeeds when it already exists.</summary>
     public Task CreateWithParentsAsync(DatasetName dataset, CancellationToken ct) =>
@@ -56,7 +72,14 @@ public sealed partial class ZfsClient(ICommandRunner runner, ZfsOptions options,
     /// </summary>
     private static readonly HashSet<string> MountOptionProperties = new(StringComparer.Ordinal)
     {
-        "atime", "relatime", "devices", "exec", "setuid", "readonly", "xattr", "nbmand",
+        "atime",
+        "relatime",
+        "devices",
+        "exec",
+        "setuid",
+        "readonly",
+        "xattr",
+        "nbmand",
     };
 
     /// <summary>null: not tried yet; true: this zfs takes several properties per set (OpenZFS); false: one (zfs-fuse).</summary>
@@ -69,7 +92,11 @@ public sealed partial class ZfsClient(ICommandRunner runner, ZfsOptions options,
     /// which changes nothing. Not atomic on zfs-fuse: a failure leaves the earlier properties set, and
     /// callers make a retry converge.
     /// </summary>
-    public async Task SetManyAsync(DatasetName dataset, IReadOnlyList<KeyValuePair<string, string>> properties, CancellationToken ct)
+    public async Task SetManyAsync(
+        DatasetName dataset,
+        IReadOnlyList<KeyValuePair<string, string>> properties,
+        CancellationToken ct
+    )
     {
         if (properties.Count == 0)
         {
@@ -97,9 +124,14 @@ public sealed partial class ZfsClient(ICommandRunner runner, ZfsOptions options,
     }
 
     /// <summary>zfs-fuse's answer to a second pair: "cannot open 'b=2': invalid dataset name".</summary>
-    private static bool IsOnePairOnly(CommandFailedException e, IReadOnlyList<KeyValuePair<string, string>> properties) =>
-        e.StandardError.Contains($"cannot open '{properties[1].Key}={properties[1].Value}': invalid dataset name", StringComparison.OrdinalIgnoreCase);
-
+    private static bool IsOnePairOnly(
+        CommandFailedException e,
+        IReadOnlyList<KeyValuePair<string, string>> properties
+    ) =>
+        e.StandardError.Contains(
+            $"cannot open '{properties[1].Key}={properties[1].Value}': invalid dataset name",
+            StringComparison.OrdinalIgnoreCase
+        );
 
     /// <summary>zfs-fuse calls a just-created dataset's mountpoint busy for a moment (seen at 1,000 volumes): busy is retried a few times.</summary>
     public Task MountAsync(DatasetName dataset, CancellationToken ct) =>
@@ -118,7 +150,8 @@ public sealed partial class ZfsClient(ICommandRunner runner, ZfsOptions options,
         var wasMounted = await UnmountAsync(dataset, ct).ConfigureAwait(false);
         try
         {
-            await RetryBusyAsync(() => SerializedAsync(ZfsArgs.DestroyRecursive(dataset), ct), ct).ConfigureAwait(false);
+            await RetryBusyAsync(() => SerializedAsync(ZfsArgs.DestroyRecursive(dataset), ct), ct)
+                .ConfigureAwait(false);
         }
         catch (Exception e) when (wasMounted && e is not DatasetNotFoundException)
         {
@@ -140,7 +173,8 @@ public sealed partial class ZfsClient(ICommandRunner runner, ZfsOptions options,
     /// <summary>Health of every imported pool, by name (ONLINE, DEGRADED, FAULTED, ...), from <c>zpool list -H -o name,health</c>.</summary>
     public async Task<IReadOnlyDictionary<string, string>> GetPoolHealthAsync(CancellationToken ct)
     {
-        var result = await RunAsync(new CommandLine(options.ZpoolCommand, ZfsArgs.PoolHealth()), ct).ConfigureAwait(false);
+        var result = await RunAsync(new CommandLine(options.ZpoolCommand, ZfsArgs.PoolHealth()), ct)
+            .ConfigureAwait(false);
         return ZfsParser.ParsePoolHealth(result.StandardOutput);
     }
 

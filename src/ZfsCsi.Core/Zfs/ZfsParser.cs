@@ -32,7 +32,10 @@ public static class ZfsParser
     /// </summary>
     public static IReadOnlyList<DatasetProperties> GroupByDataset(IEnumerable<ZfsProperty> rows) =>
         rows.GroupBy(r => r.Dataset, StringComparer.Ordinal)
-            .Select(g => new DatasetProperties(g.Key, g.DistinctBy(r => r.Name, StringComparer.Ordinal).ToDictionary(r => r.Name, StringComparer.Ordinal)))
+            .Select(g => new DatasetProperties(
+                g.Key,
+                g.DistinctBy(r => r.Name, StringComparer.Ordinal).ToDictionary(r => r.Name, StringComparer.Ordinal)
+            ))
             .ToList();
 
     /// <summary>
@@ -52,7 +55,11 @@ public static class ZfsParser
             {
                 continue;
             }
-            if (!line.StartsWith(Open, StringComparison.Ordinal) || !line.EndsWith(Missing, StringComparison.Ordinal) || line.Length <= Open.Length + Missing.Length)
+            if (
+                !line.StartsWith(Open, StringComparison.Ordinal)
+                || !line.EndsWith(Missing, StringComparison.Ordinal)
+                || line.Length <= Open.Length + Missing.Length
+            )
             {
                 return null;
             }
@@ -64,29 +71,54 @@ public static class ZfsParser
     /// <summary>A byte count as printed by -p, or null for "-", "none" and the empty string.</summary>
     public static long? ParseBytes(string value) =>
         value is "-" or "none" or "" ? null
-        : long.TryParse(value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) ? n
+        : long.TryParse(
+            value,
+            System.Globalization.NumberStyles.None,
+            System.Globalization.CultureInfo.InvariantCulture,
+            out var n
+        )
+            ? n
         : throw new FormatException($"'{value}' is not a byte count");
 
     /// <summary>Reads <c>zpool list -H -o name,fragmentation</c>: "12%" is 0.12, "-" (not known) is null.</summary>
     public static IReadOnlyDictionary<string, double?> ParsePoolFragmentation(string output) =>
-        output.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+        output
+            .Split('\n', StringSplitOptions.RemoveEmptyEntries)
             .Select(l => l.TrimEnd('\r').Split('\t'))
             .Where(f => f.Length >= 2)
-            .ToDictionary(f => f[0], f => f[1].EndsWith('%')
-                && int.TryParse(f[1][..^1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var percent)
-                ? percent / 100.0 : (double?)null, StringComparer.Ordinal);
+            .ToDictionary(
+                f => f[0],
+                f =>
+                    f[1].EndsWith('%')
+                    && int.TryParse(
+                        f[1][..^1],
+                        System.Globalization.NumberStyles.None,
+                        System.Globalization.CultureInfo.InvariantCulture,
+                        out var percent
+                    )
+                        ? percent / 100.0
+                        : (double?)null,
+                StringComparer.Ordinal
+            );
 
     /// <summary>
     /// Reads a <c>zfs get -p compressratio</c> value: OpenZFS prints "1.50", zfs-fuse "1.50x"
     /// (-p does not drop the suffix there); null when it is neither.
     /// </summary>
     public static double? ParseRatio(string value) =>
-        double.TryParse(value.TrimEnd('x'), System.Globalization.NumberStyles.AllowDecimalPoint, System.Globalization.CultureInfo.InvariantCulture, out var ratio)
-            ? ratio : null;
+        double.TryParse(
+            value.TrimEnd('x'),
+            System.Globalization.NumberStyles.AllowDecimalPoint,
+            System.Globalization.CultureInfo.InvariantCulture,
+            out var ratio
+        )
+            ? ratio
+            : null;
 
     /// <summary>Reads <c>zpool list -H -o name,health</c>.</summary>
     public static IReadOnlyDictionary<string, string> ParsePoolHealth(string output) =>
-        output.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+        output
+            .Split('\n', StringSplitOptions.RemoveEmptyEntries)
             .Select(l => l.Split('\t'))
             .Where(f => f.Length >= 2)
             .ToDictionary(f => f[0], f => f[1], StringComparer.Ordinal);

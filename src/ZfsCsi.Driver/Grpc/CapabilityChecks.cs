@@ -46,22 +46,23 @@ public static class CapabilityChecks
     /// </summary>
     public static bool IsWellFormed(VolumeCapability? capability) =>
         capability is { AccessTypeCase: not VolumeCapability.AccessTypeOneofCase.None, AccessMode.Mode: var mode }
-        && mode != Mode.Unknown && Enum.IsDefined(mode);
+        && mode != Mode.Unknown
+        && Enum.IsDefined(mode);
 
     /// <summary>Why a capability is not served, or null when it is.</summary>
-    public static string? Unsupported(VolumeCapability? capability) => capability switch
-    {
-        null => "a volume capability is empty",
-        { AccessTypeCase: VolumeCapability.AccessTypeOneofCase.Block } =>
-            "block access is not supported: zfs-csi volumes are filesystems (use volumeMode: Filesystem)",
-        { AccessTypeCase: VolumeCapability.AccessTypeOneofCase.None } =>
-            "a volume capability names no access type (mount or block)",
-        { AccessMode: null } or { AccessMode.Mode: Mode.Unknown } =>
-            "a volume capability names no access mode",
-        { AccessMode.Mode: var mode } when !Enum.IsDefined(mode) =>
-            $"access mode {(int)mode} is not one the CSI spec defines",
-        { Mount.FsType: var fsType } when !FsTypes.Contains(fsType) =>
-            $"fs_type '{fsType}' is not supported: volumes are ZFS datasets (leave fsType empty or use zfs)",
-        _ => null,
-    };
+    public static string? Unsupported(VolumeCapability? capability) =>
+        capability switch
+        {
+            null => "a volume capability is empty",
+            { AccessTypeCase: VolumeCapability.AccessTypeOneofCase.Block } =>
+                "block access is not supported: zfs-csi volumes are filesystems (use volumeMode: Filesystem)",
+            { AccessTypeCase: VolumeCapability.AccessTypeOneofCase.None } =>
+                "a volume capability names no access type (mount or block)",
+            { AccessMode: null } or { AccessMode.Mode: Mode.Unknown } => "a volume capability names no access mode",
+            { AccessMode.Mode: var mode } when !Enum.IsDefined(mode) =>
+                $"access mode {(int)mode} is not one the CSI spec defines",
+            { Mount.FsType: var fsType } when !FsTypes.Contains(fsType) =>
+                $"fs_type '{fsType}' is not supported: volumes are ZFS datasets (leave fsType empty or use zfs)",
+            _ => null,
+        };
 }

@@ -15,7 +15,10 @@ public sealed class ErrorMappingInterceptor(Serilog.ILogger logger) : Intercepto
     private readonly Serilog.ILogger _log = logger.ForContext<ErrorMappingInterceptor>();
 
     public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
-        TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
+        TRequest request,
+        ServerCallContext context,
+        UnaryServerMethod<TRequest, TResponse> continuation
+    )
     {
         try
         {
@@ -25,8 +28,12 @@ public sealed class ErrorMappingInterceptor(Serilog.ILogger logger) : Intercepto
         {
             // The generated base classes answer RPCs this driver does not serve with an empty
             // message; the CSI spec (Error Scheme) wants every error described.
-            throw new RpcException(new Status(StatusCode.Unimplemented,
-                $"{context.Method} is not implemented by zfs-csi: its capability is not advertised (see ControllerGetCapabilities / NodeGetCapabilities)"));
+            throw new RpcException(
+                new Status(
+                    StatusCode.Unimplemented,
+                    $"{context.Method} is not implemented by zfs-csi: its capability is not advertised (see ControllerGetCapabilities / NodeGetCapabilities)"
+                )
+            );
         }
         catch (RpcException)
         {
@@ -38,7 +45,9 @@ public sealed class ErrorMappingInterceptor(Serilog.ILogger logger) : Intercepto
         }
         catch (OperationCanceledException) when (context.CancellationToken.IsCancellationRequested)
         {
-            throw new RpcException(new Status(StatusCode.Cancelled, "the caller cancelled the call or its deadline passed"));
+            throw new RpcException(
+                new Status(StatusCode.Cancelled, "the caller cancelled the call or its deadline passed")
+            );
         }
         catch (Exception e)
         {
@@ -47,17 +56,18 @@ public sealed class ErrorMappingInterceptor(Serilog.ILogger logger) : Intercepto
         }
     }
 
-    public static StatusCode StatusFor(ErrorKind kind) => kind switch
-    {
-        ErrorKind.InvalidInput => StatusCode.InvalidArgument,
-        ErrorKind.NotFound => StatusCode.NotFound,
-        ErrorKind.AlreadyExists => StatusCode.AlreadyExists,
-        ErrorKind.OutOfSpace => StatusCode.ResourceExhausted,
-        ErrorKind.OutOfRange => StatusCode.OutOfRange,
-        ErrorKind.FailedPrecondition => StatusCode.FailedPrecondition,
-        ErrorKind.Aborted => StatusCode.Aborted,
-        ErrorKind.Unavailable => StatusCode.Unavailable,
-        ErrorKind.Timeout => StatusCode.DeadlineExceeded,
-        _ => StatusCode.Internal,
-    };
+    public static StatusCode StatusFor(ErrorKind kind) =>
+        kind switch
+        {
+            ErrorKind.InvalidInput => StatusCode.InvalidArgument,
+            ErrorKind.NotFound => StatusCode.NotFound,
+            ErrorKind.AlreadyExists => StatusCode.AlreadyExists,
+            ErrorKind.OutOfSpace => StatusCode.ResourceExhausted,
+            ErrorKind.OutOfRange => StatusCode.OutOfRange,
+            ErrorKind.FailedPrecondition => StatusCode.FailedPrecondition,
+            ErrorKind.Aborted => StatusCode.Aborted,
+            ErrorKind.Unavailable => StatusCode.Unavailable,
+            ErrorKind.Timeout => StatusCode.DeadlineExceeded,
+            _ => StatusCode.Internal,
+        };
 }

@@ -16,7 +16,10 @@ public sealed class OperationLocks : IVolumeLocks
 
     /// <summary>Takes the lock for <paramref name="key"/> or throws <see cref="OperationPendingException"/>.</summary>
     public IDisposable Acquire(string key) =>
-        TryAcquire(key) ?? throw new OperationPendingException($"an operation on {Printable.Of(key, 200)} is already in progress; retry later");
+        TryAcquire(key)
+        ?? throw new OperationPendingException(
+            $"an operation on {Printable.Of(key, 200)} is already in progress; retry later"
+        );
 
     /// <summary>Takes the lock for <paramref name="key"/>, or null when it is held.</summary>
     public IDisposable? TryAcquire(string key) => _held.TryAdd(key, 0) ? new Releaser(this, key) : null;

@@ -15,12 +15,25 @@ namespace ZfsCsi.Driver.Grpc;
 public sealed class RpcLoggingInterceptor(Serilog.ILogger logger, Metrics.RpcMetrics? metrics = null) : Interceptor
 {
     private static readonly string[] LoggedFields =
-        ["name", "volume_id", "snapshot_id", "source_volume_id", "group_snapshot_id", "node_id", "target_path", "staging_target_path", "starting_token"];
+    [
+        "name",
+        "volume_id",
+        "snapshot_id",
+        "source_volume_id",
+        "group_snapshot_id",
+        "node_id",
+        "target_path",
+        "staging_target_path",
+        "starting_token",
+    ];
 
     private readonly Serilog.ILogger _log = logger.ForContext<RpcLoggingInterceptor>();
 
     public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
-        TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
+        TRequest request,
+        ServerCallContext context,
+        UnaryServerMethod<TRequest, TResponse> continuation
+    )
     {
         var started = Stopwatch.GetTimestamp();
         var ids = Ids(request as IMessage);
@@ -28,16 +41,27 @@ public sealed class RpcLoggingInterceptor(Serilog.ILogger logger, Metrics.RpcMet
         {
             var response = await continuation(request, context).ConfigureAwait(false);
             var elapsed = Stopwatch.GetElapsedTime(started);
-            _log.Information("RPC {Method} {@Ids} finished {StatusCode} in {DurationMs:F1} ms",
-                context.Method, ids, StatusCode.OK, elapsed.TotalMilliseconds);
+            _log.Information(
+                "RPC {Method} {@Ids} finished {StatusCode} in {DurationMs:F1} ms",
+                context.Method,
+                ids,
+                StatusCode.OK,
+                elapsed.TotalMilliseconds
+            );
             metrics?.Observe(context.Method, StatusCode.OK, elapsed);
             return response;
         }
         catch (RpcException e)
         {
             var elapsed = Stopwatch.GetElapsedTime(started);
-            _log.Warning("RPC {Method} {@Ids} failed {StatusCode} in {DurationMs:F1} ms: {Detail}",
-                context.Method, ids, e.StatusCode, elapsed.TotalMilliseconds, e.Status.Detail);
+            _log.Warning(
+                "RPC {Method} {@Ids} failed {StatusCode} in {DurationMs:F1} ms: {Detail}",
+                context.Method,
+                ids,
+                e.StatusCode,
+                elapsed.TotalMilliseconds,
+                e.Status.Detail
+            );
             metrics?.Observe(context.Method, e.StatusCode, elapsed);
             throw;
         }

@@ -10,7 +10,12 @@ public static partial class DriverHost
     /// hook takes a null recorder) and no series is kept. The storage collector runs
     /// where the pool is (controller, both); the node recorder where the data root is (node, both).
     /// </summary>
-    private static void AddMetrics(IServiceCollection services, DriverOptions options, MetricsRegistry metrics, CommandMetrics commands)
+    private static void AddMetrics(
+        IServiceCollection services,
+        DriverOptions options,
+        MetricsRegistry metrics,
+        CommandMetrics commands
+    )
     {
         services.AddSingleton(metrics);
         services.AddSingleton<ICommandMetrics>(commands);

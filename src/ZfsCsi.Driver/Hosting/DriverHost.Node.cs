@@ -30,12 +30,14 @@ public static partial class DriverHost
 /// being mounted). The bind check takes the same per-target lock as NodePublishVolume and
 /// NodeUnpublishVolume, so it never cuts a bind an RPC is making or removing.
 /// </summary>
-internal sealed class NodeSupervisor(DataRoot dataRoot, NodeVolumes volumes, OperationLocks locks, NodeOptions options) : BackgroundService
+internal sealed class NodeSupervisor(DataRoot dataRoot, NodeVolumes volumes, OperationLocks locks, NodeOptions options)
+    : BackgroundService
 {
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
         Task.WhenAll(
             options.Sshfs is null ? Task.CompletedTask : dataRoot.SuperviseAsync(stoppingToken),
-            volumes.GuardBindsAsync(TryLockTarget, stoppingToken));
+            volumes.GuardBindsAsync(TryLockTarget, stoppingToken)
+        );
 
     private IDisposable? TryLockTarget(string canonicalTarget)
     {

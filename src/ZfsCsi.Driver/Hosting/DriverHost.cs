@@ -24,7 +24,9 @@ public static partial class DriverHost
             kestrel.ListenUnixSocket(options.SocketPath, listen => listen.Protocols = HttpProtocols.Http2);
             if (options.HealthPort > 0)
             {
-                kestrel.Listen(System.Net.IPAddress.Parse(options.HealthAddress), options.HealthPort, listen => listen.Protocols = HttpProtocols.Http1);
+                kestrel.Listen(System.Net.IPAddress.Parse(options.HealthAddress), options.HealthPort, listen =>
+                    listen.Protocols = HttpProtocols.Http1
+                );
             }
             if (options.MetricsEndpoint is { } metricsAt && !options.MetricsShareHealthListener)
             {
@@ -48,16 +50,26 @@ public static partial class DriverHost
         if (options.BootstrapStatusFile.Length > 0)
         {
             // Registered first: while the bootstrap works, its reason (rebuilding, importing) says more than "pool not imported".
-            services.AddSingleton(new Core.Bootstrap.BootstrapReadiness(options.BootstrapStatusFile, options.BootstrapStaleAfter));
+            services.AddSingleton(
+                new Core.Bootstrap.BootstrapReadiness(options.BootstrapStatusFile, options.BootstrapStaleAfter)
+            );
             services.AddSingleton<IReadinessCheck>(sp => sp.GetRequiredService<Core.Bootstrap.BootstrapReadiness>());
-            services.AddSingleton<ICommandRunner>(sp => new Core.Bootstrap.BootstrapGatedRunner(commands,
-                sp.GetRequiredService<Core.Bootstrap.BootstrapReadiness>(), new HashSet<string>(StringComparer.Ordinal) { options.Zfs.ZfsCommand, options.Zfs.ZpoolCommand }));
+            services.AddSingleton<ICommandRunner>(sp => new Core.Bootstrap.BootstrapGatedRunner(
+                commands,
+                sp.GetRequiredService<Core.Bootstrap.BootstrapReadiness>(),
+                new HashSet<string>(StringComparer.Ordinal) { options.Zfs.ZfsCommand, options.Zfs.ZpoolCommand }
+            ));
         }
         else
         {
             services.AddSingleton(commands);
         }
-        services.AddSingleton(new MountSerializer(string.IsNullOrEmpty(options.Zfs.MountLockFile) ? null : options.Zfs.MountLockFile, options.Zfs.MountLockTimeout));
+        services.AddSingleton(
+            new MountSerializer(
+                string.IsNullOrEmpty(options.Zfs.MountLockFile) ? null : options.Zfs.MountLockFile,
+                options.Zfs.MountLockTimeout
+            )
+        );
         services.AddSingleton<ZfsClient>();
         services.AddSingleton<SweepRequests>();
         services.AddSingleton<VolumeManager>();
@@ -126,10 +138,15 @@ public static partial class DriverHost
         // for it (seen on the lab's storage host VM: a driver's start-up "zpool list" loaded the module
         // before the bootstrap ran). A driver gated by the bootstrap leaves ZFS alone until the
         // bootstrap has loaded the module of the right release; the first ready Probe makes the parent.
-        if (app.Services.GetService<Core.Bootstrap.BootstrapReadiness>() is { } bootstrap
-            && await bootstrap.CheckAsync(ct).ConfigureAwait(false) is { Ready: false } waiting)
+        if (
+            app.Services.GetService<Core.Bootstrap.BootstrapReadiness>() is { } bootstrap
+            && await bootstrap.CheckAsync(ct).ConfigureAwait(false) is { Ready: false } waiting
+        )
         {
-            log.Information("Storage not ready: {Reason}; ZFS is not touched until the bootstrap is ready", waiting.Reason);
+            log.Information(
+                "Storage not ready: {Reason}; ZFS is not touched until the bootstrap is ready",
+                waiting.Reason
+            );
             return;
         }
         var health = app.Services.GetRequiredService<StorageHealth>();
@@ -139,7 +156,11 @@ public static partial class DriverHost
         }
         catch (Exception e) when (e is Core.Errors.ZfsCsiException)
         {
-            log.Warning("Cannot prepare parent dataset {ParentDataset} yet: {Reason}", options.Volumes.ParentDataset, e.Message);
+            log.Warning(
+                "Cannot prepare parent dataset {ParentDataset} yet: {Reason}",
+                options.Volumes.ParentDataset,
+                e.Message
+            );
         }
         var readiness = await health.CheckAsync(ct).ConfigureAwait(false);
         log.Information("Storage {Ready}: {Reason}", readiness.Ready ? "ready" : "not ready", readiness.Reason);
@@ -157,8 +178,12 @@ public static partial class DriverHost
         {
             if (dir.Exists && dir.LinkTarget is { } target)
             {
-                log.Warning("--kubelet-dir {KubeletDir} goes through the symlink {Link} -> {Target}: mountinfo shows real paths, so give the node plugin (and kubelet's --root-dir) the real path",
-                    kubeletDir, dir.FullName, target);
+                log.Warning(
+                    "--kubelet-dir {KubeletDir} goes through the symlink {Link} -> {Target}: mountinfo shows real paths, so give the node plugin (and kubelet's --root-dir) the real path",
+                    kubeletDir,
+                    dir.FullName,
+                    target
+                );
                 return;
             }
         }

@@ -8,5 +8,8 @@ public static class DriverInfo
     public const string CsiSpecVersion = "1.13.0";
 
     public static string Version { get; } =
-        typeof(DriverInfo).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0.0.0";
+        typeof(DriverInfo)
+            .Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()
+            ?.InformationalVersion.Split('+')[0]
+        ?? "0.0.0";
 }

@@ -57,10 +57,19 @@ public sealed partial class DriverOptions
     /// <summary><see cref="MetricsAddress"/> parsed; null when metrics are off.</summary>
     /// <remarks>":PORT" is every IPv4 address, as the kubernetes-csi sidecars' --http-endpoint takes it.</remarks>
     public System.Net.IPEndPoint? MetricsEndpoint =>
-        MetricsAddress.Length > 0 && System.Net.IPEndPoint.TryParse(MetricsAddress.StartsWith(':') ? "0.0.0.0" + MetricsAddress : MetricsAddress, out var endpoint) ? endpoint : null;
+        MetricsAddress.Length > 0
+        && System.Net.IPEndPoint.TryParse(
+            MetricsAddress.StartsWith(':') ? "0.0.0.0" + MetricsAddress : MetricsAddress,
+            out var endpoint
+        )
+            ? endpoint
+            : null;
 
     /// <summary>The unix socket path of <see cref="Endpoint"/>.</summary>
-    public string SocketPath => Endpoint.StartsWith("unix://", StringComparison.Ordinal) ? Endpoint["unix://".Length..] : Endpoint["unix:".Length..];
+    public string SocketPath =>
+        Endpoint.StartsWith("unix://", StringComparison.Ordinal)
+            ? Endpoint["unix://".Length..]
+            : Endpoint["unix:".Length..];
 
     public const string Usage = """
         zfs-csi-driver: the zfs-csi CSI driver (controller and/or node plugin)
@@ -130,8 +139,12 @@ public sealed partial class DriverOptions
             }
             switch (key)
             {
-                case "--endpoint": o.Endpoint = value; break;
-                case "--nodeid" or "--node-id": o.NodeId = value; break;
+                case "--endpoint":
+                    o.Endpoint = value;
+                    break;
+                case "--nodeid" or "--node-id":
+                    o.NodeId = value;
+                    break;
                 case "--mode":
                     // Not Enum.TryParse: it also takes "controller,node" (OR-ed into Node) and numbers.
                     o.Mode = value.ToLowerInvariant() switch
@@ -142,60 +155,146 @@ public sealed partial class DriverOptions
                         _ => throw new OptionsException($"--mode '{value}': expected controller, node or both"),
                     };
                     break;
-                case "--driver-name": o.DriverName = value; break;
-                case "--parent-dataset": o.Volumes.ParentDataset = value; break;
-                case "--zfs": o.Zfs.ZfsCommand = value; break;
-                case "--zpool": o.Zfs.ZpoolCommand = value; break;
+                case "--driver-name":
+                    o.DriverName = value;
+                    break;
+                case "--parent-dataset":
+                    o.Volumes.ParentDataset = value;
+                    break;
+                case "--zfs":
+                    o.Zfs.ZfsCommand = value;
+                    break;
+                case "--zpool":
+                    o.Zfs.ZpoolCommand = value;
+                    break;
                 case "--zfs-timeout":
                     // Bounded: Infinity or 1e300 would overflow TimeSpan, 1e-9 would round to a zero timeout.
-                    o.Zfs.CommandTimeout = double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var s) && s is >= 0.001 and <= MaxZfsTimeoutSeconds
-                        ? TimeSpan.FromSeconds(s) : throw new OptionsException($"--zfs-timeout '{value}': expected a number of seconds from 0.001 to {MaxZfsTimeoutSeconds}");
+                    o.Zfs.CommandTimeout =
+                        double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var s)
+                        && s is >= 0.001 and <= MaxZfsTimeoutSeconds
+                            ? TimeSpan.FromSeconds(s)
+                            : throw new OptionsException(
+                                $"--zfs-timeout '{value}': expected a number of seconds from 0.001 to {MaxZfsTimeoutSeconds}"
+                            );
                     break;
-                case "--mount-lock-file": o.Zfs.MountLockFile = value; break;
+                case "--mount-lock-file":
+                    o.Zfs.MountLockFile = value;
+                    break;
                 case "--mount-lock-timeout":
-                    o.Zfs.MountLockTimeout = double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var lockWait) && lockWait is > 0 and <= 86400
-                        ? TimeSpan.FromSeconds(lockWait) : throw new OptionsException($"--mount-lock-timeout '{value}': expected seconds, more than 0 and at most 86400");
+                    o.Zfs.MountLockTimeout =
+                        double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var lockWait)
+                        && lockWait is > 0 and <= 86400
+                            ? TimeSpan.FromSeconds(lockWait)
+                            : throw new OptionsException(
+                                $"--mount-lock-timeout '{value}': expected seconds, more than 0 and at most 86400"
+                            );
                     break;
                 case "--sweep-interval":
-                    o.Volumes.SweepInterval = double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var sweep) && sweep >= 0 && sweep <= 86400
-                        ? TimeSpan.FromSeconds(sweep) : throw new OptionsException($"--sweep-interval '{value}': expected 0 or a number of seconds up to 86400");
+                    o.Volumes.SweepInterval =
+                        double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var sweep)
+                        && sweep >= 0
+                        && sweep <= 86400
+                            ? TimeSpan.FromSeconds(sweep)
+                            : throw new OptionsException(
+                                $"--sweep-interval '{value}': expected 0 or a number of seconds up to 86400"
+                            );
                     break;
                 case "--creating-grace":
-                    o.Volumes.CreatingGrace = double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var grace) && grace is > 0 and <= 365 * 86400
-                        ? TimeSpan.FromSeconds(grace) : throw new OptionsException($"--creating-grace '{value}': expected a number of seconds, at most a year");
+                    o.Volumes.CreatingGrace =
+                        double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var grace)
+                        && grace is > 0 and <= 365 * 86400
+                            ? TimeSpan.FromSeconds(grace)
+                            : throw new OptionsException(
+                                $"--creating-grace '{value}': expected a number of seconds, at most a year"
+                            );
                     break;
-                case "--log-format": o.LogFormat = value; break;
-                case "--bootstrap-status-file": o.BootstrapStatusFile = value; break;
+                case "--log-format":
+                    o.LogFormat = value;
+                    break;
+                case "--bootstrap-status-file":
+                    o.BootstrapStatusFile = value;
+                    break;
                 case "--bootstrap-stale-after":
-                    o.BootstrapStaleAfter = double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var stale) && stale > 0
-                        ? TimeSpan.FromSeconds(stale) : throw new OptionsException($"--bootstrap-stale-after '{value}': expected a positive number of seconds");
+                    o.BootstrapStaleAfter =
+                        double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var stale)
+                        && stale > 0
+                            ? TimeSpan.FromSeconds(stale)
+                            : throw new OptionsException(
+                                $"--bootstrap-stale-after '{value}': expected a positive number of seconds"
+                            );
                     break;
                 case "--health-port":
-                    o.HealthPort = int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var healthPort)
-                        ? healthPort : throw new OptionsException($"--health-port '{value}': expected a port number (1-65535, 0 for off)");
+                    o.HealthPort = int.TryParse(
+                        value,
+                        NumberStyles.None,
+                        CultureInfo.InvariantCulture,
+                        out var healthPort
+                    )
+                        ? healthPort
+                        : throw new OptionsException(
+                            $"--health-port '{value}': expected a port number (1-65535, 0 for off)"
+                        );
                     break;
-                case "--health-address": o.HealthAddress = value; break;
-                case "--metrics-address": o.MetricsAddress = value; break;
+                case "--health-address":
+                    o.HealthAddress = value;
+                    break;
+                case "--metrics-address":
+                    o.MetricsAddress = value;
+                    break;
                 case "--metrics-interval":
-                    o.MetricsInterval = double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var every) && every is >= 1 and <= 86400
-                        ? TimeSpan.FromSeconds(every) : throw new OptionsException($"--metrics-interval '{value}': expected a number of seconds from 1 to 86400");
+                    o.MetricsInterval =
+                        double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var every)
+                        && every is >= 1 and <= 86400
+                            ? TimeSpan.FromSeconds(every)
+                            : throw new OptionsException(
+                                $"--metrics-interval '{value}': expected a number of seconds from 1 to 86400"
+                            );
                     break;
-                case "--data-root": o.Node.DataRoot = value; break;
-                case "--kubelet-dir": o.Node.KubeletDir = value; break;
-                case "--fs-timeout": o.Node.CallTimeout = Seconds(key, value); break;
-                case "--sshfs-remote": o.SshfsOrNew().Remote = value; break;
+                case "--data-root":
+                    o.Node.DataRoot = value;
+                    break;
+                case "--kubelet-dir":
+                    o.Node.KubeletDir = value;
+                    break;
+                case "--fs-timeout":
+                    o.Node.CallTimeout = Seconds(key, value);
+                    break;
+                case "--sshfs-remote":
+                    o.SshfsOrNew().Remote = value;
+                    break;
                 case "--sshfs-port":
-                    o.SshfsOrNew().Port = int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var port)
-                        ? port : throw new OptionsException($"--sshfs-port '{value}': expected a port number");
+                    o.SshfsOrNew().Port = int.TryParse(
+                        value,
+                        NumberStyles.None,
+                        CultureInfo.InvariantCulture,
+                        out var port
+                    )
+                        ? port
+                        : throw new OptionsException($"--sshfs-port '{value}': expected a port number");
                     break;
-                case "--sshfs-identity": o.SshfsOrNew().IdentityFile = value; break;
-                case "--sshfs-known-hosts": o.SshfsOrNew().KnownHostsFile = value; break;
-                case "--sshfs-check-interval": o.Node.CheckInterval = Seconds(key, value); break;
-                case "--sshfs-connect-timeout": o.SshfsOrNew().ConnectTimeout = WholeSeconds(key, value); break;
-                case "--sshfs-alive-interval": o.SshfsOrNew().ServerAliveInterval = WholeSeconds(key, value); break;
-                case "--sshfs-alive-count": o.SshfsOrNew().ServerAliveCountMax = WholeSeconds(key, value, "a count"); break;
-                case "--bind-check-interval": o.Node.BindCheckInterval = Seconds(key, value); break;
-                default: throw new OptionsException($"unknown flag '{key}'");
+                case "--sshfs-identity":
+                    o.SshfsOrNew().IdentityFile = value;
+                    break;
+                case "--sshfs-known-hosts":
+                    o.SshfsOrNew().KnownHostsFile = value;
+                    break;
+                case "--sshfs-check-interval":
+                    o.Node.CheckInterval = Seconds(key, value);
+                    break;
+                case "--sshfs-connect-timeout":
+                    o.SshfsOrNew().ConnectTimeout = WholeSeconds(key, value);
+                    break;
+                case "--sshfs-alive-interval":
+                    o.SshfsOrNew().ServerAliveInterval = WholeSeconds(key, value);
+                    break;
+                case "--sshfs-alive-count":
+                    o.SshfsOrNew().ServerAliveCountMax = WholeSeconds(key, value, "a count");
+                    break;
+                case "--bind-check-interval":
+                    o.Node.BindCheckInterval = Seconds(key, value);
+                    break;
+                default:
+                    throw new OptionsException($"unknown flag '{key}'");
             }
         }
         o.Validate();
@@ -207,11 +306,13 @@ public sealed partial class DriverOptions
     /// <summary>ssh's own options take whole numbers (ssh_config: ConnectTimeout, ServerAliveInterval, ServerAliveCountMax).</summary>
     private static int WholeSeconds(string key, string value, string what = "a whole number of seconds") =>
         int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n is >= 1 and <= 600
-            ? n : throw new OptionsException($"{key} '{value}': expected {what} from 1 to 600");
+            ? n
+            : throw new OptionsException($"{key} '{value}': expected {what} from 1 to 600");
 
     private static TimeSpan Seconds(string key, string value) =>
         double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var s) && s > 0 && s < 3600
-            ? TimeSpan.FromSeconds(s) : throw new OptionsException($"{key} '{value}': expected a positive number of seconds");
+            ? TimeSpan.FromSeconds(s)
+            : throw new OptionsException($"{key} '{value}': expected a positive number of seconds");
 
     /// <summary>Every check that can be made before serving.</summary>
     public void Validate()
@@ -225,10 +326,16 @@ public sealed partial class DriverOptions
             throw new OptionsException("--nodeid is required when serving the node plugin (--mode node or both)");
         }
         // CSI spec, GetPluginInfo: a domain-like name of at most 63 characters.
-        if (DriverName.Length is 0 or > 63 || !DriverName.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c is '-' or '.')
-            || !char.IsAsciiLetterOrDigit(DriverName[0]) || !char.IsAsciiLetterOrDigit(DriverName[^1]))
+        if (
+            DriverName.Length is 0 or > 63
+            || !DriverName.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c is '-' or '.')
+            || !char.IsAsciiLetterOrDigit(DriverName[0])
+            || !char.IsAsciiLetterOrDigit(DriverName[^1])
+        )
         {
-            throw new OptionsException($"--driver-name '{DriverName}': expected a lower-case domain name of at most 63 characters");
+            throw new OptionsException(
+                $"--driver-name '{DriverName}': expected a lower-case domain name of at most 63 characters"
+            );
         }
         if (!DatasetName.TryParse(Volumes.ParentDataset, out var parent, out var why))
         {
@@ -236,7 +343,9 @@ public sealed partial class DriverOptions
         }
         if (parent.Value.Length > VolumeOptions.MaxParentLength)
         {
-            throw new OptionsException($"--parent-dataset '{parent}' is longer than {VolumeOptions.MaxParentLength} bytes: volume ids (parent/name) must fit CSI's 128 bytes");
+            throw new OptionsException(
+                $"--parent-dataset '{parent}' is longer than {VolumeOptions.MaxParentLength} bytes: volume ids (parent/name) must fit CSI's 128 bytes"
+            );
         }
         Volumes.Validate(Zfs);
         ValidateNode();
@@ -254,7 +363,9 @@ public sealed partial class DriverOptions
         }
         if (!System.Net.IPAddress.TryParse(HealthAddress, out _))
         {
-            throw new OptionsException($"--health-address '{HealthAddress}': expected an IP address such as 127.0.0.1 or 0.0.0.0");
+            throw new OptionsException(
+                $"--health-address '{HealthAddress}': expected an IP address such as 127.0.0.1 or 0.0.0.0"
+            );
         }
         ValidateMetrics();
     }

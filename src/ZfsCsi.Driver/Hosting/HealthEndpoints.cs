@@ -22,32 +22,45 @@ public static class HealthEndpoints
         // RequestDelegate handlers: nothing is bound from the delegate's parameters by reflection
         // (the Delegate overloads of MapGet are not trimming- or native-AOT-safe).
         app.MapGet("/readyz", async context =>
-        {
-            var ct = context.RequestAborted;
-            var reasons = new List<string>();
-            foreach (var check in context.RequestServices.GetServices<IReadinessCheck>())
             {
-                var readiness = await check.CheckAsync(ct).ConfigureAwait(false);
-                if (!readiness.Ready)
+                var ct = context.RequestAborted;
+                var reasons = new List<string>();
+                foreach (var check in context.RequestServices.GetServices<IReadinessCheck>())
                 {
-                    await WriteAsync(context, StatusCodes.Status503ServiceUnavailable, readiness.Reason).ConfigureAwait(false);
+                    var readiness = await check.CheckAsync(ct).ConfigureAwait(false);
+                    if (!readiness.Ready)
+                    {
+                        await WriteAsync(context, StatusCodes.Status503ServiceUnavailable, readiness.Reason)
+                            .ConfigureAwait(false);
+                        return;
+                    }
+                    reasons.Add(readiness.Reason);
+                }
+                await WriteAsync(
+                        context,
+                        StatusCodes.Status200OK,
+                        reasons.Count > 0 ? string.Join("\n", reasons) : "ready"
+                    )
+                    .ConfigureAwait(false);
+            })
+            .RequireHost(host);
+        app.MapGet("/healthz", async context =>
+            {
+                var bootstrap = context.RequestServices.GetService<BootstrapReadiness>();
+                if (bootstrap is null)
+                {
+                    await WriteAsync(context, StatusCodes.Status200OK, "alive").ConfigureAwait(false);
                     return;
                 }
-                reasons.Add(readiness.Reason);
-            }
-            await WriteAsync(context, StatusCodes.Status200OK, reasons.Count > 0 ? string.Join("\n", reasons) : "ready").ConfigureAwait(false);
-        }).RequireHost(host);
-        app.MapGet("/healthz", async context =>
-        {
-            var bootstrap = context.RequestServices.GetService<BootstrapReadiness>();
-            if (bootstrap is null)
-            {
-                await WriteAsync(context, StatusCodes.Status200OK, "alive").ConfigureAwait(false);
-                return;
-            }
-            var liveness = await bootstrap.CheckLivenessAsync(context.RequestAborted).ConfigureAwait(false);
-            await WriteAsync(context, liveness.Ready ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable, liveness.Reason).ConfigureAwait(false);
-        }).RequireHost(host);
+                var liveness = await bootstrap.CheckLivenessAsync(context.RequestAborted).ConfigureAwait(false);
+                await WriteAsync(
+                        context,
+                        liveness.Ready ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable,
+                        liveness.Reason
+                    )
+                    .ConfigureAwait(false);
+            })
+            .RequireHost(host);
     }
 
     /// <summary>The reason as one text/plain body ending in a newline, as Results.Text wrote it.</summary>

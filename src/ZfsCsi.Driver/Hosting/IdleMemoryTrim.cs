@@ -39,8 +39,12 @@ internal sealed partial class IdleMemoryTrim(Serilog.ILogger logger) : Backgroun
             GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
             _ = MallocTrim(0);
             atLastTrim = previous = GC.GetTotalAllocatedBytes();
-            _log.Debug("Idle: gave memory back in {DurationMs:F1} ms, resident {BeforeMiB:F1} -> {AfterMiB:F1} MiB",
-                System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds, before / 1048576.0, Environment.WorkingSet / 1048576.0);
+            _log.Debug(
+                "Idle: gave memory back in {DurationMs:F1} ms, resident {BeforeMiB:F1} -> {AfterMiB:F1} MiB",
+                System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds,
+                before / 1048576.0,
+                Environment.WorkingSet / 1048576.0
+            );
         }
     }
 

@@ -15,7 +15,13 @@ namespace ZfsCsi.Driver.Hosting;
 /// skipped: on OpenZFS any zfs command would load the zfs module, which is the bootstrap's to load
 /// (it may be rebuilding it right then).
 /// </summary>
-public sealed class PeriodicSweep(VolumeManager volumes, SweepRequests requests, VolumeOptions options, Serilog.ILogger logger, BootstrapReadiness? bootstrap = null) : BackgroundService
+public sealed class PeriodicSweep(
+    VolumeManager volumes,
+    SweepRequests requests,
+    VolumeOptions options,
+    Serilog.ILogger logger,
+    BootstrapReadiness? bootstrap = null
+) : BackgroundService
 {
     /// <summary>How long a requested sweep waits, so that a burst of deletes (a namespace going) costs one sweep, not one each.</summary>
     public static readonly TimeSpan RequestDelay = TimeSpan.FromSeconds(2);
@@ -37,13 +43,21 @@ public sealed class PeriodicSweep(VolumeManager volumes, SweepRequests requests,
                 // Requests made until now are served by this sweep.
                 requests.TryTake();
                 var started = System.Diagnostics.Stopwatch.StartNew();
-                if (bootstrap is not null && await bootstrap.CheckAsync(stoppingToken).ConfigureAwait(false) is { Ready: false } waiting)
+                if (
+                    bootstrap is not null
+                    && await bootstrap.CheckAsync(stoppingToken).ConfigureAwait(false) is { Ready: false } waiting
+                )
                 {
                     _log.Debug("Sweep skipped: {Reason}", waiting.Reason);
                     continue;
                 }
                 await volumes.SweepAsync(stoppingToken).ConfigureAwait(false);
-                _log.Debug("Sweep of {ParentDataset} ({Trigger}) took {DurationMs:F0} ms", options.ParentDataset, requested ? "requested by a delete" : "periodic", started.Elapsed.TotalMilliseconds);
+                _log.Debug(
+                    "Sweep of {ParentDataset} ({Trigger}) took {DurationMs:F0} ms",
+                    options.ParentDataset,
+                    requested ? "requested by a delete" : "periodic",
+                    started.Elapsed.TotalMilliseconds
+                );
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
@@ -53,7 +67,12 @@ public sealed class PeriodicSweep(VolumeManager volumes, SweepRequests requests,
             {
                 // An exception leaving a BackgroundService stops the whole host: the controller
                 // must keep serving, and the next request or tick tries again.
-                _log.Warning(e, "Sweep of {ParentDataset} failed; retried at the next request or in {IntervalSeconds} s", options.ParentDataset, options.SweepInterval.TotalSeconds);
+                _log.Warning(
+                    e,
+                    "Sweep of {ParentDataset} failed; retried at the next request or in {IntervalSeconds} s",
+                    options.ParentDataset,
+                    options.SweepInterval.TotalSeconds
+                );
             }
         }
     }

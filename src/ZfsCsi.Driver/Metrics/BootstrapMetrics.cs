@@ -29,16 +29,45 @@ public sealed class BootstrapMetrics
     {
         _bootstrap = bootstrap;
         var f = metrics.Factory;
-        _present = f.CreateGauge("zfs_csi_bootstrap_status_present", "1 when the bootstrap's status file exists and reads; 0 when it is missing or unreadable (the other bootstrap series then keep their last values).");
-        _state = f.CreateGauge("zfs_csi_bootstrap_state", "1 for the bootstrap's state (checking, rebuilding, importing, ready, failed), 0 for the others.", ["state"]);
-        _stepInfo = f.CreateGauge("zfs_csi_bootstrap_step_info", "1 for the bootstrap's current (or last) step, by its command without arguments (zpool import, make, ./configure, modprobe zfs).", ["step"]);
+        _present = f.CreateGauge(
+            "zfs_csi_bootstrap_status_present",
+            "1 when the bootstrap's status file exists and reads; 0 when it is missing or unreadable (the other bootstrap series then keep their last values)."
+        );
+        _state = f.CreateGauge(
+            "zfs_csi_bootstrap_state",
+            "1 for the bootstrap's state (checking, rebuilding, importing, ready, failed), 0 for the others.",
+            ["state"]
+        );
+        _stepInfo = f.CreateGauge(
+            "zfs_csi_bootstrap_step_info",
+            "1 for the bootstrap's current (or last) step, by its command without arguments (zpool import, make, ./configure, modprobe zfs).",
+            ["step"]
+        );
         _stepRunning = f.CreateGauge("zfs_csi_bootstrap_step_running", "1 while a bootstrap step is running.");
-        _stepStarted = f.CreateGauge("zfs_csi_bootstrap_step_started_timestamp_seconds", "When the running step started (Unix time); 0 between steps.");
-        _heartbeat = f.CreateGauge("zfs_csi_bootstrap_heartbeat_timestamp_seconds", "The bootstrap's last heartbeat (Unix time): a watch sidecar refreshes it even during a long build.");
-        _moduleLoaded = f.CreateGauge("zfs_csi_bootstrap_module_load_timestamp_seconds", "When the bootstrap last loaded the zfs module (Unix time); 0: not since it started.");
-        _moduleLoadSeconds = f.CreateGauge("zfs_csi_bootstrap_module_load_duration_seconds", "How long the last module load (modprobe zfs) took.");
-        _moduleRebuilt = f.CreateGauge("zfs_csi_bootstrap_module_rebuild_timestamp_seconds", "When the bootstrap last finished rebuilding the zfs module (Unix time); 0: not since it started.");
-        _moduleRebuildSeconds = f.CreateGauge("zfs_csi_bootstrap_module_rebuild_duration_seconds", "How long the last module rebuild took, retries included.");
+        _stepStarted = f.CreateGauge(
+            "zfs_csi_bootstrap_step_started_timestamp_seconds",
+            "When the running step started (Unix time); 0 between steps."
+        );
+        _heartbeat = f.CreateGauge(
+            "zfs_csi_bootstrap_heartbeat_timestamp_seconds",
+            "The bootstrap's last heartbeat (Unix time): a watch sidecar refreshes it even during a long build."
+        );
+        _moduleLoaded = f.CreateGauge(
+            "zfs_csi_bootstrap_module_load_timestamp_seconds",
+            "When the bootstrap last loaded the zfs module (Unix time); 0: not since it started."
+        );
+        _moduleLoadSeconds = f.CreateGauge(
+            "zfs_csi_bootstrap_module_load_duration_seconds",
+            "How long the last module load (modprobe zfs) took."
+        );
+        _moduleRebuilt = f.CreateGauge(
+            "zfs_csi_bootstrap_module_rebuild_timestamp_seconds",
+            "When the bootstrap last finished rebuilding the zfs module (Unix time); 0: not since it started."
+        );
+        _moduleRebuildSeconds = f.CreateGauge(
+            "zfs_csi_bootstrap_module_rebuild_duration_seconds",
+            "How long the last module rebuild took, retries included."
+        );
         metrics.Registry.AddBeforeCollectCallback(RefreshAsync);
     }
 

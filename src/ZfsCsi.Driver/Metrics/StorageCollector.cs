@@ -13,8 +13,13 @@ namespace ZfsCsi.Driver.Metrics;
 /// loads the module, which is the bootstrap's to load). Never throws: a failed read is logged,
 /// marked in the metrics and tried again next tick.
 /// </summary>
-public sealed class StorageCollector(StorageSampler sampler, StorageMetrics metrics, DriverOptions options, Serilog.ILogger logger, BootstrapReadiness? bootstrap = null)
-    : BackgroundService
+public sealed class StorageCollector(
+    StorageSampler sampler,
+    StorageMetrics metrics,
+    DriverOptions options,
+    Serilog.ILogger logger,
+    BootstrapReadiness? bootstrap = null
+) : BackgroundService
 {
     private readonly Serilog.ILogger _log = logger.ForContext<StorageCollector>();
     private bool _lastFailed;
@@ -25,8 +30,7 @@ public sealed class StorageCollector(StorageSampler sampler, StorageMetrics metr
         do
         {
             await CollectOnceAsync(stoppingToken).ConfigureAwait(false);
-        }
-        while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
+        } while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
     }
 
     /// <summary>One collection; true when the metrics were refreshed.</summary>
@@ -35,7 +39,10 @@ public sealed class StorageCollector(StorageSampler sampler, StorageMetrics metr
         var started = Stopwatch.GetTimestamp();
         try
         {
-            if (bootstrap is not null && await bootstrap.CheckAsync(ct).ConfigureAwait(false) is { Ready: false } waiting)
+            if (
+                bootstrap is not null
+                && await bootstrap.CheckAsync(ct).ConfigureAwait(false) is { Ready: false } waiting
+            )
             {
                 _log.Debug("Storage metrics not collected: {Reason}", waiting.Reason);
                 metrics.Failed();
@@ -46,7 +53,11 @@ public sealed class StorageCollector(StorageSampler sampler, StorageMetrics metr
             metrics.Publish(sample, took);
             if (_lastFailed)
             {
-                _log.Information("Storage metrics collected again ({Volumes} volumes in {DurationMs:F0} ms)", sample.Volumes.Count, took.TotalMilliseconds);
+                _log.Information(
+                    "Storage metrics collected again ({Volumes} volumes in {DurationMs:F0} ms)",
+                    sample.Volumes.Count,
+                    took.TotalMilliseconds
+                );
             }
             _lastFailed = false;
             return true;
@@ -55,8 +66,13 @@ public sealed class StorageCollector(StorageSampler sampler, StorageMetrics metr
         {
             metrics.Failed();
             // Once per failing stretch at Warning: a pool that stays away must not fill the log every interval.
-            _log.Write(_lastFailed ? Serilog.Events.LogEventLevel.Debug : Serilog.Events.LogEventLevel.Warning,
-                "Storage metrics of {ParentDataset} not collected: {Reason}; retried every {IntervalSeconds} s", options.Volumes.ParentDataset, e.Message, options.MetricsInterval.TotalSeconds);
+            _log.Write(
+                _lastFailed ? Serilog.Events.LogEventLevel.Debug : Serilog.Events.LogEventLevel.Warning,
+                "Storage metrics of {ParentDataset} not collected: {Reason}; retried every {IntervalSeconds} s",
+                options.Volumes.ParentDataset,
+                e.Message,
+                options.MetricsInterval.TotalSeconds
+            );
             _lastFailed = true;
             return false;
         }

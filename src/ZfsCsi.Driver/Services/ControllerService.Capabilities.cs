@@ -27,13 +27,18 @@ public sealed partial class ControllerService
         RpcType.ModifyVolume,
     ];
 
-    public override Task<ControllerGetCapabilitiesResponse> ControllerGetCapabilities(ControllerGetCapabilitiesRequest request, ServerCallContext context)
+    public override Task<ControllerGetCapabilitiesResponse> ControllerGetCapabilities(
+        ControllerGetCapabilitiesRequest request,
+        ServerCallContext context
+    )
     {
         var response = new ControllerGetCapabilitiesResponse();
-        response.Capabilities.Add(Capabilities.Select(type => new ControllerServiceCapability
-        {
-            Rpc = new ControllerServiceCapability.Types.RPC { Type = type },
-        }));
+        response.Capabilities.Add(
+            Capabilities.Select(type => new ControllerServiceCapability
+            {
+                Rpc = new ControllerServiceCapability.Types.RPC { Type = type },
+            })
+        );
         return Task.FromResult(response);
     }
 }

@@ -13,16 +13,24 @@ public sealed partial class ControllerService
     /// then locked by name (two calls for one name race otherwise) and by source volume (a concurrent
     /// DeleteVolume must not pass between the lookup and the snapshot).
     /// </summary>
-    public override async Task<CreateSnapshotResponse> CreateSnapshot(CreateSnapshotRequest request, ServerCallContext context)
+    public override async Task<CreateSnapshotResponse> CreateSnapshot(
+        CreateSnapshotRequest request,
+        ServerCallContext context
+    )
     {
         SnapshotManager.CheckCreateRequest(request.Name, request.SourceVolumeId, request.Parameters);
         var source = request.SourceVolumeId;
         using var _ = AcquireAll(SnapshotNaming.NameLockKey(request.Name), source);
-        var snapshot = await snapshots.CreateAsync(request.Name, source, request.Parameters, context.CancellationToken).ConfigureAwait(false);
+        var snapshot = await snapshots
+            .CreateAsync(request.Name, source, request.Parameters, context.CancellationToken)
+            .ConfigureAwait(false);
         return new CreateSnapshotResponse { Snapshot = ToCsi(snapshot) };
     }
 
-    public override async Task<DeleteSnapshotResponse> DeleteSnapshot(DeleteSnapshotRequest request, ServerCallContext context)
+    public override async Task<DeleteSnapshotResponse> DeleteSnapshot(
+        DeleteSnapshotRequest request,
+        ServerCallContext context
+    )
     {
         var id = CapabilityChecks.Required(request.SnapshotId, "snapshot_id");
         using var _ = locks.Acquire(id);
@@ -30,9 +38,20 @@ public sealed partial class ControllerService
         return new DeleteSnapshotResponse();
     }
 
-    public override async Task<ListSnapshotsResponse> ListSnapshots(ListSnapshotsRequest request, ServerCallContext context)
+    public override async Task<ListSnapshotsResponse> ListSnapshots(
+        ListSnapshotsRequest request,
+        ServerCallContext context
+    )
     {
-        var page = await snapshots.ListAsync(request.MaxEntries, request.StartingToken, request.SnapshotId, request.SourceVolumeId, context.CancellationToken).ConfigureAwait(false);
+        var page = await snapshots
+            .ListAsync(
+                request.MaxEntries,
+                request.StartingToken,
+                request.SnapshotId,
+                request.SourceVolumeId,
+                context.CancellationToken
+            )
+            .ConfigureAwait(false);
         var response = new ListSnapshotsResponse { NextToken = page.NextToken ?? "" };
         response.Entries.Add(page.Snapshots.Select(s => new ListSnapshotsResponse.Types.Entry { Snapshot = ToCsi(s) }));
         return response;
@@ -46,16 +65,17 @@ public sealed partial class ControllerService
         return new GetSnapshotResponse { Snapshot = ToCsi(snapshot) };
     }
 
-    internal static Csi.V1.Snapshot ToCsi(Core.Snapshots.Snapshot snapshot) => new()
-    {
-        SnapshotId = snapshot.Id.Value,
-        SourceVolumeId = snapshot.Source.Value,
-        SizeBytes = snapshot.SizeBytes,
-        CreationTime = Timestamp.FromDateTimeOffset(snapshot.CreatedAt),
-        // A ZFS snapshot is complete when the command returns: nothing to upload or cut.
-        ReadyToUse = true,
-        GroupSnapshotId = snapshot.GroupId ?? "",
-    };
+    internal static Csi.V1.Snapshot ToCsi(Core.Snapshots.Snapshot snapshot) =>
+        new()
+        {
+            SnapshotId = snapshot.Id.Value,
+            SourceVolumeId = snapshot.Source.Value,
+            SizeBytes = snapshot.SizeBytes,
+            CreationTime = Timestamp.FromDateTimeOffset(snapshot.CreatedAt),
+            // A ZFS snapshot is complete when the command returns: nothing to upload or cut.
+            ReadyToUse = true,
+            GroupSnapshotId = snapshot.GroupId ?? "",
+        };
 
     /// <summary>Several locks, all or none: on a busy key the ones taken are released and the caller gets ABORTED.</summary>
     private IDisposable AcquireAll(params string[] keys) => AcquireAll(locks, keys);

@@ -15,7 +15,10 @@ public sealed partial class ControllerService
     /// VolumeAttributesClass) are applied by the same create; a key also in <c>parameters</c> is
     /// INVALID_ARGUMENT.
     /// </summary>
-    public override async Task<CreateVolumeResponse> CreateVolume(CreateVolumeRequest request, ServerCallContext context)
+    public override async Task<CreateVolumeResponse> CreateVolume(
+        CreateVolumeRequest request,
+        ServerCallContext context
+    )
     {
         CsiName.Validate(request.Name, "volume");
         CapabilityChecks.RequireSupported(request.VolumeCapabilities);
@@ -29,8 +32,12 @@ public sealed partial class ControllerService
         // The source is locked too: its DeleteSnapshot/DeleteVolume must not pass between lookup and clone.
         using var _ = AcquireAll(source is null ? [dataset.Value] : [dataset.Value, source.Id]);
         var volume = source is null
-            ? await volumes.CreateAsync(request.Name, range, parameters, mutable, context.CancellationToken).ConfigureAwait(false)
-            : await volumes.CreateFromSourceAsync(request.Name, range, parameters, mutable, source, context.CancellationToken).ConfigureAwait(false);
+            ? await volumes
+                .CreateAsync(request.Name, range, parameters, mutable, context.CancellationToken)
+                .ConfigureAwait(false)
+            : await volumes
+                .CreateFromSourceAsync(request.Name, range, parameters, mutable, source, context.CancellationToken)
+                .ConfigureAwait(false);
         return new CreateVolumeResponse { Volume = ToCsi(volume) };
     }
 
@@ -41,12 +48,17 @@ public sealed partial class ControllerService
     /// volume's lock (ABORTED when held) and the change, online. A volume that is not a ready one of
     /// ours (unknown, deleted, kept for its snapshots) is NOT_FOUND.
     /// </summary>
-    public override async Task<ControllerModifyVolumeResponse> ControllerModifyVolume(ControllerModifyVolumeRequest request, ServerCallContext context)
+    public override async Task<ControllerModifyVolumeResponse> ControllerModifyVolume(
+        ControllerModifyVolumeRequest request,
+        ServerCallContext context
+    )
     {
         var id = CapabilityChecks.Required(request.VolumeId, "volume_id");
         if (request.MutableParameters.Count == 0)
         {
-            throw new InvalidInputException("mutable_parameters is required: name the attributes to change (a VolumeAttributesClass's parameters)");
+            throw new InvalidInputException(
+                "mutable_parameters is required: name the attributes to change (a VolumeAttributesClass's parameters)"
+            );
         }
         var mutable = MutableParameters.Parse(request.MutableParameters);
         using var _ = locks.Acquire(id);
@@ -54,7 +66,10 @@ public sealed partial class ControllerService
         return new ControllerModifyVolumeResponse();
     }
 
-    public override async Task<DeleteVolumeResponse> DeleteVolume(DeleteVolumeRequest request, ServerCallContext context)
+    public override async Task<DeleteVolumeResponse> DeleteVolume(
+        DeleteVolumeRequest request,
+        ServerCallContext context
+    )
     {
         var id = CapabilityChecks.Required(request.VolumeId, "volume_id");
         using var _ = locks.Acquire(id);
@@ -63,7 +78,10 @@ public sealed partial class ControllerService
     }
 
     /// <summary>CSI spec, ControllerExpandVolume: the range is checked before the lock and the lookup, so a bad one is INVALID_ARGUMENT for any id.</summary>
-    public override async Task<ControllerExpandVolumeResponse> ControllerExpandVolume(ControllerExpandVolumeRequest request, ServerCallContext context)
+    public override async Task<ControllerExpandVolumeResponse> ControllerExpandVolume(
+        ControllerExpandVolumeRequest request,
+        ServerCallContext context
+    )
     {
         var id = CapabilityChecks.Required(request.VolumeId, "volume_id");
         if (request.CapacityRange is null)
@@ -82,7 +100,10 @@ public sealed partial class ControllerService
         return new ControllerExpandVolumeResponse { CapacityBytes = capacity, NodeExpansionRequired = false };
     }
 
-    public override async Task<ValidateVolumeCapabilitiesResponse> ValidateVolumeCapabilities(ValidateVolumeCapabilitiesRequest request, ServerCallContext context)
+    public override async Task<ValidateVolumeCapabilitiesResponse> ValidateVolumeCapabilities(
+        ValidateVolumeCapabilitiesRequest request,
+        ServerCallContext context
+    )
     {
         var id = CapabilityChecks.Required(request.VolumeId, "volume_id");
         if (request.VolumeCapabilities.Count == 0)
@@ -93,7 +114,9 @@ public sealed partial class ControllerService
 
         // CSI spec, ValidateVolumeCapabilities: unsupported capabilities are not an error;
         // "confirmed" stays unset and the message says why.
-        var unsupported = request.VolumeCapabilities.Select(CapabilityChecks.Unsupported).FirstOrDefault(w => w is not null);
+        var unsupported = request
+            .VolumeCapabilities.Select(CapabilityChecks.Unsupported)
+            .FirstOrDefault(w => w is not null);
         if (unsupported is not null)
         {
             return new ValidateVolumeCapabilitiesResponse { Message = unsupported };
@@ -115,7 +138,10 @@ public sealed partial class ControllerService
         return new ValidateVolumeCapabilitiesResponse { Confirmed = confirmed };
     }
 
-    public override async Task<ControllerGetVolumeResponse> ControllerGetVolume(ControllerGetVolumeRequest request, ServerCallContext context)
+    public override async Task<ControllerGetVolumeResponse> ControllerGetVolume(
+        ControllerGetVolumeRequest request,
+        ServerCallContext context
+    )
     {
         var id = CapabilityChecks.Required(request.VolumeId, "volume_id");
         var volume = await volumes.GetAsync(id, context.CancellationToken).ConfigureAwait(false);
@@ -128,7 +154,9 @@ public sealed partial class ControllerService
 
     public override async Task<ListVolumesResponse> ListVolumes(ListVolumesRequest request, ServerCallContext context)
     {
-        var page = await volumes.ListAsync(request.MaxEntries, request.StartingToken, context.CancellationToken).ConfigureAwait(false);
+        var page = await volumes
+            .ListAsync(request.MaxEntries, request.StartingToken, context.CancellationToken)
+            .ConfigureAwait(false);
         var response = new ListVolumesResponse { NextToken = page.NextToken ?? "" };
         response.Entries.Add(page.Volumes.Select(v => new ListVolumesResponse.Types.Entry { Volume = ToCsi(v) }));
         return response;

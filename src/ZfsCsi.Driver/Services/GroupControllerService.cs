@@ -12,15 +12,24 @@ namespace ZfsCsi.Driver.Services;
 /// atomic ZFS operation (see <see cref="SnapshotManager.CreateGroupAsync"/>). Validates, locks,
 /// calls the domain, builds the response; errors are mapped by <see cref="ErrorMappingInterceptor"/>.
 /// </summary>
-public sealed class GroupControllerService(SnapshotManager snapshots, OperationLocks locks) : GroupController.GroupControllerBase
+public sealed class GroupControllerService(SnapshotManager snapshots, OperationLocks locks)
+    : GroupController.GroupControllerBase
 {
-    public override Task<GroupControllerGetCapabilitiesResponse> GroupControllerGetCapabilities(GroupControllerGetCapabilitiesRequest request, ServerCallContext context)
+    public override Task<GroupControllerGetCapabilitiesResponse> GroupControllerGetCapabilities(
+        GroupControllerGetCapabilitiesRequest request,
+        ServerCallContext context
+    )
     {
         var response = new GroupControllerGetCapabilitiesResponse();
-        response.Capabilities.Add(new GroupControllerServiceCapability
-        {
-            Rpc = new GroupControllerServiceCapability.Types.RPC { Type = RpcType.CreateDeleteGetVolumeGroupSnapshot },
-        });
+        response.Capabilities.Add(
+            new GroupControllerServiceCapability
+            {
+                Rpc = new GroupControllerServiceCapability.Types.RPC
+                {
+                    Type = RpcType.CreateDeleteGetVolumeGroupSnapshot,
+                },
+            }
+        );
         return Task.FromResult(response);
     }
 
@@ -30,15 +39,26 @@ public sealed class GroupControllerService(SnapshotManager snapshots, OperationL
     /// delete never runs between a create's snapshot and its renames) and by every member volume,
     /// so no member is deleted while the group is taken.
     /// </summary>
-    public override async Task<CreateVolumeGroupSnapshotResponse> CreateVolumeGroupSnapshot(CreateVolumeGroupSnapshotRequest request, ServerCallContext context)
+    public override async Task<CreateVolumeGroupSnapshotResponse> CreateVolumeGroupSnapshot(
+        CreateVolumeGroupSnapshotRequest request,
+        ServerCallContext context
+    )
     {
         SnapshotManager.CheckCreateGroupRequest(request.Name, request.SourceVolumeIds, request.Parameters);
-        using var _ = ControllerService.AcquireAll(locks, [snapshots.GroupIdForName(request.Name), .. request.SourceVolumeIds]);
-        var group = await snapshots.CreateGroupAsync(request.Name, request.SourceVolumeIds, request.Parameters, context.CancellationToken).ConfigureAwait(false);
+        using var _ = ControllerService.AcquireAll(
+            locks,
+            [snapshots.GroupIdForName(request.Name), .. request.SourceVolumeIds]
+        );
+        var group = await snapshots
+            .CreateGroupAsync(request.Name, request.SourceVolumeIds, request.Parameters, context.CancellationToken)
+            .ConfigureAwait(false);
         return new CreateVolumeGroupSnapshotResponse { GroupSnapshot = ToCsi(group) };
     }
 
-    public override async Task<DeleteVolumeGroupSnapshotResponse> DeleteVolumeGroupSnapshot(DeleteVolumeGroupSnapshotRequest request, ServerCallContext context)
+    public override async Task<DeleteVolumeGroupSnapshotResponse> DeleteVolumeGroupSnapshot(
+        DeleteVolumeGroupSnapshotRequest request,
+        ServerCallContext context
+    )
     {
         SnapshotManager.CheckGroupIdRequest(request.GroupSnapshotId, request.SnapshotIds);
         var id = request.GroupSnapshotId;
@@ -47,10 +67,15 @@ public sealed class GroupControllerService(SnapshotManager snapshots, OperationL
         return new DeleteVolumeGroupSnapshotResponse();
     }
 
-    public override async Task<GetVolumeGroupSnapshotResponse> GetVolumeGroupSnapshot(GetVolumeGroupSnapshotRequest request, ServerCallContext context)
+    public override async Task<GetVolumeGroupSnapshotResponse> GetVolumeGroupSnapshot(
+        GetVolumeGroupSnapshotRequest request,
+        ServerCallContext context
+    )
     {
         SnapshotManager.CheckGroupIdRequest(request.GroupSnapshotId, request.SnapshotIds);
-        var group = await snapshots.GetGroupAsync(request.GroupSnapshotId, request.SnapshotIds, context.CancellationToken).ConfigureAwait(false);
+        var group = await snapshots
+            .GetGroupAsync(request.GroupSnapshotId, request.SnapshotIds, context.CancellationToken)
+            .ConfigureAwait(false);
         return new GetVolumeGroupSnapshotResponse { GroupSnapshot = ToCsi(group) };
     }
 

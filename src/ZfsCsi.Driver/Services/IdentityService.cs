@@ -6,36 +6,53 @@ using ZfsCsi.Driver.Hosting;
 namespace ZfsCsi.Driver.Services;
 
 /// <summary>CSI Identity service: who the plugin is, what it serves, and whether it is ready.</summary>
-public sealed class IdentityService(DriverOptions options, IEnumerable<IReadinessCheck> checks, Serilog.ILogger logger) : Identity.IdentityBase
+public sealed class IdentityService(DriverOptions options, IEnumerable<IReadinessCheck> checks, Serilog.ILogger logger)
+    : Identity.IdentityBase
 {
     private readonly Serilog.ILogger _log = logger.ForContext<IdentityService>();
 
-    public override Task<GetPluginInfoResponse> GetPluginInfo(GetPluginInfoRequest request, ServerCallContext context) =>
-        Task.FromResult(new GetPluginInfoResponse
-        {
-            Name = options.DriverName,
-            VendorVersion = DriverInfo.Version,
-        });
+    public override Task<GetPluginInfoResponse> GetPluginInfo(
+        GetPluginInfoRequest request,
+        ServerCallContext context
+    ) => Task.FromResult(new GetPluginInfoResponse { Name = options.DriverName, VendorVersion = DriverInfo.Version });
 
-    public override Task<GetPluginCapabilitiesResponse> GetPluginCapabilities(GetPluginCapabilitiesRequest request, ServerCallContext context)
+    public override Task<GetPluginCapabilitiesResponse> GetPluginCapabilities(
+        GetPluginCapabilitiesRequest request,
+        ServerCallContext context
+    )
     {
         var response = new GetPluginCapabilitiesResponse();
         if (options.Mode != DriverMode.Node)
         {
-            response.Capabilities.Add(new PluginCapability
-            {
-                Service = new PluginCapability.Types.Service { Type = PluginCapability.Types.Service.Types.Type.ControllerService },
-            });
+            response.Capabilities.Add(
+                new PluginCapability
+                {
+                    Service = new PluginCapability.Types.Service
+                    {
+                        Type = PluginCapability.Types.Service.Types.Type.ControllerService,
+                    },
+                }
+            );
             // Volume group snapshots (CSI spec, GroupController service).
-            response.Capabilities.Add(new PluginCapability
-            {
-                Service = new PluginCapability.Types.Service { Type = PluginCapability.Types.Service.Types.Type.GroupControllerService },
-            });
+            response.Capabilities.Add(
+                new PluginCapability
+                {
+                    Service = new PluginCapability.Types.Service
+                    {
+                        Type = PluginCapability.Types.Service.Types.Type.GroupControllerService,
+                    },
+                }
+            );
             // A quota change is visible through the bind mount at once: expansion is online.
-            response.Capabilities.Add(new PluginCapability
-            {
-                VolumeExpansion = new PluginCapability.Types.VolumeExpansion { Type = PluginCapability.Types.VolumeExpansion.Types.Type.Online },
-            });
+            response.Capabilities.Add(
+                new PluginCapability
+                {
+                    VolumeExpansion = new PluginCapability.Types.VolumeExpansion
+                    {
+                        Type = PluginCapability.Types.VolumeExpansion.Types.Type.Online,
+                    },
+                }
+            );
         }
         return Task.FromResult(response);
     }

@@ -12,7 +12,10 @@ public sealed partial class NodeService
     /// no volume_path is INVALID_ARGUMENT, not NOT_FOUND (csi-sanity: "should fail when no volume
     /// path is provided").
     /// </summary>
-    public override async Task<NodeGetVolumeStatsResponse> NodeGetVolumeStats(NodeGetVolumeStatsRequest request, ServerCallContext context)
+    public override async Task<NodeGetVolumeStatsResponse> NodeGetVolumeStats(
+        NodeGetVolumeStatsRequest request,
+        ServerCallContext context
+    )
     {
         CapabilityChecks.Required(request.VolumeId, "volume_id");
         CapabilityChecks.Required(request.VolumePath, "volume_path");
@@ -20,7 +23,9 @@ public sealed partial class NodeService
         Core.Mount.FsStats stats;
         try
         {
-            stats = await volumes.GetStatsAsync(id, request.VolumePath, context.CancellationToken).ConfigureAwait(false);
+            stats = await volumes
+                .GetStatsAsync(id, request.VolumePath, context.CancellationToken)
+                .ConfigureAwait(false);
         }
         catch (Core.Errors.ZfsCsiException e) when (metrics is not null)
         {
@@ -30,8 +35,24 @@ public sealed partial class NodeService
             throw;
         }
         var response = new NodeGetVolumeStatsResponse();
-        response.Usage.Add(new VolumeUsage { Unit = VolumeUsage.Types.Unit.Bytes, Total = stats.TotalBytes, Available = stats.AvailableBytes, Used = stats.UsedBytes });
-        response.Usage.Add(new VolumeUsage { Unit = VolumeUsage.Types.Unit.Inodes, Total = stats.TotalInodes, Available = stats.FreeInodes, Used = stats.UsedInodes });
+        response.Usage.Add(
+            new VolumeUsage
+            {
+                Unit = VolumeUsage.Types.Unit.Bytes,
+                Total = stats.TotalBytes,
+                Available = stats.AvailableBytes,
+                Used = stats.UsedBytes,
+            }
+        );
+        response.Usage.Add(
+            new VolumeUsage
+            {
+                Unit = VolumeUsage.Types.Unit.Inodes,
+                Total = stats.TotalInodes,
+                Available = stats.FreeInodes,
+                Used = stats.UsedInodes,
+            }
+        );
         return response;
     }
 
@@ -39,10 +60,15 @@ public sealed partial class NodeService
     /// CSI spec, NodeGetVolumeHealth (alpha, GET_VOLUME_HEALTH): what CSI 1.13 has instead of the
     /// removed VolumeCondition. No entries means healthy.
     /// </summary>
-    public override async Task<NodeGetVolumeHealthResponse> NodeGetVolumeHealth(NodeGetVolumeHealthRequest request, ServerCallContext context)
+    public override async Task<NodeGetVolumeHealthResponse> NodeGetVolumeHealth(
+        NodeGetVolumeHealthRequest request,
+        ServerCallContext context
+    )
     {
         var id = volumes.ParseId(CapabilityChecks.Required(request.VolumeId, "volume_id"));
-        var health = await volumes.GetHealthAsync(id, request.VolumePublishPath, context.CancellationToken).ConfigureAwait(false);
+        var health = await volumes
+            .GetHealthAsync(id, request.VolumePublishPath, context.CancellationToken)
+            .ConfigureAwait(false);
         return new NodeGetVolumeHealthResponse { VolumeHealth = ToCsi(health) };
     }
 
@@ -50,12 +76,14 @@ public sealed partial class NodeService
     {
         var csi = new Csi.V1.VolumeHealth { VolumeId = health.Id.Value };
         // The node reports only what it can see: the volume is reachable from here or not.
-        csi.HealthStatuses.Add(health.Issues.Select(i => new Csi.V1.VolumeHealth.Types.VolumeHealthEntry
-        {
-            Status = VolumeHealthErrorType.Inaccessible,
-            Reason = i.Reason,
-            Message = i.Message,
-        }));
+        csi.HealthStatuses.Add(
+            health.Issues.Select(i => new Csi.V1.VolumeHealth.Types.VolumeHealthEntry
+            {
+                Status = VolumeHealthErrorType.Inaccessible,
+                Reason = i.Reason,
+                Message = i.Message,
+            })
+        );
         return csi;
     }
 }

@@ -14,7 +14,10 @@ public sealed partial class NodeService
     /// checked before the id is looked at or a lock taken: a bad request is INVALID_ARGUMENT
     /// whatever volume it names.
     /// </summary>
-    public override async Task<NodePublishVolumeResponse> NodePublishVolume(NodePublishVolumeRequest request, ServerCallContext context)
+    public override async Task<NodePublishVolumeResponse> NodePublishVolume(
+        NodePublishVolumeRequest request,
+        ServerCallContext context
+    )
     {
         CapabilityChecks.Required(request.VolumeId, "volume_id");
         CapabilityChecks.Required(request.TargetPath, "target_path");
@@ -23,15 +26,19 @@ public sealed partial class NodeService
             throw new InvalidInputException("volume_capability is required");
         }
         CapabilityChecks.RequireSupported(request.VolumeCapability);
-        var flags = MountFlags.Parse(request.VolumeCapability.Mount.MountFlags, request.Readonly || IsReadOnlyMode(request.VolumeCapability));
+        var flags = MountFlags.Parse(
+            request.VolumeCapability.Mount.MountFlags,
+            request.Readonly || IsReadOnlyMode(request.VolumeCapability)
+        );
         var target = volumes.CheckTarget(request.TargetPath, "target_path");
         var sharing = SharingOf(request.VolumeCapability);
         var id = volumes.ParseId(request.VolumeId);
         // A single-target publish also locks the volume: two of them to different targets at once
         // would each find the other's target still empty.
-        using var _ = sharing == TargetSharing.SingleTarget
-            ? ControllerService.AcquireAll(locks, [TargetKey(target), VolumeKey(id.Value)])
-            : Lock(target);
+        using var _ =
+            sharing == TargetSharing.SingleTarget
+                ? ControllerService.AcquireAll(locks, [TargetKey(target), VolumeKey(id.Value)])
+                : Lock(target);
         await volumes.PublishAsync(id, target, flags, sharing, context.CancellationToken).ConfigureAwait(false);
         return new NodePublishVolumeResponse();
     }
@@ -49,7 +56,10 @@ public sealed partial class NodeService
             : TargetSharing.Shared;
 
     /// <summary>CSI spec, NodeUnpublishVolume: OK when the target is not mounted or does not exist.</summary>
-    public override async Task<NodeUnpublishVolumeResponse> NodeUnpublishVolume(NodeUnpublishVolumeRequest request, ServerCallContext context)
+    public override async Task<NodeUnpublishVolumeResponse> NodeUnpublishVolume(
+        NodeUnpublishVolumeRequest request,
+        ServerCallContext context
+    )
     {
         CapabilityChecks.Required(request.VolumeId, "volume_id");
         CapabilityChecks.Required(request.TargetPath, "target_path");
@@ -62,6 +72,7 @@ public sealed partial class NodeService
 
     /// <summary>Read-only access modes make the bind read-only even when readonly is false.</summary>
     private static bool IsReadOnlyMode(VolumeCapability capability) =>
-        capability.AccessMode.Mode is VolumeCapability.Types.AccessMode.Types.Mode.MultiNodeReaderOnly
-            or VolumeCapability.Types.AccessMode.Types.Mode.SingleNodeReaderOnly;
+        capability.AccessMode.Mode
+            is VolumeCapability.Types.AccessMode.Types.Mode.MultiNodeReaderOnly
+                or VolumeCapability.Types.AccessMode.Types.Mode.SingleNodeReaderOnly;
 }

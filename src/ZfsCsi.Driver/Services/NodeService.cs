@@ -13,7 +13,12 @@ namespace ZfsCsi.Driver.Services;
 /// STAGE_UNSTAGE_VOLUME). Validates, locks per volume and target, calls <see cref="NodeVolumes"/>,
 /// builds the response. Errors are mapped by <see cref="ErrorMappingInterceptor"/>.
 /// </summary>
-public sealed partial class NodeService(NodeVolumes volumes, OperationLocks locks, DriverOptions options, Core.Metrics.INodeMetrics? metrics = null) : Node.NodeBase
+public sealed partial class NodeService(
+    NodeVolumes volumes,
+    OperationLocks locks,
+    DriverOptions options,
+    Core.Metrics.INodeMetrics? metrics = null
+) : Node.NodeBase
 {
     /// <summary>CSI spec, NodeGetInfo: no topology, since every node sees all of the pool.</summary>
     public override Task<NodeGetInfoResponse> NodeGetInfo(NodeGetInfoRequest request, ServerCallContext context) =>
@@ -32,10 +37,18 @@ public sealed partial class NodeService(NodeVolumes volumes, OperationLocks lock
         NodeRpcType.SingleNodeMultiWriter,
     ];
 
-    public override Task<NodeGetCapabilitiesResponse> NodeGetCapabilities(NodeGetCapabilitiesRequest request, ServerCallContext context)
+    public override Task<NodeGetCapabilitiesResponse> NodeGetCapabilities(
+        NodeGetCapabilitiesRequest request,
+        ServerCallContext context
+    )
     {
         var response = new NodeGetCapabilitiesResponse();
-        response.Capabilities.Add(Capabilities.Select(type => new NodeServiceCapability { Rpc = new NodeServiceCapability.Types.RPC { Type = type } }));
+        response.Capabilities.Add(
+            Capabilities.Select(type => new NodeServiceCapability
+            {
+                Rpc = new NodeServiceCapability.Types.RPC { Type = type },
+            })
+        );
         return Task.FromResult(response);
     }
 

@@ -40,7 +40,9 @@ public sealed class BootstrapPoolTests : IAsyncLifetime
         (code, body) = await _driver.GetAsync("/readyz");
         Assert.Equal(HttpStatusCode.OK, code);
         Assert.Contains($"pool {_driver.Pool.Name} is ONLINE", body, StringComparison.Ordinal);
-        Assert.Contains(_driver.BootstrapLogs.Rendered, m => m.Contains("Step \"zpool import\" done", StringComparison.Ordinal));
+        Assert.Contains(_driver.BootstrapLogs.Rendered, m =>
+            m.Contains("Step \"zpool import\" done", StringComparison.Ordinal)
+        );
     }
 
     [Fact]
@@ -54,14 +56,26 @@ public sealed class BootstrapPoolTests : IAsyncLifetime
         Assert.False(await _driver.ProbeAsync());
         // An RPC that needs ZFS meanwhile (a CO does not wait for Probe) is UNAVAILABLE, and says why.
         var early = await Assert.ThrowsAsync<RpcException>(async () =>
-            await _driver.Client.Controller.CreateVolumeAsync(new CreateVolumeRequest
-            {
-                Name = "pvc-before-bootstrap",
-                VolumeCapabilities = { new VolumeCapability { Mount = new(), AccessMode = new() { Mode = VolumeCapability.Types.AccessMode.Types.Mode.SingleNodeWriter } } },
-            }));
+            await _driver.Client.Controller.CreateVolumeAsync(
+                new CreateVolumeRequest
+                {
+                    Name = "pvc-before-bootstrap",
+                    VolumeCapabilities =
+                    {
+                        new VolumeCapability
+                        {
+                            Mount = new(),
+                            AccessMode = new() { Mode = VolumeCapability.Types.AccessMode.Types.Mode.SingleNodeWriter },
+                        },
+                    },
+                }
+            )
+        );
         Assert.Equal(StatusCode.Unavailable, early.StatusCode);
         Assert.Contains("bootstrap has not reported yet", early.Status.Detail, StringComparison.Ordinal);
-        Assert.DoesNotContain(_driver.Commands.Commands, c => c.Program.EndsWith("zfs", StringComparison.Ordinal) || c.Program.EndsWith("zpool", StringComparison.Ordinal));
+        Assert.DoesNotContain(_driver.Commands.Commands, c =>
+            c.Program.EndsWith("zfs", StringComparison.Ordinal) || c.Program.EndsWith("zpool", StringComparison.Ordinal)
+        );
 
         using var bootstrap = _driver.NewBootstrapper(_driver.BootstrapOptions());
         Assert.Equal(0, await bootstrap.RunOnceAsync(CancellationToken.None));
@@ -88,22 +102,30 @@ public sealed class BootstrapPoolTests : IAsyncLifetime
                         states.Enqueue(s.State);
                     }
                 }
-                catch (IOException)
-                {
-                }
+                catch (IOException) { }
                 await Task.Delay(10);
             }
         });
         try
         {
-            Assert.True(await GatedDriver.EventuallyAsync(_driver.ProbeAsync, TimeSpan.FromSeconds(30)), "Probe never became ready while the pool was imported");
+            Assert.True(
+                await GatedDriver.EventuallyAsync(_driver.ProbeAsync, TimeSpan.FromSeconds(30)),
+                "Probe never became ready while the pool was imported"
+            );
             states.Clear();
 
             await _driver.ExportAsync();
-            var dropped = await GatedDriver.EventuallyAsync(async () => !await _driver.ProbeAsync(), TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(20));
+            var dropped = await GatedDriver.EventuallyAsync(
+                async () => !await _driver.ProbeAsync(),
+                TimeSpan.FromSeconds(10),
+                TimeSpan.FromMilliseconds(20)
+            );
             Assert.True(dropped, "readiness did not drop after the pool was exported");
 
-            Assert.True(await GatedDriver.EventuallyAsync(_driver.ProbeAsync, TimeSpan.FromSeconds(60)), "readiness did not come back");
+            Assert.True(
+                await GatedDriver.EventuallyAsync(_driver.ProbeAsync, TimeSpan.FromSeconds(60)),
+                "readiness did not come back"
+            );
             Assert.Contains(BootstrapState.Importing, states);
             Assert.Equal(BootstrapState.Ready, states.Last());
             Assert.Equal("ONLINE", await _driver.HealthAsync());
@@ -125,18 +147,34 @@ public sealed class BootstrapPoolTests : IAsyncLifetime
     public async Task A_pool_that_does_not_exist_fails_with_a_message_naming_the_pool_and_where_it_looked()
     {
         var missing = $"zcsitnope{Environment.ProcessId}";
-        using var bootstrap = _driver.NewBootstrapper(ZfsCsi.Bootstrap.BootstrapOptions.Parse(
-        [
-            "once", "--module", "none", "--pool", missing, "--import-dir", _driver.Pool.VdevDirectory,
-            "--status-file", _driver.StatusFile, "--mount-lock-file", ZfsCsi.IntegrationTests.Infrastructure.TestPool.LockFile, "--command-timeout", "20",
-        ]));
+        using var bootstrap = _driver.NewBootstrapper(
+            ZfsCsi.Bootstrap.BootstrapOptions.Parse([
+                "once",
+                "--module",
+                "none",
+                "--pool",
+                missing,
+                "--import-dir",
+                _driver.Pool.VdevDirectory,
+                "--status-file",
+                _driver.StatusFile,
+                "--mount-lock-file",
+                ZfsCsi.IntegrationTests.Infrastructure.TestPool.LockFile,
+                "--command-timeout",
+                "20",
+            ])
+        );
 
         var exitCode = await bootstrap.RunOnceAsync(CancellationToken.None);
 
         Assert.Equal(1, exitCode);
         var status = await _driver.StatusAsync();
         Assert.Equal(BootstrapState.Failed, status!.State);
-        Assert.Contains($"pool '{missing}' was not found in {_driver.Pool.VdevDirectory}", status.Reason, StringComparison.Ordinal);
+        Assert.Contains(
+            $"pool '{missing}' was not found in {_driver.Pool.VdevDirectory}",
+            status.Reason,
+            StringComparison.Ordinal
+        );
         Assert.Contains("check --pool and --import-dir", status.Reason, StringComparison.Ordinal);
         Assert.False(await _driver.ProbeAsync());
     }

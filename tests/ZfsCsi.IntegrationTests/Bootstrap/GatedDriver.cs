@@ -25,7 +25,16 @@ public sealed class GatedDriver : DriverFixture
     public InMemorySink BootstrapLogs { get; } = new();
 
     protected override IEnumerable<string> ExtraArgs =>
-        ["--mode", "controller", "--bootstrap-status-file", StatusFile, "--bootstrap-stale-after", "20", "--health-port", HealthPort.ToString(System.Globalization.CultureInfo.InvariantCulture)];
+        [
+            "--mode",
+            "controller",
+            "--bootstrap-status-file",
+            StatusFile,
+            "--bootstrap-stale-after",
+            "20",
+            "--health-port",
+            HealthPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ];
 
     public override async Task DisposeAsync()
     {
@@ -35,7 +44,9 @@ public sealed class GatedDriver : DriverFixture
             // Destroy needs the pool imported: a test that failed with it exported must not leave it behind.
             if (!await IsImportedAsync())
             {
-                await TestPool.WithMountLockAsync(() => Sh.RunAsync("zpool", "import", "-d", Pool.VdevDirectory, Pool.Name));
+                await TestPool.WithMountLockAsync(() =>
+                    Sh.RunAsync("zpool", "import", "-d", Pool.VdevDirectory, Pool.Name)
+                );
             }
         }
         finally
@@ -44,7 +55,9 @@ public sealed class GatedDriver : DriverFixture
             // zfs-fuse leaves the emptied mountpoint directories; remove them (never recursively: only once the pool is gone).
             if (!await IsImportedAsync())
             {
-                foreach (var dir in new[] { Path.Combine(Pool.Mountpoint, "k8s"), Pool.Mountpoint }.Where(Directory.Exists))
+                foreach (
+                    var dir in new[] { Path.Combine(Pool.Mountpoint, "k8s"), Pool.Mountpoint }.Where(Directory.Exists)
+                )
                 {
                     Directory.Delete(dir);
                 }
@@ -57,13 +70,29 @@ public sealed class GatedDriver : DriverFixture
     }
 
     /// <summary>Bootstrap flags for this pool: zfs-fuse (no module), device search in the pool's vdev directory.</summary>
-    public BootstrapOptions BootstrapOptions(string command = "once", params string[] extra) => ZfsCsi.Bootstrap.BootstrapOptions.Parse(
-    [
-        command, "--module", "none", "--pool", Pool.Name, "--import-dir", Pool.VdevDirectory,
-        "--status-file", StatusFile, "--mount-lock-file", TestPool.LockFile, "--command-timeout", "20", "--import-timeout", "60",
-        "--interval", "1", "--heartbeat", "1",
-        .. extra,
-    ]);
+    public BootstrapOptions BootstrapOptions(string command = "once", params string[] extra) =>
+        ZfsCsi.Bootstrap.BootstrapOptions.Parse([
+            command,
+            "--module",
+            "none",
+            "--pool",
+            Pool.Name,
+            "--import-dir",
+            Pool.VdevDirectory,
+            "--status-file",
+            StatusFile,
+            "--mount-lock-file",
+            TestPool.LockFile,
+            "--command-timeout",
+            "20",
+            "--import-timeout",
+            "60",
+            "--interval",
+            "1",
+            "--heartbeat",
+            "1",
+            .. extra,
+        ]);
 
     public Bootstrapper NewBootstrapper(BootstrapOptions options)
     {
@@ -71,7 +100,8 @@ public sealed class GatedDriver : DriverFixture
         return new Bootstrapper(options, new CliWrapCommandRunner(logger), logger);
     }
 
-    public async Task<bool> ProbeAsync() => (await Client.Identity.ProbeAsync(new ProbeRequest(), deadline: DateTime.UtcNow.AddSeconds(30))).Ready == true;
+    public async Task<bool> ProbeAsync() =>
+        (await Client.Identity.ProbeAsync(new ProbeRequest(), deadline: DateTime.UtcNow.AddSeconds(30))).Ready == true;
 
     public async Task<(HttpStatusCode Code, string Body)> GetAsync(string path)
     {
@@ -85,8 +115,12 @@ public sealed class GatedDriver : DriverFixture
         (await Sh.RunAsync("zpool", "list", "-H", "-o", "name")).StandardOutput.Split('\n').Contains(Pool.Name);
 
     public async Task<string?> HealthAsync() =>
-        (await Sh.RunAsync("zpool", "list", "-H", "-o", "name,health")).StandardOutput.Split('\n')
-            .Select(l => l.Split('\t')).Where(c => c.Length == 2 && c[0] == Pool.Name).Select(c => c[1]).FirstOrDefault();
+        (await Sh.RunAsync("zpool", "list", "-H", "-o", "name,health"))
+            .StandardOutput.Split('\n')
+            .Select(l => l.Split('\t'))
+            .Where(c => c.Length == 2 && c[0] == Pool.Name)
+            .Select(c => c[1])
+            .FirstOrDefault();
 
     public Task<BootstrapStatus?> StatusAsync() => BootstrapStatusFile.ReadAsync(StatusFile, CancellationToken.None);
 

@@ -50,7 +50,9 @@ public sealed class AliceNodeTests(AliceNodeFixture alice) : IClassFixture<Alice
     [Fact]
     public async Task On_alice_a_volume_binds_its_zfs_mount_and_an_unmounted_dataset_is_refused_from_mountinfo()
     {
-        var id = (await alice.Client.Controller.CreateVolumeAsync(Create(Unique("pvc-alice"), 16 * MiB))).Volume.VolumeId;
+        var id = (await alice.Client.Controller.CreateVolumeAsync(Create(Unique("pvc-alice"), 16 * MiB)))
+            .Volume
+            .VolumeId;
         var target = NewTarget();
         await alice.Client.Node.NodePublishVolumeAsync(Publish(id, target));
         try
@@ -60,7 +62,9 @@ public sealed class AliceNodeTests(AliceNodeFixture alice) : IClassFixture<Alice
             Assert.Equal("on alice", await File.ReadAllTextAsync($"{mountpoint}/x"));
             var line = File.ReadAllLines("/proc/self/mountinfo").Single(l => l.Split(' ')[4] == target);
             Assert.Contains(" fuse.zfs " + id + " ", line);
-            var stats = await alice.Client.Node.NodeGetVolumeStatsAsync(new NodeGetVolumeStatsRequest { VolumeId = id, VolumePath = target });
+            var stats = await alice.Client.Node.NodeGetVolumeStatsAsync(
+                new NodeGetVolumeStatsRequest { VolumeId = id, VolumePath = target }
+            );
             Assert.Equal(16 * MiB, stats.Usage.Single(u => u.Unit == VolumeUsage.Types.Unit.Bytes).Total);
         }
         finally
@@ -71,7 +75,9 @@ public sealed class AliceNodeTests(AliceNodeFixture alice) : IClassFixture<Alice
         await TestPool.WithMountLockAsync(() => Sh.CheckAsync("zfs", "unmount", id));
         try
         {
-            var e = await Assert.ThrowsAsync<RpcException>(() => alice.Client.Node.NodePublishVolumeAsync(Publish(id, NewTarget())).ResponseAsync);
+            var e = await Assert.ThrowsAsync<RpcException>(() =>
+                alice.Client.Node.NodePublishVolumeAsync(Publish(id, NewTarget())).ResponseAsync
+            );
             Assert.Equal(StatusCode.FailedPrecondition, e.StatusCode);
             Assert.Contains("not mounted", e.Status.Detail);
         }
@@ -90,18 +96,30 @@ public sealed class AliceNodeTests(AliceNodeFixture alice) : IClassFixture<Alice
     [Fact]
     public async Task On_alice_a_read_only_publish_keeps_the_datasets_own_noexec_and_nosuid()
     {
-        var id = (await alice.Client.Controller.CreateVolumeAsync(Create(Unique("pvc-alice-noexec"), 16 * MiB))).Volume.VolumeId;
+        var id = (await alice.Client.Controller.CreateVolumeAsync(Create(Unique("pvc-alice-noexec"), 16 * MiB)))
+            .Volume
+            .VolumeId;
         var mountpoint = await alice.GetPropertyAsync(id, "mountpoint");
         await TestPool.WithMountLockAsync(() => Sh.CheckAsync("mount", "-o", "remount,bind,noexec,nosuid", mountpoint));
-        var datasetOptions = File.ReadAllLines("/proc/self/mountinfo").Single(l => l.Split(' ')[4] == mountpoint).Split(' ')[5];
+        var datasetOptions = File.ReadAllLines("/proc/self/mountinfo")
+            .Single(l => l.Split(' ')[4] == mountpoint)
+            .Split(' ')[5];
         Assert.Contains("noexec", datasetOptions);
-        Assert.DoesNotContain("noexec", File.ReadAllLines("/proc/self/mountinfo").Single(l => l.Split(' ')[4] == alice.Pool.Mountpoint).Split(' ')[5]);
+        Assert.DoesNotContain(
+            "noexec",
+            File.ReadAllLines("/proc/self/mountinfo").Single(l => l.Split(' ')[4] == alice.Pool.Mountpoint).Split(' ')[
+                5
+            ]
+        );
 
         var target = NewTarget();
         await alice.Client.Node.NodePublishVolumeAsync(Publish(id, target, readOnly: true));
         try
         {
-            var options = File.ReadAllLines("/proc/self/mountinfo").Single(l => l.Split(' ')[4] == target).Split(' ')[5].Split(',');
+            var options = File.ReadAllLines("/proc/self/mountinfo")
+                .Single(l => l.Split(' ')[4] == target)
+                .Split(' ')[5]
+                .Split(',');
             Assert.Contains("ro", options);
             Assert.Contains("noexec", options);
             Assert.Contains("nosuid", options);

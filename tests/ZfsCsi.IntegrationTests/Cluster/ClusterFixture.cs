@@ -21,7 +21,6 @@ public sealed class ClusterFixture : DriverFixture
     public ClusterNode Wakko => _nodes.Single(n => n.Name == "wakko");
     public ClusterNode Dot => _nodes.Single(n => n.Name == "dot");
 
-
     public override async Task InitializeAsync()
     {
         // First: an orphan cluster's SSHFS mounts keep its pool busy, and TestPool destroys orphan pools.
@@ -29,12 +28,24 @@ public sealed class ClusterFixture : DriverFixture
         await base.InitializeAsync();
         try
         {
-            var up = await Sh.RunAsync(Repository.PathOf("lab/cluster-up"),
-                "--state", StateDir, "--alice-root", Pool.Mountpoint, "--parent-dataset", Pool.Parent,
-                "--driver", Repository.ProgramDll("ZfsCsi.Driver", "zfs-csi-driver"), "--owner-pid", Environment.ProcessId.ToString());
+            var up = await Sh.RunAsync(
+                Repository.PathOf("lab/cluster-up"),
+                "--state",
+                StateDir,
+                "--alice-root",
+                Pool.Mountpoint,
+                "--parent-dataset",
+                Pool.Parent,
+                "--driver",
+                Repository.ProgramDll("ZfsCsi.Driver", "zfs-csi-driver"),
+                "--owner-pid",
+                Environment.ProcessId.ToString()
+            );
             if (up.ExitCode != 0)
             {
-                throw new InvalidOperationException($"lab/cluster-up failed ({up.ExitCode}): {up.StandardError.Trim()}\n{up.StandardOutput}");
+                throw new InvalidOperationException(
+                    $"lab/cluster-up failed ({up.ExitCode}): {up.StandardError.Trim()}\n{up.StandardOutput}"
+                );
             }
             foreach (var name in new[] { "yakko", "wakko", "dot" })
             {
@@ -89,8 +100,12 @@ public sealed class ClusterFixture : DriverFixture
         foreach (var dir in Directory.GetDirectories(StateRoot, "zc*"))
         {
             var ownerFile = Path.Combine(dir, "owner");
-            if (File.Exists(ownerFile) && int.TryParse(File.ReadAllText(ownerFile).Trim(), out var owner)
-                && owner != Environment.ProcessId && !Directory.Exists($"/proc/{owner}"))
+            if (
+                File.Exists(ownerFile)
+                && int.TryParse(File.ReadAllText(ownerFile).Trim(), out var owner)
+                && owner != Environment.ProcessId
+                && !Directory.Exists($"/proc/{owner}")
+            )
             {
                 await Sh.RunAsync(Repository.PathOf("lab/cluster-down"), "--state", dir);
             }

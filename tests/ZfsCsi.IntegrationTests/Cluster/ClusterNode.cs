@@ -39,16 +39,22 @@ public sealed class ClusterNode : IDisposable
     public Csi.V1.Node.NodeClient Node => Client.Node;
 
     public static ClusterNode Load(string envFile) =>
-        new(File.ReadAllLines(envFile).Where(l => l.Contains('=')).ToDictionary(l => l[..l.IndexOf('=')], l => l[(l.IndexOf('=') + 1)..]));
+        new(
+            File.ReadAllLines(envFile)
+                .Where(l => l.Contains('='))
+                .ToDictionary(l => l[..l.IndexOf('=')], l => l[(l.IndexOf('=') + 1)..])
+        );
 
     /// <summary>A kubelet-like target path for a new pod: &lt;kubelet&gt;/pods/&lt;uid&gt;/volumes/kubernetes.io~csi/&lt;pv&gt;/mount.</summary>
-    public string NewTarget(string pv = "pv") => $"{KubeletDir}/pods/{Guid.NewGuid()}/volumes/kubernetes.io~csi/{pv}/mount";
+    public string NewTarget(string pv = "pv") =>
+        $"{KubeletDir}/pods/{Guid.NewGuid()}/volumes/kubernetes.io~csi/{pv}/mount";
 
     /// <summary>Runs argv inside the node (its mount and network namespaces), as a pod's process there would.</summary>
     public async Task<BufferedCommandResult> ExecAsync(TimeSpan timeout, params string[] argv)
     {
         using var cts = new CancellationTokenSource(timeout);
-        return await Cli.Wrap("nsenter").WithArguments(["-t", HolderPid.ToString(), "-m", "-n", "--", .. argv])
+        return await Cli.Wrap("nsenter")
+            .WithArguments(["-t", HolderPid.ToString(), "-m", "-n", "--", .. argv])
             .WithValidation(CommandResultValidation.None)
             .WithEnvironmentVariables(e => e.Set("LC_ALL", "C"))
             .ExecuteBufferedAsync(cts.Token);
@@ -60,14 +66,18 @@ public sealed class ClusterNode : IDisposable
     public async Task<string> CheckAsync(params string[] argv)
     {
         var r = await ExecAsync(argv);
-        return r.ExitCode == 0 ? r.StandardOutput
-            : throw new InvalidOperationException($"on {Name}: {string.Join(' ', argv)} exited {r.ExitCode}: {r.StandardError.Trim()}");
+        return r.ExitCode == 0
+            ? r.StandardOutput
+            : throw new InvalidOperationException(
+                $"on {Name}: {string.Join(' ', argv)} exited {r.ExitCode}: {r.StandardError.Trim()}"
+            );
     }
 
     /// <summary>The node's mount table, as its plugin sees it.</summary>
     public string MountInfo => File.ReadAllText($"/proc/{HolderPid}/mountinfo");
 
-    public bool HasMountAt(string path) => MountInfo.Split('\n').Any(l => l.Split(' ') is { Length: > 5 } f && f[4] == path);
+    public bool HasMountAt(string path) =>
+        MountInfo.Split('\n').Any(l => l.Split(' ') is { Length: > 5 } f && f[4] == path);
 
     public void Dispose() => Client.Dispose();
 }

@@ -19,10 +19,23 @@ public sealed class LabLifecycleTests(ClusterFixture cluster, ITestOutputHelper 
         var state = $"{ClusterFixture.StateRoot}/zc{Random.Shared.Next(0x100000, 0xffffff):x6}";
         var tag = Path.GetFileName(state);
         var watch = Stopwatch.StartNew();
-        var up = await Sh.RunAsync(Repository.PathOf("lab/cluster-up"), "--state", state, "--nodes", "yakko",
-            "--alice-root", cluster.Pool.Mountpoint, "--parent-dataset", cluster.Pool.Parent,
-            "--driver", Repository.ProgramDll("ZfsCsi.Driver", "zfs-csi-driver"), "--owner-pid", Environment.ProcessId.ToString());
-        string nodeNs, sshdNs;
+        var up = await Sh.RunAsync(
+            Repository.PathOf("lab/cluster-up"),
+            "--state",
+            state,
+            "--nodes",
+            "yakko",
+            "--alice-root",
+            cluster.Pool.Mountpoint,
+            "--parent-dataset",
+            cluster.Pool.Parent,
+            "--driver",
+            Repository.ProgramDll("ZfsCsi.Driver", "zfs-csi-driver"),
+            "--owner-pid",
+            Environment.ProcessId.ToString()
+        );
+        string nodeNs,
+            sshdNs;
         try
         {
             Assert.True(up.ExitCode == 0, $"cluster-up failed: {up.StandardError}");
@@ -32,7 +45,11 @@ public sealed class LabLifecycleTests(ClusterFixture cluster, ITestOutputHelper 
             var holder = int.Parse((await File.ReadAllTextAsync($"{state}/yakko/holder.pid")).Trim());
 
             Process.GetProcessById(holder).Kill();
-            await Process.GetProcessById(holder).WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(5)).ContinueWith(_ => { });
+            await Process
+                .GetProcessById(holder)
+                .WaitForExitAsync()
+                .WaitAsync(TimeSpan.FromSeconds(5))
+                .ContinueWith(_ => { });
             // The namespace outlives its holder: the plugin and sshfs are still in it.
             Assert.NotEmpty(ProcessesIn(nodeNs));
         }
@@ -40,7 +57,9 @@ public sealed class LabLifecycleTests(ClusterFixture cluster, ITestOutputHelper 
         {
             watch.Restart();
             var down = await Sh.RunAsync(Repository.PathOf("lab/cluster-down"), "--state", state);
-            output.WriteLine($"cluster-down: {watch.Elapsed.TotalMilliseconds:F0} ms: {down.StandardOutput.Trim()} {down.StandardError.Trim()}");
+            output.WriteLine(
+                $"cluster-down: {watch.Elapsed.TotalMilliseconds:F0} ms: {down.StandardOutput.Trim()} {down.StandardError.Trim()}"
+            );
             Assert.Equal(0, down.ExitCode);
         }
 
@@ -51,7 +70,9 @@ public sealed class LabLifecycleTests(ClusterFixture cluster, ITestOutputHelper 
         Assert.Empty(ProcessesIn(sshdNs));
         Assert.Empty(ProcessesNaming(state));
         Assert.DoesNotContain(state, await File.ReadAllTextAsync("/proc/self/mountinfo"));
-        Assert.DoesNotContain(Directory.GetFiles("/run/netns"), f => Path.GetFileName(f).StartsWith(tag + "-", StringComparison.Ordinal));
+        Assert.DoesNotContain(Directory.GetFiles("/run/netns"), f =>
+            Path.GetFileName(f).StartsWith(tag + "-", StringComparison.Ordinal)
+        );
     }
 
     /// <summary>Live processes whose mount namespace has this inode.</summary>
@@ -60,20 +81,25 @@ public sealed class LabLifecycleTests(ClusterFixture cluster, ITestOutputHelper 
 
     /// <summary>Live processes whose command line names the path (plugins, sshfs, sshd of that cluster).</summary>
     private static List<int> ProcessesNaming(string path) =>
-        LivePids().Where(pid =>
-        {
-            try
+        LivePids()
+            .Where(pid =>
             {
-                return File.ReadAllText($"/proc/{pid}/cmdline").Contains(path, StringComparison.Ordinal);
-            }
-            catch (IOException)
-            {
-                return false;
-            }
-        }).ToList();
+                try
+                {
+                    return File.ReadAllText($"/proc/{pid}/cmdline").Contains(path, StringComparison.Ordinal);
+                }
+                catch (IOException)
+                {
+                    return false;
+                }
+            })
+            .ToList();
 
     private static IEnumerable<int> LivePids() =>
-        Directory.GetDirectories("/proc").Select(Path.GetFileName).Select(n => int.TryParse(n, out var pid) ? pid : 0)
+        Directory
+            .GetDirectories("/proc")
+            .Select(Path.GetFileName)
+            .Select(n => int.TryParse(n, out var pid) ? pid : 0)
             .Where(pid => pid > 0 && pid != Environment.ProcessId && !IsZombie(pid));
 
     private static bool IsZombie(int pid)

@@ -17,7 +17,9 @@ namespace ZfsCsi.IntegrationTests.Cluster;
 public sealed class NodeContainmentTests(ClusterFixture cluster, ITestOutputHelper output) : IDisposable
 {
     /// <summary>A directory on alice outside the export (the pool root), with a secret in it.</summary>
-    private readonly DirectoryInfo _outside = Directory.CreateDirectory(Path.Combine(cluster.StateDir, "outside-" + Guid.NewGuid().ToString("N")[..8]));
+    private readonly DirectoryInfo _outside = Directory.CreateDirectory(
+        Path.Combine(cluster.StateDir, "outside-" + Guid.NewGuid().ToString("N")[..8])
+    );
 
     public void Dispose() => _outside.Delete(recursive: true);
 
@@ -31,7 +33,9 @@ public sealed class NodeContainmentTests(ClusterFixture cluster, ITestOutputHelp
     [Theory]
     [InlineData("absolute")]
     [InlineData("relative")]
-    public async Task A_directory_swapped_for_a_symlink_through_one_node_reaches_nothing_outside_the_export_through_the_other(string kind)
+    public async Task A_directory_swapped_for_a_symlink_through_one_node_reaches_nothing_outside_the_export_through_the_other(
+        string kind
+    )
     {
         await File.WriteAllTextAsync(Path.Combine(_outside.FullName, "secret"), "outside the export\n");
         var id = await cluster.CreateVolumeAsync(Unique("pvc-race"));
@@ -45,26 +49,45 @@ public sealed class NodeContainmentTests(ClusterFixture cluster, ITestOutputHelp
             await cluster.Yakko.CheckAsync("mkdir", $"{onYakko}/d");
             // wakko's pod enters d, waits for the swap (signalled outside SSHFS), then reads and writes "in d".
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-            var wakko = Cli.Wrap("nsenter").WithArguments(["-t", cluster.Wakko.HolderPid.ToString(), "-m", "-n", "--", "sh", "-c",
-                    "while [ ! -d \"$1/d\" ]; do sleep 0.02; done; cd \"$1/d\" || exit 9; echo entered; while [ ! -e \"$2\" ]; do sleep 0.02; done; " +
-                    "cat secret; echo written-through-wakko > written; ls -a", "sh", onWakko, go])
+            var wakko = Cli.Wrap("nsenter")
+                .WithArguments([
+                    "-t",
+                    cluster.Wakko.HolderPid.ToString(),
+                    "-m",
+                    "-n",
+                    "--",
+                    "sh",
+                    "-c",
+                    "while [ ! -d \"$1/d\" ]; do sleep 0.02; done; cd \"$1/d\" || exit 9; echo entered; while [ ! -e \"$2\" ]; do sleep 0.02; done; "
+                        + "cat secret; echo written-through-wakko > written; ls -a",
+                    "sh",
+                    onWakko,
+                    go,
+                ])
                 .WithValidation(CommandResultValidation.None)
                 .ExecuteBufferedAsync(timeout.Token);
             await Task.Delay(500);
 
             // From alice's view of the volume, the link target leaves the export.
             var volumeOnAlice = cluster.AlicePath(id);
-            var link = kind == "absolute"
-                ? _outside.FullName
-                : string.Concat(Enumerable.Repeat("../", volumeOnAlice.Count(c => c == '/'))) + _outside.FullName.TrimStart('/');
+            var link =
+                kind == "absolute"
+                    ? _outside.FullName
+                    : string.Concat(Enumerable.Repeat("../", volumeOnAlice.Count(c => c == '/')))
+                        + _outside.FullName.TrimStart('/');
             await cluster.Yakko.CheckAsync("sh", "-c", "rmdir \"$1/d\" && ln -s \"$2\" \"$1/d\"", "sh", onYakko, link);
             await File.WriteAllTextAsync(go, "");
             var result = await wakko;
-            output.WriteLine($"wakko ({result.ExitCode}): {result.StandardOutput.Trim()} | {result.StandardError.Trim()}");
+            output.WriteLine(
+                $"wakko ({result.ExitCode}): {result.StandardOutput.Trim()} | {result.StandardError.Trim()}"
+            );
 
             Assert.Contains("entered", result.StandardOutput);
             Assert.DoesNotContain("outside the export", result.StandardOutput);
-            Assert.False(File.Exists(Path.Combine(_outside.FullName, "written")), "wakko's pod wrote outside the export");
+            Assert.False(
+                File.Exists(Path.Combine(_outside.FullName, "written")),
+                "wakko's pod wrote outside the export"
+            );
             Assert.Equal(["go", "secret"], _outside.EnumerateFiles().Select(f => f.Name).Order());
             // The link itself is only a link inside the volume.
             Assert.Equal("symbolic link\n", await cluster.Yakko.CheckAsync("stat", "-c", "%F", $"{onYakko}/d"));
@@ -87,7 +110,9 @@ public sealed class NodeContainmentTests(ClusterFixture cluster, ITestOutputHelp
         var target = $"{podDir}/volumes/kubernetes.io~csi/pv/mount";
         try
         {
-            var publish = await Assert.ThrowsAsync<RpcException>(() => cluster.Yakko.Node.NodePublishVolumeAsync(Publish(id, target)).ResponseAsync);
+            var publish = await Assert.ThrowsAsync<RpcException>(() =>
+                cluster.Yakko.Node.NodePublishVolumeAsync(Publish(id, target)).ResponseAsync
+            );
             output.WriteLine($"publish: {publish.StatusCode}: {publish.Status.Detail}");
             Assert.Equal(StatusCode.FailedPrecondition, publish.StatusCode);
             Assert.Contains("symbolic link", publish.Status.Detail);
@@ -95,9 +120,14 @@ public sealed class NodeContainmentTests(ClusterFixture cluster, ITestOutputHelp
 
             // Something there that unpublish must not remove by following the link.
             Directory.CreateDirectory(Path.Combine(_outside.FullName, "volumes/kubernetes.io~csi/pv/mount"));
-            var unpublish = await Assert.ThrowsAsync<RpcException>(() => cluster.Yakko.Node.NodeUnpublishVolumeAsync(Unpublish(id, target)).ResponseAsync);
+            var unpublish = await Assert.ThrowsAsync<RpcException>(() =>
+                cluster.Yakko.Node.NodeUnpublishVolumeAsync(Unpublish(id, target)).ResponseAsync
+            );
             Assert.Equal(StatusCode.FailedPrecondition, unpublish.StatusCode);
-            Assert.True(Directory.Exists(Path.Combine(_outside.FullName, "volumes/kubernetes.io~csi/pv/mount")), "unpublish removed a directory outside the kubelet directory");
+            Assert.True(
+                Directory.Exists(Path.Combine(_outside.FullName, "volumes/kubernetes.io~csi/pv/mount")),
+                "unpublish removed a directory outside the kubelet directory"
+            );
         }
         finally
         {
@@ -113,10 +143,14 @@ public sealed class NodeContainmentTests(ClusterFixture cluster, ITestOutputHelp
         Directory.CreateDirectory(Path.GetDirectoryName(target)!);
         await File.WriteAllTextAsync(target, "a file, not a directory");
 
-        var publish = await Assert.ThrowsAsync<RpcException>(() => cluster.Yakko.Node.NodePublishVolumeAsync(Publish(id, target)).ResponseAsync);
+        var publish = await Assert.ThrowsAsync<RpcException>(() =>
+            cluster.Yakko.Node.NodePublishVolumeAsync(Publish(id, target)).ResponseAsync
+        );
         Assert.Equal(StatusCode.FailedPrecondition, publish.StatusCode);
         Assert.Contains("regular file", publish.Status.Detail);
-        var unpublish = await Assert.ThrowsAsync<RpcException>(() => cluster.Yakko.Node.NodeUnpublishVolumeAsync(Unpublish(id, target)).ResponseAsync);
+        var unpublish = await Assert.ThrowsAsync<RpcException>(() =>
+            cluster.Yakko.Node.NodeUnpublishVolumeAsync(Unpublish(id, target)).ResponseAsync
+        );
         Assert.Equal(StatusCode.FailedPrecondition, unpublish.StatusCode);
         Assert.Equal("a file, not a directory", await File.ReadAllTextAsync(target));
         File.Delete(target);

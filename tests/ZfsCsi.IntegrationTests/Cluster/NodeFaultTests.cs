@@ -21,12 +21,16 @@ public sealed class NodeFaultTests(ClusterFixture cluster, ITestOutputHelper out
         try
         {
             // Its directory now belongs to the parent dataset: binding it would write into the parent.
-            var e = await Assert.ThrowsAsync<RpcException>(() => cluster.Yakko.Node.NodePublishVolumeAsync(Publish(id, target)).ResponseAsync);
+            var e = await Assert.ThrowsAsync<RpcException>(() =>
+                cluster.Yakko.Node.NodePublishVolumeAsync(Publish(id, target)).ResponseAsync
+            );
             Assert.Equal(StatusCode.FailedPrecondition, e.StatusCode);
             Assert.Contains("not mounted", e.Status.Detail);
             Assert.False(cluster.Yakko.HasMountAt(target));
 
-            var health = await cluster.Yakko.Node.NodeGetVolumeHealthAsync(new NodeGetVolumeHealthRequest { VolumeId = id });
+            var health = await cluster.Yakko.Node.NodeGetVolumeHealthAsync(
+                new NodeGetVolumeHealthRequest { VolumeId = id }
+            );
             var entry = health.VolumeHealth.HealthStatuses.Single();
             Assert.Equal(VolumeHealthErrorType.Inaccessible, entry.Status);
             Assert.Equal("DatasetNotMounted", entry.Reason);
@@ -44,9 +48,13 @@ public sealed class NodeFaultTests(ClusterFixture cluster, ITestOutputHelper out
     {
         var id = await cluster.CreateVolumeAsync(Unique("pvc-gone"));
         await cluster.Client.Controller.DeleteVolumeAsync(new DeleteVolumeRequest { VolumeId = id });
-        var health = await cluster.Wakko.Node.NodeGetVolumeHealthAsync(new NodeGetVolumeHealthRequest { VolumeId = id });
+        var health = await cluster.Wakko.Node.NodeGetVolumeHealthAsync(
+            new NodeGetVolumeHealthRequest { VolumeId = id }
+        );
         Assert.Equal("DatasetGone", health.VolumeHealth.HealthStatuses.Single().Reason);
-        var e = await Assert.ThrowsAsync<RpcException>(() => cluster.Wakko.Node.NodePublishVolumeAsync(Publish(id, cluster.Wakko.NewTarget())).ResponseAsync);
+        var e = await Assert.ThrowsAsync<RpcException>(() =>
+            cluster.Wakko.Node.NodePublishVolumeAsync(Publish(id, cluster.Wakko.NewTarget())).ResponseAsync
+        );
         Assert.Equal(StatusCode.NotFound, e.StatusCode);
     }
 
@@ -77,12 +85,20 @@ public sealed class NodeFaultTests(ClusterFixture cluster, ITestOutputHelper out
             Assert.True(killed.Elapsed < TimeSpan.FromSeconds(20), "the plugin was not ready again within 20 s");
             await Task.Delay(100);
         }
-        output.WriteLine($"/data mounted again and ready {killed.Elapsed.TotalMilliseconds:F0} ms after sshfs was killed");
+        output.WriteLine(
+            $"/data mounted again and ready {killed.Elapsed.TotalMilliseconds:F0} ms after sshfs was killed"
+        );
 
         // The old binds are of the dead instance: reported, replaced on republish, removed on unpublish.
-        var health = await cluster.Wakko.Node.NodeGetVolumeHealthAsync(new NodeGetVolumeHealthRequest { VolumeId = id, VolumePublishPath = first });
+        var health = await cluster.Wakko.Node.NodeGetVolumeHealthAsync(
+            new NodeGetVolumeHealthRequest { VolumeId = id, VolumePublishPath = first }
+        );
         Assert.Equal("PublishPathUnavailable", health.VolumeHealth.HealthStatuses.Single().Reason);
-        var stats = await Assert.ThrowsAsync<RpcException>(() => cluster.Wakko.Node.NodeGetVolumeStatsAsync(new NodeGetVolumeStatsRequest { VolumeId = id, VolumePath = first }).ResponseAsync);
+        var stats = await Assert.ThrowsAsync<RpcException>(() =>
+            cluster
+                .Wakko.Node.NodeGetVolumeStatsAsync(new NodeGetVolumeStatsRequest { VolumeId = id, VolumePath = first })
+                .ResponseAsync
+        );
         Assert.Equal(StatusCode.Unavailable, stats.StatusCode);
 
         await cluster.Wakko.Node.NodePublishVolumeAsync(Publish(id, first));
@@ -115,12 +131,16 @@ public sealed class NodeFaultTests(ClusterFixture cluster, ITestOutputHelper out
             while (true)
             {
                 var call = Stopwatch.StartNew();
-                var health = await cluster.Dot.Node.NodeGetVolumeHealthAsync(new NodeGetVolumeHealthRequest { VolumeId = id, VolumePublishPath = published });
+                var health = await cluster.Dot.Node.NodeGetVolumeHealthAsync(
+                    new NodeGetVolumeHealthRequest { VolumeId = id, VolumePublishPath = published }
+                );
                 Assert.True(call.Elapsed < TimeSpan.FromSeconds(8), $"NodeGetVolumeHealth took {call.Elapsed}");
                 if (health.VolumeHealth.HealthStatuses.Count > 0)
                 {
                     Assert.Equal(VolumeHealthErrorType.Inaccessible, health.VolumeHealth.HealthStatuses[0].Status);
-                    output.WriteLine($"cut link reported after {cut.Elapsed.TotalMilliseconds:F0} ms: {health.VolumeHealth.HealthStatuses[0].Reason}: {health.VolumeHealth.HealthStatuses[0].Message}");
+                    output.WriteLine(
+                        $"cut link reported after {cut.Elapsed.TotalMilliseconds:F0} ms: {health.VolumeHealth.HealthStatuses[0].Reason}: {health.VolumeHealth.HealthStatuses[0].Message}"
+                    );
                     break;
                 }
                 Assert.True(cut.Elapsed < TimeSpan.FromSeconds(15), "the cut link was not reported within 15 s");
@@ -128,14 +148,26 @@ public sealed class NodeFaultTests(ClusterFixture cluster, ITestOutputHelper out
             }
 
             var statsCall = Stopwatch.StartNew();
-            var stats = await Assert.ThrowsAsync<RpcException>(() => cluster.Dot.Node.NodeGetVolumeStatsAsync(new NodeGetVolumeStatsRequest { VolumeId = id, VolumePath = published }).ResponseAsync);
-            output.WriteLine($"stats on the cut node: {stats.StatusCode} in {statsCall.Elapsed.TotalMilliseconds:F0} ms");
+            var stats = await Assert.ThrowsAsync<RpcException>(() =>
+                cluster
+                    .Dot.Node.NodeGetVolumeStatsAsync(
+                        new NodeGetVolumeStatsRequest { VolumeId = id, VolumePath = published }
+                    )
+                    .ResponseAsync
+            );
+            output.WriteLine(
+                $"stats on the cut node: {stats.StatusCode} in {statsCall.Elapsed.TotalMilliseconds:F0} ms"
+            );
             Assert.Equal(StatusCode.Unavailable, stats.StatusCode);
             Assert.True(statsCall.Elapsed < TimeSpan.FromSeconds(5));
 
             var publishCall = Stopwatch.StartNew();
-            var publish = await Assert.ThrowsAsync<RpcException>(() => cluster.Dot.Node.NodePublishVolumeAsync(Publish(id, cluster.Dot.NewTarget())).ResponseAsync);
-            output.WriteLine($"publish on the cut node: {publish.StatusCode} in {publishCall.Elapsed.TotalMilliseconds:F0} ms: {publish.Status.Detail}");
+            var publish = await Assert.ThrowsAsync<RpcException>(() =>
+                cluster.Dot.Node.NodePublishVolumeAsync(Publish(id, cluster.Dot.NewTarget())).ResponseAsync
+            );
+            output.WriteLine(
+                $"publish on the cut node: {publish.StatusCode} in {publishCall.Elapsed.TotalMilliseconds:F0} ms: {publish.Status.Detail}"
+            );
             Assert.Equal(StatusCode.Unavailable, publish.StatusCode);
             Assert.True(publishCall.Elapsed < TimeSpan.FromSeconds(5));
             Assert.False((await cluster.Dot.Client.Identity.ProbeAsync(new ProbeRequest())).Ready);
@@ -152,9 +184,21 @@ public sealed class NodeFaultTests(ClusterFixture cluster, ITestOutputHelper out
         }
 
         var restored = Stopwatch.StartNew();
-        while ((await cluster.Dot.Node.NodeGetVolumeHealthAsync(new NodeGetVolumeHealthRequest { VolumeId = id, VolumePublishPath = published })).VolumeHealth.HealthStatuses.Count > 0)
+        while (
+            (
+                await cluster.Dot.Node.NodeGetVolumeHealthAsync(
+                    new NodeGetVolumeHealthRequest { VolumeId = id, VolumePublishPath = published }
+                )
+            )
+                .VolumeHealth
+                .HealthStatuses
+                .Count > 0
+        )
         {
-            Assert.True(restored.Elapsed < TimeSpan.FromSeconds(30), "dot did not recover within 30 s of the link coming back");
+            Assert.True(
+                restored.Elapsed < TimeSpan.FromSeconds(30),
+                "dot did not recover within 30 s of the link coming back"
+            );
             await Task.Delay(200);
         }
         output.WriteLine($"healthy again {restored.Elapsed.TotalMilliseconds:F0} ms after the link came back");
@@ -171,7 +215,9 @@ public sealed class NodeFaultTests(ClusterFixture cluster, ITestOutputHelper out
         node.MountInfo.Split('\n').Single(l => l.Split(' ') is { Length: > 5 } f && f[4] == path).Split(' ')[2];
 
     private static int SshfsPid(ClusterNode node) =>
-        SshfsPidOrZero(node) is var pid and > 0 ? pid : throw new InvalidOperationException($"no sshfs process for {node.DataRoot}");
+        SshfsPidOrZero(node) is var pid and > 0
+            ? pid
+            : throw new InvalidOperationException($"no sshfs process for {node.DataRoot}");
 
     /// <summary>The sshfs process serving this node's data root (found by its argv, which names the node's own data root).</summary>
     private static int SshfsPidOrZero(ClusterNode node)
@@ -186,15 +232,17 @@ public sealed class NodeFaultTests(ClusterFixture cluster, ITestOutputHelper out
             {
                 var argv = File.ReadAllText($"{dir}/cmdline").Split('\0');
                 // A killed sshfs may linger as a zombie until reaped: only a live one counts.
-                if (argv.Length > 1 && Path.GetFileName(argv[0]) == "sshfs" && argv.Contains(node.DataRoot)
-                    && !File.ReadAllText($"{dir}/status").Contains("State:\tZ", StringComparison.Ordinal))
+                if (
+                    argv.Length > 1
+                    && Path.GetFileName(argv[0]) == "sshfs"
+                    && argv.Contains(node.DataRoot)
+                    && !File.ReadAllText($"{dir}/status").Contains("State:\tZ", StringComparison.Ordinal)
+                )
                 {
                     return pid;
                 }
             }
-            catch (IOException)
-            {
-            }
+            catch (IOException) { }
         }
         return 0;
     }

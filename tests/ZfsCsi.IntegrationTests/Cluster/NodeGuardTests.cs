@@ -35,25 +35,43 @@ public sealed class NodeGuardTests(ClusterFixture cluster, ITestOutputHelper out
         {
             while (FenceAt(cluster.Yakko, target) is null)
             {
-                Assert.True(unmounted.Elapsed < BindCheckInterval * 2 + TimeSpan.FromSeconds(3), $"the bind at {target} was not cut {unmounted.Elapsed} after its dataset was unmounted");
+                Assert.True(
+                    unmounted.Elapsed < BindCheckInterval * 2 + TimeSpan.FromSeconds(3),
+                    $"the bind at {target} was not cut {unmounted.Elapsed} after its dataset was unmounted"
+                );
                 await Task.Delay(20);
             }
-            output.WriteLine($"bind cut {unmounted.Elapsed.TotalMilliseconds:F0} ms after the dataset was unmounted (check period {BindCheckInterval.TotalMilliseconds:F0} ms)");
+            output.WriteLine(
+                $"bind cut {unmounted.Elapsed.TotalMilliseconds:F0} ms after the dataset was unmounted (check period {BindCheckInterval.TotalMilliseconds:F0} ms)"
+            );
             Assert.Contains($"zfs-csi-fenced:{id}", FenceAt(cluster.Yakko, target));
 
             var write = await cluster.Yakko.ExecAsync("sh", "-c", "echo leaked > \"$1/leaked\"", "sh", target);
             Assert.NotEqual(0, write.ExitCode);
             Assert.Contains("Read-only file system", write.StandardError);
-            Assert.False(File.Exists(Path.Combine(parentsDirectory, "leaked")), "the write landed in the parent dataset");
+            Assert.False(
+                File.Exists(Path.Combine(parentsDirectory, "leaked")),
+                "the write landed in the parent dataset"
+            );
             Assert.Empty(Directory.EnumerateFileSystemEntries(parentsDirectory));
 
             // Stats and health say why; a publish while the dataset is still unmounted is refused and the fence stays.
-            var stats = await Assert.ThrowsAsync<RpcException>(() => cluster.Yakko.Node.NodeGetVolumeStatsAsync(new NodeGetVolumeStatsRequest { VolumeId = id, VolumePath = target }).ResponseAsync);
+            var stats = await Assert.ThrowsAsync<RpcException>(() =>
+                cluster
+                    .Yakko.Node.NodeGetVolumeStatsAsync(
+                        new NodeGetVolumeStatsRequest { VolumeId = id, VolumePath = target }
+                    )
+                    .ResponseAsync
+            );
             Assert.Equal(StatusCode.Unavailable, stats.StatusCode);
             Assert.Contains("cut", stats.Status.Detail);
-            var health = await cluster.Yakko.Node.NodeGetVolumeHealthAsync(new NodeGetVolumeHealthRequest { VolumeId = id, VolumePublishPath = target });
+            var health = await cluster.Yakko.Node.NodeGetVolumeHealthAsync(
+                new NodeGetVolumeHealthRequest { VolumeId = id, VolumePublishPath = target }
+            );
             Assert.Equal("DatasetNotMounted", health.VolumeHealth.HealthStatuses.Single().Reason);
-            var early = await Assert.ThrowsAsync<RpcException>(() => cluster.Yakko.Node.NodePublishVolumeAsync(Publish(id, target)).ResponseAsync);
+            var early = await Assert.ThrowsAsync<RpcException>(() =>
+                cluster.Yakko.Node.NodePublishVolumeAsync(Publish(id, target)).ResponseAsync
+            );
             Assert.Equal(StatusCode.FailedPrecondition, early.StatusCode);
             Assert.NotNull(FenceAt(cluster.Yakko, target));
         }
@@ -62,7 +80,9 @@ public sealed class NodeGuardTests(ClusterFixture cluster, ITestOutputHelper out
             await TestPool.WithMountLockAsync(() => Sh.CheckAsync("zfs", "mount", id));
         }
 
-        var fenced = await cluster.Yakko.Node.NodeGetVolumeHealthAsync(new NodeGetVolumeHealthRequest { VolumeId = id, VolumePublishPath = target });
+        var fenced = await cluster.Yakko.Node.NodeGetVolumeHealthAsync(
+            new NodeGetVolumeHealthRequest { VolumeId = id, VolumePublishPath = target }
+        );
         Assert.Equal("PublishPathFenced", fenced.VolumeHealth.HealthStatuses.Single().Reason);
 
         // kubelet's retry of NodePublishVolume binds it again once the dataset is back.
@@ -73,7 +93,15 @@ public sealed class NodeGuardTests(ClusterFixture cluster, ITestOutputHelper out
         Assert.Equal("kept\n", await cluster.Yakko.CheckAsync("cat", $"{target}/before"));
         await cluster.Yakko.CheckAsync("sh", "-c", "echo after > \"$1/after\"", "sh", target);
         Assert.True(File.Exists(Path.Combine(cluster.AlicePath(id), "after")));
-        Assert.Empty((await cluster.Yakko.Node.NodeGetVolumeHealthAsync(new NodeGetVolumeHealthRequest { VolumeId = id, VolumePublishPath = target })).VolumeHealth.HealthStatuses);
+        Assert.Empty(
+            (
+                await cluster.Yakko.Node.NodeGetVolumeHealthAsync(
+                    new NodeGetVolumeHealthRequest { VolumeId = id, VolumePublishPath = target }
+                )
+            )
+                .VolumeHealth
+                .HealthStatuses
+        );
 
         await cluster.Yakko.Node.NodeUnpublishVolumeAsync(Unpublish(id, target));
         Assert.False(cluster.Yakko.HasMountAt(target));
@@ -123,14 +151,30 @@ public sealed class NodeGuardTests(ClusterFixture cluster, ITestOutputHelper out
             Assert.True(cluster.Dot.HasMountAt(target));
 
             var call = Stopwatch.StartNew();
-            var stats = await Assert.ThrowsAsync<RpcException>(() => cluster.Dot.Node.NodeGetVolumeStatsAsync(new NodeGetVolumeStatsRequest { VolumeId = id, VolumePath = target }).ResponseAsync);
-            output.WriteLine($"stats with /data unmounted: {stats.StatusCode} in {call.Elapsed.TotalMilliseconds:F0} ms: {stats.Status.Detail}");
+            var stats = await Assert.ThrowsAsync<RpcException>(() =>
+                cluster
+                    .Dot.Node.NodeGetVolumeStatsAsync(
+                        new NodeGetVolumeStatsRequest { VolumeId = id, VolumePath = target }
+                    )
+                    .ResponseAsync
+            );
+            output.WriteLine(
+                $"stats with /data unmounted: {stats.StatusCode} in {call.Elapsed.TotalMilliseconds:F0} ms: {stats.Status.Detail}"
+            );
             Assert.Equal(StatusCode.Unavailable, stats.StatusCode);
             Assert.Contains("not mounted", stats.Status.Detail);
-            var health = await cluster.Dot.Node.NodeGetVolumeHealthAsync(new NodeGetVolumeHealthRequest { VolumeId = id, VolumePublishPath = target });
+            var health = await cluster.Dot.Node.NodeGetVolumeHealthAsync(
+                new NodeGetVolumeHealthRequest { VolumeId = id, VolumePublishPath = target }
+            );
             Assert.Equal("NodeDataUnavailable", health.VolumeHealth.HealthStatuses.Single().Reason);
             // A path with no bind at all is still not found.
-            var none = await Assert.ThrowsAsync<RpcException>(() => cluster.Dot.Node.NodeGetVolumeStatsAsync(new NodeGetVolumeStatsRequest { VolumeId = id, VolumePath = cluster.Dot.NewTarget() }).ResponseAsync);
+            var none = await Assert.ThrowsAsync<RpcException>(() =>
+                cluster
+                    .Dot.Node.NodeGetVolumeStatsAsync(
+                        new NodeGetVolumeStatsRequest { VolumeId = id, VolumePath = cluster.Dot.NewTarget() }
+                    )
+                    .ResponseAsync
+            );
             Assert.Equal(StatusCode.NotFound, none.StatusCode);
         }
         finally
@@ -141,7 +185,10 @@ public sealed class NodeGuardTests(ClusterFixture cluster, ITestOutputHelper out
         var back = Stopwatch.StartNew();
         while ((await cluster.Dot.Client.Identity.ProbeAsync(new ProbeRequest())).Ready != true)
         {
-            Assert.True(back.Elapsed < TimeSpan.FromSeconds(30), "dot did not mount /data again within 30 s of the link coming back");
+            Assert.True(
+                back.Elapsed < TimeSpan.FromSeconds(30),
+                "dot did not mount /data again within 30 s of the link coming back"
+            );
             await Task.Delay(200);
         }
         output.WriteLine($"/data mounted again {back.Elapsed.TotalMilliseconds:F0} ms after the link came back");
@@ -153,6 +200,8 @@ public sealed class NodeGuardTests(ClusterFixture cluster, ITestOutputHelper out
 
     /// <summary>The mountinfo line of a fence at <paramref name="target"/> in the node, or null.</summary>
     private static string? FenceAt(ClusterNode node, string target) =>
-        node.MountInfo.Split('\n').LastOrDefault(l => l.Split(' ') is { Length: > 5 } f && f[4] == target) is { } line && line.Contains(" - tmpfs zfs-csi-fenced:", StringComparison.Ordinal)
-            ? line : null;
+        node.MountInfo.Split('\n').LastOrDefault(l => l.Split(' ') is { Length: > 5 } f && f[4] == target) is { } line
+        && line.Contains(" - tmpfs zfs-csi-fenced:", StringComparison.Ordinal)
+            ? line
+            : null;
 }

@@ -20,7 +20,14 @@ public sealed class NodeOwnershipTests(ClusterFixture cluster)
         await cluster.Yakko.Node.NodePublishVolumeAsync(Publish(id, target));
         try
         {
-            await cluster.Yakko.CheckAsync("setpriv", "--reuid=1000", "--regid=1000", "--clear-groups", "touch", $"{target}/by-1000");
+            await cluster.Yakko.CheckAsync(
+                "setpriv",
+                "--reuid=1000",
+                "--regid=1000",
+                "--clear-groups",
+                "touch",
+                $"{target}/by-1000"
+            );
             Assert.Equal("0:0\n", await cluster.Yakko.CheckAsync("stat", "-c", "%u:%g", $"{target}/by-1000"));
             var onAlice = new FileInfo($"{cluster.AlicePath(id)}/by-1000");
             Assert.True(onAlice.Exists);
@@ -31,13 +38,27 @@ public sealed class NodeOwnershipTests(ClusterFixture cluster)
             await cluster.Yakko.CheckAsync("mkdir", $"{target}/shared");
             await cluster.Yakko.CheckAsync("chown", "0:2000", $"{target}/shared");
             await cluster.Yakko.CheckAsync("chmod", "2775", $"{target}/shared");
-            await cluster.Yakko.CheckAsync("setpriv", "--reuid=1000", "--regid=1000", "--clear-groups", "touch", $"{target}/shared/f");
+            await cluster.Yakko.CheckAsync(
+                "setpriv",
+                "--reuid=1000",
+                "--regid=1000",
+                "--clear-groups",
+                "touch",
+                $"{target}/shared/f"
+            );
             Assert.Equal("0:2000\n", await cluster.Yakko.CheckAsync("stat", "-c", "%u:%g", $"{target}/shared/f"));
 
             // Permission checks are made on alice as the SSH user: a pod uid that the mode bits
             // would refuse still writes into a root-owned 0755 directory.
             await cluster.Yakko.CheckAsync("mkdir", "-m", "0755", $"{target}/rootonly");
-            var write = await cluster.Yakko.ExecAsync("setpriv", "--reuid=1000", "--regid=1000", "--clear-groups", "touch", $"{target}/rootonly/f");
+            var write = await cluster.Yakko.ExecAsync(
+                "setpriv",
+                "--reuid=1000",
+                "--regid=1000",
+                "--clear-groups",
+                "touch",
+                $"{target}/rootonly/f"
+            );
             Assert.Equal(0, write.ExitCode);
         }
         finally

@@ -53,7 +53,10 @@ public sealed class NodePublishTests(ClusterFixture cluster, ITestOutputHelper o
         string seen;
         while ((seen = await node.CheckAsync("cat", file)) != expected)
         {
-            Assert.True(watch.Elapsed < TimeSpan.FromSeconds(3), $"{node.Name} still sees '{seen}' in {file} after 3 s");
+            Assert.True(
+                watch.Elapsed < TimeSpan.FromSeconds(3),
+                $"{node.Name} still sees '{seen}' in {file} after 3 s"
+            );
             await Task.Delay(100);
         }
         output.WriteLine($"{node.Name} saw the write after {watch.Elapsed.TotalMilliseconds:F0} ms");
@@ -71,11 +74,17 @@ public sealed class NodePublishTests(ClusterFixture cluster, ITestOutputHelper o
         {
             var write = await cluster.Yakko.ExecAsync("touch", $"{reader}/nope");
             Assert.NotEqual(0, write.ExitCode);
-            Assert.True(write.StandardError.Contains("Read-only file system", StringComparison.Ordinal), write.StandardError);
+            Assert.True(
+                write.StandardError.Contains("Read-only file system", StringComparison.Ordinal),
+                write.StandardError
+            );
             await cluster.Wakko.CheckAsync("touch", $"{writer}/yes");
             Assert.Equal("", await cluster.Yakko.CheckAsync("find", reader, "-name", "nope"));
             Assert.Contains("yes", await cluster.Yakko.CheckAsync("ls", reader));
-            Assert.Contains(" ro,", cluster.Yakko.MountInfo.Split('\n').Single(l => l.Contains($" {reader} ", StringComparison.Ordinal)));
+            Assert.Contains(
+                " ro,",
+                cluster.Yakko.MountInfo.Split('\n').Single(l => l.Contains($" {reader} ", StringComparison.Ordinal))
+            );
         }
         finally
         {
@@ -95,7 +104,9 @@ public sealed class NodePublishTests(ClusterFixture cluster, ITestOutputHelper o
             var df = (await cluster.Dot.CheckAsync("df", "-B1", "--output=size", target)).Split('\n')[1].Trim();
             Assert.Equal(24 * MiB, long.Parse(df));
 
-            var stats = await cluster.Dot.Node.NodeGetVolumeStatsAsync(new NodeGetVolumeStatsRequest { VolumeId = id, VolumePath = target });
+            var stats = await cluster.Dot.Node.NodeGetVolumeStatsAsync(
+                new NodeGetVolumeStatsRequest { VolumeId = id, VolumePath = target }
+            );
             var bytes = stats.Usage.Single(u => u.Unit == VolumeUsage.Types.Unit.Bytes);
             var inodes = stats.Usage.Single(u => u.Unit == VolumeUsage.Types.Unit.Inodes);
             Assert.Equal(24 * MiB, bytes.Total);
@@ -121,14 +132,25 @@ public sealed class NodePublishTests(ClusterFixture cluster, ITestOutputHelper o
             var again = Stopwatch.StartNew();
             await cluster.Yakko.Node.NodePublishVolumeAsync(Publish(id, target, flags: ["noexec", "noatime"]));
             output.WriteLine($"idempotent publish: {again.Elapsed.TotalMilliseconds:F0} ms");
-            var line = cluster.Yakko.MountInfo.Split('\n').Where(l => l.Contains($" {target} ", StringComparison.Ordinal)).ToList();
+            var line = cluster
+                .Yakko.MountInfo.Split('\n')
+                .Where(l => l.Contains($" {target} ", StringComparison.Ordinal))
+                .ToList();
             Assert.Single(line);
             Assert.Contains("noexec", line[0]);
             Assert.Contains("noatime", line[0]);
 
-            var ro = await Assert.ThrowsAsync<RpcException>(() => cluster.Yakko.Node.NodePublishVolumeAsync(Publish(id, target, readOnly: true, flags: ["noexec", "noatime"])).ResponseAsync);
+            var ro = await Assert.ThrowsAsync<RpcException>(() =>
+                cluster
+                    .Yakko.Node.NodePublishVolumeAsync(
+                        Publish(id, target, readOnly: true, flags: ["noexec", "noatime"])
+                    )
+                    .ResponseAsync
+            );
             Assert.Equal(StatusCode.AlreadyExists, ro.StatusCode);
-            var other = await Assert.ThrowsAsync<RpcException>(() => cluster.Yakko.Node.NodePublishVolumeAsync(Publish(id, target)).ResponseAsync);
+            var other = await Assert.ThrowsAsync<RpcException>(() =>
+                cluster.Yakko.Node.NodePublishVolumeAsync(Publish(id, target)).ResponseAsync
+            );
             Assert.Equal(StatusCode.AlreadyExists, other.StatusCode);
         }
         finally
@@ -144,7 +166,9 @@ public sealed class NodePublishTests(ClusterFixture cluster, ITestOutputHelper o
         var target = cluster.Yakko.NewTarget();
         foreach (var flag in new[] { "sync", "dirsync" })
         {
-            var e = await Assert.ThrowsAsync<RpcException>(() => cluster.Yakko.Node.NodePublishVolumeAsync(Publish(id, target, flags: [flag])).ResponseAsync);
+            var e = await Assert.ThrowsAsync<RpcException>(() =>
+                cluster.Yakko.Node.NodePublishVolumeAsync(Publish(id, target, flags: [flag])).ResponseAsync
+            );
             Assert.Equal(StatusCode.InvalidArgument, e.StatusCode);
             Assert.Contains("bind remount only changes per-mount flags", e.Status.Detail);
         }
@@ -155,7 +179,14 @@ public sealed class NodePublishTests(ClusterFixture cluster, ITestOutputHelper o
     public async Task Relatime_strictatime_and_noatime_publishes_of_one_target_are_compared_and_an_identical_retry_is_ok()
     {
         var id = await cluster.CreateVolumeAsync(Unique("pvc-atime"));
-        foreach (var (first, others) in new[] { ("noatime", new[] { "relatime", "strictatime" }), ("strictatime", ["relatime", "noatime"]), ("relatime", ["strictatime", "noatime"]) })
+        foreach (
+            var (first, others) in new[]
+            {
+                ("noatime", new[] { "relatime", "strictatime" }),
+                ("strictatime", ["relatime", "noatime"]),
+                ("relatime", ["strictatime", "noatime"]),
+            }
+        )
         {
             var target = cluster.Wakko.NewTarget();
             await cluster.Wakko.Node.NodePublishVolumeAsync(Publish(id, target, flags: [first]));
@@ -164,10 +195,15 @@ public sealed class NodePublishTests(ClusterFixture cluster, ITestOutputHelper o
                 await cluster.Wakko.Node.NodePublishVolumeAsync(Publish(id, target, flags: [first]));
                 foreach (var other in others)
                 {
-                    var e = await Assert.ThrowsAsync<RpcException>(() => cluster.Wakko.Node.NodePublishVolumeAsync(Publish(id, target, flags: [other])).ResponseAsync);
+                    var e = await Assert.ThrowsAsync<RpcException>(() =>
+                        cluster.Wakko.Node.NodePublishVolumeAsync(Publish(id, target, flags: [other])).ResponseAsync
+                    );
                     Assert.Equal(StatusCode.AlreadyExists, e.StatusCode);
                 }
-                var options = cluster.Wakko.MountInfo.Split('\n').Single(l => l.Contains($" {target} ", StringComparison.Ordinal)).Split(' ')[5];
+                var options = cluster
+                    .Wakko.MountInfo.Split('\n')
+                    .Single(l => l.Contains($" {target} ", StringComparison.Ordinal))
+                    .Split(' ')[5];
                 output.WriteLine($"{first}: {options}");
                 Assert.Equal(first != "strictatime", options.Contains(first, StringComparison.Ordinal));
             }
@@ -187,13 +223,24 @@ public sealed class NodePublishTests(ClusterFixture cluster, ITestOutputHelper o
         {
             var target = cluster.Dot.NewTarget();
             // "T" and "T/" are one target.
-            var codes = await Task.WhenAll(CodeOf(Publish(a, target)), CodeOf(Publish(b, target + "/")), CodeOf(Publish(a, target + "/")));
+            var codes = await Task.WhenAll(
+                CodeOf(Publish(a, target)),
+                CodeOf(Publish(b, target + "/")),
+                CodeOf(Publish(a, target + "/"))
+            );
             try
             {
-                var binds = cluster.Dot.MountInfo.Split('\n').Count(l => l.Split(' ') is { Length: > 5 } f && f[4] == target);
+                var binds = cluster
+                    .Dot.MountInfo.Split('\n')
+                    .Count(l => l.Split(' ') is { Length: > 5 } f && f[4] == target);
                 output.WriteLine($"round {round}: {string.Join(", ", codes)}; {binds} mount(s) at the target");
                 Assert.Equal(1, binds);
-                Assert.All(codes, c => Assert.True(c is StatusCode.OK or StatusCode.Aborted or StatusCode.FailedPrecondition, $"unexpected {c}"));
+                Assert.All(codes, c =>
+                    Assert.True(
+                        c is StatusCode.OK or StatusCode.Aborted or StatusCode.FailedPrecondition,
+                        $"unexpected {c}"
+                    )
+                );
             }
             finally
             {
@@ -235,18 +282,21 @@ public sealed class NodePublishTests(ClusterFixture cluster, ITestOutputHelper o
         var target = cluster.Wakko.NewTarget();
         await cluster.Wakko.Node.NodePublishVolumeAsync(Publish(id, target));
 
-        var calls = Enumerable.Range(0, 2).Select(async _ =>
-        {
-            try
+        var calls = Enumerable
+            .Range(0, 2)
+            .Select(async _ =>
             {
-                await cluster.Wakko.Node.NodeUnpublishVolumeAsync(Unpublish(id, target));
-                return StatusCode.OK;
-            }
-            catch (RpcException e)
-            {
-                return e.StatusCode;
-            }
-        }).ToList();
+                try
+                {
+                    await cluster.Wakko.Node.NodeUnpublishVolumeAsync(Unpublish(id, target));
+                    return StatusCode.OK;
+                }
+                catch (RpcException e)
+                {
+                    return e.StatusCode;
+                }
+            })
+            .ToList();
         var codes = await Task.WhenAll(calls);
 
         // One unmounts; the other either finds nothing to do or is told to retry (ABORTED).
@@ -260,12 +310,28 @@ public sealed class NodePublishTests(ClusterFixture cluster, ITestOutputHelper o
     public async Task Malformed_and_foreign_volume_ids_are_not_found_and_touch_nothing()
     {
         var target = cluster.Yakko.NewTarget();
-        foreach (var id in new[] { "no-slash", $"{cluster.Pool.Parent}/..", $"{cluster.Pool.Parent}/a/b", "otherpool/k8s/pvc-1", $"{cluster.Pool.Parent}/-x", $"{cluster.Pool.Parent}/bad name\n" })
+        foreach (
+            var id in new[]
+            {
+                "no-slash",
+                $"{cluster.Pool.Parent}/..",
+                $"{cluster.Pool.Parent}/a/b",
+                "otherpool/k8s/pvc-1",
+                $"{cluster.Pool.Parent}/-x",
+                $"{cluster.Pool.Parent}/bad name\n",
+            }
+        )
         {
-            var e = await Assert.ThrowsAsync<RpcException>(() => cluster.Yakko.Node.NodePublishVolumeAsync(Publish(id, target)).ResponseAsync);
+            var e = await Assert.ThrowsAsync<RpcException>(() =>
+                cluster.Yakko.Node.NodePublishVolumeAsync(Publish(id, target)).ResponseAsync
+            );
             Assert.Equal(StatusCode.NotFound, e.StatusCode);
         }
-        var gone = await Assert.ThrowsAsync<RpcException>(() => cluster.Yakko.Node.NodePublishVolumeAsync(Publish($"{cluster.Pool.Parent}/pvc-never-created", target)).ResponseAsync);
+        var gone = await Assert.ThrowsAsync<RpcException>(() =>
+            cluster
+                .Yakko.Node.NodePublishVolumeAsync(Publish($"{cluster.Pool.Parent}/pvc-never-created", target))
+                .ResponseAsync
+        );
         Assert.Equal(StatusCode.NotFound, gone.StatusCode);
         Assert.False(Directory.Exists(target));
     }
@@ -274,11 +340,26 @@ public sealed class NodePublishTests(ClusterFixture cluster, ITestOutputHelper o
     public async Task Relative_outside_and_dotted_target_paths_are_invalid_argument()
     {
         var id = await cluster.CreateVolumeAsync(Unique("pvc-paths"));
-        foreach (var target in new[] { "relative/mount", "/etc", "/tmp/x/mount", $"{cluster.Yakko.KubeletDir}/../escape", $"{cluster.Yakko.KubeletDir}/pods/./x", cluster.Yakko.KubeletDir, "" })
+        foreach (
+            var target in new[]
+            {
+                "relative/mount",
+                "/etc",
+                "/tmp/x/mount",
+                $"{cluster.Yakko.KubeletDir}/../escape",
+                $"{cluster.Yakko.KubeletDir}/pods/./x",
+                cluster.Yakko.KubeletDir,
+                "",
+            }
+        )
         {
-            var e = await Assert.ThrowsAsync<RpcException>(() => cluster.Yakko.Node.NodePublishVolumeAsync(Publish(id, target)).ResponseAsync);
+            var e = await Assert.ThrowsAsync<RpcException>(() =>
+                cluster.Yakko.Node.NodePublishVolumeAsync(Publish(id, target)).ResponseAsync
+            );
             Assert.Equal(StatusCode.InvalidArgument, e.StatusCode);
-            var u = await Assert.ThrowsAsync<RpcException>(() => cluster.Yakko.Node.NodeUnpublishVolumeAsync(Unpublish(id, target)).ResponseAsync);
+            var u = await Assert.ThrowsAsync<RpcException>(() =>
+                cluster.Yakko.Node.NodeUnpublishVolumeAsync(Unpublish(id, target)).ResponseAsync
+            );
             Assert.Equal(StatusCode.InvalidArgument, u.StatusCode);
         }
     }
@@ -294,9 +375,20 @@ public sealed class NodePublishTests(ClusterFixture cluster, ITestOutputHelper o
         block.VolumeCapability = Block(Mode.MultiNodeMultiWriter);
         var noMode = Publish(id, target);
         noMode.VolumeCapability.AccessMode = null;
-        foreach (var request in new[] { noCapability, block, noMode, Publish(id, target, flags: ["uid=1000"]), Publish(id, target, flags: ["exec;rm"]) })
+        foreach (
+            var request in new[]
+            {
+                noCapability,
+                block,
+                noMode,
+                Publish(id, target, flags: ["uid=1000"]),
+                Publish(id, target, flags: ["exec;rm"]),
+            }
+        )
         {
-            var e = await Assert.ThrowsAsync<RpcException>(() => cluster.Yakko.Node.NodePublishVolumeAsync(request).ResponseAsync);
+            var e = await Assert.ThrowsAsync<RpcException>(() =>
+                cluster.Yakko.Node.NodePublishVolumeAsync(request).ResponseAsync
+            );
             Assert.Equal(StatusCode.InvalidArgument, e.StatusCode);
             Assert.False(string.IsNullOrWhiteSpace(e.Status.Detail));
         }
@@ -312,9 +404,14 @@ public sealed class NodePublishTests(ClusterFixture cluster, ITestOutputHelper o
         await cluster.Yakko.CheckAsync("mount", "-t", "tmpfs", "-o", "size=1m", "elsewhere", target);
         try
         {
-            var e = await Assert.ThrowsAsync<RpcException>(() => cluster.Yakko.Node.NodePublishVolumeAsync(Publish(id, target)).ResponseAsync);
+            var e = await Assert.ThrowsAsync<RpcException>(() =>
+                cluster.Yakko.Node.NodePublishVolumeAsync(Publish(id, target)).ResponseAsync
+            );
             Assert.Equal(StatusCode.FailedPrecondition, e.StatusCode);
-            Assert.Contains("tmpfs", cluster.Yakko.MountInfo.Split('\n').Single(l => l.Contains($" {target} ", StringComparison.Ordinal)));
+            Assert.Contains(
+                "tmpfs",
+                cluster.Yakko.MountInfo.Split('\n').Single(l => l.Contains($" {target} ", StringComparison.Ordinal))
+            );
         }
         finally
         {
@@ -332,7 +429,11 @@ public sealed class NodePublishTests(ClusterFixture cluster, ITestOutputHelper o
         var target = cluster.Yakko.NewTarget();
         try
         {
-            var e = await Assert.ThrowsAsync<RpcException>(() => cluster.Yakko.Node.NodePublishVolumeAsync(Publish($"{cluster.Pool.Parent}/{name}", target)).ResponseAsync);
+            var e = await Assert.ThrowsAsync<RpcException>(() =>
+                cluster
+                    .Yakko.Node.NodePublishVolumeAsync(Publish($"{cluster.Pool.Parent}/{name}", target))
+                    .ResponseAsync
+            );
             Assert.Equal(StatusCode.FailedPrecondition, e.StatusCode);
             Assert.Contains("symbolic link", e.Status.Detail);
             Assert.False(cluster.Yakko.HasMountAt(target));
@@ -355,7 +456,9 @@ public sealed class NodePublishTests(ClusterFixture cluster, ITestOutputHelper o
             // The bind's root is the dataset's directory, not what the link points at. The pod sees a symbolic link, never the node's /etc in its place. (Reading an absolute
             // link through SSHFS fails with EPERM on this kernel/sshfs 3.7; a relative one reads fine.)
             Assert.Equal("symbolic link\n", await cluster.Wakko.CheckAsync("stat", "-c", "%F", $"{target}/etc-link"));
-            var line = cluster.Wakko.MountInfo.Split('\n').Single(l => l.Contains($" {target} ", StringComparison.Ordinal));
+            var line = cluster
+                .Wakko.MountInfo.Split('\n')
+                .Single(l => l.Contains($" {target} ", StringComparison.Ordinal));
             Assert.Equal($"/k8s/{id[(id.LastIndexOf('/') + 1)..]}", line.Split(' ')[3]);
         }
         finally
@@ -369,24 +472,52 @@ public sealed class NodePublishTests(ClusterFixture cluster, ITestOutputHelper o
     {
         var id = await cluster.CreateVolumeAsync(Unique("pvc-nstat"));
         var target = cluster.Yakko.NewTarget();
-        var e = await Assert.ThrowsAsync<RpcException>(() => cluster.Yakko.Node.NodeGetVolumeStatsAsync(new NodeGetVolumeStatsRequest { VolumeId = id, VolumePath = target }).ResponseAsync);
+        var e = await Assert.ThrowsAsync<RpcException>(() =>
+            cluster
+                .Yakko.Node.NodeGetVolumeStatsAsync(
+                    new NodeGetVolumeStatsRequest { VolumeId = id, VolumePath = target }
+                )
+                .ResponseAsync
+        );
         Assert.Equal(StatusCode.NotFound, e.StatusCode);
-        var unknown = await Assert.ThrowsAsync<RpcException>(() => cluster.Yakko.Node.NodeGetVolumeStatsAsync(new NodeGetVolumeStatsRequest { VolumeId = "foreign/x", VolumePath = target }).ResponseAsync);
+        var unknown = await Assert.ThrowsAsync<RpcException>(() =>
+            cluster
+                .Yakko.Node.NodeGetVolumeStatsAsync(
+                    new NodeGetVolumeStatsRequest { VolumeId = "foreign/x", VolumePath = target }
+                )
+                .ResponseAsync
+        );
         Assert.Equal(StatusCode.NotFound, unknown.StatusCode);
         // csi-sanity: "should fail when volume does not exist on the specified path" sends a relative path.
         foreach (var path in new[] { "some/path", "/etc", $"{cluster.Yakko.KubeletDir}/../x" })
         {
-            var notHere = await Assert.ThrowsAsync<RpcException>(() => cluster.Yakko.Node.NodeGetVolumeStatsAsync(new NodeGetVolumeStatsRequest { VolumeId = id, VolumePath = path }).ResponseAsync);
+            var notHere = await Assert.ThrowsAsync<RpcException>(() =>
+                cluster
+                    .Yakko.Node.NodeGetVolumeStatsAsync(
+                        new NodeGetVolumeStatsRequest { VolumeId = id, VolumePath = path }
+                    )
+                    .ResponseAsync
+            );
             Assert.Equal(StatusCode.NotFound, notHere.StatusCode);
-            var health = await cluster.Yakko.Node.NodeGetVolumeHealthAsync(new NodeGetVolumeHealthRequest { VolumeId = id, VolumePublishPath = path });
+            var health = await cluster.Yakko.Node.NodeGetVolumeHealthAsync(
+                new NodeGetVolumeHealthRequest { VolumeId = id, VolumePublishPath = path }
+            );
             Assert.Equal("NotPublished", health.VolumeHealth.HealthStatuses.Single().Reason);
         }
-        var empty = await Assert.ThrowsAsync<RpcException>(() => cluster.Yakko.Node.NodeGetVolumeStatsAsync(new NodeGetVolumeStatsRequest { VolumeId = id, VolumePath = "" }).ResponseAsync);
+        var empty = await Assert.ThrowsAsync<RpcException>(() =>
+            cluster
+                .Yakko.Node.NodeGetVolumeStatsAsync(new NodeGetVolumeStatsRequest { VolumeId = id, VolumePath = "" })
+                .ResponseAsync
+        );
         Assert.Equal(StatusCode.InvalidArgument, empty.StatusCode);
 
-        var healthy = await cluster.Yakko.Node.NodeGetVolumeHealthAsync(new NodeGetVolumeHealthRequest { VolumeId = id });
+        var healthy = await cluster.Yakko.Node.NodeGetVolumeHealthAsync(
+            new NodeGetVolumeHealthRequest { VolumeId = id }
+        );
         Assert.Empty(healthy.VolumeHealth.HealthStatuses);
-        var notPublished = await cluster.Yakko.Node.NodeGetVolumeHealthAsync(new NodeGetVolumeHealthRequest { VolumeId = id, VolumePublishPath = target });
+        var notPublished = await cluster.Yakko.Node.NodeGetVolumeHealthAsync(
+            new NodeGetVolumeHealthRequest { VolumeId = id, VolumePublishPath = target }
+        );
         Assert.Equal("NotPublished", notPublished.VolumeHealth.HealthStatuses.Single().Reason);
     }
 
@@ -397,7 +528,9 @@ public sealed class NodePublishTests(ClusterFixture cluster, ITestOutputHelper o
         Assert.Equal("dot", info.NodeId);
         Assert.Null(info.AccessibleTopology);
 
-        var caps = (await cluster.Dot.Node.NodeGetCapabilitiesAsync(new NodeGetCapabilitiesRequest())).Capabilities.Select(c => c.Rpc.Type).ToList();
+        var caps = (await cluster.Dot.Node.NodeGetCapabilitiesAsync(new NodeGetCapabilitiesRequest()))
+            .Capabilities.Select(c => c.Rpc.Type)
+            .ToList();
         Assert.Contains(NodeServiceCapability.Types.RPC.Types.Type.GetVolumeStats, caps);
         Assert.Contains(NodeServiceCapability.Types.RPC.Types.Type.GetVolumeHealth, caps);
         Assert.DoesNotContain(NodeServiceCapability.Types.RPC.Types.Type.StageUnstageVolume, caps);

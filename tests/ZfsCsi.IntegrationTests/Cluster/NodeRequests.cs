@@ -6,7 +6,13 @@ namespace ZfsCsi.IntegrationTests.Cluster;
 /// <summary>Node request builders for tests.</summary>
 public static class NodeRequests
 {
-    public static NodePublishVolumeRequest Publish(string volumeId, string target, bool readOnly = false, Mode mode = Mode.MultiNodeMultiWriter, params string[] flags)
+    public static NodePublishVolumeRequest Publish(
+        string volumeId,
+        string target,
+        bool readOnly = false,
+        Mode mode = Mode.MultiNodeMultiWriter,
+        params string[] flags
+    )
     {
         var capability = new VolumeCapability
         {
@@ -14,8 +20,15 @@ public static class NodeRequests
             AccessMode = new VolumeCapability.Types.AccessMode { Mode = mode },
         };
         capability.Mount.MountFlags.Add(flags);
-        return new NodePublishVolumeRequest { VolumeId = volumeId, TargetPath = target, Readonly = readOnly, VolumeCapability = capability };
+        return new NodePublishVolumeRequest
+        {
+            VolumeId = volumeId,
+            TargetPath = target,
+            Readonly = readOnly,
+            VolumeCapability = capability,
+        };
     }
 
-    public static NodeUnpublishVolumeRequest Unpublish(string volumeId, string target) => new() { VolumeId = volumeId, TargetPath = target };
+    public static NodeUnpublishVolumeRequest Unpublish(string volumeId, string target) =>
+        new() { VolumeId = volumeId, TargetPath = target };
 }

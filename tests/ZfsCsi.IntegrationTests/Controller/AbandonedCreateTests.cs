@@ -37,8 +37,19 @@ public sealed class SweepFixture : IAsyncLifetime
         await Pool.InitializeAsync();
         var logger = new LoggerConfiguration().MinimumLevel.Debug().WriteTo.Sink(Logs).CreateLogger();
         _mounts = new MountSerializer(TestPool.LockFile, TimeSpan.FromMinutes(2));
-        var zfs = new ZfsClient(new CliWrapCommandRunner(logger), new ZfsOptions { CommandTimeout = TimeSpan.FromSeconds(20) }, _mounts);
-        Volumes = new VolumeManager(zfs, new VolumeOptions { ParentDataset = Pool.Parent }, logger, new SweepRequests(), Locks, Clock);
+        var zfs = new ZfsClient(
+            new CliWrapCommandRunner(logger),
+            new ZfsOptions { CommandTimeout = TimeSpan.FromSeconds(20) },
+            _mounts
+        );
+        Volumes = new VolumeManager(
+            zfs,
+            new VolumeOptions { ParentDataset = Pool.Parent },
+            logger,
+            new SweepRequests(),
+            Locks,
+            Clock
+        );
         Snapshots = new SnapshotManager(zfs, Volumes, logger);
     }
 
@@ -55,13 +66,19 @@ public sealed class SweepFixture : IAsyncLifetime
     {
         string[] properties =
         [
-            "-o", $"refquota={8 * MiB}",
+            "-o",
+            $"refquota={8 * MiB}",
             .. thick ? new[] { "-o", $"refreservation={8 * MiB}" } : [],
-            "-o", $"{Markers.CsiName}={Markers.EncodeName(name)}",
-            "-o", $"{Markers.ParametersDigest}={VolumeParameters.Default.Digest}",
-            "-o", $"{Markers.State}={Markers.StateCreating}",
+            "-o",
+            $"{Markers.CsiName}={Markers.EncodeName(name)}",
+            "-o",
+            $"{Markers.ParametersDigest}={VolumeParameters.Default.Digest}",
+            "-o",
+            $"{Markers.State}={Markers.StateCreating}",
         ];
-        string[] argv = cloneOf is null ? ["create", .. properties, DatasetOf(name)] : ["clone", .. properties, cloneOf, DatasetOf(name)];
+        string[] argv = cloneOf is null
+            ? ["create", .. properties, DatasetOf(name)]
+            : ["clone", .. properties, cloneOf, DatasetOf(name)];
         return TestPool.WithMountLockAsync(() => Sh.CheckAsync("zfs", argv));
     }
 
@@ -69,11 +86,17 @@ public sealed class SweepFixture : IAsyncLifetime
         long.Parse((await Sh.CheckAsync("zfs", "get", "-H", "-p", "-o", "value", "creation", dataset)).Trim());
 
     public async Task<IReadOnlyList<string>> NamesAsync() =>
-        (await Sh.CheckAsync("zfs", "get", "-r", "-H", "-o", "name", "name", Pool.Name)).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        (await Sh.CheckAsync("zfs", "get", "-r", "-H", "-o", "name", "name", Pool.Name)).Split(
+            '\n',
+            StringSplitOptions.RemoveEmptyEntries
+        );
 
     /// <summary>Moves the sweep's clock to just past the grace of a dataset made at <paramref name="createdUnixSeconds"/>.</summary>
     public void PastGraceOf(long createdUnixSeconds) =>
-        Clock.Now = DateTimeOffset.FromUnixTimeSeconds(createdUnixSeconds) + new VolumeOptions().CreatingGrace + TimeSpan.FromSeconds(1);
+        Clock.Now =
+            DateTimeOffset.FromUnixTimeSeconds(createdUnixSeconds)
+            + new VolumeOptions().CreatingGrace
+            + TimeSpan.FromSeconds(1);
 }
 
 /// <summary>
@@ -90,7 +113,11 @@ public sealed class AbandonedCreateTests(SweepFixture pool) : IClassFixture<Swee
     {
         var (old, ready, fresh) = (Unique("pvc-old"), Unique("pvc-ready"), Unique("pvc-fresh"));
         await pool.HalfMadeAsync(old, thick: true);
-        var readyId = (await pool.Volumes.CreateAsync(ready, new CapacityRange(8 * MiB, 0), VolumeParameters.Default, Ct)).Id.Value;
+        var readyId = (
+            await pool.Volumes.CreateAsync(ready, new CapacityRange(8 * MiB, 0), VolumeParameters.Default, Ct)
+        )
+            .Id
+            .Value;
         var oldCreated = await pool.CreationAsync(pool.DatasetOf(old));
         // creation has one-second resolution: the fresh one must be visibly younger.
         while (DateTimeOffset.UtcNow.ToUnixTimeSeconds() < oldCreated + 2)
@@ -99,7 +126,9 @@ public sealed class AbandonedCreateTests(SweepFixture pool) : IClassFixture<Swee
         }
         await pool.HalfMadeAsync(fresh);
         var freshCreated = await pool.CreationAsync(pool.DatasetOf(fresh));
-        var availableBefore = long.Parse(await Sh.CheckAsync("zfs", "get", "-H", "-p", "-o", "value", "available", pool.Pool.Parent));
+        var availableBefore = long.Parse(
+            await Sh.CheckAsync("zfs", "get", "-H", "-p", "-o", "value", "available", pool.Pool.Parent)
+        );
 
         // Exactly the grace after the fresh one: it is not past it, the old one is.
         pool.Clock.Now = DateTimeOffset.FromUnixTimeSeconds(freshCreated) + new VolumeOptions().CreatingGrace;
@@ -110,7 +139,10 @@ public sealed class AbandonedCreateTests(SweepFixture pool) : IClassFixture<Swee
         Assert.Contains(pool.DatasetOf(fresh), names);
         Assert.Contains(readyId, names);
         // The thick half-made volume's reservation went with it.
-        Assert.True(long.Parse(await Sh.CheckAsync("zfs", "get", "-H", "-p", "-o", "value", "available", pool.Pool.Parent)) >= availableBefore + 7 * MiB);
+        Assert.True(
+            long.Parse(await Sh.CheckAsync("zfs", "get", "-H", "-p", "-o", "value", "available", pool.Pool.Parent))
+                >= availableBefore + 7 * MiB
+        );
         Assert.Contains(pool.Logs.Rendered, m => m.Contains("half-made") && m.Contains(old));
 
         // Later on, the fresh one is past its grace too; a ready volume never is anything but a volume.
@@ -161,8 +193,18 @@ public sealed class AbandonedCreateTests(SweepFixture pool) : IClassFixture<Swee
     public async Task An_abandoned_half_made_clone_is_destroyed_and_its_snapshot_is_no_longer_pinned()
     {
         var (source, clone) = (Unique("pvc-origin"), Unique("pvc-halfclone"));
-        var volume = await pool.Volumes.CreateAsync(source, new CapacityRange(8 * MiB, 0), VolumeParameters.Default, Ct);
-        var snapshot = await pool.Snapshots.CreateAsync(Unique("snapshot-origin"), volume.Id.Value, new Dictionary<string, string>(), Ct);
+        var volume = await pool.Volumes.CreateAsync(
+            source,
+            new CapacityRange(8 * MiB, 0),
+            VolumeParameters.Default,
+            Ct
+        );
+        var snapshot = await pool.Snapshots.CreateAsync(
+            Unique("snapshot-origin"),
+            volume.Id.Value,
+            new Dictionary<string, string>(),
+            Ct
+        );
         await pool.HalfMadeAsync(clone, cloneOf: snapshot.Id.Value);
         pool.PastGraceOf(await pool.CreationAsync(pool.DatasetOf(clone)));
 
@@ -192,7 +234,9 @@ public sealed class AbandonedCreateTests(SweepFixture pool) : IClassFixture<Swee
 
             Assert.Contains(dataset, await pool.NamesAsync());
             Assert.Equal("yes", (await Sh.CheckAsync("zfs", "get", "-H", "-o", "value", "mounted", dataset)).Trim());
-            Assert.Contains(pool.Logs.Rendered, m => m.Contains("cannot") && m.Contains("destroy abandoned half-made volume") && m.Contains(name));
+            Assert.Contains(pool.Logs.Rendered, m =>
+                m.Contains("cannot") && m.Contains("destroy abandoned half-made volume") && m.Contains(name)
+            );
         }
         finally
         {

@@ -26,14 +26,20 @@ public sealed class BadInputTests(ControllerFixture driver) : IClassFixture<Cont
     [Fact]
     public async Task A_missing_name_is_invalid_argument()
     {
-        var e = await FailsAndTouchesNothing(async () => await Controller.CreateVolumeAsync(Create("")), StatusCode.InvalidArgument);
+        var e = await FailsAndTouchesNothing(
+            async () => await Controller.CreateVolumeAsync(Create("")),
+            StatusCode.InvalidArgument
+        );
         Assert.Contains("name", e.Status.Detail);
     }
 
     [Fact]
     public async Task A_300_byte_name_is_invalid_argument()
     {
-        var e = await FailsAndTouchesNothing(async () => await Controller.CreateVolumeAsync(Create(new string('a', 300))), StatusCode.InvalidArgument);
+        var e = await FailsAndTouchesNothing(
+            async () => await Controller.CreateVolumeAsync(Create(new string('a', 300))),
+            StatusCode.InvalidArgument
+        );
         Assert.Contains("128", e.Status.Detail);
     }
 
@@ -42,7 +48,10 @@ public sealed class BadInputTests(ControllerFixture driver) : IClassFixture<Cont
     {
         var request = Create(Unique("pvc-nocap"));
         request.VolumeCapabilities.Clear();
-        await FailsAndTouchesNothing(async () => await Controller.CreateVolumeAsync(request), StatusCode.InvalidArgument);
+        await FailsAndTouchesNothing(
+            async () => await Controller.CreateVolumeAsync(request),
+            StatusCode.InvalidArgument
+        );
     }
 
     [Fact]
@@ -51,7 +60,10 @@ public sealed class BadInputTests(ControllerFixture driver) : IClassFixture<Cont
         var request = Create(Unique("pvc-block"));
         request.VolumeCapabilities.Clear();
         request.VolumeCapabilities.Add(Block());
-        var e = await FailsAndTouchesNothing(async () => await Controller.CreateVolumeAsync(request), StatusCode.InvalidArgument);
+        var e = await FailsAndTouchesNothing(
+            async () => await Controller.CreateVolumeAsync(request),
+            StatusCode.InvalidArgument
+        );
         Assert.Contains("block", e.Status.Detail);
     }
 
@@ -62,7 +74,10 @@ public sealed class BadInputTests(ControllerFixture driver) : IClassFixture<Cont
     {
         var request = Create(Unique("pvc-mode"));
         request.VolumeCapabilities[0].AccessMode.Mode = (Mode)mode;
-        await FailsAndTouchesNothing(async () => await Controller.CreateVolumeAsync(request), StatusCode.InvalidArgument);
+        await FailsAndTouchesNothing(
+            async () => await Controller.CreateVolumeAsync(request),
+            StatusCode.InvalidArgument
+        );
     }
 
     [Fact]
@@ -70,13 +85,19 @@ public sealed class BadInputTests(ControllerFixture driver) : IClassFixture<Cont
     {
         var request = Create(Unique("pvc-noam"));
         request.VolumeCapabilities[0].AccessMode = null;
-        await FailsAndTouchesNothing(async () => await Controller.CreateVolumeAsync(request), StatusCode.InvalidArgument);
+        await FailsAndTouchesNothing(
+            async () => await Controller.CreateVolumeAsync(request),
+            StatusCode.InvalidArgument
+        );
     }
 
     [Fact]
     public async Task A_limit_below_required_is_invalid_argument()
     {
-        await FailsAndTouchesNothing(async () => await Controller.CreateVolumeAsync(Create(Unique("pvc-lim"), 8 * MiB, 4 * MiB)), StatusCode.InvalidArgument);
+        await FailsAndTouchesNothing(
+            async () => await Controller.CreateVolumeAsync(Create(Unique("pvc-lim"), 8 * MiB, 4 * MiB)),
+            StatusCode.InvalidArgument
+        );
     }
 
     [Theory]
@@ -84,27 +105,41 @@ public sealed class BadInputTests(ControllerFixture driver) : IClassFixture<Cont
     [InlineData(0, -1)]
     public async Task Negative_capacity_is_invalid_argument(long required, long limit)
     {
-        await FailsAndTouchesNothing(async () => await Controller.CreateVolumeAsync(Create(Unique("pvc-neg"), required, limit)), StatusCode.InvalidArgument);
+        await FailsAndTouchesNothing(
+            async () => await Controller.CreateVolumeAsync(Create(Unique("pvc-neg"), required, limit)),
+            StatusCode.InvalidArgument
+        );
     }
 
     [Fact]
     public async Task More_than_the_pool_can_hold_is_out_of_range()
     {
-        var e = await FailsAndTouchesNothing(async () => await Controller.CreateVolumeAsync(Create(Unique("pvc-huge"), 1L << 50)), StatusCode.OutOfRange);
+        var e = await FailsAndTouchesNothing(
+            async () => await Controller.CreateVolumeAsync(Create(Unique("pvc-huge"), 1L << 50)),
+            StatusCode.OutOfRange
+        );
         Assert.Contains(driver.Pool.Name, e.Status.Detail);
     }
 
     [Fact]
     public async Task A_limit_below_the_smallest_volume_is_out_of_range()
     {
-        await FailsAndTouchesNothing(async () => await Controller.CreateVolumeAsync(Create(Unique("pvc-tiny"), 1, 4096)), StatusCode.OutOfRange);
+        await FailsAndTouchesNothing(
+            async () => await Controller.CreateVolumeAsync(Create(Unique("pvc-tiny"), 1, 4096)),
+            StatusCode.OutOfRange
+        );
     }
 
     [Fact]
     public async Task An_unknown_storage_class_parameter_is_invalid_argument_and_names_the_key()
     {
-        var e = await FailsAndTouchesNothing(async () => await Controller.CreateVolumeAsync(
-            Create(Unique("pvc-param"), parameters: new Dictionary<string, string> { ["compresion"] = "on" })), StatusCode.InvalidArgument);
+        var e = await FailsAndTouchesNothing(
+            async () =>
+                await Controller.CreateVolumeAsync(
+                    Create(Unique("pvc-param"), parameters: new Dictionary<string, string> { ["compresion"] = "on" })
+                ),
+            StatusCode.InvalidArgument
+        );
         Assert.Contains("compresion", e.Status.Detail);
     }
 
@@ -124,37 +159,66 @@ public sealed class BadInputTests(ControllerFixture driver) : IClassFixture<Cont
     [InlineData("rootMode", "0999")]
     public async Task A_malformed_parameter_value_is_invalid_argument(string key, string value)
     {
-        await FailsAndTouchesNothing(async () => await Controller.CreateVolumeAsync(
-            Create(Unique("pvc-bad"), parameters: new Dictionary<string, string> { [key] = value })), StatusCode.InvalidArgument);
+        await FailsAndTouchesNothing(
+            async () =>
+                await Controller.CreateVolumeAsync(
+                    Create(Unique("pvc-bad"), parameters: new Dictionary<string, string> { [key] = value })
+                ),
+            StatusCode.InvalidArgument
+        );
     }
 
     [Fact]
     public async Task A_property_value_zfs_refuses_is_invalid_argument_and_creates_nothing()
     {
         // Passes our syntax check; ZFS itself refuses it inside the one atomic create.
-        var e = await FailsAndTouchesNothing(async () => await Controller.CreateVolumeAsync(
-            Create(Unique("pvc-zbad"), parameters: new Dictionary<string, string> { ["property.logbias"] = "sideways" })), StatusCode.InvalidArgument);
+        var e = await FailsAndTouchesNothing(
+            async () =>
+                await Controller.CreateVolumeAsync(
+                    Create(
+                        Unique("pvc-zbad"),
+                        parameters: new Dictionary<string, string> { ["property.logbias"] = "sideways" }
+                    )
+                ),
+            StatusCode.InvalidArgument
+        );
         Assert.Contains("logbias", e.Status.Detail);
     }
 
     [Fact]
     public async Task Kubernetes_own_parameters_are_accepted()
     {
-        var response = await Controller.CreateVolumeAsync(Create(Unique("pvc-k8s"), parameters: new Dictionary<string, string>
-        {
-            ["csi.storage.k8s.io/pvc/name"] = "claim",
-            ["csi.storage.k8s.io/pvc/namespace"] = "default",
-            ["csi.storage.k8s.io/pv/name"] = "pvc-123",
-        }));
+        var response = await Controller.CreateVolumeAsync(
+            Create(
+                Unique("pvc-k8s"),
+                parameters: new Dictionary<string, string>
+                {
+                    ["csi.storage.k8s.io/pvc/name"] = "claim",
+                    ["csi.storage.k8s.io/pvc/namespace"] = "default",
+                    ["csi.storage.k8s.io/pv/name"] = "pvc-123",
+                }
+            )
+        );
         Assert.NotEmpty(response.Volume.VolumeId);
     }
 
     public static TheoryData<string> ForeignIds(string pool) =>
-    [
-        "../../etc", "/etc/passwd", pool, $"{pool}/other", $"{pool}/other/vol", "otherpool/k8s/vol",
-        $"{pool}/k8s", $"{pool}/k8s/a/b", $"{pool}/k8s/..", $"{pool}/k8s/-rf", $"{pool}/k8s/x;rm", $"{pool}/k8s/x@snap",
-        $"{pool}/k8s/{new string('a', 200)}", $"{pool}/k8s/does-not-exist",
-    ];
+        [
+            "../../etc",
+            "/etc/passwd",
+            pool,
+            $"{pool}/other",
+            $"{pool}/other/vol",
+            "otherpool/k8s/vol",
+            $"{pool}/k8s",
+            $"{pool}/k8s/a/b",
+            $"{pool}/k8s/..",
+            $"{pool}/k8s/-rf",
+            $"{pool}/k8s/x;rm",
+            $"{pool}/k8s/x@snap",
+            $"{pool}/k8s/{new string('a', 200)}",
+            $"{pool}/k8s/does-not-exist",
+        ];
 
     [Fact]
     public async Task Delete_of_a_foreign_malformed_or_missing_id_succeeds_and_touches_nothing()
@@ -172,30 +236,54 @@ public sealed class BadInputTests(ControllerFixture driver) : IClassFixture<Cont
     {
         foreach (var id in ForeignIds(driver.Pool.Name))
         {
-            await FailsAndTouchesNothing(async () => await Controller.ControllerExpandVolumeAsync(new ControllerExpandVolumeRequest
-            {
-                VolumeId = id,
-                CapacityRange = new CapacityRange { RequiredBytes = 64 * MiB },
-            }), StatusCode.NotFound);
-            await FailsAndTouchesNothing(async () => await Controller.ControllerGetVolumeAsync(new ControllerGetVolumeRequest { VolumeId = id }), StatusCode.NotFound);
+            await FailsAndTouchesNothing(
+                async () =>
+                    await Controller.ControllerExpandVolumeAsync(
+                        new ControllerExpandVolumeRequest
+                        {
+                            VolumeId = id,
+                            CapacityRange = new CapacityRange { RequiredBytes = 64 * MiB },
+                        }
+                    ),
+                StatusCode.NotFound
+            );
+            await FailsAndTouchesNothing(
+                async () => await Controller.ControllerGetVolumeAsync(new ControllerGetVolumeRequest { VolumeId = id }),
+                StatusCode.NotFound
+            );
             var validate = new ValidateVolumeCapabilitiesRequest { VolumeId = id };
             validate.VolumeCapabilities.Add(Mount());
-            await FailsAndTouchesNothing(async () => await Controller.ValidateVolumeCapabilitiesAsync(validate), StatusCode.NotFound);
+            await FailsAndTouchesNothing(
+                async () => await Controller.ValidateVolumeCapabilitiesAsync(validate),
+                StatusCode.NotFound
+            );
         }
     }
 
     [Fact]
     public async Task An_empty_volume_id_is_invalid_argument_everywhere()
     {
-        await FailsAndTouchesNothing(async () => await Controller.DeleteVolumeAsync(new DeleteVolumeRequest()), StatusCode.InvalidArgument);
-        await FailsAndTouchesNothing(async () => await Controller.ControllerExpandVolumeAsync(new ControllerExpandVolumeRequest
-        {
-            CapacityRange = new CapacityRange { RequiredBytes = MiB },
-        }), StatusCode.InvalidArgument);
-        await FailsAndTouchesNothing(async () => await Controller.ControllerGetVolumeAsync(new ControllerGetVolumeRequest()), StatusCode.InvalidArgument);
+        await FailsAndTouchesNothing(
+            async () => await Controller.DeleteVolumeAsync(new DeleteVolumeRequest()),
+            StatusCode.InvalidArgument
+        );
+        await FailsAndTouchesNothing(
+            async () =>
+                await Controller.ControllerExpandVolumeAsync(
+                    new ControllerExpandVolumeRequest { CapacityRange = new CapacityRange { RequiredBytes = MiB } }
+                ),
+            StatusCode.InvalidArgument
+        );
+        await FailsAndTouchesNothing(
+            async () => await Controller.ControllerGetVolumeAsync(new ControllerGetVolumeRequest()),
+            StatusCode.InvalidArgument
+        );
         var validate = new ValidateVolumeCapabilitiesRequest();
         validate.VolumeCapabilities.Add(Mount());
-        await FailsAndTouchesNothing(async () => await Controller.ValidateVolumeCapabilitiesAsync(validate), StatusCode.InvalidArgument);
+        await FailsAndTouchesNothing(
+            async () => await Controller.ValidateVolumeCapabilitiesAsync(validate),
+            StatusCode.InvalidArgument
+        );
     }
 
     [Fact]
@@ -205,7 +293,9 @@ public sealed class BadInputTests(ControllerFixture driver) : IClassFixture<Cont
         await Infrastructure.TestPool.WithMountLockAsync(() => Infrastructure.Sh.CheckAsync("zfs", "create", foreign));
         await Controller.DeleteVolumeAsync(new DeleteVolumeRequest { VolumeId = foreign });
         Assert.Contains(foreign, await driver.AllDatasetsAsync());
-        var e = await Assert.ThrowsAsync<RpcException>(async () => await Controller.CreateVolumeAsync(Create("handmade")));
+        var e = await Assert.ThrowsAsync<RpcException>(async () =>
+            await Controller.CreateVolumeAsync(Create("handmade"))
+        );
         Assert.Equal(StatusCode.AlreadyExists, e.StatusCode);
         Assert.Contains("not created by zfs-csi", e.Status.Detail);
     }
@@ -215,37 +305,53 @@ public sealed class BadInputTests(ControllerFixture driver) : IClassFixture<Cont
     {
         var id = (await Controller.CreateVolumeAsync(Create(Unique("pvc-shrink"), 16 * MiB))).Volume.VolumeId;
         // CSI spec, ControllerExpandVolume: a volume already at least the target size SHOULD answer OK.
-        var smaller = await Controller.ControllerExpandVolumeAsync(new ControllerExpandVolumeRequest
-        {
-            VolumeId = id,
-            CapacityRange = new CapacityRange { RequiredBytes = 8 * MiB },
-        });
+        var smaller = await Controller.ControllerExpandVolumeAsync(
+            new ControllerExpandVolumeRequest
+            {
+                VolumeId = id,
+                CapacityRange = new CapacityRange { RequiredBytes = 8 * MiB },
+            }
+        );
         Assert.Equal(16 * MiB, smaller.CapacityBytes);
         Assert.Equal((16 * MiB).ToString(), await driver.GetPropertyAsync(id, "refquota"));
-        var same = await Controller.ControllerExpandVolumeAsync(new ControllerExpandVolumeRequest
-        {
-            VolumeId = id,
-            CapacityRange = new CapacityRange { RequiredBytes = 16 * MiB },
-        });
+        var same = await Controller.ControllerExpandVolumeAsync(
+            new ControllerExpandVolumeRequest
+            {
+                VolumeId = id,
+                CapacityRange = new CapacityRange { RequiredBytes = 16 * MiB },
+            }
+        );
         Assert.Equal(16 * MiB, same.CapacityBytes);
-        var onlyLimit = await Controller.ControllerExpandVolumeAsync(new ControllerExpandVolumeRequest
-        {
-            VolumeId = id,
-            CapacityRange = new CapacityRange { LimitBytes = 64 * MiB },
-        });
+        var onlyLimit = await Controller.ControllerExpandVolumeAsync(
+            new ControllerExpandVolumeRequest
+            {
+                VolumeId = id,
+                CapacityRange = new CapacityRange { LimitBytes = 64 * MiB },
+            }
+        );
         Assert.Equal(16 * MiB, onlyLimit.CapacityBytes);
-        await FailsAndTouchesNothing(async () => await Controller.ControllerExpandVolumeAsync(new ControllerExpandVolumeRequest
-        {
-            VolumeId = id,
-            CapacityRange = new CapacityRange { LimitBytes = 8 * MiB },
-        }), StatusCode.OutOfRange);
+        await FailsAndTouchesNothing(
+            async () =>
+                await Controller.ControllerExpandVolumeAsync(
+                    new ControllerExpandVolumeRequest
+                    {
+                        VolumeId = id,
+                        CapacityRange = new CapacityRange { LimitBytes = 8 * MiB },
+                    }
+                ),
+            StatusCode.OutOfRange
+        );
     }
 
     [Fact]
     public async Task Expansion_without_a_capacity_range_is_invalid_argument()
     {
         var id = (await Controller.CreateVolumeAsync(Create(Unique("pvc-norange")))).Volume.VolumeId;
-        await FailsAndTouchesNothing(async () => await Controller.ControllerExpandVolumeAsync(new ControllerExpandVolumeRequest { VolumeId = id }), StatusCode.InvalidArgument);
+        await FailsAndTouchesNothing(
+            async () =>
+                await Controller.ControllerExpandVolumeAsync(new ControllerExpandVolumeRequest { VolumeId = id }),
+            StatusCode.InvalidArgument
+        );
     }
 
     [Fact]
@@ -253,22 +359,36 @@ public sealed class BadInputTests(ControllerFixture driver) : IClassFixture<Cont
     {
         var name = Unique("pvc-conflict");
         await Controller.CreateVolumeAsync(Create(name, 8 * MiB));
-        await FailsAndTouchesNothing(async () => await Controller.CreateVolumeAsync(Create(name, 32 * MiB)), StatusCode.AlreadyExists);
-        await FailsAndTouchesNothing(async () => await Controller.CreateVolumeAsync(
-            Create(name, 8 * MiB, parameters: new Dictionary<string, string> { ["atime"] = "off" })), StatusCode.AlreadyExists);
+        await FailsAndTouchesNothing(
+            async () => await Controller.CreateVolumeAsync(Create(name, 32 * MiB)),
+            StatusCode.AlreadyExists
+        );
+        await FailsAndTouchesNothing(
+            async () =>
+                await Controller.CreateVolumeAsync(
+                    Create(name, 8 * MiB, parameters: new Dictionary<string, string> { ["atime"] = "off" })
+                ),
+            StatusCode.AlreadyExists
+        );
     }
 
     [Fact]
     public async Task A_page_token_that_was_never_issued_is_aborted()
     {
-        var e = await FailsAndTouchesNothing(async () => await Controller.ListVolumesAsync(new ListVolumesRequest { StartingToken = "never-issued" }), StatusCode.Aborted);
+        var e = await FailsAndTouchesNothing(
+            async () => await Controller.ListVolumesAsync(new ListVolumesRequest { StartingToken = "never-issued" }),
+            StatusCode.Aborted
+        );
         Assert.Contains("token", e.Status.Detail);
     }
 
     [Fact]
     public async Task A_negative_max_entries_is_invalid_argument()
     {
-        await FailsAndTouchesNothing(async () => await Controller.ListVolumesAsync(new ListVolumesRequest { MaxEntries = -1 }), StatusCode.InvalidArgument);
+        await FailsAndTouchesNothing(
+            async () => await Controller.ListVolumesAsync(new ListVolumesRequest { MaxEntries = -1 }),
+            StatusCode.InvalidArgument
+        );
     }
 
     [Fact]
@@ -286,16 +406,20 @@ public sealed class BadInputTests(ControllerFixture driver) : IClassFixture<Cont
         Assert.Contains("block", declined.Message);
 
         var none = new ValidateVolumeCapabilitiesRequest { VolumeId = id };
-        await FailsAndTouchesNothing(async () => await Controller.ValidateVolumeCapabilitiesAsync(none), StatusCode.InvalidArgument);
+        await FailsAndTouchesNothing(
+            async () => await Controller.ValidateVolumeCapabilitiesAsync(none),
+            StatusCode.InvalidArgument
+        );
     }
 
     [Fact]
     public async Task GetCapacity_checks_parameters_and_reports_the_pool()
     {
-        await FailsAndTouchesNothing(async () => await Controller.GetCapacityAsync(new GetCapacityRequest
-        {
-            Parameters = { ["nonsense"] = "1" },
-        }), StatusCode.InvalidArgument);
+        await FailsAndTouchesNothing(
+            async () =>
+                await Controller.GetCapacityAsync(new GetCapacityRequest { Parameters = { ["nonsense"] = "1" } }),
+            StatusCode.InvalidArgument
+        );
         var capacity = await Controller.GetCapacityAsync(new GetCapacityRequest());
         Assert.True(capacity.AvailableCapacity > 0);
         Assert.True(capacity.MaximumVolumeSize >= capacity.AvailableCapacity);
@@ -307,11 +431,22 @@ public sealed class BadInputTests(ControllerFixture driver) : IClassFixture<Cont
         var block = new VolumeCapability
         {
             Block = new VolumeCapability.Types.BlockVolume(),
-            AccessMode = new VolumeCapability.Types.AccessMode { Mode = VolumeCapability.Types.AccessMode.Types.Mode.SingleNodeWriter },
+            AccessMode = new VolumeCapability.Types.AccessMode
+            {
+                Mode = VolumeCapability.Types.AccessMode.Types.Mode.SingleNodeWriter,
+            },
         };
         var noMode = new VolumeCapability { Mount = new VolumeCapability.Types.MountVolume() };
 
-        Assert.Equal(0, (await Controller.GetCapacityAsync(new GetCapacityRequest { VolumeCapabilities = { block } })).AvailableCapacity);
-        await FailsAndTouchesNothing(async () => await Controller.GetCapacityAsync(new GetCapacityRequest { VolumeCapabilities = { noMode } }), StatusCode.InvalidArgument);
+        Assert.Equal(
+            0,
+            (
+                await Controller.GetCapacityAsync(new GetCapacityRequest { VolumeCapabilities = { block } })
+            ).AvailableCapacity
+        );
+        await FailsAndTouchesNothing(
+            async () => await Controller.GetCapacityAsync(new GetCapacityRequest { VolumeCapabilities = { noMode } }),
+            StatusCode.InvalidArgument
+        );
     }
 }

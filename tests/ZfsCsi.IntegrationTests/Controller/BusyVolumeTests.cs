@@ -25,7 +25,9 @@ public sealed class GatedZfsFixture : DriverFixture
         Directory.CreateDirectory(_dir);
         // Which dataset is held is read from a file, so one driver serves every test. The wait is
         // bounded (20 s) so a failing test cannot leave a zfs process behind for long.
-        await File.WriteAllTextAsync(Script, $$"""
+        await File.WriteAllTextAsync(
+            Script,
+            $$"""
             #!/bin/sh
             held=$(cat '{{HeldFile}}' 2>/dev/null)
             if [ "$1" = set ] && [ -n "$held" ] && [ "$3" = "$held" ]; then
@@ -33,7 +35,8 @@ public sealed class GatedZfsFixture : DriverFixture
               while [ -e '{{Gate}}' ] && [ $i -lt 400 ]; do sleep 0.05; i=$((i+1)); done
             fi
             exec /usr/sbin/zfs "$@"
-            """);
+            """
+        );
         File.SetUnixFileMode(Script, (UnixFileMode)0x1ED);
         await base.InitializeAsync();
     }
@@ -55,7 +58,11 @@ public sealed class BusyVolumeTests(GatedZfsFixture driver) : IClassFixture<Gate
     private Csi.V1.Controller.ControllerClient Controller => driver.Client.Controller;
 
     private static ControllerExpandVolumeRequest Expand(string id, long bytes) =>
-        new() { VolumeId = id, CapacityRange = new Csi.V1.CapacityRange { RequiredBytes = bytes } };
+        new()
+        {
+            VolumeId = id,
+            CapacityRange = new Csi.V1.CapacityRange { RequiredBytes = bytes },
+        };
 
     [Fact]
     public async Task Calls_on_a_volume_with_an_operation_in_flight_are_aborted_while_another_volume_proceeds()
@@ -67,11 +74,32 @@ public sealed class BusyVolumeTests(GatedZfsFixture driver) : IClassFixture<Gate
         try
         {
             var inFlight = Controller.ControllerExpandVolumeAsync(Expand(busy, 16 * MiB)).ResponseAsync;
-            await WaitUntilAsync(() => driver.Commands.Commands.Any(c => c.Arguments is ["set", "refquota=16777216", var d] && d == busy));
+            await WaitUntilAsync(() =>
+                driver.Commands.Commands.Any(c => c.Arguments is ["set", "refquota=16777216", var d] && d == busy)
+            );
 
-            Assert.Equal(StatusCode.Aborted, await SnapshotFixture.CodeOfAsync(() => Controller.ControllerExpandVolumeAsync(Expand(busy, 24 * MiB)).ResponseAsync));
-            Assert.Equal(StatusCode.Aborted, await SnapshotFixture.CodeOfAsync(() => Controller.DeleteVolumeAsync(new DeleteVolumeRequest { VolumeId = busy }).ResponseAsync));
-            Assert.Equal(StatusCode.Aborted, await SnapshotFixture.CodeOfAsync(() => Controller.CreateSnapshotAsync(new CreateSnapshotRequest { Name = Unique("snapshot-busy"), SourceVolumeId = busy }).ResponseAsync));
+            Assert.Equal(
+                StatusCode.Aborted,
+                await SnapshotFixture.CodeOfAsync(() =>
+                    Controller.ControllerExpandVolumeAsync(Expand(busy, 24 * MiB)).ResponseAsync
+                )
+            );
+            Assert.Equal(
+                StatusCode.Aborted,
+                await SnapshotFixture.CodeOfAsync(() =>
+                    Controller.DeleteVolumeAsync(new DeleteVolumeRequest { VolumeId = busy }).ResponseAsync
+                )
+            );
+            Assert.Equal(
+                StatusCode.Aborted,
+                await SnapshotFixture.CodeOfAsync(() =>
+                    Controller
+                        .CreateSnapshotAsync(
+                            new CreateSnapshotRequest { Name = Unique("snapshot-busy"), SourceVolumeId = busy }
+                        )
+                        .ResponseAsync
+                )
+            );
             await Controller.ControllerExpandVolumeAsync(Expand(free, 24 * MiB));
             Assert.Equal("25165824", await driver.GetPropertyAsync(free, "refquota"));
             Assert.False(inFlight.IsCompleted);

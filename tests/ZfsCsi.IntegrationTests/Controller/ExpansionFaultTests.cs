@@ -28,14 +28,17 @@ public sealed class ReservationFaultFixture : DriverFixture
     public override async Task InitializeAsync()
     {
         System.IO.Directory.CreateDirectory(Directory);
-        await File.WriteAllTextAsync(Script, $"""
+        await File.WriteAllTextAsync(
+            Script,
+            $"""
             #!/bin/sh
             case "$1 $2" in
               "set refreservation="*) rm "{Armed}" 2>/dev/null && exec sleep 60 ;;
             esac
             exec zfs "$@"
 
-            """);
+            """
+        );
         File.SetUnixFileMode(Script, (UnixFileMode)0x1ED);
         await base.InitializeAsync();
     }
@@ -55,18 +58,25 @@ public sealed class ExpansionFaultTests(ReservationFaultFixture driver) : IClass
     private Csi.V1.Controller.ControllerClient Controller => driver.Client.Controller;
 
     private Task<ControllerExpandVolumeResponse> ExpandAsync(string id, long bytes) =>
-        Controller.ControllerExpandVolumeAsync(new ControllerExpandVolumeRequest
-        {
-            VolumeId = id,
-            CapacityRange = new Csi.V1.CapacityRange { RequiredBytes = bytes },
-        }).ResponseAsync;
+        Controller
+            .ControllerExpandVolumeAsync(
+                new ControllerExpandVolumeRequest
+                {
+                    VolumeId = id,
+                    CapacityRange = new Csi.V1.CapacityRange { RequiredBytes = bytes },
+                }
+            )
+            .ResponseAsync;
 
-    private async Task<long> BytesAsync(string dataset, string property) => long.Parse(await driver.GetPropertyAsync(dataset, property));
+    private async Task<long> BytesAsync(string dataset, string property) =>
+        long.Parse(await driver.GetPropertyAsync(dataset, property));
 
     [Fact]
     public async Task A_retry_after_a_timeout_between_quota_and_reservation_raises_the_reservation()
     {
-        var id = (await Controller.CreateVolumeAsync(Create(Unique("pvc-expand-cut"), 8 * MiB, parameters: Thick))).Volume.VolumeId;
+        var id = (await Controller.CreateVolumeAsync(Create(Unique("pvc-expand-cut"), 8 * MiB, parameters: Thick)))
+            .Volume
+            .VolumeId;
         await driver.ArmAsync();
 
         var cut = await Assert.ThrowsAsync<RpcException>(() => ExpandAsync(id, 16 * MiB));
@@ -87,14 +97,25 @@ public sealed class ExpansionFaultTests(ReservationFaultFixture driver) : IClass
     [Fact]
     public async Task A_retry_that_cannot_reserve_is_resource_exhausted_keeps_the_quota_and_a_later_retry_finishes()
     {
-        var id = (await Controller.CreateVolumeAsync(Create(Unique("pvc-expand-full"), 8 * MiB, parameters: Thick))).Volume.VolumeId;
+        var id = (await Controller.CreateVolumeAsync(Create(Unique("pvc-expand-full"), 8 * MiB, parameters: Thick)))
+            .Volume
+            .VolumeId;
         var available = await BytesAsync(driver.Pool.Parent, "available");
         var target = available / 2 / MiB * MiB;
         await driver.ArmAsync();
-        Assert.Equal(StatusCode.DeadlineExceeded, (await Assert.ThrowsAsync<RpcException>(() => ExpandAsync(id, target))).StatusCode);
+        Assert.Equal(
+            StatusCode.DeadlineExceeded,
+            (await Assert.ThrowsAsync<RpcException>(() => ExpandAsync(id, target))).StatusCode
+        );
 
         // Meanwhile another thick volume takes most of the pool: the reservation cannot catch up now.
-        var filler = (await Controller.CreateVolumeAsync(Create(Unique("pvc-expand-filler"), available - target / 2, parameters: Thick))).Volume.VolumeId;
+        var filler = (
+            await Controller.CreateVolumeAsync(
+                Create(Unique("pvc-expand-filler"), available - target / 2, parameters: Thick)
+            )
+        )
+            .Volume
+            .VolumeId;
         try
         {
             var full = await Assert.ThrowsAsync<RpcException>(() => ExpandAsync(id, target));
@@ -117,7 +138,9 @@ public sealed class ExpansionFaultTests(ReservationFaultFixture driver) : IClass
     [Fact]
     public async Task An_uninterrupted_thick_expansion_sets_both_in_one_call()
     {
-        var id = (await Controller.CreateVolumeAsync(Create(Unique("pvc-expand-ok"), 8 * MiB, parameters: Thick))).Volume.VolumeId;
+        var id = (await Controller.CreateVolumeAsync(Create(Unique("pvc-expand-ok"), 8 * MiB, parameters: Thick)))
+            .Volume
+            .VolumeId;
 
         Assert.Equal(24 * MiB, (await ExpandAsync(id, 24 * MiB)).CapacityBytes);
 

@@ -22,7 +22,9 @@ public sealed class FaultTests(FaultFixture driver) : IClassFixture<FaultFixture
         {
             await open.WriteAsync(new byte[] { 1, 2, 3 });
             await open.FlushAsync();
-            var e = await Assert.ThrowsAsync<RpcException>(async () => await Controller.DeleteVolumeAsync(new DeleteVolumeRequest { VolumeId = id }));
+            var e = await Assert.ThrowsAsync<RpcException>(async () =>
+                await Controller.DeleteVolumeAsync(new DeleteVolumeRequest { VolumeId = id })
+            );
             Assert.Equal(StatusCode.FailedPrecondition, e.StatusCode);
             Assert.Contains("in use", e.Status.Detail);
             Assert.Contains(id, await driver.ChildDatasetsAsync());
@@ -38,13 +40,21 @@ public sealed class FaultTests(FaultFixture driver) : IClassFixture<FaultFixture
         var id = (await Controller.CreateVolumeAsync(Create(Unique("pvc-child")))).Volume.VolumeId;
         var child = $"{id}/admin-data";
         await TestPool.WithMountLockAsync(() => Sh.CheckAsync("zfs", "create", child));
-        await File.WriteAllTextAsync(Path.Combine(await driver.GetPropertyAsync(child, "mountpoint"), "keep.txt"), "precious");
+        await File.WriteAllTextAsync(
+            Path.Combine(await driver.GetPropertyAsync(child, "mountpoint"), "keep.txt"),
+            "precious"
+        );
 
-        var e = await Assert.ThrowsAsync<RpcException>(async () => await Controller.DeleteVolumeAsync(new DeleteVolumeRequest { VolumeId = id }));
+        var e = await Assert.ThrowsAsync<RpcException>(async () =>
+            await Controller.DeleteVolumeAsync(new DeleteVolumeRequest { VolumeId = id })
+        );
         Assert.Equal(StatusCode.FailedPrecondition, e.StatusCode);
         Assert.Contains("admin-data", e.Status.Detail);
         Assert.Contains(child, await driver.AllDatasetsAsync());
-        Assert.Equal("precious", await File.ReadAllTextAsync(Path.Combine(await driver.GetPropertyAsync(child, "mountpoint"), "keep.txt")));
+        Assert.Equal(
+            "precious",
+            await File.ReadAllTextAsync(Path.Combine(await driver.GetPropertyAsync(child, "mountpoint"), "keep.txt"))
+        );
 
         // zfs-fuse calls a fresh mount busy for a moment: retry as the driver does.
         for (var attempt = 0; attempt < 20; attempt++)
@@ -70,19 +80,36 @@ public sealed class FaultTests(FaultFixture driver) : IClassFixture<FaultFixture
         // What a crash right after the one `zfs create` leaves: the dataset with its markers, state "creating".
         var name = Unique("pvc-crash");
         var dataset = $"{driver.Pool.Parent}/{name}";
-        await TestPool.WithMountLockAsync(() => Sh.CheckAsync("zfs", "create",
-            "-o", "refquota=8388608", "-o", $"{Markers.CsiName}={Markers.EncodeName(name)}",
-            "-o", $"{Markers.ParametersDigest}={VolumeParameters.Default.Digest}", "-o", $"{Markers.State}={Markers.StateCreating}",
-            dataset));
+        await TestPool.WithMountLockAsync(() =>
+            Sh.CheckAsync(
+                "zfs",
+                "create",
+                "-o",
+                "refquota=8388608",
+                "-o",
+                $"{Markers.CsiName}={Markers.EncodeName(name)}",
+                "-o",
+                $"{Markers.ParametersDigest}={VolumeParameters.Default.Digest}",
+                "-o",
+                $"{Markers.State}={Markers.StateCreating}",
+                dataset
+            )
+        );
 
-        Assert.DoesNotContain((await Controller.ListVolumesAsync(new ListVolumesRequest())).Entries, e => e.Volume.VolumeId == dataset);
-        var hidden = await Assert.ThrowsAsync<RpcException>(async () => await Controller.ControllerGetVolumeAsync(new ControllerGetVolumeRequest { VolumeId = dataset }));
+        Assert.DoesNotContain((await Controller.ListVolumesAsync(new ListVolumesRequest())).Entries, e =>
+            e.Volume.VolumeId == dataset
+        );
+        var hidden = await Assert.ThrowsAsync<RpcException>(async () =>
+            await Controller.ControllerGetVolumeAsync(new ControllerGetVolumeRequest { VolumeId = dataset })
+        );
         Assert.Equal(StatusCode.NotFound, hidden.StatusCode);
 
         var retried = await Controller.CreateVolumeAsync(Create(name, 8 * MiB));
         Assert.Equal(dataset, retried.Volume.VolumeId);
         Assert.Equal("ready", await driver.GetPropertyAsync(dataset, Markers.State));
-        Assert.Contains((await Controller.ListVolumesAsync(new ListVolumesRequest())).Entries, e => e.Volume.VolumeId == dataset);
+        Assert.Contains((await Controller.ListVolumesAsync(new ListVolumesRequest())).Entries, e =>
+            e.Volume.VolumeId == dataset
+        );
     }
 
     [Fact]
@@ -90,8 +117,17 @@ public sealed class FaultTests(FaultFixture driver) : IClassFixture<FaultFixture
     {
         var name = Unique("pvc-crash-del");
         var dataset = $"{driver.Pool.Parent}/{name}";
-        await TestPool.WithMountLockAsync(() => Sh.CheckAsync("zfs", "create",
-            "-o", $"{Markers.CsiName}={Markers.EncodeName(name)}", "-o", $"{Markers.State}={Markers.StateCreating}", dataset));
+        await TestPool.WithMountLockAsync(() =>
+            Sh.CheckAsync(
+                "zfs",
+                "create",
+                "-o",
+                $"{Markers.CsiName}={Markers.EncodeName(name)}",
+                "-o",
+                $"{Markers.State}={Markers.StateCreating}",
+                dataset
+            )
+        );
         await Controller.DeleteVolumeAsync(new DeleteVolumeRequest { VolumeId = dataset });
         Assert.DoesNotContain(dataset, await driver.ChildDatasetsAsync());
     }
@@ -111,26 +147,41 @@ public sealed class FaultTests(FaultFixture driver) : IClassFixture<FaultFixture
                 Assert.Contains(driver.Pool.Name, e.Status.Detail);
             }
             // DeleteVolume must not answer OK: the data still exists on the exported pool.
-            await Unavailable(async () => await Controller.DeleteVolumeAsync(new DeleteVolumeRequest { VolumeId = id }));
+            await Unavailable(async () =>
+                await Controller.DeleteVolumeAsync(new DeleteVolumeRequest { VolumeId = id })
+            );
             await Unavailable(async () => await Controller.CreateVolumeAsync(Create(Unique("pvc-while-exported"))));
             var clone = Create(Unique("pvc-clone-while-exported"));
-            clone.VolumeContentSource = new VolumeContentSource { Volume = new VolumeContentSource.Types.VolumeSource { VolumeId = id } };
-            await Unavailable(async () => await Controller.CreateVolumeAsync(clone));
-            await Unavailable(async () => await Controller.ControllerGetVolumeAsync(new ControllerGetVolumeRequest { VolumeId = id }));
-            await Unavailable(async () => await Controller.ControllerExpandVolumeAsync(new ControllerExpandVolumeRequest
+            clone.VolumeContentSource = new VolumeContentSource
             {
-                VolumeId = id,
-                CapacityRange = new Csi.V1.CapacityRange { RequiredBytes = 64 * MiB },
-            }));
+                Volume = new VolumeContentSource.Types.VolumeSource { VolumeId = id },
+            };
+            await Unavailable(async () => await Controller.CreateVolumeAsync(clone));
+            await Unavailable(async () =>
+                await Controller.ControllerGetVolumeAsync(new ControllerGetVolumeRequest { VolumeId = id })
+            );
+            await Unavailable(async () =>
+                await Controller.ControllerExpandVolumeAsync(
+                    new ControllerExpandVolumeRequest
+                    {
+                        VolumeId = id,
+                        CapacityRange = new Csi.V1.CapacityRange { RequiredBytes = 64 * MiB },
+                    }
+                )
+            );
             await Unavailable(async () => await Controller.ListVolumesAsync(new ListVolumesRequest()));
             await Unavailable(async () => await Controller.GetCapacityAsync(new GetCapacityRequest()));
         }
         finally
         {
-            await TestPool.WithMountLockAsync(() => Sh.CheckAsync("zpool", "import", "-d", driver.Pool.VdevDirectory, driver.Pool.Name));
+            await TestPool.WithMountLockAsync(() =>
+                Sh.CheckAsync("zpool", "import", "-d", driver.Pool.VdevDirectory, driver.Pool.Name)
+            );
         }
         Assert.True((await driver.Client.Identity.ProbeAsync(new ProbeRequest())).Ready);
-        Assert.Contains((await Controller.ListVolumesAsync(new ListVolumesRequest())).Entries, e => e.Volume.VolumeId == id);
+        Assert.Contains((await Controller.ListVolumesAsync(new ListVolumesRequest())).Entries, e =>
+            e.Volume.VolumeId == id
+        );
     }
 }
 
@@ -139,7 +190,8 @@ public sealed class HungZfsFixture : DriverFixture
 {
     public static readonly string Script = $"/tmp/zfs-csi-tests/hung-zfs-{Guid.NewGuid():N}";
 
-    protected override IEnumerable<string> ExtraArgs => ["--mode", "controller", "--zfs", Script, "--zfs-timeout", "0.5"];
+    protected override IEnumerable<string> ExtraArgs =>
+        ["--mode", "controller", "--zfs", Script, "--zfs-timeout", "0.5"];
 
     public override async Task InitializeAsync()
     {
@@ -163,7 +215,8 @@ public sealed class HungZfsTests(HungZfsFixture driver) : IClassFixture<HungZfsF
     {
         var started = System.Diagnostics.Stopwatch.StartNew();
         var e = await Assert.ThrowsAsync<RpcException>(async () =>
-            await driver.Client.Controller.CreateVolumeAsync(Create(Unique("pvc-hung"))));
+            await driver.Client.Controller.CreateVolumeAsync(Create(Unique("pvc-hung")))
+        );
         Assert.Equal(StatusCode.DeadlineExceeded, e.StatusCode);
         Assert.Contains("hung", e.Status.Detail);
         Assert.True(started.Elapsed < TimeSpan.FromSeconds(10), $"took {started.Elapsed}");

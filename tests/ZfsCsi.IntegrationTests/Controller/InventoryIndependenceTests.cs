@@ -28,7 +28,10 @@ public sealed class InventoryIndependenceTests(DriverFixture driver) : IClassFix
 
         foreach (var (rpc, commands) in large)
         {
-            Assert.False(commands.Any(ListsTheParent), $"{rpc} lists the parent: {string.Join("; ", commands.Where(ListsTheParent))}");
+            Assert.False(
+                commands.Any(ListsTheParent),
+                $"{rpc} lists the parent: {string.Join("; ", commands.Where(ListsTheParent))}"
+            );
         }
         Assert.Equal(Summary(small), Summary(large));
     }
@@ -39,15 +42,21 @@ public sealed class InventoryIndependenceTests(DriverFixture driver) : IClassFix
     /// that is the backend's timing, not the inventory.
     /// </summary>
     private static string Summary(IReadOnlyList<(string Rpc, IReadOnlyList<CommandLine> Commands)> profile) =>
-        string.Join('\n', profile.Select(p =>
-        {
-            var distinct = p.Commands.Where((c, i) => i == 0 || !c.Arguments.SequenceEqual(p.Commands[i - 1].Arguments)).ToList();
-            return $"{p.Rpc}: {distinct.Count} ({string.Join(", ", distinct.Select(c => c.Arguments[0]))})";
-        }));
+        string.Join(
+            '\n',
+            profile.Select(p =>
+            {
+                var distinct = p
+                    .Commands.Where((c, i) => i == 0 || !c.Arguments.SequenceEqual(p.Commands[i - 1].Arguments))
+                    .ToList();
+                return $"{p.Rpc}: {distinct.Count} ({string.Join(", ", distinct.Select(c => c.Arguments[0]))})";
+            })
+        );
 
     /// <summary>A <c>zfs get -r</c> or <c>-d 1</c> of the parent dataset: a listing of the whole inventory.</summary>
     private bool ListsTheParent(CommandLine command) =>
-        command.Arguments.Contains(driver.Pool.Parent) && (command.Arguments.Contains("-r") || command.Arguments.Contains("-d"));
+        command.Arguments.Contains(driver.Pool.Parent)
+        && (command.Arguments.Contains("-r") || command.Arguments.Contains("-d"));
 
     private async Task<IReadOnlyList<(string Rpc, IReadOnlyList<CommandLine> Commands)>> ProfileAsync(string round)
     {
@@ -60,32 +69,76 @@ public sealed class InventoryIndependenceTests(DriverFixture driver) : IClassFix
             return result;
         }
         var name = Unique($"pvc-io{round}");
-        var volume = (await Measure("CreateVolume", async () => await Controller.CreateVolumeAsync(Create(name)))).Volume.VolumeId;
+        var volume = (await Measure("CreateVolume", async () => await Controller.CreateVolumeAsync(Create(name))))
+            .Volume
+            .VolumeId;
         await Measure("CreateVolume retry", async () => await Controller.CreateVolumeAsync(Create(name)));
-        await Measure("ControllerGetVolume", async () => await Controller.ControllerGetVolumeAsync(new ControllerGetVolumeRequest { VolumeId = volume }));
-        await Measure("ControllerExpandVolume", async () => await Controller.ControllerExpandVolumeAsync(new ControllerExpandVolumeRequest
-        {
-            VolumeId = volume,
-            CapacityRange = new Csi.V1.CapacityRange { RequiredBytes = 16 * MiB },
-            VolumeCapability = Mount(),
-        }));
+        await Measure("ControllerGetVolume", async () =>
+            await Controller.ControllerGetVolumeAsync(new ControllerGetVolumeRequest { VolumeId = volume })
+        );
+        await Measure("ControllerExpandVolume", async () => await Controller.ControllerExpandVolumeAsync(
+                new ControllerExpandVolumeRequest
+                {
+                    VolumeId = volume,
+                    CapacityRange = new Csi.V1.CapacityRange { RequiredBytes = 16 * MiB },
+                    VolumeCapability = Mount(),
+                }
+            ));
         var snapshotName = Unique($"snapshot-io{round}");
-        var snapshot = (await Measure("CreateSnapshot", async () => await Controller.CreateSnapshotAsync(new CreateSnapshotRequest { Name = snapshotName, SourceVolumeId = volume }))).Snapshot.SnapshotId;
-        await Measure("CreateSnapshot retry", async () => await Controller.CreateSnapshotAsync(new CreateSnapshotRequest { Name = snapshotName, SourceVolumeId = volume }));
-        await Measure("GetSnapshot", async () => await Controller.GetSnapshotAsync(new GetSnapshotRequest { SnapshotId = snapshot }));
-        await Measure("ListSnapshots by id", async () => await Controller.ListSnapshotsAsync(new ListSnapshotsRequest { SnapshotId = snapshot }));
+        var snapshot = (
+            await Measure("CreateSnapshot", async () =>
+                await Controller.CreateSnapshotAsync(
+                    new CreateSnapshotRequest { Name = snapshotName, SourceVolumeId = volume }
+                )
+            )
+        )
+            .Snapshot
+            .SnapshotId;
+        await Measure("CreateSnapshot retry", async () =>
+            await Controller.CreateSnapshotAsync(
+                new CreateSnapshotRequest { Name = snapshotName, SourceVolumeId = volume }
+            )
+        );
+        await Measure("GetSnapshot", async () =>
+            await Controller.GetSnapshotAsync(new GetSnapshotRequest { SnapshotId = snapshot })
+        );
+        await Measure("ListSnapshots by id", async () =>
+            await Controller.ListSnapshotsAsync(new ListSnapshotsRequest { SnapshotId = snapshot })
+        );
         var restore = Create(Unique($"pvc-io{round}r"));
-        restore.VolumeContentSource = new VolumeContentSource { Snapshot = new VolumeContentSource.Types.SnapshotSource { SnapshotId = snapshot } };
-        var restored = (await Measure("CreateVolume from a snapshot", async () => await Controller.CreateVolumeAsync(restore))).Volume.VolumeId;
+        restore.VolumeContentSource = new VolumeContentSource
+        {
+            Snapshot = new VolumeContentSource.Types.SnapshotSource { SnapshotId = snapshot },
+        };
+        var restored = (
+            await Measure("CreateVolume from a snapshot", async () => await Controller.CreateVolumeAsync(restore))
+        )
+            .Volume
+            .VolumeId;
         var clone = Create(Unique($"pvc-io{round}c"), 16 * MiB);
-        clone.VolumeContentSource = new VolumeContentSource { Volume = new VolumeContentSource.Types.VolumeSource { VolumeId = volume } };
-        var cloned = (await Measure("CreateVolume from a volume", async () => await Controller.CreateVolumeAsync(clone))).Volume.VolumeId;
+        clone.VolumeContentSource = new VolumeContentSource
+        {
+            Volume = new VolumeContentSource.Types.VolumeSource { VolumeId = volume },
+        };
+        var cloned = (
+            await Measure("CreateVolume from a volume", async () => await Controller.CreateVolumeAsync(clone))
+        )
+            .Volume
+            .VolumeId;
         // Deletes last, back to back: each asks the background sweep to run seconds later, and the
         // sweep's own listing must not be counted as an RPC's.
-        await Measure("DeleteVolume", async () => await Controller.DeleteVolumeAsync(new DeleteVolumeRequest { VolumeId = cloned }));
-        await Measure("DeleteVolume of a restore", async () => await Controller.DeleteVolumeAsync(new DeleteVolumeRequest { VolumeId = restored }));
-        await Measure("DeleteSnapshot", async () => await Controller.DeleteSnapshotAsync(new DeleteSnapshotRequest { SnapshotId = snapshot }));
-        await Measure("DeleteVolume with its snapshot gone", async () => await Controller.DeleteVolumeAsync(new DeleteVolumeRequest { VolumeId = volume }));
+        await Measure("DeleteVolume", async () =>
+            await Controller.DeleteVolumeAsync(new DeleteVolumeRequest { VolumeId = cloned })
+        );
+        await Measure("DeleteVolume of a restore", async () =>
+            await Controller.DeleteVolumeAsync(new DeleteVolumeRequest { VolumeId = restored })
+        );
+        await Measure("DeleteSnapshot", async () =>
+            await Controller.DeleteSnapshotAsync(new DeleteSnapshotRequest { SnapshotId = snapshot })
+        );
+        await Measure("DeleteVolume with its snapshot gone", async () =>
+            await Controller.DeleteVolumeAsync(new DeleteVolumeRequest { VolumeId = volume })
+        );
         // Let the requested sweep run and finish before anything else is counted.
         await Task.Delay(TimeSpan.FromSeconds(6));
         return profile;
@@ -98,17 +151,35 @@ public sealed class InventoryIndependenceTests(DriverFixture driver) : IClassFix
         {
             var name = $"pvc-inventory-{i:D3}";
             var dataset = $"{driver.Pool.Parent}/{name}";
-            await TestPool.WithMountLockAsync(() => Sh.CheckAsync("zfs", "create",
-                "-o", "canmount=off", "-o", "refquota=1048576",
-                "-o", $"{Markers.CsiName}={Markers.EncodeName(name)}",
-                "-o", $"{Markers.ParametersDigest}={VolumeParameters.Default.Digest}",
-                "-o", $"{Markers.State}={Markers.StateReady}",
-                dataset));
+            await TestPool.WithMountLockAsync(() =>
+                Sh.CheckAsync(
+                    "zfs",
+                    "create",
+                    "-o",
+                    "canmount=off",
+                    "-o",
+                    "refquota=1048576",
+                    "-o",
+                    $"{Markers.CsiName}={Markers.EncodeName(name)}",
+                    "-o",
+                    $"{Markers.ParametersDigest}={VolumeParameters.Default.Digest}",
+                    "-o",
+                    $"{Markers.State}={Markers.StateReady}",
+                    dataset
+                )
+            );
             for (var s = 0; s < snapshotsEach; s++)
             {
                 var snapshot = $"snapshot-inventory-{i:D3}-{s}";
-                await Sh.CheckAsync("zfs", "snapshot", "-o", $"{Markers.CsiName}={Markers.EncodeName(snapshot)}",
-                    "-o", $"{Markers.SnapshotId}={dataset}@{snapshot}", $"{dataset}@{snapshot}");
+                await Sh.CheckAsync(
+                    "zfs",
+                    "snapshot",
+                    "-o",
+                    $"{Markers.CsiName}={Markers.EncodeName(snapshot)}",
+                    "-o",
+                    $"{Markers.SnapshotId}={dataset}@{snapshot}",
+                    $"{dataset}@{snapshot}"
+                );
             }
         }
     }

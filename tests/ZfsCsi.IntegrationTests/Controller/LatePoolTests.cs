@@ -12,7 +12,11 @@ public sealed class LatePoolFixture : DriverFixture
         await Pool.InitializeAsync();
         await TestPool.WithMountLockAsync(async () =>
         {
-            for (var attempt = 0; attempt < 20 && (await Sh.RunAsync("zfs", "destroy", Pool.Parent)).ExitCode != 0; attempt++)
+            for (
+                var attempt = 0;
+                attempt < 20 && (await Sh.RunAsync("zfs", "destroy", Pool.Parent)).ExitCode != 0;
+                attempt++
+            )
             {
                 await Task.Delay(50);
             }
@@ -29,7 +33,9 @@ public sealed class LatePoolTests(LatePoolFixture driver) : IClassFixture<LatePo
     {
         Assert.False((await driver.Client.Identity.ProbeAsync(new ProbeRequest())).Ready);
 
-        await TestPool.WithMountLockAsync(() => Sh.CheckAsync("zpool", "import", "-d", driver.Pool.VdevDirectory, driver.Pool.Name));
+        await TestPool.WithMountLockAsync(() =>
+            Sh.CheckAsync("zpool", "import", "-d", driver.Pool.VdevDirectory, driver.Pool.Name)
+        );
 
         Assert.True((await driver.Client.Identity.ProbeAsync(new ProbeRequest())).Ready);
         var volume = await driver.Client.Controller.CreateVolumeAsync(Create(Unique("pvc-late")));

@@ -38,12 +38,13 @@ public sealed class ListingTests(ListingFixture driver) : IClassFixture<ListingF
         var token = "";
         do
         {
-            var page = await driver.Client.Controller.ListVolumesAsync(new ListVolumesRequest { MaxEntries = 3, StartingToken = token });
+            var page = await driver.Client.Controller.ListVolumesAsync(
+                new ListVolumesRequest { MaxEntries = 3, StartingToken = token }
+            );
             sizes.Add(page.Entries.Count);
             seen.AddRange(page.Entries.Select(e => e.Volume.VolumeId));
             token = page.NextToken;
-        }
-        while (token.Length > 0);
+        } while (token.Length > 0);
 
         Assert.Equal([3, 3, 1], sizes);
         Assert.Equal(ids.Order(), seen.Order());
@@ -59,7 +60,9 @@ public sealed class ListingTests(ListingFixture driver) : IClassFixture<ListingF
 
         await driver.RestartDriverAsync();
 
-        var rest = await driver.Client.Controller.ListVolumesAsync(new ListVolumesRequest { StartingToken = first.NextToken });
+        var rest = await driver.Client.Controller.ListVolumesAsync(
+            new ListVolumesRequest { StartingToken = first.NextToken }
+        );
         Assert.Equal(ids.Order(), first.Entries.Concat(rest.Entries).Select(e => e.Volume.VolumeId).Order());
         Assert.Empty(rest.NextToken);
     }
@@ -71,8 +74,12 @@ public sealed class ListingTests(ListingFixture driver) : IClassFixture<ListingF
         var ids = (await CreateAsync("pvc-churn", 6)).Order(StringComparer.Ordinal).ToList();
         var first = await driver.Client.Controller.ListVolumesAsync(new ListVolumesRequest { MaxEntries = 3 });
         // Delete the last volume of the first page: the token still points after it.
-        await driver.Client.Controller.DeleteVolumeAsync(new DeleteVolumeRequest { VolumeId = first.Entries[^1].Volume.VolumeId });
-        var rest = await driver.Client.Controller.ListVolumesAsync(new ListVolumesRequest { StartingToken = first.NextToken });
+        await driver.Client.Controller.DeleteVolumeAsync(
+            new DeleteVolumeRequest { VolumeId = first.Entries[^1].Volume.VolumeId }
+        );
+        var rest = await driver.Client.Controller.ListVolumesAsync(
+            new ListVolumesRequest { StartingToken = first.NextToken }
+        );
         Assert.Equal(ids.Skip(3), rest.Entries.Select(e => e.Volume.VolumeId));
     }
 
@@ -80,7 +87,10 @@ public sealed class ListingTests(ListingFixture driver) : IClassFixture<ListingF
     public async Task A_forged_token_is_aborted()
     {
         var e = await Assert.ThrowsAsync<RpcException>(async () =>
-            await driver.Client.Controller.ListVolumesAsync(new ListVolumesRequest { StartingToken = "cHZjLWEx.000000000000" }));
+            await driver.Client.Controller.ListVolumesAsync(
+                new ListVolumesRequest { StartingToken = "cHZjLWEx.000000000000" }
+            )
+        );
         Assert.Equal(StatusCode.Aborted, e.StatusCode);
     }
 }

@@ -16,7 +16,12 @@ public sealed class ModifyVolumeTests(ModifyVolumeFixture driver) : IClassFixtur
 {
     private Csi.V1.Controller.ControllerClient Controller => driver.Client.Controller;
 
-    private async Task<string> CreateAsync(long size = 8 * MiB, Dictionary<string, string>? parameters = null, Dictionary<string, string>? mutable = null, string? name = null)
+    private async Task<string> CreateAsync(
+        long size = 8 * MiB,
+        Dictionary<string, string>? parameters = null,
+        Dictionary<string, string>? mutable = null,
+        string? name = null
+    )
     {
         var request = Create(name ?? Unique("pvc-modify"), size, parameters: parameters);
         if (mutable is not null)
@@ -39,7 +44,9 @@ public sealed class ModifyVolumeTests(ModifyVolumeFixture driver) : IClassFixtur
     private Task<string> Get(string id, string property) => driver.GetPropertyAsync(id, property);
 
     private async Task<long> CapacityAsync(string id) =>
-        (await Controller.ControllerGetVolumeAsync(new ControllerGetVolumeRequest { VolumeId = id })).Volume.CapacityBytes;
+        (await Controller.ControllerGetVolumeAsync(new ControllerGetVolumeRequest { VolumeId = id }))
+            .Volume
+            .CapacityBytes;
 
     [Fact]
     public async Task The_controller_advertises_modify_volume()
@@ -56,12 +63,18 @@ public sealed class ModifyVolumeTests(ModifyVolumeFixture driver) : IClassFixtur
         await File.WriteAllTextAsync(Path.Combine(mountpoint, "kept"), "data");
         Dictionary<string, string> vac = new()
         {
-            ["compression"] = "gzip-2", ["recordsize"] = "32K", ["atime"] = "off",
-            ["property.com.sun:auto-snapshot"] = "false", ["property.logbias"] = "throughput", ["property.primarycache"] = "metadata",
+            ["compression"] = "gzip-2",
+            ["recordsize"] = "32K",
+            ["atime"] = "off",
+            ["property.com.sun:auto-snapshot"] = "false",
+            ["property.logbias"] = "throughput",
+            ["property.primarycache"] = "metadata",
         };
 
         await ModifyAsync(id, vac);
-        var retry = (await driver.Commands.DuringAsync(() => ModifyAsync(id, vac))).Select(c => string.Join(' ', c.Arguments)).ToList();
+        var retry = (await driver.Commands.DuringAsync(() => ModifyAsync(id, vac)))
+            .Select(c => string.Join(' ', c.Arguments))
+            .ToList();
 
         Assert.Equal("gzip-2", await Get(id, "compression"));
         Assert.Equal("32768", await Get(id, "recordsize"));
@@ -133,7 +146,13 @@ public sealed class ModifyVolumeTests(ModifyVolumeFixture driver) : IClassFixtur
         Assert.Equal("0", await Get(id, "refquota"));
         Assert.Equal(12 * MiB, await CapacityAsync(id));
 
-        await Controller.ControllerExpandVolumeAsync(new ControllerExpandVolumeRequest { VolumeId = id, CapacityRange = new CapacityRange { RequiredBytes = 14 * MiB } });
+        await Controller.ControllerExpandVolumeAsync(
+            new ControllerExpandVolumeRequest
+            {
+                VolumeId = id,
+                CapacityRange = new CapacityRange { RequiredBytes = 14 * MiB },
+            }
+        );
         Assert.Equal((14 * MiB).ToString(), await Get(id, "quota"));
 
         await ModifyAsync(id, new() { ["quotaType"] = "refquota" });
@@ -164,7 +183,15 @@ public sealed class ModifyVolumeTests(ModifyVolumeFixture driver) : IClassFixtur
         await Sh.CheckAsync("zfs", "set", $"quota={8 * MiB}", id);
         await Sh.CheckAsync("zfs", "set", "atime=off", id);
 
-        await ModifyAsync(id, new() { ["quotaType"] = "quota", ["atime"] = "off", ["compression"] = "gzip" });
+        await ModifyAsync(
+            id,
+            new()
+            {
+                ["quotaType"] = "quota",
+                ["atime"] = "off",
+                ["compression"] = "gzip",
+            }
+        );
 
         Assert.Equal((8 * MiB).ToString(), await Get(id, "quota"));
         Assert.Equal("0", await Get(id, "refquota"));
@@ -172,23 +199,54 @@ public sealed class ModifyVolumeTests(ModifyVolumeFixture driver) : IClassFixtur
         Assert.Equal(8 * MiB, await CapacityAsync(id));
     }
 
-    public static TheoryData<string, Dictionary<string, string>> Refused() => new()
-    {
-        { "unknown key", new() { ["iops"] = "3000" } },
-        { "casesensitivity is fixed at creation", new() { ["property.casesensitivity"] = "mixed" } },
-        { "utf8only is fixed at creation", new() { ["property.utf8only"] = "on" } },
-        { "encryption", new() { ["property.encryption"] = "on" } },
-        { "a property the driver manages", new() { ["property.refquota"] = "1G" } },
-        { "a bad value", new() { ["compression"] = "fastest" } },
-        { "sync: zfs-fuse 0.7 has no such property", new() { ["property.sync"] = "always" } },
-        { "recordsize above zfs-fuse's 128K", new() { ["recordsize"] = "1M" } },
-        { "another root mode", new() { ["rootMode"] = "0700" } },
-        { "no mutable parameters", new() },
-    };
+    public static TheoryData<string, Dictionary<string, string>> Refused() =>
+        new()
+        {
+            {
+                "unknown key",
+                new() { ["iops"] = "3000" }
+            },
+            {
+                "casesensitivity is fixed at creation",
+                new() { ["property.casesensitivity"] = "mixed" }
+            },
+            {
+                "utf8only is fixed at creation",
+                new() { ["property.utf8only"] = "on" }
+            },
+            {
+                "encryption",
+                new() { ["property.encryption"] = "on" }
+            },
+            {
+                "a property the driver manages",
+                new() { ["property.refquota"] = "1G" }
+            },
+            {
+                "a bad value",
+                new() { ["compression"] = "fastest" }
+            },
+            {
+                "sync: zfs-fuse 0.7 has no such property",
+                new() { ["property.sync"] = "always" }
+            },
+            {
+                "recordsize above zfs-fuse's 128K",
+                new() { ["recordsize"] = "1M" }
+            },
+            {
+                "another root mode",
+                new() { ["rootMode"] = "0700" }
+            },
+            { "no mutable parameters", new() },
+        };
 
     [Theory]
     [MemberData(nameof(Refused))]
-    public async Task What_cannot_change_is_invalid_argument_with_the_volume_as_it_was(string why, Dictionary<string, string> mutable)
+    public async Task What_cannot_change_is_invalid_argument_with_the_volume_as_it_was(
+        string why,
+        Dictionary<string, string> mutable
+    )
     {
         var id = await CreateAsync(mutable: new() { ["rootMode"] = "0775" });
         var before = (await Sh.CheckAsync("zfs", "get", "-H", "-p", "-o", "property,value,source", "all", id)).Trim();
@@ -197,14 +255,23 @@ public sealed class ModifyVolumeTests(ModifyVolumeFixture driver) : IClassFixtur
 
         Assert.True(e.StatusCode == StatusCode.InvalidArgument, $"{why}: {e.StatusCode} {e.Status.Detail}");
         Assert.False(string.IsNullOrWhiteSpace(e.Status.Detail));
-        Assert.Equal(before, (await Sh.CheckAsync("zfs", "get", "-H", "-p", "-o", "property,value,source", "all", id)).Trim());
+        Assert.Equal(
+            before,
+            (await Sh.CheckAsync("zfs", "get", "-H", "-p", "-o", "property,value,source", "all", id)).Trim()
+        );
     }
 
     [Fact]
     public async Task A_bad_modify_of_an_unknown_volume_is_invalid_argument_not_not_found()
     {
-        Assert.Equal(StatusCode.InvalidArgument, await ModifyFailsAsync($"{driver.Pool.Parent}/pvc-nope", new() { ["property.casesensitivity"] = "mixed" }));
-        Assert.Equal(StatusCode.NotFound, await ModifyFailsAsync($"{driver.Pool.Parent}/pvc-nope", new() { ["compression"] = "on" }));
+        Assert.Equal(
+            StatusCode.InvalidArgument,
+            await ModifyFailsAsync($"{driver.Pool.Parent}/pvc-nope", new() { ["property.casesensitivity"] = "mixed" })
+        );
+        Assert.Equal(
+            StatusCode.NotFound,
+            await ModifyFailsAsync($"{driver.Pool.Parent}/pvc-nope", new() { ["compression"] = "on" })
+        );
     }
 
     [Fact]
@@ -215,7 +282,11 @@ public sealed class ModifyVolumeTests(ModifyVolumeFixture driver) : IClassFixtur
         Assert.Equal(StatusCode.NotFound, await ModifyFailsAsync(gone, new() { ["compression"] = "gzip" }));
 
         var kept = await CreateAsync();
-        var snapshot = (await Controller.CreateSnapshotAsync(new CreateSnapshotRequest { Name = Unique("snap-modify"), SourceVolumeId = kept })).Snapshot;
+        var snapshot = (
+            await Controller.CreateSnapshotAsync(
+                new CreateSnapshotRequest { Name = Unique("snap-modify"), SourceVolumeId = kept }
+            )
+        ).Snapshot;
         await Controller.DeleteVolumeAsync(new DeleteVolumeRequest { VolumeId = kept });
         Assert.Equal("deleted", await Get(kept, "zfs-csi:state"));
         Assert.Equal(StatusCode.NotFound, await ModifyFailsAsync(kept, new() { ["compression"] = "gzip" }));
@@ -226,7 +297,10 @@ public sealed class ModifyVolumeTests(ModifyVolumeFixture driver) : IClassFixtur
     [Fact]
     public async Task Mutable_parameters_at_creation_are_set_by_the_create_itself()
     {
-        var id = await CreateAsync(parameters: new() { ["atime"] = "off" }, mutable: new() { ["compression"] = "gzip", ["property.com.sun:auto-snapshot"] = "false" });
+        var id = await CreateAsync(
+            parameters: new() { ["atime"] = "off" },
+            mutable: new() { ["compression"] = "gzip", ["property.com.sun:auto-snapshot"] = "false" }
+        );
 
         Assert.Equal("gzip", await Get(id, "compression"));
         Assert.Equal("false", await Get(id, "com.sun:auto-snapshot"));
@@ -235,7 +309,9 @@ public sealed class ModifyVolumeTests(ModifyVolumeFixture driver) : IClassFixtur
         var create = Assert.Single(mine, c => c.Arguments[0] == "create");
         Assert.Contains("-o", create.Arguments);
         Assert.Contains("compression=gzip", create.Arguments);
-        Assert.DoesNotContain(mine, c => c.Arguments[0] == "set" && c.Arguments[1].StartsWith("compression", StringComparison.Ordinal));
+        Assert.DoesNotContain(mine, c =>
+            c.Arguments[0] == "set" && c.Arguments[1].StartsWith("compression", StringComparison.Ordinal)
+        );
     }
 
     [Fact]
@@ -245,7 +321,9 @@ public sealed class ModifyVolumeTests(ModifyVolumeFixture driver) : IClassFixtur
         var id = await CreateAsync(name: name, mutable: new() { ["compression"] = "gzip" });
 
         Assert.Equal(id, await CreateAsync(name: name, mutable: new() { ["property.compression"] = "gzip" }));
-        var e = await Assert.ThrowsAsync<RpcException>(() => CreateAsync(name: name, mutable: new() { ["compression"] = "off" }));
+        var e = await Assert.ThrowsAsync<RpcException>(() =>
+            CreateAsync(name: name, mutable: new() { ["compression"] = "off" })
+        );
         Assert.Equal(StatusCode.AlreadyExists, e.StatusCode);
         e = await Assert.ThrowsAsync<RpcException>(() => CreateAsync(name: name));
         Assert.Equal(StatusCode.AlreadyExists, e.StatusCode);
@@ -256,7 +334,9 @@ public sealed class ModifyVolumeTests(ModifyVolumeFixture driver) : IClassFixtur
     {
         var before = await driver.AllDatasetsAsync();
 
-        var e = await Assert.ThrowsAsync<RpcException>(() => CreateAsync(parameters: new() { ["compression"] = "on" }, mutable: new() { ["compression"] = "gzip" }));
+        var e = await Assert.ThrowsAsync<RpcException>(() =>
+            CreateAsync(parameters: new() { ["compression"] = "on" }, mutable: new() { ["compression"] = "gzip" })
+        );
 
         Assert.Equal(StatusCode.InvalidArgument, e.StatusCode);
         Assert.Equal(before, await driver.AllDatasetsAsync());

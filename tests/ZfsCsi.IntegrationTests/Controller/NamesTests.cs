@@ -11,11 +11,26 @@ namespace ZfsCsi.IntegrationTests.Controller;
 public sealed class NamesTests(ControllerFixture driver) : IClassFixture<ControllerFixture>
 {
     public static TheoryData<string> OddNames =>
-    [
-        "with/slash", "snap@shot", "per%cent", ".", "..", "-leading-dash", "with space", "quote'single", "quote\"double",
-        "$(rm -rf /)", "semi;colon", "tab\there", "new\nline", "ünïcödé", "cr\rlf", "UPPER-case", "../../etc/passwd",
-        new string('n', 128),
-    ];
+        [
+            "with/slash",
+            "snap@shot",
+            "per%cent",
+            ".",
+            "..",
+            "-leading-dash",
+            "with space",
+            "quote'single",
+            "quote\"double",
+            "$(rm -rf /)",
+            "semi;colon",
+            "tab\there",
+            "new\nline",
+            "ünïcödé",
+            "cr\rlf",
+            "UPPER-case",
+            "../../etc/passwd",
+            new string('n', 128),
+        ];
 
     [Theory]
     [MemberData(nameof(OddNames))]
@@ -39,7 +54,17 @@ public sealed class NamesTests(ControllerFixture driver) : IClassFixture<Control
     }
 
     /// <summary>The control characters the CSI spec bans in names (CreateVolumeRequest.name).</summary>
-    public static TheoryData<string> BannedNames => ["nul\0char", "ctrl\u0001char", "bell\u0007", "vtab\u000b", "esc\u001b[2J", "del\u007f", "c1\u0085next", "c1\u009f"];
+    public static TheoryData<string> BannedNames =>
+        [
+            "nul\0char",
+            "ctrl\u0001char",
+            "bell\u0007",
+            "vtab\u000b",
+            "esc\u001b[2J",
+            "del\u007f",
+            "c1\u0085next",
+            "c1\u009f",
+        ];
 
     [Theory]
     [MemberData(nameof(BannedNames))]
@@ -47,7 +72,9 @@ public sealed class NamesTests(ControllerFixture driver) : IClassFixture<Control
     {
         var before = await driver.ChildDatasetsAsync();
 
-        var e = await Assert.ThrowsAsync<RpcException>(() => driver.Client.Controller.CreateVolumeAsync(Create(name)).ResponseAsync);
+        var e = await Assert.ThrowsAsync<RpcException>(() =>
+            driver.Client.Controller.CreateVolumeAsync(Create(name)).ResponseAsync
+        );
 
         Assert.Equal(StatusCode.InvalidArgument, e.StatusCode);
         Assert.Contains("control character U+", e.Status.Detail);

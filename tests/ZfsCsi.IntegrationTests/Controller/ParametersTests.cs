@@ -32,11 +32,13 @@ public sealed class ParametersTests(ParametersFixture driver) : IClassFixture<Pa
         Assert.Equal((8 * MiB).ToString(), await driver.GetPropertyAsync(id, "quota"));
         Assert.Equal("0", await driver.GetPropertyAsync(id, "refquota"));
 
-        var expanded = await Controller.ControllerExpandVolumeAsync(new ControllerExpandVolumeRequest
-        {
-            VolumeId = id,
-            CapacityRange = new CapacityRange { RequiredBytes = 12 * MiB },
-        });
+        var expanded = await Controller.ControllerExpandVolumeAsync(
+            new ControllerExpandVolumeRequest
+            {
+                VolumeId = id,
+                CapacityRange = new CapacityRange { RequiredBytes = 12 * MiB },
+            }
+        );
         Assert.Equal(12 * MiB, expanded.CapacityBytes);
         Assert.Equal((12 * MiB).ToString(), await driver.GetPropertyAsync(id, "quota"));
     }
@@ -46,11 +48,13 @@ public sealed class ParametersTests(ParametersFixture driver) : IClassFixture<Pa
     {
         var id = await CreateAsync(8 * MiB, new() { ["provisioning"] = "thick" });
         Assert.Equal((8 * MiB).ToString(), await driver.GetPropertyAsync(id, "refreservation"));
-        await Controller.ControllerExpandVolumeAsync(new ControllerExpandVolumeRequest
-        {
-            VolumeId = id,
-            CapacityRange = new CapacityRange { RequiredBytes = 10 * MiB },
-        });
+        await Controller.ControllerExpandVolumeAsync(
+            new ControllerExpandVolumeRequest
+            {
+                VolumeId = id,
+                CapacityRange = new CapacityRange { RequiredBytes = 10 * MiB },
+            }
+        );
         Assert.Equal((10 * MiB).ToString(), await driver.GetPropertyAsync(id, "refreservation"));
         Assert.Equal((10 * MiB).ToString(), await driver.GetPropertyAsync(id, "refquota"));
     }
@@ -60,11 +64,15 @@ public sealed class ParametersTests(ParametersFixture driver) : IClassFixture<Pa
     {
         var available = (await Controller.GetCapacityAsync(new GetCapacityRequest())).AvailableCapacity;
         var id = await CreateAsync(8 * MiB, new() { ["provisioning"] = "thick" });
-        var e = await Assert.ThrowsAsync<RpcException>(async () => await Controller.ControllerExpandVolumeAsync(new ControllerExpandVolumeRequest
-        {
-            VolumeId = id,
-            CapacityRange = new CapacityRange { RequiredBytes = available + 8 * MiB },
-        }));
+        var e = await Assert.ThrowsAsync<RpcException>(async () =>
+            await Controller.ControllerExpandVolumeAsync(
+                new ControllerExpandVolumeRequest
+                {
+                    VolumeId = id,
+                    CapacityRange = new CapacityRange { RequiredBytes = available + 8 * MiB },
+                }
+            )
+        );
         Assert.Equal(StatusCode.ResourceExhausted, e.StatusCode);
         Assert.Equal((8 * MiB).ToString(), await driver.GetPropertyAsync(id, "refquota"));
         Assert.Equal((8 * MiB).ToString(), await driver.GetPropertyAsync(id, "refreservation"));
@@ -78,7 +86,9 @@ public sealed class ParametersTests(ParametersFixture driver) : IClassFixture<Pa
         var before = await driver.AllDatasetsAsync();
         // Fits in the pool's total size (so not OUT_OF_RANGE), but not in what is free now.
         var first = await CreateAsync(available / 2, new() { ["provisioning"] = "thick" });
-        var e = await Assert.ThrowsAsync<RpcException>(async () => await CreateAsync(available * 3 / 4, new() { ["provisioning"] = "thick" }));
+        var e = await Assert.ThrowsAsync<RpcException>(async () =>
+            await CreateAsync(available * 3 / 4, new() { ["provisioning"] = "thick" })
+        );
         Assert.Equal(StatusCode.ResourceExhausted, e.StatusCode);
         Assert.Equal(before.Append(first).Order(StringComparer.Ordinal), await driver.AllDatasetsAsync());
         await Controller.DeleteVolumeAsync(new DeleteVolumeRequest { VolumeId = first });
@@ -87,14 +97,17 @@ public sealed class ParametersTests(ParametersFixture driver) : IClassFixture<Pa
     [Fact]
     public async Task Zfs_properties_and_the_property_prefix_are_set_locally_on_the_dataset()
     {
-        var id = await CreateAsync(8 * MiB, new()
-        {
-            ["compression"] = "gzip-3",
-            ["recordsize"] = "64K",
-            ["atime"] = "off",
-            ["property.com.sun:auto-snapshot"] = "false",
-            ["property.checksum"] = "sha256",
-        });
+        var id = await CreateAsync(
+            8 * MiB,
+            new()
+            {
+                ["compression"] = "gzip-3",
+                ["recordsize"] = "64K",
+                ["atime"] = "off",
+                ["property.com.sun:auto-snapshot"] = "false",
+                ["property.checksum"] = "sha256",
+            }
+        );
         Assert.Equal("gzip-3", await driver.GetPropertyAsync(id, "compression"));
         Assert.Equal("65536", await driver.GetPropertyAsync(id, "recordsize"));
         Assert.Equal("off", await driver.GetPropertyAsync(id, "atime"));
@@ -107,7 +120,15 @@ public sealed class ParametersTests(ParametersFixture driver) : IClassFixture<Pa
     [Fact]
     public async Task The_root_directory_gets_the_storage_class_mode_and_owner()
     {
-        var id = await CreateAsync(8 * MiB, new() { ["rootMode"] = "2770", ["rootUid"] = "1234", ["rootGid"] = "2345" });
+        var id = await CreateAsync(
+            8 * MiB,
+            new()
+            {
+                ["rootMode"] = "2770",
+                ["rootUid"] = "1234",
+                ["rootGid"] = "2345",
+            }
+        );
         var mountpoint = await driver.GetPropertyAsync(id, "mountpoint");
         var stat = (await Sh.CheckAsync("stat", "-c", "%a %u %g", mountpoint)).Trim();
         Assert.Equal("2770 1234 2345", stat);

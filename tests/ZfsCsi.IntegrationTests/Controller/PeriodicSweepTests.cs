@@ -19,18 +19,32 @@ public sealed class PeriodicSweepTests(SweepingControllerFixture driver) : IClas
         // ever sweep after it.
         var leaf = Requests.Unique("pvc-kept");
         var dataset = $"{driver.Pool.Parent}/{leaf}";
-        await TestPool.WithMountLockAsync(() => Sh.CheckAsync("zfs", "create",
-            "-o", "canmount=off",
-            "-o", $"{Markers.CsiName}={Markers.EncodeName(leaf)}",
-            "-o", $"{Markers.ParametersDigest}={VolumeParameters.Default.Digest}",
-            "-o", $"{Markers.State}={Markers.StateDeleted}",
-            dataset));
-        var ready = (await driver.Client.Controller.CreateVolumeAsync(Requests.Create(Requests.Unique("pvc-live")))).Volume.VolumeId;
+        await TestPool.WithMountLockAsync(() =>
+            Sh.CheckAsync(
+                "zfs",
+                "create",
+                "-o",
+                "canmount=off",
+                "-o",
+                $"{Markers.CsiName}={Markers.EncodeName(leaf)}",
+                "-o",
+                $"{Markers.ParametersDigest}={VolumeParameters.Default.Digest}",
+                "-o",
+                $"{Markers.State}={Markers.StateDeleted}",
+                dataset
+            )
+        );
+        var ready = (await driver.Client.Controller.CreateVolumeAsync(Requests.Create(Requests.Unique("pvc-live"))))
+            .Volume
+            .VolumeId;
 
         var waited = System.Diagnostics.Stopwatch.StartNew();
         while ((await driver.ChildDatasetsAsync()).Contains(dataset))
         {
-            Assert.True(waited.Elapsed < TimeSpan.FromSeconds(40), "the periodic sweep did not remove the kept volume within 40 s");
+            Assert.True(
+                waited.Elapsed < TimeSpan.FromSeconds(40),
+                "the periodic sweep did not remove the kept volume within 40 s"
+            );
             await Task.Delay(500);
         }
 

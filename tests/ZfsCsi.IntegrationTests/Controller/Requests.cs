@@ -8,19 +8,26 @@ public static class Requests
 {
     public const long MiB = 1024L * 1024;
 
-    public static VolumeCapability Mount(Mode mode = Mode.SingleNodeWriter) => new()
-    {
-        Mount = new VolumeCapability.Types.MountVolume(),
-        AccessMode = new VolumeCapability.Types.AccessMode { Mode = mode },
-    };
+    public static VolumeCapability Mount(Mode mode = Mode.SingleNodeWriter) =>
+        new()
+        {
+            Mount = new VolumeCapability.Types.MountVolume(),
+            AccessMode = new VolumeCapability.Types.AccessMode { Mode = mode },
+        };
 
-    public static VolumeCapability Block(Mode mode = Mode.SingleNodeWriter) => new()
-    {
-        Block = new VolumeCapability.Types.BlockVolume(),
-        AccessMode = new VolumeCapability.Types.AccessMode { Mode = mode },
-    };
+    public static VolumeCapability Block(Mode mode = Mode.SingleNodeWriter) =>
+        new()
+        {
+            Block = new VolumeCapability.Types.BlockVolume(),
+            AccessMode = new VolumeCapability.Types.AccessMode { Mode = mode },
+        };
 
-    public static CreateVolumeRequest Create(string name, long requiredBytes = 8 * MiB, long limitBytes = 0, IDictionary<string, string>? parameters = null)
+    public static CreateVolumeRequest Create(
+        string name,
+        long requiredBytes = 8 * MiB,
+        long limitBytes = 0,
+        IDictionary<string, string>? parameters = null
+    )
     {
         var request = new CreateVolumeRequest
         {

@@ -15,12 +15,23 @@ public sealed class ThousandVolumesFixture : DriverFixture
         for (var i = 0; i < Count; i++)
         {
             var name = $"pvc-scale-{i:D4}";
-            await TestPool.WithMountLockAsync(() => Sh.CheckAsync("zfs", "create",
-                "-o", "canmount=off", "-o", "refquota=1048576",
-                "-o", $"{Markers.CsiName}={Markers.EncodeName(name)}",
-                "-o", $"{Markers.ParametersDigest}={VolumeParameters.Default.Digest}",
-                "-o", $"{Markers.State}={Markers.StateReady}",
-                $"{Pool.Parent}/{name}"));
+            await TestPool.WithMountLockAsync(() =>
+                Sh.CheckAsync(
+                    "zfs",
+                    "create",
+                    "-o",
+                    "canmount=off",
+                    "-o",
+                    "refquota=1048576",
+                    "-o",
+                    $"{Markers.CsiName}={Markers.EncodeName(name)}",
+                    "-o",
+                    $"{Markers.ParametersDigest}={VolumeParameters.Default.Digest}",
+                    "-o",
+                    $"{Markers.State}={Markers.StateReady}",
+                    $"{Pool.Parent}/{name}"
+                )
+            );
         }
     }
 }
@@ -33,7 +44,8 @@ public sealed class ScaleTests(ThousandVolumesFixture driver) : IClassFixture<Th
     {
         ListVolumesResponse? response = null;
         var commands = await driver.Commands.DuringAsync(async () =>
-            response = await driver.Client.Controller.ListVolumesAsync(new ListVolumesRequest()));
+            response = await driver.Client.Controller.ListVolumesAsync(new ListVolumesRequest())
+        );
         Assert.Equal(ThousandVolumesFixture.Count, response!.Entries.Count);
         Assert.Single(commands);
     }
@@ -47,12 +59,14 @@ public sealed class ScaleTests(ThousandVolumesFixture driver) : IClassFixture<Th
         {
             ListVolumesResponse? page = null;
             var commands = await driver.Commands.DuringAsync(async () =>
-                page = await driver.Client.Controller.ListVolumesAsync(new ListVolumesRequest { MaxEntries = 250, StartingToken = token }));
+                page = await driver.Client.Controller.ListVolumesAsync(
+                    new ListVolumesRequest { MaxEntries = 250, StartingToken = token }
+                )
+            );
             Assert.Single(commands);
             total += page!.Entries.Count;
             token = page.NextToken;
-        }
-        while (token.Length > 0);
+        } while (token.Length > 0);
         Assert.Equal(ThousandVolumesFixture.Count, total);
     }
 
@@ -60,7 +74,8 @@ public sealed class ScaleTests(ThousandVolumesFixture driver) : IClassFixture<Th
     public async Task GetCapacity_with_a_thousand_volumes_runs_one_zfs_process()
     {
         var commands = await driver.Commands.DuringAsync(async () =>
-            await driver.Client.Controller.GetCapacityAsync(new GetCapacityRequest()));
+            await driver.Client.Controller.GetCapacityAsync(new GetCapacityRequest())
+        );
         Assert.Single(commands);
     }
 
@@ -70,7 +85,10 @@ public sealed class ScaleTests(ThousandVolumesFixture driver) : IClassFixture<Th
         // Unmounted volumes (canmount=off here) are reported INACCESSIBLE.
         ControllerListVolumeHealthResponse? response = null;
         var commands = await driver.Commands.DuringAsync(async () =>
-            response = await driver.Client.Controller.ControllerListVolumeHealthAsync(new ControllerListVolumeHealthRequest()));
+            response = await driver.Client.Controller.ControllerListVolumeHealthAsync(
+                new ControllerListVolumeHealthRequest()
+            )
+        );
         Assert.Equal(2, commands.Count);
         Assert.Equal(ThousandVolumesFixture.Count, response!.Entries.Count);
         Assert.All(response.Entries, e => Assert.Contains(e.HealthStatuses, s => s.Reason == "DatasetNotMounted"));

@@ -31,11 +31,13 @@ public sealed class VolumeLifecycleTests(ControllerFixture driver) : IClassFixtu
         var name = Unique("pvc-walk");
         var id = (await Controller.CreateVolumeAsync(Create(name, 8 * MiB))).Volume.VolumeId;
 
-        var expanded = await Controller.ControllerExpandVolumeAsync(new ControllerExpandVolumeRequest
-        {
-            VolumeId = id,
-            CapacityRange = new CapacityRange { RequiredBytes = 32 * MiB },
-        });
+        var expanded = await Controller.ControllerExpandVolumeAsync(
+            new ControllerExpandVolumeRequest
+            {
+                VolumeId = id,
+                CapacityRange = new CapacityRange { RequiredBytes = 32 * MiB },
+            }
+        );
         Assert.Equal(32 * MiB, expanded.CapacityBytes);
         Assert.False(expanded.NodeExpansionRequired);
         Assert.Equal((32 * MiB).ToString(), await driver.GetPropertyAsync(id, "refquota"));
@@ -84,10 +86,13 @@ public sealed class VolumeLifecycleTests(ControllerFixture driver) : IClassFixtu
     {
         var name = Unique("pvc-log");
         await Controller.CreateVolumeAsync(Create(name));
-        var events = driver.Logs.Events
-            .Where(e => e.MessageTemplate.Text.StartsWith("RPC ", StringComparison.Ordinal)
-                && e.Properties.TryGetValue("Method", out var m) && m.ToString().Contains("CreateVolume", StringComparison.Ordinal)
-                && e.Properties["Ids"].ToString().Contains(name, StringComparison.Ordinal))
+        var events = driver
+            .Logs.Events.Where(e =>
+                e.MessageTemplate.Text.StartsWith("RPC ", StringComparison.Ordinal)
+                && e.Properties.TryGetValue("Method", out var m)
+                && m.ToString().Contains("CreateVolume", StringComparison.Ordinal)
+                && e.Properties["Ids"].ToString().Contains(name, StringComparison.Ordinal)
+            )
             .ToList();
         var single = Assert.Single(events);
         Assert.True(single.Properties.ContainsKey("DurationMs"));
@@ -99,10 +104,12 @@ public sealed class VolumeLifecycleTests(ControllerFixture driver) : IClassFixtu
     {
         var name = Unique("pvc-cmdlog");
         await Controller.CreateVolumeAsync(Create(name));
-        var creates = driver.Logs.Events
-            .Where(e => e.MessageTemplate.Text.StartsWith("Command ", StringComparison.Ordinal)
+        var creates = driver
+            .Logs.Events.Where(e =>
+                e.MessageTemplate.Text.StartsWith("Command ", StringComparison.Ordinal)
                 && e.Properties["Argv"].ToString().Contains($"create", StringComparison.Ordinal)
-                && e.Properties["Argv"].ToString().Contains(name, StringComparison.Ordinal))
+                && e.Properties["Argv"].ToString().Contains(name, StringComparison.Ordinal)
+            )
             .ToList();
         var single = Assert.Single(creates);
         Assert.Equal("0", single.Properties["ExitCode"].ToString());
@@ -130,7 +137,10 @@ public sealed class VolumeLifecycleTests(ControllerFixture driver) : IClassFixtu
     public async Task An_unknown_rpc_answers_unimplemented_not_unknown()
     {
         var e = await Assert.ThrowsAsync<RpcException>(async () =>
-            await Controller.ControllerPublishVolumeAsync(new ControllerPublishVolumeRequest { VolumeId = "x", NodeId = "n" }));
+            await Controller.ControllerPublishVolumeAsync(
+                new ControllerPublishVolumeRequest { VolumeId = "x", NodeId = "n" }
+            )
+        );
         Assert.Equal(StatusCode.Unimplemented, e.StatusCode);
     }
 }

@@ -19,12 +19,15 @@ public static class Kustomize
         var kubectl = FindKubectl();
         var directory = Repository.PathOf(relativeDirectory);
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        var result = await Cli.Wrap(kubectl).WithArguments(["kustomize", directory])
+        var result = await Cli.Wrap(kubectl)
+            .WithArguments(["kustomize", directory])
             .WithValidation(CommandResultValidation.None)
             .ExecuteBufferedAsync(timeout.Token);
         if (result.ExitCode != 0)
         {
-            throw new InvalidOperationException($"kubectl kustomize {relativeDirectory} exited {result.ExitCode}: {result.StandardError.Trim()}");
+            throw new InvalidOperationException(
+                $"kubectl kustomize {relativeDirectory} exited {result.ExitCode}: {result.StandardError.Trim()}"
+            );
         }
         var stream = new YamlStream();
         stream.Load(new StringReader(result.StandardOutput));
@@ -33,11 +36,13 @@ public static class Kustomize
 
     private static string FindKubectl()
     {
-        var onPath = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries)
+        var onPath = (Environment.GetEnvironmentVariable("PATH") ?? "")
+            .Split(':', StringSplitOptions.RemoveEmptyEntries)
             .Select(d => Path.Combine(d, "kubectl"));
         return KubectlCandidates.Concat(onPath).FirstOrDefault(File.Exists)
             ?? throw new InvalidOperationException(
                 "kubectl is not installed: the deploy/ manifests are rendered with `kubectl kustomize` (offline, no cluster needed). "
-                + "Install kubectl (Debian: the kubectl package from pkgs.k8s.io, or the static binary from dl.k8s.io into /usr/local/bin) and run the tests again.");
+                    + "Install kubectl (Debian: the kubectl package from pkgs.k8s.io, or the static binary from dl.k8s.io into /usr/local/bin) and run the tests again."
+            );
     }
 }

@@ -51,9 +51,11 @@ public sealed class ManifestTests : IClassFixture<ManifestTests.Renders>
     private static string SocketPath(ContainerView driver) =>
         new DriverOptions { Endpoint = driver.Flag("--endpoint") ?? new DriverOptions().Endpoint }.SocketPath;
 
-    private static string DriverName(ContainerView driver) => driver.Flag("--driver-name") ?? DriverOptions.DefaultDriverName;
+    private static string DriverName(ContainerView driver) =>
+        driver.Flag("--driver-name") ?? DriverOptions.DefaultDriverName;
 
-    private static string MountLockFile(ContainerView driver) => driver.Flag("--mount-lock-file") ?? new DriverOptions().Zfs.MountLockFile;
+    private static string MountLockFile(ContainerView driver) =>
+        driver.Flag("--mount-lock-file") ?? new DriverOptions().Zfs.MountLockFile;
 
     [Theory]
     [MemberData(nameof(Kustomizations))]
@@ -61,7 +63,10 @@ public sealed class ManifestTests : IClassFixture<ManifestTests.Renders>
     {
         var objects = await _renders.GetAsync(kustomization);
         var drivers = Drivers(objects).ToList();
-        Assert.True(drivers.Count >= 2, $"{kustomization}: expected a controller and a node driver container, found {drivers.Count}");
+        Assert.True(
+            drivers.Count >= 2,
+            $"{kustomization}: expected a controller and a node driver container, found {drivers.Count}"
+        );
         foreach (var driver in drivers)
         {
             DriverOptions options;
@@ -72,17 +77,24 @@ public sealed class ManifestTests : IClassFixture<ManifestTests.Renders>
             }
             catch (OptionsException e)
             {
-                Assert.Fail($"{kustomization}: {driver}: the driver would refuse to start: {e.Message}\nargs: {string.Join(' ', driver.Args)}");
+                Assert.Fail(
+                    $"{kustomization}: {driver}: the driver would refuse to start: {e.Message}\nargs: {string.Join(' ', driver.Args)}"
+                );
                 return;
             }
             var expected = driver.Pod.Owner.Kind == "Deployment" ? DriverMode.Controller : DriverMode.Node;
-            Assert.True(options.Mode == expected, $"{kustomization}: {driver}: --mode is {options.Mode}, a {driver.Pod.Owner.Kind} must run {expected}");
+            Assert.True(
+                options.Mode == expected,
+                $"{kustomization}: {driver}: --mode is {options.Mode}, a {driver.Pod.Owner.Kind} must run {expected}"
+            );
         }
     }
 
     [Theory]
     [MemberData(nameof(Kustomizations))]
-    public async Task Every_bootstrap_container_and_its_liveness_command_have_args_the_bootstrap_accepts(string kustomization)
+    public async Task Every_bootstrap_container_and_its_liveness_command_have_args_the_bootstrap_accepts(
+        string kustomization
+    )
     {
         var objects = await _renders.GetAsync(kustomization);
         var bootstraps = PodView.All(objects).SelectMany(p => p.Containers).Where(IsBootstrap).ToList();
@@ -90,15 +102,29 @@ public sealed class ManifestTests : IClassFixture<ManifestTests.Renders>
         foreach (var bootstrap in bootstraps)
         {
             var options = ParseBootstrap(kustomization, bootstrap, bootstrap.ExpandedArgs(), "args");
-            Assert.True(options.Command == BootstrapCommand.Watch, $"{kustomization}: {bootstrap}: a sidecar must `watch` (once exits, and the pod restarts it)");
-            Assert.True(options.Module == ModuleMode.Kernel, $"{kustomization}: {bootstrap}: the cluster's pool is OpenZFS (--module kernel)");
+            Assert.True(
+                options.Command == BootstrapCommand.Watch,
+                $"{kustomization}: {bootstrap}: a sidecar must `watch` (once exits, and the pod restarts it)"
+            );
+            Assert.True(
+                options.Module == ModuleMode.Kernel,
+                $"{kustomization}: {bootstrap}: the cluster's pool is OpenZFS (--module kernel)"
+            );
 
             var alive = Yaml.Strings(Yaml.Map(Yaml.Map(bootstrap.Node, "livenessProbe"), "exec"), "command").ToList();
-            Assert.True(alive.Count >= 2 && Path.GetFileName(alive[0]) == "zfs-csi-bootstrap",
-                $"{kustomization}: {bootstrap}: its liveness probe must run zfs-csi-bootstrap, runs `{string.Join(' ', alive)}`");
+            Assert.True(
+                alive.Count >= 2 && Path.GetFileName(alive[0]) == "zfs-csi-bootstrap",
+                $"{kustomization}: {bootstrap}: its liveness probe must run zfs-csi-bootstrap, runs `{string.Join(' ', alive)}`"
+            );
             var liveness = ParseBootstrap(kustomization, bootstrap, alive[1..], "liveness command");
-            Assert.True(liveness.Command == BootstrapCommand.Alive, $"{kustomization}: {bootstrap}: its liveness command must be `alive`, is `{alive[1]}`");
-            Assert.True(liveness.StatusFile == options.StatusFile, $"{kustomization}: {bootstrap}: `alive` reads {liveness.StatusFile}, the sidecar writes {options.StatusFile}");
+            Assert.True(
+                liveness.Command == BootstrapCommand.Alive,
+                $"{kustomization}: {bootstrap}: its liveness command must be `alive`, is `{alive[1]}`"
+            );
+            Assert.True(
+                liveness.StatusFile == options.StatusFile,
+                $"{kustomization}: {bootstrap}: `alive` reads {liveness.StatusFile}, the sidecar writes {options.StatusFile}"
+            );
         }
     }
 
@@ -115,13 +141,17 @@ public sealed class ManifestTests : IClassFixture<ManifestTests.Renders>
                 continue;
             }
             // A plain import mounts every dataset (the seed's /home/*) in the container's namespace only.
-            Assert.True(options.ImportMount != ImportMount.All,
-                $"{kustomization}: {bootstrap}: --import-mount all mounts the pool's datasets inside the container only: use none or the shared directory (/data)");
+            Assert.True(
+                options.ImportMount != ImportMount.All,
+                $"{kustomization}: {bootstrap}: --import-mount all mounts the pool's datasets inside the container only: use none or the shared directory (/data)"
+            );
             if (options.ImportMount == ImportMount.Under)
             {
                 var mount = bootstrap.MountHolding(options.MountUnder);
-                Assert.True(mount is { Propagation: "Bidirectional" } && bootstrap.Pod.HostPath(mount.Volume) is not null,
-                    $"{kustomization}: {bootstrap}: --import-mount {options.MountUnder} is not inside a Bidirectional hostPath mount, the host would not see those mounts");
+                Assert.True(
+                    mount is { Propagation: "Bidirectional" } && bootstrap.Pod.HostPath(mount.Volume) is not null,
+                    $"{kustomization}: {bootstrap}: --import-mount {options.MountUnder} is not inside a Bidirectional hostPath mount, the host would not see those mounts"
+                );
             }
         }
     }
@@ -139,7 +169,10 @@ public sealed class ManifestTests : IClassFixture<ManifestTests.Renders>
         foreach (var path in new[] { options.SourceTree, options.ModulesDirectory })
         {
             var mount = bootstrap.MountHolding(path);
-            Assert.True(mount is { ReadOnly: true }, $"{bootstrap}: {path} must be mounted read-only in a sidecar that never builds");
+            Assert.True(
+                mount is { ReadOnly: true },
+                $"{bootstrap}: {path} must be mounted read-only in a sidecar that never builds"
+            );
         }
     }
 
@@ -153,13 +186,21 @@ public sealed class ManifestTests : IClassFixture<ManifestTests.Renders>
             var fuse = container.Mounts.Any(m => container.Pod.HostPath(m.Volume) == "/dev/fuse");
             var sshfs = container.Flag("--sshfs-remote") is not null;
             // A CharDevice hostPath that a node lacks keeps the pod from starting on that node.
-            Assert.True(fuse == sshfs, fuse
-                ? $"{kustomization}: {container} mounts /dev/fuse but never mounts SSHFS"
-                : $"{kustomization}: {container} mounts SSHFS but has no /dev/fuse");
+            Assert.True(
+                fuse == sshfs,
+                fuse
+                    ? $"{kustomization}: {container} mounts /dev/fuse but never mounts SSHFS"
+                    : $"{kustomization}: {container} mounts SSHFS but has no /dev/fuse"
+            );
         }
     }
 
-    private static BootstrapOptions ParseBootstrap(string kustomization, ContainerView bootstrap, IReadOnlyList<string> args, string what)
+    private static BootstrapOptions ParseBootstrap(
+        string kustomization,
+        ContainerView bootstrap,
+        IReadOnlyList<string> args,
+        string what
+    )
     {
         try
         {
@@ -167,7 +208,9 @@ public sealed class ManifestTests : IClassFixture<ManifestTests.Renders>
         }
         catch (OptionsException e)
         {
-            Assert.Fail($"{kustomization}: {bootstrap}: zfs-csi-bootstrap would refuse its {what}: {e.Message}\nargs: {string.Join(' ', args)}");
+            Assert.Fail(
+                $"{kustomization}: {bootstrap}: zfs-csi-bootstrap would refuse its {what}: {e.Message}\nargs: {string.Join(' ', args)}"
+            );
             throw;
         }
     }
@@ -181,15 +224,23 @@ public sealed class ManifestTests : IClassFixture<ManifestTests.Renders>
         var name = csiDriver.Name;
         foreach (var driver in Drivers(objects))
         {
-            Assert.True(DriverName(driver) == name, $"{kustomization}: {driver}: --driver-name differs from the CSIDriver '{name}'");
+            Assert.True(
+                DriverName(driver) == name,
+                $"{kustomization}: {driver}: --driver-name differs from the CSIDriver '{name}'"
+            );
         }
         var storageClasses = objects.Where(o => o.Kind == "StorageClass").ToList();
         Assert.NotEmpty(storageClasses);
         foreach (var sc in storageClasses)
         {
-            Assert.True(Yaml.Str(sc.Root, "provisioner") == name, $"{kustomization}: {sc}: provisioner is not '{name}'");
+            Assert.True(
+                Yaml.Str(sc.Root, "provisioner") == name,
+                $"{kustomization}: {sc}: provisioner is not '{name}'"
+            );
         }
-        var snapshotClasses = objects.Where(o => o.Kind is "VolumeSnapshotClass" or "VolumeGroupSnapshotClass").ToList();
+        var snapshotClasses = objects
+            .Where(o => o.Kind is "VolumeSnapshotClass" or "VolumeGroupSnapshotClass")
+            .ToList();
         Assert.NotEmpty(snapshotClasses);
         foreach (var vsc in snapshotClasses)
         {
@@ -209,18 +260,30 @@ public sealed class ManifestTests : IClassFixture<ManifestTests.Renders>
             var driver = Assert.Single(pod.Containers, IsDriver);
             var socket = SocketPath(driver);
             var driverMount = driver.MountHolding(socket);
-            Assert.True(driverMount is not null, $"{kustomization}: {driver}: the socket {socket} is not inside any volume, sidecars cannot reach it");
-            Assert.True(pod.IsShared(driverMount!.Volume), $"{kustomization}: {driver}: the socket's volume '{driverMount.Volume}' is not an emptyDir or hostPath");
+            Assert.True(
+                driverMount is not null,
+                $"{kustomization}: {driver}: the socket {socket} is not inside any volume, sidecars cannot reach it"
+            );
+            Assert.True(
+                pod.IsShared(driverMount!.Volume),
+                $"{kustomization}: {driver}: the socket's volume '{driverMount.Volume}' is not an emptyDir or hostPath"
+            );
             var relative = Path.GetRelativePath(driverMount.MountPath, socket);
             var sidecars = pod.Containers.Where(c => c.Flag("--csi-address") is not null).ToList();
             Assert.NotEmpty(sidecars);
             foreach (var sidecar in sidecars)
             {
                 var address = sidecar.Flag("--csi-address")!;
-                var path = address.StartsWith("unix://", StringComparison.Ordinal) ? address["unix://".Length..] : address;
+                var path = address.StartsWith("unix://", StringComparison.Ordinal)
+                    ? address["unix://".Length..]
+                    : address;
                 var mount = sidecar.MountHolding(path);
-                Assert.True(mount is not null && mount.Volume == driverMount.Volume && Path.GetRelativePath(mount.MountPath, path) == relative,
-                    $"{kustomization}: {sidecar}: --csi-address {address} is not the driver's socket (volume '{driverMount.Volume}', {relative})");
+                Assert.True(
+                    mount is not null
+                        && mount.Volume == driverMount.Volume
+                        && Path.GetRelativePath(mount.MountPath, path) == relative,
+                    $"{kustomization}: {sidecar}: --csi-address {address} is not the driver's socket (volume '{driverMount.Volume}', {relative})"
+                );
             }
         }
     }
@@ -239,11 +302,17 @@ public sealed class ManifestTests : IClassFixture<ManifestTests.Renders>
             var socket = SocketPath(driver);
             var mount = driver.MountHolding(socket)!;
             var hostDir = pod.HostPath(mount.Volume);
-            Assert.True(hostDir is not null, $"{kustomization}: {driver}: the node socket's volume '{mount.Volume}' must be a hostPath, kubelet connects to it from the host");
+            Assert.True(
+                hostDir is not null,
+                $"{kustomization}: {driver}: the node socket's volume '{mount.Volume}' must be a hostPath, kubelet connects to it from the host"
+            );
             var onHost = Path.Combine(hostDir!, Path.GetRelativePath(mount.MountPath, socket));
             var registrar = Assert.Single(pod.Containers, c => c.ImageName == "csi-node-driver-registrar");
             var registered = registrar.Flag("--kubelet-registration-path");
-            Assert.True(registered == onHost, $"{kustomization}: {registrar}: --kubelet-registration-path is {registered ?? "missing"}, but the driver's socket is {onHost} on the host");
+            Assert.True(
+                registered == onHost,
+                $"{kustomization}: {registrar}: --kubelet-registration-path is {registered ?? "missing"}, but the driver's socket is {onHost} on the host"
+            );
             Assert.StartsWith($"{KubeletDir}/plugins/{driverName}/", onHost);
             var registration = registrar.Mounts.Single(m => m.MountPath == "/registration");
             Assert.Equal($"{KubeletDir}/plugins_registry", pod.HostPath(registration.Volume));
@@ -265,8 +334,10 @@ public sealed class ManifestTests : IClassFixture<ManifestTests.Renders>
             var lastSlash = image.LastIndexOf('/');
             var colon = image.LastIndexOf(':');
             var tag = colon > lastSlash ? image[(colon + 1)..] : "";
-            Assert.True(tag.Length > 0 && tag != "latest" && char.IsAsciiDigit(tag.TrimStart('v')[0]),
-                $"{kustomization}: {container}: image '{image}' is not pinned to a version tag or a digest");
+            Assert.True(
+                tag.Length > 0 && tag != "latest" && char.IsAsciiDigit(tag.TrimStart('v')[0]),
+                $"{kustomization}: {container}: image '{image}' is not pinned to a version tag or a digest"
+            );
         }
     }
 
@@ -285,32 +356,49 @@ public sealed class ManifestTests : IClassFixture<ManifestTests.Renders>
                 if (host == KubeletDir || mount.MountPath == KubeletDir)
                 {
                     // The bind mounts made at target paths must reach the host, or the pod sees an empty directory.
-                    Assert.True(mount.Propagation == "Bidirectional", $"{where} must be Bidirectional, is {mount.Propagation ?? "None"}");
+                    Assert.True(
+                        mount.Propagation == "Bidirectional",
+                        $"{where} must be Bidirectional, is {mount.Propagation ?? "None"}"
+                    );
                 }
                 else if (host == DataRoot || mount.MountPath == DataRoot)
                 {
-                    Assert.True(mount.Propagation is "Bidirectional" or "HostToContainer",
-                        $"{where}: with no propagation, datasets mounted later (and a re-made SSHFS mount) never show up here");
+                    Assert.True(
+                        mount.Propagation is "Bidirectional" or "HostToContainer",
+                        $"{where}: with no propagation, datasets mounted later (and a re-made SSHFS mount) never show up here"
+                    );
                     // Whoever mounts there (zfs create, zpool import, the plugin's own sshfs) must let the host see it.
-                    var mountsThere = container.Pod.Owner.Kind == "Deployment" && (IsDriver(container) || IsBootstrap(container))
+                    var mountsThere =
+                        container.Pod.Owner.Kind == "Deployment" && (IsDriver(container) || IsBootstrap(container))
                         || (IsDriver(container) && container.Flag("--sshfs-remote") is not null);
-                    Assert.True(!mountsThere || mount.Propagation == "Bidirectional", $"{where} must be Bidirectional: this container mounts there");
+                    Assert.True(
+                        !mountsThere || mount.Propagation == "Bidirectional",
+                        $"{where} must be Bidirectional: this container mounts there"
+                    );
                 }
                 else
                 {
                     continue;
                 }
                 // The API server refuses Bidirectional in a container that is not privileged.
-                Assert.True(mount.Propagation != "Bidirectional" || container.Privileged, $"{where}: Bidirectional needs a privileged container");
+                Assert.True(
+                    mount.Propagation != "Bidirectional" || container.Privileged,
+                    $"{where}: Bidirectional needs a privileged container"
+                );
                 checkedMounts++;
             }
         }
-        Assert.True(checkedMounts >= 4, $"{kustomization}: expected mounts of /data and the kubelet dir to check, found {checkedMounts}");
+        Assert.True(
+            checkedMounts >= 4,
+            $"{kustomization}: expected mounts of /data and the kubelet dir to check, found {checkedMounts}"
+        );
     }
 
     [Theory]
     [MemberData(nameof(Kustomizations))]
-    public async Task Probes_never_restart_the_controller_during_a_rebuild_and_wait_for_the_pool_to_be_ready(string kustomization)
+    public async Task Probes_never_restart_the_controller_during_a_rebuild_and_wait_for_the_pool_to_be_ready(
+        string kustomization
+    )
     {
         var objects = await _renders.GetAsync(kustomization);
         var controller = PodView.All(objects).Single(p => p.Owner.Kind == "Deployment");
@@ -323,38 +411,61 @@ public sealed class ManifestTests : IClassFixture<ManifestTests.Renders>
         Assert.Equal("0.0.0.0", driver.Flag("--health-address"));
         var readiness = driver.HttpProbe("readinessProbe");
         var liveness = driver.HttpProbe("livenessProbe");
-        Assert.True(readiness is { Path: "/readyz" } && driver.ResolvePort(readiness.Value.Port)?.ToString() == port, $"{kustomization}: {driver}: readiness must be /readyz on port {port}");
-        Assert.True(liveness is { Path: "/healthz" } && driver.ResolvePort(liveness.Value.Port)?.ToString() == port, $"{kustomization}: {driver}: liveness must be /healthz on port {port}");
+        Assert.True(
+            readiness is { Path: "/readyz" } && driver.ResolvePort(readiness.Value.Port)?.ToString() == port,
+            $"{kustomization}: {driver}: readiness must be /readyz on port {port}"
+        );
+        Assert.True(
+            liveness is { Path: "/healthz" } && driver.ResolvePort(liveness.Value.Port)?.ToString() == port,
+            $"{kustomization}: {driver}: liveness must be /healthz on port {port}"
+        );
 
         // No liveness probe anywhere may ask the CSI Probe (livenessprobe sidecar): it fails for the whole of a rebuild.
         foreach (var pod in PodView.All(objects))
         {
-            var probePorts = pod.Containers.Where(c => c.ImageName == "livenessprobe")
-                .Select(c => c.Flag("--http-endpoint") is { } e ? e[(e.LastIndexOf(':') + 1)..] : c.Flag("--health-port") ?? "9808").ToHashSet();
+            var probePorts = pod
+                .Containers.Where(c => c.ImageName == "livenessprobe")
+                .Select(c =>
+                    c.Flag("--http-endpoint") is { } e
+                        ? e[(e.LastIndexOf(':') + 1)..]
+                        : c.Flag("--health-port") ?? "9808"
+                )
+                .ToHashSet();
             foreach (var container in pod.Containers)
             {
                 var probe = container.HttpProbe("livenessProbe");
-                Assert.False(probe is not null && probePorts.Contains(container.ResolvePort(probe.Value.Port)?.ToString() ?? ""),
-                    $"{kustomization}: {container}: its liveness probe asks the CSI Probe through livenessprobe, which answers 500 while the pool is not ready");
+                Assert.False(
+                    probe is not null && probePorts.Contains(container.ResolvePort(probe.Value.Port)?.ToString() ?? ""),
+                    $"{kustomization}: {container}: its liveness probe asks the CSI Probe through livenessprobe, which answers 500 while the pool is not ready"
+                );
             }
         }
 
         // The driver reads the status file the bootstrap writes, through a volume both mount.
         var statusFile = driver.Flag("--bootstrap-status-file");
-        Assert.False(string.IsNullOrEmpty(statusFile), $"{kustomization}: {driver}: --bootstrap-status-file is needed, or the driver reports ready before the pool is imported");
+        Assert.False(
+            string.IsNullOrEmpty(statusFile),
+            $"{kustomization}: {driver}: --bootstrap-status-file is needed, or the driver reports ready before the pool is imported"
+        );
         Assert.Equal("watch", bootstrap.Args.FirstOrDefault());
         var written = bootstrap.Flag("--status-file");
         Assert.NotNull(written);
         var driverMount = driver.MountHolding(statusFile!)!;
         var bootstrapMount = bootstrap.MountHolding(written!);
-        Assert.True(bootstrapMount is not null && bootstrapMount.Volume == driverMount.Volume
-            && Path.GetRelativePath(driverMount.MountPath, statusFile!) == Path.GetRelativePath(bootstrapMount.MountPath, written!),
-            $"{kustomization}: the driver reads {statusFile} but the bootstrap writes {written} elsewhere");
+        Assert.True(
+            bootstrapMount is not null
+                && bootstrapMount.Volume == driverMount.Volume
+                && Path.GetRelativePath(driverMount.MountPath, statusFile!)
+                    == Path.GetRelativePath(bootstrapMount.MountPath, written!),
+            $"{kustomization}: the driver reads {statusFile} but the bootstrap writes {written} elsewhere"
+        );
         // The bootstrap's own liveness asks `zfs-csi-bootstrap alive` about the same status file: it
         // fails only on a step whose heartbeat stopped, never during a build that makes progress.
         var alive = Yaml.Strings(Yaml.Map(Yaml.Map(bootstrap.Node, "livenessProbe"), "exec"), "command").ToList();
-        Assert.True(alive.Count >= 2 && alive[1] == "alive" && alive.Contains($"--status-file={written}"),
-            $"{kustomization}: {bootstrap}: its liveness probe must be `zfs-csi-bootstrap alive --status-file={written}`, is `{string.Join(' ', alive)}`");
+        Assert.True(
+            alive.Count >= 2 && alive[1] == "alive" && alive.Contains($"--status-file={written}"),
+            $"{kustomization}: {bootstrap}: its liveness probe must be `zfs-csi-bootstrap alive --status-file={written}`, is `{string.Join(' ', alive)}`"
+        );
 
         // One machine-wide mount lock for the driver and the bootstrap's zpool import, on the host.
         var lockFile = MountLockFile(driver);
@@ -366,11 +477,15 @@ public sealed class ManifestTests : IClassFixture<ManifestTests.Renders>
 
     [Theory]
     [MemberData(nameof(Kustomizations))]
-    public async Task The_group_snapshot_gate_is_on_the_snapshotter_exactly_when_a_group_snapshot_class_exists(string kustomization)
+    public async Task The_group_snapshot_gate_is_on_the_snapshotter_exactly_when_a_group_snapshot_class_exists(
+        string kustomization
+    )
     {
         var objects = await _renders.GetAsync(kustomization);
         var containers = PodView.All(objects).SelectMany(p => p.Containers).ToList();
-        var gated = containers.Where(c => c.Args.Any(a => a.Contains("CSIVolumeGroupSnapshot=true", StringComparison.Ordinal))).ToList();
+        var gated = containers
+            .Where(c => c.Args.Any(a => a.Contains("CSIVolumeGroupSnapshot=true", StringComparison.Ordinal)))
+            .ToList();
         Assert.All(gated, c => Assert.Equal("csi-snapshotter", c.ImageName));
         Assert.Equal(objects.Any(o => o.Kind == "VolumeGroupSnapshotClass"), gated.Count == 1);
     }

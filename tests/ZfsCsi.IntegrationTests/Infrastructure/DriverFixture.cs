@@ -44,9 +44,13 @@ public class DriverFixture : IAsyncLifetime
 
     protected async Task StartDriverAsync()
     {
-        Options = DriverOptions.Parse(
-        [
-            "--endpoint", $"unix://{SocketPath}", "--parent-dataset", Pool.Parent, "--zfs-timeout", "20",
+        Options = DriverOptions.Parse([
+            "--endpoint",
+            $"unix://{SocketPath}",
+            "--parent-dataset",
+            Pool.Parent,
+            "--zfs-timeout",
+            "20",
             .. ExtraArgs,
         ]);
         var logger = new LoggerConfiguration().MinimumLevel.Debug().WriteTo.Sink(Logs).CreateLogger();

@@ -8,7 +8,11 @@ public sealed class RecordingCommandRunner(ICommandRunner inner) : ICommandRunne
 {
     public ConcurrentQueue<CommandLine> Commands { get; } = new();
 
-    public Task<CommandResult> RunAsync(CommandLine command, TimeSpan timeout, CancellationToken cancellationToken = default)
+    public Task<CommandResult> RunAsync(
+        CommandLine command,
+        TimeSpan timeout,
+        CancellationToken cancellationToken = default
+    )
     {
         Commands.Enqueue(command);
         return inner.RunAsync(command, timeout, cancellationToken);

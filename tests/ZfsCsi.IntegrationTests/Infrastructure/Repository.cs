@@ -16,7 +16,9 @@ public static class Repository
     {
         var configuration = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd('/')).Parent!.Name;
         var dll = PathOf($"src/{project}/bin/{configuration}/net10.0/{assembly}.dll");
-        return File.Exists(dll) ? dll : throw new InvalidOperationException($"{dll} not found: dotnet build src/{project}");
+        return File.Exists(dll)
+            ? dll
+            : throw new InvalidOperationException($"{dll} not found: dotnet build src/{project}");
     }
 
     private static string FindRoot()
@@ -28,6 +30,8 @@ public static class Repository
                 return dir.FullName;
             }
         }
-        throw new InvalidOperationException($"cannot find the repository root (ZfsCsi.sln) above {AppContext.BaseDirectory}");
+        throw new InvalidOperationException(
+            $"cannot find the repository root (ZfsCsi.sln) above {AppContext.BaseDirectory}"
+        );
     }
 }

@@ -9,7 +9,9 @@ public static class Sh
     public static async Task<BufferedCommandResult> RunAsync(string program, params string[] args)
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        return await Cli.Wrap(program).WithArguments(args).WithValidation(CommandResultValidation.None)
+        return await Cli.Wrap(program)
+            .WithArguments(args)
+            .WithValidation(CommandResultValidation.None)
             .WithEnvironmentVariables(e => e.Set("LC_ALL", "C"))
             .ExecuteBufferedAsync(timeout.Token);
     }
@@ -20,6 +22,8 @@ public static class Sh
         var result = await RunAsync(program, args);
         return result.ExitCode == 0
             ? result.StandardOutput
-            : throw new InvalidOperationException($"{program} {string.Join(' ', args)} exited {result.ExitCode}: {result.StandardError.Trim()}");
+            : throw new InvalidOperationException(
+                $"{program} {string.Join(' ', args)} exited {result.ExitCode}: {result.StandardError.Trim()}"
+            );
     }
 }

@@ -20,7 +20,8 @@ public sealed class TestPool : IAsyncLifetime
 
     public string VdevDirectory => Path.Combine(Root, Name);
 
-    public IReadOnlyList<string> Vdevs => [.. Enumerable.Range(1, 4).Select(i => Path.Combine(VdevDirectory, $"disk{i}"))];
+    public IReadOnlyList<string> Vdevs =>
+        [.. Enumerable.Range(1, 4).Select(i => Path.Combine(VdevDirectory, $"disk{i}"))];
 
     /// <summary>The parent dataset volumes go under, like data/k8s in production.</summary>
     public string Parent => $"{Name}/k8s";
@@ -37,7 +38,19 @@ public sealed class TestPool : IAsyncLifetime
         }
         await WithMountLockAsync(async () =>
         {
-            await Sh.CheckAsync("zpool", "create", "-m", Mountpoint, Name, "mirror", Vdevs[0], Vdevs[1], "mirror", Vdevs[2], Vdevs[3]);
+            await Sh.CheckAsync(
+                "zpool",
+                "create",
+                "-m",
+                Mountpoint,
+                Name,
+                "mirror",
+                Vdevs[0],
+                Vdevs[1],
+                "mirror",
+                Vdevs[2],
+                Vdevs[3]
+            );
             await Sh.CheckAsync("zfs", "create", Parent);
         });
     }
@@ -51,7 +64,12 @@ public sealed class TestPool : IAsyncLifetime
         return await action();
     }
 
-    public static Task WithMountLockAsync(Func<Task> action) => WithMountLockAsync(async () => { await action(); return 0; });
+    public static Task WithMountLockAsync(Func<Task> action) =>
+        WithMountLockAsync(async () =>
+        {
+            await action();
+            return 0;
+        });
 
     private static async Task DestroyAsync(string pool)
     {
@@ -90,9 +108,12 @@ public sealed class TestPool : IAsyncLifetime
         var list = await Sh.RunAsync("zpool", "list", "-H", "-o", "name");
         foreach (var pool in list.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries))
         {
-            if (pool.StartsWith(NamePrefix, StringComparison.Ordinal)
+            if (
+                pool.StartsWith(NamePrefix, StringComparison.Ordinal)
                 && int.TryParse(pool[NamePrefix.Length..pool.IndexOf('x', StringComparison.Ordinal)], out var pid)
-                && pid != Environment.ProcessId && !Directory.Exists($"/proc/{pid}"))
+                && pid != Environment.ProcessId
+                && !Directory.Exists($"/proc/{pid}")
+            )
             {
                 await DestroyAsync(pool);
             }

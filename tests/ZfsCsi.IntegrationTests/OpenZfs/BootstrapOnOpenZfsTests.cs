@@ -29,7 +29,13 @@ public sealed class BootstrapOnOpenZfsTests(StorageHostVmFixture vm)
         Assert.False(await StorageHostVmFixture.ProbeAsync(driver), "the driver said ready before the bootstrap ran");
 
         var took = Stopwatch.StartNew();
-        var (exitCode, output) = await vm.BootstrapOnceAsync("--import-mount", "all", "--no-rebuild", "--status-file", StatusFile);
+        var (exitCode, output) = await vm.BootstrapOnceAsync(
+            "--import-mount",
+            "all",
+            "--no-rebuild",
+            "--status-file",
+            StatusFile
+        );
         took.Stop();
 
         Assert.True(exitCode == 0, $"bootstrap exited {exitCode}:\n{output}");
@@ -41,8 +47,13 @@ public sealed class BootstrapOnOpenZfsTests(StorageHostVmFixture vm)
         var status = await BootstrapStatusFile.ReadAsync(HostStatusFile, CancellationToken.None);
         Assert.Equal(BootstrapState.Ready, status!.State);
         Assert.Equal("ONLINE", status.PoolHealth);
-        Assert.True(await GatedDriver.EventuallyAsync(async () => await StorageHostVmFixture.ProbeAsync(driver) == true, TimeSpan.FromSeconds(60)),
-            $"the driver did not become ready after the bootstrap (took {took.Elapsed.TotalSeconds:F1} s):\n{driver.OutputTail()}");
+        Assert.True(
+            await GatedDriver.EventuallyAsync(
+                async () => await StorageHostVmFixture.ProbeAsync(driver) == true,
+                TimeSpan.FromSeconds(60)
+            ),
+            $"the driver did not become ready after the bootstrap (took {took.Elapsed.TotalSeconds:F1} s):\n{driver.OutputTail()}"
+        );
         // The userland and the module are one release: the driver's own check agrees.
         var versions = await vm.Host.CheckAsync("zfs", "--version");
         Assert.Contains("zfs-kmod-2.3", versions, StringComparison.Ordinal);
@@ -58,7 +69,13 @@ public sealed class BootstrapOnOpenZfsTests(StorageHostVmFixture vm)
         await vm.Vm.DownAsync(hard: true);
         await vm.Vm.UpAsync();
         Assert.Null(await vm.LoadedModuleAsync());
-        var (exitCode, output) = await vm.BootstrapOnceAsync("--import-mount", "all", "--no-rebuild", "--status-file", StatusFile);
+        var (exitCode, output) = await vm.BootstrapOnceAsync(
+            "--import-mount",
+            "all",
+            "--no-rebuild",
+            "--status-file",
+            StatusFile
+        );
 
         Assert.True(exitCode == 0, $"bootstrap exited {exitCode} after the power cut:\n{output}");
         Assert.Equal("ONLINE", await vm.PoolHealthAsync());
@@ -82,7 +99,13 @@ public sealed class BootstrapOnOpenZfsTests(StorageHostVmFixture vm)
             Assert.StartsWith("6.12.", release, StringComparison.Ordinal);
             File.Delete(HostStatusFile);
 
-            var (exitCode, output) = await vm.BootstrapOnceAsync("--import-mount", "all", "--no-rebuild", "--status-file", StatusFile);
+            var (exitCode, output) = await vm.BootstrapOnceAsync(
+                "--import-mount",
+                "all",
+                "--no-rebuild",
+                "--status-file",
+                StatusFile
+            );
             Assert.True(exitCode != 0, $"bootstrap said ready on a kernel with no zfs module:\n{output}");
             Assert.Null(await vm.LoadedModuleAsync());
             var status = await BootstrapStatusFile.ReadAsync(HostStatusFile, CancellationToken.None);
@@ -125,9 +148,13 @@ public sealed class BootstrapOnOpenZfsTests(StorageHostVmFixture vm)
         {
             var other = (await vm.Host.CheckAsync("cat", "/root/zfs-other-release/VERSION")).Trim();
             // Dependency order without modinfo: insmod what loads, again, until all have (2.1 has nine modules).
-            await vm.Host.CheckAsync("sh", "-c",
+            await vm.Host.CheckAsync(
+                "sh",
+                "-c",
                 "for pass in 1 2 3 4 5 6 7 8 9 10; do for m in \"$1\"/*.ko*; do insmod \"$m\" 2>/dev/null; done; done; [ -e /sys/module/zfs ]",
-                "sh", "/root/zfs-other-release");
+                "sh",
+                "/root/zfs-other-release"
+            );
             Assert.StartsWith(other, await vm.LoadedModuleAsync() ?? "(none)", StringComparison.Ordinal);
             File.Delete(HostStatusFile);
 
@@ -141,7 +168,10 @@ public sealed class BootstrapOnOpenZfsTests(StorageHostVmFixture vm)
             Assert.DoesNotContain("./configure", output, StringComparison.Ordinal);
             Assert.DoesNotContain("zpool import", output, StringComparison.Ordinal);
             Assert.StartsWith(other, await vm.LoadedModuleAsync() ?? "(none)", StringComparison.Ordinal);
-            Assert.False(await StorageHostVmFixture.ProbeAsync(driver), "the driver said ready with another release's module loaded");
+            Assert.False(
+                await StorageHostVmFixture.ProbeAsync(driver),
+                "the driver said ready with another release's module loaded"
+            );
         }
         finally
         {

@@ -58,24 +58,50 @@ public sealed class KernelUpdateRebuildTests(RebuildVmFixture vm)
                 {
                     sawRebuilding = true;
                     // Liveness holds: Probe answers (not ready), and the bootstrap's own probe says alive.
-                    Assert.False(await StorageHostVmFixture.ProbeAsync(driver), $"the driver's Probe was not 'not ready' during the rebuild (step {status.Step})");
-                    var alive = await vm.Vm.RunAsync(VmStorageHost.GuestBootstrap, ["alive", "--status-file", StatusFile]);
-                    Assert.True(alive.ExitCode == 0, $"the bootstrap's liveness probe failed during the rebuild: {alive.StandardOutput}{alive.StandardError}");
+                    Assert.False(
+                        await StorageHostVmFixture.ProbeAsync(driver),
+                        $"the driver's Probe was not 'not ready' during the rebuild (step {status.Step})"
+                    );
+                    var alive = await vm.Vm.RunAsync(
+                        VmStorageHost.GuestBootstrap,
+                        ["alive", "--status-file", StatusFile]
+                    );
+                    Assert.True(
+                        alive.ExitCode == 0,
+                        $"the bootstrap's liveness probe failed during the rebuild: {alive.StandardOutput}{alive.StandardError}"
+                    );
                 }
                 await Task.WhenAny(rebuild, Task.Delay(TimeSpan.FromSeconds(10)));
             }
             var (exitCode, output) = await rebuild;
             took.Stop();
-            Console.WriteLine($"kernel-update rebuild for {release} (ccache and configure's cache warmed at image build): {took.Elapsed.TotalSeconds:F0} s");
+            Console.WriteLine(
+                $"kernel-update rebuild for {release} (ccache and configure's cache warmed at image build): {took.Elapsed.TotalSeconds:F0} s"
+            );
             for (var i = 0; i < steps.Count; i++)
             {
                 var until = i + 1 < steps.Count ? steps[i + 1].At : took.Elapsed;
-                Console.WriteLine($"  step {steps[i].Step.Split(' ')[0]} {(steps[i].Step.StartsWith("make", StringComparison.Ordinal) ? steps[i].Step : "")}: ~{(until - steps[i].At).TotalSeconds:F0} s");
+                Console.WriteLine(
+                    $"  step {steps[i].Step.Split(' ')[0]} {(steps[i].Step.StartsWith("make", StringComparison.Ordinal) ? steps[i].Step : "")}: ~{(until - steps[i].At).TotalSeconds:F0} s"
+                );
             }
 
-            Assert.True(exitCode == 0, $"the rebuild for {release} failed after {took.Elapsed.TotalSeconds:F0} s:\n{output}");
+            Assert.True(
+                exitCode == 0,
+                $"the rebuild for {release} failed after {took.Elapsed.TotalSeconds:F0} s:\n{output}"
+            );
             Assert.True(sawRebuilding, "the status file never said rebuilding");
-            foreach (var step in new[] { "make clean", "./configure --with-linux=", "make -j", "make install", $"depmod -a {release}", "modprobe" })
+            foreach (
+                var step in new[]
+                {
+                    "make clean",
+                    "./configure --with-linux=",
+                    "make -j",
+                    "make install",
+                    $"depmod -a {release}",
+                    "modprobe",
+                }
+            )
             {
                 Assert.Contains(step, output, StringComparison.Ordinal);
             }
@@ -83,8 +109,13 @@ public sealed class KernelUpdateRebuildTests(RebuildVmFixture vm)
             Assert.StartsWith($"/lib/modules/{release}/extra/", module, StringComparison.Ordinal);
             Assert.StartsWith("2.3.", await vm.LoadedModuleAsync(), StringComparison.Ordinal);
             Assert.Equal("ONLINE", await vm.PoolHealthAsync());
-            Assert.True(await GatedDriver.EventuallyAsync(async () => await StorageHostVmFixture.ProbeAsync(driver) == true, TimeSpan.FromSeconds(60)),
-                $"the driver did not become ready after the rebuild:\n{driver.OutputTail()}");
+            Assert.True(
+                await GatedDriver.EventuallyAsync(
+                    async () => await StorageHostVmFixture.ProbeAsync(driver) == true,
+                    TimeSpan.FromSeconds(60)
+                ),
+                $"the driver did not become ready after the rebuild:\n{driver.OutputTail()}"
+            );
             Console.WriteLine(await vm.Host.CheckAsync("ccache", "--show-stats"));
         }
         finally

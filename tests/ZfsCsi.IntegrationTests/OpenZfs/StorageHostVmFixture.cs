@@ -14,9 +14,7 @@ public class StorageHostVmFixture : IAsyncLifetime
 {
     // xunit builds a collection fixture through its one public constructor.
     public StorageHostVmFixture()
-        : this("/run/zfs-csi-lab/itvm")
-    {
-    }
+        : this("/run/zfs-csi-lab/itvm") { }
 
     protected StorageHostVmFixture(string state)
     {
@@ -59,15 +57,20 @@ public class StorageHostVmFixture : IAsyncLifetime
     }
 
     /// <summary>Runs zfs-csi-bootstrap once in the VM with <paramref name="flags"/>; its exit code and output.</summary>
-    public Task<(int ExitCode, string Output)> BootstrapOnceAsync(params string[] flags) => BootstrapOnceAsync([], flags);
+    public Task<(int ExitCode, string Output)> BootstrapOnceAsync(params string[] flags) =>
+        BootstrapOnceAsync([], flags);
 
     /// <summary>The same, with NAME=VALUE <paramref name="environment"/> set for it (env(1)).</summary>
-    public async Task<(int ExitCode, string Output)> BootstrapOnceAsync(IReadOnlyList<string> environment, params string[] flags)
+    public async Task<(int ExitCode, string Output)> BootstrapOnceAsync(
+        IReadOnlyList<string> environment,
+        params string[] flags
+    )
     {
         string[] bootstrap = [VmStorageHost.GuestBootstrap, "once", "--pool", VmStorageHost.PoolName, .. flags];
-        var result = environment.Count == 0
-            ? await Vm.RunAsync(bootstrap[0], bootstrap[1..], TimeSpan.FromMinutes(120))
-            : await Vm.RunAsync("env", [.. environment, .. bootstrap], TimeSpan.FromMinutes(120));
+        var result =
+            environment.Count == 0
+                ? await Vm.RunAsync(bootstrap[0], bootstrap[1..], TimeSpan.FromMinutes(120))
+                : await Vm.RunAsync("env", [.. environment, .. bootstrap], TimeSpan.FromMinutes(120));
         return (result.ExitCode, result.StandardOutput + result.StandardError);
     }
 
@@ -78,22 +81,46 @@ public class StorageHostVmFixture : IAsyncLifetime
     /// lab/vm/image ran this same build once, so compiles and kernel checks come from those caches.
     /// </summary>
     public Task<(int ExitCode, string Output)> RebuildAsync() =>
-        BootstrapOnceAsync(["PATH=/usr/lib/ccache:/usr/sbin:/usr/bin:/sbin:/bin"],
-            "--source", "/root/src/zfs-2.3.2", "--configure-arg", "--with-config=kernel",
-            "--configure-arg", "--cache-file=/var/cache/zfs-csi-lab/configure.cache", "--attempts", "1",
-            "--build-timeout", "7200", "--import-mount", "all", "--status-file", StatusFile);
+        BootstrapOnceAsync(
+            ["PATH=/usr/lib/ccache:/usr/sbin:/usr/bin:/sbin:/bin"],
+            "--source",
+            "/root/src/zfs-2.3.2",
+            "--configure-arg",
+            "--with-config=kernel",
+            "--configure-arg",
+            "--cache-file=/var/cache/zfs-csi-lab/configure.cache",
+            "--attempts",
+            "1",
+            "--build-timeout",
+            "7200",
+            "--import-mount",
+            "all",
+            "--status-file",
+            StatusFile
+        );
 
     /// <summary>A controller in the VM gated by <see cref="StatusFile"/>, not waited for: it is not ready until the bootstrap is.</summary>
     public Task<DriverProcess> StartGatedDriverAsync() =>
-        DriverProcess.StartOnAsync(Host, RunDirectory, $"gated-{Guid.NewGuid():N}"[..14],
-            ["--mode", "controller", "--parent-dataset", "data/k8s", "--bootstrap-status-file", StatusFile], untilReady: false);
+        DriverProcess.StartOnAsync(
+            Host,
+            RunDirectory,
+            $"gated-{Guid.NewGuid():N}"[..14],
+            ["--mode", "controller", "--parent-dataset", "data/k8s", "--bootstrap-status-file", StatusFile],
+            untilReady: false
+        );
 
     /// <summary>Module loaded and pool imported (the bootstrap runs when they are not): for tests that start from a ready host.</summary>
     public async Task EnsurePoolReadyAsync()
     {
         if (await PoolHealthAsync() != "ONLINE")
         {
-            var (exitCode, output) = await BootstrapOnceAsync("--import-mount", "all", "--no-rebuild", "--status-file", "");
+            var (exitCode, output) = await BootstrapOnceAsync(
+                "--import-mount",
+                "all",
+                "--no-rebuild",
+                "--status-file",
+                ""
+            );
             Assert.True(exitCode == 0, $"bootstrap exited {exitCode}:\n{output}");
         }
     }
@@ -117,7 +144,12 @@ public class StorageHostVmFixture : IAsyncLifetime
         using var channel = UnixSocketChannel.Create(driver.SocketPath);
         try
         {
-            return (await new Identity.IdentityClient(channel).ProbeAsync(new ProbeRequest(), deadline: DateTime.UtcNow.AddSeconds(30))).Ready;
+            return (
+                await new Identity.IdentityClient(channel).ProbeAsync(
+                    new ProbeRequest(),
+                    deadline: DateTime.UtcNow.AddSeconds(30)
+                )
+            ).Ready;
         }
         catch (RpcException)
         {
@@ -139,9 +171,7 @@ public sealed class StorageHostVmCollection : ICollectionFixture<StorageHostVmFi
 public sealed class RebuildVmFixture : StorageHostVmFixture
 {
     public RebuildVmFixture()
-        : base("/run/zfs-csi-lab/rebuild")
-    {
-    }
+        : base("/run/zfs-csi-lab/rebuild") { }
 }
 
 [CollectionDefinition(Name)]

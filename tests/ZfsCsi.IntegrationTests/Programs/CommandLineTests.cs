@@ -49,9 +49,20 @@ public sealed class CommandLineTests
     {
         // The liveness check of a status file that does not exist: quick, and touches nothing.
         var statusFile = $"/tmp/zfs-csi-tests/no-status-{Guid.NewGuid():N}.json";
-        var result = await Sh.RunAsync("dotnet", ProgramDll("zfs-csi-bootstrap"),
-            "once", "--module", "none", "--pool", $"zcsitnope{Environment.ProcessId}", "--no-import",
-            "--status-file", statusFile, "--log-format", "json");
+        var result = await Sh.RunAsync(
+            "dotnet",
+            ProgramDll("zfs-csi-bootstrap"),
+            "once",
+            "--module",
+            "none",
+            "--pool",
+            $"zcsitnope{Environment.ProcessId}",
+            "--no-import",
+            "--status-file",
+            statusFile,
+            "--log-format",
+            "json"
+        );
         File.Delete(statusFile);
 
         var lines = result.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries);

@@ -23,12 +23,29 @@ public sealed class KubeletDirTests : IDisposable
         var kubelet = Path.Combine(_dir, throughLink ? "link" : "real", "kubelet");
         var sink = new InMemorySink();
         var logger = new LoggerConfiguration().WriteTo.Sink(sink).CreateLogger();
-        var options = DriverOptions.Parse(["--mode", "node", "--nodeid", "n", "--endpoint", $"unix://{_dir}/csi.sock",
-            "--data-root", _dir, "--kubelet-dir", kubelet, "--parent-dataset", "data/k8s"]);
+        var options = DriverOptions.Parse([
+            "--mode",
+            "node",
+            "--nodeid",
+            "n",
+            "--endpoint",
+            $"unix://{_dir}/csi.sock",
+            "--data-root",
+            _dir,
+            "--kubelet-dir",
+            kubelet,
+            "--parent-dataset",
+            "data/k8s",
+        ]);
 
         await using var app = DriverHost.Build(options, logger);
         await DriverHost.PrepareAsync(app, options, CancellationToken.None);
 
-        Assert.Equal(throughLink, sink.Events.Any(e => e.Level == LogEventLevel.Warning && e.MessageTemplate.Text.Contains("symlink", StringComparison.Ordinal)));
+        Assert.Equal(
+            throughLink,
+            sink.Events.Any(e =>
+                e.Level == LogEventLevel.Warning && e.MessageTemplate.Text.Contains("symlink", StringComparison.Ordinal)
+            )
+        );
     }
 }

@@ -22,7 +22,8 @@ public sealed class PublishedPrograms : IAsyncLifetime
     public async Task InitializeAsync()
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(30));
-        var result = await Cli.Wrap(Repository.PathOf("lab/publish")).WithValidation(CommandResultValidation.None)
+        var result = await Cli.Wrap(Repository.PathOf("lab/publish"))
+            .WithValidation(CommandResultValidation.None)
             .ExecuteBufferedAsync(timeout.Token);
         if (result.ExitCode != 0)
         {
@@ -76,8 +77,19 @@ public sealed class PublishedProgramsTests(PublishedPrograms published) : IClass
         var statusFile = $"/tmp/zfs-csi-tests/aot-status-{Guid.NewGuid():N}.json";
         try
         {
-            var once = await Sh.RunAsync(published.Bootstrap, "once", "--module", "none", "--pool", pool, "--no-import",
-                "--status-file", statusFile, "--log-format", "json");
+            var once = await Sh.RunAsync(
+                published.Bootstrap,
+                "once",
+                "--module",
+                "none",
+                "--pool",
+                pool,
+                "--no-import",
+                "--status-file",
+                statusFile,
+                "--log-format",
+                "json"
+            );
             Assert.NotEqual(0, once.ExitCode); // the pool is not there
             var lines = once.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries);
             Assert.NotEmpty(lines);
@@ -111,10 +123,24 @@ public sealed class PublishedProgramsTests(PublishedPrograms published) : IClass
             RedirectStandardError = true,
             ArgumentList =
             {
-                "--endpoint", $"unix://{socket}", "--mode", "controller", "--parent-dataset", "zcsitnope/k8s",
-                "--zfs", "/bin/false", "--zpool", "/bin/false", "--mount-lock-file", "",
-                "--health-port", healthPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                "--metrics-address", $"127.0.0.1:{metricsPort}", "--log-format", "json",
+                "--endpoint",
+                $"unix://{socket}",
+                "--mode",
+                "controller",
+                "--parent-dataset",
+                "zcsitnope/k8s",
+                "--zfs",
+                "/bin/false",
+                "--zpool",
+                "/bin/false",
+                "--mount-lock-file",
+                "",
+                "--health-port",
+                healthPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                "--metrics-address",
+                $"127.0.0.1:{metricsPort}",
+                "--log-format",
+                "json",
             },
         };
         using var driver = Process.Start(info)!;
@@ -147,7 +173,9 @@ public sealed class PublishedProgramsTests(PublishedPrograms published) : IClass
             Assert.Equal("zfs.csi.dev", plugin.Name);
             Assert.Equal(DriverInfo.Version, plugin.VendorVersion);
             var capabilities = await client.Identity.GetPluginCapabilitiesAsync(new GetPluginCapabilitiesRequest());
-            Assert.Contains(capabilities.Capabilities, c => c.Service?.Type == PluginCapability.Types.Service.Types.Type.ControllerService);
+            Assert.Contains(capabilities.Capabilities, c =>
+                c.Service?.Type == PluginCapability.Types.Service.Types.Type.ControllerService
+            );
 
             using var http = new HttpClient();
             var healthz = await http.GetAsync($"http://127.0.0.1:{healthPort}/healthz");
@@ -158,14 +186,20 @@ public sealed class PublishedProgramsTests(PublishedPrograms published) : IClass
             Assert.NotEmpty((await readyz.Content.ReadAsStringAsync()).Trim());
 
             var metrics = await http.GetStringAsync($"http://127.0.0.1:{metricsPort}/metrics");
-            Assert.Contains("zfs_csi_operations_seconds_count{method=\"/csi.v1.Identity/GetPluginInfo\",grpc_status_code=\"OK\"} 1", metrics);
+            Assert.Contains(
+                "zfs_csi_operations_seconds_count{method=\"/csi.v1.Identity/GetPluginInfo\",grpc_status_code=\"OK\"} 1",
+                metrics
+            );
             Assert.Contains("zfs_csi_command_failures_total{program=\"false\"", metrics);
         }
         finally
         {
             if (!driver.HasExited)
             {
-                using var kill = Process.Start("kill", ["-TERM", driver.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!;
+                using var kill = Process.Start(
+                    "kill",
+                    ["-TERM", driver.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]
+                )!;
                 await kill.WaitForExitAsync();
             }
             using var exit = new CancellationTokenSource(TimeSpan.FromSeconds(10));

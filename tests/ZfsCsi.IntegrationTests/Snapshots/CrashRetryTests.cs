@@ -17,16 +17,28 @@ public sealed class CrashRetryTests(SnapshotFixture driver) : IClassFixture<Snap
         var name = Unique("groupsnapshot-c1");
         var leaf = SnapshotNaming.GroupLeafFor(name);
         // The state after "zfs snapshot -r" and the first rename, then a crash.
-        await Infrastructure.Sh.CheckAsync("zfs", "snapshot", "-r", "-o", $"{Markers.Group}={Markers.EncodeName(name)}", $"{driver.Pool.Parent}@Tmp-{leaf}");
+        await Infrastructure.Sh.CheckAsync(
+            "zfs",
+            "snapshot",
+            "-r",
+            "-o",
+            $"{Markers.Group}={Markers.EncodeName(name)}",
+            $"{driver.Pool.Parent}@Tmp-{leaf}"
+        );
         await driver.ZfsLockedAsync("rename", $"{va}@Tmp-{leaf}", $"{va}@{leaf}");
 
         var request = new CreateVolumeGroupSnapshotRequest { Name = name };
         request.SourceVolumeIds.Add([va, vb]);
         var group = (await driver.Client.GroupController.CreateVolumeGroupSnapshotAsync(request)).GroupSnapshot;
 
-        Assert.Equal([$"{va}@{leaf}", $"{vb}@{leaf}"], group.Snapshots.Select(s => s.SnapshotId).Order(StringComparer.Ordinal));
+        Assert.Equal(
+            [$"{va}@{leaf}", $"{vb}@{leaf}"],
+            group.Snapshots.Select(s => s.SnapshotId).Order(StringComparer.Ordinal)
+        );
         Assert.DoesNotContain(await driver.PoolNamesAsync(), n => n.Contains("@Tmp-", StringComparison.Ordinal));
-        await driver.Client.GroupController.DeleteVolumeGroupSnapshotAsync(new DeleteVolumeGroupSnapshotRequest { GroupSnapshotId = group.GroupSnapshotId });
+        await driver.Client.GroupController.DeleteVolumeGroupSnapshotAsync(
+            new DeleteVolumeGroupSnapshotRequest { GroupSnapshotId = group.GroupSnapshotId }
+        );
         await driver.DeleteVolumeAsync(va);
         await driver.DeleteVolumeAsync(vb);
         Assert.Empty(await driver.SweptAsync(a, b));
@@ -38,12 +50,21 @@ public sealed class CrashRetryTests(SnapshotFixture driver) : IClassFixture<Snap
         var (v, c) = (Unique("pvc-cc"), Unique("pvc-ccc"));
         var volume = await driver.CreateVolumeAsync(v);
         await driver.WriteAsync(volume, "f", "source");
-        await Infrastructure.Sh.CheckAsync("zfs", "snapshot", "-o", $"{Markers.State}={Markers.StateHidden}", $"{volume}@{SnapshotNaming.CloneSourceLeaf(c)}");
+        await Infrastructure.Sh.CheckAsync(
+            "zfs",
+            "snapshot",
+            "-o",
+            $"{Markers.State}={Markers.StateHidden}",
+            $"{volume}@{SnapshotNaming.CloneSourceLeaf(c)}"
+        );
 
         var clone = (await driver.CloneAsync(c, volume)).Volume.VolumeId;
 
         Assert.Equal("source", await driver.ReadAsync(clone, "f"));
-        Assert.Equal("on", await driver.GetPropertyAsync($"{volume}@{SnapshotNaming.CloneSourceLeaf(c)}", "defer_destroy"));
+        Assert.Equal(
+            "on",
+            await driver.GetPropertyAsync($"{volume}@{SnapshotNaming.CloneSourceLeaf(c)}", "defer_destroy")
+        );
         await driver.DeleteVolumeAsync(clone);
         await driver.DeleteVolumeAsync(volume);
         Assert.Empty(await driver.SweptAsync(v, c));
@@ -53,7 +74,11 @@ public sealed class CrashRetryTests(SnapshotFixture driver) : IClassFixture<Snap
     public async Task A_retained_thick_volume_gives_its_reservation_back_to_the_pool()
     {
         var v = Unique("pvc-ct");
-        var volume = await driver.CreateVolumeAsync(v, 32 * MiB, new Dictionary<string, string> { ["provisioning"] = "thick" });
+        var volume = await driver.CreateVolumeAsync(
+            v,
+            32 * MiB,
+            new Dictionary<string, string> { ["provisioning"] = "thick" }
+        );
         var snapshot = await driver.SnapshotAsync(Unique("snapshot-ct"), volume);
         await driver.DeleteVolumeAsync(volume);
         Assert.Equal("0", await driver.GetPropertyAsync(volume, "refreservation"));

@@ -133,7 +133,12 @@ public sealed class DeletionOrderTests(SnapshotFixture driver) : IClassFixture<S
         await driver.DeleteVolumeAsync(volume);
         await driver.DeleteSnapshotAsync(s1.SnapshotId);
         await driver.DeleteVolumeAsync(restored);
-        Assert.Equal([s2.SnapshotId], (await driver.ListSnapshotsAsync()).Select(s => s.SnapshotId).Where(id => id.Contains(r, StringComparison.Ordinal) || id.Contains(v, StringComparison.Ordinal)));
+        Assert.Equal(
+            [s2.SnapshotId],
+            (await driver.ListSnapshotsAsync())
+                .Select(s => s.SnapshotId)
+                .Where(id => id.Contains(r, StringComparison.Ordinal) || id.Contains(v, StringComparison.Ordinal))
+        );
         await driver.DeleteSnapshotAsync(s2.SnapshotId);
         Assert.Empty(await driver.SweptAsync(v, r));
     }

@@ -20,7 +20,9 @@ public sealed class GroupSnapshotTests(SnapshotFixture driver) : IClassFixture<S
     public async Task Deleting_a_group_also_removes_the_temporary_a_crashed_create_left_on_every_dataset()
     {
         var va = await driver.CreateVolumeAsync(Unique("pvc-gt"));
-        var group = (await Groups.CreateVolumeGroupSnapshotAsync(Request(Unique("groupsnapshot-tmp"), va))).GroupSnapshot;
+        var group = (
+            await Groups.CreateVolumeGroupSnapshotAsync(Request(Unique("groupsnapshot-tmp"), va))
+        ).GroupSnapshot;
         // What a crash between `zfs snapshot -r parent@Tmp-<leaf>` and its cleanup leaves behind.
         var leaf = group.GroupSnapshotId[(group.GroupSnapshotId.IndexOf('@') + 1)..];
         var parent = group.GroupSnapshotId[..group.GroupSnapshotId.IndexOf('@')];
@@ -31,14 +33,18 @@ public sealed class GroupSnapshotTests(SnapshotFixture driver) : IClassFixture<S
         delete.SnapshotIds.Add(group.Snapshots.Select(x => x.SnapshotId));
         await Groups.DeleteVolumeGroupSnapshotAsync(delete);
 
-        Assert.DoesNotContain(await driver.PoolNamesAsync(), n => n.Contains("@Tmp-", StringComparison.Ordinal) || n.Contains(leaf, StringComparison.Ordinal));
+        Assert.DoesNotContain(await driver.PoolNamesAsync(), n =>
+            n.Contains("@Tmp-", StringComparison.Ordinal) || n.Contains(leaf, StringComparison.Ordinal)
+        );
     }
 
     [Fact]
     public async Task The_group_controller_advertises_group_snapshots()
     {
         var caps = await Groups.GroupControllerGetCapabilitiesAsync(new GroupControllerGetCapabilitiesRequest());
-        Assert.Contains(caps.Capabilities, c => c.Rpc.Type == GroupControllerServiceCapability.Types.RPC.Types.Type.CreateDeleteGetVolumeGroupSnapshot);
+        Assert.Contains(caps.Capabilities, c =>
+            c.Rpc.Type == GroupControllerServiceCapability.Types.RPC.Types.Type.CreateDeleteGetVolumeGroupSnapshot
+        );
     }
 
     [Fact]
@@ -63,12 +69,18 @@ public sealed class GroupSnapshotTests(SnapshotFixture driver) : IClassFixture<S
         Assert.Single(group.Snapshots.Select(s => s.CreationTime).Distinct());
         // Crash consistency: one successful zfs snapshot command for the whole group. zfs-fuse refuses
         // several names (usage error, nothing made), so the driver learns that and uses -r of the parent.
-        var taken = Assert.Single(SnapshotCommands().Skip(commandsBefore), c => c.Contains(" snapshot ", StringComparison.Ordinal));
+        var taken = Assert.Single(SnapshotCommands().Skip(commandsBefore), c =>
+            c.Contains(" snapshot ", StringComparison.Ordinal)
+        );
         Assert.Contains(" snapshot -r ", taken, StringComparison.Ordinal);
-        var creations = await Task.WhenAll(group.Snapshots.Select(s => driver.GetPropertyAsync(s.SnapshotId, "creation")));
+        var creations = await Task.WhenAll(
+            group.Snapshots.Select(s => driver.GetPropertyAsync(s.SnapshotId, "creation"))
+        );
         Assert.Single(creations.Distinct());
         // Nothing of the group on a volume outside it, and no temporary snapshot left.
-        Assert.DoesNotContain(await driver.PoolNamesAsync(), n => n.StartsWith(vx + "@", StringComparison.Ordinal) || n.Contains("@Tmp-", StringComparison.Ordinal));
+        Assert.DoesNotContain(await driver.PoolNamesAsync(), n =>
+            n.StartsWith(vx + "@", StringComparison.Ordinal) || n.Contains("@Tmp-", StringComparison.Ordinal)
+        );
 
         var listed = await driver.ListSnapshotsAsync();
         Assert.All(group.Snapshots, s => Assert.Contains(s, listed));
@@ -87,7 +99,10 @@ public sealed class GroupSnapshotTests(SnapshotFixture driver) : IClassFixture<S
         delete.SnapshotIds.Add(group.Snapshots.Select(s => s.SnapshotId));
         await Groups.DeleteVolumeGroupSnapshotAsync(delete);
         await Groups.DeleteVolumeGroupSnapshotAsync(delete);
-        Assert.Equal(StatusCode.NotFound, await SnapshotFixture.CodeOfAsync(async () => await Groups.GetVolumeGroupSnapshotAsync(got)));
+        Assert.Equal(
+            StatusCode.NotFound,
+            await SnapshotFixture.CodeOfAsync(async () => await Groups.GetVolumeGroupSnapshotAsync(got))
+        );
         Assert.Equal("a at t0", await driver.ReadAsync(restored.Volume.VolumeId, "f"));
         await driver.DeleteVolumeAsync(restored.Volume.VolumeId);
         await driver.DeleteVolumeAsync(va);
@@ -103,28 +118,81 @@ public sealed class GroupSnapshotTests(SnapshotFixture driver) : IClassFixture<S
         var vb = await driver.CreateVolumeAsync(b);
         var name = Unique("groupsnapshot-g2");
 
-        Assert.Equal(StatusCode.InvalidArgument, await SnapshotFixture.CodeOfAsync(async () => await Groups.CreateVolumeGroupSnapshotAsync(Request(name, va, va))));
-        Assert.Equal(StatusCode.NotFound, await SnapshotFixture.CodeOfAsync(async () => await Groups.CreateVolumeGroupSnapshotAsync(Request(name, va, $"{driver.Pool.Parent}/pvc-gone"))));
-        Assert.Equal(StatusCode.NotFound, await SnapshotFixture.CodeOfAsync(async () => await Groups.CreateVolumeGroupSnapshotAsync(Request(name, va, "not/ours"))));
-        Assert.Equal(StatusCode.InvalidArgument, await SnapshotFixture.CodeOfAsync(async () => await Groups.CreateVolumeGroupSnapshotAsync(Request(name))));
-        Assert.Equal(StatusCode.InvalidArgument, await SnapshotFixture.CodeOfAsync(async () => await Groups.CreateVolumeGroupSnapshotAsync(Request("", va))));
-        Assert.Equal(StatusCode.InvalidArgument, await SnapshotFixture.CodeOfAsync(async () => await Groups.CreateVolumeGroupSnapshotAsync(Request("group\u0007bell", va))));
+        Assert.Equal(
+            StatusCode.InvalidArgument,
+            await SnapshotFixture.CodeOfAsync(async () =>
+                await Groups.CreateVolumeGroupSnapshotAsync(Request(name, va, va))
+            )
+        );
+        Assert.Equal(
+            StatusCode.NotFound,
+            await SnapshotFixture.CodeOfAsync(async () =>
+                await Groups.CreateVolumeGroupSnapshotAsync(Request(name, va, $"{driver.Pool.Parent}/pvc-gone"))
+            )
+        );
+        Assert.Equal(
+            StatusCode.NotFound,
+            await SnapshotFixture.CodeOfAsync(async () =>
+                await Groups.CreateVolumeGroupSnapshotAsync(Request(name, va, "not/ours"))
+            )
+        );
+        Assert.Equal(
+            StatusCode.InvalidArgument,
+            await SnapshotFixture.CodeOfAsync(async () => await Groups.CreateVolumeGroupSnapshotAsync(Request(name)))
+        );
+        Assert.Equal(
+            StatusCode.InvalidArgument,
+            await SnapshotFixture.CodeOfAsync(async () => await Groups.CreateVolumeGroupSnapshotAsync(Request("", va)))
+        );
+        Assert.Equal(
+            StatusCode.InvalidArgument,
+            await SnapshotFixture.CodeOfAsync(async () =>
+                await Groups.CreateVolumeGroupSnapshotAsync(Request("group\u0007bell", va))
+            )
+        );
         Assert.DoesNotContain(await driver.LeftoversAsync(a, b), n => n.Contains('@'));
         Assert.DoesNotContain(await driver.PoolNamesAsync(), n => n.Contains("@Tmp-", StringComparison.Ordinal));
 
         var group = (await Groups.CreateVolumeGroupSnapshotAsync(Request(name, va))).GroupSnapshot;
-        Assert.Equal(StatusCode.AlreadyExists, await SnapshotFixture.CodeOfAsync(async () => await Groups.CreateVolumeGroupSnapshotAsync(Request(name, va, vb))));
+        Assert.Equal(
+            StatusCode.AlreadyExists,
+            await SnapshotFixture.CodeOfAsync(async () =>
+                await Groups.CreateVolumeGroupSnapshotAsync(Request(name, va, vb))
+            )
+        );
 
         var wrong = new GetVolumeGroupSnapshotRequest { GroupSnapshotId = group.GroupSnapshotId };
         wrong.SnapshotIds.Add($"{vb}@nope");
-        Assert.Equal(StatusCode.InvalidArgument, await SnapshotFixture.CodeOfAsync(async () => await Groups.GetVolumeGroupSnapshotAsync(wrong)));
-        Assert.Equal(StatusCode.NotFound, await SnapshotFixture.CodeOfAsync(async () =>
-            await Groups.GetVolumeGroupSnapshotAsync(new GetVolumeGroupSnapshotRequest { GroupSnapshotId = "other/pool@g-0" })));
-        await Groups.DeleteVolumeGroupSnapshotAsync(new DeleteVolumeGroupSnapshotRequest { GroupSnapshotId = "other/pool@g-0" });
+        Assert.Equal(
+            StatusCode.InvalidArgument,
+            await SnapshotFixture.CodeOfAsync(async () => await Groups.GetVolumeGroupSnapshotAsync(wrong))
+        );
+        Assert.Equal(
+            StatusCode.NotFound,
+            await SnapshotFixture.CodeOfAsync(async () =>
+                await Groups.GetVolumeGroupSnapshotAsync(
+                    new GetVolumeGroupSnapshotRequest { GroupSnapshotId = "other/pool@g-0" }
+                )
+            )
+        );
+        await Groups.DeleteVolumeGroupSnapshotAsync(
+            new DeleteVolumeGroupSnapshotRequest { GroupSnapshotId = "other/pool@g-0" }
+        );
         var stranger = new DeleteVolumeGroupSnapshotRequest { GroupSnapshotId = group.GroupSnapshotId };
         stranger.SnapshotIds.Add([.. group.Snapshots.Select(m => m.SnapshotId), $"{vb}@snapshot-not-a-member"]);
-        Assert.Equal(StatusCode.InvalidArgument, await SnapshotFixture.CodeOfAsync(async () => await Groups.DeleteVolumeGroupSnapshotAsync(stranger)));
-        Assert.Single((await Groups.GetVolumeGroupSnapshotAsync(new GetVolumeGroupSnapshotRequest { GroupSnapshotId = group.GroupSnapshotId })).GroupSnapshot.Snapshots);
+        Assert.Equal(
+            StatusCode.InvalidArgument,
+            await SnapshotFixture.CodeOfAsync(async () => await Groups.DeleteVolumeGroupSnapshotAsync(stranger))
+        );
+        Assert.Single(
+            (
+                await Groups.GetVolumeGroupSnapshotAsync(
+                    new GetVolumeGroupSnapshotRequest { GroupSnapshotId = group.GroupSnapshotId }
+                )
+            )
+                .GroupSnapshot
+                .Snapshots
+        );
 
         var delete = new DeleteVolumeGroupSnapshotRequest { GroupSnapshotId = group.GroupSnapshotId };
         delete.SnapshotIds.Add(group.Snapshots.Select(m => m.SnapshotId));
@@ -141,11 +209,25 @@ public sealed class GroupSnapshotTests(SnapshotFixture driver) : IClassFixture<S
         var (a, b) = (Unique("pvc-ge"), Unique("pvc-gf"));
         var va = await driver.CreateVolumeAsync(a);
         var vb = await driver.CreateVolumeAsync(b);
-        var group = (await Groups.CreateVolumeGroupSnapshotAsync(Request(Unique("groupsnapshot-g3"), va, vb))).GroupSnapshot;
+        var group = (
+            await Groups.CreateVolumeGroupSnapshotAsync(Request(Unique("groupsnapshot-g3"), va, vb))
+        ).GroupSnapshot;
         await driver.DeleteVolumeAsync(va);
         await driver.DeleteVolumeAsync(vb);
-        Assert.Equal(2, (await Groups.GetVolumeGroupSnapshotAsync(new GetVolumeGroupSnapshotRequest { GroupSnapshotId = group.GroupSnapshotId })).GroupSnapshot.Snapshots.Count);
-        await Groups.DeleteVolumeGroupSnapshotAsync(new DeleteVolumeGroupSnapshotRequest { GroupSnapshotId = group.GroupSnapshotId });
+        Assert.Equal(
+            2,
+            (
+                await Groups.GetVolumeGroupSnapshotAsync(
+                    new GetVolumeGroupSnapshotRequest { GroupSnapshotId = group.GroupSnapshotId }
+                )
+            )
+                .GroupSnapshot
+                .Snapshots
+                .Count
+        );
+        await Groups.DeleteVolumeGroupSnapshotAsync(
+            new DeleteVolumeGroupSnapshotRequest { GroupSnapshotId = group.GroupSnapshotId }
+        );
         Assert.Empty(await driver.SweptAsync(a, b));
     }
 
@@ -155,19 +237,34 @@ public sealed class GroupSnapshotTests(SnapshotFixture driver) : IClassFixture<S
         var (a, b) = (Unique("pvc-gs1"), Unique("pvc-gs2"));
         var va = await driver.CreateVolumeAsync(a, 8 * MiB);
         var vb = await driver.CreateVolumeAsync(b, 12 * MiB);
-        var group = (await Groups.CreateVolumeGroupSnapshotAsync(Request(Unique("groupsnapshot-gs"), va, vb))).GroupSnapshot;
+        var group = (
+            await Groups.CreateVolumeGroupSnapshotAsync(Request(Unique("groupsnapshot-gs"), va, vb))
+        ).GroupSnapshot;
 
-        await driver.Client.Controller.ControllerExpandVolumeAsync(new ControllerExpandVolumeRequest
-        {
-            VolumeId = va,
-            CapacityRange = new Csi.V1.CapacityRange { RequiredBytes = 20 * MiB },
-        });
+        await driver.Client.Controller.ControllerExpandVolumeAsync(
+            new ControllerExpandVolumeRequest
+            {
+                VolumeId = va,
+                CapacityRange = new Csi.V1.CapacityRange { RequiredBytes = 20 * MiB },
+            }
+        );
 
-        var members = (await Groups.GetVolumeGroupSnapshotAsync(new GetVolumeGroupSnapshotRequest { GroupSnapshotId = group.GroupSnapshotId })).GroupSnapshot.Snapshots;
+        var members = (
+            await Groups.GetVolumeGroupSnapshotAsync(
+                new GetVolumeGroupSnapshotRequest { GroupSnapshotId = group.GroupSnapshotId }
+            )
+        )
+            .GroupSnapshot
+            .Snapshots;
         Assert.Equal(8 * MiB, members.Single(m => m.SourceVolumeId == va).SizeBytes);
         Assert.Equal(12 * MiB, members.Single(m => m.SourceVolumeId == vb).SizeBytes);
         // A restore at the member's own size and limit is what the member promises.
-        var restored = await driver.RestoreAsync(Unique("pvc-gs1r"), members.Single(m => m.SourceVolumeId == va).SnapshotId, 8 * MiB, 8 * MiB);
+        var restored = await driver.RestoreAsync(
+            Unique("pvc-gs1r"),
+            members.Single(m => m.SourceVolumeId == va).SnapshotId,
+            8 * MiB,
+            8 * MiB
+        );
         Assert.Equal(8 * MiB, restored.Volume.CapacityBytes);
     }
 
@@ -178,7 +275,9 @@ public sealed class GroupSnapshotTests(SnapshotFixture driver) : IClassFixture<S
         // Snapshots taken one after the other would catch B ahead of A; one atomic snapshot never does.
         var va = await driver.CreateVolumeAsync(Unique("pvc-gw-a"));
         var vb = await driver.CreateVolumeAsync(Unique("pvc-gw-b"));
-        var paths = await Task.WhenAll(new[] { va, vb }.Select(async v => Path.Combine(await driver.GetPropertyAsync(v, "mountpoint"), "counter")));
+        var paths = await Task.WhenAll(
+            new[] { va, vb }.Select(async v => Path.Combine(await driver.GetPropertyAsync(v, "mountpoint"), "counter"))
+        );
         using var stop = new CancellationTokenSource();
         long written = 0;
         var writer = Task.Run(async () =>
@@ -203,7 +302,9 @@ public sealed class GroupSnapshotTests(SnapshotFixture driver) : IClassFixture<S
             {
                 await Task.Delay(10);
             }
-            var group = (await Groups.CreateVolumeGroupSnapshotAsync(Request(Unique("groupsnapshot-gw"), va, vb))).GroupSnapshot;
+            var group = (
+                await Groups.CreateVolumeGroupSnapshotAsync(Request(Unique("groupsnapshot-gw"), va, vb))
+            ).GroupSnapshot;
             await Task.Delay(100);
             stop.Cancel();
             await writer;
@@ -226,9 +327,16 @@ public sealed class GroupSnapshotTests(SnapshotFixture driver) : IClassFixture<S
     }
 
     private List<string> SnapshotCommands() =>
-        driver.Logs.Events
-            .Where(e => e.MessageTemplate.Text.StartsWith("Command {Argv} exited", StringComparison.Ordinal) && e.Properties["ExitCode"].ToString() == "0")
+        driver
+            .Logs.Events.Where(e =>
+                e.MessageTemplate.Text.StartsWith("Command {Argv} exited", StringComparison.Ordinal)
+                && e.Properties["ExitCode"].ToString() == "0"
+            )
             .Select(e => e.Properties["Argv"].ToString())
-            .Where(a => a.Contains(" snapshot ", StringComparison.Ordinal) || a.Contains(" destroy ", StringComparison.Ordinal) || a.Contains(" rename ", StringComparison.Ordinal))
+            .Where(a =>
+                a.Contains(" snapshot ", StringComparison.Ordinal)
+                || a.Contains(" destroy ", StringComparison.Ordinal)
+                || a.Contains(" rename ", StringComparison.Ordinal)
+            )
             .ToList();
 }

@@ -17,11 +17,20 @@ public sealed class NameReuseTests(SnapshotFixture driver) : IClassFixture<Snaps
 
     /// <summary>Datasets moved aside for volume name <paramref name="name"/> (plain names keep their leaf).</summary>
     private async Task<IReadOnlyList<string>> RetiredAsync(string name) =>
-        (await driver.PoolNamesAsync()).Where(n => n.StartsWith($"{driver.Pool.Parent}/Deleted-", StringComparison.Ordinal)
-            && (n.EndsWith("-" + name, StringComparison.Ordinal) || n.Contains("-" + name + "@", StringComparison.Ordinal))).ToList();
+        (await driver.PoolNamesAsync())
+            .Where(n =>
+                n.StartsWith($"{driver.Pool.Parent}/Deleted-", StringComparison.Ordinal)
+                && (
+                    n.EndsWith("-" + name, StringComparison.Ordinal)
+                    || n.Contains("-" + name + "@", StringComparison.Ordinal)
+                )
+            )
+            .ToList();
 
     private async Task<IReadOnlyList<Csi.V1.Snapshot>> ListByIdAsync(string snapshotId) =>
-        (await driver.Controller.ListSnapshotsAsync(new ListSnapshotsRequest { SnapshotId = snapshotId })).Entries.Select(e => e.Snapshot).ToList();
+        (await driver.Controller.ListSnapshotsAsync(new ListSnapshotsRequest { SnapshotId = snapshotId }))
+            .Entries.Select(e => e.Snapshot)
+            .ToList();
 
     [Fact]
     public async Task A_deleted_volume_kept_for_its_snapshot_gives_its_name_back_and_the_snapshot_keeps_working()
@@ -51,7 +60,9 @@ public sealed class NameReuseTests(SnapshotFixture driver) : IClassFixture<Snaps
         Assert.Equal(snapshot.SizeBytes, listed.SizeBytes);
         Assert.Equal(snapshot.SnapshotId, Assert.Single(await ListByIdAsync(snapshot.SnapshotId)).SnapshotId);
         Assert.Contains(await driver.ListSnapshotsAsync(first), s => s.SnapshotId == snapshot.SnapshotId);
-        Assert.DoesNotContain(await driver.ListSnapshotsAsync(), s => s.SnapshotId.Contains("Deleted-", StringComparison.Ordinal));
+        Assert.DoesNotContain(await driver.ListSnapshotsAsync(), s =>
+            s.SnapshotId.Contains("Deleted-", StringComparison.Ordinal)
+        );
 
         // It restores the old data; the new volume is a volume of its own.
         var restored = (await driver.RestoreAsync(r, snapshot.SnapshotId)).Volume.VolumeId;
@@ -132,7 +143,10 @@ public sealed class NameReuseTests(SnapshotFixture driver) : IClassFixture<Snaps
         var restored = (await driver.RestoreAsync(r, snapshot.SnapshotId)).Volume.VolumeId;
         Assert.Equal("old", await driver.ReadAsync(restored, "f"));
         // Restored from where the snapshot now is, under the id the CO knows.
-        Assert.Equal($"{driver.Pool.Parent}/Deleted-1-{snapshot.SnapshotId[(driver.Pool.Parent.Length + 1)..]}", await driver.GetPropertyAsync(restored, "origin"));
+        Assert.Equal(
+            $"{driver.Pool.Parent}/Deleted-1-{snapshot.SnapshotId[(driver.Pool.Parent.Length + 1)..]}",
+            await driver.GetPropertyAsync(restored, "origin")
+        );
         await driver.DeleteVolumeAsync(restored);
         await driver.DeleteSnapshotAsync(snapshot.SnapshotId);
         Assert.Empty(await SnapshotFixture.AfterSweepAsync(() => RetiredAsync(n)));
@@ -172,7 +186,10 @@ public sealed class NameReuseTests(SnapshotFixture driver) : IClassFixture<Snaps
             clone = "";
         }
         Assert.Equal(first, second);
-        Assert.False(File.Exists(Path.Combine(await driver.GetPropertyAsync(second, "mountpoint"), "f")), "the reused name must be a new, empty volume");
+        Assert.False(
+            File.Exists(Path.Combine(await driver.GetPropertyAsync(second, "mountpoint"), "f")),
+            "the reused name must be a new, empty volume"
+        );
         if (clone.Length > 0)
         {
             Assert.Equal("kept data", await driver.ReadAsync(clone, "f"));
@@ -201,7 +218,10 @@ public sealed class NameReuseTests(SnapshotFixture driver) : IClassFixture<Snaps
         get.SnapshotIds.Add(memberIds);
         var again = (await Groups.GetVolumeGroupSnapshotAsync(get)).GroupSnapshot;
         Assert.Equal(memberIds, again.Snapshots.Select(s => s.SnapshotId).Order(StringComparer.Ordinal));
-        Assert.Equal((await Groups.CreateVolumeGroupSnapshotAsync(create)).GroupSnapshot.GroupSnapshotId, group.GroupSnapshotId); // idempotent retry
+        Assert.Equal(
+            (await Groups.CreateVolumeGroupSnapshotAsync(create)).GroupSnapshot.GroupSnapshotId,
+            group.GroupSnapshotId
+        ); // idempotent retry
 
         var delete = new DeleteVolumeGroupSnapshotRequest { GroupSnapshotId = group.GroupSnapshotId };
         delete.SnapshotIds.Add(memberIds);

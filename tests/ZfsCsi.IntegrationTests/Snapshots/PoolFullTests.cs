@@ -30,9 +30,20 @@ public sealed class PoolFullTests(SnapshotFixture driver) : IClassFixture<Snapsh
         var available = long.Parse(await driver.GetPropertyAsync(driver.Pool.Parent, "available"));
         await driver.CreateVolumeAsync(w, available - 4 * MiB, thick);
 
-        Assert.Equal(StatusCode.ResourceExhausted, await SnapshotFixture.CodeOfAsync(() => driver.SnapshotAsync("snapshot-full-1", volume)));
-        Assert.Equal(StatusCode.ResourceExhausted, await SnapshotFixture.CodeOfAsync(() => driver.RestoreAsync(r, snapshotBefore.SnapshotId, 48 * MiB, parameters: thick)));
-        Assert.Equal(StatusCode.ResourceExhausted, await SnapshotFixture.CodeOfAsync(() => driver.CloneAsync("pvc-full-c", volume)));
+        Assert.Equal(
+            StatusCode.ResourceExhausted,
+            await SnapshotFixture.CodeOfAsync(() => driver.SnapshotAsync("snapshot-full-1", volume))
+        );
+        Assert.Equal(
+            StatusCode.ResourceExhausted,
+            await SnapshotFixture.CodeOfAsync(() =>
+                driver.RestoreAsync(r, snapshotBefore.SnapshotId, 48 * MiB, parameters: thick)
+            )
+        );
+        Assert.Equal(
+            StatusCode.ResourceExhausted,
+            await SnapshotFixture.CodeOfAsync(() => driver.CloneAsync("pvc-full-c", volume))
+        );
 
         Assert.Equal([$"{volume}@snapshot-full-0"], (await driver.LeftoversAsync(v)).Where(n => n.Contains('@')));
         Assert.Empty(await driver.SweptAsync(r, "pvc-full-c"));

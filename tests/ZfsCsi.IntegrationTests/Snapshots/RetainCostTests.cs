@@ -33,10 +33,14 @@ public sealed class RetainCostTests(SnapshotFixture driver, ITestOutputHelper ou
         Assert.Empty(await driver.SweptAsync(v)); // the background sweep destroys the kept volume
         var freed = await UsedAsync();
 
-        output.WriteLine($"used: empty volume {empty / (double)MiB:F1} MiB, 16+16 MiB written {full / (double)MiB:F1} MiB, retained after DeleteVolume {retained / (double)MiB:F1} MiB, after DeleteSnapshot {freed / (double)MiB:F1} MiB");
-        output.WriteLine($"DeleteVolume (retain) {retainMs:F0} ms; DeleteSnapshot (the background sweep then frees the volume) {freeMs:F0} ms");
-        Assert.InRange(full - retained, 14 * MiB, 18 * MiB);    // the unsnapshotted 16 MiB went back to the pool
-        Assert.InRange(retained - freed, 14 * MiB, 18 * MiB);   // the snapshot's 16 MiB went with the snapshot
+        output.WriteLine(
+            $"used: empty volume {empty / (double)MiB:F1} MiB, 16+16 MiB written {full / (double)MiB:F1} MiB, retained after DeleteVolume {retained / (double)MiB:F1} MiB, after DeleteSnapshot {freed / (double)MiB:F1} MiB"
+        );
+        output.WriteLine(
+            $"DeleteVolume (retain) {retainMs:F0} ms; DeleteSnapshot (the background sweep then frees the volume) {freeMs:F0} ms"
+        );
+        Assert.InRange(full - retained, 14 * MiB, 18 * MiB); // the unsnapshotted 16 MiB went back to the pool
+        Assert.InRange(retained - freed, 14 * MiB, 18 * MiB); // the snapshot's 16 MiB went with the snapshot
     }
 
     [Fact]
@@ -52,25 +56,57 @@ public sealed class RetainCostTests(SnapshotFixture driver, ITestOutputHelper ou
         }
 
         var plain = await driver.CreateVolumeAsync(Unique("pvc-t0"));
-        await Time("DeleteVolume without snapshots", async () => { await driver.DeleteVolumeAsync(plain); return 0; });
+        await Time("DeleteVolume without snapshots", async () =>
+        {
+            await driver.DeleteVolumeAsync(plain);
+            return 0;
+        });
         var volume = await driver.CreateVolumeAsync(Unique("pvc-t1"));
         var snapshot = await Time("CreateSnapshot", () => driver.SnapshotAsync(Unique("snapshot-t1"), volume));
-        var restored = await Time("CreateVolume from a snapshot", () => driver.RestoreAsync(Unique("pvc-t1r"), snapshot.SnapshotId));
+        var restored = await Time("CreateVolume from a snapshot", () =>
+            driver.RestoreAsync(Unique("pvc-t1r"), snapshot.SnapshotId)
+        );
         var cloned = await Time("CreateVolume from a volume", () => driver.CloneAsync(Unique("pvc-t1c"), volume));
         await Time("ListSnapshots", () => driver.ListSnapshotsAsync());
-        await Time("DeleteVolume retained (has a snapshot and clones)", async () => { await driver.DeleteVolumeAsync(volume); return 0; });
-        await Time("DeleteSnapshot deferred (has a restore)", async () => { await driver.DeleteSnapshotAsync(snapshot.SnapshotId); return 0; });
-        await Time("DeleteVolume of the restore", async () => { await driver.DeleteVolumeAsync(restored.Volume.VolumeId); return 0; });
-        await Time("DeleteVolume of the clone (last dependent: frees the origin)", async () => { await driver.DeleteVolumeAsync(cloned.Volume.VolumeId); return 0; });
+        await Time("DeleteVolume retained (has a snapshot and clones)", async () =>
+        {
+            await driver.DeleteVolumeAsync(volume);
+            return 0;
+        });
+        await Time("DeleteSnapshot deferred (has a restore)", async () =>
+        {
+            await driver.DeleteSnapshotAsync(snapshot.SnapshotId);
+            return 0;
+        });
+        await Time("DeleteVolume of the restore", async () =>
+        {
+            await driver.DeleteVolumeAsync(restored.Volume.VolumeId);
+            return 0;
+        });
+        await Time("DeleteVolume of the clone (last dependent: frees the origin)", async () =>
+        {
+            await driver.DeleteVolumeAsync(cloned.Volume.VolumeId);
+            return 0;
+        });
         foreach (var line in timings)
         {
             output.WriteLine(line);
         }
-        foreach (var e in driver.Logs.Events.Where(e => e.MessageTemplate.Text.StartsWith("Command {Argv} exited", StringComparison.Ordinal)).TakeLast(40))
+        foreach (
+            var e in driver
+                .Logs.Events.Where(e =>
+                    e.MessageTemplate.Text.StartsWith("Command {Argv} exited", StringComparison.Ordinal)
+                )
+                .TakeLast(40)
+        )
         {
             output.WriteLine($"{e.Timestamp:HH:mm:ss.fff} {e.RenderMessage()}");
         }
-        Assert.Empty(await SnapshotFixture.AfterSweepAsync(async () => (await driver.PoolNamesAsync()).Where(n => n == volume).ToList()));
+        Assert.Empty(
+            await SnapshotFixture.AfterSweepAsync(async () =>
+                (await driver.PoolNamesAsync()).Where(n => n == volume).ToList()
+            )
+        );
     }
 
     [Fact]
@@ -88,8 +124,12 @@ public sealed class RetainCostTests(SnapshotFixture driver, ITestOutputHelper ou
         var group = (await driver.Client.GroupController.CreateVolumeGroupSnapshotAsync(request)).GroupSnapshot;
         var createMs = timer.Elapsed.TotalMilliseconds;
         timer.Restart();
-        await driver.Client.GroupController.DeleteVolumeGroupSnapshotAsync(new DeleteVolumeGroupSnapshotRequest { GroupSnapshotId = group.GroupSnapshotId });
-        output.WriteLine($"group snapshot of 2 volumes among 52: create {createMs:F0} ms (first call also learns that zfs-fuse needs -r), delete {timer.Elapsed.TotalMilliseconds:F0} ms");
+        await driver.Client.GroupController.DeleteVolumeGroupSnapshotAsync(
+            new DeleteVolumeGroupSnapshotRequest { GroupSnapshotId = group.GroupSnapshotId }
+        );
+        output.WriteLine(
+            $"group snapshot of 2 volumes among 52: create {createMs:F0} ms (first call also learns that zfs-fuse needs -r), delete {timer.Elapsed.TotalMilliseconds:F0} ms"
+        );
         timer.Restart();
         request.Name = Unique("groupsnapshot-t2");
         group = (await driver.Client.GroupController.CreateVolumeGroupSnapshotAsync(request)).GroupSnapshot;

@@ -13,13 +13,17 @@ public sealed class SnapshotTests(SnapshotFixture driver) : IClassFixture<Snapsh
     [Fact]
     public async Task The_controller_advertises_snapshots_listing_cloning_and_get_snapshot()
     {
-        var caps = (await Controller.ControllerGetCapabilitiesAsync(new ControllerGetCapabilitiesRequest())).Capabilities.Select(c => c.Rpc.Type).ToList();
+        var caps = (await Controller.ControllerGetCapabilitiesAsync(new ControllerGetCapabilitiesRequest()))
+            .Capabilities.Select(c => c.Rpc.Type)
+            .ToList();
         Assert.Contains(ControllerServiceCapability.Types.RPC.Types.Type.CreateDeleteSnapshot, caps);
         Assert.Contains(ControllerServiceCapability.Types.RPC.Types.Type.ListSnapshots, caps);
         Assert.Contains(ControllerServiceCapability.Types.RPC.Types.Type.CloneVolume, caps);
         Assert.Contains(ControllerServiceCapability.Types.RPC.Types.Type.GetSnapshot, caps);
         var plugin = await driver.Client.Identity.GetPluginCapabilitiesAsync(new GetPluginCapabilitiesRequest());
-        Assert.Contains(plugin.Capabilities, c => c.Service?.Type == PluginCapability.Types.Service.Types.Type.GroupControllerService);
+        Assert.Contains(plugin.Capabilities, c =>
+            c.Service?.Type == PluginCapability.Types.Service.Types.Type.GroupControllerService
+        );
     }
 
     [Fact]
@@ -97,7 +101,10 @@ public sealed class SnapshotTests(SnapshotFixture driver) : IClassFixture<Snapsh
         Assert.Equal(16 * MiB, smaller.Volume.CapacityBytes);
 
         var name = Unique("pvc-s5c");
-        Assert.Equal(StatusCode.OutOfRange, await SnapshotFixture.CodeOfAsync(() => driver.RestoreAsync(name, snapshot.SnapshotId, 4 * MiB, 8 * MiB)));
+        Assert.Equal(
+            StatusCode.OutOfRange,
+            await SnapshotFixture.CodeOfAsync(() => driver.RestoreAsync(name, snapshot.SnapshotId, 4 * MiB, 8 * MiB))
+        );
         Assert.Empty(await driver.SweptAsync(name));
     }
 
@@ -127,31 +134,86 @@ public sealed class SnapshotTests(SnapshotFixture driver) : IClassFixture<Snapsh
         var volume = await driver.CreateVolumeAsync(Unique("pvc-s7"));
         var foreignPool = "otherpool/k8s/pvc-x";
         var malformed = "no/such/../thing";
-        Assert.Equal(StatusCode.InvalidArgument, await SnapshotFixture.CodeOfAsync(() => driver.SnapshotAsync("", volume)));
-        Assert.Equal(StatusCode.InvalidArgument, await SnapshotFixture.CodeOfAsync(() => driver.SnapshotAsync(new string('x', 129), volume)));
-        Assert.Equal(StatusCode.InvalidArgument, await SnapshotFixture.CodeOfAsync(() => driver.SnapshotAsync("esc\u001b[2J", volume)));
-        Assert.Equal(StatusCode.InvalidArgument, await SnapshotFixture.CodeOfAsync(() => driver.SnapshotAsync("nul\0", volume)));
-        Assert.Equal(StatusCode.InvalidArgument, await SnapshotFixture.CodeOfAsync(() => driver.SnapshotAsync(Unique("snapshot-s7"), "")));
-        Assert.Equal(StatusCode.NotFound, await SnapshotFixture.CodeOfAsync(() => driver.SnapshotAsync(Unique("snapshot-s7"), malformed)));
-        Assert.Equal(StatusCode.NotFound, await SnapshotFixture.CodeOfAsync(() => driver.SnapshotAsync(Unique("snapshot-s7"), foreignPool)));
-        Assert.Equal(StatusCode.NotFound, await SnapshotFixture.CodeOfAsync(() => driver.SnapshotAsync(Unique("snapshot-s7"), $"{driver.Pool.Parent}/pvc-gone")));
+        Assert.Equal(
+            StatusCode.InvalidArgument,
+            await SnapshotFixture.CodeOfAsync(() => driver.SnapshotAsync("", volume))
+        );
+        Assert.Equal(
+            StatusCode.InvalidArgument,
+            await SnapshotFixture.CodeOfAsync(() => driver.SnapshotAsync(new string('x', 129), volume))
+        );
+        Assert.Equal(
+            StatusCode.InvalidArgument,
+            await SnapshotFixture.CodeOfAsync(() => driver.SnapshotAsync("esc\u001b[2J", volume))
+        );
+        Assert.Equal(
+            StatusCode.InvalidArgument,
+            await SnapshotFixture.CodeOfAsync(() => driver.SnapshotAsync("nul\0", volume))
+        );
+        Assert.Equal(
+            StatusCode.InvalidArgument,
+            await SnapshotFixture.CodeOfAsync(() => driver.SnapshotAsync(Unique("snapshot-s7"), ""))
+        );
+        Assert.Equal(
+            StatusCode.NotFound,
+            await SnapshotFixture.CodeOfAsync(() => driver.SnapshotAsync(Unique("snapshot-s7"), malformed))
+        );
+        Assert.Equal(
+            StatusCode.NotFound,
+            await SnapshotFixture.CodeOfAsync(() => driver.SnapshotAsync(Unique("snapshot-s7"), foreignPool))
+        );
+        Assert.Equal(
+            StatusCode.NotFound,
+            await SnapshotFixture.CodeOfAsync(() =>
+                driver.SnapshotAsync(Unique("snapshot-s7"), $"{driver.Pool.Parent}/pvc-gone")
+            )
+        );
         var withParameters = new CreateSnapshotRequest { Name = Unique("snapshot-s7"), SourceVolumeId = volume };
         withParameters.Parameters.Add("compresion", "lz4");
-        Assert.Equal(StatusCode.InvalidArgument, await SnapshotFixture.CodeOfAsync(async () => await Controller.CreateSnapshotAsync(withParameters)));
-        Assert.Equal(StatusCode.Aborted, await SnapshotFixture.CodeOfAsync(async () =>
-            await Controller.ListSnapshotsAsync(new ListSnapshotsRequest { StartingToken = "never-issued" })));
-        Assert.Equal(StatusCode.InvalidArgument, await SnapshotFixture.CodeOfAsync(async () =>
-            await Controller.ListSnapshotsAsync(new ListSnapshotsRequest { MaxEntries = -1 })));
+        Assert.Equal(
+            StatusCode.InvalidArgument,
+            await SnapshotFixture.CodeOfAsync(async () => await Controller.CreateSnapshotAsync(withParameters))
+        );
+        Assert.Equal(
+            StatusCode.Aborted,
+            await SnapshotFixture.CodeOfAsync(async () =>
+                await Controller.ListSnapshotsAsync(new ListSnapshotsRequest { StartingToken = "never-issued" })
+            )
+        );
+        Assert.Equal(
+            StatusCode.InvalidArgument,
+            await SnapshotFixture.CodeOfAsync(async () =>
+                await Controller.ListSnapshotsAsync(new ListSnapshotsRequest { MaxEntries = -1 })
+            )
+        );
 
-        foreach (var id in new[] { malformed, $"{foreignPool}@snap", $"{volume}@gone", $"{volume}@", "@x", $"{volume}@a@b" })
+        foreach (
+            var id in new[] { malformed, $"{foreignPool}@snap", $"{volume}@gone", $"{volume}@", "@x", $"{volume}@a@b" }
+        )
         {
             await driver.DeleteSnapshotAsync(id);
-            Assert.Equal(StatusCode.NotFound, await SnapshotFixture.CodeOfAsync(async () => await Controller.GetSnapshotAsync(new GetSnapshotRequest { SnapshotId = id })));
+            Assert.Equal(
+                StatusCode.NotFound,
+                await SnapshotFixture.CodeOfAsync(async () =>
+                    await Controller.GetSnapshotAsync(new GetSnapshotRequest { SnapshotId = id })
+                )
+            );
             Assert.Empty((await Controller.ListSnapshotsAsync(new ListSnapshotsRequest { SnapshotId = id })).Entries);
-            Assert.Equal(StatusCode.NotFound, await SnapshotFixture.CodeOfAsync(() => driver.RestoreAsync(Unique("pvc-s7r"), id)));
+            Assert.Equal(
+                StatusCode.NotFound,
+                await SnapshotFixture.CodeOfAsync(() => driver.RestoreAsync(Unique("pvc-s7r"), id))
+            );
         }
-        Assert.Equal(StatusCode.InvalidArgument, await SnapshotFixture.CodeOfAsync(() => driver.DeleteSnapshotAsync("")));
-        Assert.Equal(StatusCode.NotFound, await SnapshotFixture.CodeOfAsync(() => driver.CloneAsync(Unique("pvc-s7c"), $"{driver.Pool.Parent}/pvc-gone")));
+        Assert.Equal(
+            StatusCode.InvalidArgument,
+            await SnapshotFixture.CodeOfAsync(() => driver.DeleteSnapshotAsync(""))
+        );
+        Assert.Equal(
+            StatusCode.NotFound,
+            await SnapshotFixture.CodeOfAsync(() =>
+                driver.CloneAsync(Unique("pvc-s7c"), $"{driver.Pool.Parent}/pvc-gone")
+            )
+        );
         Assert.Equal("ready", await driver.GetPropertyAsync(volume, "zfs-csi:state"));
         Assert.Empty(await driver.ListSnapshotsAsync(volume));
     }
@@ -175,7 +237,9 @@ public sealed class SnapshotTests(SnapshotFixture driver) : IClassFixture<Snapsh
         var volume = await driver.CreateVolumeAsync(name);
         await Sh.CheckAsync("zfs", "snapshot", $"{volume}@autosnap_hourly");
         Assert.Empty(await driver.ListSnapshotsAsync(volume));
-        Assert.DoesNotContain(await driver.ListSnapshotsAsync(), s => s.SnapshotId.Contains("autosnap", StringComparison.Ordinal));
+        Assert.DoesNotContain(await driver.ListSnapshotsAsync(), s =>
+            s.SnapshotId.Contains("autosnap", StringComparison.Ordinal)
+        );
 
         // A delete of its id answers OK and leaves it alone: it is not ours.
         await driver.DeleteSnapshotAsync($"{volume}@autosnap_hourly");
@@ -201,7 +265,14 @@ public sealed class SnapshotTests(SnapshotFixture driver) : IClassFixture<Snapsh
         var pages = 0;
         do
         {
-            var page = await Controller.ListSnapshotsAsync(new ListSnapshotsRequest { SourceVolumeId = volume, MaxEntries = 2, StartingToken = token });
+            var page = await Controller.ListSnapshotsAsync(
+                new ListSnapshotsRequest
+                {
+                    SourceVolumeId = volume,
+                    MaxEntries = 2,
+                    StartingToken = token,
+                }
+            );
             Assert.InRange(page.Entries.Count, 1, 2);
             seen.AddRange(page.Entries.Select(e => e.Snapshot.SnapshotId));
             token = page.NextToken;
@@ -211,11 +282,17 @@ public sealed class SnapshotTests(SnapshotFixture driver) : IClassFixture<Snapsh
                 // The token names the last id returned, not a position in a server-side cursor: a
                 // snapshot deleted meanwhile changes nothing, and the same token gives the same page.
                 await driver.DeleteSnapshotAsync(ids[0]);
-                var replay = await Controller.ListSnapshotsAsync(new ListSnapshotsRequest { SourceVolumeId = volume, MaxEntries = 2, StartingToken = token });
+                var replay = await Controller.ListSnapshotsAsync(
+                    new ListSnapshotsRequest
+                    {
+                        SourceVolumeId = volume,
+                        MaxEntries = 2,
+                        StartingToken = token,
+                    }
+                );
                 Assert.Equal(ids.Skip(2).Take(2), replay.Entries.Select(e => e.Snapshot.SnapshotId));
             }
-        }
-        while (token != "");
+        } while (token != "");
         Assert.Equal(3, pages);
         Assert.Equal(ids, seen);
     }
@@ -226,18 +303,22 @@ public sealed class SnapshotTests(SnapshotFixture driver) : IClassFixture<Snapsh
         var volume = await driver.CreateVolumeAsync(Unique("pvc-s11"));
         var snapshot = await driver.SnapshotAsync(Unique("snapshot-s11"), volume);
 
-        var results = await Task.WhenAll(Enumerable.Range(0, 2).Select(async _ =>
-        {
-            try
-            {
-                await driver.DeleteSnapshotAsync(snapshot.SnapshotId);
-                return StatusCode.OK;
-            }
-            catch (RpcException e)
-            {
-                return e.StatusCode;
-            }
-        }));
+        var results = await Task.WhenAll(
+            Enumerable
+                .Range(0, 2)
+                .Select(async _ =>
+                {
+                    try
+                    {
+                        await driver.DeleteSnapshotAsync(snapshot.SnapshotId);
+                        return StatusCode.OK;
+                    }
+                    catch (RpcException e)
+                    {
+                        return e.StatusCode;
+                    }
+                })
+        );
         Assert.All(results, code => Assert.Contains(code, new[] { StatusCode.OK, StatusCode.Aborted }));
         Assert.Contains(StatusCode.OK, results);
         await driver.DeleteSnapshotAsync(snapshot.SnapshotId);
@@ -254,13 +335,15 @@ public sealed class SnapshotTests(SnapshotFixture driver) : IClassFixture<Snapsh
         var volume = await driver.CreateVolumeAsync(Unique("pvc-s12"));
         var snapshot = await driver.SnapshotAsync(Unique("snapshot-s12"), volume);
         await driver.Commands.QuietAsync(); // a sweep an earlier test's delete asked for
-        foreach (var request in new[]
-        {
-            new ListSnapshotsRequest(),
-            new ListSnapshotsRequest { SourceVolumeId = volume },
-            new ListSnapshotsRequest { SnapshotId = snapshot.SnapshotId },
-            new ListSnapshotsRequest { MaxEntries = 1 },
-        })
+        foreach (
+            var request in new[]
+            {
+                new ListSnapshotsRequest(),
+                new ListSnapshotsRequest { SourceVolumeId = volume },
+                new ListSnapshotsRequest { SnapshotId = snapshot.SnapshotId },
+                new ListSnapshotsRequest { MaxEntries = 1 },
+            }
+        )
         {
             var before = Commands().Count;
             var response = await Controller.ListSnapshotsAsync(request);
@@ -279,11 +362,20 @@ public sealed class SnapshotTests(SnapshotFixture driver) : IClassFixture<Snapsh
             ids.Add((await driver.SnapshotAsync(Unique($"snapshot-r{i}"), volume)).SnapshotId);
         }
         ids.Sort(StringComparer.Ordinal);
-        var first = await Controller.ListSnapshotsAsync(new ListSnapshotsRequest { SourceVolumeId = volume, MaxEntries = 1 });
+        var first = await Controller.ListSnapshotsAsync(
+            new ListSnapshotsRequest { SourceVolumeId = volume, MaxEntries = 1 }
+        );
 
         // Another driver process (same flags, fresh memory) continues the listing.
         var socket = $"/tmp/zfs-csi-tests/sock-{Guid.NewGuid():N}.sock";
-        var options = ZfsCsi.Driver.Hosting.DriverOptions.Parse(["--endpoint", $"unix://{socket}", "--parent-dataset", driver.Pool.Parent, "--mode", "controller"]);
+        var options = ZfsCsi.Driver.Hosting.DriverOptions.Parse([
+            "--endpoint",
+            $"unix://{socket}",
+            "--parent-dataset",
+            driver.Pool.Parent,
+            "--mode",
+            "controller",
+        ]);
         var logger = new Serilog.LoggerConfiguration().CreateLogger();
         var app = ZfsCsi.Driver.Hosting.DriverHost.Build(options, logger);
         await ZfsCsi.Driver.Hosting.DriverHost.PrepareAsync(app, options, CancellationToken.None);
@@ -291,7 +383,9 @@ public sealed class SnapshotTests(SnapshotFixture driver) : IClassFixture<Snapsh
         try
         {
             using var client = new CsiClient(socket);
-            var rest = await client.Controller.ListSnapshotsAsync(new ListSnapshotsRequest { SourceVolumeId = volume, StartingToken = first.NextToken });
+            var rest = await client.Controller.ListSnapshotsAsync(
+                new ListSnapshotsRequest { SourceVolumeId = volume, StartingToken = first.NextToken }
+            );
             Assert.Equal(ids.Skip(1), rest.Entries.Select(e => e.Snapshot.SnapshotId));
         }
         finally
@@ -303,6 +397,10 @@ public sealed class SnapshotTests(SnapshotFixture driver) : IClassFixture<Snapsh
     }
 
     private List<string> Commands() =>
-        driver.Logs.Events.Where(e => e.MessageTemplate.Text.StartsWith("Command {Argv} exited", StringComparison.Ordinal))
-            .Select(e => e.Properties["Argv"].ToString()).ToList();
+        driver
+            .Logs.Events.Where(e =>
+                e.MessageTemplate.Text.StartsWith("Command {Argv} exited", StringComparison.Ordinal)
+            )
+            .Select(e => e.Properties["Argv"].ToString())
+            .ToList();
 }

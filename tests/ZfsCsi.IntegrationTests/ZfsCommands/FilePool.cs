@@ -12,7 +12,8 @@ namespace ZfsCsi.IntegrationTests.ZfsCommands;
 /// </summary>
 public sealed class FilePool(ScratchDatasets scratch) : IAsyncDisposable
 {
-    public string Name { get; } = $"{TestPool.NamePrefix}{Environment.ProcessId}x{Random.Shared.Next(0x10000, 0xfffff):x}";
+    public string Name { get; } =
+        $"{TestPool.NamePrefix}{Environment.ProcessId}x{Random.Shared.Next(0x10000, 0xfffff):x}";
 
     public DatasetName Pool => DatasetName.Parse(Name);
 
@@ -41,7 +42,11 @@ public sealed class FilePool(ScratchDatasets scratch) : IAsyncDisposable
         await DestroyAsync();
         // A pool still imported keeps its files (and its mounts under the directory) for the next
         // run's orphan removal; the directory goes only with the pool.
-        if (!(await scratch.RunAsync("zpool", ZfsArgs.PoolHealth())).StandardOutput.Split('\n').Any(l => l.Split('\t')[0] == Name))
+        if (
+            !(await scratch.RunAsync("zpool", ZfsArgs.PoolHealth()))
+                .StandardOutput.Split('\n')
+                .Any(l => l.Split('\t')[0] == Name)
+        )
         {
             await scratch.ShellAsync("rm -rf \"$1\"", Directory);
         }
@@ -54,7 +59,10 @@ public sealed class FilePool(ScratchDatasets scratch) : IAsyncDisposable
             var result = await scratch.RunAsync("zpool", argv);
             if (result.Succeeded || !result.StandardError.Contains("busy", StringComparison.Ordinal) || attempt == 20)
             {
-                Assert.True(result.Succeeded || !require, $"{scratch.Backend}: zpool {string.Join(' ', argv)} exited {result.ExitCode}: {result.StandardError.Trim()}");
+                Assert.True(
+                    result.Succeeded || !require,
+                    $"{scratch.Backend}: zpool {string.Join(' ', argv)} exited {result.ExitCode}: {result.StandardError.Trim()}"
+                );
                 return;
             }
             await Task.Delay(250);

@@ -21,9 +21,11 @@ public sealed class ScratchDatasets : IAsyncLifetime
     {
         Host = StorageHost.Current;
         _zfsFusePool = Host is VmStorageHost ? null : new TestPool();
-        Root = DatasetName.Parse(Host is VmStorageHost
-            ? $"{VmStorageHost.PoolName}/{Prefix}{Environment.ProcessId}x{Random.Shared.Next(0x10000, 0xfffff):x}"
-            : $"{_zfsFusePool!.Parent}/{Prefix}");
+        Root = DatasetName.Parse(
+            Host is VmStorageHost
+                ? $"{VmStorageHost.PoolName}/{Prefix}{Environment.ProcessId}x{Random.Shared.Next(0x10000, 0xfffff):x}"
+                : $"{_zfsFusePool!.Parent}/{Prefix}"
+        );
     }
 
     public StorageHost Host { get; }
@@ -39,7 +41,8 @@ public sealed class ScratchDatasets : IAsyncLifetime
     private int _counter;
 
     /// <summary>A name under <see cref="Root"/> no other case uses.</summary>
-    public DatasetName NewName(string hint) => DatasetName.Parse($"{Root.Value}/{hint}{Interlocked.Increment(ref _counter)}");
+    public DatasetName NewName(string hint) =>
+        DatasetName.Parse($"{Root.Value}/{hint}{Interlocked.Increment(ref _counter)}");
 
     public async Task InitializeAsync()
     {
@@ -68,17 +71,26 @@ public sealed class ScratchDatasets : IAsyncLifetime
     public async Task<CommandResult> RunAsync(string program, IReadOnlyList<string> argv)
     {
         var started = DateTime.UtcNow;
-        var result = Host is VmStorageHost
-            ? await Host.RunAsync(program, argv)
-            : await TestPool.WithMountLockAsync(() => Host.RunAsync(program, argv));
-        return new CommandResult(result.ExitCode, result.StandardOutput, result.StandardError, DateTime.UtcNow - started);
+        var result =
+            Host is VmStorageHost
+                ? await Host.RunAsync(program, argv)
+                : await TestPool.WithMountLockAsync(() => Host.RunAsync(program, argv));
+        return new CommandResult(
+            result.ExitCode,
+            result.StandardOutput,
+            result.StandardError,
+            DateTime.UtcNow - started
+        );
     }
 
     /// <summary>Runs and requires exit code 0; the output.</summary>
     public async Task<string> CheckAsync(string program, IReadOnlyList<string> argv)
     {
         var result = await RunAsync(program, argv);
-        Assert.True(result.Succeeded, $"{Backend}: {new CommandLine(program, argv)} exited {result.ExitCode}: {result.StandardError.Trim()}");
+        Assert.True(
+            result.Succeeded,
+            $"{Backend}: {new CommandLine(program, argv)} exited {result.ExitCode}: {result.StandardError.Trim()}"
+        );
         return result.StandardOutput;
     }
 
@@ -99,8 +111,10 @@ public sealed class ScratchDatasets : IAsyncLifetime
             {
                 return;
             }
-            Assert.True(ZfsErrors.Classify(command, result) is DatasetBusyException && attempt < 20,
-                $"{Backend}: {command} exited {result.ExitCode}: {result.StandardError.Trim()}");
+            Assert.True(
+                ZfsErrors.Classify(command, result) is DatasetBusyException && attempt < 20,
+                $"{Backend}: {command} exited {result.ExitCode}: {result.StandardError.Trim()}"
+            );
             await Task.Delay(250);
         }
     }
@@ -120,7 +134,10 @@ public sealed class ScratchDatasets : IAsyncLifetime
         {
             return false;
         }
-        Assert.True(result.Succeeded, $"{Backend}: zfs get type {name} exited {result.ExitCode}: {result.StandardError.Trim()}");
+        Assert.True(
+            result.Succeeded,
+            $"{Backend}: zfs get type {name} exited {result.ExitCode}: {result.StandardError.Trim()}"
+        );
         return true;
     }
 
@@ -128,19 +145,29 @@ public sealed class ScratchDatasets : IAsyncLifetime
     public async Task<string> ShellAsync(string script, params string[] args)
     {
         var result = await Host.RunAsync("sh", ["-c", script, "sh", .. args]);
-        Assert.True(result.ExitCode == 0, $"{Backend}: sh -c '{script}' exited {result.ExitCode}: {result.StandardError.Trim()}");
+        Assert.True(
+            result.ExitCode == 0,
+            $"{Backend}: sh -c '{script}' exited {result.ExitCode}: {result.StandardError.Trim()}"
+        );
         return result.StandardOutput;
     }
 
     /// <summary>What a run of these tests killed half-way left under the VM's pool (OpenZFS only: zfs-fuse's pool goes whole).</summary>
     private async Task RemoveVmLeftoversAsync()
     {
-        var children = ZfsParser.ParseGet(await CheckAsync("zfs", ZfsArgs.GetChildren(["type"], DatasetName.Parse(VmStorageHost.PoolName))));
+        var children = ZfsParser.ParseGet(
+            await CheckAsync("zfs", ZfsArgs.GetChildren(["type"], DatasetName.Parse(VmStorageHost.PoolName)))
+        );
         foreach (var name in children.Select(r => r.Dataset).Distinct())
         {
             var leaf = name.Split('/').Last();
-            if (leaf.StartsWith(Prefix, StringComparison.Ordinal) && !name.Contains('@') && name != Root.Value
-                && int.TryParse(leaf[Prefix.Length..].Split('x')[0], out var pid) && !ProcessIsAlive(pid))
+            if (
+                leaf.StartsWith(Prefix, StringComparison.Ordinal)
+                && !name.Contains('@')
+                && name != Root.Value
+                && int.TryParse(leaf[Prefix.Length..].Split('x')[0], out var pid)
+                && !ProcessIsAlive(pid)
+            )
             {
                 await RunAsync("zfs", ZfsArgs.DestroyRecursive(DatasetName.Parse(name)));
             }

@@ -24,9 +24,18 @@ public static class ZfsArgvCases
 
     /// <summary>Every public builder of <see cref="ZfsArgs"/>, by <see cref="KeyOf"/>.</summary>
     public static IReadOnlyList<string> Builders { get; } =
-        [.. typeof(ZfsArgs).GetMethods(BindingFlags.Public | BindingFlags.Static).Select(KeyOf).Distinct().Order(StringComparer.Ordinal)];
+    [
+        .. typeof(ZfsArgs)
+            .GetMethods(BindingFlags.Public | BindingFlags.Static)
+            .Select(KeyOf)
+            .Distinct()
+            .Order(StringComparer.Ordinal),
+    ];
 
-    public static readonly IReadOnlyDictionary<string, Func<ScratchDatasets, Task>> Cases = new Dictionary<string, Func<ScratchDatasets, Task>>
+    public static readonly IReadOnlyDictionary<string, Func<ScratchDatasets, Task>> Cases = new Dictionary<
+        string,
+        Func<ScratchDatasets, Task>
+    >
     {
         ["CreateWithParents"] = async s =>
         {
@@ -50,8 +59,14 @@ public static class ZfsArgvCases
             await s.CheckAsync("zfs", ZfsArgs.Create(b, [new("refquota", "32M")]));
             var rows = ZfsParser.ParseGet(await s.CheckAsync("zfs", ZfsArgs.Get(["refquota", Marker.Key], [a, b])));
             var byDataset = ZfsParser.GroupByDataset(rows).ToDictionary(d => d.Name);
-            Assert.Equal(16L << 20, ZfsParser.ParseBytes(rows.Single(r => r.Dataset == a.Value && r.Name == "refquota").Value));
-            Assert.Equal(32L << 20, ZfsParser.ParseBytes(rows.Single(r => r.Dataset == b.Value && r.Name == "refquota").Value));
+            Assert.Equal(
+                16L << 20,
+                ZfsParser.ParseBytes(rows.Single(r => r.Dataset == a.Value && r.Name == "refquota").Value)
+            );
+            Assert.Equal(
+                32L << 20,
+                ZfsParser.ParseBytes(rows.Single(r => r.Dataset == b.Value && r.Name == "refquota").Value)
+            );
             Assert.Equal(2, byDataset.Count);
             // An unset user property: "-" with source "-" on both backends.
             Assert.Equal("-", rows.Single(r => r.Dataset == a.Value && r.Name == Marker.Key).Value);
@@ -65,7 +80,10 @@ public static class ZfsArgvCases
             await s.CheckAsync("zfs", ZfsArgs.Create(c2, []));
             await s.CheckAsync("zfs", ZfsArgs.Create(DatasetName.Parse($"{c1.Value}/grandchild"), []));
             await s.CheckAsync("zfs", ZfsArgs.Snapshot(SnapshotName.Of(c1, "s"), []));
-            var names = ZfsParser.ParseGet(await s.CheckAsync("zfs", ZfsArgs.GetChildren(["type"], parent))).Select(r => r.Dataset).ToHashSet();
+            var names = ZfsParser
+                .ParseGet(await s.CheckAsync("zfs", ZfsArgs.GetChildren(["type"], parent)))
+                .Select(r => r.Dataset)
+                .ToHashSet();
             Assert.Contains(parent.Value, names);
             Assert.Contains(c1.Value, names);
             Assert.Contains(c2.Value, names);
@@ -80,7 +98,10 @@ public static class ZfsArgvCases
             await s.CheckAsync("zfs", ZfsArgs.Create(parent, []));
             await s.CheckAsync("zfs", ZfsArgs.Create(child, []));
             await s.CheckAsync("zfs", ZfsArgs.Snapshot(SnapshotName.Of(child, "s"), []));
-            var names = ZfsParser.ParseGet(await s.CheckAsync("zfs", ZfsArgs.GetRecursive(["type"], parent))).Select(r => r.Dataset).ToHashSet();
+            var names = ZfsParser
+                .ParseGet(await s.CheckAsync("zfs", ZfsArgs.GetRecursive(["type"], parent)))
+                .Select(r => r.Dataset)
+                .ToHashSet();
             Assert.Equal(new HashSet<string> { parent.Value, child.Value, $"{child.Value}@s" }, names);
         },
         ["GetNamed"] = async s =>
@@ -88,34 +109,51 @@ public static class ZfsArgvCases
             var d = s.NewName("named");
             await s.CheckAsync("zfs", ZfsArgs.Create(d, []));
             await s.CheckAsync("zfs", ZfsArgs.Snapshot(SnapshotName.Of(d, "s"), []));
-            var rows = ZfsParser.ParseGet(await s.CheckAsync("zfs", ZfsArgs.GetNamed(["type"], [d.Value, $"{d.Value}@s"])));
+            var rows = ZfsParser.ParseGet(
+                await s.CheckAsync("zfs", ZfsArgs.GetNamed(["type"], [d.Value, $"{d.Value}@s"]))
+            );
             Assert.Equal("filesystem", rows.Single(r => r.Dataset == d.Value).Value);
             Assert.Equal("snapshot", rows.Single(r => r.Dataset == $"{d.Value}@s").Value);
             // Names of which some are missing (ZfsClient.GetExistingAsync, the driver's O(1) lookups):
             // exit 1, every existing one printed, each missing one named on stderr in the text the
             // parser reads, and nothing else there.
             string[] missing = [$"{d.Value}@gone", $"{d.Value}-gone"];
-            var partial = await s.RunAsync("zfs", ZfsArgs.GetNamed(["type"], [d.Value, missing[0], $"{d.Value}@s", missing[1]]));
+            var partial = await s.RunAsync(
+                "zfs",
+                ZfsArgs.GetNamed(["type"], [d.Value, missing[0], $"{d.Value}@s", missing[1]])
+            );
             Assert.Equal(1, partial.ExitCode);
             Assert.Equal(new HashSet<string>(missing), ZfsParser.ParseMissingNames(partial.StandardError));
-            Assert.Equal(new HashSet<string> { d.Value, $"{d.Value}@s" }, ZfsParser.ParseGet(partial.StandardOutput).Select(r => r.Dataset).ToHashSet());
+            Assert.Equal(
+                new HashSet<string> { d.Value, $"{d.Value}@s" },
+                ZfsParser.ParseGet(partial.StandardOutput).Select(r => r.Dataset).ToHashSet()
+            );
         },
         ["Set(DatasetName)"] = async s =>
         {
             var d = s.NewName("set");
             await s.CheckAsync("zfs", ZfsArgs.Create(d, [new("refquota", "64M")]));
             await s.CheckAsync("zfs", ZfsArgs.Set(d, "refquota", "96M"));
-            Assert.Equal((96L << 20).ToString(System.Globalization.CultureInfo.InvariantCulture), await s.PropertyAsync(d.Value, "refquota"));
+            Assert.Equal(
+                (96L << 20).ToString(System.Globalization.CultureInfo.InvariantCulture),
+                await s.PropertyAsync(d.Value, "refquota")
+            );
         },
         ["SetMany"] = async s =>
         {
             var d = s.NewName("setmany");
             await s.CheckAsync("zfs", ZfsArgs.Create(d, []));
-            var result = await s.RunAsync("zfs", ZfsArgs.SetMany(d, [new("atime", "off"), new("compression", "gzip"), Marker]));
+            var result = await s.RunAsync(
+                "zfs",
+                ZfsArgs.SetMany(d, [new("atime", "off"), new("compression", "gzip"), Marker])
+            );
             if (s.Host is VmStorageHost)
             {
                 // OpenZFS: every pair in one command.
-                Assert.True(result.Succeeded, $"openzfs: zfs set atime=off compression=gzip …: {result.StandardError.Trim()}");
+                Assert.True(
+                    result.Succeeded,
+                    $"openzfs: zfs set atime=off compression=gzip …: {result.StandardError.Trim()}"
+                );
                 Assert.Equal("gzip", await s.PropertyAsync(d.Value, "compression"));
                 Assert.Equal("yes", await s.PropertyAsync(d.Value, Marker.Key));
             }
@@ -124,7 +162,11 @@ public static class ZfsArgvCases
                 // zfs-fuse 0.7: one pair per set; the others are read as dataset names it cannot open, and the
                 // first pair is set all the same (ZfsClient.SetManyAsync falls back to one set per property).
                 Assert.Equal(1, result.ExitCode);
-                Assert.Contains("cannot open 'compression=gzip': invalid dataset name", result.StandardError, StringComparison.Ordinal);
+                Assert.Contains(
+                    "cannot open 'compression=gzip': invalid dataset name",
+                    result.StandardError,
+                    StringComparison.Ordinal
+                );
                 Assert.Equal("off", await s.PropertyAsync(d.Value, "atime"));
                 Assert.Equal("off", await s.PropertyAsync(d.Value, "compression"));
             }
@@ -186,11 +228,17 @@ public static class ZfsArgvCases
             Assert.Equal("yes", await s.PropertyAsync(child.Value, "mounted"));
             await pool.ExportAsync();
 
-            var withoutMounting = await s.RunAsync("zpool", ZfsArgs.PoolImport(pool.Pool, [pool.Directory], mount: false));
+            var withoutMounting = await s.RunAsync(
+                "zpool",
+                ZfsArgs.PoolImport(pool.Pool, [pool.Directory], mount: false)
+            );
             if (s.Host is VmStorageHost)
             {
                 // OpenZFS: imported, nothing mounted (the bootstrap in a container leaves the mounts to the host).
-                Assert.True(withoutMounting.Succeeded, $"openzfs: zpool import -N: {withoutMounting.StandardError.Trim()}");
+                Assert.True(
+                    withoutMounting.Succeeded,
+                    $"openzfs: zpool import -N: {withoutMounting.StandardError.Trim()}"
+                );
                 Assert.Equal("ONLINE", await PoolHealthAsync(s, pool.Name));
                 Assert.Equal("no", await s.PropertyAsync(pool.Name, "mounted"));
                 Assert.Equal("no", await s.PropertyAsync(child.Value, "mounted"));
@@ -227,10 +275,15 @@ public static class ZfsArgvCases
             await s.CheckAsync("zfs", ZfsArgs.Snapshot(SnapshotName.Of(on, "s"), []));
 
             var rows = (await s.CheckAsync("zfs", ZfsArgs.ListMounts(top)))
-                .Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split('\t')).ToDictionary(c => c[0]);
+                .Split('\n', StringSplitOptions.RemoveEmptyEntries)
+                .Select(l => l.Split('\t'))
+                .ToDictionary(c => c[0]);
 
             // Every filesystem from the root down, snapshots left out; four tab-separated columns.
-            Assert.Equal(new HashSet<string> { top.Value, on.Value, noauto.Value, unmounted.Value }, rows.Keys.ToHashSet());
+            Assert.Equal(
+                new HashSet<string> { top.Value, on.Value, noauto.Value, unmounted.Value },
+                rows.Keys.ToHashSet()
+            );
             Assert.All(rows.Values, c => Assert.Equal(4, c.Length));
             Assert.Equal(new[] { await MountpointAsync(s, on), "on", "yes" }, rows[on.Value][1..]);
             Assert.Equal(new[] { "noauto", "no" }, rows[noauto.Value][2..]);
@@ -280,7 +333,10 @@ public static class ZfsArgvCases
             {
                 // OpenZFS: both in one transaction group, both with the property.
                 Assert.True(result.Succeeded, $"openzfs: zfs snapshot {sa} {sb}: {result.StandardError.Trim()}");
-                Assert.Equal(await s.PropertyAsync(sa.Value, "createtxg"), await s.PropertyAsync(sb.Value, "createtxg"));
+                Assert.Equal(
+                    await s.PropertyAsync(sa.Value, "createtxg"),
+                    await s.PropertyAsync(sb.Value, "createtxg")
+                );
                 Assert.Equal("yes", await s.PropertyAsync(sb.Value, Marker.Key));
             }
             else
@@ -299,7 +355,10 @@ public static class ZfsArgvCases
             await s.CheckAsync("zfs", ZfsArgs.Create(parent, []));
             await s.CheckAsync("zfs", ZfsArgs.Create(child, []));
             await s.CheckAsync("zfs", ZfsArgs.SnapshotRecursive(SnapshotName.Of(parent, "r"), [Marker]));
-            Assert.Equal(await s.PropertyAsync($"{parent.Value}@r", "createtxg"), await s.PropertyAsync($"{child.Value}@r", "createtxg"));
+            Assert.Equal(
+                await s.PropertyAsync($"{parent.Value}@r", "createtxg"),
+                await s.PropertyAsync($"{child.Value}@r", "createtxg")
+            );
             Assert.Equal("yes", await s.PropertyAsync($"{child.Value}@r", Marker.Key));
         },
         ["Clone"] = async s =>

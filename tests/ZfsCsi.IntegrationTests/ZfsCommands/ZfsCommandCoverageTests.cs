@@ -23,8 +23,10 @@ public sealed class ZfsCommandCoverageTests
     public void Every_argv_builder_has_a_case_that_runs_it_on_both_backends()
     {
         var missing = ZfsArgvCases.Builders.Where(b => !ZfsArgvCases.Cases.ContainsKey(b)).ToList();
-        Assert.True(missing.Count == 0,
-            $"ZfsArgs builders with no case in tests/ZfsCsi.IntegrationTests/ZfsCommands/ZfsArgvCases.cs: {string.Join(", ", missing)}");
+        Assert.True(
+            missing.Count == 0,
+            $"ZfsArgs builders with no case in tests/ZfsCsi.IntegrationTests/ZfsCommands/ZfsArgvCases.cs: {string.Join(", ", missing)}"
+        );
         var stale = ZfsArgvCases.Cases.Keys.Where(k => !ZfsArgvCases.Builders.Contains(k)).ToList();
         Assert.True(stale.Count == 0, $"cases for builders ZfsArgs no longer has: {string.Join(", ", stale)}");
     }
@@ -34,8 +36,10 @@ public sealed class ZfsCommandCoverageTests
     {
         var covered = ZfsErrorCases.All.Select(c => c.Text).Concat(KnownGaps.Keys).ToHashSet(StringComparer.Ordinal);
         var missing = ZfsErrors.Texts.Where(t => !covered.Contains(t)).ToList();
-        Assert.True(missing.Count == 0,
-            $"error texts of ZfsErrors with no test on OpenZFS (a case in ZfsErrorCases.cs): {string.Join(", ", missing.Select(t => $"'{t}'"))}");
+        Assert.True(
+            missing.Count == 0,
+            $"error texts of ZfsErrors with no test on OpenZFS (a case in ZfsErrorCases.cs): {string.Join(", ", missing.Select(t => $"'{t}'"))}"
+        );
         var unknown = covered.Where(t => !ZfsErrors.Texts.Contains(t)).ToList();
         Assert.True(unknown.Count == 0, $"tests for texts ZfsErrors does not have: {string.Join(", ", unknown)}");
     }

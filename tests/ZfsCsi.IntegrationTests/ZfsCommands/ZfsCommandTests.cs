@@ -33,11 +33,15 @@ public sealed class ZfsCommandTests(ScratchDatasets scratch) : IClassFixture<Scr
         Assert.False(result.Succeeded, $"{backend}: {@case.Situation} ({command}) succeeded");
         if (@case.PrintedBy.Contains(backend))
         {
-            Assert.True(result.StandardError.Contains(text, StringComparison.OrdinalIgnoreCase),
-                $"{backend}: {@case.Situation} ({command}) printed no '{text}': {result.StandardError.Trim()}");
+            Assert.True(
+                result.StandardError.Contains(text, StringComparison.OrdinalIgnoreCase),
+                $"{backend}: {@case.Situation} ({command}) printed no '{text}': {result.StandardError.Trim()}"
+            );
         }
         var classified = ZfsErrors.Classify(command, result);
-        Assert.True(classified.GetType() == @case.Expected,
-            $"{backend}: {@case.Situation} ({command}) printed '{result.StandardError.Trim()}', classified as {classified.GetType().Name}, expected {@case.Expected.Name}");
+        Assert.True(
+            classified.GetType() == @case.Expected,
+            $"{backend}: {@case.Situation} ({command}) printed '{result.StandardError.Trim()}', classified as {classified.GetType().Name}, expected {@case.Expected.Name}"
+        );
     }
 }

@@ -14,7 +14,11 @@ public sealed class BootstrapGatedRunnerTests : IDisposable
     public BootstrapGatedRunnerTests()
     {
         Directory.CreateDirectory(_dir);
-        _gate = new BootstrapGatedRunner(_inner, new BootstrapReadiness(StatusFile, TimeSpan.FromSeconds(60)), new HashSet<string> { "zfs", "zpool" });
+        _gate = new BootstrapGatedRunner(
+            _inner,
+            new BootstrapReadiness(StatusFile, TimeSpan.FromSeconds(60)),
+            new HashSet<string> { "zfs", "zpool" }
+        );
         _inner.OnZfs("list").Returns("data\n");
         _inner.On("ssh").Returns();
     }
@@ -24,13 +28,25 @@ public sealed class BootstrapGatedRunnerTests : IDisposable
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
     private void Write(BootstrapState state) =>
-        BootstrapStatusFile.Write(StatusFile, new BootstrapStatus { State = state, Reason = $"reason of {state}", Step = "make -j2", Heartbeat = DateTimeOffset.UtcNow, Watching = true });
+        BootstrapStatusFile.Write(
+            StatusFile,
+            new BootstrapStatus
+            {
+                State = state,
+                Reason = $"reason of {state}",
+                Step = "make -j2",
+                Heartbeat = DateTimeOffset.UtcNow,
+                Watching = true,
+            }
+        );
 
     [Fact]
     public async Task A_zfs_command_while_the_bootstrap_rebuilds_fails_as_unavailable_with_its_reason_and_never_starts()
     {
         Write(BootstrapState.Rebuilding);
-        var e = await Assert.ThrowsAsync<StorageNotReadyException>(() => _gate.RunAsync(new CommandLine("zfs", "list"), TimeSpan.FromSeconds(5)));
+        var e = await Assert.ThrowsAsync<StorageNotReadyException>(() =>
+            _gate.RunAsync(new CommandLine("zfs", "list"), TimeSpan.FromSeconds(5))
+        );
         Assert.Equal(ErrorKind.Unavailable, e.Kind);
         Assert.Contains("rebuilding at step 'make -j2'", e.Message, StringComparison.Ordinal);
         Assert.Contains("retry", e.Message, StringComparison.Ordinal);
@@ -40,7 +56,9 @@ public sealed class BootstrapGatedRunnerTests : IDisposable
     [Fact]
     public async Task Before_the_bootstrap_first_reports_no_zpool_command_starts_either()
     {
-        await Assert.ThrowsAsync<StorageNotReadyException>(() => _gate.RunStreamingAsync(new CommandLine("zpool", "list"), TimeSpan.FromSeconds(5), _ => { }));
+        await Assert.ThrowsAsync<StorageNotReadyException>(() =>
+            _gate.RunStreamingAsync(new CommandLine("zpool", "list"), TimeSpan.FromSeconds(5), _ => { })
+        );
         Assert.Empty(_inner.Commands);
     }
 

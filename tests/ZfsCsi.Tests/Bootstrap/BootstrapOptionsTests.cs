@@ -9,7 +9,18 @@ public sealed class BootstrapOptionsTests
     [Fact]
     public void Watch_with_a_pool_and_import_dirs_parses()
     {
-        var o = BootstrapOptions.Parse(["watch", "--pool", "data", "--import-dir", "/dev/disk/by-id", "--import-dir=/var/tmp/x", "--interval", "5", "--module", "none"]);
+        var o = BootstrapOptions.Parse([
+            "watch",
+            "--pool",
+            "data",
+            "--import-dir",
+            "/dev/disk/by-id",
+            "--import-dir=/var/tmp/x",
+            "--interval",
+            "5",
+            "--module",
+            "none",
+        ]);
         Assert.Equal(BootstrapCommand.Watch, o.Command);
         Assert.Equal(["/dev/disk/by-id", "/var/tmp/x"], o.ImportDirectories);
         Assert.Equal(TimeSpan.FromSeconds(5), o.Interval);
@@ -19,7 +30,14 @@ public sealed class BootstrapOptionsTests
     [Fact]
     public void The_seed_sidecar_flags_parse_check_only_and_no_import()
     {
-        var o = BootstrapOptions.Parse(["watch", "--pool=data", "--module=kernel", "--no-rebuild", "--no-import", "--mount-lock-timeout=60"]);
+        var o = BootstrapOptions.Parse([
+            "watch",
+            "--pool=data",
+            "--module=kernel",
+            "--no-rebuild",
+            "--no-import",
+            "--mount-lock-timeout=60",
+        ]);
         Assert.True(o.NoRebuild);
         Assert.False(o.Import);
         Assert.Equal(TimeSpan.FromSeconds(60), o.MountLockTimeout);
@@ -45,7 +63,18 @@ public sealed class BootstrapOptionsTests
     [Fact]
     public void The_driver_takes_the_bootstrap_and_health_flags()
     {
-        var o = DriverOptions.Parse(["--mode", "controller", "--bootstrap-status-file", "/run/zfs-csi/bootstrap.json", "--health-port", "9808", "--health-address", "0.0.0.0", "--bootstrap-stale-after", "30"]);
+        var o = DriverOptions.Parse([
+            "--mode",
+            "controller",
+            "--bootstrap-status-file",
+            "/run/zfs-csi/bootstrap.json",
+            "--health-port",
+            "9808",
+            "--health-address",
+            "0.0.0.0",
+            "--bootstrap-stale-after",
+            "30",
+        ]);
         Assert.Equal("/run/zfs-csi/bootstrap.json", o.BootstrapStatusFile);
         Assert.Equal(9808, o.HealthPort);
         Assert.Equal("0.0.0.0", o.HealthAddress);

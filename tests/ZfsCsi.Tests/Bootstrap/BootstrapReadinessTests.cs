@@ -4,7 +4,11 @@ namespace ZfsCsi.Tests.Bootstrap;
 
 public sealed class BootstrapReadinessTests : IDisposable
 {
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), "zfs-csi-readiness-tests", Guid.NewGuid().ToString("N"));
+    private readonly string _dir = Path.Combine(
+        Path.GetTempPath(),
+        "zfs-csi-readiness-tests",
+        Guid.NewGuid().ToString("N")
+    );
     private string File => Path.Combine(_dir, "bootstrap.json");
     private readonly BootstrapReadiness _check;
 
@@ -19,7 +23,17 @@ public sealed class BootstrapReadinessTests : IDisposable
     }
 
     private void Write(BootstrapState state, TimeSpan age, bool watching = true, string step = "") =>
-        BootstrapStatusFile.Write(File, new BootstrapStatus { State = state, Reason = $"reason of {state}", Step = step, Heartbeat = DateTimeOffset.UtcNow - age, Watching = watching });
+        BootstrapStatusFile.Write(
+            File,
+            new BootstrapStatus
+            {
+                State = state,
+                Reason = $"reason of {state}",
+                Step = step,
+                Heartbeat = DateTimeOffset.UtcNow - age,
+                Watching = watching,
+            }
+        );
 
     [Fact]
     public async Task A_missing_status_file_is_not_ready_and_says_where_it_looked()
@@ -76,14 +90,28 @@ public sealed class BootstrapReadinessTests : IDisposable
     [InlineData(BootstrapState.Importing, 200, 300, false)]
     [InlineData(BootstrapState.Importing, 200, 100, true)]
     [InlineData(BootstrapState.Ready, 200, 300, false)]
-    public async Task A_step_past_its_own_limit_plus_the_margin_is_not_alive_even_with_a_fresh_heartbeat(BootstrapState state, double limitSeconds, double runningSeconds, bool alive)
+    public async Task A_step_past_its_own_limit_plus_the_margin_is_not_alive_even_with_a_fresh_heartbeat(
+        BootstrapState state,
+        double limitSeconds,
+        double runningSeconds,
+        bool alive
+    )
     {
         // A watch sidecar's routine re-check keeps State=ready while its step runs: it can hang too.
-        BootstrapStatusFile.Write(File, new BootstrapStatus
-        {
-            State = state, Reason = "r", Step = "zpool import", RunningStep = "zpool import", Watching = true,
-            Heartbeat = DateTimeOffset.UtcNow, StepStarted = DateTimeOffset.UtcNow.AddSeconds(-runningSeconds), StepLimitSeconds = limitSeconds,
-        });
+        BootstrapStatusFile.Write(
+            File,
+            new BootstrapStatus
+            {
+                State = state,
+                Reason = "r",
+                Step = "zpool import",
+                RunningStep = "zpool import",
+                Watching = true,
+                Heartbeat = DateTimeOffset.UtcNow,
+                StepStarted = DateTimeOffset.UtcNow.AddSeconds(-runningSeconds),
+                StepLimitSeconds = limitSeconds,
+            }
+        );
 
         var r = await _check.CheckLivenessAsync(CancellationToken.None);
 
@@ -98,11 +126,19 @@ public sealed class BootstrapReadinessTests : IDisposable
     [Fact]
     public async Task A_step_without_a_limit_is_judged_by_its_heartbeat_only()
     {
-        BootstrapStatusFile.Write(File, new BootstrapStatus
-        {
-            State = BootstrapState.Rebuilding, Reason = "r", Step = "build lock", RunningStep = "build lock", Watching = true,
-            Heartbeat = DateTimeOffset.UtcNow, StepStarted = DateTimeOffset.UtcNow.AddHours(-3),
-        });
+        BootstrapStatusFile.Write(
+            File,
+            new BootstrapStatus
+            {
+                State = BootstrapState.Rebuilding,
+                Reason = "r",
+                Step = "build lock",
+                RunningStep = "build lock",
+                Watching = true,
+                Heartbeat = DateTimeOffset.UtcNow,
+                StepStarted = DateTimeOffset.UtcNow.AddHours(-3),
+            }
+        );
         Assert.True((await _check.CheckLivenessAsync(CancellationToken.None)).Ready);
     }
 

@@ -45,12 +45,17 @@ public sealed class FakeKernel : IDisposable
         SourceRelease("2.2.2", "1");
         Headers(Release);
         Tool("uname", """cat "$S/release" """);
-        Tool("modinfo", """
+        Tool(
+            "modinfo",
+            """
             # modinfo -k REL -F version zfs
             ko="$MOD/$2/extra/zfs/zfs.ko"
             if [ -f "$ko" ]; then cat "$ko"; else echo "modinfo: ERROR: Module zfs not found." >&2; exit 1; fi
-            """);
-        Tool("zfs", """
+            """
+        );
+        Tool(
+            "zfs",
+            """
             case "$1" in
               -V|--version)
                 [ -f "$S/userland" ] || { echo "zfs: command not found" >&2; exit 127; }
@@ -76,19 +81,28 @@ public sealed class FakeKernel : IDisposable
                 touch "$S/mounted/${2//\//_}";;
               *) echo "unrecognized command '$1'" >&2; exit 2;;
             esac
-            """);
-        Tool("modprobe", """
+            """
+        );
+        Tool(
+            "modprobe",
+            """
             rel=$(cat "$S/release")
             grep -q '^extra/zfs/zfs.ko' "$MOD/$rel/modules.dep" 2>/dev/null || { echo "modprobe: FATAL: Module zfs not found in directory /lib/modules/$rel" >&2; exit 1; }
             ko="$MOD/$rel/extra/zfs/zfs.ko"
             [ "$(cat "$ko")" = partial ] && { echo "modprobe: ERROR: could not insert 'zfs': Exec format error" >&2; exit 1; }
             mkdir -p "$SYS/zfs" && cp "$ko" "$SYS/zfs/version"
-            """);
-        Tool("depmod", """
+            """
+        );
+        Tool(
+            "depmod",
+            """
             # depmod -a REL
             cd "$MOD/$2" && find . -name '*.ko' | sed 's|^\./||' | sort | sed 's/$/:/' > modules.dep
-            """);
-        Tool("zpool", """
+            """
+        );
+        Tool(
+            "zpool",
+            """
             [ -f "$S/fuse" ] || [ -d "$SYS/zfs" ] || { printf "The ZFS modules are not loaded.\nTry running '/sbin/modprobe zfs' as root to load them.\n" >&2; exit 1; }
             case "$1" in
               list) for f in "$S"/pool-*; do [ -f "$f" ] && printf '%s\t%s\n' "${f##*/pool-}" "$(cat "$f")"; done; exit 0;;
@@ -106,8 +120,11 @@ public sealed class FakeKernel : IDisposable
                 exit 0;;
               *) exit 2;;
             esac
-            """);
-        Tool("make", """
+            """
+        );
+        Tool(
+            "make",
+            """
             step="make-$1"; case "$1" in -j*) step=make-j;; esac
             # As OpenZFS's: make clean deletes the git revision header, and a tree without .git cannot make it again.
             if [ "$1" = clean ]; then rm -f include/zfs_gitrev.h; fi
@@ -125,20 +142,29 @@ public sealed class FakeKernel : IDisposable
               cp VERSION "$d/zfs/zfs.ko"; cp VERSION "$d/spl/spl.ko"; cp VERSION "$S/userland"; exit 0
             fi
             if [ "$1" = uninstall ]; then rm -rf "$MOD/$rel/extra/zfs" "$MOD/$rel/extra/spl"; rm -f "$S/userland"; exit 0; fi
-            """);
-        File.WriteAllText(Path.Combine(Source, "configure"), Script("configure", """
-            for a in "$@"; do case "$a" in --with-linux-obj=*) obj="${a#--with-linux-obj=}";; esac; done
-            basename "$(dirname "$obj")" > "$S/configured-release"
-            echo 'all: ; true' > Makefile
-            """));
+            """
+        );
+        File.WriteAllText(
+            Path.Combine(Source, "configure"),
+            Script(
+                "configure",
+                """
+                for a in "$@"; do case "$a" in --with-linux-obj=*) obj="${a#--with-linux-obj=}";; esac; done
+                basename "$(dirname "$obj")" > "$S/configured-release"
+                echo 'all: ; true' > Makefile
+                """
+            )
+        );
         File.SetUnixFileMode(Path.Combine(Source, "configure"), (UnixFileMode)0b111_101_101);
     }
 
-    public string Root { get; } = Path.Combine(Path.GetTempPath(), "zfs-csi-bootstrap-tests", Guid.NewGuid().ToString("N"));
+    public string Root { get; } =
+        Path.Combine(Path.GetTempPath(), "zfs-csi-bootstrap-tests", Guid.NewGuid().ToString("N"));
     public string Bin => Path.Combine(Root, "bin");
     public string State => Path.Combine(Root, "state");
     public string Source => Path.Combine(Root, "src", "zfs-2.2.2");
-    public string GitRevisionHeader => Path.Combine(Source, ZfsCsi.Bootstrap.Module.ModuleBootstrapper.GitRevisionHeader);
+    public string GitRevisionHeader =>
+        Path.Combine(Source, ZfsCsi.Bootstrap.Module.ModuleBootstrapper.GitRevisionHeader);
     public string ModulesDirectory => Path.Combine(Root, "lib", "modules");
     public string SysModule => Path.Combine(Root, "sys", "module");
     public string LoadedVersionFile => Path.Combine(SysModule, "zfs", "version");
@@ -166,7 +192,10 @@ public sealed class FakeKernel : IDisposable
     /// <summary>The release the source tree builds: its META (what the bootstrap reads) and the VERSION the fake make installs.</summary>
     public void SourceRelease(string version, string release)
     {
-        File.WriteAllText(Path.Combine(Source, "META"), $"Meta:          1\nName:          zfs\nBranch:        1.0\nVersion:       {version}\nRelease:       {release}\nRelease-Tags:  relext\nLicense:       CDDL\nAuthor:        OpenZFS\n");
+        File.WriteAllText(
+            Path.Combine(Source, "META"),
+            $"Meta:          1\nName:          zfs\nBranch:        1.0\nVersion:       {version}\nRelease:       {release}\nRelease-Tags:  relext\nLicense:       CDDL\nAuthor:        OpenZFS\n"
+        );
         File.WriteAllText(Path.Combine(Source, "VERSION"), $"{version}-{release}");
     }
 
@@ -185,7 +214,10 @@ public sealed class FakeKernel : IDisposable
         Directory.CreateDirectory(Path.Combine(Extra(release), "spl"));
         File.WriteAllText(Path.Combine(Extra(release), "zfs", "zfs.ko"), version);
         File.WriteAllText(Path.Combine(Extra(release), "spl", "spl.ko"), version);
-        File.WriteAllText(Path.Combine(ModulesDirectory, release, "modules.dep"), "extra/spl/spl.ko:\nextra/zfs/zfs.ko:\n");
+        File.WriteAllText(
+            Path.Combine(ModulesDirectory, release, "modules.dep"),
+            "extra/spl/spl.ko:\nextra/zfs/zfs.ko:\n"
+        );
     }
 
     public string? InstalledVersion(string release = Release)
@@ -208,9 +240,11 @@ public sealed class FakeKernel : IDisposable
     }
 
     /// <summary>zpool import of <paramref name="pool"/> fails with exit 1 and <paramref name="stderr"/> (what a real zpool printed).</summary>
-    public void ImportFails(string pool, string stderr) => File.WriteAllText(Path.Combine(State, $"import-error-{pool}"), stderr);
+    public void ImportFails(string pool, string stderr) =>
+        File.WriteAllText(Path.Combine(State, $"import-error-{pool}"), stderr);
 
-    public void ImportedPool(string pool, string health = "ONLINE") => File.WriteAllText(Path.Combine(State, $"pool-{pool}"), health);
+    public void ImportedPool(string pool, string health = "ONLINE") =>
+        File.WriteAllText(Path.Combine(State, $"pool-{pool}"), health);
 
     public bool IsMounted(string dataset) => File.Exists(Path.Combine(State, "mounted", dataset.Replace('/', '_')));
 
@@ -218,7 +252,11 @@ public sealed class FakeKernel : IDisposable
 
     public void FailOnce(string step) => File.WriteAllText(Path.Combine(State, $"failonce-{step}"), "");
 
-    public void Slow(string step, double seconds) => File.WriteAllText(Path.Combine(State, $"sleep-{step}"), seconds.ToString(System.Globalization.CultureInfo.InvariantCulture));
+    public void Slow(string step, double seconds) =>
+        File.WriteAllText(
+            Path.Combine(State, $"sleep-{step}"),
+            seconds.ToString(System.Globalization.CultureInfo.InvariantCulture)
+        );
 
     /// <summary>A machine where everything fits: module 2.2.2 installed for the running kernel, loaded, userland 2.2.2.</summary>
     public FakeKernel AllGood()
@@ -229,20 +267,54 @@ public sealed class FakeKernel : IDisposable
         return this;
     }
 
-    public BootstrapOptions Options(params string[] extra) => BootstrapOptions.Parse(
-    [
-        "once", "--uname", Path.Combine(Bin, "uname"), "--modinfo", Path.Combine(Bin, "modinfo"), "--modprobe", Path.Combine(Bin, "modprobe"),
-        "--depmod", Path.Combine(Bin, "depmod"), "--make", Path.Combine(Bin, "make"), "--zfs", Path.Combine(Bin, "zfs"), "--zpool", Path.Combine(Bin, "zpool"),
-        "--modules-dir", ModulesDirectory, "--sys-module-dir", SysModule, "--source", Source, "--jobs", "2",
-        "--status-file", StatusFile, "--build-lock-file", LockFile, "--mount-lock-file", "", "--retry-delay", "0.05",
-        "--command-timeout", "10", "--build-timeout", "30",
-        .. extra,
-    ]);
+    public BootstrapOptions Options(params string[] extra) =>
+        BootstrapOptions.Parse([
+            "once",
+            "--uname",
+            Path.Combine(Bin, "uname"),
+            "--modinfo",
+            Path.Combine(Bin, "modinfo"),
+            "--modprobe",
+            Path.Combine(Bin, "modprobe"),
+            "--depmod",
+            Path.Combine(Bin, "depmod"),
+            "--make",
+            Path.Combine(Bin, "make"),
+            "--zfs",
+            Path.Combine(Bin, "zfs"),
+            "--zpool",
+            Path.Combine(Bin, "zpool"),
+            "--modules-dir",
+            ModulesDirectory,
+            "--sys-module-dir",
+            SysModule,
+            "--source",
+            Source,
+            "--jobs",
+            "2",
+            "--status-file",
+            StatusFile,
+            "--build-lock-file",
+            LockFile,
+            "--mount-lock-file",
+            "",
+            "--retry-delay",
+            "0.05",
+            "--command-timeout",
+            "10",
+            "--build-timeout",
+            "30",
+            .. extra,
+        ]);
 
     /// <summary>Runs one of the fake tools directly (to show it answers like the real one).</summary>
     public (int ExitCode, string Stdout, string Stderr) Run(string tool, params string[] args)
     {
-        var psi = new System.Diagnostics.ProcessStartInfo(Path.Combine(Bin, tool)) { RedirectStandardOutput = true, RedirectStandardError = true };
+        var psi = new System.Diagnostics.ProcessStartInfo(Path.Combine(Bin, tool))
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
         foreach (var a in args)
         {
             psi.ArgumentList.Add(a);
@@ -267,7 +339,8 @@ public sealed class FakeKernel : IDisposable
 
     private string Script(string name, string body) =>
         $"#!/bin/bash\nS='{State}'\nSYS='{SysModule}'\nMOD='{ModulesDirectory}'\necho \"{name} $*\" >> '{LogFile}'\n"
-        + string.Join('\n', body.Split('\n').Select(l => l.TrimStart())) + "\n";
+        + string.Join('\n', body.Split('\n').Select(l => l.TrimStart()))
+        + "\n";
 
     public void Dispose()
     {
@@ -275,8 +348,6 @@ public sealed class FakeKernel : IDisposable
         {
             Directory.Delete(Root, recursive: true);
         }
-        catch (DirectoryNotFoundException)
-        {
-        }
+        catch (DirectoryNotFoundException) { }
     }
 }

@@ -6,7 +6,11 @@ namespace ZfsCsi.Tests.Bootstrap;
 public sealed class ModuleBackupTests : IDisposable
 {
     private const string Release = "6.1.0-test";
-    private readonly string _modules = Path.Combine(Path.GetTempPath(), "zfs-csi-backup-tests", Guid.NewGuid().ToString("N"));
+    private readonly string _modules = Path.Combine(
+        Path.GetTempPath(),
+        "zfs-csi-backup-tests",
+        Guid.NewGuid().ToString("N")
+    );
 
     private string Extra => Path.Combine(_modules, Release, "extra");
 
@@ -41,7 +45,10 @@ public sealed class ModuleBackupTests : IDisposable
         var backup = ModuleBackup.Take(_modules, Release);
         Assert.Equal(4, backup.Files);
         Assert.True(ModuleBackup.Exists(_modules, Release));
-        Assert.False(Directory.Exists(Path.Combine(_modules, Release, ".zfs-csi-backup")), "the copy must stay outside the release directory depmod indexes");
+        Assert.False(
+            Directory.Exists(Path.Combine(_modules, Release, ".zfs-csi-backup")),
+            "the copy must stay outside the release directory depmod indexes"
+        );
 
         // A failed make install: half-written files, one new module, a vanished one.
         Write("zfs/zfs.ko", "partial");

@@ -22,7 +22,14 @@ public sealed class ModuleBootstrapperTests : IDisposable
     }
 
     /// <summary>The build and load commands, without the read-only checks, cwd-free.</summary>
-    private IReadOnlyList<string> Changes => [.. _k.Ran.Where(l => !l.StartsWith("uname", StringComparison.Ordinal) && !l.StartsWith("modinfo", StringComparison.Ordinal) && !l.StartsWith("zfs", StringComparison.Ordinal))];
+    private IReadOnlyList<string> Changes =>
+        [
+            .. _k.Ran.Where(l =>
+                !l.StartsWith("uname", StringComparison.Ordinal)
+                && !l.StartsWith("modinfo", StringComparison.Ordinal)
+                && !l.StartsWith("zfs", StringComparison.Ordinal)
+            ),
+        ];
 
     private string Headers(string release, string part) => Path.Combine(_k.ModulesDirectory, release, part);
 
@@ -37,7 +44,10 @@ public sealed class ModuleBootstrapperTests : IDisposable
         Assert.Equal(BootstrapState.Ready, status.State);
         Assert.Equal(["uname -r", $"modinfo -k {FakeKernel.Release} -F version zfs", "zfs --version"], _k.Ran);
         Assert.Contains("2.2.2-1", status.Reason, StringComparison.Ordinal);
-        Assert.Equal(BootstrapState.Ready, (await BootstrapStatusFile.ReadAsync(_k.StatusFile, CancellationToken.None))!.State);
+        Assert.Equal(
+            BootstrapState.Ready,
+            (await BootstrapStatusFile.ReadAsync(_k.StatusFile, CancellationToken.None))!.State
+        );
     }
 
     [Fact]
@@ -50,14 +60,16 @@ public sealed class ModuleBootstrapperTests : IDisposable
 
         Assert.Equal(BootstrapState.Ready, status.State);
         Assert.Equal(
-        [
-            "make clean",
-            $"configure --with-linux={Headers(FakeKernel.Release, "source")} --with-linux-obj={Headers(FakeKernel.Release, "build")}",
-            "make -j2",
-            "make install",
-            $"depmod -a {FakeKernel.Release}",
-            "modprobe zfs",
-        ], Changes);
+            [
+                "make clean",
+                $"configure --with-linux={Headers(FakeKernel.Release, "source")} --with-linux-obj={Headers(FakeKernel.Release, "build")}",
+                "make -j2",
+                "make install",
+                $"depmod -a {FakeKernel.Release}",
+                "modprobe zfs",
+            ],
+            Changes
+        );
         Assert.Equal("2.2.2-1", File.ReadAllText(_k.LoadedVersionFile).Trim());
         Assert.Equal("2.2.2-1", status.ModuleVersion);
         Assert.Equal(FakeKernel.Release, status.KernelRelease);
@@ -128,7 +140,10 @@ public sealed class ModuleBootstrapperTests : IDisposable
         Assert.Contains(FakeKernel.NotLoaded, _k.Run("zpool", "list", "-H").Stderr, StringComparison.Ordinal);
 
         _k.Loaded("2.0.1-1");
-        Assert.Equal((0, "zfs-2.0.1-1\nzfs-kmod-2.0.1-1\n"), (_k.Run("zfs", "--version").ExitCode, _k.Run("zfs", "--version").Stdout));
+        Assert.Equal(
+            (0, "zfs-2.0.1-1\nzfs-kmod-2.0.1-1\n"),
+            (_k.Run("zfs", "--version").ExitCode, _k.Run("zfs", "--version").Stdout)
+        );
     }
 
     [Fact]
@@ -156,7 +171,11 @@ public sealed class ModuleBootstrapperTests : IDisposable
         var status = await RunAsync();
 
         Assert.Equal(BootstrapState.Failed, status.State);
-        Assert.Contains("the loaded zfs module is 2.2.2-1 but the userland tools", status.Reason, StringComparison.Ordinal);
+        Assert.Contains(
+            "the loaded zfs module is 2.2.2-1 but the userland tools",
+            status.Reason,
+            StringComparison.Ordinal
+        );
         Assert.Contains("are 2.1.5-1", status.Reason, StringComparison.Ordinal);
         Assert.DoesNotContain(_k.Ran, l => l.StartsWith("make", StringComparison.Ordinal));
     }
@@ -206,7 +225,11 @@ public sealed class ModuleBootstrapperTests : IDisposable
         var status = await RunAsync("--no-rebuild");
 
         Assert.Equal(BootstrapState.Failed, status.State);
-        Assert.Contains($"no zfs module is installed for kernel {FakeKernel.Release}", status.Reason, StringComparison.Ordinal);
+        Assert.Contains(
+            $"no zfs module is installed for kernel {FakeKernel.Release}",
+            status.Reason,
+            StringComparison.Ordinal
+        );
         Assert.Contains("--no-rebuild", status.Reason, StringComparison.Ordinal);
         Assert.Contains("zfs-csi-bootstrap.service", status.Reason, StringComparison.Ordinal);
         Assert.Empty(Changes);
@@ -226,7 +249,11 @@ public sealed class ModuleBootstrapperTests : IDisposable
         var status = await RunAsync();
 
         Assert.Equal(BootstrapState.Failed, status.State);
-        Assert.Contains($"install linux-headers-{FakeKernel.Release} or reboot into the new kernel", status.Reason, StringComparison.Ordinal);
+        Assert.Contains(
+            $"install linux-headers-{FakeKernel.Release} or reboot into the new kernel",
+            status.Reason,
+            StringComparison.Ordinal
+        );
         Assert.Contains(FakeKernel.NewerRelease, status.Reason, StringComparison.Ordinal);
         Assert.Empty(Changes);
         Assert.False(File.Exists(_k.LoadedVersionFile));
@@ -242,7 +269,11 @@ public sealed class ModuleBootstrapperTests : IDisposable
 
         Assert.Equal(BootstrapState.Ready, status.State);
         var configure = Assert.Single(_k.Ran, l => l.StartsWith("configure", StringComparison.Ordinal));
-        Assert.Contains($"--with-linux-obj={Headers(FakeKernel.Release, "build")}", configure, StringComparison.Ordinal);
+        Assert.Contains(
+            $"--with-linux-obj={Headers(FakeKernel.Release, "build")}",
+            configure,
+            StringComparison.Ordinal
+        );
         Assert.DoesNotContain(FakeKernel.NewerRelease, string.Join('\n', _k.Ran), StringComparison.Ordinal);
         Assert.Null(_k.InstalledVersion(FakeKernel.NewerRelease));
     }
@@ -397,7 +428,11 @@ public sealed class ModuleBootstrapperTests : IDisposable
         while (!check.IsCompleted)
         {
             await Task.Delay(300);
-            if (await BootstrapStatusFile.ReadAsync(_k.StatusFile, CancellationToken.None) is { State: BootstrapState.Rebuilding } s && s.Step == "make -j2")
+            if (
+                await BootstrapStatusFile.ReadAsync(_k.StatusFile, CancellationToken.None)
+                    is { State: BootstrapState.Rebuilding } s
+                && s.Step == "make -j2"
+            )
             {
                 seen.Add(s);
                 Assert.Equal("make -j2", s.RunningStep);
@@ -426,7 +461,10 @@ public sealed class ModuleBootstrapperTests : IDisposable
         var recheck = b.CheckAsync(CancellationToken.None);
         while (!recheck.IsCompleted)
         {
-            Assert.Equal(BootstrapState.Ready, (await BootstrapStatusFile.ReadAsync(_k.StatusFile, CancellationToken.None))!.State);
+            Assert.Equal(
+                BootstrapState.Ready,
+                (await BootstrapStatusFile.ReadAsync(_k.StatusFile, CancellationToken.None))!.State
+            );
             await Task.Delay(1);
         }
         Assert.Equal(BootstrapState.Ready, (await recheck).State);

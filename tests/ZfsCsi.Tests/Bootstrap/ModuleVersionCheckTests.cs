@@ -11,7 +11,13 @@ public sealed class ModuleVersionCheckTests : IDisposable
 
     public void Dispose() => _k.Dispose();
 
-    private ModuleVersionCheck Check => new(new CliWrapCommandRunner(new LoggerConfiguration().CreateLogger()), Path.Combine(_k.Bin, "zfs"), TimeSpan.FromSeconds(10), _k.SysModule);
+    private ModuleVersionCheck Check =>
+        new(
+            new CliWrapCommandRunner(new LoggerConfiguration().CreateLogger()),
+            Path.Combine(_k.Bin, "zfs"),
+            TimeSpan.FromSeconds(10),
+            _k.SysModule
+        );
 
     [Fact]
     public async Task Tools_of_another_release_than_the_loaded_module_make_the_driver_not_ready_with_the_release_to_build()
@@ -23,7 +29,11 @@ public sealed class ModuleVersionCheckTests : IDisposable
 
         Assert.NotNull(r);
         Assert.False(r.Ready);
-        Assert.Contains("are OpenZFS 2.1.11-1 but the loaded zfs module is 2.0.1-1", r.Reason, StringComparison.Ordinal);
+        Assert.Contains(
+            "are OpenZFS 2.1.11-1 but the loaded zfs module is 2.0.1-1",
+            r.Reason,
+            StringComparison.Ordinal
+        );
         Assert.Contains("OPENZFS_VERSION=2.0.1", r.Reason, StringComparison.Ordinal);
     }
 
@@ -56,12 +66,19 @@ public sealed class ModuleVersionCheckWiringTests
     [Fact]
     public async Task The_controllers_storage_health_comes_with_the_module_check()
     {
-        var options = ZfsCsi.Driver.Hosting.DriverOptions.Parse(["--mode", "controller", "--endpoint", $"unix:///tmp/zfs-csi-wiring-{Guid.NewGuid():N}.sock"]);
+        var options = ZfsCsi.Driver.Hosting.DriverOptions.Parse([
+            "--mode",
+            "controller",
+            "--endpoint",
+            $"unix:///tmp/zfs-csi-wiring-{Guid.NewGuid():N}.sock",
+        ]);
         await using var app = ZfsCsi.Driver.Hosting.DriverHost.Build(options, new LoggerConfiguration().CreateLogger());
 
         var health = app.Services.GetService(typeof(ZfsCsi.Core.Volumes.StorageHealth));
 
-        var module = typeof(ZfsCsi.Core.Volumes.StorageHealth).GetField("_module", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!.GetValue(health);
+        var module = typeof(ZfsCsi.Core.Volumes.StorageHealth)
+            .GetField("_module", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!
+            .GetValue(health);
         Assert.IsType<ModuleVersionCheck>(module);
     }
 }

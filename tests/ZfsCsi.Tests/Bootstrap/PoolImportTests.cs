@@ -15,8 +15,12 @@ public sealed class PoolImportTests : IDisposable
 {
     private static readonly string[] SeedDatasets =
     [
-        "data\t/data\ton", "data/k8s\t/data/k8s\ton", "data/k8s/pvc-1\t/data/k8s/pvc-1\ton",
-        "data/novix\t/home/novix\ton", "data/mysql\t/var/lib/mysql\ton", "data/k8s/off\t/data/k8s/off\tnoauto",
+        "data\t/data\ton",
+        "data/k8s\t/data/k8s\ton",
+        "data/k8s/pvc-1\t/data/k8s/pvc-1\ton",
+        "data/novix\t/home/novix\ton",
+        "data/mysql\t/var/lib/mysql\ton",
+        "data/k8s/off\t/data/k8s/off\tnoauto",
     ];
 
     private readonly FakeKernel _k = new();
@@ -36,7 +40,12 @@ public sealed class PoolImportTests : IDisposable
         return await b.CheckAsync(CancellationToken.None);
     }
 
-    private IEnumerable<string> Pool => _k.Ran.Where(l => l.StartsWith("zpool import", StringComparison.Ordinal) || l.StartsWith("zfs mount", StringComparison.Ordinal) || l.StartsWith("zfs list", StringComparison.Ordinal));
+    private IEnumerable<string> Pool =>
+        _k.Ran.Where(l =>
+            l.StartsWith("zpool import", StringComparison.Ordinal)
+            || l.StartsWith("zfs mount", StringComparison.Ordinal)
+            || l.StartsWith("zfs list", StringComparison.Ordinal)
+        );
 
     [Fact]
     public async Task With_OpenZFS_the_import_mounts_nothing_by_default_and_the_verdict_says_the_host_mounts()
@@ -57,11 +66,15 @@ public sealed class PoolImportTests : IDisposable
 
         Assert.Equal(BootstrapState.Ready, status.State);
         Assert.Equal(
-        [
-            "zpool import -N data",
-            "zfs list -H -o name,mountpoint,canmount,mounted -r -t filesystem data",
-            "zfs mount data", "zfs mount data/k8s", "zfs mount data/k8s/pvc-1",
-        ], Pool);
+            [
+                "zpool import -N data",
+                "zfs list -H -o name,mountpoint,canmount,mounted -r -t filesystem data",
+                "zfs mount data",
+                "zfs mount data/k8s",
+                "zfs mount data/k8s/pvc-1",
+            ],
+            Pool
+        );
         Assert.False(_k.IsMounted("data/novix"));
         Assert.False(_k.IsMounted("data/mysql"));
         Assert.False(_k.IsMounted("data/k8s/off"));
@@ -72,7 +85,11 @@ public sealed class PoolImportTests : IDisposable
     public async Task A_mount_that_fails_after_the_import_is_not_ready_and_retried_at_the_next_check()
     {
         _k.Fail("zfs-mount-data_k8s");
-        using var b = new Bootstrapper(_k.Options("--pool", "data", "--import-mount", "/data"), new CliWrapCommandRunner(_log), _log);
+        using var b = new Bootstrapper(
+            _k.Options("--pool", "data", "--import-mount", "/data"),
+            new CliWrapCommandRunner(_log),
+            _log
+        );
 
         var first = await b.CheckAsync(CancellationToken.None);
         Assert.Equal(BootstrapState.Failed, first.State);
@@ -100,10 +117,14 @@ public sealed class PoolImportTests : IDisposable
 
         Assert.Equal(BootstrapState.Ready, status.State);
         Assert.Equal(
-        [
-            "zfs list -H -o name,mountpoint,canmount,mounted -r -t filesystem data",
-            "zfs mount data", "zfs mount data/k8s", "zfs mount data/k8s/pvc-1",
-        ], Pool.Skip(before));
+            [
+                "zfs list -H -o name,mountpoint,canmount,mounted -r -t filesystem data",
+                "zfs mount data",
+                "zfs mount data/k8s",
+                "zfs mount data/k8s/pvc-1",
+            ],
+            Pool.Skip(before)
+        );
     }
 
     [Fact]
@@ -131,14 +152,21 @@ public sealed class PoolImportTests : IDisposable
     public async Task A_slow_import_records_its_start_and_limit_so_alive_can_tell_it_is_stuck_though_the_heartbeat_is_fresh()
     {
         _k.Slow("zpool-import", 1.5);
-        using var b = new Bootstrapper(_k.Options("--pool", "data", "--heartbeat", "0.2", "--import-timeout", "30", "--mount-lock-timeout", "10"), new CliWrapCommandRunner(_log), _log);
+        using var b = new Bootstrapper(
+            _k.Options("--pool", "data", "--heartbeat", "0.2", "--import-timeout", "30", "--mount-lock-timeout", "10"),
+            new CliWrapCommandRunner(_log),
+            _log
+        );
 
         var check = b.CheckAsync(CancellationToken.None);
         BootstrapStatus? during = null;
         while (!check.IsCompleted)
         {
             await Task.Delay(100);
-            if (await BootstrapStatusFile.ReadAsync(_k.StatusFile, CancellationToken.None) is { RunningStep: "zpool import" } s)
+            if (
+                await BootstrapStatusFile.ReadAsync(_k.StatusFile, CancellationToken.None) is
+                { RunningStep: "zpool import" } s
+            )
             {
                 during = s;
             }
@@ -153,29 +181,59 @@ public sealed class PoolImportTests : IDisposable
         var file = Path.Combine(_k.Root, "later.json");
         var started = during.StepStarted!.Value;
         BootstrapStatusFile.Write(file, during with { Heartbeat = started.AddSeconds(99) });
-        Assert.True((await new BootstrapReadiness(file, TimeSpan.FromSeconds(60), new FixedClock(started.AddSeconds(99))).CheckLivenessAsync(CancellationToken.None)).Ready);
+        Assert.True(
+            (
+                await new BootstrapReadiness(
+                    file,
+                    TimeSpan.FromSeconds(60),
+                    new FixedClock(started.AddSeconds(99))
+                ).CheckLivenessAsync(CancellationToken.None)
+            ).Ready
+        );
         BootstrapStatusFile.Write(file, during with { Heartbeat = started.AddSeconds(100) });
-        var stuck = await new BootstrapReadiness(file, TimeSpan.FromSeconds(60), new FixedClock(started.AddSeconds(101))).CheckLivenessAsync(CancellationToken.None);
+        var stuck = await new BootstrapReadiness(
+            file,
+            TimeSpan.FromSeconds(60),
+            new FixedClock(started.AddSeconds(101))
+        ).CheckLivenessAsync(CancellationToken.None);
         Assert.False(stuck.Ready);
-        Assert.Contains("step 'zpool import' has run 101 s, past its limit of 40 s plus 60 s", stuck.Reason, StringComparison.Ordinal);
+        Assert.Contains(
+            "step 'zpool import' has run 101 s, past its limit of 40 s plus 60 s",
+            stuck.Reason,
+            StringComparison.Ordinal
+        );
     }
 
     [Fact]
     public async Task A_pool_the_import_does_not_find_names_the_pool_and_where_it_looked()
     {
-        var status = await RunAsync("--pool", "tank", "--import-dir", "/dev/disk/by-id", "--import-dir", "/var/tmp/disks");
+        var status = await RunAsync(
+            "--pool",
+            "tank",
+            "--import-dir",
+            "/dev/disk/by-id",
+            "--import-dir",
+            "/var/tmp/disks"
+        );
 
         Assert.Equal(BootstrapState.Failed, status.State);
         Assert.Equal(
             "zpool import: pool 'tank' was not found in /dev/disk/by-id, /var/tmp/disks: check --pool and --import-dir "
-            + "('zpool import -d /dev/disk/by-id -d /var/tmp/disks' lists the pools that can be imported there)",
-            status.Reason);
+                + "('zpool import -d /dev/disk/by-id -d /var/tmp/disks' lists the pools that can be imported there)",
+            status.Reason
+        );
     }
 
     [Theory]
-    [InlineData("cannot import 'data': pool may be in use from other system, it was last accessed by vm (hostid: 0x7f0100) on Wed Dec  2 16:51:18 2026\nuse '-f' to import anyway\n")]
-    [InlineData("cannot import 'data': pool was previously in use from another system.\nLast accessed by debian (hostid=5eed0001) at Tue Dec  1 10:00:00 2026\nThe pool can be imported, use 'zpool import -f' to import the pool.\n")]
-    public async Task A_pool_last_used_by_another_host_is_never_forced_and_the_reason_says_to_import_it_by_hand(string stderr)
+    [InlineData(
+        "cannot import 'data': pool may be in use from other system, it was last accessed by vm (hostid: 0x7f0100) on Wed Dec  2 16:51:18 2026\nuse '-f' to import anyway\n"
+    )]
+    [InlineData(
+        "cannot import 'data': pool was previously in use from another system.\nLast accessed by debian (hostid=5eed0001) at Tue Dec  1 10:00:00 2026\nThe pool can be imported, use 'zpool import -f' to import the pool.\n"
+    )]
+    public async Task A_pool_last_used_by_another_host_is_never_forced_and_the_reason_says_to_import_it_by_hand(
+        string stderr
+    )
     {
         _k.ImportFails("data", stderr);
 
@@ -184,9 +242,12 @@ public sealed class PoolImportTests : IDisposable
         Assert.Equal(BootstrapState.Failed, status.State);
         Assert.Equal(
             $"zpool import: {Path.Combine(_k.Bin, "zpool")} import -N data exited 1: {stderr.Trim()} "
-            + "(the bootstrap never forces an import: make sure no other host uses the pool, then import it by hand)",
-            status.Reason);
-        Assert.DoesNotContain(_k.Ran, l => l.StartsWith("zpool import", StringComparison.Ordinal) && l.Contains("-f", StringComparison.Ordinal));
+                + "(the bootstrap never forces an import: make sure no other host uses the pool, then import it by hand)",
+            status.Reason
+        );
+        Assert.DoesNotContain(_k.Ran, l =>
+            l.StartsWith("zpool import", StringComparison.Ordinal) && l.Contains("-f", StringComparison.Ordinal)
+        );
     }
 
     [Fact]
@@ -197,7 +258,10 @@ public sealed class PoolImportTests : IDisposable
         var status = await RunAsync();
 
         Assert.Equal(BootstrapState.Failed, status.State);
-        Assert.Equal($"zpool import: {Path.Combine(_k.Bin, "zpool")} import -N data exited 1: cannot import 'data': one or more devices is currently unavailable", status.Reason);
+        Assert.Equal(
+            $"zpool import: {Path.Combine(_k.Bin, "zpool")} import -N data exited 1: cannot import 'data': one or more devices is currently unavailable",
+            status.Reason
+        );
     }
 
     [Theory]

@@ -14,7 +14,10 @@ public sealed class CliWrapCommandRunnerTests
     [Fact]
     public async Task Arguments_reach_the_program_as_argv_never_through_a_shell()
     {
-        var result = await Runner.RunAsync(new CommandLine("printf", "%s|", "a b", "$(echo pwned)", "'q'", ";", "*"), TimeSpan.FromSeconds(10));
+        var result = await Runner.RunAsync(
+            new CommandLine("printf", "%s|", "a b", "$(echo pwned)", "'q'", ";", "*"),
+            TimeSpan.FromSeconds(10)
+        );
 
         Assert.True(result.Succeeded);
         Assert.Equal("a b|$(echo pwned)|'q'|;|*|", result.StandardOutput);
@@ -23,7 +26,10 @@ public sealed class CliWrapCommandRunnerTests
     [Fact]
     public async Task A_non_zero_exit_is_data_with_stderr_not_an_exception()
     {
-        var result = await Runner.RunAsync(new CommandLine("sh", "-c", "echo oops >&2; exit 3"), TimeSpan.FromSeconds(10));
+        var result = await Runner.RunAsync(
+            new CommandLine("sh", "-c", "echo oops >&2; exit 3"),
+            TimeSpan.FromSeconds(10)
+        );
 
         Assert.False(result.Succeeded);
         Assert.Equal(3, result.ExitCode);
@@ -33,7 +39,10 @@ public sealed class CliWrapCommandRunnerTests
     [Fact]
     public async Task Commands_run_in_the_C_locale_so_error_text_stays_parseable()
     {
-        var result = await Runner.RunAsync(new CommandLine("sh", "-c", "printf %s \"$LC_ALL\""), TimeSpan.FromSeconds(10));
+        var result = await Runner.RunAsync(
+            new CommandLine("sh", "-c", "printf %s \"$LC_ALL\""),
+            TimeSpan.FromSeconds(10)
+        );
 
         Assert.Equal("C", result.StandardOutput);
     }
@@ -44,7 +53,9 @@ public sealed class CliWrapCommandRunnerTests
         var command = new CommandLine("sleep", "30");
         var started = DateTime.UtcNow;
 
-        var e = await Assert.ThrowsAsync<CommandTimeoutException>(() => Runner.RunAsync(command, TimeSpan.FromMilliseconds(200)));
+        var e = await Assert.ThrowsAsync<CommandTimeoutException>(() =>
+            Runner.RunAsync(command, TimeSpan.FromMilliseconds(200))
+        );
 
         Assert.True(DateTime.UtcNow - started < TimeSpan.FromSeconds(10));
         Assert.Equal(command, e.Command);
@@ -56,7 +67,9 @@ public sealed class CliWrapCommandRunnerTests
     {
         using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(200));
 
-        var e = await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Runner.RunAsync(new CommandLine("sleep", "30"), TimeSpan.FromSeconds(30), cts.Token));
+        var e = await Assert.ThrowsAnyAsync<OperationCanceledException>(() =>
+            Runner.RunAsync(new CommandLine("sleep", "30"), TimeSpan.FromSeconds(30), cts.Token)
+        );
 
         Assert.IsNotType<CommandTimeoutException>(e);
     }
@@ -66,7 +79,9 @@ public sealed class CliWrapCommandRunnerTests
     {
         var command = new CommandLine("/nonexistent/zfs", "get");
 
-        var e = await Assert.ThrowsAsync<CommandFailedException>(() => Runner.RunAsync(command, TimeSpan.FromSeconds(10)));
+        var e = await Assert.ThrowsAsync<CommandFailedException>(() =>
+            Runner.RunAsync(command, TimeSpan.FromSeconds(10))
+        );
 
         Assert.Equal(command, e.Command);
         Assert.Equal(-1, e.ExitCode);

@@ -26,8 +26,18 @@ public sealed class CommandLineTests
     [Fact]
     public void The_readable_form_leaves_plain_arguments_bare()
     {
-        Assert.Equal("zfs create -o refquota=1048576 -o zfs-csi:name=cHZjLTE data/k8s/pvc-1",
-            new CommandLine("zfs", "create", "-o", "refquota=1048576", "-o", "zfs-csi:name=cHZjLTE", "data/k8s/pvc-1").ToString());
+        Assert.Equal(
+            "zfs create -o refquota=1048576 -o zfs-csi:name=cHZjLTE data/k8s/pvc-1",
+            new CommandLine(
+                "zfs",
+                "create",
+                "-o",
+                "refquota=1048576",
+                "-o",
+                "zfs-csi:name=cHZjLTE",
+                "data/k8s/pvc-1"
+            ).ToString()
+        );
     }
 
     [Fact]

@@ -51,17 +51,18 @@ public sealed class FakeCommandRunner : ICommandRunner
     /// <summary>Scripts a zpool command (program "zpool").</summary>
     public ScriptedCommand OnZpool(params string[] argvPrefix) => On("zpool", argvPrefix);
 
-    public Task<CommandResult> RunAsync(CommandLine command, TimeSpan timeout, CancellationToken cancellationToken = default)
+    public Task<CommandResult> RunAsync(
+        CommandLine command,
+        TimeSpan timeout,
+        CancellationToken cancellationToken = default
+    )
     {
         cancellationToken.ThrowIfCancellationRequested();
         ScriptedCommand? match;
         lock (_sync)
         {
             _calls.Add(new RecordedCommand(command, timeout));
-            match = _script
-                .Where(s => s.Matches(command))
-                .OrderByDescending(s => s.Prefix.Count)
-                .FirstOrDefault();
+            match = _script.Where(s => s.Matches(command)).OrderByDescending(s => s.Prefix.Count).FirstOrDefault();
         }
         if (match is null)
         {
@@ -84,7 +85,9 @@ public sealed record RecordedCommand(CommandLine Command, TimeSpan Timeout);
 
 /// <summary>The fake was asked to run a command its script does not cover: a test bug or a code bug.</summary>
 public sealed class UnscriptedCommandException(CommandLine command, string script)
-    : Exception($"FakeCommandRunner: unscripted command: {command}\nscripted:\n{(script.Length == 0 ? "  (nothing)" : script)}")
+    : Exception(
+        $"FakeCommandRunner: unscripted command: {command}\nscripted:\n{(script.Length == 0 ? "  (nothing)" : script)}"
+    )
 {
     public CommandLine Command { get; } = command;
 }
@@ -132,7 +135,8 @@ public sealed class ScriptedCommand(string program, IReadOnlyList<string> prefix
                 _last = next;
                 return next;
             }
-            return _last ?? throw new InvalidOperationException($"FakeCommandRunner: '{this}' is scripted without a response");
+            return _last
+                ?? throw new InvalidOperationException($"FakeCommandRunner: '{this}' is scripted without a response");
         }
     }
 

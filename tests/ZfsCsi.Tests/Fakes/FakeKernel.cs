@@ -131,7 +131,9 @@ public sealed class FakeKernel : INodeKernel, IDisposable
         lock (_sync)
         {
             var r = Resolve(Native.AtFdcwd, path, followLast: true);
-            return r.Errno == 0 ? [.. r.Loc.Node.Children.Keys.Order(StringComparer.Ordinal)] : throw new InvalidOperationException($"FakeKernel: ls {path}: {Errno.Describe(r.Errno)}");
+            return r.Errno == 0
+                ? [.. r.Loc.Node.Children.Keys.Order(StringComparer.Ordinal)]
+                : throw new InvalidOperationException($"FakeKernel: ls {path}: {Errno.Describe(r.Errno)}");
         }
     }
 
@@ -140,7 +142,13 @@ public sealed class FakeKernel : INodeKernel, IDisposable
     /// <paramref name="options"/> (per-mount options as mountinfo prints them): a new filesystem,
     /// stacked on whatever is mounted there.
     /// </summary>
-    public FakeFilesystem Mount(string target, string fsType, string source, string options = "rw,relatime", string superOptions = "rw")
+    public FakeFilesystem Mount(
+        string target,
+        string fsType,
+        string source,
+        string options = "rw,relatime",
+        string superOptions = "rw"
+    )
     {
         lock (_sync)
         {
@@ -162,7 +170,9 @@ public sealed class FakeKernel : INodeKernel, IDisposable
                 throw new InvalidOperationException($"FakeKernel: bind {source}: {Errno.Describe(from.Errno)}");
             }
             var at = MountPointOrThrow(target);
-            _mounts.Add(new FakeMount(_nextMountId++, at.Mount, at.Node, from.Loc.Node, from.Loc.Mount.Fs, from.Loc.Mount.Flags));
+            _mounts.Add(
+                new FakeMount(_nextMountId++, at.Mount, at.Node, from.Loc.Node, from.Loc.Mount.Fs, from.Loc.Mount.Flags)
+            );
         }
     }
 
@@ -171,7 +181,8 @@ public sealed class FakeKernel : INodeKernel, IDisposable
     {
         lock (_sync)
         {
-            var top = AttachedAt(path).LastOrDefault() ?? throw new InvalidOperationException($"FakeKernel: umount -l {path}: not mounted");
+            var top = AttachedAt(path).LastOrDefault()
+                ?? throw new InvalidOperationException($"FakeKernel: umount -l {path}: not mounted");
             DetachTree(top);
         }
     }
@@ -218,7 +229,8 @@ public sealed class FakeKernel : INodeKernel, IDisposable
         FakeMount mount;
         lock (_sync)
         {
-            mount = AttachedAt(path).LastOrDefault() ?? throw new InvalidOperationException($"FakeKernel: {path} is not mounted");
+            mount = AttachedAt(path).LastOrDefault()
+                ?? throw new InvalidOperationException($"FakeKernel: {path} is not mounted");
             mount.Users++;
         }
         return new Callback(() =>
@@ -319,18 +331,40 @@ public sealed class FakeKernel : INodeKernel, IDisposable
                     return Errno.EINVAL;
                 }
                 // do_loopback → clone_mnt: the source's per-mount flags; the ones passed are ignored.
-                _mounts.Add(new FakeMount(_nextMountId++, top.Mount, top.Node, from.Loc.Node, from.Loc.Mount.Fs, from.Loc.Mount.Flags));
+                _mounts.Add(
+                    new FakeMount(
+                        _nextMountId++,
+                        top.Mount,
+                        top.Node,
+                        from.Loc.Node,
+                        from.Loc.Mount.Fs,
+                        from.Loc.Mount.Flags
+                    )
+                );
                 return 0;
             }
             var ro = (flags & Native.MsRdonly) != 0;
-            var fs = new FakeFilesystem(this, fsType ?? throw new NotSupportedException("FakeKernel: a new mount without a type"), source ?? "none", NextDevice(),
-                (ro ? "ro" : "rw") + (string.IsNullOrEmpty(data) ? "" : "," + data));
-            _mounts.Add(new FakeMount(_nextMountId++, top.Mount, top.Node, fs.Root, fs, PerMountFlags(flags, MntFlags.None, remount: false)));
+            var fs = new FakeFilesystem(
+                this,
+                fsType ?? throw new NotSupportedException("FakeKernel: a new mount without a type"),
+                source ?? "none",
+                NextDevice(),
+                (ro ? "ro" : "rw") + (string.IsNullOrEmpty(data) ? "" : "," + data)
+            );
+            _mounts.Add(
+                new FakeMount(
+                    _nextMountId++,
+                    top.Mount,
+                    top.Node,
+                    fs.Root,
+                    fs,
+                    PerMountFlags(flags, MntFlags.None, remount: false)
+                )
+            );
             return 0;
         });
 
-    public int Umount2(string target, int flags) =>
-        Syscall("umount2", target, (ulong)flags, () =>
+    public int Umount2(string target, int flags) => Syscall("umount2", target, (ulong)flags, () =>
         {
             var at = Resolve(Native.AtFdcwd, target, followLast: (flags & Native.UmountNofollow) == 0);
             if (at.Errno != 0)
@@ -348,7 +382,11 @@ public sealed class FakeKernel : INodeKernel, IDisposable
                 return 0;
             }
             // do_umount: busy while a process or a descriptor holds it, or something is mounted on it.
-            if (mount.Users > 0 || _fds.Values.Any(l => l.Mount == mount) || _mounts.Any(m => m.Attached && m.Parent == mount))
+            if (
+                mount.Users > 0
+                || _fds.Values.Any(l => l.Mount == mount)
+                || _mounts.Any(m => m.Attached && m.Parent == mount)
+            )
             {
                 return Errno.EBUSY;
             }
@@ -384,8 +422,7 @@ public sealed class FakeKernel : INodeKernel, IDisposable
         return errno;
     }
 
-    public int MkdirAt(int dirFd, string path, int mode) =>
-        Syscall("mkdirat", Expand(dirFd, path), (ulong)mode, () =>
+    public int MkdirAt(int dirFd, string path, int mode) => Syscall("mkdirat", Expand(dirFd, path), (ulong)mode, () =>
         {
             var (errno, parent, name) = ResolveParent(dirFd, path);
             if (errno != 0)
@@ -452,12 +489,14 @@ public sealed class FakeKernel : INodeKernel, IDisposable
                 return at.Errno;
             }
             result.Mask = Native.StatxType;
-            result.Mode = (ushort)(at.Loc.Node.Kind switch
-            {
-                NodeKind.Directory => Native.SIfdir | 0b111_101_101,
-                NodeKind.Symlink => Native.SIflnk | 0b111_111_111,
-                _ => Native.SIfreg | 0b110_100_100,
-            });
+            result.Mode = (ushort)(
+                at.Loc.Node.Kind switch
+                {
+                    NodeKind.Directory => Native.SIfdir | 0b111_101_101,
+                    NodeKind.Symlink => Native.SIflnk | 0b111_111_111,
+                    _ => Native.SIfreg | 0b110_100_100,
+                }
+            );
             return 0;
         });
         buffer = result;
@@ -503,10 +542,16 @@ public sealed class FakeKernel : INodeKernel, IDisposable
             var text = new StringBuilder();
             foreach (var m in _mounts.Where(m => m.Attached))
             {
-                text.Append(CultureInfo.InvariantCulture, $"{m.Id} {m.Parent?.Id ?? 1} {m.Fs.Device} {Escape(m.Fs.PathOf(m.Root))} {Escape(PathOf(new Location(m, m.Root)))} ");
+                text.Append(
+                    CultureInfo.InvariantCulture,
+                    $"{m.Id} {m.Parent?.Id ?? 1} {m.Fs.Device} {Escape(m.Fs.PathOf(m.Root))} {Escape(PathOf(new Location(m, m.Root)))} "
+                );
                 // mnt_is_readonly: a mount of a read-only superblock shows "ro" whatever its own flag says.
                 var flags = m.Fs.ReadOnly ? m.Flags | MntFlags.ReadOnly : m.Flags;
-                text.Append(CultureInfo.InvariantCulture, $"{FormatOptions(flags)} - {m.Fs.FsType} {Escape(m.Fs.Source)} {m.Fs.SuperOptions}\n");
+                text.Append(
+                    CultureInfo.InvariantCulture,
+                    $"{FormatOptions(flags)} - {m.Fs.FsType} {Escape(m.Fs.Source)} {m.Fs.SuperOptions}\n"
+                );
             }
             return text.ToString();
         }
@@ -573,7 +618,9 @@ public sealed class FakeKernel : INodeKernel, IDisposable
             ManualResetEventSlim gate;
             lock (_sync)
             {
-                var injected = _injections.FirstOrDefault(i => i.Left > 0 && i.Call == call && i.Path == real && (flags & i.WithFlags) == i.WithFlags);
+                var injected = _injections.FirstOrDefault(i =>
+                    i.Left > 0 && i.Call == call && i.Path == real && (flags & i.WithFlags) == i.WithFlags
+                );
                 if (injected is not null)
                 {
                     injected.Left--;
@@ -621,7 +668,10 @@ public sealed class FakeKernel : INodeKernel, IDisposable
             var slash = tail.IndexOf('/', StringComparison.Ordinal);
             var number = slash < 0 ? tail : tail[..slash];
             // A magic link: exactly the opened directory, whatever was mounted on it since.
-            if (!int.TryParse(number, NumberStyles.None, CultureInfo.InvariantCulture, out var fd) || !_fds.TryGetValue(fd, out start))
+            if (
+                !int.TryParse(number, NumberStyles.None, CultureInfo.InvariantCulture, out var fd)
+                || !_fds.TryGetValue(fd, out start)
+            )
             {
                 return Resolution.Failed(EBADF);
             }
@@ -703,9 +753,10 @@ public sealed class FakeKernel : INodeKernel, IDisposable
         var trimmed = path.TrimEnd('/');
         var slash = trimmed.LastIndexOf('/');
         var (dir, name) = slash < 0 ? ("", trimmed) : (trimmed[..slash], trimmed[(slash + 1)..]);
-        var parent = dir.Length == 0 && slash < 0
-            ? Resolve(dirFd, ".", followLast: true)
-            : Resolve(dirFd, dir.Length == 0 ? "/" : dir, followLast: true);
+        var parent =
+            dir.Length == 0 && slash < 0
+                ? Resolve(dirFd, ".", followLast: true)
+                : Resolve(dirFd, dir.Length == 0 ? "/" : dir, followLast: true);
         if (parent.Errno != 0)
         {
             return (parent.Errno, default, name);
@@ -774,7 +825,10 @@ public sealed class FakeKernel : INodeKernel, IDisposable
                 var tail = path[ProcFd.Length..];
                 var slash = tail.IndexOf('/', StringComparison.Ordinal);
                 var number = slash < 0 ? tail : tail[..slash];
-                if (int.TryParse(number, NumberStyles.None, CultureInfo.InvariantCulture, out var fd) && _fds.TryGetValue(fd, out var at))
+                if (
+                    int.TryParse(number, NumberStyles.None, CultureInfo.InvariantCulture, out var fd)
+                    && _fds.TryGetValue(fd, out var at)
+                )
                 {
                     return Join(PathOf(at), slash < 0 ? "" : tail[(slash + 1)..]);
                 }
@@ -829,7 +883,9 @@ public sealed class FakeKernel : INodeKernel, IDisposable
             var (errno, parent, name) = ResolveParent(Native.AtFdcwd, path);
             if (errno != 0 || parent.Node.Children.ContainsKey(name))
             {
-                throw new InvalidOperationException($"FakeKernel: cannot make {path}: {(errno != 0 ? Errno.Describe(errno) : "it exists")}");
+                throw new InvalidOperationException(
+                    $"FakeKernel: cannot make {path}: {(errno != 0 ? Errno.Describe(errno) : "it exists")}"
+                );
             }
             parent.Node.Add(name, kind, linkTarget);
         }
@@ -840,7 +896,9 @@ public sealed class FakeKernel : INodeKernel, IDisposable
         var at = Resolve(Native.AtFdcwd, target, followLast: true);
         if (at.Errno != 0 || at.Loc.Node.Kind != NodeKind.Directory)
         {
-            throw new InvalidOperationException($"FakeKernel: cannot mount on {target}: {(at.Errno != 0 ? Errno.Describe(at.Errno) : "not a directory")}");
+            throw new InvalidOperationException(
+                $"FakeKernel: cannot mount on {target}: {(at.Errno != 0 ? Errno.Describe(at.Errno) : "not a directory")}"
+            );
         }
         return Cross(at.Loc);
     }
@@ -934,14 +992,20 @@ public sealed class FakeKernel : INodeKernel, IDisposable
 
     private static readonly (MntFlags Flag, string Name)[] OptionNames =
     [
-        (MntFlags.NoSuid, "nosuid"), (MntFlags.NoDev, "nodev"), (MntFlags.NoExec, "noexec"),
-        (MntFlags.NoAtime, "noatime"), (MntFlags.NoDirAtime, "nodiratime"), (MntFlags.RelAtime, "relatime"),
+        (MntFlags.NoSuid, "nosuid"),
+        (MntFlags.NoDev, "nodev"),
+        (MntFlags.NoExec, "noexec"),
+        (MntFlags.NoAtime, "noatime"),
+        (MntFlags.NoDirAtime, "nodiratime"),
+        (MntFlags.RelAtime, "relatime"),
     ];
 
     /// <summary>mountinfo's escapes (fs/proc_namespace.c: mangle " \t\n\\").</summary>
     private static string Escape(string path) =>
-        path.Replace("\\", "\\134", StringComparison.Ordinal).Replace(" ", "\\040", StringComparison.Ordinal)
-            .Replace("\t", "\\011", StringComparison.Ordinal).Replace("\n", "\\012", StringComparison.Ordinal);
+        path.Replace("\\", "\\134", StringComparison.Ordinal)
+            .Replace(" ", "\\040", StringComparison.Ordinal)
+            .Replace("\t", "\\011", StringComparison.Ordinal)
+            .Replace("\n", "\\012", StringComparison.Ordinal);
 
     [Flags]
     private enum MntFlags
@@ -957,7 +1021,14 @@ public sealed class FakeKernel : INodeKernel, IDisposable
         AtimeMask = NoAtime | NoDirAtime | RelAtime,
     }
 
-    private sealed class FakeMount(int id, FakeMount? parent, FakeInode? mountpoint, FakeInode root, FakeFilesystem fs, MntFlags flags)
+    private sealed class FakeMount(
+        int id,
+        FakeMount? parent,
+        FakeInode? mountpoint,
+        FakeInode root,
+        FakeFilesystem fs,
+        MntFlags flags
+    )
     {
         public int Id { get; } = id;
         public FakeMount? Parent { get; } = parent;
@@ -1013,7 +1084,14 @@ internal enum NodeKind
 }
 
 /// <summary>A directory, file or symlink in a <see cref="FakeFilesystem"/>.</summary>
-internal sealed class FakeInode(FakeFilesystem fs, FakeInode? parent, string name, NodeKind kind, string? linkTarget, long inode)
+internal sealed class FakeInode(
+    FakeFilesystem fs,
+    FakeInode? parent,
+    string name,
+    NodeKind kind,
+    string? linkTarget,
+    long inode
+)
 {
     public FakeFilesystem Fs { get; } = fs;
     public FakeInode? Parent { get; } = parent;
@@ -1054,7 +1132,10 @@ public sealed class FakeFilesystem
         SuperOptions = superOptions;
         Root = new FakeInode(this, null, "", NodeKind.Directory, null, NextInode());
         // Distinct numbers per filesystem, so two filesystems never look like one.
-        var minor = ulong.Parse(device[(device.IndexOf(':', StringComparison.Ordinal) + 1)..], CultureInfo.InvariantCulture);
+        var minor = ulong.Parse(
+            device[(device.IndexOf(':', StringComparison.Ordinal) + 1)..],
+            CultureInfo.InvariantCulture
+        );
         Stats = FakeStats.Of(blocks: 100_000 + minor, free: 50_000 + minor, files: 10_000 + minor, freeFiles: 9_000);
     }
 
@@ -1087,7 +1168,9 @@ public sealed class FakeFilesystem
             var node = Root;
             foreach (var name in path.Split('/', StringSplitOptions.RemoveEmptyEntries))
             {
-                node = node.Children.TryGetValue(name, out var child) ? child : node.Add(name, NodeKind.Directory, null);
+                node = node.Children.TryGetValue(name, out var child)
+                    ? child
+                    : node.Add(name, NodeKind.Directory, null);
             }
         }
     }
@@ -1146,7 +1229,9 @@ public sealed class FakeFilesystem
         var node = Root;
         foreach (var name in path.Split('/', StringSplitOptions.RemoveEmptyEntries))
         {
-            node = node.Children.TryGetValue(name, out var child) ? child : throw new InvalidOperationException($"FakeFilesystem {Source}: no {path}");
+            node = node.Children.TryGetValue(name, out var child)
+                ? child
+                : throw new InvalidOperationException($"FakeFilesystem {Source}: no {path}");
         }
         return node;
     }
@@ -1155,16 +1240,17 @@ public sealed class FakeFilesystem
 /// <summary>statvfs numbers for the model.</summary>
 public static class FakeStats
 {
-    public static StatVfs Of(ulong blocks, ulong free, ulong files, ulong freeFiles, ulong blockSize = 4096) => new()
-    {
-        Bsize = blockSize,
-        Frsize = blockSize,
-        Blocks = blocks,
-        Bfree = free,
-        Bavail = free,
-        Files = files,
-        Ffree = freeFiles,
-        Favail = freeFiles,
-        Namemax = 255,
-    };
+    public static StatVfs Of(ulong blocks, ulong free, ulong files, ulong freeFiles, ulong blockSize = 4096) =>
+        new()
+        {
+            Bsize = blockSize,
+            Frsize = blockSize,
+            Blocks = blocks,
+            Bfree = free,
+            Bavail = free,
+            Files = files,
+            Ffree = freeFiles,
+            Favail = freeFiles,
+            Namemax = 255,
+        };
 }

@@ -19,16 +19,34 @@ public sealed class FakeKernelTests : IDisposable
         _kernel.MakeDirectories("/dst");
         var fs = _kernel.Mount("/src", "tmpfs", "tmpfs", "rw,nosuid,noatime");
         fs.MakeDirectories("/dir");
-        Assert.Equal(0, _kernel.OpenAt(Native.AtFdcwd, "/src/dir", Native.OPath | Native.ODirectory, 0, out var source));
+        Assert.Equal(
+            0,
+            _kernel.OpenAt(Native.AtFdcwd, "/src/dir", Native.OPath | Native.ODirectory, 0, out var source)
+        );
         Assert.Equal(0, _kernel.OpenAt(Native.AtFdcwd, "/dst", Native.OPath | Native.ODirectory, 0, out var target));
 
-        Assert.Equal(0, _kernel.Mount($"/proc/self/fd/{source}", $"/proc/self/fd/{target}", null, Native.MsBind | Native.MsRdonly, null));
+        Assert.Equal(
+            0,
+            _kernel.Mount(
+                $"/proc/self/fd/{source}",
+                $"/proc/self/fd/{target}",
+                null,
+                Native.MsBind | Native.MsRdonly,
+                null
+            )
+        );
         var bind = MountTable.Read(_kernel).At("/dst").Single();
         Assert.Equal(("/dir", "tmpfs"), (bind.Root, bind.FsType));
         Assert.Equal(["noatime", "nosuid", "rw"], bind.MountOptions.Order(StringComparer.Ordinal));
 
-        Assert.Equal(0, _kernel.Mount(null, "/dst", null, Native.MsRemount | Native.MsBind | Native.MsRdonly | Native.MsNodev, null));
-        Assert.Equal(["noatime", "nodev", "ro"], MountTable.Read(_kernel).At("/dst").Single().MountOptions.Order(StringComparer.Ordinal));
+        Assert.Equal(
+            0,
+            _kernel.Mount(null, "/dst", null, Native.MsRemount | Native.MsBind | Native.MsRdonly | Native.MsNodev, null)
+        );
+        Assert.Equal(
+            ["noatime", "nodev", "ro"],
+            MountTable.Read(_kernel).At("/dst").Single().MountOptions.Order(StringComparer.Ordinal)
+        );
         Assert.Equal(Errno.EINVAL, _kernel.Mount(null, "/src/dir", null, Native.MsRemount | Native.MsBind, null));
     }
 
@@ -89,7 +107,10 @@ public sealed class FakeKernelTests : IDisposable
         _kernel.MakeDirectories("/real");
         _kernel.Symlink("/link", "/real");
 
-        Assert.Equal(Errno.ENOTDIR, _kernel.OpenAt(Native.AtFdcwd, "/link", Native.OPath | Native.ODirectory | Native.ONofollow, 0, out _));
+        Assert.Equal(
+            Errno.ENOTDIR,
+            _kernel.OpenAt(Native.AtFdcwd, "/link", Native.OPath | Native.ODirectory | Native.ONofollow, 0, out _)
+        );
         Assert.Equal(0, _kernel.OpenAt(Native.AtFdcwd, "/link", Native.OPath | Native.ODirectory, 0, out _));
         Assert.Equal(0, _kernel.Statx(Native.AtFdcwd, "/link", Native.AtSymlinkNofollow, Native.StatxType, out var st));
         Assert.Equal(Native.SIflnk, st.Mode & Native.SIfmt);

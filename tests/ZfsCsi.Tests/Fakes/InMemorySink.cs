@@ -16,10 +16,12 @@ public sealed class InMemorySink : ILogEventSink
     public IEnumerable<string> Rendered => Events.Select(e => e.RenderMessage());
 
     /// <summary>A logger at Verbose that writes only here.</summary>
-    public Serilog.ILogger CreateLogger() => new LoggerConfiguration().MinimumLevel.Verbose().WriteTo.Sink(this).CreateLogger();
+    public Serilog.ILogger CreateLogger() =>
+        new LoggerConfiguration().MinimumLevel.Verbose().WriteTo.Sink(this).CreateLogger();
 
     /// <summary>Everything an event could show anywhere: its rendered message, every property, the exception.</summary>
     public static IEnumerable<string> AllText(LogEvent e) =>
-        new[] { e.MessageTemplate.Text, e.RenderMessage(), e.Exception?.ToString() ?? "" }
-            .Concat(e.Properties.Select(p => $"{p.Key}={p.Value}"));
+        new[] { e.MessageTemplate.Text, e.RenderMessage(), e.Exception?.ToString() ?? "" }.Concat(
+            e.Properties.Select(p => $"{p.Key}={p.Value}")
+        );
 }

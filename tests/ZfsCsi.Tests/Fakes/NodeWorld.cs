@@ -24,7 +24,12 @@ public sealed class NodeWorld : IDisposable
     public const string Parent = "data/k8s";
     public const string SshfsSource = "zfs-csi@storage-host:/";
 
-    private static readonly StatVfs ParentNumbers = FakeStats.Of(blocks: 2_000_000, free: 1_500_000, files: 400_000, freeFiles: 390_000);
+    private static readonly StatVfs ParentNumbers = FakeStats.Of(
+        blocks: 2_000_000,
+        free: 1_500_000,
+        files: 400_000,
+        freeFiles: 390_000
+    );
     private ulong _nextVolumeNumbers = 1;
 
     private NodeWorld(bool overSshfs, bool ownSshfs, string zfsType)
@@ -32,14 +37,30 @@ public sealed class NodeWorld : IDisposable
         OverSshfsMount = overSshfs;
         Kernel.MakeDirectories(Kubelet);
         Kernel.MakeDirectories(Data);
-        Options = DriverOptions.Parse(["--mode", "node", "--nodeid", "n", "--kubelet-dir", Kubelet, "--data-root", Data, "--parent-dataset", Parent]);
+        Options = DriverOptions.Parse([
+            "--mode",
+            "node",
+            "--nodeid",
+            "n",
+            "--kubelet-dir",
+            Kubelet,
+            "--data-root",
+            Data,
+            "--parent-dataset",
+            Parent,
+        ]);
         // Every call of the model answers at once: a deadline only runs out where a test hangs a
         // filesystem (ShortDeadline), never because the machine is busy running other tests.
         Node.CallTimeout = TimeSpan.FromSeconds(10);
         Node.BindCheckInterval = NodeOptions.MinBindCheckInterval;
         if (ownSshfs)
         {
-            Node.Sshfs = new SshfsOptions { Remote = SshfsSource, IdentityFile = "/etc/zfs-csi/id", KnownHostsFile = "/etc/zfs-csi/known_hosts" };
+            Node.Sshfs = new SshfsOptions
+            {
+                Remote = SshfsSource,
+                IdentityFile = "/etc/zfs-csi/id",
+                KnownHostsFile = "/etc/zfs-csi/known_hosts",
+            };
         }
         if (overSshfs)
         {
@@ -90,13 +111,20 @@ public sealed class NodeWorld : IDisposable
     /// <summary>A new SSHFS mount of the pool root at /data, as sshfs makes it (nosuid,nodev: FUSE mounts by root), with data/k8s in it.</summary>
     public FakeFilesystem MountPoolOverSshfs()
     {
-        Pool = Kernel.Mount(Data, "fuse.sshfs", SshfsSource, "rw,nosuid,nodev,relatime", "rw,user_id=0,group_id=0,allow_other");
+        Pool = Kernel.Mount(
+            Data,
+            "fuse.sshfs",
+            SshfsSource,
+            "rw,nosuid,nodev,relatime",
+            "rw,user_id=0,group_id=0,allow_other"
+        );
         Pool.MakeDirectories("/k8s");
         Pool.AnswerStatvfs("/k8s", ParentNumbers);
         return Pool;
     }
 
-    public static VolumeId Id(string leaf) => VolumeId.TryParse($"{Parent}/{leaf}", DatasetName.Parse(Parent)) ?? throw new ArgumentException(leaf);
+    public static VolumeId Id(string leaf) =>
+        VolumeId.TryParse($"{Parent}/{leaf}", DatasetName.Parse(Parent)) ?? throw new ArgumentException(leaf);
 
     public static string Target(string pod) => $"{Kubelet}/pods/{pod}/volumes/kubernetes.io~csi/pv/mount";
 
@@ -110,7 +138,12 @@ public sealed class NodeWorld : IDisposable
     /// </summary>
     public StatVfs AddVolume(string leaf, string zfsOptions = "rw,relatime", string zfsSuperOptions = "rw")
     {
-        var numbers = FakeStats.Of(blocks: 16_384 * _nextVolumeNumbers, free: 16_000 * _nextVolumeNumbers, files: 1_000 + _nextVolumeNumbers, freeFiles: 990);
+        var numbers = FakeStats.Of(
+            blocks: 16_384 * _nextVolumeNumbers,
+            free: 16_000 * _nextVolumeNumbers,
+            files: 1_000 + _nextVolumeNumbers,
+            freeFiles: 990
+        );
         _nextVolumeNumbers++;
         if (OverSshfsMount)
         {
@@ -147,20 +180,34 @@ public sealed class NodeWorld : IDisposable
 
     public IReadOnlyList<MountEntry> MountsAt(string path) => MountTable.Read(Kernel).At(path);
 
-    public Task PublishAsync(string leaf, string target, bool readOnly = false, TargetSharing sharing = TargetSharing.Shared, params string[] flags) =>
-        Volumes.PublishAsync(Id(leaf), target, MountFlags.Parse(flags, readOnly), sharing, CancellationToken.None);
+    public Task PublishAsync(
+        string leaf,
+        string target,
+        bool readOnly = false,
+        TargetSharing sharing = TargetSharing.Shared,
+        params string[] flags
+    ) => Volumes.PublishAsync(Id(leaf), target, MountFlags.Parse(flags, readOnly), sharing, CancellationToken.None);
 
     public Task UnpublishAsync(string target) => Volumes.UnpublishAsync(target, CancellationToken.None);
 
-    public Task<FsStats> StatsAsync(string leaf, string path) => Volumes.GetStatsAsync(Id(leaf), path, CancellationToken.None);
+    public Task<FsStats> StatsAsync(string leaf, string path) =>
+        Volumes.GetStatsAsync(Id(leaf), path, CancellationToken.None);
 
-    public Task<ZfsCsi.Core.Volumes.VolumeHealth> HealthAsync(string leaf, string? path) => Volumes.GetHealthAsync(Id(leaf), path, CancellationToken.None);
+    public Task<ZfsCsi.Core.Volumes.VolumeHealth> HealthAsync(string leaf, string? path) =>
+        Volumes.GetHealthAsync(Id(leaf), path, CancellationToken.None);
 
     /// <summary>One round of the bind check, with every target's lock free.</summary>
-    public Task<IReadOnlyList<string>> GuardOnceAsync() => Volumes.GuardOnceAsync(target => new Released(), CancellationToken.None);
+    public Task<IReadOnlyList<string>> GuardOnceAsync() =>
+        Volumes.GuardOnceAsync(target => new Released(), CancellationToken.None);
 
     /// <summary>NodePublishVolume through the service, as kubelet sends it.</summary>
-    public Task<NodePublishVolumeResponse> PublishRpcAsync(string leaf, string target, Mode mode, bool readOnly = false, params string[] flags)
+    public Task<NodePublishVolumeResponse> PublishRpcAsync(
+        string leaf,
+        string target,
+        Mode mode,
+        bool readOnly = false,
+        params string[] flags
+    )
     {
         var capability = new VolumeCapability
         {
@@ -169,8 +216,15 @@ public sealed class NodeWorld : IDisposable
         };
         capability.Mount.MountFlags.Add(flags);
         return Service.NodePublishVolume(
-            new NodePublishVolumeRequest { VolumeId = Id(leaf).Value, TargetPath = target, Readonly = readOnly, VolumeCapability = capability },
-            new TestServerCallContext());
+            new NodePublishVolumeRequest
+            {
+                VolumeId = Id(leaf).Value,
+                TargetPath = target,
+                Readonly = readOnly,
+                VolumeCapability = capability,
+            },
+            new TestServerCallContext()
+        );
     }
 
     /// <summary>Waits (briefly) until every descriptor is closed: a lease held by a deadline thread is released right after its call returns.</summary>
@@ -187,8 +241,6 @@ public sealed class NodeWorld : IDisposable
 
     private sealed class Released : IDisposable
     {
-        public void Dispose()
-        {
-        }
+        public void Dispose() { }
     }
 }

@@ -3,7 +3,10 @@ using Grpc.Core;
 namespace ZfsCsi.Tests.Fakes;
 
 /// <summary>The least a <see cref="ServerCallContext"/> needs, to call interceptors and services directly.</summary>
-public sealed class TestServerCallContext(string method = "/csi.v1.Controller/CreateVolume", CancellationToken cancellationToken = default) : ServerCallContext
+public sealed class TestServerCallContext(
+    string method = "/csi.v1.Controller/CreateVolume",
+    CancellationToken cancellationToken = default
+) : ServerCallContext
 {
     private readonly Metadata _trailers = [];
 

@@ -38,11 +38,18 @@ public static class ZfsScript
         long reservation = 0,
         string mountpoint = "/tmp/none",
         bool mounted = true,
-        string markerSource = "local")
+        string markerSource = "local"
+    )
     {
         string Marker(string property, string? value) =>
             value is null ? Row(dataset, property, "-", "-") : Row(dataset, property, value, markerSource);
-        string Size(string property, long value) => Row(dataset, property, value.ToString(System.Globalization.CultureInfo.InvariantCulture), value == 0 ? "default" : "local");
+        string Size(string property, long value) =>
+            Row(
+                dataset,
+                property,
+                value.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                value == 0 ? "default" : "local"
+            );
         return Marker(Markers.CsiName, csiName is null ? null : Markers.EncodeName(csiName))
             + Marker(Markers.ParametersDigest, csiName is null ? null : digest ?? VolumeParameters.Default.Digest)
             + Marker(Markers.State, csiName is null ? null : state)
@@ -55,8 +62,16 @@ public static class ZfsScript
     }
 
     /// <summary>A pool of <paramref name="poolBytes"/> with the parent able to take <paramref name="availableBytes"/> more.</summary>
-    public static string CapacityRows(long poolBytes = 1000L * CapacityRange.GiB, long availableBytes = 900L * CapacityRange.GiB) =>
-        Row("data", "used", (poolBytes - availableBytes).ToString(System.Globalization.CultureInfo.InvariantCulture), "-")
+    public static string CapacityRows(
+        long poolBytes = 1000L * CapacityRange.GiB,
+        long availableBytes = 900L * CapacityRange.GiB
+    ) =>
+        Row(
+            "data",
+            "used",
+            (poolBytes - availableBytes).ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "-"
+        )
         + Row("data", "available", availableBytes.ToString(System.Globalization.CultureInfo.InvariantCulture), "-")
         + Row("data/k8s", "used", "360448", "-")
         + Row("data/k8s", "available", availableBytes.ToString(System.Globalization.CultureInfo.InvariantCulture), "-");

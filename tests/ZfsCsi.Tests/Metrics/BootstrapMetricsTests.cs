@@ -17,19 +17,22 @@ public sealed class BootstrapMetricsTests : IDisposable
     public async Task A_scrape_exports_the_state_step_heartbeat_and_last_module_load_and_rebuild_of_the_status_file()
     {
         var heartbeat = DateTimeOffset.FromUnixTimeSeconds(1_800_000_000);
-        BootstrapStatusFile.Write(File, new BootstrapStatus
-        {
-            State = BootstrapState.Rebuilding,
-            Reason = "rebuilding the zfs module",
-            Step = "make -j2",
-            RunningStep = "make -j2",
-            StepStarted = heartbeat.AddSeconds(-60),
-            Heartbeat = heartbeat,
-            ModuleLoaded = heartbeat.AddSeconds(-3600),
-            ModuleLoadSeconds = 1.5,
-            ModuleRebuilt = heartbeat.AddSeconds(-7200),
-            ModuleRebuildSeconds = 1596,
-        });
+        BootstrapStatusFile.Write(
+            File,
+            new BootstrapStatus
+            {
+                State = BootstrapState.Rebuilding,
+                Reason = "rebuilding the zfs module",
+                Step = "make -j2",
+                RunningStep = "make -j2",
+                StepStarted = heartbeat.AddSeconds(-60),
+                Heartbeat = heartbeat,
+                ModuleLoaded = heartbeat.AddSeconds(-3600),
+                ModuleLoadSeconds = 1.5,
+                ModuleRebuilt = heartbeat.AddSeconds(-7200),
+                ModuleRebuildSeconds = 1596,
+            }
+        );
         _ = new BootstrapMetrics(_registry, new BootstrapReadiness(File, TimeSpan.FromMinutes(2)));
 
         // No refresh by hand: the registry's before-collect callback reads the file for the scrape.
@@ -52,9 +55,27 @@ public sealed class BootstrapMetricsTests : IDisposable
     public async Task A_new_step_replaces_the_old_step_series_and_a_missing_file_is_status_present_0()
     {
         var metrics = new BootstrapMetrics(_registry, new BootstrapReadiness(File, TimeSpan.FromMinutes(2)));
-        BootstrapStatusFile.Write(File, new BootstrapStatus { State = BootstrapState.Importing, Reason = "importing", Step = "zpool import", Heartbeat = DateTimeOffset.UtcNow });
+        BootstrapStatusFile.Write(
+            File,
+            new BootstrapStatus
+            {
+                State = BootstrapState.Importing,
+                Reason = "importing",
+                Step = "zpool import",
+                Heartbeat = DateTimeOffset.UtcNow,
+            }
+        );
         await metrics.RefreshAsync(CancellationToken.None);
-        BootstrapStatusFile.Write(File, new BootstrapStatus { State = BootstrapState.Checking, Reason = "checking", Step = "zpool status", Heartbeat = DateTimeOffset.UtcNow });
+        BootstrapStatusFile.Write(
+            File,
+            new BootstrapStatus
+            {
+                State = BootstrapState.Checking,
+                Reason = "checking",
+                Step = "zpool status",
+                Heartbeat = DateTimeOffset.UtcNow,
+            }
+        );
 
         var second = Exposition.Parse(await _registry.ExportAsync());
         System.IO.File.Delete(File);
@@ -81,7 +102,12 @@ public sealed class BootstrapMetricsTests : IDisposable
     [Fact]
     public async Task The_bootstrap_keeps_its_last_module_load_and_rebuild_in_the_status_file_the_driver_reads()
     {
-        using var progress = new BootstrapProgress(Serilog.Core.Logger.None, File, watching: true, TimeSpan.FromHours(1));
+        using var progress = new BootstrapProgress(
+            Serilog.Core.Logger.None,
+            File,
+            watching: true,
+            TimeSpan.FromHours(1)
+        );
 
         progress.ModuleRebuilt(TimeSpan.FromSeconds(373));
         progress.ModuleLoaded(TimeSpan.FromMilliseconds(800));

@@ -6,10 +6,20 @@ namespace ZfsCsi.Tests.Metrics;
 public sealed class CommandLabelsTests
 {
     [Theory]
-    [InlineData("zfs", new[] { "get", "-H", "-p", "-o", "name,property,value,source", "refquota", "data/k8s/pvc-1" }, "zfs", "get")]
+    [InlineData(
+        "zfs",
+        new[] { "get", "-H", "-p", "-o", "name,property,value,source", "refquota", "data/k8s/pvc-1" },
+        "zfs",
+        "get"
+    )]
     [InlineData("/usr/sbin/zpool", new[] { "import", "-d", "/dev/disk/by-id", "data" }, "zpool", "import")]
     [InlineData("zfs", new[] { "destroy", "-r", "data/k8s/pvc-1" }, "zfs", "destroy")]
-    public void A_zfs_or_zpool_command_is_labelled_by_program_and_subcommand_never_by_a_dataset(string program, string[] argv, string expectedProgram, string expectedSubcommand)
+    public void A_zfs_or_zpool_command_is_labelled_by_program_and_subcommand_never_by_a_dataset(
+        string program,
+        string[] argv,
+        string expectedProgram,
+        string expectedSubcommand
+    )
     {
         Assert.Equal((expectedProgram, expectedSubcommand), CommandLabels.Of(new CommandLine(program, argv)));
     }

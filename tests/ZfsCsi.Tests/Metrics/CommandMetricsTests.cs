@@ -29,12 +29,22 @@ public sealed class CommandMetricsTests
 
         await runner.RunAsync(new CommandLine("true"), TimeSpan.FromSeconds(10));
         await runner.RunAsync(new CommandLine("sh", "-c", "exit 3"), TimeSpan.FromSeconds(10));
-        await Assert.ThrowsAsync<CommandTimeoutException>(() => runner.RunAsync(new CommandLine("sleep", "5"), TimeSpan.FromMilliseconds(200)));
-        await Assert.ThrowsAsync<CommandFailedException>(() => runner.RunAsync(new CommandLine("/nonexistent/zfs-csi-no-such-program"), TimeSpan.FromSeconds(10)));
+        await Assert.ThrowsAsync<CommandTimeoutException>(() =>
+            runner.RunAsync(new CommandLine("sleep", "5"), TimeSpan.FromMilliseconds(200))
+        );
+        await Assert.ThrowsAsync<CommandFailedException>(() =>
+            runner.RunAsync(new CommandLine("/nonexistent/zfs-csi-no-such-program"), TimeSpan.FromSeconds(10))
+        );
 
         Assert.Equal(
-            [CommandOutcome.Succeeded, CommandOutcome.ExitedNonZero, CommandOutcome.TimedOut, CommandOutcome.NotStarted],
-            metrics.Observed.Select(o => o.Outcome));
+            [
+                CommandOutcome.Succeeded,
+                CommandOutcome.ExitedNonZero,
+                CommandOutcome.TimedOut,
+                CommandOutcome.NotStarted,
+            ],
+            metrics.Observed.Select(o => o.Outcome)
+        );
         Assert.InRange(metrics.Observed[2].Elapsed, TimeSpan.FromMilliseconds(150), TimeSpan.FromSeconds(4));
     }
 
@@ -46,18 +56,34 @@ public sealed class CommandMetricsTests
         var get = new CommandLine("zfs", "get", "-H", "name", "data/k8s/pvc-1");
 
         metrics.Observe(get, CommandOutcome.Succeeded, TimeSpan.FromMilliseconds(20));
-        metrics.Observe(get with { Arguments = ["get", "-H", "name", "data/k8s/pvc-2"] }, CommandOutcome.ExitedNonZero, TimeSpan.FromMilliseconds(30));
+        metrics.Observe(
+            get with
+            {
+                Arguments = ["get", "-H", "name", "data/k8s/pvc-2"],
+            },
+            CommandOutcome.ExitedNonZero,
+            TimeSpan.FromMilliseconds(30)
+        );
         metrics.Observe(new CommandLine("zpool", "list", "-H"), CommandOutcome.TimedOut, TimeSpan.FromSeconds(30));
         metrics.Observe(new CommandLine("/usr/bin/sshfs", "host:/", "/data"), CommandOutcome.NotStarted, TimeSpan.Zero);
 
         var scrape = Exposition.Parse(await registry.ExportAsync());
         Assert.Equal("histogram", scrape.Types["zfs_csi_command_duration_seconds"]);
-        Assert.Equal(2, scrape.Value("zfs_csi_command_duration_seconds_count", ("program", "zfs"), ("subcommand", "get")));
-        Assert.Equal(0.05, scrape.Value("zfs_csi_command_duration_seconds_sum", ("program", "zfs"), ("subcommand", "get")), 6);
+        Assert.Equal(
+            2,
+            scrape.Value("zfs_csi_command_duration_seconds_count", ("program", "zfs"), ("subcommand", "get"))
+        );
+        Assert.Equal(
+            0.05,
+            scrape.Value("zfs_csi_command_duration_seconds_sum", ("program", "zfs"), ("subcommand", "get")),
+            6
+        );
         Assert.Equal(1, scrape.Value("zfs_csi_command_failures_total", ("program", "zfs"), ("subcommand", "get")));
         Assert.Equal(1, scrape.Value("zfs_csi_command_timeouts_total", ("program", "zpool"), ("subcommand", "list")));
         Assert.Equal(1, scrape.Value("zfs_csi_command_failures_total", ("program", "sshfs"), ("subcommand", "")));
         // Never an argument: no label anywhere holds a dataset name.
-        Assert.DoesNotContain(scrape.Samples, s => s.Labels.Values.Any(v => v.Contains("pvc", StringComparison.Ordinal)));
+        Assert.DoesNotContain(scrape.Samples, s =>
+            s.Labels.Values.Any(v => v.Contains("pvc", StringComparison.Ordinal))
+        );
     }
 }

@@ -23,7 +23,11 @@ public sealed class Exposition
 
     /// <summary>The one sample of <paramref name="name"/> whose labels include every pair given.</summary>
     public double Value(string name, params (string Label, string Value)[] labels) =>
-        Assert.Single(Samples, s => s.Name == name && labels.All(l => s.Labels.TryGetValue(l.Label, out var v) && v == l.Value)).Value;
+        Assert
+            .Single(Samples, s =>
+                s.Name == name && labels.All(l => s.Labels.TryGetValue(l.Label, out var v) && v == l.Value)
+            )
+            .Value;
 
     public bool Has(string name, params (string Label, string Value)[] labels) =>
         Samples.Any(s => s.Name == name && labels.All(l => s.Labels.TryGetValue(l.Label, out var v) && v == l.Value));
@@ -41,7 +45,10 @@ public sealed class Exposition
             if (line.StartsWith("# TYPE ", StringComparison.Ordinal))
             {
                 var parts = line.Split(' ');
-                Assert.True(parts.Length == 4 && parts[3] is "counter" or "gauge" or "histogram" or "summary" or "untyped", $"bad TYPE line: {line}");
+                Assert.True(
+                    parts.Length == 4 && parts[3] is "counter" or "gauge" or "histogram" or "summary" or "untyped",
+                    $"bad TYPE line: {line}"
+                );
                 types[parts[2]] = parts[3];
                 continue;
             }

@@ -20,12 +20,30 @@ public sealed class MetricsEndpointTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        StorageSamplerTests.ScriptPool(_runner,
+        StorageSamplerTests.ScriptPool(
+            _runner,
             StorageSamplerTests.Volume("data/k8s", null, null)
-            + StorageSamplerTests.Volume("data/k8s/pvc-1", "pvc-1", Markers.StateReady, refquota: 64 << 20, referenced: 114688, ratio: "1.00"));
+                + StorageSamplerTests.Volume(
+                    "data/k8s/pvc-1",
+                    "pvc-1",
+                    Markers.StateReady,
+                    refquota: 64 << 20,
+                    referenced: 114688,
+                    ratio: "1.00"
+                )
+        );
         var options = DriverOptions.Parse([
-            "--mode", "controller", "--endpoint", $"unix://{_socket}", "--parent-dataset", "data/k8s", "--mount-lock-file=",
-            "--metrics-address", $"127.0.0.1:{_metricsPort}", "--health-port", _healthPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--mode",
+            "controller",
+            "--endpoint",
+            $"unix://{_socket}",
+            "--parent-dataset",
+            "data/k8s",
+            "--mount-lock-file=",
+            "--metrics-address",
+            $"127.0.0.1:{_metricsPort}",
+            "--health-port",
+            _healthPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
         ]);
         _app = DriverHost.Build(options, Serilog.Core.Logger.None, _runner);
         await _app.StartAsync();
@@ -55,12 +73,18 @@ public sealed class MetricsEndpointTests : IAsyncLifetime
         {
             response = await http.GetAsync($"http://127.0.0.1:{_metricsPort}/metrics");
             scrape = Exposition.Parse(await response.Content.ReadAsStringAsync());
-        }
-        while (!scrape.Has("zfs_csi_volume_quota_bytes") && DateTime.UtcNow < deadline && await Delay());
+        } while (!scrape.Has("zfs_csi_volume_quota_bytes") && DateTime.UtcNow < deadline && await Delay());
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.StartsWith("text/plain", response.Content.Headers.ContentType?.MediaType, StringComparison.Ordinal);
-        Assert.Equal(1, scrape.Value("zfs_csi_operations_seconds_count", ("method", "/csi.v1.Identity/GetPluginInfo"), ("grpc_status_code", "OK")));
+        Assert.Equal(
+            1,
+            scrape.Value(
+                "zfs_csi_operations_seconds_count",
+                ("method", "/csi.v1.Identity/GetPluginInfo"),
+                ("grpc_status_code", "OK")
+            )
+        );
         Assert.Equal(1, scrape.Value("zfs_csi_pool_health", ("pool", "data"), ("health", "ONLINE")));
         Assert.Equal(0.07, scrape.Value("zfs_csi_pool_fragmentation_ratio", ("pool", "data")), 6);
         Assert.Equal(64 << 20, scrape.Value("zfs_csi_volume_quota_bytes", ("volume_id", "data/k8s/pvc-1")));
@@ -97,7 +121,10 @@ public sealed class MetricsEndpointTests : IAsyncLifetime
                 return new NetworkStream(socket, ownsSocket: true);
             },
         };
-        using var channel = GrpcChannel.ForAddress("http://localhost", new GrpcChannelOptions { HttpHandler = handler });
+        using var channel = GrpcChannel.ForAddress(
+            "http://localhost",
+            new GrpcChannelOptions { HttpHandler = handler }
+        );
         var info = await new Identity.IdentityClient(channel).GetPluginInfoAsync(new GetPluginInfoRequest());
         Assert.Equal(DriverOptions.DefaultDriverName, info.Name);
     }

@@ -45,7 +45,9 @@ public sealed class MetricsOptionsTests
     {
         Assert.True(Parse("--health-port", "9808", "--metrics-address", "127.0.0.1:9808").MetricsShareHealthListener);
 
-        var e = Assert.Throws<OptionsException>(() => Parse("--health-port", "9808", "--metrics-address", "0.0.0.0:9808"));
+        var e = Assert.Throws<OptionsException>(() =>
+            Parse("--health-port", "9808", "--metrics-address", "0.0.0.0:9808")
+        );
         Assert.Contains("another port", e.Message, StringComparison.Ordinal);
     }
 

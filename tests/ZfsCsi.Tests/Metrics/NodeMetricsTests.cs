@@ -18,7 +18,9 @@ public sealed class NodeMetricsTests
     public async Task The_data_root_is_in_exactly_one_state_at_a_time()
     {
         var metrics = new NodeMetrics(_registry);
-        var mount = MountInfoParser.Parse("36 25 0:32 / /data rw,relatime - fuse.sshfs storage:/ rw,user_id=0\n").Single();
+        var mount = MountInfoParser
+            .Parse("36 25 0:32 / /data rw,relatime - fuse.sshfs storage:/ rw,user_id=0\n")
+            .Single();
 
         metrics.DataRootProbed(new DataRootState(true, "answers", mount));
         var up = Exposition.Parse(await _registry.ExportAsync());
@@ -28,8 +30,14 @@ public sealed class NodeMetricsTests
         var unmounted = Exposition.Parse(await _registry.ExportAsync());
 
         Assert.Equal([1, 0, 0], NodeMetrics.States.Select(s => up.Value("zfs_csi_node_data_root_state", ("state", s))));
-        Assert.Equal([0, 0, 1], NodeMetrics.States.Select(s => dead.Value("zfs_csi_node_data_root_state", ("state", s))));
-        Assert.Equal([0, 1, 0], NodeMetrics.States.Select(s => unmounted.Value("zfs_csi_node_data_root_state", ("state", s))));
+        Assert.Equal(
+            [0, 0, 1],
+            NodeMetrics.States.Select(s => dead.Value("zfs_csi_node_data_root_state", ("state", s)))
+        );
+        Assert.Equal(
+            [0, 1, 0],
+            NodeMetrics.States.Select(s => unmounted.Value("zfs_csi_node_data_root_state", ("state", s)))
+        );
     }
 
     [Fact]
@@ -54,17 +62,44 @@ public sealed class NodeMetricsTests
     [Fact]
     public async Task A_failed_NodeGetVolumeStats_is_counted_for_its_volume_with_the_reason()
     {
-        var options = DriverOptions.Parse(["--mode", "node", "--nodeid", "n", "--kubelet-dir", "/var/lib/kubelet", "--parent-dataset", "data/k8s"]);
+        var options = DriverOptions.Parse([
+            "--mode",
+            "node",
+            "--nodeid",
+            "n",
+            "--kubelet-dir",
+            "/var/lib/kubelet",
+            "--parent-dataset",
+            "data/k8s",
+        ]);
         var logger = Serilog.Core.Logger.None;
         var metrics = new NodeMetrics(_registry);
-        var volumes = new NodeVolumes(options.Node, options.Volumes, new DataRoot(options.Node, new FakeCommandRunner(), new LinuxKernel(), logger, metrics), new LinuxKernel(), logger, metrics);
+        var volumes = new NodeVolumes(
+            options.Node,
+            options.Volumes,
+            new DataRoot(options.Node, new FakeCommandRunner(), new LinuxKernel(), logger, metrics),
+            new LinuxKernel(),
+            logger,
+            metrics
+        );
         var service = new NodeService(volumes, new OperationLocks(), options, metrics);
 
         // A relative path (csi-sanity's "some/path") is NOT_FOUND before anything is read from disk.
-        await Assert.ThrowsAsync<NotFoundException>(() => service.NodeGetVolumeStats(
-            new NodeGetVolumeStatsRequest { VolumeId = "data/k8s/pvc-1", VolumePath = "some/path" }, new TestServerCallContext()));
+        await Assert.ThrowsAsync<NotFoundException>(() =>
+            service.NodeGetVolumeStats(
+                new NodeGetVolumeStatsRequest { VolumeId = "data/k8s/pvc-1", VolumePath = "some/path" },
+                new TestServerCallContext()
+            )
+        );
 
         var scrape = Exposition.Parse(await _registry.ExportAsync());
-        Assert.Equal(1, scrape.Value("zfs_csi_node_volume_stats_failures_total", ("volume_id", "data/k8s/pvc-1"), ("reason", "not_found")));
+        Assert.Equal(
+            1,
+            scrape.Value(
+                "zfs_csi_node_volume_stats_failures_total",
+                ("volume_id", "data/k8s/pvc-1"),
+                ("reason", "not_found")
+            )
+        );
     }
 }

@@ -17,7 +17,12 @@ public sealed class StorageMetricsTests : IDisposable
     public void Dispose() => _mounts.Dispose();
 
     private static StorageSample Sample(string health, params string[] volumes) =>
-        new(new PoolSample("data", health, 10_000, 4_000, null), [.. volumes.Select(v => new VolumeSample(v, 100, 20, 1 << 20, 1.25))], 2, 777);
+        new(
+            new PoolSample("data", health, 10_000, 4_000, null),
+            [.. volumes.Select(v => new VolumeSample(v, 100, 20, 1 << 20, 1.25))],
+            2,
+            777
+        );
 
     [Fact]
     public async Task The_pool_health_is_one_series_at_1_and_every_other_health_at_0()
@@ -29,7 +34,10 @@ public sealed class StorageMetricsTests : IDisposable
         var scrape = Exposition.Parse(await _registry.ExportAsync());
         Assert.Equal(1, scrape.Value("zfs_csi_pool_health", ("pool", "data"), ("health", "DEGRADED")));
         Assert.Equal(0, scrape.Value("zfs_csi_pool_health", ("pool", "data"), ("health", "ONLINE")));
-        Assert.Equal(StorageMetrics.Healths.Length - 1, scrape.Samples.Count(s => s.Name == "zfs_csi_pool_health" && s.Value == 0));
+        Assert.Equal(
+            StorageMetrics.Healths.Length - 1,
+            scrape.Samples.Count(s => s.Name == "zfs_csi_pool_health" && s.Value == 0)
+        );
         Assert.Equal(1, scrape.Value("zfs_csi_pool_imported", ("pool", "data")));
         Assert.Equal(10_000, scrape.Value("zfs_csi_pool_size_bytes", ("pool", "data")));
         Assert.Equal(4_000, scrape.Value("zfs_csi_pool_free_bytes", ("pool", "data")));
@@ -49,7 +57,15 @@ public sealed class StorageMetricsTests : IDisposable
         metrics.Publish(Sample("ONLINE", "data/k8s/pvc-2"), TimeSpan.Zero);
 
         var scrape = Exposition.Parse(await _registry.ExportAsync());
-        foreach (var name in new[] { "zfs_csi_volume_referenced_bytes", "zfs_csi_volume_used_by_snapshots_bytes", "zfs_csi_volume_quota_bytes", "zfs_csi_volume_compress_ratio" })
+        foreach (
+            var name in new[]
+            {
+                "zfs_csi_volume_referenced_bytes",
+                "zfs_csi_volume_used_by_snapshots_bytes",
+                "zfs_csi_volume_quota_bytes",
+                "zfs_csi_volume_compress_ratio",
+            }
+        )
         {
             Assert.False(scrape.Has(name, ("volume_id", "data/k8s/pvc-1")), name);
             Assert.True(scrape.Has(name, ("volume_id", "data/k8s/pvc-2")), name);
@@ -65,7 +81,9 @@ public sealed class StorageMetricsTests : IDisposable
         var collector = Collector(metrics, bootstrap: null);
         _runner.OnZpool(StorageSamplerTests.PoolHealthArgv).TimesOut().Returns("data\tONLINE\n");
         _runner.OnZpool(StorageSamplerTests.FragmentationArgv).Returns("data\t-\n");
-        _runner.OnZfs(StorageSamplerTests.PoolSpaceArgv).Returns(ZfsScript.Row("data", "used", "1", "-") + ZfsScript.Row("data", "available", "2", "-"));
+        _runner
+            .OnZfs(StorageSamplerTests.PoolSpaceArgv)
+            .Returns(ZfsScript.Row("data", "used", "1", "-") + ZfsScript.Row("data", "available", "2", "-"));
         _runner.OnZfs(StorageSamplerTests.ChildrenArgv).Returns(StorageSamplerTests.Volume("data/k8s", null, null));
 
         Assert.False(await collector.CollectOnceAsync(CancellationToken.None));
@@ -85,13 +103,27 @@ public sealed class StorageMetricsTests : IDisposable
         try
         {
             var file = Path.Combine(dir.FullName, "bootstrap.json");
-            BootstrapStatusFile.Write(file, new BootstrapStatus { State = BootstrapState.Rebuilding, Reason = "building", Heartbeat = DateTimeOffset.UtcNow });
-            var collector = Collector(new StorageMetrics(_registry), new BootstrapReadiness(file, TimeSpan.FromMinutes(2)));
+            BootstrapStatusFile.Write(
+                file,
+                new BootstrapStatus
+                {
+                    State = BootstrapState.Rebuilding,
+                    Reason = "building",
+                    Heartbeat = DateTimeOffset.UtcNow,
+                }
+            );
+            var collector = Collector(
+                new StorageMetrics(_registry),
+                new BootstrapReadiness(file, TimeSpan.FromMinutes(2))
+            );
 
             Assert.False(await collector.CollectOnceAsync(CancellationToken.None));
 
             Assert.Empty(_runner.Commands);
-            Assert.Equal(0, Exposition.Parse(await _registry.ExportAsync()).Value("zfs_csi_storage_collection_success"));
+            Assert.Equal(
+                0,
+                Exposition.Parse(await _registry.ExportAsync()).Value("zfs_csi_storage_collection_success")
+            );
         }
         finally
         {
@@ -102,7 +134,10 @@ public sealed class StorageMetricsTests : IDisposable
     private StorageCollector Collector(StorageMetrics metrics, BootstrapReadiness? bootstrap)
     {
         var options = DriverOptions.Parse(["--mode", "controller", "--parent-dataset", "data/k8s"]);
-        var sampler = new StorageSampler(new ZfsClient(_runner, options.Zfs, _mounts), new VolumeOptions { ParentDataset = "data/k8s" });
+        var sampler = new StorageSampler(
+            new ZfsClient(_runner, options.Zfs, _mounts),
+            new VolumeOptions { ParentDataset = "data/k8s" }
+        );
         return new StorageCollector(sampler, metrics, options, Serilog.Core.Logger.None, bootstrap);
     }
 }

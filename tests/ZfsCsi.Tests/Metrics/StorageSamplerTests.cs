@@ -12,19 +12,41 @@ public sealed class StorageSamplerTests : IDisposable
     internal static readonly string[] PoolHealthArgv = ["list", "-H", "-o", "name,health"];
     internal static readonly string[] FragmentationArgv = ["list", "-H", "-o", "name,fragmentation"];
     internal static readonly string[] PoolSpaceArgv = ["get", "-H", "-p", "-o", Columns, "used,available", "data"];
-    internal static readonly string[] ChildrenArgv = ["get", "-H", "-p", "-d", "1", "-o", Columns, string.Join(',', StorageSampler.VolumeProperties), Parent];
+    internal static readonly string[] ChildrenArgv =
+    [
+        "get",
+        "-H",
+        "-p",
+        "-d",
+        "1",
+        "-o",
+        Columns,
+        string.Join(',', StorageSampler.VolumeProperties),
+        Parent,
+    ];
 
     private readonly FakeCommandRunner _runner = new();
     private readonly MountSerializer _mounts = new(lockFile: null);
 
     public void Dispose() => _mounts.Dispose();
 
-    private StorageSampler Sampler => new(new ZfsClient(_runner, new ZfsOptions(), _mounts), new VolumeOptions { ParentDataset = Parent });
+    private StorageSampler Sampler =>
+        new(new ZfsClient(_runner, new ZfsOptions(), _mounts), new VolumeOptions { ParentDataset = Parent });
 
     /// <summary>One volume's rows as zfs get -Hp prints them; markers null print "-" with source "-".</summary>
-    internal static string Volume(string dataset, string? csiName, string? state, long refquota = 0, long referenced = 0, long bySnapshots = 0, long used = 0, string ratio = "1.00")
+    internal static string Volume(
+        string dataset,
+        string? csiName,
+        string? state,
+        long refquota = 0,
+        long referenced = 0,
+        long bySnapshots = 0,
+        long used = 0,
+        string ratio = "1.00"
+    )
     {
-        string Marker(string property, string? value) => value is null ? Row(dataset, property, "-", "-") : Row(dataset, property, value, "local");
+        string Marker(string property, string? value) =>
+            value is null ? Row(dataset, property, "-", "-") : Row(dataset, property, value, "local");
         static string N(long n) => n.ToString(System.Globalization.CultureInfo.InvariantCulture);
         return Marker(Markers.CsiName, csiName is null ? null : Markers.EncodeName(csiName))
             + Marker(Markers.State, csiName is null ? null : state)
@@ -42,7 +64,9 @@ public sealed class StorageSamplerTests : IDisposable
         runner.OnZpool(PoolHealthArgv).Returns("data\tONLINE\n");
         if (fragmentation is null)
         {
-            runner.OnZpool(FragmentationArgv).Fails("bad property list: invalid property 'fragmentation'\n", exitCode: 2);
+            runner
+                .OnZpool(FragmentationArgv)
+                .Fails("bad property list: invalid property 'fragmentation'\n", exitCode: 2);
         }
         else
         {
@@ -55,14 +79,32 @@ public sealed class StorageSamplerTests : IDisposable
     [Fact]
     public async Task One_sample_reads_the_pool_and_every_volume_in_four_commands_however_many_volumes()
     {
-        ScriptPool(_runner,
+        ScriptPool(
+            _runner,
             Volume(Parent, null, null)
-            + Volume($"{Parent}/pvc-1", "pvc-1", Markers.StateReady, refquota: 1L << 30, referenced: 5000, bySnapshots: 700, used: 5700, ratio: "1.50")
-            + Volume($"{Parent}/pvc-2", "pvc-2", Markers.StateReady, refquota: 2L << 30, referenced: 100, ratio: "1.00x")
-            + Volume($"{Parent}/pvc-3", "pvc-3", Markers.StateReady, refquota: 3L << 30)
-            + Volume($"{Parent}/pvc-kept", "pvc-kept", Markers.StateDeleted, used: 9000)
-            + Volume($"{Parent}/pvc-half", "pvc-half", Markers.StateCreating)
-            + Volume($"{Parent}/foreign", null, null, used: 123));
+                + Volume(
+                    $"{Parent}/pvc-1",
+                    "pvc-1",
+                    Markers.StateReady,
+                    refquota: 1L << 30,
+                    referenced: 5000,
+                    bySnapshots: 700,
+                    used: 5700,
+                    ratio: "1.50"
+                )
+                + Volume(
+                    $"{Parent}/pvc-2",
+                    "pvc-2",
+                    Markers.StateReady,
+                    refquota: 2L << 30,
+                    referenced: 100,
+                    ratio: "1.00x"
+                )
+                + Volume($"{Parent}/pvc-3", "pvc-3", Markers.StateReady, refquota: 3L << 30)
+                + Volume($"{Parent}/pvc-kept", "pvc-kept", Markers.StateDeleted, used: 9000)
+                + Volume($"{Parent}/pvc-half", "pvc-half", Markers.StateCreating)
+                + Volume($"{Parent}/foreign", null, null, used: 123)
+        );
 
         var sample = await Sampler.SampleAsync(CancellationToken.None);
 

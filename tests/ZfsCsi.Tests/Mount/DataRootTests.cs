@@ -40,7 +40,10 @@ public sealed class DataRootTests : IDisposable
     [Theory]
     [InlineData(Errno.ENOTCONN, true)]
     [InlineData(Errno.EIO, false)]
-    public async Task A_data_root_whose_sshfs_fails_is_dead_and_disconnected_only_when_sshfs_is_gone(int errno, bool disconnected)
+    public async Task A_data_root_whose_sshfs_fails_is_dead_and_disconnected_only_when_sshfs_is_gone(
+        int errno,
+        bool disconnected
+    )
     {
         Kernel.Kill(_world.Pool, errno);
 
@@ -68,18 +71,25 @@ public sealed class DataRootTests : IDisposable
     {
         Owned();
         Kernel.Kill(_world.Pool);
-        var sshfs = _world.Runner.On("sshfs").Does((_, _) =>
-        {
-            _world.MountPoolOverSshfs();
-            return Task.FromResult(new CommandResult(0, "", "", TimeSpan.FromMilliseconds(1)));
-        });
+        var sshfs = _world
+            .Runner.On("sshfs")
+            .Does(
+                (_, _) =>
+                {
+                    _world.MountPoolOverSshfs();
+                    return Task.FromResult(new CommandResult(0, "", "", TimeSpan.FromMilliseconds(1)));
+                }
+            );
 
         var state = await _world.DataRoot.RequireAliveAsync(CancellationToken.None);
 
         Assert.True(state.Alive);
         Assert.Equal(1, _world.DataRoot.Remounts);
         Assert.Equal(SshfsArgs.Mount(_world.Node.Sshfs!, NodeWorld.Data), Assert.Single(_world.Runner.Commands));
-        Assert.Contains(new KernelCall("umount2", NodeWorld.Data, (ulong)(Native.MntDetach | Native.UmountNofollow)), Kernel.Calls);
+        Assert.Contains(
+            new KernelCall("umount2", NodeWorld.Data, (ulong)(Native.MntDetach | Native.UmountNofollow)),
+            Kernel.Calls
+        );
         Assert.Single(_world.MountsAt(NodeWorld.Data));
         Assert.Equal(1, sshfs.Count);
     }
@@ -89,11 +99,15 @@ public sealed class DataRootTests : IDisposable
     {
         Owned();
         Kernel.Detach(NodeWorld.Data);
-        _world.Runner.On("sshfs").Does((_, _) =>
-        {
-            _world.MountPoolOverSshfs();
-            return Task.FromResult(new CommandResult(0, "", "", TimeSpan.FromMilliseconds(1)));
-        });
+        _world
+            .Runner.On("sshfs")
+            .Does(
+                (_, _) =>
+                {
+                    _world.MountPoolOverSshfs();
+                    return Task.FromResult(new CommandResult(0, "", "", TimeSpan.FromMilliseconds(1)));
+                }
+            );
 
         var state = await _world.DataRoot.EnsureMountedAsync(wait: false, CancellationToken.None);
 
@@ -108,9 +122,15 @@ public sealed class DataRootTests : IDisposable
         Owned();
         Kernel.Kill(_world.Pool, Errno.EIO);
 
-        var e = await Assert.ThrowsAsync<DeadMountException>(() => _world.DataRoot.RequireAliveAsync(CancellationToken.None));
+        var e = await Assert.ThrowsAsync<DeadMountException>(() =>
+            _world.DataRoot.RequireAliveAsync(CancellationToken.None)
+        );
 
-        Assert.StartsWith("the node's data root is unavailable: /data (fuse.sshfs", e.Message, StringComparison.Ordinal);
+        Assert.StartsWith(
+            "the node's data root is unavailable: /data (fuse.sshfs",
+            e.Message,
+            StringComparison.Ordinal
+        );
         Assert.Empty(_world.Runner.Calls);
         Assert.DoesNotContain(Kernel.Calls, c => c.Call == "umount2");
     }
@@ -125,7 +145,10 @@ public sealed class DataRootTests : IDisposable
         var state = await _world.DataRoot.EnsureMountedAsync(wait: false, CancellationToken.None);
 
         Assert.False(state.Alive);
-        Assert.Equal("/data is a dead SSHFS mount that cannot be detached; run 'umount -l /data' on the node", state.Reason);
+        Assert.Equal(
+            "/data is a dead SSHFS mount that cannot be detached; run 'umount -l /data' on the node",
+            state.Reason
+        );
         Assert.Empty(_world.Runner.Calls);
     }
 
@@ -151,12 +174,16 @@ public sealed class DataRootTests : IDisposable
         var target = NodeWorld.Target("u1");
         await _world.PublishAsync("pvc-1", target);
         Kernel.Kill(_world.Pool);
-        _world.Runner.On("sshfs").Does((_, _) =>
-        {
-            _world.MountPoolOverSshfs();
-            _world.AddVolume("pvc-1");
-            return Task.FromResult(new CommandResult(0, "", "", TimeSpan.FromMilliseconds(1)));
-        });
+        _world
+            .Runner.On("sshfs")
+            .Does(
+                (_, _) =>
+                {
+                    _world.MountPoolOverSshfs();
+                    _world.AddVolume("pvc-1");
+                    return Task.FromResult(new CommandResult(0, "", "", TimeSpan.FromMilliseconds(1)));
+                }
+            );
 
         await _world.PublishAsync("pvc-1", target);
 

@@ -17,7 +17,13 @@ public sealed class DeadlineTests
     {
         using var release = new ManualResetEventSlim();
         var watch = Stopwatch.StartNew();
-        var e = await Assert.ThrowsAsync<DeadMountException>(() => Deadline.RunAsync("statvfs /data", () => release.Wait(TimeSpan.FromSeconds(30)), TimeSpan.FromMilliseconds(200)));
+        var e = await Assert.ThrowsAsync<DeadMountException>(() =>
+            Deadline.RunAsync(
+                "statvfs /data",
+                () => release.Wait(TimeSpan.FromSeconds(30)),
+                TimeSpan.FromMilliseconds(200)
+            )
+        );
         Assert.True(watch.Elapsed < TimeSpan.FromSeconds(2));
         Assert.Equal(ErrorKind.Unavailable, e.Kind);
         Assert.Contains("statvfs /data", e.Message);
@@ -27,6 +33,8 @@ public sealed class DeadlineTests
     [Fact]
     public async Task A_failing_call_passes_its_exception_through()
     {
-        await Assert.ThrowsAsync<SyscallException>(() => Deadline.RunAsync<int>("stat", () => throw new SyscallException("stat", "/x", Errno.ENOTCONN)));
+        await Assert.ThrowsAsync<SyscallException>(() =>
+            Deadline.RunAsync<int>("stat", () => throw new SyscallException("stat", "/x", Errno.ENOTCONN))
+        );
     }
 }

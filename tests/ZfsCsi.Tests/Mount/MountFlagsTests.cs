@@ -111,8 +111,16 @@ public sealed class MountFlagsTests
         Assert.True(MountFlags.Parse(["noatime"], false).Matches(shownAsNoatime, source));
         Assert.False(MountFlags.Parse(["strictatime"], false).Matches(shownAsNoatime, source));
         // nodiratime alone makes the kernel default to relatime, whatever the source had.
-        Assert.True(MountFlags.Parse(["nodiratime"], false).Matches(Options("rw", "relatime", "nodiratime"), Options("rw", "noatime")));
-        Assert.False(MountFlags.Parse(["nodiratime"], false).Matches(Options("rw", "noatime", "nodiratime"), Options("rw", "noatime")));
+        Assert.True(
+            MountFlags
+                .Parse(["nodiratime"], false)
+                .Matches(Options("rw", "relatime", "nodiratime"), Options("rw", "noatime"))
+        );
+        Assert.False(
+            MountFlags
+                .Parse(["nodiratime"], false)
+                .Matches(Options("rw", "noatime", "nodiratime"), Options("rw", "noatime"))
+        );
     }
 
     [Fact]
@@ -132,12 +140,16 @@ public sealed class MountFlagsTests
     [Fact]
     public void On_alice_the_flags_kept_come_from_the_datasets_own_mount_not_from_the_data_root()
     {
-        var table = new MountTable(MountInfoParser.Parse("""
-            27 1 254:0 / / rw,relatime - ext4 /dev/vda rw
-            42 27 0:39 / /data rw,relatime - fuse.zfs data rw,allow_other
-            43 42 0:40 / /data/k8s rw,relatime - fuse.zfs data/k8s rw,allow_other
-            44 43 0:41 / /data/k8s/pvc-1 rw,nosuid,noexec,noatime - fuse.zfs data/k8s/pvc-1 rw,allow_other
-            """));
+        var table = new MountTable(
+            MountInfoParser.Parse(
+                """
+                27 1 254:0 / / rw,relatime - ext4 /dev/vda rw
+                42 27 0:39 / /data rw,relatime - fuse.zfs data rw,allow_other
+                43 42 0:40 / /data/k8s rw,relatime - fuse.zfs data/k8s rw,allow_other
+                44 43 0:41 / /data/k8s/pvc-1 rw,nosuid,noexec,noatime - fuse.zfs data/k8s/pvc-1 rw,allow_other
+                """
+            )
+        );
         var source = table.SourceOf("/data/k8s/pvc-1")!;
         Assert.Equal("data/k8s/pvc-1", source.Mount.Source);
         var readOnly = MountFlags.Parse([], readOnly: true);

@@ -13,7 +13,8 @@ namespace ZfsCsi.Tests.Mount;
 public sealed class NodeVolumesGuardTests : IDisposable
 {
     private static readonly string Target = NodeWorld.Target("u1");
-    private static readonly ulong CutReadOnly = Native.MsRemount | Native.MsBind | Native.MsRdonly | Native.MsNosuid | Native.MsNodev;
+    private static readonly ulong CutReadOnly =
+        Native.MsRemount | Native.MsBind | Native.MsRdonly | Native.MsNosuid | Native.MsNodev;
     private static readonly ulong Detach = (ulong)(Native.MntDetach | Native.UmountNofollow);
     private NodeWorld _world = NodeWorld.OverSshfs();
 
@@ -44,7 +45,8 @@ public sealed class NodeVolumesGuardTests : IDisposable
                 new KernelCall("umount2", Target, Detach),
                 new KernelCall("mount", Target, Fence.MountFlags),
             ],
-            cut);
+            cut
+        );
     }
 
     [Fact]
@@ -88,7 +90,9 @@ public sealed class NodeVolumesGuardTests : IDisposable
 
         Assert.Empty(await _world.GuardOnceAsync());
 
-        Assert.DoesNotContain(Kernel.Calls.Skip(before), c => c.Call is "mount" or "umount2" || (c.Call == "statvfs" && c.Path != NodeWorld.Data));
+        Assert.DoesNotContain(Kernel.Calls.Skip(before), c =>
+            c.Call is "mount" or "umount2" || (c.Call == "statvfs" && c.Path != NodeWorld.Data)
+        );
     }
 
     [Fact]
@@ -112,11 +116,16 @@ public sealed class NodeVolumesGuardTests : IDisposable
         _world.UnmountOnStorageHost("pvc-1");
         var asked = new List<string>();
 
-        Assert.Empty(await _world.Volumes.GuardOnceAsync(target =>
-        {
-            asked.Add(target);
-            return null;
-        }, CancellationToken.None));
+        Assert.Empty(
+            await _world.Volumes.GuardOnceAsync(
+                target =>
+                {
+                    asked.Add(target);
+                    return null;
+                },
+                CancellationToken.None
+            )
+        );
 
         Assert.Equal([Target], asked);
         Assert.Equal("/k8s/pvc-1", _world.TopAt(Target)!.Root);
@@ -131,13 +140,16 @@ public sealed class NodeVolumesGuardTests : IDisposable
         _world.UnmountOnStorageHost("pvc-1");
         var measured = _world.TopAt(Target)!;
 
-        var fenced = await _world.Volumes.GuardOnceAsync(target =>
-        {
-            // Unpublished and published again between the measurement and the lock.
-            Kernel.Detach(target);
-            Kernel.Bind(NodeWorld.DirectoryOf("pvc-1"), target);
-            return new NoLock();
-        }, CancellationToken.None);
+        var fenced = await _world.Volumes.GuardOnceAsync(
+            target =>
+            {
+                // Unpublished and published again between the measurement and the lock.
+                Kernel.Detach(target);
+                Kernel.Bind(NodeWorld.DirectoryOf("pvc-1"), target);
+                return new NoLock();
+            },
+            CancellationToken.None
+        );
 
         Assert.Empty(fenced);
         var now = _world.TopAt(Target)!;
@@ -157,7 +169,12 @@ public sealed class NodeVolumesGuardTests : IDisposable
         Assert.Equal([Target], await _world.GuardOnceAsync());
 
         Assert.True(Fence.Is(Assert.Single(_world.MountsAt(Target))));
-        Assert.Contains(_world.Log.Rendered, m => m.Contains("no, EBUSY (busy): files already open for writing can still write until closed", StringComparison.Ordinal));
+        Assert.Contains(_world.Log.Rendered, m =>
+            m.Contains(
+                "no, EBUSY (busy): files already open for writing can still write until closed",
+                StringComparison.Ordinal
+            )
+        );
     }
 
     [Fact]
@@ -205,13 +222,13 @@ public sealed class NodeVolumesGuardTests : IDisposable
         await guard.WaitAsync(TimeSpan.FromSeconds(10));
 
         Assert.True(Fence.Is(_world.TopAt(Target)!));
-        Assert.Contains(_world.Log.Rendered, m => m.StartsWith("Checking the published binds failed", StringComparison.Ordinal));
+        Assert.Contains(_world.Log.Rendered, m =>
+            m.StartsWith("Checking the published binds failed", StringComparison.Ordinal)
+        );
     }
 
     private sealed class NoLock : IDisposable
     {
-        public void Dispose()
-        {
-        }
+        public void Dispose() { }
     }
 }

@@ -48,10 +48,18 @@ public sealed class NodeVolumesPublishTests : IDisposable
         Assert.Equal(
             [
                 new KernelCall("mount", Target, Native.MsBind),
-                new KernelCall("mount", Target, Native.MsRemount | Native.MsBind | Native.MsNodev | Native.MsNoatime | Native.MsNosuid),
+                new KernelCall(
+                    "mount",
+                    Target,
+                    Native.MsRemount | Native.MsBind | Native.MsNodev | Native.MsNoatime | Native.MsNosuid
+                ),
             ],
-            Kernel.MountCalls);
-        Assert.Equal(["noatime", "nodev", "nosuid", "rw"], _world.TopAt(Target)!.MountOptions.Order(StringComparer.Ordinal));
+            Kernel.MountCalls
+        );
+        Assert.Equal(
+            ["noatime", "nodev", "nosuid", "rw"],
+            _world.TopAt(Target)!.MountOptions.Order(StringComparer.Ordinal)
+        );
     }
 
     [Fact]
@@ -62,7 +70,10 @@ public sealed class NodeVolumesPublishTests : IDisposable
         await _world.PublishAsync("pvc-1", Target);
 
         Assert.Equal([new KernelCall("mount", Target, Native.MsBind)], Kernel.MountCalls);
-        Assert.Equal(["nodev", "nosuid", "relatime", "rw"], _world.TopAt(Target)!.MountOptions.Order(StringComparer.Ordinal));
+        Assert.Equal(
+            ["nodev", "nosuid", "relatime", "rw"],
+            _world.TopAt(Target)!.MountOptions.Order(StringComparer.Ordinal)
+        );
     }
 
     [Theory]
@@ -83,13 +94,18 @@ public sealed class NodeVolumesPublishTests : IDisposable
     [Theory]
     [InlineData(false, true)]
     [InlineData(true, false)]
-    public async Task A_republish_read_only_where_it_is_read_write_or_the_other_way_is_already_exists(bool first, bool second)
+    public async Task A_republish_read_only_where_it_is_read_write_or_the_other_way_is_already_exists(
+        bool first,
+        bool second
+    )
     {
         _world.AddVolume("pvc-1");
         await _world.PublishAsync("pvc-1", Target, readOnly: first);
         var before = _world.TopAt(Target)!;
 
-        var e = await Assert.ThrowsAsync<AlreadyExistsException>(() => _world.PublishAsync("pvc-1", Target, readOnly: second));
+        var e = await Assert.ThrowsAsync<AlreadyExistsException>(() =>
+            _world.PublishAsync("pvc-1", Target, readOnly: second)
+        );
 
         Assert.Contains("already published at " + Target + " with other options", e.Message, StringComparison.Ordinal);
         Assert.Equal(before, _world.TopAt(Target), MountEntryComparer.Instance);
@@ -129,7 +145,9 @@ public sealed class NodeVolumesPublishTests : IDisposable
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
-    public async Task On_the_storage_host_a_read_write_publish_of_a_read_only_dataset_is_a_read_only_bind_and_its_retry_is_ok(bool withFlags)
+    public async Task On_the_storage_host_a_read_write_publish_of_a_read_only_dataset_is_a_read_only_bind_and_its_retry_is_ok(
+        bool withFlags
+    )
     {
         string[] flags = withFlags ? ["noexec"] : [];
         _world.Dispose();
@@ -141,7 +159,9 @@ public sealed class NodeVolumesPublishTests : IDisposable
         await _world.PublishAsync("pvc-1", Target, flags: flags);
 
         Assert.True(Assert.Single(_world.MountsAt(Target)).ReadOnly);
-        await Assert.ThrowsAsync<AlreadyExistsException>(() => _world.PublishAsync("pvc-1", Target, flags: flags.Length == 0 ? ["noexec"] : []));
+        await Assert.ThrowsAsync<AlreadyExistsException>(() =>
+            _world.PublishAsync("pvc-1", Target, flags: flags.Length == 0 ? ["noexec"] : [])
+        );
     }
 
     [Fact]
@@ -176,7 +196,11 @@ public sealed class NodeVolumesPublishTests : IDisposable
 
         var e = await Assert.ThrowsAsync<FailedPreconditionException>(() => _world.PublishAsync("pvc-1", Target));
 
-        Assert.Contains("is not mounted at /data/k8s/pvc-1 (that directory belongs to data/k8s)", e.Message, StringComparison.Ordinal);
+        Assert.Contains(
+            "is not mounted at /data/k8s/pvc-1 (that directory belongs to data/k8s)",
+            e.Message,
+            StringComparison.Ordinal
+        );
         Assert.Empty(Kernel.MountCalls);
     }
 
@@ -187,11 +211,17 @@ public sealed class NodeVolumesPublishTests : IDisposable
         _world = NodeWorld.OnStorageHost();
         _world.ParentDataset!.MakeDirectories("/pvc-1");
         // An import mounting datasets one by one: the dataset is mounted right after the walk opened the bare directory.
-        Kernel.After("openat", NodeWorld.DirectoryOf("pvc-1"), () => Kernel.Mount(NodeWorld.DirectoryOf("pvc-1"), "zfs", "data/k8s/pvc-1"));
+        Kernel.After("openat", NodeWorld.DirectoryOf("pvc-1"), () =>
+            Kernel.Mount(NodeWorld.DirectoryOf("pvc-1"), "zfs", "data/k8s/pvc-1")
+        );
 
         var e = await Assert.ThrowsAsync<FailedPreconditionException>(() => _world.PublishAsync("pvc-1", Target));
 
-        Assert.Contains("was mounted at /data/k8s/pvc-1 while it was being opened; retry", e.Message, StringComparison.Ordinal);
+        Assert.Contains(
+            "was mounted at /data/k8s/pvc-1 while it was being opened; retry",
+            e.Message,
+            StringComparison.Ordinal
+        );
         Assert.Empty(Kernel.MountCalls);
         await _world.PublishAsync("pvc-1", Target);
         Assert.Equal("data/k8s/pvc-1", _world.TopAt(Target)!.Source);
@@ -217,7 +247,10 @@ public sealed class NodeVolumesPublishTests : IDisposable
 
         var e = await Assert.ThrowsAsync<DeadMountException>(() => _world.PublishAsync("pvc-1", Target));
 
-        Assert.Equal($"the node's data root is unavailable: /data (fuse.sshfs {NodeWorld.SshfsSource}) is dead: statvfs /data: ENOTCONN (transport endpoint is not connected)", e.Message);
+        Assert.Equal(
+            $"the node's data root is unavailable: /data (fuse.sshfs {NodeWorld.SshfsSource}) is dead: statvfs /data: ENOTCONN (transport endpoint is not connected)",
+            e.Message
+        );
         Assert.Empty(Kernel.MountCalls);
     }
 
@@ -272,7 +305,11 @@ public sealed class NodeVolumesPublishTests : IDisposable
 
         var e = await Assert.ThrowsAsync<FailedPreconditionException>(() => _world.PublishAsync("pvc-1", Target));
 
-        Assert.Contains("is already a mount of tmpfs:/ (tmpfs), not of volume data/k8s/pvc-1", e.Message, StringComparison.Ordinal);
+        Assert.Contains(
+            "is already a mount of tmpfs:/ (tmpfs), not of volume data/k8s/pvc-1",
+            e.Message,
+            StringComparison.Ordinal
+        );
         Assert.Equal("tmpfs", Assert.Single(_world.MountsAt(Target)).FsType);
         Assert.DoesNotContain(Kernel.Calls, c => c.Call == "umount2");
     }
@@ -350,7 +387,10 @@ public sealed class NodeVolumesPublishTests : IDisposable
         Assert.Contains("mount -o remount,bind", e.Message, StringComparison.Ordinal);
         Assert.Empty(_world.MountsAt(Target));
         // Not left as a read-write bind of a volume asked for read-only: detached at once.
-        Assert.Contains(new KernelCall("umount2", Target, (ulong)(Native.MntDetach | Native.UmountNofollow)), Kernel.Calls);
+        Assert.Contains(
+            new KernelCall("umount2", Target, (ulong)(Native.MntDetach | Native.UmountNofollow)),
+            Kernel.Calls
+        );
     }
 
     [Fact]
@@ -372,9 +412,15 @@ public sealed class NodeVolumesPublishTests : IDisposable
         _world.AddVolume("pvc-1");
         await _world.PublishRpcAsync("pvc-1", Target, Mode.SingleNodeSingleWriter);
 
-        var e = await Assert.ThrowsAsync<FailedPreconditionException>(() => _world.PublishRpcAsync("pvc-1", NodeWorld.Target("u2"), Mode.SingleNodeSingleWriter));
+        var e = await Assert.ThrowsAsync<FailedPreconditionException>(() =>
+            _world.PublishRpcAsync("pvc-1", NodeWorld.Target("u2"), Mode.SingleNodeSingleWriter)
+        );
 
-        Assert.Contains("SINGLE_NODE_SINGLE_WRITER (ReadWriteOncePod) and already published on this node at " + Target, e.Message, StringComparison.Ordinal);
+        Assert.Contains(
+            "SINGLE_NODE_SINGLE_WRITER (ReadWriteOncePod) and already published on this node at " + Target,
+            e.Message,
+            StringComparison.Ordinal
+        );
         Assert.False(Kernel.Exists(NodeWorld.Kubelet + "/pods/u2"));
     }
 
@@ -410,7 +456,9 @@ public sealed class NodeVolumesPublishTests : IDisposable
         await _world.GuardOnceAsync();
         _world.Pool.AnswerStatvfs("/k8s/pvc-1", numbers);
 
-        await Assert.ThrowsAsync<FailedPreconditionException>(() => _world.PublishRpcAsync("pvc-1", NodeWorld.Target("u2"), Mode.SingleNodeSingleWriter));
+        await Assert.ThrowsAsync<FailedPreconditionException>(() =>
+            _world.PublishRpcAsync("pvc-1", NodeWorld.Target("u2"), Mode.SingleNodeSingleWriter)
+        );
     }
 
     [Theory]
@@ -449,7 +497,11 @@ internal sealed class MountEntryComparer : IEqualityComparer<MountEntry?>
     public bool Equals(MountEntry? x, MountEntry? y) =>
         x is null || y is null
             ? x is null && y is null
-            : x.Id == y.Id && x.Device == y.Device && x.Root == y.Root && x.MountPoint == y.MountPoint && x.MountOptions.SetEquals(y.MountOptions);
+            : x.Id == y.Id
+                && x.Device == y.Device
+                && x.Root == y.Root
+                && x.MountPoint == y.MountPoint
+                && x.MountOptions.SetEquals(y.MountOptions);
 
     public int GetHashCode(MountEntry? obj) => obj?.Id ?? 0;
 }

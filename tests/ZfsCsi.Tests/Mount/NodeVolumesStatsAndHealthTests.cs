@@ -97,7 +97,11 @@ public sealed class NodeVolumesStatsAndHealthTests : IDisposable
         var e = await Assert.ThrowsAsync<VolumeFencedException>(() => _world.StatsAsync("pvc-1", Target));
 
         Assert.Equal(ErrorKind.Unavailable, e.Kind);
-        Assert.Contains("was cut because its dataset was not mounted on the pool's host", e.Message, StringComparison.Ordinal);
+        Assert.Contains(
+            "was cut because its dataset was not mounted on the pool's host",
+            e.Message,
+            StringComparison.Ordinal
+        );
         await Assert.ThrowsAsync<NotFoundException>(() => _world.StatsAsync("pvc-2", Target));
     }
 
@@ -127,7 +131,11 @@ public sealed class NodeVolumesStatsAndHealthTests : IDisposable
 
         var e = await Assert.ThrowsAsync<DeadMountException>(() => _world.StatsAsync("pvc-1", Target));
 
-        Assert.Contains("is a stale bind of volume data/k8s/pvc-1 from an SSHFS mount that is gone", e.Message, StringComparison.Ordinal);
+        Assert.Contains(
+            "is a stale bind of volume data/k8s/pvc-1 from an SSHFS mount that is gone",
+            e.Message,
+            StringComparison.Ordinal
+        );
     }
 
     [Fact]

@@ -127,7 +127,10 @@ public sealed class NodeVolumesUnpublishTests : IDisposable
 
         Assert.Empty(_world.MountsAt(Target));
         Assert.False(Kernel.Exists(Target));
-        Assert.Contains(new KernelCall("umount2", Target, (ulong)(Native.MntDetach | Native.UmountNofollow)), Kernel.Calls);
+        Assert.Contains(
+            new KernelCall("umount2", Target, (ulong)(Native.MntDetach | Native.UmountNofollow)),
+            Kernel.Calls
+        );
     }
 
     [Theory]
@@ -142,7 +145,10 @@ public sealed class NodeVolumesUnpublishTests : IDisposable
         await _world.UnpublishAsync(Target);
 
         Assert.Empty(_world.MountsAt(Target));
-        Assert.Contains(new KernelCall("umount2", Target, (ulong)(Native.MntDetach | Native.UmountNofollow)), Kernel.Calls);
+        Assert.Contains(
+            new KernelCall("umount2", Target, (ulong)(Native.MntDetach | Native.UmountNofollow)),
+            Kernel.Calls
+        );
     }
 
     [Fact]

@@ -30,7 +30,12 @@ public sealed class PublishedTargetsTests
         106 105 0:43 /k8s/pvc-1 /run/zc/yakko/kubelet/pods/u9/volumes/kubernetes.io~csi/pv/mount rw,relatime - fuse.sshfs zfs-csi@10.210.124.1:/ rw
         """;
 
-    private static IReadOnlyList<string> Of(string mountinfo, string directory, string volumeId, string kubelet = Kubelet)
+    private static IReadOnlyList<string> Of(
+        string mountinfo,
+        string directory,
+        string volumeId,
+        string kubelet = Kubelet
+    )
     {
         var table = new MountTable(MountInfoParser.Parse(mountinfo));
         return PublishedTargets.Of(table, table.SourceOf(directory)!, volumeId, kubelet);
@@ -54,7 +59,9 @@ public sealed class PublishedTargetsTests
         Assert.DoesNotContain(Target("u3"), targets);
         Assert.DoesNotContain(Target("u6"), targets);
         Assert.DoesNotContain(Target("u8"), targets);
-        Assert.DoesNotContain(targets, t => t.Contains("volume-subpaths", StringComparison.Ordinal) || t.Contains("secret", StringComparison.Ordinal));
+        Assert.DoesNotContain(targets, t =>
+            t.Contains("volume-subpaths", StringComparison.Ordinal) || t.Contains("secret", StringComparison.Ordinal)
+        );
         Assert.DoesNotContain("/mnt/elsewhere", targets);
     }
 

@@ -36,7 +36,9 @@ public sealed class SafeDirectoryMountIdTests : IDisposable
 
     private static void Run(string program, params string[] args)
     {
-        using var p = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo(program, args) { RedirectStandardError = true })!;
+        using var p = System.Diagnostics.Process.Start(
+            new System.Diagnostics.ProcessStartInfo(program, args) { RedirectStandardError = true }
+        )!;
         p.WaitForExit(10_000);
     }
 }

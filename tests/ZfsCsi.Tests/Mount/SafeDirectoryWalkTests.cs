@@ -38,7 +38,9 @@ public sealed class SafeDirectoryWalkTests : IDisposable
         Directory.CreateDirectory(Path.Combine(Kubelet, "pods"));
         File.CreateSymbolicLink(Path.Combine(Kubelet, "pods", "u1"), _outside.FullName);
 
-        var e = Assert.Throws<NotADirectoryException>(() => SafeDirectory.OpenOrCreate(Kernel, Kubelet, ["pods", "u1", "volumes", "mount"], 0b111_101_101));
+        var e = Assert.Throws<NotADirectoryException>(() =>
+            SafeDirectory.OpenOrCreate(Kernel, Kubelet, ["pods", "u1", "volumes", "mount"], 0b111_101_101)
+        );
         Assert.Equal(ErrorKind.FailedPrecondition, e.Kind);
         Assert.Contains("symbolic link", e.Message);
         Assert.Empty(_outside.EnumerateFileSystemInfos());
@@ -50,7 +52,9 @@ public sealed class SafeDirectoryWalkTests : IDisposable
         Directory.CreateDirectory(Path.Combine(Kubelet, "pods"));
         File.WriteAllText(Path.Combine(Kubelet, "pods", "mount"), "not a directory");
 
-        var e = Assert.Throws<NotADirectoryException>(() => SafeDirectory.OpenOrCreate(Kernel, Kubelet, ["pods", "mount"], 0b111_101_101));
+        var e = Assert.Throws<NotADirectoryException>(() =>
+            SafeDirectory.OpenOrCreate(Kernel, Kubelet, ["pods", "mount"], 0b111_101_101)
+        );
         Assert.Contains("regular file", e.Message);
         Assert.Equal("not a directory", File.ReadAllText(Path.Combine(Kubelet, "pods", "mount")));
     }
@@ -68,7 +72,10 @@ public sealed class SafeDirectoryWalkTests : IDisposable
         File.CreateSymbolicLink(pod.FullName, _outside.FullName);
 
         Assert.Equal(0, parent.RemoveChildDirectory("mount"));
-        Assert.True(Directory.Exists(Path.Combine(_outside.FullName, "mount")), "the directory the symlink points at was removed");
+        Assert.True(
+            Directory.Exists(Path.Combine(_outside.FullName, "mount")),
+            "the directory the symlink points at was removed"
+        );
         Assert.False(Directory.Exists(Path.Combine(pod.FullName + ".moved", "mount")));
     }
 
@@ -95,19 +102,26 @@ public sealed class SafeDirectoryWalkTests : IDisposable
         var finished = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         var dir = SafeDirectory.Open(Kernel, Kubelet, ["a"]);
         var path = dir.ProcPath;
-        await Assert.ThrowsAsync<DeadMountException>(() => Deadline.RunAsync("slow bind", () =>
-        {
-            go.Wait(TimeSpan.FromSeconds(10));
-            try
-            {
-                finished.SetResult(File.ReadAllText(Path.Combine(path, "marker")));
-            }
-            catch (Exception e)
-            {
-                finished.SetException(e);
-            }
-            return 0;
-        }, TimeSpan.FromMilliseconds(100), dir.Lease()));
+        await Assert.ThrowsAsync<DeadMountException>(() =>
+            Deadline.RunAsync(
+                "slow bind",
+                () =>
+                {
+                    go.Wait(TimeSpan.FromSeconds(10));
+                    try
+                    {
+                        finished.SetResult(File.ReadAllText(Path.Combine(path, "marker")));
+                    }
+                    catch (Exception e)
+                    {
+                        finished.SetException(e);
+                    }
+                    return 0;
+                },
+                TimeSpan.FromMilliseconds(100),
+                dir.Lease()
+            )
+        );
 
         // The caller gives up and disposes; new opens must not get the number the call still uses.
         dir.Dispose();

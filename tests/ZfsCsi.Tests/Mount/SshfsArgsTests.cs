@@ -4,13 +4,14 @@ namespace ZfsCsi.Tests.Mount;
 
 public sealed class SshfsArgsTests
 {
-    private static SshfsOptions Options() => new()
-    {
-        Remote = "root@10.1.2.3:/data",
-        Port = 2222,
-        IdentityFile = "/etc/zfs-csi/id_ed25519",
-        KnownHostsFile = "/etc/zfs-csi/known_hosts",
-    };
+    private static SshfsOptions Options() =>
+        new()
+        {
+            Remote = "root@10.1.2.3:/data",
+            Port = 2222,
+            IdentityFile = "/etc/zfs-csi/id_ed25519",
+            KnownHostsFile = "/etc/zfs-csi/known_hosts",
+        };
 
     [Fact]
     public void The_mount_pins_the_host_key_keeps_alive_reconnects_and_allows_other_users()

@@ -34,7 +34,9 @@ public sealed class TargetPathTests
     [Fact]
     public void A_too_long_path_is_invalid_input()
     {
-        Assert.Throws<InvalidInputException>(() => TargetPath.Check(Kubelet + "/" + new string('a', 5000), Kubelet, "target_path"));
+        Assert.Throws<InvalidInputException>(() =>
+            TargetPath.Check(Kubelet + "/" + new string('a', 5000), Kubelet, "target_path")
+        );
     }
 
     [Theory]

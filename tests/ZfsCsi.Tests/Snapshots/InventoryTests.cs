@@ -7,15 +7,15 @@ public sealed class InventoryTests
 {
     // What zfs-fuse printed for a volume, one CSI snapshot, one deferred, one of sanoid's, a hidden clone source.
     private const string Output =
-        "data/k8s/pvc-1\tzfs-csi:name\tcHZjLTE\tlocal\n" +
-        "data/k8s/pvc-1@snapshot-1\tzfs-csi:name\tc25hcA\tlocal\n" +
-        "data/k8s/pvc-1@snapshot-1\tdefer_destroy\toff\t-\n" +
-        "data/k8s/pvc-1@snapshot-2\tzfs-csi:name\tc25hcDI\tlocal\n" +
-        "data/k8s/pvc-1@snapshot-2\tdefer_destroy\ton\t-\n" +
-        "data/k8s/pvc-1@autosnap_2026\tzfs-csi:name\tcHZjLTE\tinherited from data/k8s/pvc-1\n" +
-        "data/k8s/pvc-1@autosnap_2026\tdefer_destroy\toff\t-\n" +
-        "data/k8s/pvc-1@Clone-pvc-2\tzfs-csi:state\thidden\tlocal\n" +
-        "data/k8s/pvc-1@Clone-pvc-2\tdefer_destroy\toff\t-\n";
+        "data/k8s/pvc-1\tzfs-csi:name\tcHZjLTE\tlocal\n"
+        + "data/k8s/pvc-1@snapshot-1\tzfs-csi:name\tc25hcA\tlocal\n"
+        + "data/k8s/pvc-1@snapshot-1\tdefer_destroy\toff\t-\n"
+        + "data/k8s/pvc-1@snapshot-2\tzfs-csi:name\tc25hcDI\tlocal\n"
+        + "data/k8s/pvc-1@snapshot-2\tdefer_destroy\ton\t-\n"
+        + "data/k8s/pvc-1@autosnap_2026\tzfs-csi:name\tcHZjLTE\tinherited from data/k8s/pvc-1\n"
+        + "data/k8s/pvc-1@autosnap_2026\tdefer_destroy\toff\t-\n"
+        + "data/k8s/pvc-1@Clone-pvc-2\tzfs-csi:state\thidden\tlocal\n"
+        + "data/k8s/pvc-1@Clone-pvc-2\tdefer_destroy\toff\t-\n";
 
     private static DatasetProperties Row(string name) =>
         ZfsParser.GroupByDataset(ZfsParser.ParseGet(Output)).Single(r => r.Name == name);
@@ -44,5 +44,8 @@ public sealed class InventoryTests
 
     [Fact]
     public void Snapshots_are_grouped_by_their_dataset() =>
-        Assert.Equal(4, Inventory.SnapshotsByDataset(ZfsParser.GroupByDataset(ZfsParser.ParseGet(Output)))["data/k8s/pvc-1"].Count());
+        Assert.Equal(
+            4,
+            Inventory.SnapshotsByDataset(ZfsParser.GroupByDataset(ZfsParser.ParseGet(Output)))["data/k8s/pvc-1"].Count()
+        );
 }

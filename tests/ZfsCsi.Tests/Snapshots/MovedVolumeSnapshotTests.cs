@@ -16,41 +16,76 @@ public sealed class MovedVolumeSnapshotTests
     private const string Moved = "data/k8s/Deleted-1700000000123-pvc-1";
 
     private const string Listing =
-        "data/k8s\tzfs-csi:name\t-\t-\n" +
-        "data/k8s/pvc-1\tzfs-csi:name\tcHZjLTE\tlocal\n" +
-        "data/k8s/pvc-1\tzfs-csi:state\tready\tlocal\n" +
-        "data/k8s/pvc-1\trefquota\t16777216\tlocal\n" +
-        Moved + "\tzfs-csi:name\tcHZjLTE\tlocal\n" +
-        Moved + "\tzfs-csi:state\tdeleted\tlocal\n" +
-        Moved + "\trefquota\t8388608\tlocal\n" +
-        Moved + "@snap-a\tzfs-csi:name\tc25hcC1h\tlocal\n" +
-        Moved + "@snap-a\tzfs-csi:capacity\t8388608\tlocal\n" +
-        Moved + "@snap-a\tcreation\t1700000000\t-\n" +
-        Moved + "@snap-a\tdefer_destroy\toff\t-\n" +
-        "data/k8s/pvc-1@snap-b\tzfs-csi:name\tc25hcC1i\tlocal\n" +
-        "data/k8s/pvc-1@snap-b\tcreation\t1700000100\t-\n" +
-        "data/k8s/pvc-1@snap-b\tdefer_destroy\toff\t-\n";
+        "data/k8s\tzfs-csi:name\t-\t-\n"
+        + "data/k8s/pvc-1\tzfs-csi:name\tcHZjLTE\tlocal\n"
+        + "data/k8s/pvc-1\tzfs-csi:state\tready\tlocal\n"
+        + "data/k8s/pvc-1\trefquota\t16777216\tlocal\n"
+        + Moved
+        + "\tzfs-csi:name\tcHZjLTE\tlocal\n"
+        + Moved
+        + "\tzfs-csi:state\tdeleted\tlocal\n"
+        + Moved
+        + "\trefquota\t8388608\tlocal\n"
+        + Moved
+        + "@snap-a\tzfs-csi:name\tc25hcC1h\tlocal\n"
+        + Moved
+        + "@snap-a\tzfs-csi:capacity\t8388608\tlocal\n"
+        + Moved
+        + "@snap-a\tcreation\t1700000000\t-\n"
+        + Moved
+        + "@snap-a\tdefer_destroy\toff\t-\n"
+        + "data/k8s/pvc-1@snap-b\tzfs-csi:name\tc25hcC1i\tlocal\n"
+        + "data/k8s/pvc-1@snap-b\tcreation\t1700000100\t-\n"
+        + "data/k8s/pvc-1@snap-b\tdefer_destroy\toff\t-\n";
 
-    private static (SnapshotManager Manager, ScriptedRunner Runner) Make(Func<IReadOnlyList<string>, CommandResult> script)
+    private static (SnapshotManager Manager, ScriptedRunner Runner) Make(
+        Func<IReadOnlyList<string>, CommandResult> script
+    )
     {
         var runner = new ScriptedRunner(script);
         var zfs = new ZfsClient(runner, new ZfsOptions(), new MountSerializer(null));
         var logger = new LoggerConfiguration().CreateLogger();
-        var volumes = new VolumeManager(zfs, new VolumeOptions { ParentDataset = "data/k8s" }, logger, new SweepRequests());
+        var volumes = new VolumeManager(
+            zfs,
+            new VolumeOptions { ParentDataset = "data/k8s" },
+            logger,
+            new SweepRequests()
+        );
         return (new SnapshotManager(zfs, volumes, logger), runner);
     }
 
-    private static CommandResult Script(IReadOnlyList<string> argv) => argv switch
-    {
-        ["get", "-r", .., "data/k8s"] => ScriptedRunner.Ok(Listing),
-        ["get", "-r", .., "data/k8s/pvc-1"] => ScriptedRunner.Ok(string.Concat(Listing.Split('\n').Where(l => l.StartsWith("data/k8s/pvc-1", StringComparison.Ordinal)).Select(l => l + "\n"))),
-        ["get", "-r", .., Moved] => ScriptedRunner.Ok(string.Concat(Listing.Split('\n').Where(l => l.StartsWith(Moved, StringComparison.Ordinal)).Select(l => l + "\n"))),
-        ["get", "-H", "-p", "-d", "1", ..] => ScriptedRunner.Ok($"data/k8s\tzfs-csi:state\t-\t-\ndata/k8s/pvc-1\tzfs-csi:state\tready\tlocal\n{Moved}\tzfs-csi:state\tdeleted\tlocal\n"),
-        ["get", _, _, _, _, _, "data/k8s/pvc-1", "data/k8s/pvc-1@snap-a"] => ScriptedRunner.Fail(1, "cannot open 'data/k8s/pvc-1@snap-a': dataset does not exist\n"),
-        ["get", _, _, _, _, _, Moved, Moved + "@snap-a"] => ScriptedRunner.Ok(string.Concat(Listing.Split('\n').Where(l => l.StartsWith(Moved, StringComparison.Ordinal)).Select(l => l + "\n"))),
-        ["get", _, _, _, _, "name", "data/k8s"] => ScriptedRunner.Ok("data/k8s\tname\tdata/k8s\t-\n"),
-        _ => ScriptedRunner.Ok(),
-    };
+    private static CommandResult Script(IReadOnlyList<string> argv) =>
+        argv switch
+        {
+            ["get", "-r", .., "data/k8s"] => ScriptedRunner.Ok(Listing),
+            ["get", "-r", .., "data/k8s/pvc-1"] => ScriptedRunner.Ok(
+                string.Concat(
+                    Listing
+                        .Split('\n')
+                        .Where(l => l.StartsWith("data/k8s/pvc-1", StringComparison.Ordinal))
+                        .Select(l => l + "\n")
+                )
+            ),
+            ["get", "-r", .., Moved] => ScriptedRunner.Ok(
+                string.Concat(
+                    Listing.Split('\n').Where(l => l.StartsWith(Moved, StringComparison.Ordinal)).Select(l => l + "\n")
+                )
+            ),
+            ["get", "-H", "-p", "-d", "1", ..] => ScriptedRunner.Ok(
+                $"data/k8s\tzfs-csi:state\t-\t-\ndata/k8s/pvc-1\tzfs-csi:state\tready\tlocal\n{Moved}\tzfs-csi:state\tdeleted\tlocal\n"
+            ),
+            ["get", _, _, _, _, _, "data/k8s/pvc-1", "data/k8s/pvc-1@snap-a"] => ScriptedRunner.Fail(
+                1,
+                "cannot open 'data/k8s/pvc-1@snap-a': dataset does not exist\n"
+            ),
+            ["get", _, _, _, _, _, Moved, Moved + "@snap-a"] => ScriptedRunner.Ok(
+                string.Concat(
+                    Listing.Split('\n').Where(l => l.StartsWith(Moved, StringComparison.Ordinal)).Select(l => l + "\n")
+                )
+            ),
+            ["get", _, _, _, _, "name", "data/k8s"] => ScriptedRunner.Ok("data/k8s\tname\tdata/k8s\t-\n"),
+            _ => ScriptedRunner.Ok(),
+        };
 
     [Fact]
     public async Task The_whole_listing_shows_them_under_their_own_ids_and_source_in_id_order()

@@ -8,7 +8,11 @@ public sealed class ScriptedRunner(Func<IReadOnlyList<string>, CommandResult> sc
 {
     public ConcurrentQueue<IReadOnlyList<string>> Commands { get; } = new();
 
-    public Task<CommandResult> RunAsync(CommandLine command, TimeSpan timeout, CancellationToken cancellationToken = default)
+    public Task<CommandResult> RunAsync(
+        CommandLine command,
+        TimeSpan timeout,
+        CancellationToken cancellationToken = default
+    )
     {
         Commands.Enqueue(command.Arguments);
         return Task.FromResult(script(command.Arguments));

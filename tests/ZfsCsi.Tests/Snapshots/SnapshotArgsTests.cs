@@ -9,33 +9,49 @@ public sealed class SnapshotArgsTests
 
     [Fact]
     public void A_snapshot_carries_its_markers_in_the_same_command() =>
-        Assert.Equal(["snapshot", "-o", "zfs-csi:name=bg", "-o", "zfs-csi:capacity=8", "data/k8s/pvc-1@snapshot-1"],
-            ZfsArgs.Snapshot(Snap, [new("zfs-csi:name", "bg"), new("zfs-csi:capacity", "8")]));
+        Assert.Equal(
+            ["snapshot", "-o", "zfs-csi:name=bg", "-o", "zfs-csi:capacity=8", "data/k8s/pvc-1@snapshot-1"],
+            ZfsArgs.Snapshot(Snap, [new("zfs-csi:name", "bg"), new("zfs-csi:capacity", "8")])
+        );
 
     [Fact]
     public void A_group_takes_several_names_in_one_command_or_the_parent_recursively()
     {
         var other = SnapshotName.Of(DatasetName.Parse("data/k8s/pvc-2"), "g-1");
-        Assert.Equal(["snapshot", "-o", "zfs-csi:group=x", "data/k8s/pvc-1@snapshot-1", "data/k8s/pvc-2@g-1"],
-            ZfsArgs.SnapshotMany([Snap, other], [new("zfs-csi:group", "x")]));
-        Assert.Equal(["snapshot", "-r", "-o", "zfs-csi:group=x", "data/k8s@Tmp-g-1"],
-            ZfsArgs.SnapshotRecursive(SnapshotName.Of(DatasetName.Parse("data/k8s"), "Tmp-g-1"), [new("zfs-csi:group", "x")]));
+        Assert.Equal(
+            ["snapshot", "-o", "zfs-csi:group=x", "data/k8s/pvc-1@snapshot-1", "data/k8s/pvc-2@g-1"],
+            ZfsArgs.SnapshotMany([Snap, other], [new("zfs-csi:group", "x")])
+        );
+        Assert.Equal(
+            ["snapshot", "-r", "-o", "zfs-csi:group=x", "data/k8s@Tmp-g-1"],
+            ZfsArgs.SnapshotRecursive(
+                SnapshotName.Of(DatasetName.Parse("data/k8s"), "Tmp-g-1"),
+                [new("zfs-csi:group", "x")]
+            )
+        );
     }
 
     [Fact]
     public void Clone_destroy_and_rename_use_plain_flags_both_implementations_accept()
     {
-        Assert.Equal(["clone", "-o", "refquota=8", "data/k8s/pvc-1@snapshot-1", "data/k8s/pvc-3"],
-            ZfsArgs.Clone(Snap, DatasetName.Parse("data/k8s/pvc-3"), [new("refquota", "8")]));
+        Assert.Equal(
+            ["clone", "-o", "refquota=8", "data/k8s/pvc-1@snapshot-1", "data/k8s/pvc-3"],
+            ZfsArgs.Clone(Snap, DatasetName.Parse("data/k8s/pvc-3"), [new("refquota", "8")])
+        );
         Assert.Equal(["destroy", "-d", "data/k8s/pvc-1@snapshot-1"], ZfsArgs.DestroySnapshotDeferred(Snap));
         Assert.Equal(["destroy", "-r", "data/k8s/pvc-1"], ZfsArgs.DestroyRecursive(Volume));
-        Assert.Equal(["rename", "data/k8s/pvc-1@snapshot-1", "data/k8s/pvc-1@b"], ZfsArgs.RenameSnapshot(Snap, SnapshotName.Of(Volume, "b")));
+        Assert.Equal(
+            ["rename", "data/k8s/pvc-1@snapshot-1", "data/k8s/pvc-1@b"],
+            ZfsArgs.RenameSnapshot(Snap, SnapshotName.Of(Volume, "b"))
+        );
     }
 
     [Fact]
     public void A_recursive_get_has_no_type_flag_which_zfs_fuse_lacks() =>
-        Assert.Equal(["get", "-r", "-H", "-p", "-o", "name,property,value,source", "creation,defer_destroy", "data/k8s"],
-            ZfsArgs.GetRecursive(["creation", "defer_destroy"], DatasetName.Parse("data/k8s")));
+        Assert.Equal(
+            ["get", "-r", "-H", "-p", "-o", "name,property,value,source", "creation,defer_destroy", "data/k8s"],
+            ZfsArgs.GetRecursive(["creation", "defer_destroy"], DatasetName.Parse("data/k8s"))
+        );
 
     [Theory]
     [InlineData("")]

@@ -79,7 +79,16 @@ public sealed class CapacityRangeTests
     [Fact]
     public void What_resolve_provisions_always_satisfies_the_same_range()
     {
-        foreach (var range in new CapacityRange[] { new(0, 0), new(1, 0), new(0, 100 * MiB), new(3 * GiB, 4 * GiB), new(1, 2 * MiB) })
+        foreach (
+            var range in new CapacityRange[]
+            {
+                new(0, 0),
+                new(1, 0),
+                new(0, 100 * MiB),
+                new(3 * GiB, 4 * GiB),
+                new(1, 2 * MiB),
+            }
+        )
         {
             Assert.True(range.IsSatisfiedBy(range.Resolve()), range.ToString());
         }

@@ -11,15 +11,29 @@ public sealed class MutableParametersTests
     [Fact]
     public void The_keys_a_volume_attributes_class_may_change_are_parsed_by_the_storage_class_rules()
     {
-        var m = Parse(("compression", "gzip"), ("recordsize", "64K"), ("atime", "off"), ("property.com.sun:auto-snapshot", "false"),
-            ("property.logbias", "throughput"), ("provisioning", "thick"), ("quotaType", "quota"));
+        var m = Parse(
+            ("compression", "gzip"),
+            ("recordsize", "64K"),
+            ("atime", "off"),
+            ("property.com.sun:auto-snapshot", "false"),
+            ("property.logbias", "throughput"),
+            ("provisioning", "thick"),
+            ("quotaType", "quota")
+        );
 
         Assert.Equal(QuotaType.Quota, m.QuotaType);
         Assert.True(m.Thick);
-        Assert.Equal(new Dictionary<string, string>
-        {
-            ["atime"] = "off", ["com.sun:auto-snapshot"] = "false", ["compression"] = "gzip", ["logbias"] = "throughput", ["recordsize"] = "64K",
-        }, m.ZfsProperties);
+        Assert.Equal(
+            new Dictionary<string, string>
+            {
+                ["atime"] = "off",
+                ["com.sun:auto-snapshot"] = "false",
+                ["compression"] = "gzip",
+                ["logbias"] = "throughput",
+                ["recordsize"] = "64K",
+            },
+            m.ZfsProperties
+        );
     }
 
     [Fact]
@@ -39,7 +53,10 @@ public sealed class MutableParametersTests
     [InlineData("property.utf8only", "on")]
     [InlineData("property.encryption", "on")]
     [InlineData("property.keyformat", "passphrase")]
-    public void A_property_zfs_fixes_at_creation_is_invalid_and_the_message_points_to_the_storage_class(string key, string value)
+    public void A_property_zfs_fixes_at_creation_is_invalid_and_the_message_points_to_the_storage_class(
+        string key,
+        string value
+    )
     {
         var e = Assert.Throws<InvalidInputException>(() => Parse((key, value)));
 
@@ -89,8 +106,15 @@ public sealed class MutableParametersTests
     [Fact]
     public void More_than_four_kibibytes_is_invalid()
     {
-        Assert.Throws<InvalidInputException>(() => Parse(("property.org.example:big", new string('a', 1000)), ("property.org.example:b2", new string('a', 1000)),
-            ("property.org.example:b3", new string('a', 1000)), ("property.org.example:b4", new string('a', 1000)), ("property.org.example:b5", new string('a', 200))));
+        Assert.Throws<InvalidInputException>(() =>
+            Parse(
+                ("property.org.example:big", new string('a', 1000)),
+                ("property.org.example:b2", new string('a', 1000)),
+                ("property.org.example:b3", new string('a', 1000)),
+                ("property.org.example:b4", new string('a', 1000)),
+                ("property.org.example:b5", new string('a', 200))
+            )
+        );
     }
 
     [Fact]
@@ -128,7 +152,10 @@ public sealed class MutableParametersTests
 
         var effective = Parse(("compression", "gzip"), ("provisioning", "thick"), ("rootMode", "2775")).AppliedTo(sc);
 
-        Assert.Equal(new Dictionary<string, string> { ["atime"] = "off", ["compression"] = "gzip" }, effective.ZfsProperties);
+        Assert.Equal(
+            new Dictionary<string, string> { ["atime"] = "off", ["compression"] = "gzip" },
+            effective.ZfsProperties
+        );
         Assert.True(effective.Thick);
         Assert.Equal((UnixFileMode)Convert.ToInt32("2775", 8), effective.RootMode);
         Assert.Equal(sc.Digest, effective.Digest);
@@ -140,12 +167,20 @@ public sealed class MutableParametersTests
     [InlineData("compression", "property.compression")]
     [InlineData("provisioning", "provisioning")]
     [InlineData("property.logbias", "property.logbias")]
-    public void A_key_both_in_the_storage_class_and_in_the_mutable_parameters_is_invalid(string storageClassKey, string mutableKey)
+    public void A_key_both_in_the_storage_class_and_in_the_mutable_parameters_is_invalid(
+        string storageClassKey,
+        string mutableKey
+    )
     {
-        var value = storageClassKey == "provisioning" ? "thick" : mutableKey.EndsWith("logbias", StringComparison.Ordinal) ? "latency" : "on";
+        var value =
+            storageClassKey == "provisioning" ? "thick"
+            : mutableKey.EndsWith("logbias", StringComparison.Ordinal) ? "latency"
+            : "on";
         var m = Parse((mutableKey, value));
 
-        var e = Assert.Throws<InvalidInputException>(() => m.CheckDisjointFrom(new Dictionary<string, string> { [storageClassKey] = value }));
+        var e = Assert.Throws<InvalidInputException>(() =>
+            m.CheckDisjointFrom(new Dictionary<string, string> { [storageClassKey] = value })
+        );
 
         Assert.Contains("VolumeAttributesClass", e.Message, StringComparison.Ordinal);
     }
@@ -153,6 +188,9 @@ public sealed class MutableParametersTests
     [Fact]
     public void Disjoint_keys_and_kubernetes_keys_pass()
     {
-        Parse(("compression", "on")).CheckDisjointFrom(new Dictionary<string, string> { ["atime"] = "off", ["csi.storage.k8s.io/pvc/name"] = "x" });
+        Parse(("compression", "on"))
+            .CheckDisjointFrom(
+                new Dictionary<string, string> { ["atime"] = "off", ["csi.storage.k8s.io/pvc/name"] = "x" }
+            );
     }
 }

@@ -70,8 +70,7 @@ public sealed class PageTokenTests
             Assert.True(page.Count <= 2);
             seen.AddRange(page);
             token = next;
-        }
-        while (token is not null);
+        } while (token is not null);
 
         Assert.Equal(["D", "a", "b", "c", "e"], seen);
         Assert.Equal(5, PageToken.Page(items, i => i, null, 0).Items.Count);

@@ -10,7 +10,8 @@ public sealed class StorageHealthTests : IDisposable
     private readonly FakeCommandRunner _runner = new();
     private readonly MountSerializer _mounts = new(lockFile: null);
 
-    private StorageHealth Health => new(new ZfsClient(_runner, new ZfsOptions(), _mounts), new VolumeOptions { ParentDataset = "data/k8s" });
+    private StorageHealth Health =>
+        new(new ZfsClient(_runner, new ZfsOptions(), _mounts), new VolumeOptions { ParentDataset = "data/k8s" });
 
     public void Dispose() => _mounts.Dispose();
 

@@ -27,20 +27,26 @@ public sealed class VolumeManagerCreateTests : VolumeManagerHarness
         var volume = await Manager.CreateAsync(Name, CapacityRange.Unspecified, VolumeParameters.Default, Ct);
 
         Assert.Equal(
-        [
-            GetVolume(Dataset),
-            GetCapacity(),
             [
-                "create",
-                "-o", "refquota=1073741824",
-                "-o", $"zfs-csi:name={EncodedName}",
-                "-o", $"zfs-csi:parameters={VolumeParameters.Default.Digest}",
-                "-o", "zfs-csi:state=creating",
-                Dataset,
+                GetVolume(Dataset),
+                GetCapacity(),
+                [
+                    "create",
+                    "-o",
+                    "refquota=1073741824",
+                    "-o",
+                    $"zfs-csi:name={EncodedName}",
+                    "-o",
+                    $"zfs-csi:parameters={VolumeParameters.Default.Digest}",
+                    "-o",
+                    "zfs-csi:state=creating",
+                    Dataset,
+                ],
+                GetVolume(Dataset),
+                ["set", "zfs-csi:state=ready", Dataset],
             ],
-            GetVolume(Dataset),
-            ["set", "zfs-csi:state=ready", Dataset],
-        ], Runner.Argv);
+            Runner.Argv
+        );
         Assert.Equal(Dataset, volume.Id.Value);
         Assert.Equal(GiB, volume.CapacityBytes);
         Assert.True(volume.Mounted);
@@ -51,28 +57,41 @@ public sealed class VolumeManagerCreateTests : VolumeManagerHarness
     public async Task A_thick_volume_reserves_its_capacity_in_the_same_create()
     {
         var parameters = VolumeParameters.Parse(new Dictionary<string, string> { ["provisioning"] = "thick" });
-        ScriptFreshCreate(() => Ours(state: Markers.StateCreating, refquota: 2 * GiB, refreservation: 2 * GiB, digest: parameters.Digest));
+        ScriptFreshCreate(() =>
+            Ours(state: Markers.StateCreating, refquota: 2 * GiB, refreservation: 2 * GiB, digest: parameters.Digest)
+        );
 
         await Manager.CreateAsync(Name, new CapacityRange(2 * GiB, 0), parameters, Ct);
 
         var create = Assert.Single(Runner.Argv, a => a[0] == "create");
         Assert.Equal(
-        [
-            "create",
-            "-o", "refquota=2147483648",
-            "-o", "refreservation=2147483648",
-            "-o", $"zfs-csi:name={EncodedName}",
-            "-o", $"zfs-csi:parameters={parameters.Digest}",
-            "-o", "zfs-csi:state=creating",
-            Dataset,
-        ], create);
+            [
+                "create",
+                "-o",
+                "refquota=2147483648",
+                "-o",
+                "refreservation=2147483648",
+                "-o",
+                $"zfs-csi:name={EncodedName}",
+                "-o",
+                $"zfs-csi:parameters={parameters.Digest}",
+                "-o",
+                "zfs-csi:state=creating",
+                Dataset,
+            ],
+            create
+        );
     }
 
     [Fact]
     public async Task Quota_type_quota_sets_quota_and_reservation_instead()
     {
-        var parameters = VolumeParameters.Parse(new Dictionary<string, string> { ["quotaType"] = "quota", ["provisioning"] = "thick" });
-        ScriptFreshCreate(() => Ours(state: Markers.StateCreating, refquota: 0, quota: GiB, reservation: GiB, digest: parameters.Digest));
+        var parameters = VolumeParameters.Parse(
+            new Dictionary<string, string> { ["quotaType"] = "quota", ["provisioning"] = "thick" }
+        );
+        ScriptFreshCreate(() =>
+            Ours(state: Markers.StateCreating, refquota: 0, quota: GiB, reservation: GiB, digest: parameters.Digest)
+        );
 
         var volume = await Manager.CreateAsync(Name, CapacityRange.Unspecified, parameters, Ct);
 
@@ -85,20 +104,38 @@ public sealed class VolumeManagerCreateTests : VolumeManagerHarness
     [Fact]
     public async Task Storage_class_properties_and_root_mode_go_into_the_same_create()
     {
-        var parameters = VolumeParameters.Parse(new Dictionary<string, string>
-        {
-            ["compression"] = "lz4", ["property.logbias"] = "throughput", ["rootMode"] = "2770",
-        });
+        var parameters = VolumeParameters.Parse(
+            new Dictionary<string, string>
+            {
+                ["compression"] = "lz4",
+                ["property.logbias"] = "throughput",
+                ["rootMode"] = "2770",
+            }
+        );
         ScriptFreshCreate(() => Ours(state: Markers.StateCreating, digest: parameters.Digest));
 
         await Manager.CreateAsync(Name, CapacityRange.Unspecified, parameters, Ct);
 
         var create = Assert.Single(Runner.Argv, a => a[0] == "create");
         Assert.Equal(
-        [
-            "create", "-o", "refquota=1073741824", "-o", "compression=lz4", "-o", "logbias=throughput",
-            "-o", $"zfs-csi:name={EncodedName}", "-o", $"zfs-csi:parameters={parameters.Digest}", "-o", "zfs-csi:state=creating", Dataset,
-        ], create);
+            [
+                "create",
+                "-o",
+                "refquota=1073741824",
+                "-o",
+                "compression=lz4",
+                "-o",
+                "logbias=throughput",
+                "-o",
+                $"zfs-csi:name={EncodedName}",
+                "-o",
+                $"zfs-csi:parameters={parameters.Digest}",
+                "-o",
+                "zfs-csi:state=creating",
+                Dataset,
+            ],
+            create
+        );
         Assert.Equal((UnixFileMode)Convert.ToInt32("2770", 8), File.GetUnixFileMode(Mountpoint));
     }
 
@@ -107,7 +144,10 @@ public sealed class VolumeManagerCreateTests : VolumeManagerHarness
     {
         const string name = "my volume/../\t$(x)";
         var dataset = "data/k8s/" + VolumeNaming.LeafFor(name);
-        Runner.OnZfs(GetVolume(dataset)).Fails(DoesNotExist(dataset)).Returns(Ours(dataset, name, Markers.StateCreating));
+        Runner
+            .OnZfs(GetVolume(dataset))
+            .Fails(DoesNotExist(dataset))
+            .Returns(Ours(dataset, name, Markers.StateCreating));
         Runner.OnZfs(GetCapacity()).Returns(CapacityRows());
         Runner.OnZfs("create").Returns();
         Runner.OnZfs("set").Returns();
@@ -149,7 +189,9 @@ public sealed class VolumeManagerCreateTests : VolumeManagerHarness
     {
         Runner.OnZfs(GetVolume(Dataset)).Returns(Ours(refquota: GiB));
 
-        await Assert.ThrowsAsync<AlreadyExistsException>(() => Manager.CreateAsync(Name, new CapacityRange(required, limit), VolumeParameters.Default, Ct));
+        await Assert.ThrowsAsync<AlreadyExistsException>(() =>
+            Manager.CreateAsync(Name, new CapacityRange(required, limit), VolumeParameters.Default, Ct)
+        );
 
         Assert.Single(Runner.Argv);
     }
@@ -160,7 +202,9 @@ public sealed class VolumeManagerCreateTests : VolumeManagerHarness
         Runner.OnZfs(GetVolume(Dataset)).Returns(Ours());
         var thick = VolumeParameters.Parse(new Dictionary<string, string> { ["provisioning"] = "thick" });
 
-        var e = await Assert.ThrowsAsync<AlreadyExistsException>(() => Manager.CreateAsync(Name, CapacityRange.Unspecified, thick, Ct));
+        var e = await Assert.ThrowsAsync<AlreadyExistsException>(() =>
+            Manager.CreateAsync(Name, CapacityRange.Unspecified, thick, Ct)
+        );
 
         Assert.Contains("parameters", e.Message);
         Assert.Single(Runner.Argv);
@@ -171,7 +215,9 @@ public sealed class VolumeManagerCreateTests : VolumeManagerHarness
     {
         Runner.OnZfs(GetVolume(Dataset)).Returns(Foreign());
 
-        var e = await Assert.ThrowsAsync<AlreadyExistsException>(() => Manager.CreateAsync(Name, CapacityRange.Unspecified, VolumeParameters.Default, Ct));
+        var e = await Assert.ThrowsAsync<AlreadyExistsException>(() =>
+            Manager.CreateAsync(Name, CapacityRange.Unspecified, VolumeParameters.Default, Ct)
+        );
 
         Assert.Contains("not created by zfs-csi", e.Message);
         Assert.Single(Runner.Argv);
@@ -180,10 +226,21 @@ public sealed class VolumeManagerCreateTests : VolumeManagerHarness
     [Fact]
     public async Task A_marker_only_inherited_from_the_parent_does_not_make_a_dataset_ours()
     {
-        Runner.OnZfs(GetVolume(Dataset)).Returns(
-            VolumeRows(Dataset, Name, refquota: GiB, mountpoint: Mountpoint, markerSource: "inherited from data/k8s"));
+        Runner
+            .OnZfs(GetVolume(Dataset))
+            .Returns(
+                VolumeRows(
+                    Dataset,
+                    Name,
+                    refquota: GiB,
+                    mountpoint: Mountpoint,
+                    markerSource: "inherited from data/k8s"
+                )
+            );
 
-        await Assert.ThrowsAsync<AlreadyExistsException>(() => Manager.CreateAsync(Name, CapacityRange.Unspecified, VolumeParameters.Default, Ct));
+        await Assert.ThrowsAsync<AlreadyExistsException>(() =>
+            Manager.CreateAsync(Name, CapacityRange.Unspecified, VolumeParameters.Default, Ct)
+        );
 
         Assert.Single(Runner.Argv);
     }
@@ -193,7 +250,9 @@ public sealed class VolumeManagerCreateTests : VolumeManagerHarness
     {
         Runner.OnZfs(GetVolume(Dataset)).Returns(Ours(name: "someone-else"));
 
-        var e = await Assert.ThrowsAsync<AlreadyExistsException>(() => Manager.CreateAsync(Name, CapacityRange.Unspecified, VolumeParameters.Default, Ct));
+        var e = await Assert.ThrowsAsync<AlreadyExistsException>(() =>
+            Manager.CreateAsync(Name, CapacityRange.Unspecified, VolumeParameters.Default, Ct)
+        );
 
         Assert.Contains("someone-else", e.Message);
     }
@@ -243,7 +302,9 @@ public sealed class VolumeManagerCreateTests : VolumeManagerHarness
         Runner.OnZfs(GetCapacity()).Returns(CapacityRows());
         Runner.OnZfs("create").Fails("cannot create 'data/k8s/x': out of space\n");
 
-        var e = await Assert.ThrowsAsync<OutOfSpaceException>(() => Manager.CreateAsync(Name, CapacityRange.Unspecified, VolumeParameters.Default, Ct));
+        var e = await Assert.ThrowsAsync<OutOfSpaceException>(() =>
+            Manager.CreateAsync(Name, CapacityRange.Unspecified, VolumeParameters.Default, Ct)
+        );
 
         Assert.Equal(ErrorKind.OutOfSpace, e.Kind);
     }
@@ -254,7 +315,9 @@ public sealed class VolumeManagerCreateTests : VolumeManagerHarness
         Runner.OnZfs(GetVolume(Dataset)).Fails(DoesNotExist(Dataset));
         Runner.OnZfs(GetCapacity()).Returns(ZfsFuseOutput.GetCapacity);
 
-        await Assert.ThrowsAsync<CapacityOutOfRangeException>(() => Manager.CreateAsync(Name, new CapacityRange(GiB, 0), VolumeParameters.Default, Ct));
+        await Assert.ThrowsAsync<CapacityOutOfRangeException>(() =>
+            Manager.CreateAsync(Name, new CapacityRange(GiB, 0), VolumeParameters.Default, Ct)
+        );
 
         Assert.DoesNotContain(Runner.Argv, a => a[0] == "create");
     }
@@ -266,7 +329,9 @@ public sealed class VolumeManagerCreateTests : VolumeManagerHarness
         Runner.OnZfs(GetCapacity()).Fails(DoesNotExist("data/k8s"));
         Runner.OnZfs(GetName("data/k8s")).Fails(DoesNotExist("data/k8s"));
 
-        await Assert.ThrowsAsync<PoolUnavailableException>(() => Manager.CreateAsync(Name, CapacityRange.Unspecified, VolumeParameters.Default, Ct));
+        await Assert.ThrowsAsync<PoolUnavailableException>(() =>
+            Manager.CreateAsync(Name, CapacityRange.Unspecified, VolumeParameters.Default, Ct)
+        );
 
         Assert.DoesNotContain(Runner.Argv, a => a[0] == "create");
     }
@@ -274,9 +339,15 @@ public sealed class VolumeManagerCreateTests : VolumeManagerHarness
     [Fact]
     public async Task A_bad_range_or_name_touches_nothing()
     {
-        await Assert.ThrowsAsync<InvalidInputException>(() => Manager.CreateAsync(Name, new CapacityRange(-1, 0), VolumeParameters.Default, Ct));
-        await Assert.ThrowsAsync<InvalidInputException>(() => Manager.CreateAsync("", CapacityRange.Unspecified, VolumeParameters.Default, Ct));
-        await Assert.ThrowsAsync<InvalidInputException>(() => Manager.CreateAsync(new string('x', 129), CapacityRange.Unspecified, VolumeParameters.Default, Ct));
+        await Assert.ThrowsAsync<InvalidInputException>(() =>
+            Manager.CreateAsync(Name, new CapacityRange(-1, 0), VolumeParameters.Default, Ct)
+        );
+        await Assert.ThrowsAsync<InvalidInputException>(() =>
+            Manager.CreateAsync("", CapacityRange.Unspecified, VolumeParameters.Default, Ct)
+        );
+        await Assert.ThrowsAsync<InvalidInputException>(() =>
+            Manager.CreateAsync(new string('x', 129), CapacityRange.Unspecified, VolumeParameters.Default, Ct)
+        );
 
         Assert.Empty(Runner.Calls);
     }
@@ -286,7 +357,9 @@ public sealed class VolumeManagerCreateTests : VolumeManagerHarness
     {
         Runner.OnZfs("get").TimesOut();
 
-        await Assert.ThrowsAsync<Core.Exec.CommandTimeoutException>(() => Manager.CreateAsync(Name, CapacityRange.Unspecified, VolumeParameters.Default, Ct));
+        await Assert.ThrowsAsync<Core.Exec.CommandTimeoutException>(() =>
+            Manager.CreateAsync(Name, CapacityRange.Unspecified, VolumeParameters.Default, Ct)
+        );
     }
 
     [Fact]
@@ -298,24 +371,35 @@ public sealed class VolumeManagerCreateTests : VolumeManagerHarness
     [Fact]
     public async Task Mutable_parameters_given_at_creation_are_applied_by_the_same_create_and_recorded_in_it()
     {
-        var mutable = MutableParameters.Parse(new Dictionary<string, string> { ["compression"] = "gzip", ["provisioning"] = "thick" });
+        var mutable = MutableParameters.Parse(
+            new Dictionary<string, string> { ["compression"] = "gzip", ["provisioning"] = "thick" }
+        );
         ScriptFreshCreate(() => Ours(state: Markers.StateCreating, refquota: GiB, refreservation: GiB));
 
         await Manager.CreateAsync(Name, new CapacityRange(GiB, 0), VolumeParameters.Default, mutable, Ct);
 
         var create = Assert.Single(Runner.Argv, a => a[0] == "create");
         Assert.Equal(
-        [
-            "create",
-            "-o", "refquota=1073741824",
-            "-o", "refreservation=1073741824",
-            "-o", "compression=gzip",
-            "-o", $"zfs-csi:name={EncodedName}",
-            "-o", $"zfs-csi:parameters={VolumeParameters.Default.Digest}",
-            "-o", "zfs-csi:state=creating",
-            "-o", $"zfs-csi:mutable={mutable.Encode()}",
-            Dataset,
-        ], create);
+            [
+                "create",
+                "-o",
+                "refquota=1073741824",
+                "-o",
+                "refreservation=1073741824",
+                "-o",
+                "compression=gzip",
+                "-o",
+                $"zfs-csi:name={EncodedName}",
+                "-o",
+                $"zfs-csi:parameters={VolumeParameters.Default.Digest}",
+                "-o",
+                "zfs-csi:state=creating",
+                "-o",
+                $"zfs-csi:mutable={mutable.Encode()}",
+                Dataset,
+            ],
+            create
+        );
     }
 
     [Fact]
@@ -334,13 +418,22 @@ public sealed class VolumeManagerCreateTests : VolumeManagerHarness
     [InlineData(null, "compression=gzip")]
     [InlineData("compression=gzip", null)]
     [InlineData("compression=gzip", "compression=off")]
-    public async Task A_retry_with_other_mutable_parameters_is_already_exists_and_changes_nothing(string? has, string? asked)
+    public async Task A_retry_with_other_mutable_parameters_is_already_exists_and_changes_nothing(
+        string? has,
+        string? asked
+    )
     {
-        static MutableParameters Of(string? pair) => pair is null ? MutableParameters.None
-            : MutableParameters.Parse(new Dictionary<string, string> { [pair.Split('=')[0]] = pair.Split('=')[1] });
-        Runner.OnZfs(GetVolume(Dataset)).Returns(Ours() + (has is null ? "" : Row(Dataset, Markers.Mutable, Of(has).Encode(), "local")));
+        static MutableParameters Of(string? pair) =>
+            pair is null
+                ? MutableParameters.None
+                : MutableParameters.Parse(new Dictionary<string, string> { [pair.Split('=')[0]] = pair.Split('=')[1] });
+        Runner
+            .OnZfs(GetVolume(Dataset))
+            .Returns(Ours() + (has is null ? "" : Row(Dataset, Markers.Mutable, Of(has).Encode(), "local")));
 
-        var e = await Assert.ThrowsAsync<AlreadyExistsException>(() => Manager.CreateAsync(Name, new CapacityRange(GiB, 0), VolumeParameters.Default, Of(asked), Ct));
+        var e = await Assert.ThrowsAsync<AlreadyExistsException>(() =>
+            Manager.CreateAsync(Name, new CapacityRange(GiB, 0), VolumeParameters.Default, Of(asked), Ct)
+        );
 
         Assert.Contains("mutable parameters", e.Message, StringComparison.Ordinal);
         Assert.Equal([GetVolume(Dataset)], Runner.Argv);

@@ -54,7 +54,9 @@ public sealed class VolumeManagerDeleteTests : VolumeManagerHarness
     [Fact]
     public async Task A_dataset_whose_marker_is_only_inherited_is_never_destroyed()
     {
-        Runner.OnZfs(GetInventory(Dataset)).Returns(VolumeRows(Dataset, Name, refquota: GiB, markerSource: "inherited from data/k8s"));
+        Runner
+            .OnZfs(GetInventory(Dataset))
+            .Returns(VolumeRows(Dataset, Name, refquota: GiB, markerSource: "inherited from data/k8s"));
 
         await Manager.DeleteAsync(Dataset, Ct);
 

@@ -38,7 +38,10 @@ public sealed class VolumeManagerExpandConvergenceTests : VolumeManagerHarness
     [Fact]
     public async Task A_thick_volume_in_step_and_a_thin_one_need_no_set()
     {
-        Runner.OnZfs(GetVolume(Dataset)).Returns(Ours(refquota: 2 * GiB, refreservation: 2 * GiB)).Returns(Ours(refquota: 2 * GiB));
+        Runner
+            .OnZfs(GetVolume(Dataset))
+            .Returns(Ours(refquota: 2 * GiB, refreservation: 2 * GiB))
+            .Returns(Ours(refquota: 2 * GiB));
 
         await Manager.ExpandAsync(Dataset, new CapacityRange(2 * GiB, 0), Ct);
         await Manager.ExpandAsync(Dataset, new CapacityRange(2 * GiB, 0), Ct);
@@ -52,7 +55,9 @@ public sealed class VolumeManagerExpandConvergenceTests : VolumeManagerHarness
         Runner.OnZfs(GetVolume(Dataset)).Returns(Ours(refquota: 2 * GiB, refreservation: GiB));
         Runner.OnZfs("set").Fails(Fakes.ZfsFuseOutput.ReservationGreaterThanAvailable);
 
-        var e = await Assert.ThrowsAsync<OutOfSpaceException>(() => Manager.ExpandAsync(Dataset, new CapacityRange(2 * GiB, 0), Ct));
+        var e = await Assert.ThrowsAsync<OutOfSpaceException>(() =>
+            Manager.ExpandAsync(Dataset, new CapacityRange(2 * GiB, 0), Ct)
+        );
 
         Assert.Equal(ErrorKind.OutOfSpace, e.Kind);
         Assert.Contains("interrupted expansion", e.Message);
@@ -65,7 +70,9 @@ public sealed class VolumeManagerExpandConvergenceTests : VolumeManagerHarness
         Runner.OnZfs(GetVolume(Dataset)).Returns(Ours(refquota: 2 * GiB, refreservation: GiB));
         Runner.OnZfs("set").TimesOut();
 
-        var e = await Assert.ThrowsAnyAsync<ZfsCsiException>(() => Manager.ExpandAsync(Dataset, new CapacityRange(2 * GiB, 0), Ct));
+        var e = await Assert.ThrowsAnyAsync<ZfsCsiException>(() =>
+            Manager.ExpandAsync(Dataset, new CapacityRange(2 * GiB, 0), Ct)
+        );
 
         Assert.Equal(ErrorKind.Timeout, e.Kind);
     }
@@ -80,7 +87,11 @@ public sealed class VolumeManagerExpandConvergenceTests : VolumeManagerHarness
         Assert.Equal(3 * GiB, await Manager.ExpandAsync(Dataset, new CapacityRange(3 * GiB, 0), Ct));
 
         Assert.Equal(
-            [["set", "refquota=3221225472", Dataset], ["set", "refreservation=3221225472", Dataset]],
-            Runner.Argv.Where(a => a[0] == "set"));
+            [
+                ["set", "refquota=3221225472", Dataset],
+                ["set", "refreservation=3221225472", Dataset],
+            ],
+            Runner.Argv.Where(a => a[0] == "set")
+        );
     }
 }

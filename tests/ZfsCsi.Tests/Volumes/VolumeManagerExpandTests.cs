@@ -62,7 +62,9 @@ public sealed class VolumeManagerExpandTests : VolumeManagerHarness
     {
         Runner.OnZfs(GetVolume(Dataset)).Returns(Ours(refquota: 2 * GiB));
 
-        await Assert.ThrowsAsync<CapacityOutOfRangeException>(() => Manager.ExpandAsync(Dataset, new CapacityRange(GiB, GiB), Ct));
+        await Assert.ThrowsAsync<CapacityOutOfRangeException>(() =>
+            Manager.ExpandAsync(Dataset, new CapacityRange(GiB, GiB), Ct)
+        );
 
         Assert.Equal([GetVolume(Dataset)], Runner.Argv);
     }
@@ -84,7 +86,9 @@ public sealed class VolumeManagerExpandTests : VolumeManagerHarness
         Runner.OnZfs(GetVolume(Dataset)).Returns(Ours(refquota: GiB));
         Runner.OnZfs(GetCapacity()).Returns(CapacityRows(poolBytes: 10 * GiB, availableBytes: 5 * GiB));
 
-        await Assert.ThrowsAsync<CapacityOutOfRangeException>(() => Manager.ExpandAsync(Dataset, new CapacityRange(20 * GiB, 0), Ct));
+        await Assert.ThrowsAsync<CapacityOutOfRangeException>(() =>
+            Manager.ExpandAsync(Dataset, new CapacityRange(20 * GiB, 0), Ct)
+        );
 
         Assert.DoesNotContain(Runner.Argv, a => a[0] == "set");
     }
@@ -97,18 +101,27 @@ public sealed class VolumeManagerExpandTests : VolumeManagerHarness
         Runner.OnZfs("set").Returns();
         Runner.OnZfs("set", "refreservation=10737418240").Fails(Fakes.ZfsFuseOutput.ReservationGreaterThanAvailable);
 
-        var e = await Assert.ThrowsAsync<OutOfSpaceException>(() => Manager.ExpandAsync(Dataset, new CapacityRange(10 * GiB, 0), Ct));
+        var e = await Assert.ThrowsAsync<OutOfSpaceException>(() =>
+            Manager.ExpandAsync(Dataset, new CapacityRange(10 * GiB, 0), Ct)
+        );
 
         Assert.Equal(ErrorKind.OutOfSpace, e.Kind);
         // Either never raised, or raised and put back (main, 2187ba0): the last quota set is the old size.
-        var lastQuota = Runner.Argv.LastOrDefault(a => a[0] == "set" && a[1].StartsWith("refquota=", StringComparison.Ordinal));
-        Assert.True(lastQuota is null || lastQuota[1] == "refquota=1073741824", lastQuota is null ? "" : string.Join(' ', lastQuota));
+        var lastQuota = Runner.Argv.LastOrDefault(a =>
+            a[0] == "set" && a[1].StartsWith("refquota=", StringComparison.Ordinal)
+        );
+        Assert.True(
+            lastQuota is null || lastQuota[1] == "refquota=1073741824",
+            lastQuota is null ? "" : string.Join(' ', lastQuota)
+        );
     }
 
     [Fact]
     public async Task An_unknown_id_is_not_found_without_running_anything()
     {
-        await Assert.ThrowsAsync<NotFoundException>(() => Manager.ExpandAsync("data/other/x", new CapacityRange(GiB, 0), Ct));
+        await Assert.ThrowsAsync<NotFoundException>(() =>
+            Manager.ExpandAsync("data/other/x", new CapacityRange(GiB, 0), Ct)
+        );
 
         Assert.Empty(Runner.Calls);
     }
@@ -120,7 +133,9 @@ public sealed class VolumeManagerExpandTests : VolumeManagerHarness
     {
         Runner.OnZfs(GetVolume(Dataset)).Returns(foreign ? Foreign() : Ours(state: Markers.StateCreating));
 
-        await Assert.ThrowsAsync<NotFoundException>(() => Manager.ExpandAsync(Dataset, new CapacityRange(4 * GiB, 0), Ct));
+        await Assert.ThrowsAsync<NotFoundException>(() =>
+            Manager.ExpandAsync(Dataset, new CapacityRange(4 * GiB, 0), Ct)
+        );
 
         Assert.DoesNotContain(Runner.Argv, a => a[0] == "set");
     }
@@ -131,6 +146,8 @@ public sealed class VolumeManagerExpandTests : VolumeManagerHarness
         Runner.OnZfs(GetVolume(Dataset)).Fails(DoesNotExist(Dataset));
         Runner.OnZfs(GetName("data/k8s")).Fails(DoesNotExist("data/k8s"));
 
-        await Assert.ThrowsAsync<PoolUnavailableException>(() => Manager.ExpandAsync(Dataset, new CapacityRange(4 * GiB, 0), Ct));
+        await Assert.ThrowsAsync<PoolUnavailableException>(() =>
+            Manager.ExpandAsync(Dataset, new CapacityRange(4 * GiB, 0), Ct)
+        );
     }
 }

@@ -20,26 +20,43 @@ public abstract class VolumeManagerHarness : IDisposable
 
     protected FakeCommandRunner Runner { get; } = new();
 
-    protected ZfsOptions Options { get; } = new()
-    {
-        CommandTimeout = TimeSpan.FromSeconds(5),
-        BusyAttempts = 3,
-        BusyRetryDelay = TimeSpan.FromMilliseconds(1),
-        MountLockFile = "",
-    };
+    protected ZfsOptions Options { get; } =
+        new()
+        {
+            CommandTimeout = TimeSpan.FromSeconds(5),
+            BusyAttempts = 3,
+            BusyRetryDelay = TimeSpan.FromMilliseconds(1),
+            MountLockFile = "",
+        };
 
     /// <summary>The real directory the fake zfs reports as the volume's mountpoint.</summary>
     protected string Mountpoint => _mountpoint.FullName;
 
     protected VolumeManager Manager =>
-        new(new ZfsClient(Runner, Options, _mounts), new VolumeOptions { ParentDataset = "data/k8s" }, new LoggerConfiguration().CreateLogger(), Sweeps);
+        new(
+            new ZfsClient(Runner, Options, _mounts),
+            new VolumeOptions { ParentDataset = "data/k8s" },
+            new LoggerConfiguration().CreateLogger(),
+            Sweeps
+        );
 
     /// <summary>Where the managers' deletes ask for a sweep: a test sees whether one was asked for.</summary>
     protected SweepRequests Sweeps { get; } = new();
 
     /// <summary>A manager with the driver's locks, a clock and volume options of the test's choosing.</summary>
-    protected VolumeManager ManagerWith(IVolumeLocks? locks = null, TimeProvider? clock = null, VolumeOptions? volumes = null) =>
-        new(new ZfsClient(Runner, Options, _mounts), volumes ?? new VolumeOptions { ParentDataset = "data/k8s" }, new LoggerConfiguration().CreateLogger(), Sweeps, locks, clock);
+    protected VolumeManager ManagerWith(
+        IVolumeLocks? locks = null,
+        TimeProvider? clock = null,
+        VolumeOptions? volumes = null
+    ) =>
+        new(
+            new ZfsClient(Runner, Options, _mounts),
+            volumes ?? new VolumeOptions { ParentDataset = "data/k8s" },
+            new LoggerConfiguration().CreateLogger(),
+            Sweeps,
+            locks,
+            clock
+        );
 
     protected static CancellationToken Ct => CancellationToken.None;
 
@@ -53,8 +70,20 @@ public abstract class VolumeManagerHarness : IDisposable
         long refreservation = 0,
         long reservation = 0,
         string? digest = null,
-        bool mounted = true) =>
-        ZfsScript.VolumeRows(dataset, name, digest, state, refquota, quota, refreservation, reservation, Mountpoint, mounted);
+        bool mounted = true
+    ) =>
+        ZfsScript.VolumeRows(
+            dataset,
+            name,
+            digest,
+            state,
+            refquota,
+            quota,
+            refreservation,
+            reservation,
+            Mountpoint,
+            mounted
+        );
 
     protected string Foreign(string dataset = Dataset) =>
         ZfsScript.VolumeRows(dataset, csiName: null, refquota: 2 * GiB, mountpoint: Mountpoint);

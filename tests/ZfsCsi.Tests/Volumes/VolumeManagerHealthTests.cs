@@ -22,7 +22,12 @@ public sealed class VolumeManagerHealthTests : VolumeManagerHarness
     [InlineData(true, "data\tDEGRADED\n", "PoolDegraded", HealthStatus.Degraded)]
     [InlineData(true, "data\tFAULTED\n", "PoolUnavailable", HealthStatus.Inaccessible)]
     [InlineData(true, "data\tSUSPENDED\n", "PoolUnavailable", HealthStatus.Inaccessible)]
-    public async Task Each_problem_is_reported_with_its_reason(bool mounted, string zpoolList, string reason, HealthStatus status)
+    public async Task Each_problem_is_reported_with_its_reason(
+        bool mounted,
+        string zpoolList,
+        string reason,
+        HealthStatus status
+    )
     {
         Runner.OnZfs(GetVolume(Dataset)).Returns(Ours(mounted: mounted));
         Runner.OnZpool("list").Returns(zpoolList);
@@ -42,11 +47,14 @@ public sealed class VolumeManagerHealthTests : VolumeManagerHarness
     [Fact]
     public async Task Listing_health_reports_only_unhealthy_volumes_from_one_zfs_and_one_zpool_process()
     {
-        Runner.OnZfs(GetChildren()).Returns(
-            VolumeRows("data/k8s", csiName: null)
-            + Ours("data/k8s/pvc-a", "pvc-a")
-            + Ours("data/k8s/pvc-b", "pvc-b", mounted: false)
-            + Ours("data/k8s/pvc-c", "pvc-c", mounted: false));
+        Runner
+            .OnZfs(GetChildren())
+            .Returns(
+                VolumeRows("data/k8s", csiName: null)
+                    + Ours("data/k8s/pvc-a", "pvc-a")
+                    + Ours("data/k8s/pvc-b", "pvc-b", mounted: false)
+                    + Ours("data/k8s/pvc-c", "pvc-c", mounted: false)
+            );
         Runner.OnZpool("list").Returns("data\tONLINE\n");
 
         var page = await Manager.ListHealthAsync(0, null, Ct);
@@ -59,8 +67,12 @@ public sealed class VolumeManagerHealthTests : VolumeManagerHarness
     [Fact]
     public async Task Listing_health_pages_with_tokens()
     {
-        Runner.OnZfs(GetChildren()).Returns(
-            VolumeRows("data/k8s", csiName: null) + string.Concat(new[] { "pvc-c", "pvc-a", "pvc-b" }.Select(n => Ours("data/k8s/" + n, n))));
+        Runner
+            .OnZfs(GetChildren())
+            .Returns(
+                VolumeRows("data/k8s", csiName: null)
+                    + string.Concat(new[] { "pvc-c", "pvc-a", "pvc-b" }.Select(n => Ours("data/k8s/" + n, n)))
+            );
         Runner.OnZpool("list").Returns("data\tDEGRADED\n");
 
         var first = await Manager.ListHealthAsync(2, null, Ct);

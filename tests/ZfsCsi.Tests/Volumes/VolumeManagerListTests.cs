@@ -41,7 +41,10 @@ public sealed class VolumeManagerListTests : VolumeManagerHarness
 
         var page = await Manager.ListAsync(0, null, Ct);
 
-        Assert.Equal(["data/k8s/pvc-a", "data/k8s/pvc-b", "data/k8s/pvc-c", "data/k8s/pvc-d", "data/k8s/pvc-e"], page.Volumes.Select(v => v.Id.Value));
+        Assert.Equal(
+            ["data/k8s/pvc-a", "data/k8s/pvc-b", "data/k8s/pvc-c", "data/k8s/pvc-d", "data/k8s/pvc-e"],
+            page.Volumes.Select(v => v.Id.Value)
+        );
         Assert.Equal([GetChildren()], Runner.Argv);
         Assert.Null(page.NextToken);
     }
@@ -158,9 +161,17 @@ public sealed class VolumeManagerListOddNamesTests : VolumeManagerHarness
     {
         using var mounts = new MountSerializer(lockFile: null);
         var manager = new VolumeManager(
-            new ZfsClient(Runner, Options, mounts), new VolumeOptions { ParentDataset = "data" }, new Serilog.LoggerConfiguration().CreateLogger(), new SweepRequests());
+            new ZfsClient(Runner, Options, mounts),
+            new VolumeOptions { ParentDataset = "data" },
+            new Serilog.LoggerConfiguration().CreateLogger(),
+            new SweepRequests()
+        );
         // Captured from zfs-fuse: naming a dataset twice prints its rows twice.
-        Runner.OnZfs("get").Returns("data\tused\t2793472\t-\ndata\tavailable\t487940096\t-\ndata\tused\t2793472\t-\ndata\tavailable\t487940096\t-\n");
+        Runner
+            .OnZfs("get")
+            .Returns(
+                "data\tused\t2793472\t-\ndata\tavailable\t487940096\t-\ndata\tused\t2793472\t-\ndata\tavailable\t487940096\t-\n"
+            );
 
         var capacity = await manager.GetCapacityAsync(Ct);
 

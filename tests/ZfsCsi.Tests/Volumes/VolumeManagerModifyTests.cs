@@ -12,7 +12,8 @@ public sealed class VolumeManagerModifyTests : VolumeManagerHarness
     private static MutableParameters M(params (string Key, string Value)[] pairs) =>
         MutableParameters.Parse(pairs.ToDictionary(p => p.Key, p => p.Value));
 
-    private static string[] GetProps(params string[] properties) => ["get", "-H", "-p", "-o", Columns, string.Join(',', properties), Dataset];
+    private static string[] GetProps(params string[] properties) =>
+        ["get", "-H", "-p", "-o", Columns, string.Join(',', properties), Dataset];
 
     private static string MutableRow(MutableParameters m) => Row(Dataset, Markers.Mutable, m.Encode(), "local");
 
@@ -24,26 +25,32 @@ public sealed class VolumeManagerModifyTests : VolumeManagerHarness
     public async Task Properties_are_set_in_one_zfs_set_then_the_marker_records_them()
     {
         Runner.OnZfs(GetVolume(Dataset)).Returns(Ours());
-        Runner.OnZfs(GetProps("atime", "compression")).Returns(Row(Dataset, "atime", "on", "default") + Row(Dataset, "compression", "off", "default"));
+        Runner
+            .OnZfs(GetProps("atime", "compression"))
+            .Returns(Row(Dataset, "atime", "on", "default") + Row(Dataset, "compression", "off", "default"));
         Runner.OnZfs("set").Returns();
         var m = M(("compression", "gzip"), ("atime", "off"));
 
         await Manager.ModifyAsync(Dataset, m, Ct);
 
         Assert.Equal(
-        [
-            GetVolume(Dataset),
-            GetProps("atime", "compression"),
-            ["set", "atime=off", "compression=gzip", Dataset],
-            SetMarker(m),
-        ], Runner.Argv);
+            [
+                GetVolume(Dataset),
+                GetProps("atime", "compression"),
+                ["set", "atime=off", "compression=gzip", Dataset],
+                SetMarker(m),
+            ],
+            Runner.Argv
+        );
     }
 
     [Fact]
     public async Task Where_zfs_takes_one_property_per_set_each_is_set_alone_and_the_next_modify_does_not_try_again()
     {
         Runner.OnZfs(GetVolume(Dataset)).Returns(Ours());
-        Runner.OnZfs(GetProps("atime", "compression")).Returns(Row(Dataset, "atime", "on", "default") + Row(Dataset, "compression", "off", "default"));
+        Runner
+            .OnZfs(GetProps("atime", "compression"))
+            .Returns(Row(Dataset, "atime", "on", "default") + Row(Dataset, "compression", "off", "default"));
         Runner.OnZfs("set").Returns();
         Runner.OnZfs("set", "atime=off", "compression=gzip").Fails(ZfsFuseOutput.SetSecondPairIsNoDataset);
         var manager = Manager;
@@ -54,10 +61,17 @@ public sealed class VolumeManagerModifyTests : VolumeManagerHarness
 
         var sets = Sets.Select(a => string.Join(' ', a)).ToList();
         Assert.Equal(
-        [
-            $"set atime=off compression=gzip {Dataset}", $"set atime=off {Dataset}", $"set compression=gzip {Dataset}", $"set zfs-csi:mutable={m.Encode()} {Dataset}",
-            $"set atime=off {Dataset}", $"set compression=gzip {Dataset}", $"set zfs-csi:mutable={m.Encode()} {Dataset}",
-        ], sets);
+            [
+                $"set atime=off compression=gzip {Dataset}",
+                $"set atime=off {Dataset}",
+                $"set compression=gzip {Dataset}",
+                $"set zfs-csi:mutable={m.Encode()} {Dataset}",
+                $"set atime=off {Dataset}",
+                $"set compression=gzip {Dataset}",
+                $"set zfs-csi:mutable={m.Encode()} {Dataset}",
+            ],
+            sets
+        );
     }
 
     [Fact]
@@ -65,8 +79,11 @@ public sealed class VolumeManagerModifyTests : VolumeManagerHarness
     {
         var m = M(("compression", "gzip"), ("property.com.sun:auto-snapshot", "false"));
         Runner.OnZfs(GetVolume(Dataset)).Returns(Ours() + MutableRow(m));
-        Runner.OnZfs(GetProps("com.sun:auto-snapshot", "compression"))
-            .Returns(Row(Dataset, "com.sun:auto-snapshot", "false", "local") + Row(Dataset, "compression", "gzip", "local"));
+        Runner
+            .OnZfs(GetProps("com.sun:auto-snapshot", "compression"))
+            .Returns(
+                Row(Dataset, "com.sun:auto-snapshot", "false", "local") + Row(Dataset, "compression", "gzip", "local")
+            );
 
         await Manager.ModifyAsync(Dataset, m, Ct);
 
@@ -78,12 +95,20 @@ public sealed class VolumeManagerModifyTests : VolumeManagerHarness
     {
         var m = M(("compression", "gzip"), ("atime", "off"));
         Runner.OnZfs(GetVolume(Dataset)).Returns(Ours());
-        Runner.OnZfs(GetProps("atime", "compression")).Returns(Row(Dataset, "atime", "off", "local") + Row(Dataset, "compression", "off", "default"));
+        Runner
+            .OnZfs(GetProps("atime", "compression"))
+            .Returns(Row(Dataset, "atime", "off", "local") + Row(Dataset, "compression", "off", "default"));
         Runner.OnZfs("set").Returns();
 
         await Manager.ModifyAsync(Dataset, m, Ct);
 
-        Assert.Equal([["set", "compression=gzip", Dataset], SetMarker(m)], Sets);
+        Assert.Equal(
+            [
+                ["set", "compression=gzip", Dataset],
+                SetMarker(m),
+            ],
+            Sets
+        );
     }
 
     [Fact]
@@ -96,7 +121,13 @@ public sealed class VolumeManagerModifyTests : VolumeManagerHarness
 
         await Manager.ModifyAsync(Dataset, M(("recordsize", "16K")), Ct);
 
-        Assert.Equal([["set", "recordsize=16K", Dataset], SetMarker(M(("compression", "gzip"), ("atime", "off"), ("recordsize", "16K")))], Sets);
+        Assert.Equal(
+            [
+                ["set", "recordsize=16K", Dataset],
+                SetMarker(M(("compression", "gzip"), ("atime", "off"), ("recordsize", "16K"))),
+            ],
+            Sets
+        );
     }
 
     [Fact]
@@ -107,7 +138,13 @@ public sealed class VolumeManagerModifyTests : VolumeManagerHarness
 
         await Manager.ModifyAsync(Dataset, M(("provisioning", "thick")), Ct);
 
-        Assert.Equal([["set", $"refreservation={G}", Dataset], SetMarker(M(("provisioning", "thick")))], Sets);
+        Assert.Equal(
+            [
+                ["set", $"refreservation={G}", Dataset],
+                SetMarker(M(("provisioning", "thick"))),
+            ],
+            Sets
+        );
     }
 
     [Fact]
@@ -118,7 +155,13 @@ public sealed class VolumeManagerModifyTests : VolumeManagerHarness
 
         await Manager.ModifyAsync(Dataset, M(("provisioning", "thin")), Ct);
 
-        Assert.Equal([["set", "refreservation=none", Dataset], SetMarker(M(("provisioning", "thin")))], Sets);
+        Assert.Equal(
+            [
+                ["set", "refreservation=none", Dataset],
+                SetMarker(M(("provisioning", "thin"))),
+            ],
+            Sets
+        );
     }
 
     [Fact]
@@ -129,10 +172,17 @@ public sealed class VolumeManagerModifyTests : VolumeManagerHarness
         Runner.OnZfs("set").Returns();
         Runner.OnZfs("set", $"refreservation={G}").Fails(ZfsFuseOutput.ReservationGreaterThanAvailable);
 
-        var e = await Assert.ThrowsAsync<OutOfSpaceException>(() => Manager.ModifyAsync(Dataset, M(("provisioning", "thick"), ("compression", "gzip")), Ct));
+        var e = await Assert.ThrowsAsync<OutOfSpaceException>(() =>
+            Manager.ModifyAsync(Dataset, M(("provisioning", "thick"), ("compression", "gzip")), Ct)
+        );
 
         Assert.Equal(ErrorKind.OutOfSpace, e.Kind);
-        Assert.Equal([["set", $"refreservation={G}", Dataset]], Sets);
+        Assert.Equal(
+            [
+                ["set", $"refreservation={G}", Dataset],
+            ],
+            Sets
+        );
     }
 
     [Fact]
@@ -143,7 +193,14 @@ public sealed class VolumeManagerModifyTests : VolumeManagerHarness
 
         await Manager.ModifyAsync(Dataset, M(("quotaType", "quota")), Ct);
 
-        Assert.Equal([["set", $"quota={G}", Dataset], ["set", "refquota=none", Dataset], SetMarker(M(("quotaType", "quota")))], Sets);
+        Assert.Equal(
+            [
+                ["set", $"quota={G}", Dataset],
+                ["set", "refquota=none", Dataset],
+                SetMarker(M(("quotaType", "quota"))),
+            ],
+            Sets
+        );
     }
 
     [Fact]
@@ -155,10 +212,15 @@ public sealed class VolumeManagerModifyTests : VolumeManagerHarness
         await Manager.ModifyAsync(Dataset, M(("quotaType", "quota")), Ct);
 
         Assert.Equal(
-        [
-            ["set", $"quota={G}", Dataset], ["set", $"reservation={G}", Dataset], ["set", "refreservation=none", Dataset], ["set", "refquota=none", Dataset],
-            SetMarker(M(("quotaType", "quota"))),
-        ], Sets);
+            [
+                ["set", $"quota={G}", Dataset],
+                ["set", $"reservation={G}", Dataset],
+                ["set", "refreservation=none", Dataset],
+                ["set", "refquota=none", Dataset],
+                SetMarker(M(("quotaType", "quota"))),
+            ],
+            Sets
+        );
     }
 
     [Fact]
@@ -168,9 +230,18 @@ public sealed class VolumeManagerModifyTests : VolumeManagerHarness
         Runner.OnZfs("set").Returns();
         Runner.OnZfs("set", $"refreservation={G}").Fails(ZfsFuseOutput.ReservationGreaterThanAvailable);
 
-        await Assert.ThrowsAsync<OutOfSpaceException>(() => Manager.ModifyAsync(Dataset, M(("quotaType", "refquota"), ("provisioning", "thick")), Ct));
+        await Assert.ThrowsAsync<OutOfSpaceException>(() =>
+            Manager.ModifyAsync(Dataset, M(("quotaType", "refquota"), ("provisioning", "thick")), Ct)
+        );
 
-        Assert.Equal([["set", $"refquota={G}", Dataset], ["set", $"refreservation={G}", Dataset], ["set", "refquota=none", Dataset]], Sets);
+        Assert.Equal(
+            [
+                ["set", $"refquota={G}", Dataset],
+                ["set", $"refreservation={G}", Dataset],
+                ["set", "refquota=none", Dataset],
+            ],
+            Sets
+        );
     }
 
     [Fact]
@@ -180,7 +251,9 @@ public sealed class VolumeManagerModifyTests : VolumeManagerHarness
         Runner.OnZfs("set").Returns();
         Runner.OnZfs("set", $"quota={G}").Fails(ZfsFuseOutput.QuotaBelowUsage);
 
-        var e = await Assert.ThrowsAsync<FailedPreconditionException>(() => Manager.ModifyAsync(Dataset, M(("quotaType", "quota")), Ct));
+        var e = await Assert.ThrowsAsync<FailedPreconditionException>(() =>
+            Manager.ModifyAsync(Dataset, M(("quotaType", "quota")), Ct)
+        );
 
         Assert.Contains("snapshots", e.Message, StringComparison.Ordinal);
         Assert.Single(Sets);
@@ -195,13 +268,20 @@ public sealed class VolumeManagerModifyTests : VolumeManagerHarness
 
         await Manager.ModifyAsync(Dataset, M(("quotaType", "quota")), Ct);
 
-        Assert.Equal([["set", "refquota=none", Dataset], SetMarker(M(("quotaType", "quota")))], Sets);
+        Assert.Equal(
+            [
+                ["set", "refquota=none", Dataset],
+                SetMarker(M(("quotaType", "quota"))),
+            ],
+            Sets
+        );
     }
 
     [Fact]
     public async Task A_quota_released_with_none_reads_0_local_and_is_not_taken_for_the_capacity()
     {
-        var rows = Ours(refquota: 0, quota: GiB).Replace($"{Dataset}\trefquota\t0\tdefault", $"{Dataset}\trefquota\t0\tlocal", StringComparison.Ordinal);
+        var rows = Ours(refquota: 0, quota: GiB)
+            .Replace($"{Dataset}\trefquota\t0\tdefault", $"{Dataset}\trefquota\t0\tlocal", StringComparison.Ordinal);
         Runner.OnZfs(GetVolume(Dataset)).Returns(rows);
 
         var volume = await Manager.GetAsync(Dataset, Ct);
@@ -250,7 +330,9 @@ public sealed class VolumeManagerModifyTests : VolumeManagerHarness
     {
         Runner.OnZfs(GetVolume(Dataset)).Returns(Ours() + MutableRow(M(("rootMode", "0775"))));
 
-        var e = await Assert.ThrowsAsync<InvalidInputException>(() => Manager.ModifyAsync(Dataset, M((key, value), ("compression", "gzip")), Ct));
+        var e = await Assert.ThrowsAsync<InvalidInputException>(() =>
+            Manager.ModifyAsync(Dataset, M((key, value), ("compression", "gzip")), Ct)
+        );
 
         Assert.Contains("from a pod", e.Message, StringComparison.Ordinal);
         Assert.Equal([GetVolume(Dataset)], Runner.Argv);

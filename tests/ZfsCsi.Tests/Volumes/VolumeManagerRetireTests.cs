@@ -21,7 +21,8 @@ public sealed class VolumeManagerRetireTests : VolumeManagerHarness
 
     private VolumeManager Retiring => ManagerWith(clock: _clock);
 
-    private static string[] GetInventoryNamed(params string[] names) => ["get", "-H", "-p", "-o", Columns, string.Join(',', Inventory.Properties), .. names];
+    private static string[] GetInventoryNamed(params string[] names) =>
+        ["get", "-H", "-p", "-o", Columns, string.Join(',', Inventory.Properties), .. names];
 
     private static string[] GetChildStates() => ["get", "-H", "-p", "-d", "1", "-o", Columns, Markers.State, Parent];
 
@@ -64,19 +65,29 @@ public sealed class VolumeManagerRetireTests : VolumeManagerHarness
     [Fact]
     public async Task Creating_a_name_whose_deleted_volume_is_retained_moves_it_aside_then_creates_afresh()
     {
-        Runner.OnZfs(GetVolume(Dataset))
+        Runner
+            .OnZfs(GetVolume(Dataset))
             .Returns(Ours(state: Markers.StateDeleted, refreservation: GiB, mounted: false))
             .Returns(Ours(state: Markers.StateCreating));
         Runner.OnZfs("unmount").Fails($"cannot unmount '{Dataset}': not currently mounted\n");
         Runner.OnZfs("set").Returns();
-        Runner.OnZfs(GetInventory(Dataset)).Returns(Ours(state: Markers.StateDeleted, mounted: false)
-            + Row(Dataset + "@snapshot-1", Markers.CsiName, Markers.EncodeName("snapshot-1"), "local") + Row(Dataset + "@snapshot-1", "creation", "100", "-"));
+        Runner
+            .OnZfs(GetInventory(Dataset))
+            .Returns(
+                Ours(state: Markers.StateDeleted, mounted: false)
+                    + Row(Dataset + "@snapshot-1", Markers.CsiName, Markers.EncodeName("snapshot-1"), "local")
+                    + Row(Dataset + "@snapshot-1", "creation", "100", "-")
+            );
         Runner.OnZfs("rollback").Returns();
         Runner.OnZfs("rename").Returns();
         // zfs rename unmounts the clones of the renamed dataset and mounts them again; zfs-fuse has
         // left one unmounted: it is mounted again, the already mounted one is left alone.
-        Runner.OnZfs(GetChildren()).Returns(
-            VolumeRows("data/k8s/pvc-clone", "pvc-clone", mounted: false) + VolumeRows("data/k8s/pvc-other", "pvc-other", mounted: true));
+        Runner
+            .OnZfs(GetChildren())
+            .Returns(
+                VolumeRows("data/k8s/pvc-clone", "pvc-clone", mounted: false)
+                    + VolumeRows("data/k8s/pvc-other", "pvc-other", mounted: true)
+            );
         Runner.OnZfs("mount").Returns();
         Runner.OnZfs(GetCapacity()).Returns(CapacityRows());
         Runner.OnZfs("create").Returns();
@@ -85,18 +96,20 @@ public sealed class VolumeManagerRetireTests : VolumeManagerHarness
 
         Assert.Equal(Dataset, volume.Id.Value);
         Assert.Equal(
-        [
-            GetVolume(Dataset),
-            ["unmount", Dataset],
-            ["set", "canmount=off", Dataset],
-            ["set", "refreservation=none", Dataset],
-            GetInventory(Dataset),
-            ["rollback", Dataset + "@snapshot-1"],
-            ["rename", Dataset, Moved],
-            GetChildren(),
-            ["mount", "data/k8s/pvc-clone"],
-            GetCapacity(),
-        ], Runner.Argv.Take(10));
+            [
+                GetVolume(Dataset),
+                ["unmount", Dataset],
+                ["set", "canmount=off", Dataset],
+                ["set", "refreservation=none", Dataset],
+                GetInventory(Dataset),
+                ["rollback", Dataset + "@snapshot-1"],
+                ["rename", Dataset, Moved],
+                GetChildren(),
+                ["mount", "data/k8s/pvc-clone"],
+                GetCapacity(),
+            ],
+            Runner.Argv.Take(10)
+        );
         Assert.Single(Runner.Argv, a => a[0] == "create");
         Assert.Equal(["set", "zfs-csi:state=ready", Dataset], Runner.Argv[^1]);
     }
@@ -110,7 +123,9 @@ public sealed class VolumeManagerRetireTests : VolumeManagerHarness
         Runner.OnZfs(GetInventory(Dataset)).Returns(Ours(state: Markers.StateDeleted, mounted: false));
         Runner.OnZfs("rename").Fails($"cannot rename '{Dataset}': dataset is busy\n");
 
-        var e = await Assert.ThrowsAsync<FailedPreconditionException>(() => Retiring.CreateAsync(Name, CapacityRange.Unspecified, VolumeParameters.Default, Ct));
+        var e = await Assert.ThrowsAsync<FailedPreconditionException>(() =>
+            Retiring.CreateAsync(Name, CapacityRange.Unspecified, VolumeParameters.Default, Ct)
+        );
 
         Assert.Contains("clone", e.Message);
         Assert.Contains("dataset is busy", e.Message);
@@ -121,9 +136,13 @@ public sealed class VolumeManagerRetireTests : VolumeManagerHarness
     [Fact]
     public async Task A_deleted_volume_of_another_name_is_never_moved()
     {
-        Runner.OnZfs(GetVolume(Dataset)).Returns(Ours(name: "someone-else", state: Markers.StateDeleted, mounted: false));
+        Runner
+            .OnZfs(GetVolume(Dataset))
+            .Returns(Ours(name: "someone-else", state: Markers.StateDeleted, mounted: false));
 
-        var e = await Assert.ThrowsAsync<AlreadyExistsException>(() => Retiring.CreateAsync(Name, CapacityRange.Unspecified, VolumeParameters.Default, Ct));
+        var e = await Assert.ThrowsAsync<AlreadyExistsException>(() =>
+            Retiring.CreateAsync(Name, CapacityRange.Unspecified, VolumeParameters.Default, Ct)
+        );
 
         Assert.Contains("another volume name", e.Message);
         Assert.Equal([GetVolume(Dataset)], Runner.Argv);
@@ -136,29 +155,48 @@ public sealed class VolumeManagerRetireTests : VolumeManagerHarness
         var movedSnapshot = $"{Moved}@snapshot-1";
         Runner.OnZfs(GetInventoryNamed(Dataset, id.Value)).Fails(DoesNotExist(id.Value));
         Runner.OnZfs(GetName(Parent)).Returns(Row(Parent, "name", Parent, "-"));
-        Runner.OnZfs(GetChildStates()).Returns(
-            Row(Parent, Markers.State, "-", "-")
-            + Row(Dataset, Markers.State, Markers.StateReady, "local")
-            + Row(Moved, Markers.State, Markers.StateDeleted, "local")
-            + Row($"{Parent}/Deleted-1-pvc-other", Markers.State, Markers.StateDeleted, "local"));
-        Runner.OnZfs(GetInventoryNamed(Moved, movedSnapshot)).Returns(
-            Ours(dataset: Moved, state: Markers.StateDeleted, mounted: false)
-            + Row(movedSnapshot, Markers.CsiName, Markers.EncodeName("snapshot-1"), "local")
-            + Row(movedSnapshot, "defer_destroy", "off", "-"));
+        Runner
+            .OnZfs(GetChildStates())
+            .Returns(
+                Row(Parent, Markers.State, "-", "-")
+                    + Row(Dataset, Markers.State, Markers.StateReady, "local")
+                    + Row(Moved, Markers.State, Markers.StateDeleted, "local")
+                    + Row($"{Parent}/Deleted-1-pvc-other", Markers.State, Markers.StateDeleted, "local")
+            );
+        Runner
+            .OnZfs(GetInventoryNamed(Moved, movedSnapshot))
+            .Returns(
+                Ours(dataset: Moved, state: Markers.StateDeleted, mounted: false)
+                    + Row(movedSnapshot, Markers.CsiName, Markers.EncodeName("snapshot-1"), "local")
+                    + Row(movedSnapshot, "defer_destroy", "off", "-")
+            );
 
         var rows = await Manager.FindSnapshotRowsAsync(id, Ct);
 
         Assert.NotNull(rows);
         Assert.Equal([Moved, movedSnapshot], rows.Select(r => r.Name));
-        Assert.Equal([GetInventoryNamed(Dataset, id.Value), GetName(Parent), GetChildStates(), GetInventoryNamed(Moved, movedSnapshot)], Runner.Argv);
+        Assert.Equal(
+            [
+                GetInventoryNamed(Dataset, id.Value),
+                GetName(Parent),
+                GetChildStates(),
+                GetInventoryNamed(Moved, movedSnapshot),
+            ],
+            Runner.Argv
+        );
     }
 
     [Fact]
     public async Task A_live_snapshot_at_its_own_name_needs_no_other_lookup()
     {
         var id = SnapshotId.TryParse($"{Dataset}@snapshot-1", ZfsCsi.Core.Zfs.DatasetName.Parse(Parent))!.Value;
-        Runner.OnZfs(GetInventoryNamed(Dataset, id.Value)).Returns(
-            Ours() + Row(id.Value, Markers.CsiName, Markers.EncodeName("snapshot-1"), "local") + Row(id.Value, "defer_destroy", "off", "-"));
+        Runner
+            .OnZfs(GetInventoryNamed(Dataset, id.Value))
+            .Returns(
+                Ours()
+                    + Row(id.Value, Markers.CsiName, Markers.EncodeName("snapshot-1"), "local")
+                    + Row(id.Value, "defer_destroy", "off", "-")
+            );
 
         var rows = await Manager.FindSnapshotRowsAsync(id, Ct);
 

@@ -21,15 +21,18 @@ public sealed class VolumeManagerSweepTests : VolumeManagerHarness
 
     private VolumeManager Sweeper => ManagerWith(_locks, _clock);
 
-    private static string[] Reread(string dataset) => ["get", "-H", "-p", "-o", Columns, "zfs-csi:name,zfs-csi:state,creation", dataset];
+    private static string[] Reread(string dataset) =>
+        ["get", "-H", "-p", "-o", Columns, "zfs-csi:name,zfs-csi:state,creation", dataset];
 
     private static string Inventory(params string[] rows) => Row(Parent, "name", Parent, "-") + string.Concat(rows);
 
     private string HalfMade(string dataset = Dataset, long created = Created) =>
-        Ours(dataset: dataset, state: Markers.StateCreating) + Row(dataset, "creation", created.ToString(System.Globalization.CultureInfo.InvariantCulture), "-");
+        Ours(dataset: dataset, state: Markers.StateCreating)
+        + Row(dataset, "creation", created.ToString(System.Globalization.CultureInfo.InvariantCulture), "-");
 
     /// <summary>The first pass sees <paramref name="rows"/>, every later one an empty parent.</summary>
-    private void ScriptInventory(string rows) => Runner.OnZfs(GetInventory(Parent)).Returns(Inventory(rows)).Returns(Inventory());
+    private void ScriptInventory(string rows) =>
+        Runner.OnZfs(GetInventory(Parent)).Returns(Inventory(rows)).Returns(Inventory());
 
     [Fact]
     public async Task An_abandoned_half_made_volume_is_read_again_under_its_lock_then_unmounted_and_destroyed()
@@ -41,7 +44,16 @@ public sealed class VolumeManagerSweepTests : VolumeManagerHarness
 
         await Sweeper.SweepAsync(Ct);
 
-        Assert.Equal([GetInventory(Parent), Reread(Dataset), ["unmount", Dataset], ["destroy", "-r", Dataset], GetInventory(Parent)], Runner.Argv);
+        Assert.Equal(
+            [
+                GetInventory(Parent),
+                Reread(Dataset),
+                ["unmount", Dataset],
+                ["destroy", "-r", Dataset],
+                GetInventory(Parent),
+            ],
+            Runner.Argv
+        );
         using var released = _locks.TryAcquire(Dataset);
         Assert.NotNull(released);
     }
@@ -62,7 +74,12 @@ public sealed class VolumeManagerSweepTests : VolumeManagerHarness
     {
         ScriptInventory(HalfMade());
 
-        await ManagerWith(_locks, _clock, new VolumeOptions { ParentDataset = Parent, CreatingGrace = TimeSpan.FromHours(3) }).SweepAsync(Ct);
+        await ManagerWith(
+                _locks,
+                _clock,
+                new VolumeOptions { ParentDataset = Parent, CreatingGrace = TimeSpan.FromHours(3) }
+            )
+            .SweepAsync(Ct);
 
         Assert.Equal([GetInventory(Parent)], Runner.Argv);
     }
@@ -92,7 +109,9 @@ public sealed class VolumeManagerSweepTests : VolumeManagerHarness
     [Fact]
     public async Task A_half_made_volume_with_a_snapshot_of_ours_on_it_is_left_to_a_person()
     {
-        ScriptInventory(HalfMade() + Row(Dataset + "@snapshot-1", Markers.CsiName, Markers.EncodeName("snapshot-1"), "local"));
+        ScriptInventory(
+            HalfMade() + Row(Dataset + "@snapshot-1", Markers.CsiName, Markers.EncodeName("snapshot-1"), "local")
+        );
 
         await Sweeper.SweepAsync(Ct);
 
@@ -112,7 +131,11 @@ public sealed class VolumeManagerSweepTests : VolumeManagerHarness
     [Fact]
     public async Task A_half_made_dataset_without_our_marker_is_never_destroyed()
     {
-        ScriptInventory(VolumeRows(Dataset, csiName: null, state: Markers.StateCreating) + Row(Dataset, Markers.State, Markers.StateCreating, "local") + Row(Dataset, "creation", "1", "-"));
+        ScriptInventory(
+            VolumeRows(Dataset, csiName: null, state: Markers.StateCreating)
+                + Row(Dataset, Markers.State, Markers.StateCreating, "local")
+                + Row(Dataset, "creation", "1", "-")
+        );
 
         await Sweeper.SweepAsync(Ct);
 
@@ -148,10 +171,12 @@ public sealed class VolumeManagerSweepTests : VolumeManagerHarness
     [Fact]
     public async Task A_retained_volume_moved_aside_stays_while_a_csi_snapshot_of_it_is_live()
     {
-        ScriptInventory(Ours(dataset: Moved, state: Markers.StateDeleted, mounted: false)
-            + Row(Moved + "@snapshot-1", Markers.CsiName, Markers.EncodeName("snapshot-1"), "local")
-            + Row(Moved + "@snapshot-1", "defer_destroy", "off", "-")
-            + ClaimRows("snapshot-1", Dataset + "@snapshot-1", created: 0));
+        ScriptInventory(
+            Ours(dataset: Moved, state: Markers.StateDeleted, mounted: false)
+                + Row(Moved + "@snapshot-1", Markers.CsiName, Markers.EncodeName("snapshot-1"), "local")
+                + Row(Moved + "@snapshot-1", "defer_destroy", "off", "-")
+                + ClaimRows("snapshot-1", Dataset + "@snapshot-1", created: 0)
+        );
 
         await Sweeper.SweepAsync(Ct);
 
@@ -168,22 +193,56 @@ public sealed class VolumeManagerSweepTests : VolumeManagerHarness
     [Fact]
     public async Task A_live_snapshot_taken_before_name_claims_existed_gets_its_claim()
     {
-        ScriptInventory(Ours() + Row(Dataset + "@snapshot-1", Markers.CsiName, Markers.EncodeName("snapshot-1"), "local"));
+        ScriptInventory(
+            Ours() + Row(Dataset + "@snapshot-1", Markers.CsiName, Markers.EncodeName("snapshot-1"), "local")
+        );
         Runner.OnZfs("snapshot").Returns();
 
         await Sweeper.SweepAsync(Ct);
 
-        Assert.Contains(["snapshot", "-o", $"{Markers.CsiName}={Markers.EncodeName("snapshot-1")}", "-o", $"{Markers.SnapshotId}={Dataset}@snapshot-1", ClaimOf("snapshot-1")], Runner.Argv);
+        Assert.Contains(
+            [
+                "snapshot",
+                "-o",
+                $"{Markers.CsiName}={Markers.EncodeName("snapshot-1")}",
+                "-o",
+                $"{Markers.SnapshotId}={Dataset}@snapshot-1",
+                ClaimOf("snapshot-1"),
+            ],
+            Runner.Argv
+        );
     }
 
     [Fact]
     public async Task A_claim_whose_snapshot_is_gone_is_destroyed_unless_a_create_of_that_name_holds_its_lock()
     {
         var now = _clock.GetUtcNow().ToUnixTimeSeconds();
-        ScriptInventory(Ours() + ClaimRows("snapshot-1", Dataset + "@snapshot-1", created: now) + ClaimRows("snapshot-2", Dataset + "@snapshot-2", created: now));
-        Runner.OnZfs("get", "-H", "-p", "-o", Columns, "creation", ClaimOf("snapshot-2"))
-            .Returns(Row(ClaimOf("snapshot-2"), "creation", now.ToString(System.Globalization.CultureInfo.InvariantCulture), "-"));
-        Runner.OnZfs("get", "-H", "-p", "-o", Columns, string.Join(',', Core.Volumes.Inventory.Properties), Dataset, Dataset + "@snapshot-2")
+        ScriptInventory(
+            Ours()
+                + ClaimRows("snapshot-1", Dataset + "@snapshot-1", created: now)
+                + ClaimRows("snapshot-2", Dataset + "@snapshot-2", created: now)
+        );
+        Runner
+            .OnZfs("get", "-H", "-p", "-o", Columns, "creation", ClaimOf("snapshot-2"))
+            .Returns(
+                Row(
+                    ClaimOf("snapshot-2"),
+                    "creation",
+                    now.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    "-"
+                )
+            );
+        Runner
+            .OnZfs(
+                "get",
+                "-H",
+                "-p",
+                "-o",
+                Columns,
+                string.Join(',', Core.Volumes.Inventory.Properties),
+                Dataset,
+                Dataset + "@snapshot-2"
+            )
             .Returns(Ours());
         Runner.OnZfs("get", "-H", "-p", "-d", "1").Returns(Inventory());
         Runner.OnZfs("destroy").Returns();
@@ -251,7 +310,9 @@ public sealed class VolumeManagerSweepTests : VolumeManagerHarness
     public async Task A_sweep_that_meets_an_unexpected_error_logs_it_and_never_throws()
     {
         // The delete that runs the sweep already did its work: an unparsable listing must not turn it into an error.
-        Runner.OnZfs(GetInventory(Parent)).Does((_, _) => throw new FormatException("zfs printed something unexpected"));
+        Runner
+            .OnZfs(GetInventory(Parent))
+            .Does((_, _) => throw new FormatException("zfs printed something unexpected"));
 
         await Sweeper.SweepAsync(Ct);
 

@@ -31,9 +31,17 @@ public sealed class VolumeParametersTests
     public void Every_known_key_is_read()
     {
         var p = Parse(
-            ("quotaType", "quota"), ("provisioning", "thick"), ("compression", "lz4"), ("recordsize", "128K"), ("atime", "off"),
-            ("rootMode", "2775"), ("rootUid", "1000"), ("rootGid", "0"), ("property.logbias", "throughput"),
-            ("property.com.sun:auto-snapshot", "false"));
+            ("quotaType", "quota"),
+            ("provisioning", "thick"),
+            ("compression", "lz4"),
+            ("recordsize", "128K"),
+            ("atime", "off"),
+            ("rootMode", "2775"),
+            ("rootUid", "1000"),
+            ("rootGid", "0"),
+            ("property.logbias", "throughput"),
+            ("property.com.sun:auto-snapshot", "false")
+        );
 
         Assert.Equal(QuotaType.Quota, p.QuotaType);
         Assert.True(p.Thick);
@@ -42,10 +50,17 @@ public sealed class VolumeParametersTests
         Assert.Equal((UnixFileMode)Convert.ToInt32("2775", 8), p.RootMode);
         Assert.Equal(1000, p.RootUid);
         Assert.Equal(0, p.RootGid);
-        Assert.Equal(new Dictionary<string, string>
-        {
-            ["atime"] = "off", ["com.sun:auto-snapshot"] = "false", ["compression"] = "lz4", ["logbias"] = "throughput", ["recordsize"] = "128K",
-        }, p.ZfsProperties);
+        Assert.Equal(
+            new Dictionary<string, string>
+            {
+                ["atime"] = "off",
+                ["com.sun:auto-snapshot"] = "false",
+                ["compression"] = "lz4",
+                ["logbias"] = "throughput",
+                ["recordsize"] = "128K",
+            },
+            p.ZfsProperties
+        );
     }
 
     [Theory]
@@ -127,7 +142,8 @@ public sealed class VolumeParametersTests
             ("csi.storage.k8s.io/pvc/name", "data-0"),
             ("csi.storage.k8s.io/pvc/namespace", "default"),
             ("csi.storage.k8s.io/pv/name", "pvc-1"),
-            ("csi.storage.k8s.io/provisioner-secret-name", "anything\tgoes"));
+            ("csi.storage.k8s.io/provisioner-secret-name", "anything\tgoes")
+        );
 
         Assert.Empty(p.ZfsProperties);
         Assert.Equal(VolumeParameters.Default.Digest, p.Digest);
@@ -224,8 +240,14 @@ public sealed class VolumeParametersTests
     {
         // Kubernetes keys count too: the CSI size limit is on the whole map.
         var key = "csi.storage.k8s.io/pad";
-        var at = new Dictionary<string, string> { [key] = new string('x', VolumeParameters.MaxTotalBytes - key.Length) };
-        var over = new Dictionary<string, string> { [key] = new string('x', VolumeParameters.MaxTotalBytes - key.Length + 1) };
+        var at = new Dictionary<string, string>
+        {
+            [key] = new string('x', VolumeParameters.MaxTotalBytes - key.Length),
+        };
+        var over = new Dictionary<string, string>
+        {
+            [key] = new string('x', VolumeParameters.MaxTotalBytes - key.Length + 1),
+        };
 
         VolumeParameters.Parse(at);
         var e = Assert.Throws<InvalidInputException>(() => VolumeParameters.Parse(over));
@@ -238,7 +260,9 @@ public sealed class VolumeParametersTests
         var key = "csi.storage.k8s.io/pad";
         var value = new string('\u00e9', (VolumeParameters.MaxTotalBytes - key.Length) / 2 + 1);
 
-        Assert.Throws<InvalidInputException>(() => VolumeParameters.Parse(new Dictionary<string, string> { [key] = value }));
+        Assert.Throws<InvalidInputException>(() =>
+            VolumeParameters.Parse(new Dictionary<string, string> { [key] = value })
+        );
     }
 
     [Fact]
@@ -246,8 +270,13 @@ public sealed class VolumeParametersTests
     {
         (string, string)[] pairs =
         [
-            ("compression", "lz4"), ("quotaType", "quota"), ("property.logbias", "throughput"), ("rootUid", "1000"),
-            ("provisioning", "thick"), ("atime", "off"), ("csi.storage.k8s.io/pvc/name", "x"),
+            ("compression", "lz4"),
+            ("quotaType", "quota"),
+            ("property.logbias", "throughput"),
+            ("rootUid", "1000"),
+            ("provisioning", "thick"),
+            ("atime", "off"),
+            ("csi.storage.k8s.io/pvc/name", "x"),
         ];
 
         Assert.Equal(Parse(pairs).Digest, Parse([.. pairs.Reverse()]).Digest);
@@ -276,8 +305,16 @@ public sealed class VolumeParametersTests
     {
         var baseline = new Dictionary<string, string>
         {
-            ["quotaType"] = "refquota", ["provisioning"] = "thin", ["compression"] = "lz4", ["recordsize"] = "128K", ["atime"] = "off",
-            ["rootMode"] = "0777", ["rootUid"] = "1000", ["rootGid"] = "1000", ["property.logbias"] = "throughput", ["property.org.example:team"] = "a",
+            ["quotaType"] = "refquota",
+            ["provisioning"] = "thin",
+            ["compression"] = "lz4",
+            ["recordsize"] = "128K",
+            ["atime"] = "off",
+            ["rootMode"] = "0777",
+            ["rootUid"] = "1000",
+            ["rootGid"] = "1000",
+            ["property.logbias"] = "throughput",
+            ["property.org.example:team"] = "a",
         };
         var changed = new Dictionary<string, string>(baseline) { [key] = value };
 

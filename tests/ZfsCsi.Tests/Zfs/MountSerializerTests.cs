@@ -4,7 +4,11 @@ namespace ZfsCsi.Tests.Zfs;
 
 public sealed class MountSerializerTests : IDisposable
 {
-    private readonly string _lockFile = Path.Combine(Path.GetTempPath(), $"zfs-csi-unit-{Guid.NewGuid():N}", "mount.lock");
+    private readonly string _lockFile = Path.Combine(
+        Path.GetTempPath(),
+        $"zfs-csi-unit-{Guid.NewGuid():N}",
+        "mount.lock"
+    );
 
     public void Dispose() => Directory.Delete(Path.GetDirectoryName(_lockFile)!, recursive: true);
 
@@ -14,10 +18,15 @@ public sealed class MountSerializerTests : IDisposable
         using var first = await MountSerializer.FileLock.AcquireAsync(_lockFile, CancellationToken.None);
         using var tooLong = new CancellationTokenSource(TimeSpan.FromMilliseconds(100));
 
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => MountSerializer.FileLock.AcquireAsync(_lockFile, tooLong.Token));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() =>
+            MountSerializer.FileLock.AcquireAsync(_lockFile, tooLong.Token)
+        );
 
         first.Dispose();
-        using var second = await MountSerializer.FileLock.AcquireAsync(_lockFile, new CancellationTokenSource(TimeSpan.FromSeconds(5)).Token);
+        using var second = await MountSerializer.FileLock.AcquireAsync(
+            _lockFile,
+            new CancellationTokenSource(TimeSpan.FromSeconds(5)).Token
+        );
     }
 
     [Fact]
@@ -26,13 +35,18 @@ public sealed class MountSerializerTests : IDisposable
         var holder = await MountSerializer.FileLock.AcquireAsync(_lockFile, CancellationToken.None);
         using (var tooLong = new CancellationTokenSource(TimeSpan.FromMilliseconds(100)))
         {
-            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => MountSerializer.FileLock.AcquireAsync(_lockFile, tooLong.Token));
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() =>
+                MountSerializer.FileLock.AcquireAsync(_lockFile, tooLong.Token)
+            );
         }
 
         holder.Dispose();
 
         // The abandoned waiter takes the lock when it comes free and hands it straight back.
-        using var next = await MountSerializer.FileLock.AcquireAsync(_lockFile, new CancellationTokenSource(TimeSpan.FromSeconds(10)).Token);
+        using var next = await MountSerializer.FileLock.AcquireAsync(
+            _lockFile,
+            new CancellationTokenSource(TimeSpan.FromSeconds(10)).Token
+        );
     }
 
     [Fact]
@@ -48,7 +62,10 @@ public sealed class MountSerializerTests : IDisposable
         var first = await MountSerializer.FileLock.AcquireAsync(_lockFile, CancellationToken.None);
         var waiter = Task.Run(async () =>
         {
-            using var mine = await MountSerializer.FileLock.AcquireAsync(_lockFile, new CancellationTokenSource(TimeSpan.FromSeconds(60)).Token);
+            using var mine = await MountSerializer.FileLock.AcquireAsync(
+                _lockFile,
+                new CancellationTokenSource(TimeSpan.FromSeconds(60)).Token
+            );
             Volatile.Write(ref waiterHasIt, 1);
         });
         await Task.Delay(50); // the waiter is now blocked on the lock
@@ -62,7 +79,10 @@ public sealed class MountSerializerTests : IDisposable
                 greedyRoundsBeforeWaiter = round;
                 break;
             }
-            held = await MountSerializer.FileLock.AcquireAsync(_lockFile, new CancellationTokenSource(TimeSpan.FromSeconds(60)).Token);
+            held = await MountSerializer.FileLock.AcquireAsync(
+                _lockFile,
+                new CancellationTokenSource(TimeSpan.FromSeconds(60)).Token
+            );
         }
         if (greedyRoundsBeforeWaiter < 0)
         {
@@ -70,7 +90,10 @@ public sealed class MountSerializerTests : IDisposable
         }
         await waiter;
 
-        Assert.True(greedyRoundsBeforeWaiter >= 0, $"the waiter got the lock only after all {GreedyRounds} greedy rounds");
+        Assert.True(
+            greedyRoundsBeforeWaiter >= 0,
+            $"the waiter got the lock only after all {GreedyRounds} greedy rounds"
+        );
     }
 
     [Fact]
@@ -80,7 +103,10 @@ public sealed class MountSerializerTests : IDisposable
         first.Dispose();
         first.Dispose();
 
-        using var second = await MountSerializer.FileLock.AcquireAsync(_lockFile, new CancellationTokenSource(TimeSpan.FromSeconds(5)).Token);
+        using var second = await MountSerializer.FileLock.AcquireAsync(
+            _lockFile,
+            new CancellationTokenSource(TimeSpan.FromSeconds(5)).Token
+        );
     }
 
     [Fact]
@@ -90,16 +116,27 @@ public sealed class MountSerializerTests : IDisposable
         var inFlight = 0;
         var overlaps = 0;
 
-        await Task.WhenAll(Enumerable.Range(0, 10).Select(_ => Task.Run(() => serializer.RunAsync(async () =>
-        {
-            if (Interlocked.Increment(ref inFlight) > 1)
-            {
-                Interlocked.Increment(ref overlaps);
-            }
-            await Task.Delay(3);
-            Interlocked.Decrement(ref inFlight);
-            return 0;
-        }, CancellationToken.None))));
+        await Task.WhenAll(
+            Enumerable
+                .Range(0, 10)
+                .Select(_ =>
+                    Task.Run(() =>
+                        serializer.RunAsync(
+                            async () =>
+                            {
+                                if (Interlocked.Increment(ref inFlight) > 1)
+                                {
+                                    Interlocked.Increment(ref overlaps);
+                                }
+                                await Task.Delay(3);
+                                Interlocked.Decrement(ref inFlight);
+                                return 0;
+                            },
+                            CancellationToken.None
+                        )
+                    )
+                )
+        );
 
         Assert.Equal(0, overlaps);
     }
@@ -109,9 +146,17 @@ public sealed class MountSerializerTests : IDisposable
     {
         using var serializer = new MountSerializer(_lockFile);
 
-        await Assert.ThrowsAsync<InvalidOperationException>(() => serializer.RunAsync<int>(() => throw new InvalidOperationException(), CancellationToken.None));
+        await Assert.ThrowsAsync<InvalidOperationException>(() =>
+            serializer.RunAsync<int>(() => throw new InvalidOperationException(), CancellationToken.None)
+        );
 
-        Assert.Equal(7, await serializer.RunAsync(() => Task.FromResult(7), new CancellationTokenSource(TimeSpan.FromSeconds(5)).Token));
+        Assert.Equal(
+            7,
+            await serializer.RunAsync(
+                () => Task.FromResult(7),
+                new CancellationTokenSource(TimeSpan.FromSeconds(5)).Token
+            )
+        );
     }
 
     [Fact]
@@ -122,7 +167,15 @@ public sealed class MountSerializerTests : IDisposable
         var ran = false;
 
         var e = await Assert.ThrowsAsync<ZfsCsi.Core.Errors.ZfsCsiException>(() =>
-            serializer.RunAsync(() => { ran = true; return Task.FromResult(0); }, CancellationToken.None));
+            serializer.RunAsync(
+                () =>
+                {
+                    ran = true;
+                    return Task.FromResult(0);
+                },
+                CancellationToken.None
+            )
+        );
 
         Assert.Equal(ZfsCsi.Core.Errors.ErrorKind.Timeout, e.Kind);
         Assert.Contains("mount lock", e.Message);

@@ -12,7 +12,8 @@ public sealed class ZfsArgsBootstrapTests
     {
         Assert.Equal(
             ["import", "-d", "/dev/disk/by-id", "-d", "/var/tmp/disks", "data"],
-            ZfsArgs.PoolImport(Pool, ["/dev/disk/by-id", "/var/tmp/disks"], mount: true));
+            ZfsArgs.PoolImport(Pool, ["/dev/disk/by-id", "/var/tmp/disks"], mount: true)
+        );
     }
 
     [Fact]
@@ -24,7 +25,10 @@ public sealed class ZfsArgsBootstrapTests
     [Fact]
     public void An_import_that_mounts_nothing_puts_N_before_the_search_directories()
     {
-        Assert.Equal(["import", "-N", "-d", "/dev/disk/by-id", "data"], ZfsArgs.PoolImport(Pool, ["/dev/disk/by-id"], mount: false));
+        Assert.Equal(
+            ["import", "-N", "-d", "/dev/disk/by-id", "data"],
+            ZfsArgs.PoolImport(Pool, ["/dev/disk/by-id"], mount: false)
+        );
         Assert.Equal(["import", "-N", "data"], ZfsArgs.PoolImport(Pool, [], mount: false));
     }
 
@@ -64,10 +68,12 @@ public sealed class ZfsArgsBootstrapTests
     {
         Assert.Equal(
             ["list", "-H", "-o", "name,mountpoint,canmount,mounted", "-r", "-t", "filesystem", "data"],
-            ZfsArgs.ListMounts(Pool));
+            ZfsArgs.ListMounts(Pool)
+        );
         Assert.Equal(
             ["list", "-H", "-o", "name,mountpoint,canmount,mounted", "-r", "-t", "filesystem", "data/k8s"],
-            ZfsArgs.ListMounts(DatasetName.Parse("data/k8s")));
+            ZfsArgs.ListMounts(DatasetName.Parse("data/k8s"))
+        );
     }
 
     [Fact]

@@ -9,6 +9,7 @@ public sealed class ZfsArgsRenameTests
     {
         Assert.Equal(
             ["rename", "data/k8s/pvc-1", "data/k8s/Deleted-1-pvc-1"],
-            ZfsArgs.Rename(DatasetName.Parse("data/k8s/pvc-1"), DatasetName.Parse("data/k8s/Deleted-1-pvc-1")));
+            ZfsArgs.Rename(DatasetName.Parse("data/k8s/pvc-1"), DatasetName.Parse("data/k8s/Deleted-1-pvc-1"))
+        );
     }
 }

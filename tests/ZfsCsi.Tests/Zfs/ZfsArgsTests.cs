@@ -11,7 +11,10 @@ public sealed class ZfsArgsTests
     {
         var argv = ZfsArgs.Get(["refquota", "mounted"], [Volume, DatasetName.Parse("data")]);
 
-        Assert.Equal(["get", "-H", "-p", "-o", "name,property,value,source", "refquota,mounted", "data/k8s/pvc-1", "data"], argv);
+        Assert.Equal(
+            ["get", "-H", "-p", "-o", "name,property,value,source", "refquota,mounted", "data/k8s/pvc-1", "data"],
+            argv
+        );
     }
 
     [Fact]
@@ -19,31 +22,43 @@ public sealed class ZfsArgsTests
     {
         var argv = ZfsArgs.GetChildren(["zfs-csi:name", "refquota"], DatasetName.Parse("data/k8s"));
 
-        Assert.Equal(["get", "-H", "-p", "-d", "1", "-o", "name,property,value,source", "zfs-csi:name,refquota", "data/k8s"], argv);
+        Assert.Equal(
+            ["get", "-H", "-p", "-d", "1", "-o", "name,property,value,source", "zfs-csi:name,refquota", "data/k8s"],
+            argv
+        );
     }
 
     [Fact]
     public void Create_passes_every_property_as_an_option_of_the_one_create()
     {
-        var argv = ZfsArgs.Create(Volume,
-        [
-            new("refquota", "1073741824"),
-            new("refreservation", "1073741824"),
-            new("compression", "lz4"),
-            new("zfs-csi:name", "cHZjLTE"),
-            new("zfs-csi:state", "creating"),
-        ]);
+        var argv = ZfsArgs.Create(
+            Volume,
+            [
+                new("refquota", "1073741824"),
+                new("refreservation", "1073741824"),
+                new("compression", "lz4"),
+                new("zfs-csi:name", "cHZjLTE"),
+                new("zfs-csi:state", "creating"),
+            ]
+        );
 
         Assert.Equal(
-        [
-            "create",
-            "-o", "refquota=1073741824",
-            "-o", "refreservation=1073741824",
-            "-o", "compression=lz4",
-            "-o", "zfs-csi:name=cHZjLTE",
-            "-o", "zfs-csi:state=creating",
-            "data/k8s/pvc-1",
-        ], argv);
+            [
+                "create",
+                "-o",
+                "refquota=1073741824",
+                "-o",
+                "refreservation=1073741824",
+                "-o",
+                "compression=lz4",
+                "-o",
+                "zfs-csi:name=cHZjLTE",
+                "-o",
+                "zfs-csi:state=creating",
+                "data/k8s/pvc-1",
+            ],
+            argv
+        );
     }
 
     [Fact]
@@ -106,7 +121,10 @@ public sealed class ZfsArgsTests
                 i += argv[i] is "-d" or "-o" or "-t" ? 1 : 0;
                 continue;
             }
-            Assert.False(argv[i].StartsWith('-'), $"argv[{i}] '{argv[i]}' starts with '-' in: {string.Join(' ', argv)}");
+            Assert.False(
+                argv[i].StartsWith('-'),
+                $"argv[{i}] '{argv[i]}' starts with '-' in: {string.Join(' ', argv)}"
+            );
         }
         Assert.DoesNotContain(argv, a => a.Length == 0);
     }
@@ -121,7 +139,9 @@ public sealed class ZfsArgsTests
     [Fact]
     public void Set_many_puts_every_pair_before_the_dataset()
     {
-        Assert.Equal(["set", "atime=off", "compression=gzip", "data/k8s/pvc-1"],
-            ZfsArgs.SetMany(DatasetName.Parse("data/k8s/pvc-1"), [new("atime", "off"), new("compression", "gzip")]));
+        Assert.Equal(
+            ["set", "atime=off", "compression=gzip", "data/k8s/pvc-1"],
+            ZfsArgs.SetMany(DatasetName.Parse("data/k8s/pvc-1"), [new("atime", "off"), new("compression", "gzip")])
+        );
     }
 }

@@ -22,7 +22,12 @@ public sealed class ZfsClientSetManyTests : IDisposable
 
         await NewClient().SetManyAsync(Volume, [new("compression", "gzip")], CancellationToken.None);
 
-        Assert.Equal([["set", "compression=gzip", "data/k8s/pvc-1"]], _runner.Argv);
+        Assert.Equal(
+            [
+                ["set", "compression=gzip", "data/k8s/pvc-1"],
+            ],
+            _runner.Argv
+        );
     }
 
     [Fact]
@@ -49,11 +54,15 @@ public sealed class ZfsClientSetManyTests : IDisposable
         await client.SetManyAsync(Volume, Two, CancellationToken.None);
 
         Assert.Equal(
-        [
-            ["set", "atime=off", "compression=gzip", "data/k8s/pvc-1"],
-            ["set", "atime=off", "data/k8s/pvc-1"], ["set", "compression=gzip", "data/k8s/pvc-1"],
-            ["set", "atime=off", "data/k8s/pvc-1"], ["set", "compression=gzip", "data/k8s/pvc-1"],
-        ], _runner.Argv);
+            [
+                ["set", "atime=off", "compression=gzip", "data/k8s/pvc-1"],
+                ["set", "atime=off", "data/k8s/pvc-1"],
+                ["set", "compression=gzip", "data/k8s/pvc-1"],
+                ["set", "atime=off", "data/k8s/pvc-1"],
+                ["set", "compression=gzip", "data/k8s/pvc-1"],
+            ],
+            _runner.Argv
+        );
     }
 
     [Fact]
@@ -61,7 +70,9 @@ public sealed class ZfsClientSetManyTests : IDisposable
     {
         _runner.OnZfs("set").Fails(ZfsFuseOutput.CompressionMustBeOneOf);
 
-        await Assert.ThrowsAsync<ZfsInvalidArgumentException>(() => NewClient().SetManyAsync(Volume, Two, CancellationToken.None));
+        await Assert.ThrowsAsync<ZfsInvalidArgumentException>(() =>
+            NewClient().SetManyAsync(Volume, Two, CancellationToken.None)
+        );
 
         Assert.Single(_runner.Argv);
     }

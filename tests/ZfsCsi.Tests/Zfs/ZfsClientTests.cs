@@ -28,7 +28,13 @@ public sealed class ZfsClientTests : IDisposable
 
         await Client.DestroyAsync(Volume, CancellationToken.None);
 
-        Assert.Equal([["unmount", "data/k8s/pvc-1"], ["destroy", "-r", "data/k8s/pvc-1"]], _runner.Argv);
+        Assert.Equal(
+            [
+                ["unmount", "data/k8s/pvc-1"],
+                ["destroy", "-r", "data/k8s/pvc-1"],
+            ],
+            _runner.Argv
+        );
     }
 
     [Fact]
@@ -39,7 +45,13 @@ public sealed class ZfsClientTests : IDisposable
 
         await Client.DestroyAsync(Volume, CancellationToken.None);
 
-        Assert.Equal([["unmount", "data/k8s/pvc-1"], ["destroy", "-r", "data/k8s/pvc-1"]], _runner.Argv);
+        Assert.Equal(
+            [
+                ["unmount", "data/k8s/pvc-1"],
+                ["destroy", "-r", "data/k8s/pvc-1"],
+            ],
+            _runner.Argv
+        );
     }
 
     [Fact]
@@ -60,7 +72,9 @@ public sealed class ZfsClientTests : IDisposable
         _runner.OnZfs("mount").Returns();
         _runner.OnZfs("destroy").Fails(ZfsFuseOutput.DatasetIsBusy);
 
-        var e = await Assert.ThrowsAsync<DatasetBusyException>(() => Client.DestroyAsync(Volume, CancellationToken.None));
+        var e = await Assert.ThrowsAsync<DatasetBusyException>(() =>
+            Client.DestroyAsync(Volume, CancellationToken.None)
+        );
 
         Assert.Equal(_options.BusyAttempts, _runner.Argv.Count(a => a[0] == "destroy"));
         Assert.Equal(ZfsFuseOutput.DatasetIsBusy, e.StandardError);
@@ -84,7 +98,9 @@ public sealed class ZfsClientTests : IDisposable
         _runner.OnZfs("mount").Returns();
         _runner.OnZfs("destroy").Fails(ZfsFuseOutput.FilesystemHasChildren);
 
-        await Assert.ThrowsAsync<DatasetHasDependentsException>(() => Client.DestroyAsync(Volume, CancellationToken.None));
+        await Assert.ThrowsAsync<DatasetHasDependentsException>(() =>
+            Client.DestroyAsync(Volume, CancellationToken.None)
+        );
 
         Assert.Equal(["mount", "data/k8s/pvc-1"], _runner.Argv[^1]);
     }
@@ -93,7 +109,15 @@ public sealed class ZfsClientTests : IDisposable
     public async Task A_destroy_whose_caller_gave_up_after_the_unmount_still_mounts_the_dataset_again()
     {
         using var rpc = new CancellationTokenSource();
-        _runner.OnZfs("unmount").Does((_, _) => { rpc.Cancel(); return Task.FromResult(new CommandResult(0, "", "", TimeSpan.Zero)); });
+        _runner
+            .OnZfs("unmount")
+            .Does(
+                (_, _) =>
+                {
+                    rpc.Cancel();
+                    return Task.FromResult(new CommandResult(0, "", "", TimeSpan.Zero));
+                }
+            );
         _runner.OnZfs("mount").Returns();
         _runner.OnZfs("destroy").Returns();
 
@@ -127,7 +151,10 @@ public sealed class ZfsClientTests : IDisposable
 
         Assert.NotNull(props);
         Assert.Equal(1073741824, props.Bytes("refquota"));
-        Assert.Equal(["get", "-H", "-p", "-o", "name,property,value,source", "zfs-csi:name,refquota", "data/k8s/pvc-1"], _runner.Argv.Single());
+        Assert.Equal(
+            ["get", "-H", "-p", "-o", "name,property,value,source", "zfs-csi:name,refquota", "data/k8s/pvc-1"],
+            _runner.Argv.Single()
+        );
     }
 
     [Fact]
@@ -135,7 +162,9 @@ public sealed class ZfsClientTests : IDisposable
     {
         _runner.OnZfs("get").Fails("cannot open 'data/k8s/pvc-1': no such pool 'data'\n");
 
-        await Assert.ThrowsAsync<ZfsPoolUnavailableException>(() => Client.TryGetAsync(Volume, ["refquota"], CancellationToken.None));
+        await Assert.ThrowsAsync<ZfsPoolUnavailableException>(() =>
+            Client.TryGetAsync(Volume, ["refquota"], CancellationToken.None)
+        );
     }
 
     [Fact]
@@ -143,10 +172,17 @@ public sealed class ZfsClientTests : IDisposable
     {
         _runner.OnZfs("get").Returns(ZfsFuseOutput.GetRecursive);
 
-        var children = await Client.GetChildrenAsync(DatasetName.Parse("data/k8s"), ["refquota"], CancellationToken.None);
+        var children = await Client.GetChildrenAsync(
+            DatasetName.Parse("data/k8s"),
+            ["refquota"],
+            CancellationToken.None
+        );
 
         Assert.Equal(["data/k8s/foreign", "data/k8s/pvc-1"], children.Select(c => c.Name));
-        Assert.Equal(["get", "-H", "-p", "-d", "1", "-o", "name,property,value,source", "refquota", "data/k8s"], _runner.Argv.Single());
+        Assert.Equal(
+            ["get", "-H", "-p", "-d", "1", "-o", "name,property,value,source", "refquota", "data/k8s"],
+            _runner.Argv.Single()
+        );
     }
 
     [Fact]
@@ -165,7 +201,9 @@ public sealed class ZfsClientTests : IDisposable
     {
         _runner.OnZfs("get").TimesOut();
 
-        var e = await Assert.ThrowsAsync<CommandTimeoutException>(() => Client.TryGetAsync(Volume, ["refquota"], CancellationToken.None));
+        var e = await Assert.ThrowsAsync<CommandTimeoutException>(() =>
+            Client.TryGetAsync(Volume, ["refquota"], CancellationToken.None)
+        );
 
         Assert.Equal(_options.CommandTimeout, e.Timeout);
         Assert.Equal("zfs", e.Command.Program);
@@ -213,7 +251,9 @@ public sealed class ZfsClientTests : IDisposable
     {
         _runner.OnZfs("set").Fails(ZfsFuseOutput.QuotaBelowUsage);
 
-        await Assert.ThrowsAsync<ZfsQuotaBelowUsageException>(() => Client.SetAsync(Volume, "refquota", "65536", CancellationToken.None));
+        await Assert.ThrowsAsync<ZfsQuotaBelowUsageException>(() =>
+            Client.SetAsync(Volume, "refquota", "65536", CancellationToken.None)
+        );
     }
 
     [Fact]
@@ -229,17 +269,26 @@ public sealed class ZfsClientTests : IDisposable
     {
         var inFlight = 0;
         var maxInFlight = 0;
-        _runner.OnZfs("create").Does(async (_, _) =>
-        {
-            var now = Interlocked.Increment(ref inFlight);
-            InterlockedMax(ref maxInFlight, now);
-            await Task.Delay(5);
-            Interlocked.Decrement(ref inFlight);
-            return new CommandResult(0, "", "", TimeSpan.FromMilliseconds(5));
-        });
+        _runner
+            .OnZfs("create")
+            .Does(
+                async (_, _) =>
+                {
+                    var now = Interlocked.Increment(ref inFlight);
+                    InterlockedMax(ref maxInFlight, now);
+                    await Task.Delay(5);
+                    Interlocked.Decrement(ref inFlight);
+                    return new CommandResult(0, "", "", TimeSpan.FromMilliseconds(5));
+                }
+            );
 
-        await Task.WhenAll(Enumerable.Range(0, 8).Select(i =>
-            Task.Run(() => Client.CreateAsync(DatasetName.Parse($"data/k8s/v{i}"), [], CancellationToken.None))));
+        await Task.WhenAll(
+            Enumerable
+                .Range(0, 8)
+                .Select(i =>
+                    Task.Run(() => Client.CreateAsync(DatasetName.Parse($"data/k8s/v{i}"), [], CancellationToken.None))
+                )
+        );
 
         Assert.Equal(1, maxInFlight);
         Assert.Equal(8, _runner.Calls.Count);
@@ -248,8 +297,8 @@ public sealed class ZfsClientTests : IDisposable
     private static void InterlockedMax(ref int target, int value)
     {
         int seen;
-        while ((seen = Volatile.Read(ref target)) < value && Interlocked.CompareExchange(ref target, value, seen) != seen)
-        {
-        }
+        while (
+            (seen = Volatile.Read(ref target)) < value && Interlocked.CompareExchange(ref target, value, seen) != seen
+        ) { }
     }
 }

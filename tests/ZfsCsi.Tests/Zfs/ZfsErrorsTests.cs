@@ -12,56 +12,134 @@ public sealed class ZfsErrorsTests
     private static CommandFailedException Classify(string stderr, int exitCode = 1) =>
         ZfsErrors.Classify(Command, new CommandResult(exitCode, "", stderr, TimeSpan.FromMilliseconds(3)));
 
-    public static TheoryData<string, Type, ErrorKind> KnownTexts() => new()
-    {
-        // docs/zfs.md, "Error texts": captured from zfs-fuse 0.7 on a development machine
-        { ZfsFuseOutput.DatasetAlreadyExists, typeof(DatasetExistsException), ErrorKind.AlreadyExists },
-        { ZfsFuseOutput.DatasetDoesNotExist, typeof(DatasetNotFoundException), ErrorKind.NotFound },
-        { ZfsFuseOutput.NoSuchPool, typeof(ZfsPoolUnavailableException), ErrorKind.Unavailable },
-        { ZfsFuseOutput.DatasetIsBusy, typeof(DatasetBusyException), ErrorKind.FailedPrecondition },
-        { ZfsFuseOutput.OutOfSpace, typeof(ZfsOutOfSpaceException), ErrorKind.OutOfSpace },
-        { ZfsFuseOutput.NameIsTooLong, typeof(ZfsInvalidArgumentException), ErrorKind.InvalidInput },
-        { ZfsFuseOutput.InvalidCharacter, typeof(ZfsInvalidArgumentException), ErrorKind.InvalidInput },
-        { ZfsFuseOutput.FilesystemHasChildren, typeof(DatasetHasDependentsException), ErrorKind.FailedPrecondition },
-        { ZfsFuseOutput.SnapshotHasDependentClones, typeof(DatasetHasDependentsException), ErrorKind.FailedPrecondition },
-        { ZfsFuseOutput.QuotaBelowUsage, typeof(ZfsQuotaBelowUsageException), ErrorKind.OutOfRange },
-        { ZfsFuseOutput.BadNumericValue, typeof(ZfsInvalidArgumentException), ErrorKind.InvalidInput },
-        { ZfsFuseOutput.InvalidProperty, typeof(ZfsInvalidArgumentException), ErrorKind.InvalidInput },
-        { ZfsFuseOutput.CompressionMustBeOneOf, typeof(ZfsInvalidArgumentException), ErrorKind.InvalidInput },
-        { ZfsFuseOutput.UseNoneToDisable, typeof(ZfsInvalidArgumentException), ErrorKind.InvalidInput },
-        { ZfsFuseOutput.RecordSizeMustBePowerOf2, typeof(ZfsInvalidArgumentException), ErrorKind.InvalidInput },
-        { ZfsFuseOutput.ReservationGreaterThanAvailable, typeof(ZfsOutOfSpaceException), ErrorKind.OutOfSpace },
-        { ZfsFuseOutput.ImportNoSuchPoolAvailable, typeof(ZfsPoolNotFoundForImportException), ErrorKind.Unavailable },
-        { ZfsFuseOutput.ImportInUseFromOtherSystem, typeof(ZfsPoolInUseElsewhereException), ErrorKind.FailedPrecondition },
-        { ZfsFuseOutput.ImportDeviceUnavailable, typeof(ZfsPoolUnavailableException), ErrorKind.Unavailable },
-        // OpenZFS 2.x variants
-        { "cannot open 'data/k8s/x': dataset does not exist\n", typeof(DatasetNotFoundException), ErrorKind.NotFound },
-        { "cannot destroy 'data/k8s/x': dataset is busy\n", typeof(DatasetBusyException), ErrorKind.FailedPrecondition },
-        { "cannot unmount '/data/k8s/x': pool or dataset is busy\n", typeof(DatasetBusyException), ErrorKind.FailedPrecondition },
-        { "cannot create 'data/k8s/x': out of space\n", typeof(ZfsOutOfSpaceException), ErrorKind.OutOfSpace },
-        { "cannot open 'x': no such pool 'x'\n", typeof(ZfsPoolUnavailableException), ErrorKind.Unavailable },
-        { "cannot create 'data/k8s/x': pool I/O is currently suspended\n", typeof(ZfsPoolUnavailableException), ErrorKind.Unavailable },
-        { "cannot open 'data': pool is currently unavailable\n", typeof(ZfsPoolUnavailableException), ErrorKind.Unavailable },
-        { "cannot set property for 'data/k8s/x': 'compression' must be one of 'on | off | lzjb | gzip | gzip-[1-9] | zle | lz4 | zstd | zstd-[1-19] | zstd-fast'\n", typeof(ZfsInvalidArgumentException), ErrorKind.InvalidInput },
-        { "cannot set property for 'data/k8s/x': size is less than current used or reserved space\n", typeof(ZfsQuotaBelowUsageException), ErrorKind.OutOfRange },
-        { "cannot destroy 'data/k8s/x': filesystem has children\nuse '-r' to destroy the following datasets:\ndata/k8s/x@s\n", typeof(DatasetHasDependentsException), ErrorKind.FailedPrecondition },
-        { "cannot destroy 'data/k8s/x@s': snapshot has dependent clones\nuse '-R' to destroy the following datasets:\ndata/k8s/c\n", typeof(DatasetHasDependentsException), ErrorKind.FailedPrecondition },
-        { "cannot set property for 'data/k8s/x': 'recordsize' must be power of 2 from 512B to 1M\n", typeof(ZfsInvalidArgumentException), ErrorKind.InvalidInput },
-        { "cannot set property for 'data/k8s/x': size is greater than available space\n", typeof(ZfsOutOfSpaceException), ErrorKind.OutOfSpace },
-        { "could not find any snapshots to destroy; check snapshot names.\n", typeof(DatasetNotFoundException), ErrorKind.NotFound },
-        { "cannot create 'data/k8s/x': 'used' is readonly\n", typeof(ZfsInvalidArgumentException), ErrorKind.InvalidInput },
-        // A user property value over 8 KiB, captured on OpenZFS 2.3.2 and zfs-fuse 0.7 (ZfsCommands/ZfsErrorCases)
-        { "cannot set property for 'data/k8s/x': property value too long\n", typeof(ZfsInvalidArgumentException), ErrorKind.InvalidInput },
-        { "internal error: Argument list too long\n", typeof(ZfsInvalidArgumentException), ErrorKind.InvalidInput },
-        // An import with a whole top-level disk gone, OpenZFS 2.3.2 (zfs-fuse: "… is currently unavailable")
-        { "cannot import 'data': no such pool or dataset\n", typeof(ZfsPoolUnavailableException), ErrorKind.Unavailable },
-        // (OpenZFS's "no such pool available" is word for word zfs-fuse's, above.)
+    public static TheoryData<string, Type, ErrorKind> KnownTexts() =>
+        new()
         {
-            "cannot import 'data': pool was previously in use from another system.\nLast accessed by debian (hostid=5eed0001) at Tue Dec  1 10:00:00 2026\n"
-            + "The pool can be imported, use 'zpool import -f' to import the pool.\n",
-            typeof(ZfsPoolInUseElsewhereException), ErrorKind.FailedPrecondition
-        },
-    };
+            // docs/zfs.md, "Error texts": captured from zfs-fuse 0.7 on a development machine
+            { ZfsFuseOutput.DatasetAlreadyExists, typeof(DatasetExistsException), ErrorKind.AlreadyExists },
+            { ZfsFuseOutput.DatasetDoesNotExist, typeof(DatasetNotFoundException), ErrorKind.NotFound },
+            { ZfsFuseOutput.NoSuchPool, typeof(ZfsPoolUnavailableException), ErrorKind.Unavailable },
+            { ZfsFuseOutput.DatasetIsBusy, typeof(DatasetBusyException), ErrorKind.FailedPrecondition },
+            { ZfsFuseOutput.OutOfSpace, typeof(ZfsOutOfSpaceException), ErrorKind.OutOfSpace },
+            { ZfsFuseOutput.NameIsTooLong, typeof(ZfsInvalidArgumentException), ErrorKind.InvalidInput },
+            { ZfsFuseOutput.InvalidCharacter, typeof(ZfsInvalidArgumentException), ErrorKind.InvalidInput },
+            {
+                ZfsFuseOutput.FilesystemHasChildren,
+                typeof(DatasetHasDependentsException),
+                ErrorKind.FailedPrecondition
+            },
+            {
+                ZfsFuseOutput.SnapshotHasDependentClones,
+                typeof(DatasetHasDependentsException),
+                ErrorKind.FailedPrecondition
+            },
+            { ZfsFuseOutput.QuotaBelowUsage, typeof(ZfsQuotaBelowUsageException), ErrorKind.OutOfRange },
+            { ZfsFuseOutput.BadNumericValue, typeof(ZfsInvalidArgumentException), ErrorKind.InvalidInput },
+            { ZfsFuseOutput.InvalidProperty, typeof(ZfsInvalidArgumentException), ErrorKind.InvalidInput },
+            { ZfsFuseOutput.CompressionMustBeOneOf, typeof(ZfsInvalidArgumentException), ErrorKind.InvalidInput },
+            { ZfsFuseOutput.UseNoneToDisable, typeof(ZfsInvalidArgumentException), ErrorKind.InvalidInput },
+            { ZfsFuseOutput.RecordSizeMustBePowerOf2, typeof(ZfsInvalidArgumentException), ErrorKind.InvalidInput },
+            { ZfsFuseOutput.ReservationGreaterThanAvailable, typeof(ZfsOutOfSpaceException), ErrorKind.OutOfSpace },
+            {
+                ZfsFuseOutput.ImportNoSuchPoolAvailable,
+                typeof(ZfsPoolNotFoundForImportException),
+                ErrorKind.Unavailable
+            },
+            {
+                ZfsFuseOutput.ImportInUseFromOtherSystem,
+                typeof(ZfsPoolInUseElsewhereException),
+                ErrorKind.FailedPrecondition
+            },
+            { ZfsFuseOutput.ImportDeviceUnavailable, typeof(ZfsPoolUnavailableException), ErrorKind.Unavailable },
+            // OpenZFS 2.x variants
+            {
+                "cannot open 'data/k8s/x': dataset does not exist\n",
+                typeof(DatasetNotFoundException),
+                ErrorKind.NotFound
+            },
+            {
+                "cannot destroy 'data/k8s/x': dataset is busy\n",
+                typeof(DatasetBusyException),
+                ErrorKind.FailedPrecondition
+            },
+            {
+                "cannot unmount '/data/k8s/x': pool or dataset is busy\n",
+                typeof(DatasetBusyException),
+                ErrorKind.FailedPrecondition
+            },
+            { "cannot create 'data/k8s/x': out of space\n", typeof(ZfsOutOfSpaceException), ErrorKind.OutOfSpace },
+            { "cannot open 'x': no such pool 'x'\n", typeof(ZfsPoolUnavailableException), ErrorKind.Unavailable },
+            {
+                "cannot create 'data/k8s/x': pool I/O is currently suspended\n",
+                typeof(ZfsPoolUnavailableException),
+                ErrorKind.Unavailable
+            },
+            {
+                "cannot open 'data': pool is currently unavailable\n",
+                typeof(ZfsPoolUnavailableException),
+                ErrorKind.Unavailable
+            },
+            {
+                "cannot set property for 'data/k8s/x': 'compression' must be one of 'on | off | lzjb | gzip | gzip-[1-9] | zle | lz4 | zstd | zstd-[1-19] | zstd-fast'\n",
+                typeof(ZfsInvalidArgumentException),
+                ErrorKind.InvalidInput
+            },
+            {
+                "cannot set property for 'data/k8s/x': size is less than current used or reserved space\n",
+                typeof(ZfsQuotaBelowUsageException),
+                ErrorKind.OutOfRange
+            },
+            {
+                "cannot destroy 'data/k8s/x': filesystem has children\nuse '-r' to destroy the following datasets:\ndata/k8s/x@s\n",
+                typeof(DatasetHasDependentsException),
+                ErrorKind.FailedPrecondition
+            },
+            {
+                "cannot destroy 'data/k8s/x@s': snapshot has dependent clones\nuse '-R' to destroy the following datasets:\ndata/k8s/c\n",
+                typeof(DatasetHasDependentsException),
+                ErrorKind.FailedPrecondition
+            },
+            {
+                "cannot set property for 'data/k8s/x': 'recordsize' must be power of 2 from 512B to 1M\n",
+                typeof(ZfsInvalidArgumentException),
+                ErrorKind.InvalidInput
+            },
+            {
+                "cannot set property for 'data/k8s/x': size is greater than available space\n",
+                typeof(ZfsOutOfSpaceException),
+                ErrorKind.OutOfSpace
+            },
+            {
+                "could not find any snapshots to destroy; check snapshot names.\n",
+                typeof(DatasetNotFoundException),
+                ErrorKind.NotFound
+            },
+            {
+                "cannot create 'data/k8s/x': 'used' is readonly\n",
+                typeof(ZfsInvalidArgumentException),
+                ErrorKind.InvalidInput
+            },
+            // A user property value over 8 KiB, captured on OpenZFS 2.3.2 and zfs-fuse 0.7 (ZfsCommands/ZfsErrorCases)
+            {
+                "cannot set property for 'data/k8s/x': property value too long\n",
+                typeof(ZfsInvalidArgumentException),
+                ErrorKind.InvalidInput
+            },
+            { "internal error: Argument list too long\n", typeof(ZfsInvalidArgumentException), ErrorKind.InvalidInput },
+            // An import with a whole top-level disk gone, OpenZFS 2.3.2 (zfs-fuse: "… is currently unavailable")
+            {
+                "cannot import 'data': no such pool or dataset\n",
+                typeof(ZfsPoolUnavailableException),
+                ErrorKind.Unavailable
+            },
+            // (OpenZFS's "no such pool available" is word for word zfs-fuse's, above.)
+            {
+                "cannot import 'data': pool was previously in use from another system.\nLast accessed by debian (hostid=5eed0001) at Tue Dec  1 10:00:00 2026\n"
+                    + "The pool can be imported, use 'zpool import -f' to import the pool.\n",
+                typeof(ZfsPoolInUseElsewhereException),
+                ErrorKind.FailedPrecondition
+            },
+        };
 
     [Theory]
     [MemberData(nameof(KnownTexts))]
@@ -87,7 +165,10 @@ public sealed class ZfsErrorsTests
     [InlineData("internal error: Invalid argument\n", 1)]
     [InlineData("zfs: symbol lookup error\n", 127)]
     [InlineData("", 2)]
-    public void Unknown_text_is_a_plain_internal_command_failure_that_keeps_argv_exit_code_and_stderr(string stderr, int exitCode)
+    public void Unknown_text_is_a_plain_internal_command_failure_that_keeps_argv_exit_code_and_stderr(
+        string stderr,
+        int exitCode
+    )
     {
         var e = Classify(stderr, exitCode);
 

@@ -13,7 +13,10 @@ public sealed class ZfsParserTests
         Assert.Equal(9, rows.Count);
         Assert.All(rows, r => Assert.Equal("data/k8s/pvc-1", r.Dataset));
         Assert.Equal(new ZfsProperty("data/k8s/pvc-1", "zfs-csi:name", "cHZjLTE", "local"), rows[0]);
-        Assert.Equal(new ZfsProperty("data/k8s/pvc-1", "mountpoint", "/tmp/data/k8s/pvc-1", "inherited from data"), rows[7]);
+        Assert.Equal(
+            new ZfsProperty("data/k8s/pvc-1", "mountpoint", "/tmp/data/k8s/pvc-1", "inherited from data"),
+            rows[7]
+        );
         Assert.Equal(new ZfsProperty("data/k8s/pvc-1", "mounted", "yes", "-"), rows[8]);
     }
 
@@ -61,7 +64,10 @@ public sealed class ZfsParserTests
     {
         var datasets = ZfsParser.GroupByDataset(ZfsParser.ParseGet(ZfsFuseOutput.GetRecursive));
 
-        Assert.Equal(["data/k8s", "data/k8s/foreign", "data/k8s/pvc-1", "data/k8s/pvc-1@snap1"], datasets.Select(d => d.Name));
+        Assert.Equal(
+            ["data/k8s", "data/k8s/foreign", "data/k8s/pvc-1", "data/k8s/pvc-1@snap1"],
+            datasets.Select(d => d.Name)
+        );
         var pvc = datasets[2];
         Assert.Equal("ready", pvc.LocalValue("zfs-csi:state"));
         Assert.Equal(1073741824, pvc.Bytes("refquota"));
@@ -71,7 +77,9 @@ public sealed class ZfsParserTests
     [Fact]
     public void A_snapshot_shows_its_datasets_markers_only_as_inherited()
     {
-        var snapshot = ZfsParser.GroupByDataset(ZfsParser.ParseGet(ZfsFuseOutput.GetRecursive)).Single(d => d.IsSnapshot);
+        var snapshot = ZfsParser
+            .GroupByDataset(ZfsParser.ParseGet(ZfsFuseOutput.GetRecursive))
+            .Single(d => d.IsSnapshot);
 
         Assert.Equal("cHZjLTE", snapshot.Value("zfs-csi:name"));
         Assert.Null(snapshot.LocalValue("zfs-csi:name"));
@@ -81,7 +89,9 @@ public sealed class ZfsParserTests
     [Fact]
     public void Capacity_rows_parse_whatever_order_zfs_prints_them_in()
     {
-        var datasets = ZfsParser.GroupByDataset(ZfsParser.ParseGet(ZfsFuseOutput.GetCapacity)).ToDictionary(d => d.Name);
+        var datasets = ZfsParser
+            .GroupByDataset(ZfsParser.ParseGet(ZfsFuseOutput.GetCapacity))
+            .ToDictionary(d => d.Name);
 
         Assert.Equal(913408, datasets["data"].Bytes("used"));
         Assert.Equal(94507008, datasets["data/k8s"].Bytes("available"));
@@ -92,7 +102,8 @@ public sealed class ZfsParserTests
     {
         // Captured: zfs get -H -p -o name,property,value,source used,available data data (a pool-root parent
         // makes GetCapacity name the same dataset twice).
-        const string output = "data\tused\t2793472\t-\ndata\tavailable\t487940096\t-\ndata\tused\t2793472\t-\ndata\tavailable\t487940096\t-\n";
+        const string output =
+            "data\tused\t2793472\t-\ndata\tavailable\t487940096\t-\ndata\tused\t2793472\t-\ndata\tavailable\t487940096\t-\n";
 
         var dataset = Assert.Single(ZfsParser.GroupByDataset(ZfsParser.ParseGet(output)));
 
@@ -146,7 +157,10 @@ public sealed class ZfsParserTests
     {
         var health = ZfsParser.ParsePoolHealth("data\tDEGRADED\nold\tFAULTED\ngone\tUNAVAIL\nhung\tSUSPENDED\n");
 
-        Assert.Equal(["DEGRADED", "FAULTED", "UNAVAIL", "SUSPENDED"], new[] { "data", "old", "gone", "hung" }.Select(p => health[p]));
+        Assert.Equal(
+            ["DEGRADED", "FAULTED", "UNAVAIL", "SUSPENDED"],
+            new[] { "data", "old", "gone", "hung" }.Select(p => health[p])
+        );
     }
 
     [Fact]
@@ -159,7 +173,8 @@ public sealed class ZfsParserTests
     public void The_names_a_get_reports_missing_are_read_from_its_stderr()
     {
         // Captured from zfs-fuse 0.7 (OpenZFS 2.3 prints the same lines: tests/…/ZfsCommands).
-        const string stderr = "cannot open 'expool/a@nope': dataset does not exist\ncannot open 'expool/b': dataset does not exist\n";
+        const string stderr =
+            "cannot open 'expool/a@nope': dataset does not exist\ncannot open 'expool/b': dataset does not exist\n";
 
         Assert.Equal(new HashSet<string> { "expool/a@nope", "expool/b" }, ZfsParser.ParseMissingNames(stderr));
     }

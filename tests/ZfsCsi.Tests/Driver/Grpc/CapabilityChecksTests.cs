@@ -8,11 +8,12 @@ namespace ZfsCsi.Tests.Driver.Grpc;
 
 public sealed class CapabilityChecksTests
 {
-    private static VolumeCapability Mount(Mode mode, string fsType = "") => new()
-    {
-        Mount = new VolumeCapability.Types.MountVolume { FsType = fsType },
-        AccessMode = new VolumeCapability.Types.AccessMode { Mode = mode },
-    };
+    private static VolumeCapability Mount(Mode mode, string fsType = "") =>
+        new()
+        {
+            Mount = new VolumeCapability.Types.MountVolume { FsType = fsType },
+            AccessMode = new VolumeCapability.Types.AccessMode { Mode = mode },
+        };
 
     public static TheoryData<Mode> DefinedModes() => [.. Enum.GetValues<Mode>().Where(m => m != Mode.Unknown)];
 
@@ -42,7 +43,9 @@ public sealed class CapabilityChecksTests
         var why = CapabilityChecks.Unsupported(Mount(Mode.SingleNodeWriter, fsType));
 
         Assert.Contains("fs_type", why);
-        Assert.Throws<InvalidInputException>(() => CapabilityChecks.RequireSupported(Mount(Mode.SingleNodeWriter, fsType)));
+        Assert.Throws<InvalidInputException>(() =>
+            CapabilityChecks.RequireSupported(Mount(Mode.SingleNodeWriter, fsType))
+        );
     }
 
     [Fact]
@@ -61,7 +64,10 @@ public sealed class CapabilityChecksTests
     [Fact]
     public void A_capability_without_access_type_is_refused()
     {
-        var none = new VolumeCapability { AccessMode = new VolumeCapability.Types.AccessMode { Mode = Mode.SingleNodeWriter } };
+        var none = new VolumeCapability
+        {
+            AccessMode = new VolumeCapability.Types.AccessMode { Mode = Mode.SingleNodeWriter },
+        };
 
         Assert.Contains("access type", CapabilityChecks.Unsupported(none));
     }
@@ -90,7 +96,9 @@ public sealed class CapabilityChecksTests
     [Fact]
     public void An_empty_capability_list_is_refused()
     {
-        var e = Assert.Throws<InvalidInputException>(() => CapabilityChecks.RequireSupported(new RepeatedField<VolumeCapability>()));
+        var e = Assert.Throws<InvalidInputException>(() =>
+            CapabilityChecks.RequireSupported(new RepeatedField<VolumeCapability>())
+        );
 
         Assert.Contains("volume_capabilities", e.Message);
     }
@@ -98,7 +106,11 @@ public sealed class CapabilityChecksTests
     [Fact]
     public void One_unsupported_capability_in_a_list_refuses_the_list()
     {
-        var list = new RepeatedField<VolumeCapability> { Mount(Mode.SingleNodeWriter), Mount(Mode.MultiNodeMultiWriter, "ext4") };
+        var list = new RepeatedField<VolumeCapability>
+        {
+            Mount(Mode.SingleNodeWriter),
+            Mount(Mode.MultiNodeMultiWriter, "ext4"),
+        };
 
         Assert.Throws<InvalidInputException>(() => CapabilityChecks.RequireSupported(list));
     }

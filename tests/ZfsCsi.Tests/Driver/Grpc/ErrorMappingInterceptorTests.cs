@@ -15,22 +15,28 @@ public sealed class ErrorMappingInterceptorTests
     private ErrorMappingInterceptor Interceptor => new(_sink.CreateLogger());
 
     private async Task<RpcException> CallThrowing(Exception exception, ServerCallContext? context = null) =>
-        await Assert.ThrowsAsync<RpcException>(() => Interceptor.UnaryServerHandler<CreateVolumeRequest, CreateVolumeResponse>(
-            new CreateVolumeRequest { Name = "pvc-1" }, context ?? new TestServerCallContext(), (_, _) => throw exception));
+        await Assert.ThrowsAsync<RpcException>(() =>
+            Interceptor.UnaryServerHandler<CreateVolumeRequest, CreateVolumeResponse>(
+                new CreateVolumeRequest { Name = "pvc-1" },
+                context ?? new TestServerCallContext(),
+                (_, _) => throw exception
+            )
+        );
 
-    public static TheoryData<ErrorKind, StatusCode> Kinds() => new()
-    {
-        { ErrorKind.Internal, StatusCode.Internal },
-        { ErrorKind.InvalidInput, StatusCode.InvalidArgument },
-        { ErrorKind.NotFound, StatusCode.NotFound },
-        { ErrorKind.AlreadyExists, StatusCode.AlreadyExists },
-        { ErrorKind.OutOfSpace, StatusCode.ResourceExhausted },
-        { ErrorKind.OutOfRange, StatusCode.OutOfRange },
-        { ErrorKind.FailedPrecondition, StatusCode.FailedPrecondition },
-        { ErrorKind.Aborted, StatusCode.Aborted },
-        { ErrorKind.Unavailable, StatusCode.Unavailable },
-        { ErrorKind.Timeout, StatusCode.DeadlineExceeded },
-    };
+    public static TheoryData<ErrorKind, StatusCode> Kinds() =>
+        new()
+        {
+            { ErrorKind.Internal, StatusCode.Internal },
+            { ErrorKind.InvalidInput, StatusCode.InvalidArgument },
+            { ErrorKind.NotFound, StatusCode.NotFound },
+            { ErrorKind.AlreadyExists, StatusCode.AlreadyExists },
+            { ErrorKind.OutOfSpace, StatusCode.ResourceExhausted },
+            { ErrorKind.OutOfRange, StatusCode.OutOfRange },
+            { ErrorKind.FailedPrecondition, StatusCode.FailedPrecondition },
+            { ErrorKind.Aborted, StatusCode.Aborted },
+            { ErrorKind.Unavailable, StatusCode.Unavailable },
+            { ErrorKind.Timeout, StatusCode.DeadlineExceeded },
+        };
 
     [Theory]
     [MemberData(nameof(Kinds))]
@@ -49,8 +55,12 @@ public sealed class ErrorMappingInterceptorTests
         var tested = Kinds().Select(row => (ErrorKind)row[0]).ToHashSet();
 
         Assert.Equal(Enum.GetValues<ErrorKind>().ToHashSet(), tested);
-        Assert.All(Enum.GetValues<ErrorKind>(), k => Assert.NotEqual(StatusCode.Unknown, ErrorMappingInterceptor.StatusFor(k)));
-        Assert.All(Enum.GetValues<ErrorKind>(), k => Assert.NotEqual(StatusCode.OK, ErrorMappingInterceptor.StatusFor(k)));
+        Assert.All(Enum.GetValues<ErrorKind>(), k =>
+            Assert.NotEqual(StatusCode.Unknown, ErrorMappingInterceptor.StatusFor(k))
+        );
+        Assert.All(Enum.GetValues<ErrorKind>(), k =>
+            Assert.NotEqual(StatusCode.OK, ErrorMappingInterceptor.StatusFor(k))
+        );
     }
 
     public static TheoryData<Exception, StatusCode> TypedExceptions()
@@ -116,7 +126,10 @@ public sealed class ErrorMappingInterceptorTests
         using var cts = new CancellationTokenSource();
         await cts.CancelAsync();
 
-        var e = await CallThrowing(new OperationCanceledException(cts.Token), new TestServerCallContext(cancellationToken: cts.Token));
+        var e = await CallThrowing(
+            new OperationCanceledException(cts.Token),
+            new TestServerCallContext(cancellationToken: cts.Token)
+        );
 
         Assert.Equal(StatusCode.Cancelled, e.StatusCode);
     }
@@ -135,7 +148,10 @@ public sealed class ErrorMappingInterceptorTests
         var response = new CreateVolumeResponse { Volume = new Volume { VolumeId = "data/k8s/pvc-1" } };
 
         var result = await Interceptor.UnaryServerHandler<CreateVolumeRequest, CreateVolumeResponse>(
-            new CreateVolumeRequest(), new TestServerCallContext(), (_, _) => Task.FromResult(response));
+            new CreateVolumeRequest(),
+            new TestServerCallContext(),
+            (_, _) => Task.FromResult(response)
+        );
 
         Assert.Same(response, result);
     }
@@ -143,8 +159,13 @@ public sealed class ErrorMappingInterceptorTests
     [Fact]
     public async Task An_exception_thrown_before_the_first_await_is_mapped_too()
     {
-        var e = await Assert.ThrowsAsync<RpcException>(() => Interceptor.UnaryServerHandler<CreateVolumeRequest, CreateVolumeResponse>(
-            new CreateVolumeRequest(), new TestServerCallContext(), (_, _) => throw new NotFoundException("sync")));
+        var e = await Assert.ThrowsAsync<RpcException>(() =>
+            Interceptor.UnaryServerHandler<CreateVolumeRequest, CreateVolumeResponse>(
+                new CreateVolumeRequest(),
+                new TestServerCallContext(),
+                (_, _) => throw new NotFoundException("sync")
+            )
+        );
 
         Assert.Equal(StatusCode.NotFound, e.StatusCode);
     }

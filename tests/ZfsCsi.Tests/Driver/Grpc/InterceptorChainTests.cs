@@ -19,13 +19,18 @@ public sealed class InterceptorChainTests
         var logging = new RpcLoggingInterceptor(logger);
         var context = new TestServerCallContext();
         return logging.UnaryServerHandler<CreateVolumeRequest, CreateVolumeResponse>(
-            new CreateVolumeRequest { Name = "pvc-1" }, context, (r, c) => mapping.UnaryServerHandler(r, c, service));
+            new CreateVolumeRequest { Name = "pvc-1" },
+            context,
+            (r, c) => mapping.UnaryServerHandler(r, c, service)
+        );
     }
 
     [Fact]
     public async Task A_domain_failure_is_logged_once_with_its_mapped_status()
     {
-        var e = await Assert.ThrowsAsync<RpcException>(() => Call((_, _) => throw new AlreadyExistsException("exists with other parameters")));
+        var e = await Assert.ThrowsAsync<RpcException>(() =>
+            Call((_, _) => throw new AlreadyExistsException("exists with other parameters"))
+        );
 
         Assert.Equal(StatusCode.AlreadyExists, e.StatusCode);
         var logged = Assert.Single(_sink.Events);
@@ -40,6 +45,9 @@ public sealed class InterceptorChainTests
 
         Assert.Equal(2, _sink.Events.Count);
         Assert.Contains(_sink.Events, e => e.Level == LogEventLevel.Error && e.Exception is InvalidOperationException);
-        Assert.Contains(_sink.Events, e => e.Properties.TryGetValue("StatusCode", out var code) && Equals(((ScalarValue)code).Value, StatusCode.Internal));
+        Assert.Contains(_sink.Events, e =>
+            e.Properties.TryGetValue("StatusCode", out var code)
+            && Equals(((ScalarValue)code).Value, StatusCode.Internal)
+        );
     }
 }

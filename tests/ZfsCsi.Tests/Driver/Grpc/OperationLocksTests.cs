@@ -50,18 +50,26 @@ public sealed class OperationLocksTests
     public async Task Of_100_parallel_acquirers_of_one_key_exactly_one_wins()
     {
         using var start = new Barrier(100);
-        var tasks = Enumerable.Range(0, 100).Select(_ => Task.Factory.StartNew(() =>
-        {
-            start.SignalAndWait();
-            try
-            {
-                return _locks.Acquire("data/k8s/pvc-1");
-            }
-            catch (OperationPendingException)
-            {
-                return null;
-            }
-        }, TaskCreationOptions.LongRunning)).ToArray();
+        var tasks = Enumerable
+            .Range(0, 100)
+            .Select(_ =>
+                Task.Factory.StartNew(
+                    () =>
+                    {
+                        start.SignalAndWait();
+                        try
+                        {
+                            return _locks.Acquire("data/k8s/pvc-1");
+                        }
+                        catch (OperationPendingException)
+                        {
+                            return null;
+                        }
+                    },
+                    TaskCreationOptions.LongRunning
+                )
+            )
+            .ToArray();
 
         var results = await Task.WhenAll(tasks);
 

@@ -37,7 +37,10 @@ public sealed class CreatingGraceOptionsTests
     [InlineData("31536001")]
     public void A_bad_or_too_short_grace_is_refused_with_a_message(string value)
     {
-        Assert.Contains("--creating-grace", Assert.Throws<OptionsException>(() => Parse("--creating-grace", value)).Message);
+        Assert.Contains(
+            "--creating-grace",
+            Assert.Throws<OptionsException>(() => Parse("--creating-grace", value)).Message
+        );
     }
 
     [Fact]
@@ -58,7 +61,10 @@ public sealed class CreatingGraceOptionsTests
         Assert.Contains("--creating-grace", e.Message);
         Assert.Contains("--zfs-timeout", e.Message);
         Assert.Contains("2410", e.Message);
-        Assert.Equal(TimeSpan.FromSeconds(2410), Parse("--zfs-timeout", "60", "--creating-grace", "2410").Volumes.CreatingGrace);
+        Assert.Equal(
+            TimeSpan.FromSeconds(2410),
+            Parse("--zfs-timeout", "60", "--creating-grace", "2410").Volumes.CreatingGrace
+        );
     }
 
     [Fact]
@@ -100,6 +106,9 @@ public sealed class CreatingGraceOptionsTests
     [InlineData("often")]
     public void A_sweep_interval_outside_0_or_10_to_86400_seconds_is_refused(string value)
     {
-        Assert.Contains("--sweep-interval", Assert.Throws<OptionsException>(() => Parse("--sweep-interval", value)).Message);
+        Assert.Contains(
+            "--sweep-interval",
+            Assert.Throws<OptionsException>(() => Parse("--sweep-interval", value)).Message
+        );
     }
 }

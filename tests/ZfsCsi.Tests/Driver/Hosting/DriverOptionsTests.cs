@@ -6,7 +6,8 @@ namespace ZfsCsi.Tests.Driver.Hosting;
 
 public sealed class DriverOptionsTests
 {
-    private static OptionsException Refused(params string[] args) => Assert.Throws<OptionsException>(() => DriverOptions.Parse(args));
+    private static OptionsException Refused(params string[] args) =>
+        Assert.Throws<OptionsException>(() => DriverOptions.Parse(args));
 
     [Fact]
     public void Defaults_need_only_a_node_id()
@@ -29,11 +30,22 @@ public sealed class DriverOptionsTests
     [Fact]
     public void Every_flag_is_read_in_both_spellings()
     {
-        var o = DriverOptions.Parse(
-        [
-            "--endpoint=unix:///var/lib/kubelet/plugins/zfs.csi.dev/csi.sock", "--node-id", "bob", "--mode=controller",
-            "--driver-name", "zfs.example.org", "--parent-dataset=tank/k8s", "--zfs", "/sbin/zfs", "--zpool=/sbin/zpool",
-            "--zfs-timeout", "2.5", "--mount-lock-file=", "--log-format", "json",
+        var o = DriverOptions.Parse([
+            "--endpoint=unix:///var/lib/kubelet/plugins/zfs.csi.dev/csi.sock",
+            "--node-id",
+            "bob",
+            "--mode=controller",
+            "--driver-name",
+            "zfs.example.org",
+            "--parent-dataset=tank/k8s",
+            "--zfs",
+            "/sbin/zfs",
+            "--zpool=/sbin/zpool",
+            "--zfs-timeout",
+            "2.5",
+            "--mount-lock-file=",
+            "--log-format",
+            "json",
         ]);
 
         Assert.Equal("/var/lib/kubelet/plugins/zfs.csi.dev/csi.sock", o.SocketPath);
@@ -203,7 +215,10 @@ public sealed class DriverOptionsTests
     [InlineData("86400", 86_400_000)]
     public void A_sane_zfs_timeout_is_accepted(string value, long milliseconds)
     {
-        Assert.Equal(TimeSpan.FromMilliseconds(milliseconds), DriverOptions.Parse(["--mode", "controller", "--zfs-timeout", value]).Zfs.CommandTimeout);
+        Assert.Equal(
+            TimeSpan.FromMilliseconds(milliseconds),
+            DriverOptions.Parse(["--mode", "controller", "--zfs-timeout", value]).Zfs.CommandTimeout
+        );
     }
 
     [Theory]
@@ -226,7 +241,21 @@ public sealed class DriverOptionsTests
     [Fact]
     public void The_usage_names_every_flag_the_parser_knows()
     {
-        foreach (var flag in new[] { "--endpoint", "--nodeid", "--mode", "--driver-name", "--parent-dataset", "--zfs ", "--zpool", "--zfs-timeout", "--mount-lock-file", "--log-format" })
+        foreach (
+            var flag in new[]
+            {
+                "--endpoint",
+                "--nodeid",
+                "--mode",
+                "--driver-name",
+                "--parent-dataset",
+                "--zfs ",
+                "--zpool",
+                "--zfs-timeout",
+                "--mount-lock-file",
+                "--log-format",
+            }
+        )
         {
             Assert.Contains(flag, DriverOptions.Usage);
         }

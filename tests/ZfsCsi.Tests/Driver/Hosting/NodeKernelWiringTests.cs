@@ -11,7 +11,14 @@ public sealed class NodeKernelWiringTests
     [Fact]
     public async Task The_node_plugin_is_built_on_the_real_kernel()
     {
-        var options = DriverOptions.Parse(["--mode", "node", "--nodeid", "n", "--endpoint", $"unix:///tmp/zfs-csi-unit-{Guid.NewGuid():N}.sock"]);
+        var options = DriverOptions.Parse([
+            "--mode",
+            "node",
+            "--nodeid",
+            "n",
+            "--endpoint",
+            $"unix:///tmp/zfs-csi-unit-{Guid.NewGuid():N}.sock",
+        ]);
         await using var app = DriverHost.Build(options, new LoggerConfiguration().CreateLogger());
 
         var kernel = app.Services.GetRequiredService<INodeKernel>();

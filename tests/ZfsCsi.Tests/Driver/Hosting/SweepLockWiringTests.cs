@@ -18,14 +18,27 @@ public sealed class SweepLockWiringTests
     public async Task The_sweep_skips_a_half_made_volume_while_a_service_holds_its_lock()
     {
         var runner = new FakeCommandRunner();
-        var halfMade = Row(Parent, "name", Parent, "-")
+        var halfMade =
+            Row(Parent, "name", Parent, "-")
             + VolumeRows(Dataset, "pvc-1", state: Markers.StateCreating, refquota: 8 << 20)
             + Row(Dataset, "creation", "1", "-");
-        runner.OnZfs(GetInventory(Parent)).Returns(halfMade).Returns(halfMade).Returns(Row(Parent, "name", Parent, "-"));
-        runner.OnZfs("get", "-H", "-p", "-o", Columns, "zfs-csi:name,zfs-csi:state,creation", Dataset).Returns(halfMade);
+        runner
+            .OnZfs(GetInventory(Parent))
+            .Returns(halfMade)
+            .Returns(halfMade)
+            .Returns(Row(Parent, "name", Parent, "-"));
+        runner
+            .OnZfs("get", "-H", "-p", "-o", Columns, "zfs-csi:name,zfs-csi:state,creation", Dataset)
+            .Returns(halfMade);
         runner.OnZfs("unmount").Returns();
         runner.OnZfs("destroy").Returns();
-        var options = DriverOptions.Parse(["--mode", "controller", "--endpoint", $"unix:///tmp/zfs-csi-unit-{Guid.NewGuid():N}.sock", "--mount-lock-file="]);
+        var options = DriverOptions.Parse([
+            "--mode",
+            "controller",
+            "--endpoint",
+            $"unix:///tmp/zfs-csi-unit-{Guid.NewGuid():N}.sock",
+            "--mount-lock-file=",
+        ]);
         await using var app = DriverHost.Build(options, new LoggerConfiguration().CreateLogger(), runner);
         var volumes = app.Services.GetRequiredService<VolumeManager>();
         var locks = app.Services.GetRequiredService<OperationLocks>();

@@ -2,12 +2,12 @@ using Csi.V1;
 using Serilog;
 using ZfsCsi.Core.Errors;
 using ZfsCsi.Core.Volumes;
-using DomainRange = ZfsCsi.Core.Volumes.CapacityRange;
 using ZfsCsi.Core.Zfs;
 using ZfsCsi.Driver.Grpc;
 using ZfsCsi.Driver.Services;
 using ZfsCsi.Tests.Fakes;
 using static ZfsCsi.Tests.Fakes.ZfsScript;
+using DomainRange = ZfsCsi.Core.Volumes.CapacityRange;
 using Mode = Csi.V1.VolumeCapability.Types.AccessMode.Types.Mode;
 using RpcType = Csi.V1.ControllerServiceCapability.Types.RPC.Types.Type;
 
@@ -29,7 +29,12 @@ public sealed class ControllerServiceTests : IDisposable
         {
             var zfs = new ZfsClient(_runner, new ZfsOptions(), _mounts);
             var logger = new LoggerConfiguration().CreateLogger();
-            var volumes = new VolumeManager(zfs, new VolumeOptions { ParentDataset = "data/k8s" }, logger, new SweepRequests());
+            var volumes = new VolumeManager(
+                zfs,
+                new VolumeOptions { ParentDataset = "data/k8s" },
+                logger,
+                new SweepRequests()
+            );
             return new ControllerService(volumes, new Core.Snapshots.SnapshotManager(zfs, volumes, logger), _locks);
         }
     }
@@ -42,15 +47,20 @@ public sealed class ControllerServiceTests : IDisposable
         _mountpoint.Delete(recursive: true);
     }
 
-    private static VolumeCapability Mount(Mode mode = Mode.SingleNodeWriter) => new()
-    {
-        Mount = new VolumeCapability.Types.MountVolume(),
-        AccessMode = new VolumeCapability.Types.AccessMode { Mode = mode },
-    };
+    private static VolumeCapability Mount(Mode mode = Mode.SingleNodeWriter) =>
+        new()
+        {
+            Mount = new VolumeCapability.Types.MountVolume(),
+            AccessMode = new VolumeCapability.Types.AccessMode { Mode = mode },
+        };
 
     private static CreateVolumeRequest Create(string name = Name)
     {
-        var request = new CreateVolumeRequest { Name = name, CapacityRange = new Csi.V1.CapacityRange { RequiredBytes = DomainRange.GiB } };
+        var request = new CreateVolumeRequest
+        {
+            Name = name,
+            CapacityRange = new Csi.V1.CapacityRange { RequiredBytes = DomainRange.GiB },
+        };
         request.VolumeCapabilities.Add(Mount());
         return request;
     }
@@ -58,39 +68,84 @@ public sealed class ControllerServiceTests : IDisposable
     private string Ready(string dataset = Dataset, long refquota = DomainRange.GiB) =>
         VolumeRows(dataset, Name, refquota: refquota, mountpoint: _mountpoint.FullName);
 
-    public static TheoryData<string, Action<CreateVolumeRequest>> BadCreates() => new()
-    {
-        { "no name", r => r.Name = "" },
-        { "no capabilities", r => r.VolumeCapabilities.Clear() },
-        { "block", r => r.VolumeCapabilities[0] = new VolumeCapability { Block = new(), AccessMode = new() { Mode = Mode.SingleNodeWriter } } },
-        { "ext4", r => r.VolumeCapabilities[0].Mount.FsType = "ext4" },
-        { "unknown parameter", r => r.Parameters.Add("fstype", "ext4") },
-        { "bad parameter value", r => r.Parameters.Add("compression", "fast") },
-        { "empty content source", r => r.VolumeContentSource = new VolumeContentSource() },
-        { "negative capacity", r => r.CapacityRange.RequiredBytes = -1 },
-        { "limit below required", r => r.CapacityRange.LimitBytes = 1 },
-        { "name over 128 bytes", r => r.Name = new string('x', 129) },
-        { "no name, from a snapshot that does not exist", r => { r.Name = ""; r.VolumeContentSource = FromSnapshot("data/k8s/pvc-gone@snap-gone"); } },
-        { "no capabilities, from a volume that does not exist", r => { r.VolumeCapabilities.Clear(); r.VolumeContentSource = FromVolume("data/k8s/pvc-gone"); } },
-        { "name over 128 bytes, from a volume that does not exist", r => { r.Name = new string('x', 129); r.VolumeContentSource = FromVolume("data/k8s/pvc-gone"); } },
-        { "unknown mutable parameter", r => r.MutableParameters.Add("iops", "3000") },
-        { "immutable mutable parameter", r => r.MutableParameters.Add("property.casesensitivity", "mixed") },
-        { "bad mutable value", r => r.MutableParameters.Add("recordsize", "100K") },
-        { "the same key as parameter and mutable parameter", r => { r.Parameters.Add("compression", "on"); r.MutableParameters.Add("compression", "gzip"); } },
-        { "one ZFS property as parameter and as mutable parameter", r => { r.Parameters.Add("property.compression", "on"); r.MutableParameters.Add("compression", "on"); } },
-    };
+    public static TheoryData<string, Action<CreateVolumeRequest>> BadCreates() =>
+        new()
+        {
+            { "no name", r => r.Name = "" },
+            { "no capabilities", r => r.VolumeCapabilities.Clear() },
+            {
+                "block",
+                r =>
+                    r.VolumeCapabilities[0] = new VolumeCapability
+                    {
+                        Block = new(),
+                        AccessMode = new() { Mode = Mode.SingleNodeWriter },
+                    }
+            },
+            { "ext4", r => r.VolumeCapabilities[0].Mount.FsType = "ext4" },
+            { "unknown parameter", r => r.Parameters.Add("fstype", "ext4") },
+            { "bad parameter value", r => r.Parameters.Add("compression", "fast") },
+            { "empty content source", r => r.VolumeContentSource = new VolumeContentSource() },
+            { "negative capacity", r => r.CapacityRange.RequiredBytes = -1 },
+            { "limit below required", r => r.CapacityRange.LimitBytes = 1 },
+            { "name over 128 bytes", r => r.Name = new string('x', 129) },
+            {
+                "no name, from a snapshot that does not exist",
+                r =>
+                {
+                    r.Name = "";
+                    r.VolumeContentSource = FromSnapshot("data/k8s/pvc-gone@snap-gone");
+                }
+            },
+            {
+                "no capabilities, from a volume that does not exist",
+                r =>
+                {
+                    r.VolumeCapabilities.Clear();
+                    r.VolumeContentSource = FromVolume("data/k8s/pvc-gone");
+                }
+            },
+            {
+                "name over 128 bytes, from a volume that does not exist",
+                r =>
+                {
+                    r.Name = new string('x', 129);
+                    r.VolumeContentSource = FromVolume("data/k8s/pvc-gone");
+                }
+            },
+            { "unknown mutable parameter", r => r.MutableParameters.Add("iops", "3000") },
+            { "immutable mutable parameter", r => r.MutableParameters.Add("property.casesensitivity", "mixed") },
+            { "bad mutable value", r => r.MutableParameters.Add("recordsize", "100K") },
+            {
+                "the same key as parameter and mutable parameter",
+                r =>
+                {
+                    r.Parameters.Add("compression", "on");
+                    r.MutableParameters.Add("compression", "gzip");
+                }
+            },
+            {
+                "one ZFS property as parameter and as mutable parameter",
+                r =>
+                {
+                    r.Parameters.Add("property.compression", "on");
+                    r.MutableParameters.Add("compression", "on");
+                }
+            },
+        };
 
-    public static TheoryData<string, ControllerModifyVolumeRequest> BadModifies() => new()
-    {
-        { "no volume id", Modify("", ("compression", "on")) },
-        { "no mutable parameters", Modify(Dataset) },
-        { "unknown key", Modify(Dataset, ("iops", "3000")) },
-        { "a StorageClass-only key ZFS fixes at creation", Modify(Dataset, ("property.utf8only", "on")) },
-        { "encryption", Modify(Dataset, ("property.encryption", "on")) },
-        { "a property the driver manages", Modify(Dataset, ("property.mountpoint", "/x")) },
-        { "a bad value", Modify(Dataset, ("provisioning", "fat")) },
-        { "one ZFS property twice", Modify(Dataset, ("atime", "on"), ("property.atime", "off")) },
-    };
+    public static TheoryData<string, ControllerModifyVolumeRequest> BadModifies() =>
+        new()
+        {
+            { "no volume id", Modify("", ("compression", "on")) },
+            { "no mutable parameters", Modify(Dataset) },
+            { "unknown key", Modify(Dataset, ("iops", "3000")) },
+            { "a StorageClass-only key ZFS fixes at creation", Modify(Dataset, ("property.utf8only", "on")) },
+            { "encryption", Modify(Dataset, ("property.encryption", "on")) },
+            { "a property the driver manages", Modify(Dataset, ("property.mountpoint", "/x")) },
+            { "a bad value", Modify(Dataset, ("provisioning", "fat")) },
+            { "one ZFS property twice", Modify(Dataset, ("atime", "on"), ("property.atime", "off")) },
+        };
 
     private static ControllerModifyVolumeRequest Modify(string id, params (string Key, string Value)[] parameters)
     {
@@ -104,7 +159,10 @@ public sealed class ControllerServiceTests : IDisposable
 
     [Theory]
     [MemberData(nameof(BadModifies))]
-    public async Task A_bad_modify_is_invalid_argument_while_the_volume_is_busy_and_runs_nothing(string why, ControllerModifyVolumeRequest request)
+    public async Task A_bad_modify_is_invalid_argument_while_the_volume_is_busy_and_runs_nothing(
+        string why,
+        ControllerModifyVolumeRequest request
+    )
     {
         using var busy = _locks.TryAcquire(Dataset);
 
@@ -119,7 +177,9 @@ public sealed class ControllerServiceTests : IDisposable
     {
         using var held = _locks.Acquire(Dataset);
 
-        await Assert.ThrowsAsync<OperationPendingException>(() => Service.ControllerModifyVolume(Modify(Dataset, ("compression", "on")), Context));
+        await Assert.ThrowsAsync<OperationPendingException>(() =>
+            Service.ControllerModifyVolume(Modify(Dataset, ("compression", "on")), Context)
+        );
 
         Assert.Empty(_runner.Calls);
     }
@@ -127,7 +187,9 @@ public sealed class ControllerServiceTests : IDisposable
     [Fact]
     public async Task A_modify_of_an_id_that_is_not_ours_is_not_found_and_runs_nothing()
     {
-        await Assert.ThrowsAsync<NotFoundException>(() => Service.ControllerModifyVolume(Modify("other/pool/x", ("compression", "on")), Context));
+        await Assert.ThrowsAsync<NotFoundException>(() =>
+            Service.ControllerModifyVolume(Modify("other/pool/x", ("compression", "on")), Context)
+        );
 
         Assert.Empty(_runner.Calls);
     }
@@ -159,13 +221,18 @@ public sealed class ControllerServiceTests : IDisposable
         Assert.Contains("StorageClass", response.Message, StringComparison.Ordinal);
     }
 
-    private static VolumeContentSource FromSnapshot(string id) => new() { Snapshot = new VolumeContentSource.Types.SnapshotSource { SnapshotId = id } };
+    private static VolumeContentSource FromSnapshot(string id) =>
+        new() { Snapshot = new VolumeContentSource.Types.SnapshotSource { SnapshotId = id } };
 
-    private static VolumeContentSource FromVolume(string id) => new() { Volume = new VolumeContentSource.Types.VolumeSource { VolumeId = id } };
+    private static VolumeContentSource FromVolume(string id) =>
+        new() { Volume = new VolumeContentSource.Types.VolumeSource { VolumeId = id } };
 
     [Theory]
     [MemberData(nameof(BadCreates))]
-    public async Task A_bad_create_request_is_invalid_argument_even_while_its_name_and_source_are_busy(string why, Action<CreateVolumeRequest> spoil)
+    public async Task A_bad_create_request_is_invalid_argument_even_while_its_name_and_source_are_busy(
+        string why,
+        Action<CreateVolumeRequest> spoil
+    )
     {
         // Every check comes before the locks: a bad request is never told to retry (ABORTED).
         var request = Create();
@@ -182,7 +249,10 @@ public sealed class ControllerServiceTests : IDisposable
 
     [Theory]
     [MemberData(nameof(BadCreates))]
-    public async Task A_bad_create_request_is_invalid_argument_and_runs_nothing(string why, Action<CreateVolumeRequest> spoil)
+    public async Task A_bad_create_request_is_invalid_argument_and_runs_nothing(
+        string why,
+        Action<CreateVolumeRequest> spoil
+    )
     {
         var request = Create();
         spoil(request);
@@ -256,53 +326,96 @@ public sealed class ControllerServiceTests : IDisposable
     {
         using var held = _locks.Acquire(Dataset);
 
-        await Assert.ThrowsAsync<OperationPendingException>(() => Service.DeleteVolume(new DeleteVolumeRequest { VolumeId = Dataset }, Context));
+        await Assert.ThrowsAsync<OperationPendingException>(() =>
+            Service.DeleteVolume(new DeleteVolumeRequest { VolumeId = Dataset }, Context)
+        );
     }
 
     [Fact]
     public async Task An_expand_without_capacity_range_is_invalid_argument()
     {
-        await Assert.ThrowsAsync<InvalidInputException>(() => Service.ControllerExpandVolume(new ControllerExpandVolumeRequest { VolumeId = Dataset }, Context));
+        await Assert.ThrowsAsync<InvalidInputException>(() =>
+            Service.ControllerExpandVolume(new ControllerExpandVolumeRequest { VolumeId = Dataset }, Context)
+        );
 
         Assert.Empty(_runner.Calls);
     }
 
-    public static TheoryData<string, Csi.V1.CapacityRange?> BadExpandRanges() => new()
-    {
-        { "no capacity range", null },
-        { "negative required_bytes", new Csi.V1.CapacityRange { RequiredBytes = -1 } },
-        { "negative limit_bytes", new Csi.V1.CapacityRange { LimitBytes = -1 } },
-        { "limit below required", new Csi.V1.CapacityRange { RequiredBytes = 2 * DomainRange.GiB, LimitBytes = DomainRange.GiB } },
-    };
+    public static TheoryData<string, Csi.V1.CapacityRange?> BadExpandRanges() =>
+        new()
+        {
+            { "no capacity range", null },
+            {
+                "negative required_bytes",
+                new Csi.V1.CapacityRange { RequiredBytes = -1 }
+            },
+            {
+                "negative limit_bytes",
+                new Csi.V1.CapacityRange { LimitBytes = -1 }
+            },
+            {
+                "limit below required",
+                new Csi.V1.CapacityRange { RequiredBytes = 2 * DomainRange.GiB, LimitBytes = DomainRange.GiB }
+            },
+        };
 
     [Theory]
     [MemberData(nameof(BadExpandRanges))]
-    public async Task An_expand_with_a_bad_range_is_invalid_argument_for_an_unknown_or_busy_volume_and_runs_nothing(string why, Csi.V1.CapacityRange? range)
+    public async Task An_expand_with_a_bad_range_is_invalid_argument_for_an_unknown_or_busy_volume_and_runs_nothing(
+        string why,
+        Csi.V1.CapacityRange? range
+    )
     {
         foreach (var id in new[] { "data/k8s/pvc-never-made", "foreign/volume", Dataset })
         {
             using var busy = _locks.TryAcquire(Dataset);
             var request = new ControllerExpandVolumeRequest { VolumeId = id, CapacityRange = range };
 
-            var e = await Assert.ThrowsAsync<InvalidInputException>(() => Service.ControllerExpandVolume(request, Context));
+            var e = await Assert.ThrowsAsync<InvalidInputException>(() =>
+                Service.ControllerExpandVolume(request, Context)
+            );
 
             Assert.False(string.IsNullOrWhiteSpace(e.Message), why);
         }
         Assert.Empty(_runner.Calls);
     }
 
-    public static TheoryData<string, CreateSnapshotRequest> BadSnapshots() => new()
-    {
-        { "no name", new CreateSnapshotRequest { SourceVolumeId = "data/k8s/pvc-never-made" } },
-        { "no source volume id", new CreateSnapshotRequest { Name = "snapshot-1" } },
-        { "name over 128 bytes", new CreateSnapshotRequest { Name = new string('s', 129), SourceVolumeId = Dataset } },
-        { "a banned control character in the name", new CreateSnapshotRequest { Name = "snap\u0001", SourceVolumeId = "data/k8s/pvc-never-made" } },
-        { "a parameter of ours", new CreateSnapshotRequest { Name = "snapshot-1", SourceVolumeId = Dataset, Parameters = { ["compression"] = "on" } } },
-    };
+    public static TheoryData<string, CreateSnapshotRequest> BadSnapshots() =>
+        new()
+        {
+            {
+                "no name",
+                new CreateSnapshotRequest { SourceVolumeId = "data/k8s/pvc-never-made" }
+            },
+            {
+                "no source volume id",
+                new CreateSnapshotRequest { Name = "snapshot-1" }
+            },
+            {
+                "name over 128 bytes",
+                new CreateSnapshotRequest { Name = new string('s', 129), SourceVolumeId = Dataset }
+            },
+            {
+                "a banned control character in the name",
+                new CreateSnapshotRequest { Name = "snap\u0001", SourceVolumeId = "data/k8s/pvc-never-made" }
+            },
+            {
+                "a parameter of ours",
+                new CreateSnapshotRequest
+                {
+                    Name = "snapshot-1",
+                    SourceVolumeId = Dataset,
+                    Parameters = { ["compression"] = "on" },
+                }
+            },
+        };
 
     [Theory]
     [MemberData(nameof(BadSnapshots))]
-    public async Task A_bad_snapshot_request_is_invalid_argument_while_its_source_is_busy_and_runs_nothing(string why, CreateSnapshotRequest request)
+    public async Task A_bad_snapshot_request_is_invalid_argument_while_its_source_is_busy_and_runs_nothing(
+        string why,
+        CreateSnapshotRequest request
+    )
     {
         using var busy = _locks.TryAcquire(Dataset);
         using var unknown = _locks.TryAcquire("data/k8s/pvc-never-made");
@@ -318,11 +431,14 @@ public sealed class ControllerServiceTests : IDisposable
     {
         _runner.OnZfs(GetVolume(Dataset)).Returns(Ready(refquota: 2 * DomainRange.GiB));
 
-        var response = await Service.ControllerExpandVolume(new ControllerExpandVolumeRequest
-        {
-            VolumeId = Dataset,
-            CapacityRange = new Csi.V1.CapacityRange { RequiredBytes = 2 * DomainRange.GiB },
-        }, Context);
+        var response = await Service.ControllerExpandVolume(
+            new ControllerExpandVolumeRequest
+            {
+                VolumeId = Dataset,
+                CapacityRange = new Csi.V1.CapacityRange { RequiredBytes = 2 * DomainRange.GiB },
+            },
+            Context
+        );
 
         Assert.Equal(2 * DomainRange.GiB, response.CapacityBytes);
         Assert.False(response.NodeExpansionRequired);
@@ -346,7 +462,13 @@ public sealed class ControllerServiceTests : IDisposable
     {
         _runner.OnZfs(GetVolume(Dataset)).Returns(Ready());
         var request = new ValidateVolumeCapabilitiesRequest { VolumeId = Dataset };
-        request.VolumeCapabilities.Add(new VolumeCapability { Block = new(), AccessMode = new() { Mode = Mode.SingleNodeWriter } });
+        request.VolumeCapabilities.Add(
+            new VolumeCapability
+            {
+                Block = new(),
+                AccessMode = new() { Mode = Mode.SingleNodeWriter },
+            }
+        );
 
         var response = await Service.ValidateVolumeCapabilities(request, Context);
 

@@ -24,7 +24,10 @@ public sealed class IdentityServiceTests
     {
         var options = DriverOptions.Parse(["--mode", "controller", "--driver-name", "zfs.example.org"]);
 
-        var info = await new IdentityService(options, [], Serilog.Core.Logger.None).GetPluginInfo(new GetPluginInfoRequest(), new TestServerCallContext());
+        var info = await new IdentityService(options, [], Serilog.Core.Logger.None).GetPluginInfo(
+            new GetPluginInfoRequest(),
+            new TestServerCallContext()
+        );
 
         Assert.Equal("zfs.example.org", info.Name);
         Assert.False(string.IsNullOrEmpty(info.VendorVersion));
@@ -38,9 +41,17 @@ public sealed class IdentityServiceTests
     {
         var options = DriverOptions.Parse(["--mode", mode, "--nodeid", "alice"]);
 
-        var response = await new IdentityService(options, [], Serilog.Core.Logger.None).GetPluginCapabilities(new GetPluginCapabilitiesRequest(), new TestServerCallContext());
+        var response = await new IdentityService(options, [], Serilog.Core.Logger.None).GetPluginCapabilities(
+            new GetPluginCapabilitiesRequest(),
+            new TestServerCallContext()
+        );
 
-        Assert.Equal(controller, response.Capabilities.Any(c => c.Service?.Type == PluginCapability.Types.Service.Types.Type.ControllerService));
+        Assert.Equal(
+            controller,
+            response.Capabilities.Any(c =>
+                c.Service?.Type == PluginCapability.Types.Service.Types.Type.ControllerService
+            )
+        );
     }
 
     [Fact]
@@ -48,8 +59,30 @@ public sealed class IdentityServiceTests
     {
         var options = DriverOptions.Parse(["--mode", "controller"]);
 
-        Assert.True((await new IdentityService(options, [new FixedCheck(true)], Serilog.Core.Logger.None).Probe(new ProbeRequest(), new TestServerCallContext())).Ready);
-        Assert.True((await new IdentityService(options, [], Serilog.Core.Logger.None).Probe(new ProbeRequest(), new TestServerCallContext())).Ready);
-        Assert.False((await new IdentityService(options, [new FixedCheck(true), new FixedCheck(false)], Serilog.Core.Logger.None).Probe(new ProbeRequest(), new TestServerCallContext())).Ready);
+        Assert.True(
+            (
+                await new IdentityService(options, [new FixedCheck(true)], Serilog.Core.Logger.None).Probe(
+                    new ProbeRequest(),
+                    new TestServerCallContext()
+                )
+            ).Ready
+        );
+        Assert.True(
+            (
+                await new IdentityService(options, [], Serilog.Core.Logger.None).Probe(
+                    new ProbeRequest(),
+                    new TestServerCallContext()
+                )
+            ).Ready
+        );
+        Assert.False(
+            (
+                await new IdentityService(
+                    options,
+                    [new FixedCheck(true), new FixedCheck(false)],
+                    Serilog.Core.Logger.None
+                ).Probe(new ProbeRequest(), new TestServerCallContext())
+            ).Ready
+        );
     }
 }

@@ -23,11 +23,26 @@ public sealed class NodeServiceLockTests
 
     public NodeServiceLockTests()
     {
-        var options = DriverOptions.Parse(["--mode", "node", "--nodeid", "n", "--kubelet-dir", Kubelet, "--parent-dataset", "data/k8s"]);
+        var options = DriverOptions.Parse([
+            "--mode",
+            "node",
+            "--nodeid",
+            "n",
+            "--kubelet-dir",
+            Kubelet,
+            "--parent-dataset",
+            "data/k8s",
+        ]);
         var logger = Serilog.Core.Logger.None;
         // Nothing mounted: what a publish that gets past the locks meets is the model's, never this machine's /data.
         var kernel = new FakeKernel();
-        var volumes = new NodeVolumes(options.Node, options.Volumes, new DataRoot(options.Node, new FakeCommandRunner(), kernel, logger), kernel, logger);
+        var volumes = new NodeVolumes(
+            options.Node,
+            options.Volumes,
+            new DataRoot(options.Node, new FakeCommandRunner(), kernel, logger),
+            kernel,
+            logger
+        );
         _service = new NodeService(volumes, _locks, options);
     }
 
@@ -37,8 +52,15 @@ public sealed class NodeServiceLockTests
     public async Task A_publish_to_a_target_being_worked_on_is_aborted_however_the_target_is_spelled(string spelling)
     {
         using var held = _locks.Acquire(NodeService.TargetKey(Target));
-        await Assert.ThrowsAsync<OperationPendingException>(() => _service.NodePublishVolume(Publish("data/k8s/pvc-b", spelling), new TestServerCallContext()));
-        await Assert.ThrowsAsync<OperationPendingException>(() => _service.NodeUnpublishVolume(new NodeUnpublishVolumeRequest { VolumeId = "data/k8s/pvc-b", TargetPath = spelling }, new TestServerCallContext()));
+        await Assert.ThrowsAsync<OperationPendingException>(() =>
+            _service.NodePublishVolume(Publish("data/k8s/pvc-b", spelling), new TestServerCallContext())
+        );
+        await Assert.ThrowsAsync<OperationPendingException>(() =>
+            _service.NodeUnpublishVolume(
+                new NodeUnpublishVolumeRequest { VolumeId = "data/k8s/pvc-b", TargetPath = spelling },
+                new TestServerCallContext()
+            )
+        );
     }
 
     [Fact]
@@ -47,7 +69,12 @@ public sealed class NodeServiceLockTests
         // Kubelet publishes an RWX volume once per pod; only the target is locked.
         using var held = _locks.Acquire(NodeService.TargetKey(Target));
 
-        var e = await Record.ExceptionAsync(() => _service.NodePublishVolume(Publish("data/k8s/pvc-b", Kubelet + "/pods/u2/volumes/kubernetes.io~csi/pv/mount"), new TestServerCallContext()));
+        var e = await Record.ExceptionAsync(() =>
+            _service.NodePublishVolume(
+                Publish("data/k8s/pvc-b", Kubelet + "/pods/u2/volumes/kubernetes.io~csi/pv/mount"),
+                new TestServerCallContext()
+            )
+        );
 
         Assert.IsNotType<OperationPendingException>(e);
     }
@@ -59,10 +86,20 @@ public sealed class NodeServiceLockTests
         // other target yet: the volume is locked too, and the second one is told to retry.
         using var held = _locks.Acquire(NodeService.VolumeKey("data/k8s/pvc-b"));
 
-        await Assert.ThrowsAsync<OperationPendingException>(() => _service.NodePublishVolume(
-            Publish("data/k8s/pvc-b", Kubelet + "/pods/u2/volumes/kubernetes.io~csi/pv/mount", Mode.SingleNodeSingleWriter), new TestServerCallContext()));
+        await Assert.ThrowsAsync<OperationPendingException>(() =>
+            _service.NodePublishVolume(
+                Publish(
+                    "data/k8s/pvc-b",
+                    Kubelet + "/pods/u2/volumes/kubernetes.io~csi/pv/mount",
+                    Mode.SingleNodeSingleWriter
+                ),
+                new TestServerCallContext()
+            )
+        );
         // Nothing else was taken: the target is free again.
-        using var target = _locks.Acquire(NodeService.TargetKey(Kubelet + "/pods/u2/volumes/kubernetes.io~csi/pv/mount"));
+        using var target = _locks.Acquire(
+            NodeService.TargetKey(Kubelet + "/pods/u2/volumes/kubernetes.io~csi/pv/mount")
+        );
     }
 
     [Theory]
@@ -73,7 +110,12 @@ public sealed class NodeServiceLockTests
     {
         using var held = _locks.Acquire(NodeService.VolumeKey("data/k8s/pvc-b"));
 
-        var e = await Record.ExceptionAsync(() => _service.NodePublishVolume(Publish("data/k8s/pvc-b", Kubelet + "/pods/u3/volumes/kubernetes.io~csi/pv/mount", mode), new TestServerCallContext()));
+        var e = await Record.ExceptionAsync(() =>
+            _service.NodePublishVolume(
+                Publish("data/k8s/pvc-b", Kubelet + "/pods/u3/volumes/kubernetes.io~csi/pv/mount", mode),
+                new TestServerCallContext()
+            )
+        );
 
         Assert.IsNotType<OperationPendingException>(e);
     }
@@ -81,22 +123,31 @@ public sealed class NodeServiceLockTests
     [Fact]
     public async Task The_node_advertises_SINGLE_NODE_MULTI_WRITER_with_stats_and_health()
     {
-        var response = await _service.NodeGetCapabilities(new NodeGetCapabilitiesRequest(), new TestServerCallContext());
+        var response = await _service.NodeGetCapabilities(
+            new NodeGetCapabilitiesRequest(),
+            new TestServerCallContext()
+        );
         var types = response.Capabilities.Select(c => c.Rpc.Type).ToList();
 
         Assert.Equal(
-            [NodeServiceCapability.Types.RPC.Types.Type.GetVolumeStats, NodeServiceCapability.Types.RPC.Types.Type.GetVolumeHealth, NodeServiceCapability.Types.RPC.Types.Type.SingleNodeMultiWriter],
-            types);
+            [
+                NodeServiceCapability.Types.RPC.Types.Type.GetVolumeStats,
+                NodeServiceCapability.Types.RPC.Types.Type.GetVolumeHealth,
+                NodeServiceCapability.Types.RPC.Types.Type.SingleNodeMultiWriter,
+            ],
+            types
+        );
     }
 
-    private static NodePublishVolumeRequest Publish(string id, string target, Mode mode = Mode.MultiNodeMultiWriter) => new()
-    {
-        VolumeId = id,
-        TargetPath = target,
-        VolumeCapability = new VolumeCapability
+    private static NodePublishVolumeRequest Publish(string id, string target, Mode mode = Mode.MultiNodeMultiWriter) =>
+        new()
         {
-            Mount = new VolumeCapability.Types.MountVolume(),
-            AccessMode = new VolumeCapability.Types.AccessMode { Mode = mode },
-        },
-    };
+            VolumeId = id,
+            TargetPath = target,
+            VolumeCapability = new VolumeCapability
+            {
+                Mount = new VolumeCapability.Types.MountVolume(),
+                AccessMode = new VolumeCapability.Types.AccessMode { Mode = mode },
+            },
+        };
 }

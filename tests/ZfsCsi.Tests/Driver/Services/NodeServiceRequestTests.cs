@@ -26,9 +26,24 @@ public sealed class NodeServiceRequestTests
 
     public NodeServiceRequestTests()
     {
-        var options = DriverOptions.Parse(["--mode", "node", "--nodeid", "n", "--kubelet-dir", Kubelet, "--parent-dataset", "data/k8s"]);
+        var options = DriverOptions.Parse([
+            "--mode",
+            "node",
+            "--nodeid",
+            "n",
+            "--kubelet-dir",
+            Kubelet,
+            "--parent-dataset",
+            "data/k8s",
+        ]);
         var logger = Serilog.Core.Logger.None;
-        var volumes = new NodeVolumes(options.Node, options.Volumes, new DataRoot(options.Node, _runner, _kernel, logger), _kernel, logger);
+        var volumes = new NodeVolumes(
+            options.Node,
+            options.Volumes,
+            new DataRoot(options.Node, _runner, _kernel, logger),
+            _kernel,
+            logger
+        );
         _service = new NodeService(volumes, _locks, options);
     }
 
@@ -38,33 +53,52 @@ public sealed class NodeServiceRequestTests
     public async Task Stats_without_a_volume_path_is_invalid_argument_even_for_an_id_that_names_no_volume(string id)
     {
         // csi-sanity: "NodeGetVolumeStats should fail when no volume path is provided" (a made-up id).
-        var e = await Assert.ThrowsAsync<InvalidInputException>(() => _service.NodeGetVolumeStats(new NodeGetVolumeStatsRequest { VolumeId = id }, new TestServerCallContext()));
+        var e = await Assert.ThrowsAsync<InvalidInputException>(() =>
+            _service.NodeGetVolumeStats(new NodeGetVolumeStatsRequest { VolumeId = id }, new TestServerCallContext())
+        );
 
         Assert.Contains("volume_path", e.Message, StringComparison.Ordinal);
     }
 
-    public static TheoryData<string, Action<NodePublishVolumeRequest>> BadPublishes() => new()
-    {
-        { "no target path", r => r.TargetPath = "" },
-        { "no capability", r => r.VolumeCapability = null },
-        { "block access", r => r.VolumeCapability = new VolumeCapability { Block = new(), AccessMode = new() { Mode = Mode.SingleNodeWriter } } },
-        { "no access mode", r => r.VolumeCapability.AccessMode = null },
-        { "a mount flag of no use on a bind", r => r.VolumeCapability.Mount.MountFlags.Add("sync") },
-        { "a relative target", r => r.TargetPath = "pods/u1/volumes/mount" },
-        { "a target outside the kubelet directory", r => r.TargetPath = "/etc/mount" },
-        { "a target with '..'", r => r.TargetPath = Kubelet + "/pods/../../etc" },
-        { "a target longer than PATH_MAX", r => r.TargetPath = Kubelet + "/" + new string('t', TargetPath.MaxLength) },
-    };
+    public static TheoryData<string, Action<NodePublishVolumeRequest>> BadPublishes() =>
+        new()
+        {
+            { "no target path", r => r.TargetPath = "" },
+            { "no capability", r => r.VolumeCapability = null },
+            {
+                "block access",
+                r =>
+                    r.VolumeCapability = new VolumeCapability
+                    {
+                        Block = new(),
+                        AccessMode = new() { Mode = Mode.SingleNodeWriter },
+                    }
+            },
+            { "no access mode", r => r.VolumeCapability.AccessMode = null },
+            { "a mount flag of no use on a bind", r => r.VolumeCapability.Mount.MountFlags.Add("sync") },
+            { "a relative target", r => r.TargetPath = "pods/u1/volumes/mount" },
+            { "a target outside the kubelet directory", r => r.TargetPath = "/etc/mount" },
+            { "a target with '..'", r => r.TargetPath = Kubelet + "/pods/../../etc" },
+            {
+                "a target longer than PATH_MAX",
+                r => r.TargetPath = Kubelet + "/" + new string('t', TargetPath.MaxLength)
+            },
+        };
 
     [Theory]
     [MemberData(nameof(BadPublishes))]
-    public async Task A_bad_publish_is_invalid_argument_for_an_id_that_names_no_volume_even_while_its_target_is_busy(string why, Action<NodePublishVolumeRequest> spoil)
+    public async Task A_bad_publish_is_invalid_argument_for_an_id_that_names_no_volume_even_while_its_target_is_busy(
+        string why,
+        Action<NodePublishVolumeRequest> spoil
+    )
     {
         var request = Publish(NoVolume, Target);
         spoil(request);
         using var busy = _locks.TryAcquire(NodeService.TargetKey(Target));
 
-        var e = await Assert.ThrowsAsync<InvalidInputException>(() => _service.NodePublishVolume(request, new TestServerCallContext()));
+        var e = await Assert.ThrowsAsync<InvalidInputException>(() =>
+            _service.NodePublishVolume(request, new TestServerCallContext())
+        );
 
         Assert.False(string.IsNullOrWhiteSpace(e.Message), why);
         Assert.Empty(_runner.Calls);
@@ -79,23 +113,34 @@ public sealed class NodeServiceRequestTests
     {
         using var busy = _locks.TryAcquire(NodeService.TargetKey(Target));
 
-        await Assert.ThrowsAsync<InvalidInputException>(() => _service.NodeUnpublishVolume(new NodeUnpublishVolumeRequest { VolumeId = id, TargetPath = target }, new TestServerCallContext()));
+        await Assert.ThrowsAsync<InvalidInputException>(() =>
+            _service.NodeUnpublishVolume(
+                new NodeUnpublishVolumeRequest { VolumeId = id, TargetPath = target },
+                new TestServerCallContext()
+            )
+        );
     }
 
     [Fact]
     public async Task Health_without_a_volume_id_is_invalid_argument_whatever_the_publish_path()
     {
-        await Assert.ThrowsAsync<InvalidInputException>(() => _service.NodeGetVolumeHealth(new NodeGetVolumeHealthRequest { VolumePublishPath = Target }, new TestServerCallContext()));
+        await Assert.ThrowsAsync<InvalidInputException>(() =>
+            _service.NodeGetVolumeHealth(
+                new NodeGetVolumeHealthRequest { VolumePublishPath = Target },
+                new TestServerCallContext()
+            )
+        );
     }
 
-    private static NodePublishVolumeRequest Publish(string id, string target) => new()
-    {
-        VolumeId = id,
-        TargetPath = target,
-        VolumeCapability = new VolumeCapability
+    private static NodePublishVolumeRequest Publish(string id, string target) =>
+        new()
         {
-            Mount = new VolumeCapability.Types.MountVolume(),
-            AccessMode = new VolumeCapability.Types.AccessMode { Mode = Mode.SingleNodeSingleWriter },
-        },
-    };
+            VolumeId = id,
+            TargetPath = target,
+            VolumeCapability = new VolumeCapability
+            {
+                Mount = new VolumeCapability.Types.MountVolume(),
+                AccessMode = new VolumeCapability.Types.AccessMode { Mode = Mode.SingleNodeSingleWriter },
+            },
+        };
 }
