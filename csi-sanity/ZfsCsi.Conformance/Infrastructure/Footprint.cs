@@ -35,12 +35,16 @@ public static class Footprint
         var kept = rows.Where(r => r.Length == 3 && r[1] == "zfs-csi:state" && r[2] == "deleted")
             .Select(r => r[0])
             .ToHashSet(StringComparer.Ordinal);
-        var claims = fx.Pool.Parent + "/SnapshotNames";
+        var claims = fx.Pool.Parent + "/SnapshotNames"; // the claims, and where an earlier release kept them
         foreach (var row in rows)
         {
             var name = row[0];
             var dataset = name.Split('@')[0];
-            if (dataset == claims || kept.Contains(dataset))
+            if (
+                dataset == claims
+                || dataset.StartsWith(claims + "/", StringComparison.Ordinal)
+                || kept.Contains(dataset)
+            )
             {
                 continue;
             }

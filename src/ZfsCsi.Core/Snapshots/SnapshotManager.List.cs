@@ -7,10 +7,14 @@ namespace ZfsCsi.Core.Snapshots;
 public sealed partial class SnapshotManager
 {
     /// <summary>
-    /// ListSnapshots (CSI spec): live snapshots of ours in id order, from one zfs process: the one
-    /// snapshot asked for (two more, small, when it is not at its own name: see
-    /// <see cref="VolumeManager.FindSnapshotRowsAsync"/>), or the whole parent, filtered by source
-    /// volume when asked. Unknown or foreign ids and volumes give an empty list, not an error.
+    /// ListSnapshots (CSI spec): live snapshots of ours in id order. By snapshot id: one zfs process
+    /// of two names (two more, small, when it is not at its own name: see
+    /// <see cref="VolumeManager.FindSnapshotRowsAsync"/>). By source volume: that volume and its
+    /// snapshots, and the retained datasets that were once that volume id (a listing of the
+    /// parent's children, not of their snapshots). Unfiltered: one <c>zfs get -d 2</c> of the
+    /// parent, the volumes and their snapshots and nothing below (the snapshot-name claims live
+    /// deeper). zfs visits every snapshot for every page, so a page costs the whole listing:
+    /// ZFS has no cursor. Unknown or foreign ids and volumes give an empty list, not an error.
     /// Paging continues after the last id returned.
     /// </summary>
     public async Task<SnapshotPage> ListAsync(
@@ -41,20 +45,18 @@ public sealed partial class SnapshotManager
             {
                 return new SnapshotPage([], null);
             }
-            // The whole parent, not the volume alone: snapshots of an earlier volume of this id,
-            // deleted and moved aside when its name was used again, are the CO's snapshots of
-            // this source volume id too, and where they are is only known from a listing.
-            rows = (await ListRowsAsync(Parent, ct).ConfigureAwait(false))
-                .Where(r => !r.IsSnapshot || (IdOf(r.Name) is { } s && s.Volume == volume))
-                .ToList();
+            // Snapshots of an earlier volume of this id, deleted and moved aside when its name was
+            // used again, are the CO's snapshots of this source volume id too.
+            rows = await volumes.SnapshotRowsOfAsync(volume, ct).ConfigureAwait(false);
         }
         else
         {
             rows = await ListRowsAsync(Parent, ct).ConfigureAwait(false);
         }
+        var datasets = rows.Where(r => !r.IsSnapshot).ToDictionary(r => r.Name, StringComparer.Ordinal);
         var (page, next) = PageToken.Page(
             rows.Where(r => Inventory.IsLiveCsiSnapshot(r) && IdOf(r.Name) is not null)
-                .Select(r => ToSnapshot(r, rows)),
+                .Select(r => ToSnapshot(r, datasets.GetValueOrDefault(Inventory.DatasetOf(r.Name)))),
             s => s.Id.Value,
             startingToken,
             maxEntries
@@ -62,12 +64,12 @@ public sealed partial class SnapshotManager
         return new SnapshotPage(page, next);
     }
 
-    /// <summary>Everything under <paramref name="dataset"/>, snapshots included; empty when it does not exist (the parent checked).</summary>
+    /// <summary>The parent, its children and their snapshots (two levels, nothing deeper); empty when it does not exist (the parent checked).</summary>
     private async Task<IReadOnlyList<DatasetProperties>> ListRowsAsync(DatasetName dataset, CancellationToken ct)
     {
         try
         {
-            return await zfs.GetRecursiveAsync(dataset, Inventory.Properties, ct).ConfigureAwait(false);
+            return await zfs.GetToDepthAsync(dataset, Inventory.Properties, 2, ct).ConfigureAwait(false);
         }
         catch (DatasetNotFoundException)
         {
@@ -87,10 +89,13 @@ public sealed partial class SnapshotManager
             ? ParseId($"{volume.Value}@{snapshotName[(at + 1)..]}")
             : null;
 
-    private Snapshot ToSnapshot(DatasetProperties snapshot, IReadOnlyList<DatasetProperties> rows)
+    private Snapshot ToSnapshot(DatasetProperties snapshot, IReadOnlyList<DatasetProperties> rows) =>
+        ToSnapshot(snapshot, rows.FirstOrDefault(r => r.Name == Inventory.DatasetOf(snapshot.Name)));
+
+    /// <summary>The CSI view of one of our snapshots, its capacity from its dataset's row (<paramref name="volume"/>) when that was read.</summary>
+    private Snapshot ToSnapshot(DatasetProperties snapshot, DatasetProperties? volume)
     {
         var id = IdOf(snapshot.Name) ?? throw new InvalidOperationException($"{snapshot.Name} is not a snapshot id");
-        var volume = rows.FirstOrDefault(r => r.Name == Inventory.DatasetOf(snapshot.Name));
         var group = snapshot.LocalValue(Markers.Group) is not null ? GroupIdFor(id.Leaf) : null;
         return new Snapshot(
             id,

@@ -72,13 +72,16 @@ public sealed partial class SnapshotManager(ZfsClient zfs, VolumeManager volumes
         CheckCreateRequest(name, sourceVolumeId, parameters);
         var encoded = Markers.EncodeName(name);
         var claim = ClaimFor(name);
+        var earlierClaim = volumes.EarlierClaimFor(name);
         SnapshotId? target = volumes.ParseId(sourceVolumeId) is { } v
             ? new SnapshotId(v, SnapshotNaming.LeafFor(name, v))
             : null;
         for (var attempt = 0; ; attempt++)
         {
             var rows = await zfs.GetExistingAsync(
-                    target is { } t ? [t.Volume.Value, t.Value, claim.Value] : [claim.Value],
+                    target is { } t
+                        ? [t.Volume.Value, t.Value, claim.Value, earlierClaim.Value]
+                        : [claim.Value, earlierClaim.Value],
                     Inventory.Properties,
                     ct
                 )
@@ -94,8 +97,19 @@ public sealed partial class SnapshotManager(ZfsClient zfs, VolumeManager volumes
                 return ToSnapshot(there, rows);
             }
             var claimed = rows.FirstOrDefault(r => r.Name == claim.Value);
-            if (claimed?.LocalValue(Markers.SnapshotId) is { } holder && holder != target?.Value)
+            // The claim, and where an earlier release kept it until the sweep moves it: either holds the name.
+            foreach (
+                var (held, row) in new[]
+                {
+                    (claim, claimed),
+                    (earlierClaim, rows.FirstOrDefault(r => r.Name == earlierClaim.Value)),
+                }
+            )
             {
+                if (row?.LocalValue(Markers.SnapshotId) is not { } holder || holder == target?.Value)
+                {
+                    continue;
+                }
                 if (await LiveHolderAsync(holder, encoded, ct).ConfigureAwait(false) is { } other)
                 {
                     throw new AlreadyExistsException(
@@ -104,8 +118,11 @@ public sealed partial class SnapshotManager(ZfsClient zfs, VolumeManager volumes
                 }
                 // The snapshot that held the name is gone (deleted, or never taken by a crashed try):
                 // the claim is stale and this request takes the name over.
-                await zfs.DestroySnapshotDeferredAsync(claim, ct).ConfigureAwait(false);
-                claimed = null;
+                await zfs.DestroySnapshotDeferredAsync(held, ct).ConfigureAwait(false);
+                if (held == claim)
+                {
+                    claimed = null;
+                }
             }
             if (
                 target is not { } id

@@ -55,12 +55,13 @@ public static class SnapshotNaming
 
     /// <summary>
     /// The leaf of a CSI snapshot name's claim: a snapshot of the claims dataset,
-    /// <c>&lt;parent&gt;/SnapshotNames@Name-&lt;SHA-256 of the name&gt;</c>. ZFS keeps snapshot names unique per
+    /// <c>&lt;parent&gt;/SnapshotNames/Claims@Name-&lt;SHA-256 of the name&gt;</c>. ZFS keeps snapshot names unique per
     /// dataset, so the claim makes a name unique across every volume, and finding which snapshot holds
     /// a name is one lookup by name instead of a search of the whole inventory (see
     /// <see cref="SnapshotManager"/>). The full digest, never the name itself: two names never share a
-    /// claim. A dataset of their own, not the parent: a listing of the parent's children
-    /// (<c>zfs get -d 1</c>, ListVolumes) would otherwise read every claim too.
+    /// claim. A dataset of their own two levels below the parent, not the parent: a listing of the
+    /// parent's children (<c>zfs get -d 1</c>, ListVolumes) or of the volumes and their snapshots
+    /// (<c>zfs get -d 2</c>, ListSnapshots) never visits a claim, and zfs's cost is per object visited.
     /// </summary>
     public static string ClaimLeafFor(string name)
     {
@@ -71,8 +72,16 @@ public static class SnapshotNaming
     /// <summary>The key of the per-name lock CreateSnapshot holds, and the sweep takes before it touches that name's claim.</summary>
     public static string NameLockKey(string name) => "snapshot-name:" + name;
 
-    /// <summary>The leaf of the dataset that holds the claims (upper case: never a volume), made with canmount=off when first needed.</summary>
+    /// <summary>
+    /// The leaf of the parent's child that contains the claims dataset (upper case: never a volume),
+    /// made with canmount=off when first needed. Releases before the claims moved one level down
+    /// kept the claims as snapshots of this dataset itself (<c>&lt;parent&gt;/SnapshotNames@Name-…</c>):
+    /// those are still honoured, and the sweep moves each to <see cref="ClaimsLeaf"/>.
+    /// </summary>
     public const string ClaimsDatasetLeaf = "SnapshotNames";
+
+    /// <summary>The leaf of the claims dataset under <see cref="ClaimsDatasetLeaf"/>: <c>&lt;parent&gt;/SnapshotNames/Claims</c>.</summary>
+    public const string ClaimsLeaf = "Claims";
 
     /// <summary>What every claim's leaf starts with (upper case: never a CSI snapshot's leaf).</summary>
     public const string ClaimPrefix = "Name-";

@@ -5,11 +5,22 @@ namespace ZfsCsi.Core.Volumes;
 
 public sealed partial class VolumeManager
 {
-    /// <summary>The dataset that holds snapshot-name claims, <c>&lt;parent&gt;/SnapshotNames</c>.</summary>
-    private DatasetName ClaimsDataset => Parent.Child(SnapshotNaming.ClaimsDatasetLeaf);
+    /// <summary>The dataset that contains the claims dataset, and held the claims before they moved down: <c>&lt;parent&gt;/SnapshotNames</c>.</summary>
+    private DatasetName ClaimsContainer => Parent.Child(SnapshotNaming.ClaimsDatasetLeaf);
+
+    /// <summary>The dataset that holds snapshot-name claims, <c>&lt;parent&gt;/SnapshotNames/Claims</c>.</summary>
+    private DatasetName ClaimsDataset => ClaimsContainer.Child(SnapshotNaming.ClaimsLeaf);
 
     /// <summary>The claim of a CSI snapshot name (<see cref="SnapshotNaming.ClaimLeafFor"/>).</summary>
     public SnapshotName ClaimFor(string name) => SnapshotName.Of(ClaimsDataset, SnapshotNaming.ClaimLeafFor(name));
+
+    /// <summary>
+    /// Where an earlier release kept the claim of a CSI snapshot name: a snapshot of
+    /// <c>&lt;parent&gt;/SnapshotNames</c> itself. Still honoured by CreateSnapshot until the sweep
+    /// has moved it (<see cref="SweepClaimsAsync"/>).
+    /// </summary>
+    public SnapshotName EarlierClaimFor(string name) =>
+        SnapshotName.Of(ClaimsContainer, SnapshotNaming.ClaimLeafFor(name));
 
     /// <summary>
     /// Runs <paramref name="take"/> (a snapshot that includes a claim); when the claims dataset does
@@ -24,14 +35,18 @@ public sealed partial class VolumeManager
         }
         catch (DatasetNotFoundException)
         {
-            try
+            foreach (var dataset in new[] { ClaimsContainer, ClaimsDataset })
             {
-                await zfs.CreateAsync(ClaimsDataset, [new("canmount", "off")], ct).ConfigureAwait(false);
-                _log.Information("Made {ClaimsDataset}, which holds the snapshot names' claims", ClaimsDataset.Value);
-            }
-            catch (DatasetExistsException)
-            {
-                // Made meanwhile, or it was the source that was missing: the second try tells.
+                try
+                {
+                    await zfs.CreateAsync(dataset, [new("canmount", "off")], ct).ConfigureAwait(false);
+                    _log.Information("Made {ClaimsDataset}, which holds the snapshot names' claims", dataset.Value);
+                }
+                catch (DatasetExistsException)
+                {
+                    // Made meanwhile or by an earlier release, or it was the source that was
+                    // missing: the second try tells.
+                }
             }
             return await take().ConfigureAwait(false);
         }
@@ -41,14 +56,20 @@ public sealed partial class VolumeManager
     /// The sweep's part in snapshot-name claims (<see cref="SnapshotNaming.ClaimLeafFor"/>), from its
     /// listing: a claim whose snapshot is no longer live (deleted, or never taken by a crashed
     /// CreateSnapshot) is destroyed; a live
-    /// CSI snapshot without a claim (taken before claims existed) gets one, so its name is held.
-    /// Both under the name's lock: a CreateSnapshot of that name holds it while it reads and takes
-    /// the claim, and a held lock leaves the claim to it.
+    /// CSI snapshot without a claim (taken before claims existed) gets one, so its name is held;
+    /// a claim where an earlier release kept it (<see cref="EarlierClaimFor"/>) is destroyed once
+    /// the name's claim exists at its place, so claims move there within two sweeps and a name is
+    /// held at every moment. All under the name's lock: a CreateSnapshot of that name holds it
+    /// while it reads and takes the claim, and a held lock leaves the claim to it.
     /// </summary>
     private async Task<bool> SweepClaimsAsync(IReadOnlyList<DatasetProperties> rows, CancellationToken ct)
     {
         var prefix = ClaimsDataset.Value + "@" + SnapshotNaming.ClaimPrefix;
-        var claims = rows.Where(r => r.Name.StartsWith(prefix, StringComparison.Ordinal))
+        var earlierPrefix = ClaimsContainer.Value + "@" + SnapshotNaming.ClaimPrefix;
+        var claims = rows.Where(r =>
+                r.Name.StartsWith(prefix, StringComparison.Ordinal)
+                || r.Name.StartsWith(earlierPrefix, StringComparison.Ordinal)
+            )
             .ToDictionary(r => r.Name, StringComparer.Ordinal);
         var live = new Dictionary<string, string>(StringComparer.Ordinal);
         var datasets = rows.Where(r => !r.IsSnapshot).ToDictionary(r => r.Name, StringComparer.Ordinal);
@@ -73,23 +94,42 @@ public sealed partial class VolumeManager
         {
             var holder = claim.LocalValue(Markers.SnapshotId);
             if (
-                holder is not null
-                && live.TryGetValue(holder, out var name)
-                && name == claim.LocalValue(Markers.CsiName)
-            )
-            {
-                continue;
-            }
-            if (
                 !SnapshotName.TryParse(claim.Name, out var claimName)
                 || Markers.DecodeName(claim.LocalValue(Markers.CsiName)) is not { } csiName
             )
             {
                 continue;
             }
+            var holds =
+                holder is not null
+                && live.TryGetValue(holder, out var name)
+                && name == claim.LocalValue(Markers.CsiName);
+            var moved =
+                claim.Name.StartsWith(earlierPrefix, StringComparison.Ordinal)
+                && claims.ContainsKey(ClaimFor(csiName).Value);
+            if (holds && !moved)
+            {
+                continue;
+            }
             using var held = locks is null ? NoLock.Instance : locks.TryAcquire(SnapshotNaming.NameLockKey(csiName));
             if (held is null)
             {
+                continue;
+            }
+            if (moved)
+            {
+                // Read again under the lock: the name's claim is at its place, so the earlier one
+                // holds nothing it does not (CreateSnapshot honours both).
+                if (await zfs.TryGetAsync(ClaimFor(csiName), ["creation"], ct).ConfigureAwait(false) is null)
+                {
+                    continue;
+                }
+                changed |= await TryAsync(
+                        "destroy a snapshot name claim kept where an earlier release kept claims",
+                        claim.Name,
+                        () => zfs.DestroySnapshotDeferredAsync(claimName, ct)
+                    )
+                    .ConfigureAwait(false);
                 continue;
             }
             // Again under the lock: since the listing, a CreateSnapshot of this name may have taken
@@ -126,7 +166,7 @@ public sealed partial class VolumeManager
                 continue;
             }
             var claim = ClaimFor(csiName);
-            changed |= await TryAsync("claim the name of snapshot " + id, claim.Value, () => WithClaimsDatasetAsync(
+            var claimed = await TryAsync("claim the name of snapshot " + id, claim.Value, () => WithClaimsDatasetAsync(
                         async () =>
                         {
                             await zfs.SnapshotAsync(
@@ -140,6 +180,19 @@ public sealed partial class VolumeManager
                         ct
                     ))
                 .ConfigureAwait(false);
+            changed |= claimed;
+            // Still under the lock, the name now claimed at its place: the claim an earlier release
+            // made for it goes in the same sweep.
+            var earlier = EarlierClaimFor(csiName);
+            if (claimed && claims.ContainsKey(earlier.Value))
+            {
+                await TryAsync(
+                        "destroy a snapshot name claim kept where an earlier release kept claims",
+                        earlier.Value,
+                        () => zfs.DestroySnapshotDeferredAsync(earlier, ct)
+                    )
+                    .ConfigureAwait(false);
+            }
         }
         return changed;
     }

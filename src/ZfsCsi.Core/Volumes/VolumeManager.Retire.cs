@@ -109,6 +109,29 @@ public sealed partial class VolumeManager
         return direct.Any(r => r.Name == id.Value) ? direct : null;
     }
 
+    /// <summary>
+    /// The rows of <paramref name="volume"/>'s dataset and its snapshots, and of each retained
+    /// dataset that was once that volume id (<see cref="RetiredAsync"/>) and its snapshots: every
+    /// snapshot whose CSI id names this source volume. O(that volume's snapshots) plus one listing
+    /// of the parent's children (not of their snapshots).
+    /// </summary>
+    public async Task<IReadOnlyList<DatasetProperties>> SnapshotRowsOfAsync(VolumeId volume, CancellationToken ct)
+    {
+        var rows = new List<DatasetProperties>();
+        foreach (var dataset in (await RetiredAsync(volume, ct).ConfigureAwait(false)).Prepend(volume.Dataset))
+        {
+            try
+            {
+                rows.AddRange(await zfs.GetToDepthAsync(dataset, Inventory.Properties, 1, ct).ConfigureAwait(false));
+            }
+            catch (DatasetNotFoundException)
+            {
+                // Not there (never made, or deleted since the listing): no snapshots of it.
+            }
+        }
+        return rows;
+    }
+
     /// <summary>Ours, for this very name, and deleted: a retained volume that blocks the name's dataset.</summary>
     private static bool IsDeletedNamesake(DatasetProperties existing, string name) =>
         IsOurs(existing)

@@ -118,6 +118,28 @@ public static class ZfsArgs
     public static string[] GetRecursive(IEnumerable<string> properties, DatasetName dataset) =>
         ["get", "-r", "-H", "-p", "-o", Columns, string.Join(',', properties), dataset.Value];
 
+    /// <summary>
+    /// As <see cref="GetRecursive"/>, down to <paramref name="depth"/> levels below
+    /// <paramref name="dataset"/> (a snapshot is one level below its dataset). zfs does not visit
+    /// what lies deeper, snapshots included, so the cost is what is listed, not what is below.
+    /// </summary>
+    public static string[] GetToDepth(IEnumerable<string> properties, DatasetName dataset, int depth) =>
+        depth < 1
+            ? throw new ArgumentOutOfRangeException(nameof(depth), depth, "a depth of at least 1")
+            :
+            [
+                "get",
+                "-r",
+                "-d",
+                depth.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                "-H",
+                "-p",
+                "-o",
+                Columns,
+                string.Join(',', properties),
+                dataset.Value,
+            ];
+
     /// <summary>Properties of named objects, datasets or snapshots, in one process.</summary>
     public static string[] GetNamed(IEnumerable<string> properties, IEnumerable<string> names) =>
         ["get", "-H", "-p", "-o", Columns, string.Join(',', properties), .. names];

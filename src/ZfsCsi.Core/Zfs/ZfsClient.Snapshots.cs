@@ -15,6 +15,18 @@ public sealed partial class ZfsClient
         return ZfsParser.GroupByDataset(ZfsParser.ParseGet(result.StandardOutput));
     }
 
+    /// <summary>Properties of a dataset and what lies up to <paramref name="depth"/> levels below it (<see cref="ZfsArgs.GetToDepth"/>), in one zfs process.</summary>
+    public async Task<IReadOnlyList<DatasetProperties>> GetToDepthAsync(
+        DatasetName dataset,
+        IEnumerable<string> properties,
+        int depth,
+        CancellationToken ct
+    )
+    {
+        var result = await ZfsAsync(ZfsArgs.GetToDepth(properties, dataset, depth), ct).ConfigureAwait(false);
+        return ZfsParser.GroupByDataset(ZfsParser.ParseGet(result.StandardOutput));
+    }
+
     /// <summary>Properties of named datasets or snapshots in one process; a missing one throws <see cref="DatasetNotFoundException"/>.</summary>
     public async Task<IReadOnlyList<DatasetProperties>> GetNamedAsync(
         IReadOnlyCollection<string> names,

@@ -1,5 +1,7 @@
 using Csi.V1;
 using Grpc.Core;
+using ZfsCsi.Core.Snapshots;
+using ZfsCsi.Core.Volumes;
 using ZfsCsi.IntegrationTests.Infrastructure;
 using static ZfsCsi.IntegrationTests.Controller.Requests;
 
@@ -67,6 +69,41 @@ public sealed class SnapshotTests(SnapshotFixture driver) : IClassFixture<Snapsh
         await driver.SnapshotAsync(name, a);
         Assert.Equal(StatusCode.AlreadyExists, await SnapshotFixture.CodeOfAsync(() => driver.SnapshotAsync(name, b)));
         Assert.Empty(await driver.ListSnapshotsAsync(b));
+    }
+
+    [Fact]
+    public async Task A_name_claimed_where_an_earlier_release_kept_claims_stays_held_and_the_sweep_moves_the_claim()
+    {
+        var a = await driver.CreateVolumeAsync(Unique("pvc-s3c"));
+        var b = await driver.CreateVolumeAsync(Unique("pvc-s3d"));
+        var name = Unique("snapshot-s3e");
+        var snapshot = await driver.SnapshotAsync(name, a);
+        var leaf = SnapshotNaming.ClaimLeafFor(name);
+        var claim = $"{driver.Pool.Parent}/SnapshotNames/Claims@{leaf}";
+        var earlier = $"{driver.Pool.Parent}/SnapshotNames@{leaf}";
+        // The pool as a release before the claims moved one level down left it.
+        await driver.ZfsLockedAsync(
+            "snapshot",
+            "-o",
+            $"{Markers.CsiName}={Markers.EncodeName(name)}",
+            "-o",
+            $"{Markers.SnapshotId}={snapshot.SnapshotId}",
+            earlier
+        );
+        await driver.ZfsLockedAsync("destroy", claim);
+
+        Assert.Equal(StatusCode.AlreadyExists, await SnapshotFixture.CodeOfAsync(() => driver.SnapshotAsync(name, b)));
+        Assert.Equal(snapshot, await driver.SnapshotAsync(name, a));
+
+        // A delete asks for a sweep; it claims the name at its place and then drops the earlier claim.
+        await driver.DeleteVolumeAsync(await driver.CreateVolumeAsync(Unique("pvc-s3f")));
+        Assert.Empty(
+            await SnapshotFixture.AfterSweepAsync(async () =>
+                (await driver.PoolNamesAsync()).Where(n => n == earlier).ToList()
+            )
+        );
+        Assert.Contains(claim, await driver.PoolNamesAsync());
+        Assert.Equal(StatusCode.AlreadyExists, await SnapshotFixture.CodeOfAsync(() => driver.SnapshotAsync(name, b)));
     }
 
     [Fact]
@@ -330,7 +367,7 @@ public sealed class SnapshotTests(SnapshotFixture driver) : IClassFixture<Snapsh
     }
 
     [Fact]
-    public async Task Every_form_of_listing_runs_one_zfs_process()
+    public async Task Every_form_of_listing_runs_one_zfs_process_and_one_by_source_reads_no_other_volumes_snapshots()
     {
         var volume = await driver.CreateVolumeAsync(Unique("pvc-s12"));
         var snapshot = await driver.SnapshotAsync(Unique("snapshot-s12"), volume);
@@ -339,7 +376,6 @@ public sealed class SnapshotTests(SnapshotFixture driver) : IClassFixture<Snapsh
             var request in new[]
             {
                 new ListSnapshotsRequest(),
-                new ListSnapshotsRequest { SourceVolumeId = volume },
                 new ListSnapshotsRequest { SnapshotId = snapshot.SnapshotId },
                 new ListSnapshotsRequest { MaxEntries = 1 },
             }
@@ -350,6 +386,24 @@ public sealed class SnapshotTests(SnapshotFixture driver) : IClassFixture<Snapsh
             Assert.NotEmpty(response.Entries);
             Assert.Single(Commands().Skip(before));
         }
+
+        // By source: the parent's children (no snapshots: where retained copies of this volume id
+        // are), then that volume and its own snapshots.
+        var start = Commands().Count;
+        Assert.NotEmpty(
+            (await Controller.ListSnapshotsAsync(new ListSnapshotsRequest { SourceVolumeId = volume })).Entries
+        );
+        var bySource = Commands().Skip(start).ToList();
+        Assert.Equal(2, bySource.Count);
+        Assert.Contains(bySource, c =>
+            c.Contains(" -d 1 ", StringComparison.Ordinal)
+            && !c.Contains(" -r ", StringComparison.Ordinal)
+            && c.TrimEnd('"').EndsWith(" " + driver.Pool.Parent, StringComparison.Ordinal)
+        );
+        Assert.Contains(bySource, c =>
+            c.Contains(" -r -d 1 ", StringComparison.Ordinal)
+            && c.TrimEnd('"').EndsWith(" " + volume, StringComparison.Ordinal)
+        );
     }
 
     [Fact]

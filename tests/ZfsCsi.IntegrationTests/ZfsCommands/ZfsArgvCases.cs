@@ -104,6 +104,26 @@ public static class ZfsArgvCases
                 .ToHashSet();
             Assert.Equal(new HashSet<string> { parent.Value, child.Value, $"{child.Value}@s" }, names);
         },
+        ["GetToDepth"] = async s =>
+        {
+            var parent = s.NewName("depth");
+            var child = DatasetName.Parse($"{parent.Value}/c");
+            var grandchild = DatasetName.Parse($"{child.Value}/g");
+            await s.CheckAsync("zfs", ZfsArgs.Create(parent, []));
+            await s.CheckAsync("zfs", ZfsArgs.Create(child, []));
+            await s.CheckAsync("zfs", ZfsArgs.Create(grandchild, []));
+            await s.CheckAsync("zfs", ZfsArgs.Snapshot(SnapshotName.Of(child, "s"), []));
+            await s.CheckAsync("zfs", ZfsArgs.Snapshot(SnapshotName.Of(grandchild, "s"), []));
+            var names = ZfsParser
+                .ParseGet(await s.CheckAsync("zfs", ZfsArgs.GetToDepth(["type"], parent, 2)))
+                .Select(r => r.Dataset)
+                .ToHashSet();
+            // Two levels: the child's snapshot is listed, the grandchild's (three down) is not.
+            Assert.Equal(
+                new HashSet<string> { parent.Value, child.Value, $"{child.Value}@s", grandchild.Value },
+                names
+            );
+        },
         ["GetNamed"] = async s =>
         {
             var d = s.NewName("named");

@@ -53,6 +53,18 @@ public sealed class SnapshotArgsTests
             ZfsArgs.GetRecursive(["creation", "defer_destroy"], DatasetName.Parse("data/k8s"))
         );
 
+    [Fact]
+    public void A_get_to_a_depth_names_the_depth_and_refuses_less_than_one_level()
+    {
+        Assert.Equal(
+            ["get", "-r", "-d", "2", "-H", "-p", "-o", "name,property,value,source", "creation", "data/k8s"],
+            ZfsArgs.GetToDepth(["creation"], DatasetName.Parse("data/k8s"), 2)
+        );
+        Assert.Throws<ArgumentOutOfRangeException>(() =>
+            ZfsArgs.GetToDepth(["creation"], DatasetName.Parse("data/k8s"), 0)
+        );
+    }
+
     [Theory]
     [InlineData("")]
     [InlineData("-r")]

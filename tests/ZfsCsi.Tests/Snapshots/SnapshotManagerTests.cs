@@ -115,7 +115,11 @@ public sealed class SnapshotManagerTests
         );
     }
 
-    private static readonly string Claim = "data/k8s/SnapshotNames@" + SnapshotNaming.ClaimLeafFor("snapshot-1");
+    private static readonly string Claim = "data/k8s/SnapshotNames/Claims@" + SnapshotNaming.ClaimLeafFor("snapshot-1");
+
+    /// <summary>Where releases before the claims moved one level down kept the claim of "snapshot-1".</summary>
+    private const string Earlier1 =
+        "data/k8s/SnapshotNames@Name-79c6d61344be00e74b64db50b5b9639bbfd2d845d2d686ec380526eb898a9d8a";
 
     private static string Missing(params string[] names) =>
         string.Concat(names.Select(n => $"cannot open '{n}': dataset does not exist\n"));
@@ -140,10 +144,8 @@ public sealed class SnapshotManagerTests
         var (manager, runner) = Make(argv =>
             argv switch
             {
-                ["get", .., "data/k8s/pvc-1", "data/k8s/pvc-1@snapshot-1", var claim] when claim == Claim => Partial(
-                    Volume1 + SnapshotRows(Claim, "data/k8s/pvc-2@snapshot-1"),
-                    "data/k8s/pvc-1@snapshot-1"
-                ),
+                ["get", .., "data/k8s/pvc-1", "data/k8s/pvc-1@snapshot-1", var claim, Earlier1] when claim == Claim =>
+                    Partial(Volume1 + SnapshotRows(Claim, "data/k8s/pvc-2@snapshot-1"), "data/k8s/pvc-1@snapshot-1"),
                 ["get", .., "data/k8s/pvc-2", "data/k8s/pvc-2@snapshot-1"] => ScriptedRunner.Ok(
                     Volume2 + SnapshotRows("data/k8s/pvc-2@snapshot-1", "data/k8s/pvc-2@snapshot-1")
                 ),
@@ -166,13 +168,44 @@ public sealed class SnapshotManagerTests
     }
 
     [Fact]
+    public async Task A_snapshot_name_held_where_an_earlier_release_kept_claims_is_already_exists_too()
+    {
+        var (manager, runner) = Make(argv =>
+            argv switch
+            {
+                ["get", .., "data/k8s/pvc-1", "data/k8s/pvc-1@snapshot-1", var claim, Earlier1] when claim == Claim =>
+                    Partial(
+                        Volume1 + SnapshotRows(Earlier1, "data/k8s/pvc-2@snapshot-1"),
+                        "data/k8s/pvc-1@snapshot-1",
+                        Claim
+                    ),
+                ["get", .., "data/k8s/pvc-2", "data/k8s/pvc-2@snapshot-1"] => ScriptedRunner.Ok(
+                    Volume2 + SnapshotRows("data/k8s/pvc-2@snapshot-1", "data/k8s/pvc-2@snapshot-1")
+                ),
+                _ => ScriptedRunner.Fail(1, "unexpected"),
+            }
+        );
+
+        await Assert.ThrowsAsync<Core.Errors.AlreadyExistsException>(() =>
+            manager.CreateAsync(
+                "snapshot-1",
+                "data/k8s/pvc-1",
+                new Dictionary<string, string>(),
+                CancellationToken.None
+            )
+        );
+
+        Assert.Equal(2, runner.Commands.Count);
+    }
+
+    [Fact]
     public async Task A_new_snapshot_and_its_name_claim_are_taken_by_one_zfs_snapshot_where_zfs_takes_several_names()
     {
         var taken = false;
         var (manager, runner) = Make(argv =>
             argv switch
             {
-                ["get", .., "data/k8s/pvc-1", "data/k8s/pvc-1@snapshot-1", _] => Partial(
+                ["get", .., "data/k8s/pvc-1", "data/k8s/pvc-1@snapshot-1", _, _] => Partial(
                     Volume1,
                     "data/k8s/pvc-1@snapshot-1",
                     Claim
@@ -207,15 +240,15 @@ public sealed class SnapshotManagerTests
         var (manager, runner) = Make(argv =>
             argv switch
             {
-                ["get", .., "data/k8s/pvc-1", "data/k8s/pvc-1@snapshot-1", _] => Partial(
+                ["get", .., "data/k8s/pvc-1", "data/k8s/pvc-1@snapshot-1", _, _] => Partial(
                     Volume1,
                     "data/k8s/pvc-1@snapshot-1",
                     Claim
                 ),
-                ["get", .., "data/k8s/pvc-2", "data/k8s/pvc-2@snapshot-2", _] => Partial(
+                ["get", .., "data/k8s/pvc-2", "data/k8s/pvc-2@snapshot-2", _, _] => Partial(
                     Volume2,
                     "data/k8s/pvc-2@snapshot-2",
-                    "data/k8s/SnapshotNames@" + SnapshotNaming.ClaimLeafFor("snapshot-2")
+                    "data/k8s/SnapshotNames/Claims@" + SnapshotNaming.ClaimLeafFor("snapshot-2")
                 ),
                 ["snapshot", ..] when argv.Count(a => a.Contains('@') && !a.Contains('=')) > 1 => ScriptedRunner.Fail(
                     2,
@@ -250,7 +283,7 @@ public sealed class SnapshotManagerTests
                 "data/k8s/pvc-1@snapshot-1",
                 Claim,
                 "data/k8s/pvc-1@snapshot-1",
-                "data/k8s/SnapshotNames@" + SnapshotNaming.ClaimLeafFor("snapshot-2"),
+                "data/k8s/SnapshotNames/Claims@" + SnapshotNaming.ClaimLeafFor("snapshot-2"),
                 "data/k8s/pvc-2@snapshot-2",
             ],
             takes
@@ -264,7 +297,7 @@ public sealed class SnapshotManagerTests
         var (manager, runner) = Make(argv =>
             argv switch
             {
-                ["get", .., "data/k8s/pvc-1", "data/k8s/pvc-1@snapshot-1", _] => Partial(
+                ["get", .., "data/k8s/pvc-1", "data/k8s/pvc-1@snapshot-1", _, _] => Partial(
                     Volume1 + SnapshotRows(Claim, "data/k8s/pvc-2@snapshot-1"),
                     "data/k8s/pvc-1@snapshot-1"
                 ),
@@ -300,7 +333,7 @@ public sealed class SnapshotManagerTests
         var (manager, runner) = Make(argv =>
             argv switch
             {
-                ["get", .., "data/k8s/pvc-1", "data/k8s/pvc-1@snapshot-1", _] => ScriptedRunner.Ok(
+                ["get", .., "data/k8s/pvc-1", "data/k8s/pvc-1@snapshot-1", _, _] => ScriptedRunner.Ok(
                     Volume1
                         + SnapshotRows("data/k8s/pvc-1@snapshot-1", "data/k8s/pvc-1@snapshot-1")
                         + SnapshotRows(Claim, "data/k8s/pvc-1@snapshot-1")
@@ -340,6 +373,45 @@ public sealed class SnapshotManagerTests
 
         Assert.Equal([4194304L, 16777216L], page.Snapshots.Select(s => s.SizeBytes));
         Assert.Equal([null, "data/k8s@g-0"], page.Snapshots.Select(s => s.GroupId));
+    }
+
+    [Fact]
+    public async Task A_listing_of_every_snapshot_reads_two_levels_below_the_parent_so_it_never_visits_a_claim()
+    {
+        var (manager, runner) = Make(argv =>
+            argv switch
+            {
+                ["get", "-r", "-d", "2", .., "data/k8s"] => ScriptedRunner.Ok(
+                    Listing + "data/k8s/pvc-1@snapshot-a\tzfs-csi:name\tYQ\tlocal\n"
+                ),
+                _ => ScriptedRunner.Fail(1, "unexpected"),
+            }
+        );
+
+        var page = await manager.ListAsync(0, null, null, null, CancellationToken.None);
+
+        Assert.Equal(["data/k8s/pvc-1@snapshot-a"], page.Snapshots.Select(s => s.Id.Value));
+        Assert.Single(runner.Commands);
+    }
+
+    [Fact]
+    public async Task A_listing_by_source_volume_reads_that_volume_and_its_snapshots_and_the_parents_children_only()
+    {
+        var (manager, runner) = Make(argv =>
+            argv switch
+            {
+                ["get", "-H", "-p", "-d", "1", .., "data/k8s"] => ScriptedRunner.Ok(Volume1 + Volume2),
+                ["get", "-r", "-d", "1", .., "data/k8s/pvc-1"] => ScriptedRunner.Ok(
+                    Volume1 + "data/k8s/pvc-1@snapshot-a\tzfs-csi:name\tYQ\tlocal\n"
+                ),
+                _ => ScriptedRunner.Fail(1, "unexpected"),
+            }
+        );
+
+        var page = await manager.ListAsync(0, null, null, "data/k8s/pvc-1", CancellationToken.None);
+
+        Assert.Equal(["data/k8s/pvc-1@snapshot-a"], page.Snapshots.Select(s => s.Id.Value));
+        Assert.DoesNotContain(runner.Commands, c => c.Contains("-r") && c[^1] == "data/k8s");
     }
 
     private static string Then(Action action)

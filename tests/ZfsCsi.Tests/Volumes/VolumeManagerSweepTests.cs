@@ -183,7 +183,7 @@ public sealed class VolumeManagerSweepTests : VolumeManagerHarness
         Assert.Equal([GetInventory(Parent)], Runner.Argv);
     }
 
-    private static string ClaimOf(string name) => Parent + "/SnapshotNames@" + SnapshotNaming.ClaimLeafFor(name);
+    private static string ClaimOf(string name) => Parent + "/SnapshotNames/Claims@" + SnapshotNaming.ClaimLeafFor(name);
 
     private static string ClaimRows(string name, string snapshotId, long created) =>
         Row(ClaimOf(name), Markers.CsiName, Markers.EncodeName(name), "local")
@@ -211,6 +211,84 @@ public sealed class VolumeManagerSweepTests : VolumeManagerHarness
             ],
             Runner.Argv
         );
+    }
+
+    /// <summary>Where releases before the claims moved one level down kept a name's claim.</summary>
+    private static string EarlierClaimOf(string name) => Parent + "/SnapshotNames@" + SnapshotNaming.ClaimLeafFor(name);
+
+    private static string EarlierClaimRows(string name, string snapshotId, long created) =>
+        ClaimRows(name, snapshotId, created).Replace(ClaimOf(name), EarlierClaimOf(name), StringComparison.Ordinal);
+
+    private static string LiveSnapshot(string name) =>
+        Row(Dataset + "@" + name, Markers.CsiName, Markers.EncodeName(name), "local");
+
+    [Fact]
+    public async Task A_claim_kept_where_an_earlier_release_kept_claims_moves_to_the_new_place_in_one_sweep_made_before_destroyed()
+    {
+        ScriptInventory(
+            Ours() + LiveSnapshot("snapshot-1") + EarlierClaimRows("snapshot-1", Dataset + "@snapshot-1", Created)
+        );
+        Runner.OnZfs("snapshot").Returns();
+        Runner.OnZfs("destroy").Returns();
+
+        await Sweeper.SweepAsync(Ct);
+
+        var made = Runner.Argv.ToList().FindIndex(a => a[0] == "snapshot" && a[^1] == ClaimOf("snapshot-1"));
+        var destroyed = Runner
+            .Argv.ToList()
+            .FindIndex(a => a.SequenceEqual(["destroy", "-d", EarlierClaimOf("snapshot-1")]));
+        Assert.InRange(made, 0, int.MaxValue);
+        Assert.True(destroyed > made, "the earlier claim goes only after the name is claimed at its place");
+    }
+
+    [Fact]
+    public async Task An_earlier_claim_stays_when_its_name_cannot_be_claimed_at_the_new_place()
+    {
+        ScriptInventory(
+            Ours() + LiveSnapshot("snapshot-1") + EarlierClaimRows("snapshot-1", Dataset + "@snapshot-1", Created)
+        );
+        Runner.OnZfs("snapshot").Fails("cannot create snapshot 'data/k8s/SnapshotNames/Claims@x': out of space");
+
+        await Sweeper.SweepAsync(Ct);
+
+        Assert.DoesNotContain(Runner.Argv, a => a[0] == "destroy");
+    }
+
+    [Fact]
+    public async Task A_claim_kept_where_an_earlier_release_kept_claims_is_destroyed_once_the_name_is_claimed_at_the_new_place()
+    {
+        ScriptInventory(
+            Ours()
+                + LiveSnapshot("snapshot-1")
+                + ClaimRows("snapshot-1", Dataset + "@snapshot-1", Created)
+                + EarlierClaimRows("snapshot-1", Dataset + "@snapshot-1", Created)
+        );
+        Runner
+            .OnZfs("get", "-H", "-p", "-o", Columns, "creation", ClaimOf("snapshot-1"))
+            .Returns(Row(ClaimOf("snapshot-1"), "creation", "1", "-"));
+        Runner.OnZfs("destroy").Returns();
+
+        await Sweeper.SweepAsync(Ct);
+
+        Assert.Contains(["destroy", "-d", EarlierClaimOf("snapshot-1")], Runner.Argv);
+        Assert.DoesNotContain(["destroy", "-d", ClaimOf("snapshot-1")], Runner.Argv);
+        Assert.DoesNotContain(Runner.Argv, a => a[0] == "snapshot");
+    }
+
+    [Fact]
+    public async Task An_earlier_claim_is_kept_while_a_create_of_that_name_holds_its_lock()
+    {
+        ScriptInventory(
+            Ours()
+                + LiveSnapshot("snapshot-1")
+                + ClaimRows("snapshot-1", Dataset + "@snapshot-1", Created)
+                + EarlierClaimRows("snapshot-1", Dataset + "@snapshot-1", Created)
+        );
+        using var creating = _locks.TryAcquire(SnapshotNaming.NameLockKey("snapshot-1"));
+
+        await Sweeper.SweepAsync(Ct);
+
+        Assert.DoesNotContain(Runner.Argv, a => a[0] == "destroy");
     }
 
     [Fact]
