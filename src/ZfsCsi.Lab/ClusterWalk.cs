@@ -5,9 +5,10 @@ namespace ZfsCsi.Lab;
 
 /// <summary>
 /// The walk's cluster part: a volume published to pods on two nodes at once, a write on one read
-/// on the other, df as the pod sees it, then snapshot, restore into a larger volume, clone and a
-/// group snapshot (one member restored on its own), each shown to hold the data. Everything it
-/// makes it removes again.
+/// on the other, df as the pod sees it, an online expansion and an online ControllerModifyVolume
+/// (compression, read back with zfs get on the storage host), then snapshot, restore into a larger
+/// volume, clone and a group snapshot (one member restored on its own), each shown to hold the
+/// data. Everything it makes it removes again.
 /// </summary>
 public static class ClusterWalk
 {
@@ -16,7 +17,8 @@ public static class ClusterWalk
     public static async Task RunAsync(
         Controller.ControllerClient controller,
         GroupController.GroupControllerClient groups,
-        string state
+        string state,
+        StorageHostShell storageHost
     )
     {
         using var yakko = LabNode.Open(state, "yakko");
@@ -72,6 +74,46 @@ public static class ClusterWalk
                         .Trim()
                         .Replace("\n", " ", StringComparison.Ordinal),
                 r => r
+            );
+
+            // A VolumeAttributesClass change: the external-resizer sends the class's parameters to
+            // ControllerModifyVolume, and the dataset changes under the published volume. gzip is a
+            // compression both zfs-fuse (no lz4, no zstd) and OpenZFS take.
+            var compression = await Walk.Step(
+                "zfs get compression on alice (the storage host)",
+                () => CompressionAsync(storageHost, shared),
+                c => c
+            );
+            await Walk.Step(
+                "modify it online: ControllerModifyVolume with mutable_parameters compression=gzip",
+                async () =>
+                    await controller.ControllerModifyVolumeAsync(
+                        new ControllerModifyVolumeRequest
+                        {
+                            VolumeId = shared,
+                            MutableParameters = { ["compression"] = "gzip" },
+                        }
+                    ),
+                _ => "OK"
+            );
+            await Walk.Step(
+                "zfs get compression on alice again",
+                async () =>
+                {
+                    var now = await CompressionAsync(storageHost, shared);
+                    return now.StartsWith("gzip (", StringComparison.Ordinal)
+                        ? now
+                        : throw new LabException($"compression of {shared} is '{now}' after the modify, not gzip");
+                },
+                now => $"{now}, was {compression}"
+            );
+            await ReadAsync(
+                wakko,
+                onWakko,
+                text,
+                "read the file on wakko",
+                "wakko read",
+                ": still there, still published"
             );
 
             var snapshot = await Walk.Step(
@@ -216,6 +258,16 @@ public static class ClusterWalk
                 await step();
             }
         }
+    }
+
+    /// <summary>The volume's compression and its source, as <c>zfs get</c> on the storage host prints them ("gzip (local)").</summary>
+    private static async Task<string> CompressionAsync(StorageHostShell storageHost, string volumeId)
+    {
+        var row = (
+            await storageHost.RunAsync("zfs", "get", "-H", "-o", "value,source", "compression", volumeId)
+        ).Trim();
+        var fields = row.Split('\t');
+        return fields.Length == 2 ? $"{fields[0]} ({fields[1]})" : row;
     }
 
     /// <summary>A step that reads hello.txt in a pod's view on a node and fails the walk unless it holds <paramref name="expected"/>.</summary>

@@ -10,7 +10,8 @@ public sealed record LabArgs(
     string? Cluster,
     int Snapshots = 0,
     string? Json = null,
-    bool Cleanup = true
+    bool Cleanup = true,
+    string? StorageHost = null
 )
 {
     public static LabArgs Parse(string[] args)
@@ -22,6 +23,7 @@ public sealed record LabArgs(
         var snapshots = 0;
         string? json = null;
         var cleanup = true;
+        string? storageHost = null;
         for (var i = 0; i + 1 < args.Length; i += 2)
         {
             switch (args[i])
@@ -47,11 +49,15 @@ public sealed record LabArgs(
                 case "--cleanup":
                     cleanup = args[i + 1] != "no";
                     break;
+                case "--storage-host":
+                    // How to run a command on the storage host: words put before it ("" or absent: here).
+                    storageHost = args[i + 1];
+                    break;
                 default:
                     throw new LabException($"unknown flag {args[i]}");
             }
         }
-        return new LabArgs(endpoint, volumes, size, cluster, snapshots, json, cleanup);
+        return new LabArgs(endpoint, volumes, size, cluster, snapshots, json, cleanup, storageHost);
     }
 }
 

@@ -166,7 +166,12 @@ public static class Walk
 
         if (args.Cluster is not null)
         {
-            await ClusterWalk.RunAsync(controller, new GroupController.GroupControllerClient(channel), args.Cluster);
+            await ClusterWalk.RunAsync(
+                controller,
+                new GroupController.GroupControllerClient(channel),
+                args.Cluster,
+                new StorageHostShell(args.StorageHost)
+            );
             await Step(
                 "list volumes after the clean-up",
                 async () => await controller.ListVolumesAsync(new ListVolumesRequest()),

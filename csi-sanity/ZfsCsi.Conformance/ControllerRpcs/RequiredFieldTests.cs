@@ -117,6 +117,25 @@ public sealed class RequiredFieldTests(ConformanceFixture fx) : ConformanceTest(
                         )
                     )
                 )),
+        ["ControllerModifyVolume"] = (ControllerRpc.ModifyVolume, (ids, c, _) =>
+            ids
+                .Volumes.Select(v =>
+                    (
+                        $"of {v} without mutable_parameters",
+                        (Func<Task>)(
+                            async () =>
+                                await c.ControllerModifyVolumeAsync(new ControllerModifyVolumeRequest { VolumeId = v })
+                        )
+                    )
+                )
+                .Append(
+                    ("without a volume_id", async () =>
+                        await c.ControllerModifyVolumeAsync(
+                            new ControllerModifyVolumeRequest { MutableParameters = { ["compression"] = "gzip" } }
+                        )
+                    )
+                )
+        ),
         ["ValidateVolumeCapabilities"] = (null, (ids, c, _) =>
             ids
                 .Volumes.Select(v =>

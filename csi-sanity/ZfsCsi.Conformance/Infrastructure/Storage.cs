@@ -17,6 +17,33 @@ public static class Storage
         return path;
     }
 
+    /// <summary>One property of a volume's dataset as ZFS reports it (<c>zfs get -H -p</c>: exact numbers, 0 for a quota set to none).</summary>
+    public static async Task<string> PropertyAsync(string volumeId, string property) =>
+        (await StorageHost.Current.CheckAsync("zfs", "get", "-H", "-p", "-o", "value", property, volumeId)).Trim();
+
+    /// <summary>
+    /// Every property set on the volume's dataset itself (<c>zfs get -s local all</c>), one
+    /// <c>name=value</c> line each, in name order: what a request could have changed on it.
+    /// </summary>
+    public static async Task<string> LocalPropertiesAsync(string volumeId)
+    {
+        var rows = (
+            await StorageHost.Current.CheckAsync(
+                "zfs",
+                "get",
+                "-H",
+                "-p",
+                "-s",
+                "local",
+                "-o",
+                "property,value",
+                "all",
+                volumeId
+            )
+        ).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        return string.Join('\n', rows.Select(r => r.Replace('\t', '=')).Order(StringComparer.Ordinal));
+    }
+
     /// <summary>What the pool's datasets can hold at most: its root dataset's used + available (zfs get -p works on both backends).</summary>
     public static async Task<long> PoolUsableBytesAsync(string pool)
     {

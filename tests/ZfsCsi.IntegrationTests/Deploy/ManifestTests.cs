@@ -1,5 +1,6 @@
 using ZfsCsi.Bootstrap;
 using ZfsCsi.Core.Options;
+using ZfsCsi.Core.Volumes;
 using ZfsCsi.Driver.Hosting;
 
 namespace ZfsCsi.IntegrationTests.Deploy;
@@ -248,6 +249,48 @@ public sealed class ManifestTests : IClassFixture<ManifestTests.Renders>
         }
         // No ControllerPublishVolume: kubelet must not wait for a VolumeAttachment nobody makes.
         Assert.Equal("false", Yaml.Str(Yaml.Map(csiDriver.Root, "spec"), "attachRequired"));
+    }
+
+    private static Dictionary<string, string> Parameters(K8sObject o) =>
+        Yaml.Map(o.Root, "parameters") is { } map
+            ? map.Children.ToDictionary(
+                p => ((YamlDotNet.RepresentationModel.YamlScalarNode)p.Key).Value ?? "",
+                p => ((YamlDotNet.RepresentationModel.YamlScalarNode)p.Value).Value ?? ""
+            )
+            : [];
+
+    [Fact]
+    public async Task The_example_volume_attributes_classes_are_ones_the_driver_takes_with_the_default_storage_class()
+    {
+        // deploy/examples: applied by hand (kubectl apply -k deploy/examples), so nothing else would
+        // notice a class the driver refuses. Each must name our driver, parse as the driver parses
+        // mutable_parameters (ControllerModifyVolume's INVALID_ARGUMENT otherwise, which the
+        // external-resizer marks infeasible), and share no key with the default StorageClass (a new
+        // claim naming both is INVALID_ARGUMENT). Classes a claim moves between name the same keys:
+        // a key one sets and another leaves out would stay as the first set it.
+        var examples = await _renders.GetAsync("deploy/examples");
+        var deployBase = await _renders.GetAsync("deploy/base");
+        var driverName = Assert.Single(deployBase, o => o.Kind == "CSIDriver").Name;
+        var defaultClass = Assert.Single(deployBase, o =>
+            o.Kind == "StorageClass"
+            && Yaml.Str(
+                Yaml.Map(Yaml.Map(o.Root, "metadata"), "annotations"),
+                "storageclass.kubernetes.io/is-default-class"
+            ) == "true"
+        );
+        var classes = examples.Where(o => o.Kind == "VolumeAttributesClass").ToList();
+        Assert.NotEmpty(classes);
+        Assert.All(examples, o => Assert.Equal("VolumeAttributesClass", o.Kind));
+        foreach (var vac in classes)
+        {
+            Assert.Equal("storage.k8s.io/v1", Yaml.Str(vac.Root, "apiVersion"));
+            Assert.True(Yaml.Str(vac.Root, "driverName") == driverName, $"{vac}: driverName is not '{driverName}'");
+            var mutable = MutableParameters.Parse(Parameters(vac));
+            Assert.False(mutable.IsEmpty, $"{vac}: no parameters (ControllerModifyVolume needs at least one)");
+            mutable.CheckDisjointFrom(Parameters(defaultClass));
+        }
+        var keys = classes.Select(c => string.Join(',', MutableParameters.Parse(Parameters(c)).Values.Keys)).Distinct();
+        Assert.Single(keys);
     }
 
     [Theory]
