@@ -170,27 +170,10 @@ public sealed class MutableParameters
     }
 
     /// <summary>
-    /// CSI spec, CreateVolume: the same key as a StorageClass parameter and as a mutable parameter is
-    /// refused (INVALID_ARGUMENT): which one the volume should get would be a guess.
+    /// What a new volume gets: the StorageClass's parameters with these on top. A key in both takes
+    /// this value: CSI spec, CreateVolumeRequest.mutable_parameters, "the plugin MUST treat these as if
+    /// they take precedence over the parameters field". The digest stays the StorageClass's.
     /// </summary>
-    public void CheckDisjointFrom(IReadOnlyDictionary<string, string> parameters)
-    {
-        foreach (var key in parameters.Keys.OrderBy(k => k, StringComparer.Ordinal))
-        {
-            if (
-                !key.StartsWith(ParameterKeys.KubernetesPrefix, StringComparison.Ordinal)
-                && _values.ContainsKey(CanonicalKey(key))
-            )
-            {
-                throw new InvalidInputException(
-                    $"'{Printable.Of(key, 80)}' is both a StorageClass parameter and a mutable parameter (VolumeAttributesClass); give it in one of them: "
-                        + "keys a VolumeAttributesClass changes belong in the class only"
-                );
-            }
-        }
-    }
-
-    /// <summary>What a new volume gets: the StorageClass's parameters with these on top (disjoint: <see cref="CheckDisjointFrom"/>). The digest stays the StorageClass's.</summary>
     public VolumeParameters AppliedTo(VolumeParameters parameters)
     {
         if (IsEmpty)

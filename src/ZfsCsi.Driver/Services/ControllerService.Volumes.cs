@@ -12,8 +12,8 @@ public sealed partial class ControllerService
     /// CSI spec, CreateVolume: every field is checked (name and its size, capabilities, parameters,
     /// content source, capacity range) before any lock is taken or anything is looked up, so a bad
     /// request is INVALID_ARGUMENT whatever its content source names. Mutable parameters (a
-    /// VolumeAttributesClass) are applied by the same create; a key also in <c>parameters</c> is
-    /// INVALID_ARGUMENT.
+    /// VolumeAttributesClass) are applied by the same create and win over the same key in
+    /// <c>parameters</c> (CSI spec, CreateVolumeRequest.mutable_parameters).
     /// </summary>
     public override async Task<CreateVolumeResponse> CreateVolume(
         CreateVolumeRequest request,
@@ -24,7 +24,6 @@ public sealed partial class ControllerService
         CapabilityChecks.RequireSupported(request.VolumeCapabilities);
         var parameters = VolumeParameters.Parse(request.Parameters);
         var mutable = MutableParameters.Parse(request.MutableParameters);
-        mutable.CheckDisjointFrom(request.Parameters);
         var source = ToDomain(request.VolumeContentSource);
         var range = ToDomain(request.CapacityRange);
         range.Resolve();
@@ -124,7 +123,7 @@ public sealed partial class ControllerService
         try
         {
             VolumeParameters.Parse(request.Parameters);
-            MutableParameters.Parse(request.MutableParameters).CheckDisjointFrom(request.Parameters);
+            MutableParameters.Parse(request.MutableParameters);
         }
         catch (InvalidInputException e)
         {

@@ -330,15 +330,26 @@ public sealed class ModifyVolumeTests(ModifyVolumeFixture driver) : IClassFixtur
     }
 
     [Fact]
-    public async Task The_same_key_as_storage_class_parameter_and_mutable_parameter_is_invalid_argument_and_makes_nothing()
+    public async Task The_same_key_as_storage_class_parameter_and_mutable_parameter_gets_the_mutable_value()
     {
-        var before = await driver.AllDatasetsAsync();
-
-        var e = await Assert.ThrowsAsync<RpcException>(() =>
-            CreateAsync(parameters: new() { ["compression"] = "on" }, mutable: new() { ["compression"] = "gzip" })
+        // CSI spec, CreateVolumeRequest.mutable_parameters: "the plugin MUST treat these as if they
+        // take precedence over the parameters field". A retry is the same volume.
+        var name = Unique("pvc-modify-both");
+        var id = await CreateAsync(
+            name: name,
+            parameters: new() { ["compression"] = "on", ["provisioning"] = "thin" },
+            mutable: new() { ["compression"] = "gzip", ["provisioning"] = "thick" }
         );
 
-        Assert.Equal(StatusCode.InvalidArgument, e.StatusCode);
-        Assert.Equal(before, await driver.AllDatasetsAsync());
+        Assert.Equal("gzip", await Get(id, "compression"));
+        Assert.Equal((8 * MiB).ToString(), await Get(id, "refreservation"));
+        Assert.Equal(
+            id,
+            await CreateAsync(
+                name: name,
+                parameters: new() { ["compression"] = "on", ["provisioning"] = "thin" },
+                mutable: new() { ["compression"] = "gzip", ["provisioning"] = "thick" }
+            )
+        );
     }
 }

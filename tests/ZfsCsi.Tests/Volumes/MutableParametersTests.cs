@@ -165,32 +165,28 @@ public sealed class MutableParametersTests
     [InlineData("compression", "compression")]
     [InlineData("property.compression", "compression")]
     [InlineData("compression", "property.compression")]
-    [InlineData("provisioning", "provisioning")]
     [InlineData("property.logbias", "property.logbias")]
-    public void A_key_both_in_the_storage_class_and_in_the_mutable_parameters_is_invalid(
+    public void A_key_both_in_the_storage_class_and_in_the_mutable_parameters_takes_the_mutable_value(
         string storageClassKey,
         string mutableKey
     )
     {
-        var value =
-            storageClassKey == "provisioning" ? "thick"
-            : mutableKey.EndsWith("logbias", StringComparison.Ordinal) ? "latency"
-            : "on";
-        var m = Parse((mutableKey, value));
+        var (before, after) = mutableKey.EndsWith("logbias", StringComparison.Ordinal)
+            ? ("throughput", "latency")
+            : ("off", "gzip");
+        var sc = VolumeParameters.Parse(new Dictionary<string, string> { [storageClassKey] = before });
 
-        var e = Assert.Throws<InvalidInputException>(() =>
-            m.CheckDisjointFrom(new Dictionary<string, string> { [storageClassKey] = value })
-        );
+        var effective = Parse((mutableKey, after)).AppliedTo(sc);
 
-        Assert.Contains("VolumeAttributesClass", e.Message, StringComparison.Ordinal);
+        Assert.Equal(after, Assert.Single(effective.ZfsProperties).Value);
+        Assert.Equal(sc.Digest, effective.Digest);
     }
 
     [Fact]
-    public void Disjoint_keys_and_kubernetes_keys_pass()
+    public void Provisioning_in_both_takes_the_mutable_value()
     {
-        Parse(("compression", "on"))
-            .CheckDisjointFrom(
-                new Dictionary<string, string> { ["atime"] = "off", ["csi.storage.k8s.io/pvc/name"] = "x" }
-            );
+        var sc = VolumeParameters.Parse(new Dictionary<string, string> { ["provisioning"] = "thin" });
+
+        Assert.True(Parse(("provisioning", "thick")).AppliedTo(sc).Thick);
     }
 }

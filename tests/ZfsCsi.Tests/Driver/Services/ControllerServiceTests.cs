@@ -116,22 +116,6 @@ public sealed class ControllerServiceTests : IDisposable
             { "unknown mutable parameter", r => r.MutableParameters.Add("iops", "3000") },
             { "immutable mutable parameter", r => r.MutableParameters.Add("property.casesensitivity", "mixed") },
             { "bad mutable value", r => r.MutableParameters.Add("recordsize", "100K") },
-            {
-                "the same key as parameter and mutable parameter",
-                r =>
-                {
-                    r.Parameters.Add("compression", "on");
-                    r.MutableParameters.Add("compression", "gzip");
-                }
-            },
-            {
-                "one ZFS property as parameter and as mutable parameter",
-                r =>
-                {
-                    r.Parameters.Add("property.compression", "on");
-                    r.MutableParameters.Add("compression", "on");
-                }
-            },
         };
 
     public static TheoryData<string, ControllerModifyVolumeRequest> BadModifies() =>
