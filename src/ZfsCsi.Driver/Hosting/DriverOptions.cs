@@ -1,4 +1,3 @@
-using System.Globalization;
 using ZfsCsi.Core.Logging;
 using ZfsCsi.Core.Mount;
 using ZfsCsi.Core.Options;
@@ -71,248 +70,293 @@ public sealed partial class DriverOptions
             ? Endpoint["unix://".Length..]
             : Endpoint["unix:".Length..];
 
-    public const string Usage = """
-        zfs-csi-driver: the zfs-csi CSI driver (controller and/or node plugin)
+    /// <summary>Every flag: the usage and the parsing are made from this one table.</summary>
+    public static readonly FlagTable<DriverOptions> Table = new FlagTable<DriverOptions>(
+        "zfs-csi-driver: the zfs-csi CSI driver (controller and/or node plugin)\n",
+        () => new DriverOptions()
+    )
+        .Value(
+            "--endpoint",
+            "URL",
+            FlagValues.Text,
+            o => o.Endpoint,
+            (o, v) => o.Endpoint = v,
+            "unix socket to serve (unix:///absolute/path.sock)"
+        )
+        .Value(
+            "--nodeid",
+            "ID",
+            FlagValues.Text,
+            o => o.NodeId,
+            (o, v) => o.NodeId = v,
+            "this node's name (required for --mode node|both)",
+            alias: "--node-id"
+        )
+        // Not Enum.TryParse: it also takes "controller,node" (OR-ed into Node) and numbers.
+        .Value(
+            "--mode",
+            "MODE",
+            FlagValues.Choice(
+                ignoreCase: true,
+                ("controller", DriverMode.Controller),
+                ("node", DriverMode.Node),
+                ("both", DriverMode.Both)
+            ),
+            o => o.Mode,
+            (o, v) => o.Mode = v,
+            "which CSI services to serve"
+        )
+        .Value(
+            "--driver-name",
+            "NAME",
+            FlagValues.Text,
+            o => o.DriverName,
+            (o, v) => o.DriverName = v,
+            "CSI driver name (the StorageClass provisioner)"
+        )
+        .Value(
+            "--parent-dataset",
+            "DS",
+            FlagValues.Text,
+            o => o.Volumes.ParentDataset,
+            (o, v) => o.Volumes.ParentDataset = v,
+            "dataset that holds one child dataset per volume"
+        )
+        .Value("--zfs", "PATH", FlagValues.Text, o => o.Zfs.ZfsCommand, (o, v) => o.Zfs.ZfsCommand = v, "zfs program")
+        .Value(
+            "--zpool",
+            "PATH",
+            FlagValues.Text,
+            o => o.Zfs.ZpoolCommand,
+            (o, v) => o.Zfs.ZpoolCommand = v,
+            "zpool program"
+        )
+        // Bounded: Infinity or 1e300 would overflow TimeSpan, 1e-9 would round to a zero timeout, and
+        // a zfs command still running after a day is hung (the bound also keeps CancelAfter happy).
+        .Value(
+            "--zfs-timeout",
+            "SECONDS",
+            FlagValues.Seconds(Bounds.AtLeast(0.001).AtMost(MaxZfsTimeoutSeconds)),
+            o => o.Zfs.CommandTimeout,
+            (o, v) => o.Zfs.CommandTimeout = v,
+            "kill any zfs/zpool command after this long"
+        )
+        .Value(
+            "--mount-lock-file",
+            "PATH",
+            FlagValues.Text,
+            o => o.Zfs.MountLockFile,
+            (o, v) => o.Zfs.MountLockFile = v,
+            "lock shared by every process that mounts on this ZFS; \"\" for in-process only"
+        )
+        .Value(
+            "--mount-lock-timeout",
+            "SECONDS",
+            FlagValues.Seconds(Bounds.Above(0).AtMost(86400)),
+            o => o.Zfs.MountLockTimeout,
+            (o, v) => o.Zfs.MountLockTimeout = v,
+            "fail with DEADLINE_EXCEEDED after waiting this long for the mount lock"
+        )
+        .Value(
+            "--creating-grace",
+            "SECONDS",
+            FlagValues.Seconds(
+                Bounds
+                    .AtLeast(VolumeOptions.MinimumCreatingGrace.TotalSeconds)
+                    .AtMost(VolumeOptions.MaximumCreatingGrace.TotalSeconds)
+            ),
+            o => o.Volumes.CreatingGrace,
+            (o, v) => o.Volumes.CreatingGrace = v,
+            "a volume still half-made this long after its CreateVolume began was abandoned by the CO and is destroyed by the sweep (at least the longest a create can take)"
+        )
+        .Value(
+            "--sweep-interval",
+            "SECONDS",
+            FlagValues.Seconds(Bounds.AtLeast(0).AtMost(86400)),
+            o => o.Volumes.SweepInterval,
+            (o, v) => o.Volumes.SweepInterval = v,
+            "how often the controller sweeps by itself (kept volumes nothing needs, abandoned half-made ones), besides after every delete; 0 for only after deletes, else at least 10"
+        )
+        .Value(
+            "--log-format",
+            "FORMAT",
+            FlagValues.Choice(
+                ignoreCase: false,
+                (ConsoleLog.Text, ConsoleLog.Text),
+                (ConsoleLog.Json, ConsoleLog.Json)
+            ),
+            o => o.LogFormat,
+            (o, v) => o.LogFormat = v,
+            "log lines as text or Serilog compact JSON"
+        )
+        .Value(
+            "--bootstrap-status-file",
+            "PATH",
+            FlagValues.Text,
+            o => o.BootstrapStatusFile,
+            (o, v) => o.BootstrapStatusFile = v,
+            "report ready only when zfs-csi-bootstrap's status file (e.g. /run/zfs-csi/bootstrap.json) says ready; default: not gated"
+        )
+        .Value(
+            "--bootstrap-stale-after",
+            "SECONDS",
+            FlagValues.Seconds(Bounds.Above(0)),
+            o => o.BootstrapStaleAfter,
+            (o, v) => o.BootstrapStaleAfter = v,
+            "a watch sidecar's status older than this is stale, and a step that long without heartbeat is stuck (/healthz 503)"
+        )
+        .Value(
+            "--health-port",
+            "PORT",
+            FlagValues.Whole(Bounds.AtLeast(0).AtMost(65535)),
+            o => o.HealthPort,
+            (o, v) => o.HealthPort = v,
+            "serve HTTP /readyz and /healthz on this TCP port, 0 for off"
+        )
+        .Value(
+            "--health-address",
+            "IP",
+            FlagValues.Text,
+            o => o.HealthAddress,
+            (o, v) => o.HealthAddress = v,
+            "address of the health listener"
+        )
+        .Value(
+            "--metrics-address",
+            "IP:PORT",
+            FlagValues.Text,
+            o => o.MetricsAddress,
+            (o, v) => o.MetricsAddress = v,
+            "serve Prometheus metrics on http://IP:PORT/metrics, e.g. 0.0.0.0:9809, :9809 (the same) or [::]:9809; default off"
+        )
+        .Value(
+            "--metrics-interval",
+            "SECONDS",
+            FlagValues.Seconds(Bounds.AtLeast(1).AtMost(86400)),
+            o => o.MetricsInterval,
+            (o, v) => o.MetricsInterval = v,
+            "how often the controller reads pool and volume metrics (one zpool and one zfs listing)"
+        )
+        .Section("node plugin (--mode node|both):")
+        .Value(
+            "--data-root",
+            "PATH",
+            FlagValues.Text,
+            o => o.Node.DataRoot,
+            (o, v) => o.Node.DataRoot = v,
+            "where this node sees the pool's root (dataset data/k8s/v is PATH/k8s/v)"
+        )
+        .Value(
+            "--kubelet-dir",
+            "PATH",
+            FlagValues.Text,
+            o => o.Node.KubeletDir,
+            (o, v) => o.Node.KubeletDir = v,
+            "target paths must be inside it"
+        )
+        .Value(
+            "--fs-timeout",
+            "SECONDS",
+            FlagValues.Seconds(NodeSeconds),
+            o => o.Node.CallTimeout,
+            (o, v) => o.Node.CallTimeout = v,
+            "a stat/statvfs on the data root or a target slower than this means the data root is dead"
+        )
+        .Value(
+            "--sshfs-remote",
+            "USER@HOST:/PATH",
+            FlagValues.Text,
+            o => o.Node.Sshfs?.Remote ?? "",
+            (o, v) => o.SshfsOrNew().Remote = v,
+            "mount the data root over SSHFS and keep it mounted"
+        )
+        .Value(
+            "--sshfs-port",
+            "PORT",
+            FlagValues.Whole(Bounds.AtLeast(1).AtMost(65535)),
+            o => (o.Node.Sshfs ?? new SshfsOptions()).Port,
+            (o, v) => o.SshfsOrNew().Port = v,
+            "SSH port"
+        )
+        .Value(
+            "--sshfs-identity",
+            "PATH",
+            FlagValues.Text,
+            o => o.Node.Sshfs?.IdentityFile ?? "",
+            (o, v) => o.SshfsOrNew().IdentityFile = v,
+            "private key for SSHFS (required with --sshfs-remote)"
+        )
+        .Value(
+            "--sshfs-known-hosts",
+            "PATH",
+            FlagValues.Text,
+            o => o.Node.Sshfs?.KnownHostsFile ?? "",
+            (o, v) => o.SshfsOrNew().KnownHostsFile = v,
+            "known_hosts pinning the host key (required with --sshfs-remote; host key checking is never turned off)"
+        )
+        .Value(
+            "--sshfs-check-interval",
+            "SECONDS",
+            FlagValues.Seconds(NodeSeconds),
+            o => o.Node.CheckInterval,
+            (o, v) => o.Node.CheckInterval = v,
+            "how often the SSHFS mount is checked"
+        )
+        // ssh's own options take whole numbers (ssh_config: ConnectTimeout, ServerAliveInterval, ServerAliveCountMax).
+        .Value(
+            "--sshfs-connect-timeout",
+            "SECONDS",
+            FlagValues.Whole(SshWhole, "s"),
+            o => (o.Node.Sshfs ?? new SshfsOptions()).ConnectTimeout,
+            (o, v) => o.SshfsOrNew().ConnectTimeout = v,
+            "ssh's ConnectTimeout for each mount"
+        )
+        .Value(
+            "--sshfs-alive-interval",
+            "SECONDS",
+            FlagValues.Whole(SshWhole, "s"),
+            o => (o.Node.Sshfs ?? new SshfsOptions()).ServerAliveInterval,
+            (o, v) => o.SshfsOrNew().ServerAliveInterval = v,
+            "ssh's ServerAliveInterval"
+        )
+        .Value(
+            "--sshfs-alive-count",
+            "N",
+            FlagValues.Whole(SshWhole),
+            o => (o.Node.Sshfs ?? new SshfsOptions()).ServerAliveCountMax,
+            (o, v) => o.SshfsOrNew().ServerAliveCountMax = v,
+            "ssh's ServerAliveCountMax (a link silent for interval x N is dead and sshfs reconnects); raise both for a slow storage host (a VM under emulation), not for a real network"
+        )
+        // The period is how long a pod's writes can land in the parent dataset after its dataset is unmounted.
+        .Value(
+            "--bind-check-interval",
+            "SECONDS",
+            FlagValues.Seconds(
+                Bounds
+                    .AtLeast(NodeOptions.MinBindCheckInterval.TotalSeconds)
+                    .AtMost(NodeOptions.MaxBindCheckInterval.TotalSeconds)
+            ),
+            o => o.Node.BindCheckInterval,
+            (o, v) => o.Node.BindCheckInterval = v,
+            "how often every published bind is checked against its dataset being mounted on the pool's host (a bind of an unmounted dataset is cut so writes cannot land in the parent)"
+        );
 
-          --endpoint URL         unix socket to serve, default unix:///csi/csi.sock
-          --nodeid ID            this node's name (required for --mode node|both)
-          --mode MODE            controller, node or both (default both)
-          --driver-name NAME     CSI driver name, default zfs.csi.dev
-          --parent-dataset DS    dataset that holds one child dataset per volume, default data/k8s
-          --zfs PATH             zfs program, default zfs
-          --zpool PATH           zpool program, default zpool
-          --zfs-timeout SECONDS  kill any zfs/zpool command after this long, default 30
-          --mount-lock-file PATH lock shared by every process that mounts on this ZFS,
-                                 default /run/lock/zfs-csi-mount.lock; "" for in-process only
-          --mount-lock-timeout SECONDS  fail with DEADLINE_EXCEEDED after waiting this long for
-                                 the mount lock, default 120
-          --creating-grace SECONDS  a volume still half-made this long after its CreateVolume
-                                 began was abandoned by the CO and is destroyed by the sweep,
-                                 default 3600 (at least 600 and the longest a create can take)
-          --sweep-interval SECONDS  how often the controller sweeps by itself (kept volumes nothing
-                                 needs, abandoned half-made ones), besides after every delete;
-                                 default 600, 0 for only after deletes
-          --log-format FORMAT    text or json, default text
-          --bootstrap-status-file PATH  report ready only when zfs-csi-bootstrap's status file
-                                 (e.g. /run/zfs-csi/bootstrap.json) says ready; default: not gated
-          --bootstrap-stale-after SECONDS  a watch sidecar's status older than this is stale, and a
-                                 step that long without heartbeat is stuck (/healthz 503), default 120
-          --health-port PORT     serve HTTP /readyz and /healthz on this TCP port, default 0 (off)
-          --health-address IP    address of the health listener, default 127.0.0.1
-          --metrics-address IP:PORT  serve Prometheus metrics on http://IP:PORT/metrics,
-                                 e.g. 0.0.0.0:9809, :9809 (the same) or [::]:9809; default off
-          --metrics-interval SECONDS  how often the controller reads pool and volume metrics
-                                 (one zpool and one zfs listing), default 30
+    /// <summary>The node's own timers: positive, under an hour.</summary>
+    private static Bounds NodeSeconds => Bounds.Above(0).Below(3600);
 
-        node plugin (--mode node|both):
-          --data-root PATH       where this node sees the pool's root (dataset data/k8s/v is
-                                 PATH/k8s/v), default /data
-          --kubelet-dir PATH     target paths must be inside it, default /var/lib/kubelet
-          --fs-timeout SECONDS   a stat/statvfs on the data root or a target slower than this
-                                 means the data root is dead, default 2
-          --sshfs-remote USER@HOST:/PATH  mount the data root over SSHFS and keep it mounted
-          --sshfs-port PORT      SSH port, default 22
-          --sshfs-identity PATH  private key for SSHFS (required with --sshfs-remote)
-          --sshfs-known-hosts PATH  known_hosts pinning the host key (required with
-                                 --sshfs-remote; host key checking is never turned off)
-          --sshfs-check-interval SECONDS  how often the SSHFS mount is checked, default 5
-          --sshfs-connect-timeout SECONDS  ssh's ConnectTimeout for each mount, default 5
-          --sshfs-alive-interval SECONDS   ssh's ServerAliveInterval, default 2
-          --sshfs-alive-count N  ssh's ServerAliveCountMax (a link silent for interval x N is
-                                 dead and sshfs reconnects), default 3; raise both for a slow
-                                 storage host (a VM under emulation), not for a real network
-          --bind-check-interval SECONDS  how often every published bind is checked against its
-                                 dataset being mounted on the pool's host (a bind of an unmounted
-                                 dataset is cut so writes cannot land in the parent), 0.1 to 60,
-                                 default 2
-        """;
+    private static Bounds SshWhole => Bounds.AtLeast(1).AtMost(600);
+
+    public static string Usage => Table.Usage;
 
     public static DriverOptions Parse(IReadOnlyList<string> args)
     {
         var o = new DriverOptions();
-        for (var i = 0; i < args.Count; i++)
-        {
-            var arg = args[i];
-            if (!Flags.TryRead(args, ref i, out var key, out var value))
-            {
-                throw new OptionsException($"unexpected argument '{arg}'");
-            }
-            switch (key)
-            {
-                case "--endpoint":
-                    o.Endpoint = value;
-                    break;
-                case "--nodeid" or "--node-id":
-                    o.NodeId = value;
-                    break;
-                case "--mode":
-                    // Not Enum.TryParse: it also takes "controller,node" (OR-ed into Node) and numbers.
-                    o.Mode = value.ToLowerInvariant() switch
-                    {
-                        "controller" => DriverMode.Controller,
-                        "node" => DriverMode.Node,
-                        "both" => DriverMode.Both,
-                        _ => throw new OptionsException($"--mode '{value}': expected controller, node or both"),
-                    };
-                    break;
-                case "--driver-name":
-                    o.DriverName = value;
-                    break;
-                case "--parent-dataset":
-                    o.Volumes.ParentDataset = value;
-                    break;
-                case "--zfs":
-                    o.Zfs.ZfsCommand = value;
-                    break;
-                case "--zpool":
-                    o.Zfs.ZpoolCommand = value;
-                    break;
-                case "--zfs-timeout":
-                    // Bounded: Infinity or 1e300 would overflow TimeSpan, 1e-9 would round to a zero timeout.
-                    o.Zfs.CommandTimeout =
-                        double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var s)
-                        && s is >= 0.001 and <= MaxZfsTimeoutSeconds
-                            ? TimeSpan.FromSeconds(s)
-                            : throw new OptionsException(
-                                $"--zfs-timeout '{value}': expected a number of seconds from 0.001 to {MaxZfsTimeoutSeconds}"
-                            );
-                    break;
-                case "--mount-lock-file":
-                    o.Zfs.MountLockFile = value;
-                    break;
-                case "--mount-lock-timeout":
-                    o.Zfs.MountLockTimeout =
-                        double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var lockWait)
-                        && lockWait is > 0 and <= 86400
-                            ? TimeSpan.FromSeconds(lockWait)
-                            : throw new OptionsException(
-                                $"--mount-lock-timeout '{value}': expected seconds, more than 0 and at most 86400"
-                            );
-                    break;
-                case "--sweep-interval":
-                    o.Volumes.SweepInterval =
-                        double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var sweep)
-                        && sweep >= 0
-                        && sweep <= 86400
-                            ? TimeSpan.FromSeconds(sweep)
-                            : throw new OptionsException(
-                                $"--sweep-interval '{value}': expected 0 or a number of seconds up to 86400"
-                            );
-                    break;
-                case "--creating-grace":
-                    o.Volumes.CreatingGrace =
-                        double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var grace)
-                        && grace is > 0 and <= 365 * 86400
-                            ? TimeSpan.FromSeconds(grace)
-                            : throw new OptionsException(
-                                $"--creating-grace '{value}': expected a number of seconds, at most a year"
-                            );
-                    break;
-                case "--log-format":
-                    o.LogFormat = value;
-                    break;
-                case "--bootstrap-status-file":
-                    o.BootstrapStatusFile = value;
-                    break;
-                case "--bootstrap-stale-after":
-                    o.BootstrapStaleAfter =
-                        double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var stale)
-                        && stale > 0
-                            ? TimeSpan.FromSeconds(stale)
-                            : throw new OptionsException(
-                                $"--bootstrap-stale-after '{value}': expected a positive number of seconds"
-                            );
-                    break;
-                case "--health-port":
-                    o.HealthPort = int.TryParse(
-                        value,
-                        NumberStyles.None,
-                        CultureInfo.InvariantCulture,
-                        out var healthPort
-                    )
-                        ? healthPort
-                        : throw new OptionsException(
-                            $"--health-port '{value}': expected a port number (1-65535, 0 for off)"
-                        );
-                    break;
-                case "--health-address":
-                    o.HealthAddress = value;
-                    break;
-                case "--metrics-address":
-                    o.MetricsAddress = value;
-                    break;
-                case "--metrics-interval":
-                    o.MetricsInterval =
-                        double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var every)
-                        && every is >= 1 and <= 86400
-                            ? TimeSpan.FromSeconds(every)
-                            : throw new OptionsException(
-                                $"--metrics-interval '{value}': expected a number of seconds from 1 to 86400"
-                            );
-                    break;
-                case "--data-root":
-                    o.Node.DataRoot = value;
-                    break;
-                case "--kubelet-dir":
-                    o.Node.KubeletDir = value;
-                    break;
-                case "--fs-timeout":
-                    o.Node.CallTimeout = Seconds(key, value);
-                    break;
-                case "--sshfs-remote":
-                    o.SshfsOrNew().Remote = value;
-                    break;
-                case "--sshfs-port":
-                    o.SshfsOrNew().Port = int.TryParse(
-                        value,
-                        NumberStyles.None,
-                        CultureInfo.InvariantCulture,
-                        out var port
-                    )
-                        ? port
-                        : throw new OptionsException($"--sshfs-port '{value}': expected a port number");
-                    break;
-                case "--sshfs-identity":
-                    o.SshfsOrNew().IdentityFile = value;
-                    break;
-                case "--sshfs-known-hosts":
-                    o.SshfsOrNew().KnownHostsFile = value;
-                    break;
-                case "--sshfs-check-interval":
-                    o.Node.CheckInterval = Seconds(key, value);
-                    break;
-                case "--sshfs-connect-timeout":
-                    o.SshfsOrNew().ConnectTimeout = WholeSeconds(key, value);
-                    break;
-                case "--sshfs-alive-interval":
-                    o.SshfsOrNew().ServerAliveInterval = WholeSeconds(key, value);
-                    break;
-                case "--sshfs-alive-count":
-                    o.SshfsOrNew().ServerAliveCountMax = WholeSeconds(key, value, "a count");
-                    break;
-                case "--bind-check-interval":
-                    o.Node.BindCheckInterval = Seconds(key, value);
-                    break;
-                default:
-                    throw new OptionsException($"unknown flag '{key}'");
-            }
-        }
+        Table.Parse(o, args);
         o.Validate();
         return o;
     }
 
     private SshfsOptions SshfsOrNew() => Node.Sshfs ??= new SshfsOptions();
-
-    /// <summary>ssh's own options take whole numbers (ssh_config: ConnectTimeout, ServerAliveInterval, ServerAliveCountMax).</summary>
-    private static int WholeSeconds(string key, string value, string what = "a whole number of seconds") =>
-        int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n is >= 1 and <= 600
-            ? n
-            : throw new OptionsException($"{key} '{value}': expected {what} from 1 to 600");
-
-    private static TimeSpan Seconds(string key, string value) =>
-        double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var s) && s > 0 && s < 3600
-            ? TimeSpan.FromSeconds(s)
-            : throw new OptionsException($"{key} '{value}': expected a positive number of seconds");
 
     /// <summary>Every check that can be made before serving.</summary>
     public void Validate()
@@ -349,17 +393,9 @@ public sealed partial class DriverOptions
         }
         Volumes.Validate(Zfs);
         ValidateNode();
-        if (LogFormat is not (ConsoleLog.Text or ConsoleLog.Json))
-        {
-            throw new OptionsException($"--log-format '{LogFormat}': expected text or json");
-        }
         if (BootstrapStatusFile.Length > 0 && !BootstrapStatusFile.StartsWith('/'))
         {
             throw new OptionsException($"--bootstrap-status-file '{BootstrapStatusFile}': expected an absolute path");
-        }
-        if (HealthPort is < 0 or > 65535)
-        {
-            throw new OptionsException($"--health-port {HealthPort}: expected 1-65535, or 0 for no health listener");
         }
         if (!System.Net.IPAddress.TryParse(HealthAddress, out _))
         {
