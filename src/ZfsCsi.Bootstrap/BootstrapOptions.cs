@@ -162,7 +162,7 @@ public sealed class BootstrapOptions
             ),
             o => o.Module,
             (o, v) => o.Module = v,
-            "kernel (OpenZFS) or none (zfs-fuse, also spelt fuse: no kernel module, skipped)"
+            "kernel: OpenZFS, a module to check and rebuild; none (or fuse): zfs-fuse, no kernel module (skipped)"
         )
         .Value(
             "--source",
@@ -322,7 +322,7 @@ public sealed class BootstrapOptions
             ),
             o => o.LogFormat,
             (o, v) => o.LogFormat = v,
-            "log lines as text or Serilog compact JSON"
+            "how log lines are written (json: Serilog compact JSON)"
         );
 
     /// <summary>The bootstrap's durations: far longer than any build, still far inside what a TimeSpan holds.</summary>

@@ -12,10 +12,12 @@ public sealed class Flag<T>
         string help,
         string? accepts,
         bool repeatable,
+        bool defaultInWords,
         Func<T, string?> showDefault,
         Action<T, string> apply
     )
     {
+        DefaultInWords = defaultInWords;
         (Name, Aliases, Placeholder, Help, Accepts, Repeatable) = (
             name,
             aliases,
@@ -46,6 +48,9 @@ public sealed class Flag<T>
 
     /// <summary>Every occurrence adds a value; otherwise the last one counts.</summary>
     public bool Repeatable { get; }
+
+    /// <summary>The default is said in words ("the number of cores"), not as a value the flag takes.</summary>
+    public bool DefaultInWords { get; }
 
     /// <summary>The default as it would be written on the command line, from <paramref name="fresh"/> options; null when there is none.</summary>
     public string? Default(T fresh) => _showDefault(fresh);
@@ -102,6 +107,7 @@ public sealed class FlagTable<T>(string header, Func<T> create)
                 help,
                 type.Accepts,
                 repeatable: false,
+                defaultInWords: defaultText is not null,
                 defaultText is null ? o => type.Format(get(o)) : _ => defaultText,
                 (o, text) => set(o, type.Parse(text))
             )
@@ -123,6 +129,7 @@ public sealed class FlagTable<T>(string header, Func<T> create)
                 help,
                 type.Accepts,
                 repeatable: true,
+                defaultInWords: false,
                 _ => null,
                 (o, text) => add(o, type.Parse(text))
             )
@@ -130,7 +137,19 @@ public sealed class FlagTable<T>(string header, Func<T> create)
 
     /// <summary>A flag without a value (<c>--no-import</c>).</summary>
     public FlagTable<T> Switch(string name, Action<T> set, string help) =>
-        Add(new Flag<T>(name, [], null, help, null, repeatable: false, _ => null, (o, _) => set(o)));
+        Add(
+            new Flag<T>(
+                name,
+                [],
+                null,
+                help,
+                null,
+                repeatable: false,
+                defaultInWords: false,
+                _ => null,
+                (o, _) => set(o)
+            )
+        );
 
     /// <summary>A heading in the usage before the flags that follow.</summary>
     public FlagTable<T> Section(string title)
@@ -188,13 +207,13 @@ public sealed class FlagTable<T>(string header, Func<T> create)
         }
     }
 
-    /// <summary>The header, then one entry per flag: name and placeholder, help, accepted values, default.</summary>
+    /// <summary>The header, then one entry per flag: names and placeholder, help, accepted values, default.</summary>
     public string Usage => _usage ??= BuildUsage();
 
     private string BuildUsage()
     {
         var fresh = create();
-        var text = new StringBuilder(header.TrimEnd()).Append('\n');
+        var text = new StringBuilder(header.TrimEnd()).Append("\n\n");
         foreach (var row in _rows)
         {
             if (row is string title)
@@ -208,14 +227,14 @@ public sealed class FlagTable<T>(string header, Func<T> create)
             {
                 left += " " + flag.Placeholder;
             }
+            if (flag.Repeatable)
+            {
+                left += " (repeatable)";
+            }
             var help = new StringBuilder(flag.Help);
             if (flag.Accepts is { } accepts)
             {
                 help.Append("; ").Append(accepts);
-            }
-            if (flag.Repeatable)
-            {
-                help.Append(" (repeatable)");
             }
             if (flag.Default(fresh) is { } value)
             {

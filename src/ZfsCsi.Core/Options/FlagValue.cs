@@ -96,7 +96,10 @@ public static class FlagValues
     /// <summary>Any text; the empty text means "not set".</summary>
     public static FlagValue<string> Text { get; } = new TextValue();
 
-    /// <summary>A value read by <paramref name="tryParse"/>; a text it refuses "is not <paramref name="expected"/>".</summary>
+    /// <summary>
+    /// A value read by <paramref name="tryParse"/> (null: refused, "is not <paramref name="expected"/>");
+    /// the flag's help describes the values, the usage adds nothing.
+    /// </summary>
     public static FlagValue<T> Custom<T>(string expected, Func<string, T?> tryParse, Func<T, string?> format)
         where T : struct => new CustomValue<T>(expected, tryParse, format);
 
@@ -173,7 +176,7 @@ public static class FlagValues
                 throw new FlagValueException("is not a size (bytes, or a number with K, M, G or T)");
             }
             var bytes = n * factor;
-            return bounds.Check(bytes, "") is { } problem ? throw new FlagValueException(problem) : bytes;
+            return bounds.Check(bytes, " bytes") is { } problem ? throw new FlagValueException(problem) : bytes;
         }
 
         public override string? Format(long value)
@@ -241,7 +244,5 @@ public static class FlagValues
         public override T Parse(string text) => tryParse(text) ?? throw new FlagValueException($"is not {expected}");
 
         public override string? Format(T value) => format(value);
-
-        public override string Accepts => expected;
     }
 }

@@ -187,7 +187,7 @@ public sealed partial class DriverOptions
             ),
             o => o.LogFormat,
             (o, v) => o.LogFormat = v,
-            "log lines as text or Serilog compact JSON"
+            "how log lines are written (json: Serilog compact JSON)"
         )
         .Value(
             "--bootstrap-status-file",
