@@ -1,5 +1,5 @@
 using ZfsCsi.Core.Exec;
-using ZfsCsi.Core.Volumes;
+using ZfsCsi.Core.Health;
 using ZfsCsi.Core.Zfs;
 
 namespace ZfsCsi.Core.Bootstrap;

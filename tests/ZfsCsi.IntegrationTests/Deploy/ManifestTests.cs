@@ -1,6 +1,7 @@
 using ZfsCsi.Bootstrap;
+using ZfsCsi.Core.Health;
 using ZfsCsi.Core.Options;
-using ZfsCsi.Driver.Hosting;
+using ZfsCsi.Driver.Options;
 
 namespace ZfsCsi.IntegrationTests.Deploy;
 

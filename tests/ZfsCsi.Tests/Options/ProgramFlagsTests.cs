@@ -1,7 +1,7 @@
 using System.Text.RegularExpressions;
 using ZfsCsi.Bootstrap;
 using ZfsCsi.Core.Options;
-using ZfsCsi.Driver.Hosting;
+using ZfsCsi.Driver.Options;
 
 namespace ZfsCsi.Tests.Options;
 

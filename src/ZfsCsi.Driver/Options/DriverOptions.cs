@@ -4,7 +4,7 @@ using ZfsCsi.Core.Options;
 using ZfsCsi.Core.Volumes;
 using ZfsCsi.Core.Zfs;
 
-namespace ZfsCsi.Driver.Hosting;
+namespace ZfsCsi.Driver.Options;
 
 /// <summary>Which CSI services this process serves.</summary>
 public enum DriverMode

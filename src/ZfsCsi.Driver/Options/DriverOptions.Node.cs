@@ -1,7 +1,7 @@
 using ZfsCsi.Core.Mount;
 using ZfsCsi.Core.Options;
 
-namespace ZfsCsi.Driver.Hosting;
+namespace ZfsCsi.Driver.Options;
 
 public sealed partial class DriverOptions
 {
