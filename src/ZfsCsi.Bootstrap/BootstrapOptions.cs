@@ -1,4 +1,3 @@
-using System.Globalization;
 using ZfsCsi.Core.Bootstrap;
 using ZfsCsi.Core.Logging;
 using ZfsCsi.Core.Options;
@@ -90,7 +89,9 @@ public sealed class BootstrapOptions
     public string ZpoolCommand { get; set; } = "zpool";
     public string LogFormat { get; set; } = ConsoleLog.Text;
 
-    public const string Usage = """
+    /// <summary>Every flag: the usage and the parsing are made from this one table.</summary>
+    public static readonly FlagTable<BootstrapOptions> Table = new FlagTable<BootstrapOptions>(
+        """
         zfs-csi-bootstrap: the ZFS module rebuilt for the running kernel and the pool imported, before the driver reports ready
 
         usage: zfs-csi-bootstrap once|watch|alive [flags]
@@ -100,47 +101,241 @@ public sealed class BootstrapOptions
                                  a step whose heartbeat is older than --stale-after (default 120 s), or
                                  a step running longer than its own limit plus --stale-after
 
-          --pool NAME            pool to import and check (e.g. data); omit to check the module only
-          --import-dir DIR       absolute device search directory for zpool import -d (repeatable);
-                                 default: zpool's own search (/dev)
-          --no-import            never import: only report whether the pool is imported
-          --import-mount MODE    what an import mounts: none (zpool import -N; the host mounts, e.g.
-                                 zfs mount -a), all (plain zpool import: every dataset, in this
-                                 process's mount namespace), or an absolute DIR (-N, then zfs mount
-                                 of the datasets whose mountpoint is DIR or below: a directory shared
-                                 with the host). Default none with --module kernel, all with
-                                 --module none (zfs-fuse has no -N; its daemon mounts)
-          --allow-degraded       report ready when the pool is DEGRADED (default: not ready)
-          --module MODE          kernel (OpenZFS, default) or none (zfs-fuse: no kernel module, skipped)
-          --source DIR           ZFS source tree to rebuild from (make clean, ./configure, make, make install)
-          --no-rebuild           never build or install a module (check only; the host's systemd unit
-                                 rebuilds); an installed module of the userland's release is still loaded
-          --configure-arg ARG    extra ./configure argument (repeatable)
-          --jobs N               make -jN, default the number of cores
-          --attempts N           build attempts before giving up, default 3
-          --retry-delay SECONDS  pause after a failed build, doubled each time, default 30
-          --build-timeout SECONDS  kill one build command after this long, default 3600
-          --command-timeout SECONDS  kill a quick command (uname, modinfo, zpool list) after this long, default 30
-          --import-timeout SECONDS   kill zpool import after this long, default 300
-          --mount-lock-timeout SECONDS  longest wait for the mount lock before an import, default 120
-          --build-lock-file PATH lock held while building, default /run/lock/zfs-csi-bootstrap.lock
-          --mount-lock-file PATH machine-wide mount lock held around zpool import,
-                                 default /run/lock/zfs-csi-mount.lock; "" for none
-          --status-file PATH     status for the driver, default /run/zfs-csi/bootstrap.json; "" for none
-          --interval SECONDS     watch: time between checks, default 10
-          --heartbeat SECONDS    how often the status file is refreshed while working, default 5
-          --stale-after SECONDS  alive: a step whose heartbeat is older than this is stuck, default 120
-          --modules-dir DIR      default /lib/modules (headers: DIR/<release>/build and /source)
-          --sys-module-dir DIR   default /sys/module (loaded version: DIR/zfs/version)
-          --uname --modinfo --modprobe --depmod --make --zfs --zpool PATH
-                                 the programs to run (paths or names on PATH)
-          --log-format FORMAT    text or json, default text
-        """;
+        """,
+        () => new BootstrapOptions()
+    )
+        .Value(
+            "--pool",
+            "NAME",
+            FlagValues.Text,
+            o => o.Pool,
+            (o, v) => o.Pool = v,
+            "pool to import and check (e.g. data); omit to check the module only"
+        )
+        .Repeated(
+            "--import-dir",
+            "DIR",
+            FlagValues.Text,
+            (o, v) => o.ImportDirectories.Add(v),
+            "absolute device search directory for zpool import -d; default: zpool's own search (/dev)"
+        )
+        .Switch("--no-import", o => o.Import = false, "never import: only report whether the pool is imported")
+        .Value(
+            "--import-mount",
+            "MODE",
+            FlagValues.Custom<(ImportMount Mount, string Under)>(
+                "none, all or an absolute directory",
+                v =>
+                    v switch
+                    {
+                        "none" => (ImportMount.None, ""),
+                        "all" => (ImportMount.All, ""),
+                        _ when v.StartsWith('/') => (ImportMount.Under, v),
+                        _ => null,
+                    },
+                v =>
+                    v.Mount switch
+                    {
+                        ImportMount.None => "none",
+                        ImportMount.All => "all",
+                        ImportMount.Under => v.Under,
+                        _ => null,
+                    }
+            ),
+            o => (o.ImportMount, o.MountUnder),
+            (o, v) => (o.ImportMount, o.MountUnder) = v,
+            "what an import mounts: none (zpool import -N; the host mounts, e.g. zfs mount -a), all (plain zpool import: every dataset, in this process's mount namespace), or an absolute DIR (-N, then zfs mount of the datasets whose mountpoint is DIR or below: a directory shared with the host). Default none with --module kernel, all with --module none (zfs-fuse has no -N; its daemon mounts)"
+        )
+        .Switch(
+            "--allow-degraded",
+            o => o.AllowDegraded = true,
+            "report ready when the pool is DEGRADED (default: not ready)"
+        )
+        .Value(
+            "--module",
+            "MODE",
+            FlagValues.Choice(
+                ignoreCase: false,
+                ("kernel", ModuleMode.Kernel),
+                ("none", ModuleMode.None),
+                ("fuse", ModuleMode.None)
+            ),
+            o => o.Module,
+            (o, v) => o.Module = v,
+            "kernel: OpenZFS, a module to check and rebuild; none (or fuse): zfs-fuse, no kernel module (skipped)"
+        )
+        .Value(
+            "--source",
+            "DIR",
+            FlagValues.Text,
+            o => o.SourceTree,
+            (o, v) => o.SourceTree = v,
+            "ZFS source tree to rebuild from (make clean, ./configure, make, make install)"
+        )
+        .Switch(
+            "--no-rebuild",
+            o => o.NoRebuild = true,
+            "never build or install a module (check only; the host's systemd unit rebuilds); an installed module of the userland's release is still loaded"
+        )
+        .Repeated(
+            "--configure-arg",
+            "ARG",
+            FlagValues.Text,
+            (o, v) => o.ConfigureArguments.Add(v),
+            "extra ./configure argument"
+        )
+        .Value(
+            "--jobs",
+            "N",
+            FlagValues.Whole(Bounds.AtLeast(1)),
+            o => o.Jobs,
+            (o, v) => o.Jobs = v,
+            "make -jN",
+            defaultText: "the number of cores"
+        )
+        .Value(
+            "--attempts",
+            "N",
+            FlagValues.Whole(Bounds.AtLeast(1)),
+            o => o.BuildAttempts,
+            (o, v) => o.BuildAttempts = v,
+            "build attempts before giving up"
+        )
+        .Value(
+            "--retry-delay",
+            "SECONDS",
+            FlagValues.Seconds(Bounds.AtLeast(0).Below(MaxSeconds)),
+            o => o.RetryDelay,
+            (o, v) => o.RetryDelay = v,
+            "pause after a failed build, doubled each time"
+        )
+        .Value(
+            "--build-timeout",
+            "SECONDS",
+            Seconds,
+            o => o.BuildTimeout,
+            (o, v) => o.BuildTimeout = v,
+            "kill one build command after this long"
+        )
+        .Value(
+            "--command-timeout",
+            "SECONDS",
+            Seconds,
+            o => o.CommandTimeout,
+            (o, v) => o.CommandTimeout = v,
+            "kill a quick command (uname, modinfo, zpool list) after this long"
+        )
+        .Value(
+            "--import-timeout",
+            "SECONDS",
+            Seconds,
+            o => o.ImportTimeout,
+            (o, v) => o.ImportTimeout = v,
+            "kill zpool import after this long"
+        )
+        .Value(
+            "--mount-lock-timeout",
+            "SECONDS",
+            Seconds,
+            o => o.MountLockTimeout,
+            (o, v) => o.MountLockTimeout = v,
+            "longest wait for the mount lock before an import"
+        )
+        .Value(
+            "--build-lock-file",
+            "PATH",
+            FlagValues.Text,
+            o => o.BuildLockFile,
+            (o, v) => o.BuildLockFile = v,
+            "lock held while building"
+        )
+        .Value(
+            "--mount-lock-file",
+            "PATH",
+            FlagValues.Text,
+            o => o.MountLockFile,
+            (o, v) => o.MountLockFile = v,
+            "machine-wide mount lock held around zpool import; \"\" for none"
+        )
+        .Value(
+            "--status-file",
+            "PATH",
+            FlagValues.Text,
+            o => o.StatusFile,
+            (o, v) => o.StatusFile = v,
+            "status for the driver; \"\" for none"
+        )
+        .Value(
+            "--interval",
+            "SECONDS",
+            Seconds,
+            o => o.Interval,
+            (o, v) => o.Interval = v,
+            "watch: time between checks"
+        )
+        .Value(
+            "--heartbeat",
+            "SECONDS",
+            Seconds,
+            o => o.HeartbeatInterval,
+            (o, v) => o.HeartbeatInterval = v,
+            "how often the status file is refreshed while working"
+        )
+        .Value(
+            "--stale-after",
+            "SECONDS",
+            Seconds,
+            o => o.StaleAfter,
+            (o, v) => o.StaleAfter = v,
+            "alive: a step whose heartbeat is older than this is stuck"
+        )
+        .Value(
+            "--modules-dir",
+            "DIR",
+            FlagValues.Text,
+            o => o.ModulesDirectory,
+            (o, v) => o.ModulesDirectory = v,
+            "kernel modules and headers (DIR/<release>/build and /source)"
+        )
+        .Value(
+            "--sys-module-dir",
+            "DIR",
+            FlagValues.Text,
+            o => o.SysModuleDirectory,
+            (o, v) => o.SysModuleDirectory = v,
+            "loaded modules (loaded version: DIR/zfs/version)"
+        )
+        .Value("--uname", "PATH", FlagValues.Text, o => o.Uname, (o, v) => o.Uname = v, "uname program")
+        .Value("--modinfo", "PATH", FlagValues.Text, o => o.Modinfo, (o, v) => o.Modinfo = v, "modinfo program")
+        .Value("--modprobe", "PATH", FlagValues.Text, o => o.Modprobe, (o, v) => o.Modprobe = v, "modprobe program")
+        .Value("--depmod", "PATH", FlagValues.Text, o => o.Depmod, (o, v) => o.Depmod = v, "depmod program")
+        .Value("--make", "PATH", FlagValues.Text, o => o.Make, (o, v) => o.Make = v, "make program")
+        .Value("--zfs", "PATH", FlagValues.Text, o => o.ZfsCommand, (o, v) => o.ZfsCommand = v, "zfs program")
+        .Value("--zpool", "PATH", FlagValues.Text, o => o.ZpoolCommand, (o, v) => o.ZpoolCommand = v, "zpool program")
+        .Value(
+            "--log-format",
+            "FORMAT",
+            FlagValues.Choice(
+                ignoreCase: false,
+                (ConsoleLog.Text, ConsoleLog.Text),
+                (ConsoleLog.Json, ConsoleLog.Json)
+            ),
+            o => o.LogFormat,
+            (o, v) => o.LogFormat = v,
+            "how log lines are written (json: Serilog compact JSON)"
+        );
+
+    /// <summary>The bootstrap's durations: far longer than any build, still far inside what a TimeSpan holds.</summary>
+    private const double MaxSeconds = 1e7;
+
+    private static FlagValue<TimeSpan> Seconds => FlagValues.Seconds(Bounds.Above(0).Below(MaxSeconds));
+
+    public static string Usage => Table.Usage;
 
     public static BootstrapOptions Parse(IReadOnlyList<string> args)
     {
         var o = new BootstrapOptions();
-        var i = 0;
+        var start = 0;
         if (args.Count > 0 && !args[0].StartsWith("--", StringComparison.Ordinal))
         {
             o.Command = args[0] switch
@@ -150,136 +345,9 @@ public sealed class BootstrapOptions
                 "alive" => BootstrapCommand.Alive,
                 _ => throw new OptionsException($"unknown command '{args[0]}': expected once, watch or alive"),
             };
-            i = 1;
+            start = 1;
         }
-        for (; i < args.Count; i++)
-        {
-            var arg = args[i];
-            if (arg is "--no-import")
-            {
-                o.Import = false;
-                continue;
-            }
-            if (arg is "--allow-degraded")
-            {
-                o.AllowDegraded = true;
-                continue;
-            }
-            if (arg is "--no-rebuild")
-            {
-                o.NoRebuild = true;
-                continue;
-            }
-            if (!Flags.TryRead(args, ref i, out var key, out var value))
-            {
-                throw new OptionsException($"unexpected argument '{arg}'");
-            }
-            switch (key)
-            {
-                case "--pool":
-                    o.Pool = value;
-                    break;
-                case "--import-dir":
-                    o.ImportDirectories.Add(value);
-                    break;
-                case "--module":
-                    o.Module = value switch
-                    {
-                        "kernel" => ModuleMode.Kernel,
-                        "none" or "fuse" => ModuleMode.None,
-                        _ => throw new OptionsException($"--module '{value}': expected kernel or none"),
-                    };
-                    break;
-                case "--source":
-                    o.SourceTree = value;
-                    break;
-                case "--import-mount":
-                    (o.ImportMount, o.MountUnder) = value switch
-                    {
-                        "none" => (ImportMount.None, ""),
-                        "all" => (ImportMount.All, ""),
-                        _ when value.StartsWith('/') => (ImportMount.Under, value),
-                        _ => throw new OptionsException(
-                            $"--import-mount '{value}': expected none, all or an absolute directory"
-                        ),
-                    };
-                    break;
-                case "--configure-arg":
-                    o.ConfigureArguments.Add(value);
-                    break;
-                case "--jobs":
-                    o.Jobs = PositiveInt(key, value);
-                    break;
-                case "--attempts":
-                    o.BuildAttempts = PositiveInt(key, value);
-                    break;
-                case "--retry-delay":
-                    o.RetryDelay = Seconds(key, value, allowZero: true);
-                    break;
-                case "--build-timeout":
-                    o.BuildTimeout = Seconds(key, value);
-                    break;
-                case "--command-timeout":
-                    o.CommandTimeout = Seconds(key, value);
-                    break;
-                case "--import-timeout":
-                    o.ImportTimeout = Seconds(key, value);
-                    break;
-                case "--mount-lock-timeout":
-                    o.MountLockTimeout = Seconds(key, value);
-                    break;
-                case "--build-lock-file":
-                    o.BuildLockFile = value;
-                    break;
-                case "--mount-lock-file":
-                    o.MountLockFile = value;
-                    break;
-                case "--status-file":
-                    o.StatusFile = value;
-                    break;
-                case "--interval":
-                    o.Interval = Seconds(key, value);
-                    break;
-                case "--heartbeat":
-                    o.HeartbeatInterval = Seconds(key, value);
-                    break;
-                case "--stale-after":
-                    o.StaleAfter = Seconds(key, value);
-                    break;
-                case "--modules-dir":
-                    o.ModulesDirectory = value;
-                    break;
-                case "--sys-module-dir":
-                    o.SysModuleDirectory = value;
-                    break;
-                case "--uname":
-                    o.Uname = value;
-                    break;
-                case "--modinfo":
-                    o.Modinfo = value;
-                    break;
-                case "--modprobe":
-                    o.Modprobe = value;
-                    break;
-                case "--depmod":
-                    o.Depmod = value;
-                    break;
-                case "--make":
-                    o.Make = value;
-                    break;
-                case "--zfs":
-                    o.ZfsCommand = value;
-                    break;
-                case "--zpool":
-                    o.ZpoolCommand = value;
-                    break;
-                case "--log-format":
-                    o.LogFormat = value;
-                    break;
-                default:
-                    throw new OptionsException($"unknown flag '{key}'");
-            }
-        }
+        Table.Parse(o, args, start);
         o.Validate();
         return o;
     }
@@ -341,21 +409,5 @@ public sealed class BootstrapOptions
         {
             throw new OptionsException($"--import-mount '{MountUnder}': expected a directory without '..'");
         }
-        if (LogFormat is not (ConsoleLog.Text or ConsoleLog.Json))
-        {
-            throw new OptionsException($"--log-format '{LogFormat}': expected text or json");
-        }
     }
-
-    private static int PositiveInt(string key, string value) =>
-        int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n > 0
-            ? n
-            : throw new OptionsException($"{key} '{value}': expected a positive whole number");
-
-    private static TimeSpan Seconds(string key, string value, bool allowZero = false) =>
-        double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var s)
-        && (s > 0 || (allowZero && s == 0))
-        && s < 1e7
-            ? TimeSpan.FromSeconds(s)
-            : throw new OptionsException($"{key} '{value}': expected a positive number of seconds");
 }

@@ -2,6 +2,7 @@ using Serilog;
 using ZfsCsi.Core.Logging;
 using ZfsCsi.Core.Options;
 using ZfsCsi.Driver.Hosting;
+using ZfsCsi.Driver.Options;
 
 var (options, exitCode) = await ProgramArgs.ParseAsync(
     "zfs-csi-driver",

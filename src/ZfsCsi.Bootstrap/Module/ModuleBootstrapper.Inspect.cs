@@ -1,5 +1,6 @@
 using ZfsCsi.Core.Bootstrap;
 using ZfsCsi.Core.Exec;
+using ZfsCsi.Core.Zfs;
 
 namespace ZfsCsi.Bootstrap.Module;
 
@@ -64,7 +65,8 @@ public sealed partial class ModuleBootstrapper
     /// </summary>
     private async Task<(string? Userland, string? Error)> ReadUserlandAsync(CancellationToken ct)
     {
-        var result = await RunOrNullAsync(new CommandLine(options.ZfsCommand, "--version"), ct).ConfigureAwait(false);
+        var result = await RunOrNullAsync(new CommandLine(options.ZfsCommand, ZfsArgs.Version()), ct)
+            .ConfigureAwait(false);
         if (result is null)
         {
             return (null, $"{options.ZfsCommand} cannot be started");

@@ -1,5 +1,6 @@
 using ZfsCsi.Core.Exec;
-using ZfsCsi.Core.Volumes;
+using ZfsCsi.Core.Health;
+using ZfsCsi.Core.Zfs;
 
 namespace ZfsCsi.Core.Bootstrap;
 
@@ -68,7 +69,7 @@ public sealed class ModuleVersionCheck(
             {
                 // --version, not the version subcommand: answered before libzfs_init() (cmd/zfs/zfs_main.c main()).
                 var result = await runner
-                    .RunAsync(new CommandLine(zfsCommand, "--version"), timeout, ct)
+                    .RunAsync(new CommandLine(zfsCommand, ZfsArgs.Version()), timeout, ct)
                     .ConfigureAwait(false);
                 _userland = ZfsVersion.ParseUserland(result.StandardOutput);
                 // A tool without a zfs-X.Y.Z line (zfs-fuse answers with its usage) has nothing to compare: asked once.

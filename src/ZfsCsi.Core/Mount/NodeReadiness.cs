@@ -1,4 +1,4 @@
-using ZfsCsi.Core.Volumes;
+using ZfsCsi.Core.Health;
 
 namespace ZfsCsi.Core.Mount;
 

@@ -38,6 +38,13 @@ public static class ZfsArgs
 
     public static string[] Unmount(DatasetName dataset) => ["unmount", dataset.Value];
 
+    /// <summary>
+    /// <c>zfs --version</c>: the userland release ("zfs-X.Y.Z" first, read by ZfsVersion.ParseUserland).
+    /// Never the <c>version</c> subcommand: OpenZFS answers -V/--version before libzfs_init()
+    /// (cmd/zfs/zfs_main.c main()), which without the module fails or loads it. For zfs, not zpool.
+    /// </summary>
+    public static string[] Version() => ["--version"];
+
     /// <summary><c>zpool list</c> of every imported pool's name and health (for zpool, not zfs).</summary>
     public static string[] PoolHealth() => ["list", "-H", "-o", "name,health"];
 

@@ -1,5 +1,6 @@
 using ZfsCsi.Core.Metrics;
 using ZfsCsi.Driver.Metrics;
+using ZfsCsi.Driver.Options;
 
 namespace ZfsCsi.Driver.Hosting;
 

@@ -1,7 +1,8 @@
 using ZfsCsi.Core.Errors;
+using ZfsCsi.Core.Health;
 using ZfsCsi.Core.Mount;
-using ZfsCsi.Core.Volumes;
 using ZfsCsi.Driver.Grpc;
+using ZfsCsi.Driver.Options;
 using ZfsCsi.Driver.Services;
 
 namespace ZfsCsi.Driver.Hosting;

@@ -1,9 +1,11 @@
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Serilog;
 using ZfsCsi.Core.Exec;
+using ZfsCsi.Core.Health;
 using ZfsCsi.Core.Volumes;
 using ZfsCsi.Core.Zfs;
 using ZfsCsi.Driver.Grpc;
+using ZfsCsi.Driver.Options;
 using ZfsCsi.Driver.Services;
 
 namespace ZfsCsi.Driver.Hosting;

@@ -1,5 +1,6 @@
 using ZfsCsi.Core.Bootstrap;
-using ZfsCsi.Core.Volumes;
+using ZfsCsi.Core.Health;
+using ZfsCsi.Driver.Options;
 
 namespace ZfsCsi.Driver.Hosting;
 

@@ -1,5 +1,5 @@
 using Prometheus;
-using ZfsCsi.Driver.Hosting;
+using ZfsCsi.Driver.Options;
 
 namespace ZfsCsi.Driver.Metrics;
 

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using ZfsCsi.Core.Bootstrap;
 using ZfsCsi.Core.Metrics;
-using ZfsCsi.Driver.Hosting;
+using ZfsCsi.Driver.Options;
 
 namespace ZfsCsi.Driver.Metrics;
 

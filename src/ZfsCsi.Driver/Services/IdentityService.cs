@@ -1,7 +1,9 @@
 using Csi.V1;
 using Grpc.Core;
+using ZfsCsi.Core.Health;
 using ZfsCsi.Core.Volumes;
 using ZfsCsi.Driver.Hosting;
+using ZfsCsi.Driver.Options;
 
 namespace ZfsCsi.Driver.Services;
 

@@ -2,7 +2,7 @@ using Csi.V1;
 using Grpc.Core;
 using ZfsCsi.Core.Mount;
 using ZfsCsi.Driver.Grpc;
-using ZfsCsi.Driver.Hosting;
+using ZfsCsi.Driver.Options;
 using NodeRpcType = Csi.V1.NodeServiceCapability.Types.RPC.Types.Type;
 
 namespace ZfsCsi.Driver.Services;

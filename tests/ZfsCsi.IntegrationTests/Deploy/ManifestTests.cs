@@ -1,7 +1,9 @@
 using ZfsCsi.Bootstrap;
+using ZfsCsi.Core.Health;
 using ZfsCsi.Core.Options;
 using ZfsCsi.Core.Volumes;
 using ZfsCsi.Driver.Hosting;
+using ZfsCsi.Driver.Options;
 
 namespace ZfsCsi.IntegrationTests.Deploy;
 

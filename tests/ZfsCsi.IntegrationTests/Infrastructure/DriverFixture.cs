@@ -1,6 +1,7 @@
 using Serilog;
 using ZfsCsi.Core.Exec;
 using ZfsCsi.Driver.Hosting;
+using ZfsCsi.Driver.Options;
 using ZfsCsi.Tests.Fakes;
 
 namespace ZfsCsi.IntegrationTests.Infrastructure;

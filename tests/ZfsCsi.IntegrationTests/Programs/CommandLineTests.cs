@@ -34,6 +34,44 @@ public sealed class CommandLineTests
     }
 
     [Theory]
+    [InlineData(
+        "zfs-csi-driver",
+        "--zfs-timeout: '0' is below the minimum 0.001s",
+        "--mode",
+        "controller",
+        "--zfs-timeout",
+        "0"
+    )]
+    [InlineData(
+        "zfs-csi-driver",
+        "--sshfs-alive-count: '601' is above the maximum 600",
+        "--mode=controller",
+        "--sshfs-alive-count=601"
+    )]
+    [InlineData(
+        "zfs-csi-bootstrap",
+        "--interval: '0' is not more than 0s",
+        "watch",
+        "--pool",
+        "data",
+        "--interval",
+        "0"
+    )]
+    [InlineData("zfs-csi-bootstrap", "--no-import takes no value", "once", "--pool=data", "--no-import=yes")]
+    public async Task A_bad_value_exits_2_naming_the_flag_the_value_and_the_bound(
+        string program,
+        string reason,
+        params string[] args
+    )
+    {
+        var result = await Sh.RunAsync("dotnet", [ProgramDll(program), .. args]);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.StartsWith($"{program}: {reason}\n", result.StandardError);
+        Assert.Empty(result.StandardOutput);
+    }
+
+    [Theory]
     [InlineData("zfs-csi-driver", "--mode", "controller")]
     [InlineData("zfs-csi-bootstrap", "once")]
     public async Task An_unknown_log_format_is_refused(string program, params string[] otherwiseValid)

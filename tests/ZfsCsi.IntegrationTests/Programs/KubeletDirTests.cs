@@ -1,6 +1,7 @@
-using Serilog;
 using Serilog.Events;
+using Serilog;
 using ZfsCsi.Driver.Hosting;
+using ZfsCsi.Driver.Options;
 using ZfsCsi.IntegrationTests.Infrastructure;
 using ZfsCsi.Tests.Fakes;
 

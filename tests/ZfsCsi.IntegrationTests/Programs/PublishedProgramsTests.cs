@@ -67,6 +67,21 @@ public sealed class PublishedProgramsTests(PublishedPrograms published) : IClass
             var wrong = await Sh.RunAsync(program, "--no-such-flag", "1");
             Assert.Equal(2, wrong.ExitCode);
             Assert.Contains("--no-such-flag", wrong.StandardError);
+
+            // The flag table's typed values and bounds work the same without a JIT.
+            var (args, reason) =
+                program == published.Driver
+                    ? (
+                        new[] { "--mode", "controller", "--bind-check-interval=61" },
+                        "--bind-check-interval: '61' is above the maximum 60s"
+                    )
+                    : (
+                        new[] { "once", "--pool", "data", "--retry-delay", "-1" },
+                        "--retry-delay: '-1' is below the minimum 0s"
+                    );
+            var bad = await Sh.RunAsync(program, args);
+            Assert.Equal(2, bad.ExitCode);
+            Assert.Contains(reason, bad.StandardError);
         }
     }
 

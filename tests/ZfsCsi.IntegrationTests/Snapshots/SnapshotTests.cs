@@ -422,7 +422,7 @@ public sealed class SnapshotTests(SnapshotFixture driver) : IClassFixture<Snapsh
 
         // Another driver process (same flags, fresh memory) continues the listing.
         var socket = $"/tmp/zfs-csi-tests/sock-{Guid.NewGuid():N}.sock";
-        var options = ZfsCsi.Driver.Hosting.DriverOptions.Parse([
+        var options = ZfsCsi.Driver.Options.DriverOptions.Parse([
             "--endpoint",
             $"unix://{socket}",
             "--parent-dataset",

@@ -221,6 +221,21 @@ public static class ZfsArgvCases
             var health = ZfsParser.ParsePoolHealth(await s.CheckAsync("zpool", ZfsArgs.PoolHealth()));
             Assert.Equal("ONLINE", health[s.Pool]);
         },
+        ["Version"] = async s =>
+        {
+            var result = await s.RunAsync("zfs", ZfsArgs.Version());
+            var userland = ZfsCsi.Core.Bootstrap.ZfsVersion.ParseUserland(result.StandardOutput);
+            if (s.Backend == "zfs-fuse")
+            {
+                // zfs-fuse's zfs has no --version: it answers with its usage and exit 2, so there is no release to compare.
+                Assert.NotEqual(0, result.ExitCode);
+                Assert.Null(userland);
+                return;
+            }
+            // OpenZFS answers before libzfs_init(), with the module loaded or not: zfs-X.Y.Z first.
+            Assert.True(result.ExitCode == 0, result.StandardError);
+            Assert.Matches(@"^2\.\d+\.\d+", userland);
+        },
         ["PoolFragmentation"] = async s =>
         {
             var result = await s.RunAsync("zpool", ZfsArgs.PoolFragmentation());

@@ -1,6 +1,6 @@
 using ZfsCsi.Bootstrap;
 using ZfsCsi.Core.Options;
-using ZfsCsi.Driver.Hosting;
+using ZfsCsi.Driver.Options;
 
 namespace ZfsCsi.Tests.Bootstrap;
 

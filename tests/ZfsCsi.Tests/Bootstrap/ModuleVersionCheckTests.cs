@@ -1,6 +1,8 @@
 using Serilog;
 using ZfsCsi.Core.Bootstrap;
 using ZfsCsi.Core.Exec;
+using ZfsCsi.Core.Health;
+using ZfsCsi.Driver.Options;
 
 namespace ZfsCsi.Tests.Bootstrap;
 
@@ -66,7 +68,7 @@ public sealed class ModuleVersionCheckWiringTests
     [Fact]
     public async Task The_controllers_storage_health_comes_with_the_module_check()
     {
-        var options = ZfsCsi.Driver.Hosting.DriverOptions.Parse([
+        var options = ZfsCsi.Driver.Options.DriverOptions.Parse([
             "--mode",
             "controller",
             "--endpoint",
@@ -74,9 +76,9 @@ public sealed class ModuleVersionCheckWiringTests
         ]);
         await using var app = ZfsCsi.Driver.Hosting.DriverHost.Build(options, new LoggerConfiguration().CreateLogger());
 
-        var health = app.Services.GetService(typeof(ZfsCsi.Core.Volumes.StorageHealth));
+        var health = app.Services.GetService(typeof(ZfsCsi.Core.Health.StorageHealth));
 
-        var module = typeof(ZfsCsi.Core.Volumes.StorageHealth)
+        var module = typeof(ZfsCsi.Core.Health.StorageHealth)
             .GetField("_module", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!
             .GetValue(health);
         Assert.IsType<ModuleVersionCheck>(module);

@@ -3,7 +3,7 @@ using ZfsCsi.Core.Mount;
 using ZfsCsi.Core.Volumes;
 using ZfsCsi.Core.Zfs;
 using ZfsCsi.Driver.Grpc;
-using ZfsCsi.Driver.Hosting;
+using ZfsCsi.Driver.Options;
 using ZfsCsi.Driver.Services;
 using Mode = Csi.V1.VolumeCapability.Types.AccessMode.Types.Mode;
 

@@ -1,10 +1,11 @@
-using System.Net;
-using System.Net.Sockets;
 using Csi.V1;
 using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
+using System.Net.Sockets;
+using System.Net;
 using ZfsCsi.Core.Volumes;
 using ZfsCsi.Driver.Hosting;
+using ZfsCsi.Driver.Options;
 using ZfsCsi.Tests.Fakes;
 
 namespace ZfsCsi.Tests.Metrics;

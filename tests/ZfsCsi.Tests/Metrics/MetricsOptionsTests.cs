@@ -1,5 +1,5 @@
 using ZfsCsi.Core.Options;
-using ZfsCsi.Driver.Hosting;
+using ZfsCsi.Driver.Options;
 
 namespace ZfsCsi.Tests.Metrics;
 

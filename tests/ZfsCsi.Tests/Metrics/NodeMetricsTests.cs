@@ -3,8 +3,8 @@ using ZfsCsi.Core.Errors;
 using ZfsCsi.Core.Mount;
 using ZfsCsi.Core.Volumes;
 using ZfsCsi.Driver.Grpc;
-using ZfsCsi.Driver.Hosting;
 using ZfsCsi.Driver.Metrics;
+using ZfsCsi.Driver.Options;
 using ZfsCsi.Driver.Services;
 using ZfsCsi.Tests.Fakes;
 

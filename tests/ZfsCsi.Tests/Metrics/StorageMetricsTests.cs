@@ -2,8 +2,8 @@ using ZfsCsi.Core.Bootstrap;
 using ZfsCsi.Core.Metrics;
 using ZfsCsi.Core.Volumes;
 using ZfsCsi.Core.Zfs;
-using ZfsCsi.Driver.Hosting;
 using ZfsCsi.Driver.Metrics;
+using ZfsCsi.Driver.Options;
 using ZfsCsi.Tests.Fakes;
 
 namespace ZfsCsi.Tests.Metrics;

@@ -89,4 +89,11 @@ public sealed class ZfsArgsBootstrapTests
     {
         Assert.Throws<ArgumentException>(() => ZfsArgs.MountListed(name));
     }
+
+    [Fact]
+    public void The_userland_release_is_asked_with_the_version_flag_never_the_version_subcommand()
+    {
+        // OpenZFS answers -V/--version before libzfs_init(); "zfs version" needs the module loaded.
+        Assert.Equal(["--version"], ZfsArgs.Version());
+    }
 }

@@ -3,6 +3,7 @@ using Serilog;
 using ZfsCsi.Core.Volumes;
 using ZfsCsi.Driver.Grpc;
 using ZfsCsi.Driver.Hosting;
+using ZfsCsi.Driver.Options;
 using ZfsCsi.Tests.Fakes;
 using static ZfsCsi.Tests.Fakes.ZfsScript;
 

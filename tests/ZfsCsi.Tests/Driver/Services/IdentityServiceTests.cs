@@ -1,6 +1,6 @@
 using Csi.V1;
-using ZfsCsi.Core.Volumes;
-using ZfsCsi.Driver.Hosting;
+using ZfsCsi.Core.Health;
+using ZfsCsi.Driver.Options;
 using ZfsCsi.Driver.Services;
 using ZfsCsi.Tests.Fakes;
 

@@ -2,7 +2,7 @@ using Csi.V1;
 using ZfsCsi.Core.Errors;
 using ZfsCsi.Core.Mount;
 using ZfsCsi.Driver.Grpc;
-using ZfsCsi.Driver.Hosting;
+using ZfsCsi.Driver.Options;
 using ZfsCsi.Driver.Services;
 using ZfsCsi.Tests.Fakes;
 using Mode = Csi.V1.VolumeCapability.Types.AccessMode.Types.Mode;

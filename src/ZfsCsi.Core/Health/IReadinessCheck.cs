@@ -1,4 +1,4 @@
-namespace ZfsCsi.Core.Volumes;
+namespace ZfsCsi.Core.Health;
 
 /// <summary>One condition the driver needs before it reports ready (Identity.Probe, the readiness endpoint).</summary>
 public interface IReadinessCheck

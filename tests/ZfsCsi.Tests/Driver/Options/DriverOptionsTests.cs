@@ -1,8 +1,8 @@
 using ZfsCsi.Core.Options;
 using ZfsCsi.Core.Volumes;
-using ZfsCsi.Driver.Hosting;
+using ZfsCsi.Driver.Options;
 
-namespace ZfsCsi.Tests.Driver.Hosting;
+namespace ZfsCsi.Tests.Driver.Options;
 
 public sealed class DriverOptionsTests
 {

@@ -1,7 +1,7 @@
 using ZfsCsi.Core.Mount;
 using ZfsCsi.Core.Options;
 
-namespace ZfsCsi.Driver.Hosting;
+namespace ZfsCsi.Driver.Options;
 
 public sealed partial class DriverOptions
 {
@@ -18,16 +18,6 @@ public sealed partial class DriverOptions
         if (Node.KubeletDir.TrimEnd('/').Length == 0)
         {
             throw new OptionsException("--kubelet-dir must not be /: targets would be allowed anywhere");
-        }
-        if (
-            Node.BindCheckInterval < NodeOptions.MinBindCheckInterval
-            || Node.BindCheckInterval > NodeOptions.MaxBindCheckInterval
-        )
-        {
-            // The period is how long a pod's writes can land in the parent dataset after its dataset is unmounted.
-            throw new OptionsException(
-                $"--bind-check-interval {Node.BindCheckInterval.TotalSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture)}: expected {NodeOptions.MinBindCheckInterval.TotalSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture)} to {NodeOptions.MaxBindCheckInterval.TotalSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture)} seconds (it bounds how long writes can land in the parent dataset after a dataset is unmounted)"
-            );
         }
         if (Node.Sshfs is { } sshfs && sshfs.Problem() is { } problem)
         {

@@ -1,9 +1,10 @@
 using ZfsCsi.Core.Bootstrap;
 using ZfsCsi.Core.Errors;
 using ZfsCsi.Core.Exec;
+using ZfsCsi.Core.Volumes;
 using ZfsCsi.Core.Zfs;
 
-namespace ZfsCsi.Core.Volumes;
+namespace ZfsCsi.Core.Health;
 
 /// <summary>Whether the driver can serve volumes now, and why not.</summary>
 public sealed record Readiness(bool Ready, string Reason);

@@ -1,9 +1,10 @@
+using ZfsCsi.Core.Health;
 using ZfsCsi.Core.Volumes;
 using ZfsCsi.Core.Zfs;
 using ZfsCsi.Tests.Fakes;
 using static ZfsCsi.Tests.Fakes.ZfsScript;
 
-namespace ZfsCsi.Tests.Volumes;
+namespace ZfsCsi.Tests.Health;
 
 public sealed class StorageHealthTests : IDisposable
 {

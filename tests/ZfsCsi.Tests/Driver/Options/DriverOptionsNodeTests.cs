@@ -1,7 +1,7 @@
 using ZfsCsi.Core.Options;
-using ZfsCsi.Driver.Hosting;
+using ZfsCsi.Driver.Options;
 
-namespace ZfsCsi.Tests.Hosting;
+namespace ZfsCsi.Tests.Driver.Options;
 
 public sealed class DriverOptionsNodeTests
 {

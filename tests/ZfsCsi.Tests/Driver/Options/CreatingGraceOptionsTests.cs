@@ -1,9 +1,9 @@
 using ZfsCsi.Core.Options;
 using ZfsCsi.Core.Volumes;
 using ZfsCsi.Core.Zfs;
-using ZfsCsi.Driver.Hosting;
+using ZfsCsi.Driver.Options;
 
-namespace ZfsCsi.Tests.Driver.Hosting;
+namespace ZfsCsi.Tests.Driver.Options;
 
 /// <summary>--creating-grace: how long a half-made volume waits for its retry before the sweep destroys it.</summary>
 public sealed class CreatingGraceOptionsTests

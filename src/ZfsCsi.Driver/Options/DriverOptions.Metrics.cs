@@ -1,6 +1,6 @@
 using ZfsCsi.Core.Options;
 
-namespace ZfsCsi.Driver.Hosting;
+namespace ZfsCsi.Driver.Options;
 
 public sealed partial class DriverOptions
 {
