@@ -179,7 +179,7 @@ public sealed partial class VolumeManager
     /// A view's properties: <c>readonly=on</c> (ZFS refuses every write, through every bind and over
     /// SSHFS alike) in place of any readonly the StorageClass gave, and the view marker.
     /// </summary>
-    internal static List<KeyValuePair<string, string>> ViewProperties(List<KeyValuePair<string, string>> properties)
+    public static List<KeyValuePair<string, string>> ViewProperties(List<KeyValuePair<string, string>> properties)
     {
         properties.RemoveAll(p => p.Key == "readonly");
         properties.Add(new("readonly", "on"));
