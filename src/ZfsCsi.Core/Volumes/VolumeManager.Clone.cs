@@ -77,12 +77,22 @@ public sealed partial class VolumeManager
             if (existing is not null)
             {
                 CheckCompatible(existing, name, range, parameters, mutable, source);
-                CheckSameKind(existing, name, view);
+                CheckSameKind(existing, name, view, demanded: parameters.View == ViewMode.Always);
                 await ReleaseCloneSourceAsync(source, dataset, ct).ConfigureAwait(false);
                 return await FinishAsync(dataset, effective, existing, ct, applyRoot: false).ConfigureAwait(false);
             }
 
             var (origin, sourceCapacity) = await ResolveSourceAsync(source, dataset, ct).ConfigureAwait(false);
+            if (
+                view
+                && parameters.View != ViewMode.Always
+                && range.RequiredBytes > Math.Max(sourceCapacity, CapacityRange.MinimumBytes)
+            )
+            {
+                // view: auto and more than the snapshot holds: a view could not give it, a clone can
+                // (as before views existed); only view: always makes that OUT_OF_RANGE.
+                view = false;
+            }
             var size = view ? ViewSizeFor(range, sourceCapacity, source) : SizeFor(range, sourceCapacity, source);
             var pool = (await GetCapacityAsync(ct).ConfigureAwait(false)).MaximumVolumeBytes;
             if (size > pool)
@@ -155,7 +165,7 @@ public sealed partial class VolumeManager
     /// <summary>
     /// A view holds exactly what its snapshot held: it is never written, so a larger capacity could
     /// never be used and would be a lie to the CO. CSI spec, CreateVolume: a capacity_range the
-    /// plugin cannot satisfy is OUT_OF_RANGE.
+    /// plugin cannot satisfy is OUT_OF_RANGE (reached with view: always; auto makes a clone instead).
     /// </summary>
     private static long ViewSizeFor(CapacityRange range, long sourceCapacity, ContentSource source)
     {
@@ -187,15 +197,25 @@ public sealed partial class VolumeManager
         return properties;
     }
 
-    /// <summary>CSI spec, CreateVolume: a retry must find what it asked for; a view and a writable clone of one name differ.</summary>
-    private static void CheckSameKind(DatasetProperties existing, string name, bool view)
+    /// <summary>
+    /// CSI spec, CreateVolume: a retry must find a volume compatible with what it asks for. A view
+    /// cannot serve a request that makes a clone (a writer mode, or view: never, which the digest
+    /// catches besides); a clone serves a reader-only request made with view: auto (it was made for
+    /// a larger capacity than the snapshot's, or by a writer request of the same name), but not one
+    /// that demands a view (view: always).
+    /// </summary>
+    private static void CheckSameKind(DatasetProperties existing, string name, bool view, bool demanded = false)
     {
-        if (IsView(existing) != view)
+        if (IsView(existing) && !view)
         {
             throw new AlreadyExistsException(
-                view
-                    ? $"volume '{Printable.Of(name)}' already exists as a writable clone of its snapshot, not a read-only view (its access modes or the StorageClass's {ParameterKeys.View} changed?)"
-                    : $"volume '{Printable.Of(name)}' already exists as a read-only view of its snapshot, not a writable clone (its access modes or the StorageClass's {ParameterKeys.View} changed?)"
+                $"volume '{Printable.Of(name)}' already exists as a read-only view of its snapshot, not a writable clone (its access modes or the StorageClass's {ParameterKeys.View} changed?)"
+            );
+        }
+        if (!IsView(existing) && view && demanded)
+        {
+            throw new AlreadyExistsException(
+                $"volume '{Printable.Of(name)}' already exists as a writable clone of its snapshot, not the read-only view {ParameterKeys.View}: always asks for"
             );
         }
     }

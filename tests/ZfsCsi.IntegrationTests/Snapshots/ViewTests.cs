@@ -223,7 +223,7 @@ public sealed class ViewTests(SnapshotFixture driver, ITestOutputHelper output) 
     }
 
     [Fact]
-    public async Task A_view_larger_than_its_snapshot_or_asked_for_with_a_writer_mode_is_refused_and_makes_nothing()
+    public async Task A_view_demanded_larger_than_its_snapshot_or_with_a_writer_mode_is_refused_and_auto_makes_a_clone_instead()
     {
         var (v, w) = (Unique("pvc-v7"), Unique("pvc-v7w"));
         var (volume, snapshot) = await SnapshottedAsync(v, Unique("snapshot-v7"));
@@ -232,7 +232,14 @@ public sealed class ViewTests(SnapshotFixture driver, ITestOutputHelper output) 
             StatusCode.OutOfRange,
             await SnapshotFixture.CodeOfAsync(() =>
                 driver
-                    .Controller.CreateVolumeAsync(View(w, snapshot.SnapshotId, bytes: 2 * snapshot.SizeBytes))
+                    .Controller.CreateVolumeAsync(
+                        View(
+                            w,
+                            snapshot.SnapshotId,
+                            bytes: 2 * snapshot.SizeBytes,
+                            parameters: new Dictionary<string, string> { ["view"] = "always" }
+                        )
+                    )
                     .ResponseAsync
             )
         );
@@ -253,6 +260,17 @@ public sealed class ViewTests(SnapshotFixture driver, ITestOutputHelper output) 
         );
         Assert.Empty(await driver.LeftoversAsync(w));
 
+        // view: auto and more than the snapshot holds: a clone of that size, as before views.
+        var larger = (
+            await driver.Controller.CreateVolumeAsync(
+                View(Unique("pvc-v7l"), snapshot.SnapshotId, bytes: 2 * snapshot.SizeBytes)
+            )
+        ).Volume;
+        Assert.False(larger.VolumeContext.ContainsKey(ViewKey));
+        Assert.Equal(2 * snapshot.SizeBytes, larger.CapacityBytes);
+        Assert.Equal("at the snapshot", await driver.ReadAsync(larger.VolumeId, "f"));
+        await driver.DeleteVolumeAsync(larger.VolumeId);
+
         // view: never restores a reader-only request as a writable clone, as before views.
         var clone = (
             await driver.Controller.CreateVolumeAsync(
@@ -261,6 +279,25 @@ public sealed class ViewTests(SnapshotFixture driver, ITestOutputHelper output) 
         ).Volume;
         Assert.False(clone.VolumeContext.ContainsKey(ViewKey));
         await driver.WriteAsync(clone.VolumeId, "g", "writable");
+
+        await driver.DeleteVolumeAsync(clone.VolumeId);
+        await driver.DeleteSnapshotAsync(snapshot.SnapshotId);
+        await driver.DeleteVolumeAsync(volume);
+        Assert.Empty(await driver.SweptAsync(v, w));
+    }
+
+    [Fact]
+    public async Task A_reader_only_retry_whose_name_holds_a_clone_is_answered_with_the_clone_unless_a_view_is_demanded()
+    {
+        var (v, w) = (Unique("pvc-v9"), Unique("pvc-v9w"));
+        var (volume, snapshot) = await SnapshottedAsync(v, Unique("snapshot-v9"));
+        var clone = (
+            await driver.Controller.CreateVolumeAsync(View(w, snapshot.SnapshotId, mode: Mode.MultiNodeMultiWriter))
+        ).Volume;
+
+        var again = (await driver.Controller.CreateVolumeAsync(View(w, snapshot.SnapshotId))).Volume;
+        Assert.Equal(clone.VolumeId, again.VolumeId);
+        Assert.False(again.VolumeContext.ContainsKey(ViewKey));
 
         await driver.DeleteVolumeAsync(clone.VolumeId);
         await driver.DeleteSnapshotAsync(snapshot.SnapshotId);

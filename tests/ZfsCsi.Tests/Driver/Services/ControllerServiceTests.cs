@@ -348,6 +348,25 @@ public sealed class ControllerServiceTests : IDisposable
     }
 
     [Fact]
+    public async Task A_reader_only_retry_whose_name_holds_a_clone_answers_the_clone_unless_the_class_demands_a_view()
+    {
+        _runner
+            .OnZfs(GetVolume(Dataset))
+            .Returns(Ready() + Row(Dataset, Markers.Source, "snapshot:" + ViewSource, "local"));
+        var request = Create();
+        request.VolumeCapabilities[0].AccessMode.Mode = Mode.MultiNodeReaderOnly;
+        request.VolumeContentSource = FromSnapshot(ViewSource);
+
+        var response = await Service.CreateVolume(request, Context);
+        Assert.Equal(Dataset, response.Volume.VolumeId);
+        Assert.False(response.Volume.VolumeContext.ContainsKey(Views.ContextKey));
+
+        request.Parameters.Add("view", "always");
+        // The class's digest differs too; either way the clone is not what view: always asks for.
+        await Assert.ThrowsAsync<AlreadyExistsException>(() => Service.CreateVolume(request, Context));
+    }
+
+    [Fact]
     public async Task Validate_does_not_confirm_a_writer_mode_for_a_view()
     {
         _runner.OnZfs(GetVolume(Dataset)).Returns(ReadyView());
