@@ -152,6 +152,7 @@ public static class ClusterWalk
                 t => t
             );
             await ReadAsync(dot, onDot, text, "read the file on dot", "the restore holds", ": the snapshot's content");
+            await ViewAsync(controller, wakko, snapshot.SnapshotId, text, stamp, cleanup);
 
             var clone = await CreateAsync(
                 controller,
@@ -270,6 +271,76 @@ public static class ClusterWalk
         return fields.Length == 2 ? $"{fields[0]} ({fields[1]})" : row;
     }
 
+    /// <summary>
+    /// What a backup tool does (README, "Read-only views"): a ReadOnlyMany restore of the snapshot
+    /// is a read-only view, nothing copied, published read-only on another node and read there; a
+    /// write in it fails.
+    /// </summary>
+    private static async Task ViewAsync(
+        Controller.ControllerClient controller,
+        LabNode node,
+        string snapshotId,
+        string expected,
+        string stamp,
+        List<Func<Task>> cleanup
+    )
+    {
+        var reader = new VolumeCapability
+        {
+            Mount = new VolumeCapability.Types.MountVolume(),
+            AccessMode = new VolumeCapability.Types.AccessMode { Mode = Mode.MultiNodeReaderOnly },
+        };
+        var view = await Walk.Step(
+            "restore the snapshot as a read-only view (ReadOnlyMany, as a backup tool does)",
+            async () =>
+            {
+                var request = new CreateVolumeRequest
+                {
+                    Name = $"pvc-view-{stamp}",
+                    VolumeContentSource = new VolumeContentSource
+                    {
+                        Snapshot = new VolumeContentSource.Types.SnapshotSource { SnapshotId = snapshotId },
+                    },
+                };
+                request.VolumeCapabilities.Add(reader);
+                var v = (await controller.CreateVolumeAsync(request)).Volume;
+                cleanup.Add(async () =>
+                    await controller.DeleteVolumeAsync(new DeleteVolumeRequest { VolumeId = v.VolumeId })
+                );
+                return v.VolumeContext.TryGetValue("zfs.csi.dev/view", out var isView) && isView == "true"
+                    ? v
+                    : throw new LabException($"a ReadOnlyMany restore gave {v.VolumeId}, which is not a view");
+            },
+            v => $"{v.VolumeId}, {v.CapacityBytes / MiB} MiB (the snapshot's size), a view: nothing copied"
+        );
+        var target = await Walk.Step(
+            $"publish the view to a pod on {node.Name}",
+            () => PublishAsync(node, view.VolumeId, "pod-view", cleanup, reader, view.VolumeContext),
+            t => t + " (read-only)"
+        );
+        await ReadAsync(
+            node,
+            target,
+            expected,
+            $"read the file in the view on {node.Name}",
+            "the view holds",
+            ": the snapshot's content"
+        );
+        await Walk.Step(
+            $"try to write in the view on {node.Name}",
+            async () =>
+            {
+                var said = (
+                    await node.RunAsync("sh", "-c", "touch \"$1\"/new.txt 2>&1 && echo WROTE || true", "sh", target)
+                ).Trim();
+                return said.Contains("Read-only file system", StringComparison.Ordinal)
+                    ? said
+                    : throw new LabException($"a write in the view did not fail as read-only: '{said}'");
+            },
+            r => $"refused: {r[(r.LastIndexOf(':') + 1)..].Trim()}"
+        );
+    }
+
     /// <summary>A step that reads hello.txt in a pod's view on a node and fails the walk unless it holds <paramref name="expected"/>.</summary>
     private static Task ReadAsync(
         LabNode node,
@@ -319,15 +390,26 @@ public static class ClusterWalk
         return volume.VolumeId;
     }
 
-    private static async Task<string> PublishAsync(LabNode node, string volumeId, string pod, List<Func<Task>> cleanup)
+    private static async Task<string> PublishAsync(
+        LabNode node,
+        string volumeId,
+        string pod,
+        List<Func<Task>> cleanup,
+        VolumeCapability? capability = null,
+        IDictionary<string, string>? volumeContext = null
+    )
     {
         var target = node.TargetFor(pod, volumeId.Replace('/', '-'));
         var request = new NodePublishVolumeRequest
         {
             VolumeId = volumeId,
             TargetPath = target,
-            VolumeCapability = Capability(),
+            VolumeCapability = capability ?? Capability(),
         };
+        if (volumeContext is not null)
+        {
+            request.VolumeContext.Add(volumeContext);
+        }
         // As kubelet does: UNAVAILABLE (the node's SSHFS mount is being made again) is retried after a pause.
         for (var attempt = 1; ; attempt++)
         {

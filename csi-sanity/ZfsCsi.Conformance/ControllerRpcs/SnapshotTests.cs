@@ -4,6 +4,7 @@ using Grpc.Core;
 using ZfsCsi.Conformance.Infrastructure;
 using static ZfsCsi.Conformance.Infrastructure.Requests;
 using ControllerRpc = Csi.V1.ControllerServiceCapability.Types.RPC.Types.Type;
+using Mode = Csi.V1.VolumeCapability.Types.AccessMode.Types.Mode;
 
 namespace ZfsCsi.Conformance.ControllerRpcs;
 
@@ -349,6 +350,39 @@ public sealed class SnapshotTests(ConformanceFixture fx) : ConformanceTest(fx)
         // The same request again is the same volume (CreateVolume idempotency with a source).
         var again = await Volumes.CreateAsync(request);
         Assert.Equal(restored.VolumeId, again.VolumeId);
+    }
+
+    [Fact]
+    [Trait("spec", "CreateVolume volume_content_source")]
+    public async Task A_reader_only_volume_from_a_snapshot_is_a_read_only_view_of_its_moment()
+    {
+        if (!await RequireSnapshotsAsync())
+        {
+            return;
+        }
+        // README, "Read-only views": every access mode reader-only (as a backup tool's ReadOnlyMany
+        // PVC): the volume is the snapshot, read-only, its size the snapshot's.
+        var source = await Volumes.CreateAsync("view-src");
+        await Storage.WriteAsync(source.VolumeId, "before", "taken");
+        var snapshot = await Volumes.SnapshotAsync(source.VolumeId);
+        await Storage.WriteAsync(source.VolumeId, "after", "not in the snapshot");
+
+        var request = Create(UniqueName("view"), 0);
+        request.VolumeCapabilities[0] = Mount(Mode.MultiNodeReaderOnly);
+        request.VolumeContentSource = new VolumeContentSource
+        {
+            Snapshot = new VolumeContentSource.Types.SnapshotSource { SnapshotId = snapshot.SnapshotId },
+        };
+        var view = await Volumes.CreateAsync(request);
+        Assert.Equal(snapshot.SnapshotId, view.ContentSource?.Snapshot?.SnapshotId);
+        Assert.Equal(snapshot.SizeBytes, view.CapacityBytes);
+        Assert.Equal("true", view.VolumeContext["zfs.csi.dev/view"]);
+        Assert.Equal("taken", await Storage.ReadAsync(view.VolumeId, "before"));
+        Assert.Null(await Storage.ReadAsync(view.VolumeId, "after"));
+        var path = Path.Combine(await Storage.MountpointOfAsync(view.VolumeId), "written");
+        var write = await ZfsCsi.LabHosts.StorageHost.Current.RunAsync("sh", ["-c", ": > \"$1\"", "sh", path]);
+        Assert.NotEqual(0, write.ExitCode);
+        Assert.Equal(view.VolumeId, (await Volumes.CreateAsync(request)).VolumeId);
     }
 
     [Fact]

@@ -57,6 +57,16 @@ public static class Markers
     /// </summary>
     public const string Mutable = Prefix + "mutable";
 
+    /// <summary>
+    /// On a volume: <see cref="ViewOn"/> when it is a read-only view of its source snapshot
+    /// (CreateVolume with reader-only access modes, or the StorageClass's <c>view: always</c>), set by
+    /// the same <c>zfs clone</c> as <c>readonly=on</c>. Such a volume is never expanded or published
+    /// read-write; its capacity is the snapshot's size.
+    /// </summary>
+    public const string View = Prefix + "view";
+
+    public const string ViewOn = "on";
+
     public static string EncodeName(string name) => Base64Url.EncodeToString(Encoding.UTF8.GetBytes(name));
 
     /// <summary>The decoded name, or null when the value is not one the driver wrote.</summary>

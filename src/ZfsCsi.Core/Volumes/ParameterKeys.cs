@@ -28,4 +28,11 @@ public static class ParameterKeys
     /// <summary>Owner uid and gid of a new volume's root directory (default: unchanged, root).</summary>
     public const string RootUid = "rootUid";
     public const string RootGid = "rootGid";
+
+    /// <summary>
+    /// How a volume from a snapshot is made: <c>auto</c> (default: a read-only view when every
+    /// requested access mode is a reader-only one, else a clone), <c>always</c> (a view, or
+    /// INVALID_ARGUMENT when that cannot be), <c>never</c> (always a clone).
+    /// </summary>
+    public const string View = "view";
 }

@@ -5,6 +5,9 @@ public sealed record Volume(VolumeId Id, long CapacityBytes, string? Mountpoint,
 {
     /// <summary>The snapshot or volume this volume was made from (CSI spec: returned as content_source).</summary>
     public ContentSource? Source { get; init; }
+
+    /// <summary>A read-only view of its source snapshot (<see cref="Markers.View"/>): never writable, never expanded.</summary>
+    public bool IsView { get; init; }
 }
 
 /// <summary>A page of volumes and the token for the next one (null at the end).</summary>

@@ -24,12 +24,47 @@ public sealed partial class VolumeManager
     ) => CreateFromSourceAsync(name, range, parameters, MutableParameters.None, source, ct);
 
     /// <summary>A clone with mutable parameters: as <see cref="CreateAsync(string, CapacityRange, VolumeParameters, MutableParameters, CancellationToken)"/>.</summary>
-    public async Task<Volume> CreateFromSourceAsync(
+    public Task<Volume> CreateFromSourceAsync(
         string name,
         CapacityRange range,
         VolumeParameters parameters,
         MutableParameters mutable,
         ContentSource source,
+        CancellationToken ct
+    ) => CloneAsync(name, range, parameters, mutable, source, view: false, ct);
+
+    /// <summary>
+    /// CreateVolume of a read-only view of a snapshot (README, "Read-only views"): a <c>zfs clone</c>
+    /// with <c>readonly=on</c> and the <see cref="Markers.View"/> marker in the one command, never
+    /// thick, its capacity exactly the snapshot's restore size. Nothing is ever written to it, so it
+    /// holds no blocks of its own; it keeps its snapshot as any clone does (a deleted snapshot stays,
+    /// deferred, until its last view or clone goes). Idempotent and crash-safe like a clone.
+    /// </summary>
+    public Task<Volume> CreateViewAsync(
+        string name,
+        CapacityRange range,
+        VolumeParameters parameters,
+        MutableParameters mutable,
+        ContentSource source,
+        CancellationToken ct
+    )
+    {
+        if (source.Kind != ContentSourceKind.Snapshot)
+        {
+            throw new InvalidInputException(
+                $"a read-only view is of a snapshot; volume_content_source names volume {Printable.Of(source.Id)}. Restore from a VolumeSnapshot, or use {ParameterKeys.View}: auto or never"
+            );
+        }
+        return CloneAsync(name, range, parameters, mutable, source, view: true, ct);
+    }
+
+    private async Task<Volume> CloneAsync(
+        string name,
+        CapacityRange range,
+        VolumeParameters parameters,
+        MutableParameters mutable,
+        ContentSource source,
+        bool view,
         CancellationToken ct
     )
     {
@@ -42,12 +77,23 @@ public sealed partial class VolumeManager
             if (existing is not null)
             {
                 CheckCompatible(existing, name, range, parameters, mutable, source);
+                CheckSameKind(existing, name, view, demanded: parameters.View == ViewMode.Always);
                 await ReleaseCloneSourceAsync(source, dataset, ct).ConfigureAwait(false);
                 return await FinishAsync(dataset, effective, existing, ct, applyRoot: false).ConfigureAwait(false);
             }
 
             var (origin, sourceCapacity) = await ResolveSourceAsync(source, dataset, ct).ConfigureAwait(false);
-            var size = SizeFor(range, sourceCapacity, source);
+            if (
+                view
+                && parameters.View != ViewMode.Always
+                && range.RequiredBytes > Math.Max(sourceCapacity, CapacityRange.MinimumBytes)
+            )
+            {
+                // view: auto and more than the snapshot holds: a view could not give it, a clone can
+                // (as before views existed); only view: always makes that OUT_OF_RANGE.
+                view = false;
+            }
+            var size = view ? ViewSizeFor(range, sourceCapacity, source) : SizeFor(range, sourceCapacity, source);
             var pool = (await GetCapacityAsync(ct).ConfigureAwait(false)).MaximumVolumeBytes;
             if (size > pool)
             {
@@ -57,14 +103,17 @@ public sealed partial class VolumeManager
             }
             try
             {
-                await zfs.CloneAsync(origin, dataset, CreateProperties(name, size, effective, mutable, source), ct)
-                    .ConfigureAwait(false);
+                var properties = view
+                    ? ViewProperties(CreateProperties(name, size, effective with { Thick = false }, mutable, source))
+                    : CreateProperties(name, size, effective, mutable, source);
+                await zfs.CloneAsync(origin, dataset, properties, ct).ConfigureAwait(false);
                 _log.Information(
-                    "Cloned {Origin} into dataset {Dataset} for volume name {VolumeName} with {CapacityBytes} bytes",
+                    "Cloned {Origin} into dataset {Dataset} for volume name {VolumeName} with {CapacityBytes} bytes{Kind}",
                     origin.Value,
                     dataset.Value,
                     name,
-                    size
+                    size,
+                    view ? " as a read-only view" : ""
                 );
             }
             catch (DatasetExistsException) when (attempt == 0)
@@ -111,6 +160,64 @@ public sealed partial class VolumeManager
         }
         var requested = range.RequiredBytes > 0 ? range.Resolve() : 0;
         return Math.Max(Math.Max(requested, sourceCapacity), CapacityRange.MinimumBytes);
+    }
+
+    /// <summary>
+    /// A view holds exactly what its snapshot held: it is never written, so a larger capacity could
+    /// never be used and would be a lie to the CO. CSI spec, CreateVolume: a capacity_range the
+    /// plugin cannot satisfy is OUT_OF_RANGE (reached with view: always; auto makes a clone instead).
+    /// </summary>
+    private static long ViewSizeFor(CapacityRange range, long sourceCapacity, ContentSource source)
+    {
+        var size = Math.Max(sourceCapacity, CapacityRange.MinimumBytes);
+        if (range.RequiredBytes > size)
+        {
+            throw new CapacityOutOfRangeException(
+                $"a read-only view of snapshot {source.Id} has its {size} bytes; required_bytes {range.RequiredBytes} is more. Ask for at most the snapshot's restore size, or restore it as a clone ({ParameterKeys.View}: never)"
+            );
+        }
+        if (range.LimitBytes > 0 && range.LimitBytes < size)
+        {
+            throw new CapacityOutOfRangeException(
+                $"capacity_range limit_bytes {range.LimitBytes} is below the {size} bytes of snapshot {source.Id}; a view has exactly that size"
+            );
+        }
+        return size;
+    }
+
+    /// <summary>
+    /// A view's properties: <c>readonly=on</c> (ZFS refuses every write, through every bind and over
+    /// SSHFS alike) in place of any readonly the StorageClass gave, and the view marker.
+    /// </summary>
+    public static List<KeyValuePair<string, string>> ViewProperties(List<KeyValuePair<string, string>> properties)
+    {
+        properties.RemoveAll(p => p.Key == "readonly");
+        properties.Add(new("readonly", "on"));
+        properties.Add(new(Markers.View, Markers.ViewOn));
+        return properties;
+    }
+
+    /// <summary>
+    /// CSI spec, CreateVolume: a retry must find a volume compatible with what it asks for. A view
+    /// cannot serve a request that makes a clone (a writer mode, or view: never, which the digest
+    /// catches besides); a clone serves a reader-only request made with view: auto (it was made for
+    /// a larger capacity than the snapshot's, or by a writer request of the same name), but not one
+    /// that demands a view (view: always).
+    /// </summary>
+    private static void CheckSameKind(DatasetProperties existing, string name, bool view, bool demanded = false)
+    {
+        if (IsView(existing) && !view)
+        {
+            throw new AlreadyExistsException(
+                $"volume '{Printable.Of(name)}' already exists as a read-only view of its snapshot, not a writable clone (its access modes or the StorageClass's {ParameterKeys.View} changed?)"
+            );
+        }
+        if (!IsView(existing) && view && demanded)
+        {
+            throw new AlreadyExistsException(
+                $"volume '{Printable.Of(name)}' already exists as a writable clone of its snapshot, not the read-only view {ParameterKeys.View}: always asks for"
+            );
+        }
     }
 
     /// <summary>The snapshot to clone and the capacity a restore needs; NOT_FOUND when the source is not a live one of ours.</summary>

@@ -48,6 +48,7 @@ public sealed partial class VolumeManager
             if (existing is not null)
             {
                 CheckCompatible(existing, name, range, parameters, mutable, source: null);
+                CheckSameKind(existing, name, view: false);
                 return await FinishAsync(dataset, effective, existing, ct).ConfigureAwait(false);
             }
 

@@ -26,6 +26,15 @@ public sealed partial class VolumeManager
         range.Resolve();
         var (_, props) = await ReadyAsync(id, () => NotFound(id), ct).ConfigureAwait(false);
         var current = CapacityOf(props);
+        if (IsView(props) && range.RequiredBytes > current)
+        {
+            // CSI spec, ControllerExpandVolume errors: "Unsupported capacity_range: OUT_OF_RANGE,
+            // the capacity range is not allowed by the Plugin". A view is its snapshot: its size is
+            // the snapshot's and can never grow (nothing is ever written to it).
+            throw new CapacityOutOfRangeException(
+                $"volume {volume} is a read-only view of snapshot {ContentSource.FromMarker(props.LocalValue(Markers.Source))?.Id}: its capacity is the snapshot's {current} bytes and cannot grow. Restore the snapshot as a clone ({ParameterKeys.View}: never) for a volume that can"
+            );
+        }
         // Only a limit: nothing to grow to; the volume either is within it or would have to shrink.
         if (range.LimitBytes > 0 && range.LimitBytes < current)
         {

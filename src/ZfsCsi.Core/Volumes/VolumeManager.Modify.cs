@@ -24,6 +24,10 @@ public sealed partial class VolumeManager
         var (volume, props) = await ReadyAsync(id, () => NotFound(id), ct).ConfigureAwait(false);
         var recorded = MutableParameters.Decode(props.LocalValue(Markers.Mutable)) ?? MutableParameters.None;
         CheckRootUnchanged(volume, mutable, recorded);
+        if (IsView(props))
+        {
+            CheckViewStaysReadOnly(volume, mutable);
+        }
 
         var current =
             mutable.ZfsProperties.Count == 0
@@ -49,6 +53,27 @@ public sealed partial class VolumeManager
             mutable.ToString(),
             changes.Count
         );
+    }
+
+    /// <summary>
+    /// A read-only view stays one: readonly=off would make the snapshot's restore writable behind the
+    /// CO's back (it was published read-only everywhere), and a thick reservation would reserve space
+    /// a view never writes. Both are INVALID_ARGUMENT, nothing changed.
+    /// </summary>
+    private static void CheckViewStaysReadOnly(VolumeId volume, MutableParameters mutable)
+    {
+        if (mutable.ZfsProperties.TryGetValue("readonly", out var ro) && ro != "on")
+        {
+            throw new InvalidInputException(
+                $"volume {volume} is a read-only view of a snapshot: readonly cannot become '{Printable.Of(ro)}'. Restore the snapshot as a clone ({ParameterKeys.View}: never) for a writable volume"
+            );
+        }
+        if (mutable.Thick == true)
+        {
+            throw new InvalidInputException(
+                $"volume {volume} is a read-only view of a snapshot: it never writes, so {ParameterKeys.Provisioning}: thick would reserve space nothing can use"
+            );
+        }
     }
 
     /// <summary>

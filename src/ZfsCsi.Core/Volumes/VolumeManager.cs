@@ -30,6 +30,7 @@ public sealed partial class VolumeManager(
         Markers.State,
         Markers.Source,
         Markers.Mutable,
+        Markers.View,
         "refquota",
         "quota",
         "refreservation",
@@ -123,7 +124,10 @@ public sealed partial class VolumeManager(
         )
         {
             Source = ContentSource.FromMarker(props.LocalValue(Markers.Source)),
+            IsView = IsView(props),
         };
+
+    internal static bool IsView(DatasetProperties props) => props.LocalValue(Markers.View) == Markers.ViewOn;
 
     private static NotFoundException NotFound(string id) => new($"volume '{Printable.Of(id)}' does not exist");
 }

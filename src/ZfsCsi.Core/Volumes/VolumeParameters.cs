@@ -16,6 +16,19 @@ public enum QuotaType
     Quota,
 }
 
+/// <summary>What CreateVolume from a snapshot makes (<see cref="ParameterKeys.View"/>).</summary>
+public enum ViewMode
+{
+    /// <summary>A read-only view when every requested access mode is reader-only, else a clone.</summary>
+    Auto,
+
+    /// <summary>Always a view: a request that cannot be one (a writer mode, no snapshot source) is INVALID_ARGUMENT.</summary>
+    Always,
+
+    /// <summary>Always a clone, as before views existed.</summary>
+    Never,
+}
+
 /// <summary>
 /// StorageClass parameters, parsed and checked before anything touches ZFS. An unknown key is an
 /// error (a typo must not silently give a user something they did not ask for); keys Kubernetes
@@ -31,6 +44,9 @@ public sealed partial record VolumeParameters(
     string Digest
 )
 {
+    /// <summary>The StorageClass's <see cref="ParameterKeys.View"/>: whether a restore of a snapshot is a read-only view.</summary>
+    public ViewMode View { get; init; } = ViewMode.Auto;
+
     public const UnixFileMode DefaultRootMode = (UnixFileMode)0x1FF; // 0777
 
     /// <summary>CSI spec, "Size Limits": a map&lt;string,string&gt; is at most 4 KiB.</summary>
@@ -128,6 +144,7 @@ public sealed partial record VolumeParameters(
         var rootMode = DefaultRootMode;
         int? rootUid = null,
             rootGid = null;
+        var view = ViewMode.Auto;
         var properties = new SortedDictionary<string, string>(StringComparer.Ordinal);
         foreach (var (key, value) in parameters)
         {
@@ -192,6 +209,15 @@ public sealed partial record VolumeParameters(
                         ? (UnixFileMode)Convert.ToInt32(value, 8)
                         : throw Invalid(key, value, "an octal mode such as 0777 or 2775");
                     break;
+                case ParameterKeys.View:
+                    view = value switch
+                    {
+                        "auto" => ViewMode.Auto,
+                        "always" => ViewMode.Always,
+                        "never" => ViewMode.Never,
+                        _ => throw Invalid(key, value, "'auto', 'always' or 'never'"),
+                    };
+                    break;
                 case ParameterKeys.RootUid:
                     rootUid = ParseId(key, value);
                     break;
@@ -205,7 +231,7 @@ public sealed partial record VolumeParameters(
                 default:
                     throw new InvalidInputException(
                         $"unknown parameter '{Printable.Of(key, 80)}'; known: {ParameterKeys.QuotaType}, {ParameterKeys.Provisioning}, {ParameterKeys.Compression}, "
-                            + $"{ParameterKeys.RecordSize}, {ParameterKeys.Atime}, {ParameterKeys.RootMode}, {ParameterKeys.RootUid}, {ParameterKeys.RootGid}, "
+                            + $"{ParameterKeys.RecordSize}, {ParameterKeys.Atime}, {ParameterKeys.RootMode}, {ParameterKeys.RootUid}, {ParameterKeys.RootGid}, {ParameterKeys.View}, "
                             + $"{ParameterKeys.PropertyPrefix}<zfs property>, and Kubernetes' own {ParameterKeys.KubernetesPrefix}*"
                     );
             }
@@ -220,10 +246,13 @@ public sealed partial record VolumeParameters(
                 $"mode={Convert.ToString((int)rootMode, 8)}",
                 $"uid={rootUid}",
                 $"gid={rootGid}",
-            }.Concat(properties.Select(p => $"{p.Key}={p.Value}"))
+            }
+                .Concat(properties.Select(p => $"{p.Key}={p.Value}"))
+                // Only when set: the digests of volumes made before the key existed stay as they were.
+                .Concat(view == ViewMode.Auto ? [] : [$"view={view}"])
         );
         var digest = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(canonical)))[..16];
-        return new VolumeParameters(quotaType, thick, properties, rootMode, rootUid, rootGid, digest);
+        return new VolumeParameters(quotaType, thick, properties, rootMode, rootUid, rootGid, digest) { View = view };
     }
 
     /// <summary>

@@ -49,6 +49,10 @@ public static class CapabilityChecks
         && mode != Mode.Unknown
         && Enum.IsDefined(mode);
 
+    /// <summary>A reader-only access mode (CSI spec: SINGLE_NODE_READER_ONLY, MULTI_NODE_READER_ONLY): nothing published with it may write.</summary>
+    public static bool IsReaderOnly(VolumeCapability capability) =>
+        capability.AccessMode?.Mode is Mode.SingleNodeReaderOnly or Mode.MultiNodeReaderOnly;
+
     /// <summary>Why a capability is not served, or null when it is.</summary>
     public static string? Unsupported(VolumeCapability? capability) =>
         capability switch

@@ -27,13 +27,23 @@ public sealed partial class ControllerService
         var source = ToDomain(request.VolumeContentSource);
         var range = ToDomain(request.CapacityRange);
         range.Resolve();
+        var view = Views.Decide(
+            parameters.View,
+            source,
+            request.VolumeCapabilities.All(c => CapabilityChecks.IsReaderOnly(c))
+        );
         var dataset = volumes.DatasetFor(request.Name);
         // The source is locked too: its DeleteSnapshot/DeleteVolume must not pass between lookup and clone.
         using var _ = AcquireAll(source is null ? [dataset.Value] : [dataset.Value, source.Id]);
-        var volume = source is null
-            ? await volumes
-                .CreateAsync(request.Name, range, parameters, mutable, context.CancellationToken)
-                .ConfigureAwait(false)
+        var volume =
+            source is null
+                ? await volumes
+                    .CreateAsync(request.Name, range, parameters, mutable, context.CancellationToken)
+                    .ConfigureAwait(false)
+            : view
+                ? await volumes
+                    .CreateViewAsync(request.Name, range, parameters, mutable, source, context.CancellationToken)
+                    .ConfigureAwait(false)
             : await volumes
                 .CreateFromSourceAsync(request.Name, range, parameters, mutable, source, context.CancellationToken)
                 .ConfigureAwait(false);
@@ -109,13 +119,18 @@ public sealed partial class ControllerService
         {
             throw new InvalidInputException("volume_capabilities is required");
         }
-        await volumes.GetAsync(id, context.CancellationToken).ConfigureAwait(false);
+        var volume = await volumes.GetAsync(id, context.CancellationToken).ConfigureAwait(false);
 
         // CSI spec, ValidateVolumeCapabilities: unsupported capabilities are not an error;
         // "confirmed" stays unset and the message says why.
         var unsupported = request
             .VolumeCapabilities.Select(CapabilityChecks.Unsupported)
-            .FirstOrDefault(w => w is not null);
+            .FirstOrDefault(w => w is not null)
+            ?? (
+                volume.IsView && request.VolumeCapabilities.Any(c => !CapabilityChecks.IsReaderOnly(c))
+                    ? $"volume {volume.Id} is a read-only view of a snapshot: only reader-only access modes are supported"
+                    : null
+            );
         if (unsupported is not null)
         {
             return new ValidateVolumeCapabilitiesResponse { Message = unsupported };

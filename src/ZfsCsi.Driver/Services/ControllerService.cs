@@ -19,6 +19,13 @@ public sealed partial class ControllerService(VolumeManager volumes, SnapshotMan
         new()
         {
             VolumeId = volume.Id.Value,
+            // CSI spec, Volume.volume_context: passed by the CO to every NodePublishVolume of it.
+            VolumeContext =
+            {
+                volume.IsView
+                    ? new Dictionary<string, string> { [Views.ContextKey] = "true" }
+                    : new Dictionary<string, string>(),
+            },
             CapacityBytes = volume.CapacityBytes,
             // CSI spec, CreateVolume: a volume made from a source says so in its response.
             ContentSource = volume.Source switch

@@ -26,9 +26,23 @@ public sealed partial class NodeService
             throw new InvalidInputException("volume_capability is required");
         }
         CapabilityChecks.RequireSupported(request.VolumeCapability);
+        var view =
+            request.VolumeContext.TryGetValue(Core.Volumes.Views.ContextKey, out var viewValue) && viewValue == "true";
+        if (view && !CapabilityChecks.IsReaderOnly(request.VolumeCapability))
+        {
+            // CSI spec, NodePublishVolume errors: "Exceeds capabilities: FAILED_PRECONDITION, the CO
+            // has exceeded the volume's capabilities". A view (its volume_context says so; the spec
+            // makes the CO pass the volume's own) is its snapshot: it has no writer capability.
+            throw new FailedPreconditionException(
+                $"volume {Printable.Of(request.VolumeId)} is a read-only view of a snapshot and cannot be published with the writer access mode {request.VolumeCapability.AccessMode.Mode}; "
+                    + "use ReadOnlyMany or ReadOnlyOnce, or restore the snapshot as a clone (StorageClass view: never) for a writable volume"
+            );
+        }
+        // A view is bound read-only whatever readonly says (kubelet sends readonly=false for a
+        // ReadOnlyMany PVC whose pod does not set readOnly); its dataset is readonly=on besides.
         var flags = MountFlags.Parse(
             request.VolumeCapability.Mount.MountFlags,
-            request.Readonly || IsReadOnlyMode(request.VolumeCapability)
+            request.Readonly || view || IsReadOnlyMode(request.VolumeCapability)
         );
         var target = volumes.CheckTarget(request.TargetPath, "target_path");
         var sharing = SharingOf(request.VolumeCapability);

@@ -10,7 +10,7 @@ public static class ZfsScript
 
     /// <summary>The properties VolumeManager reads about a volume, in its order.</summary>
     public const string VolumeProperties =
-        "zfs-csi:name,zfs-csi:parameters,zfs-csi:state,zfs-csi:source,zfs-csi:mutable,refquota,quota,refreservation,reservation,mountpoint,mounted";
+        "zfs-csi:name,zfs-csi:parameters,zfs-csi:state,zfs-csi:source,zfs-csi:mutable,zfs-csi:view,refquota,quota,refreservation,reservation,mountpoint,mounted";
 
     public static string[] GetVolume(string dataset) => ["get", "-H", "-p", "-o", Columns, VolumeProperties, dataset];
 

@@ -89,6 +89,24 @@ public sealed class ControllerServiceTests : IDisposable
             { "negative capacity", r => r.CapacityRange.RequiredBytes = -1 },
             { "limit below required", r => r.CapacityRange.LimitBytes = 1 },
             { "name over 128 bytes", r => r.Name = new string('x', 129) },
+            { "a view asked for without a snapshot", r => r.Parameters.Add("view", "always") },
+            {
+                "a view asked for with a writer mode",
+                r =>
+                {
+                    r.Parameters.Add("view", "always");
+                    r.VolumeContentSource = FromSnapshot("data/k8s/pvc-gone@snap-gone");
+                }
+            },
+            {
+                "a view asked for with a volume as source",
+                r =>
+                {
+                    r.Parameters.Add("view", "always");
+                    r.VolumeCapabilities[0].AccessMode.Mode = Mode.MultiNodeReaderOnly;
+                    r.VolumeContentSource = FromVolume("data/k8s/pvc-gone");
+                }
+            },
             {
                 "no name, from a snapshot that does not exist",
                 r =>
@@ -277,6 +295,84 @@ public sealed class ControllerServiceTests : IDisposable
 
         Assert.Equal(Dataset, response.Volume.VolumeId);
         Assert.Equal(DomainRange.GiB, response.Volume.CapacityBytes);
+    }
+
+    private const string ViewSource = "data/k8s/pvc-a@snap-1";
+
+    private string ReadyView() =>
+        Ready()
+        + Row(Dataset, Markers.View, Markers.ViewOn, "local")
+        + Row(Dataset, Markers.Source, "snapshot:" + ViewSource, "local");
+
+    [Fact]
+    public async Task A_reader_only_create_from_a_snapshot_answers_the_view_with_its_volume_context()
+    {
+        _runner.OnZfs(GetVolume(Dataset)).Returns(ReadyView());
+        var request = Create();
+        request.VolumeCapabilities[0].AccessMode.Mode = Mode.MultiNodeReaderOnly;
+        request.VolumeContentSource = FromSnapshot(ViewSource);
+
+        var response = await Service.CreateVolume(request, Context);
+
+        Assert.Equal("true", response.Volume.VolumeContext[Views.ContextKey]);
+        Assert.Equal(ViewSource, response.Volume.ContentSource.Snapshot.SnapshotId);
+    }
+
+    [Fact]
+    public async Task A_writer_create_from_a_snapshot_whose_name_holds_a_view_is_already_exists()
+    {
+        _runner.OnZfs(GetVolume(Dataset)).Returns(ReadyView());
+        var request = Create();
+        request.VolumeContentSource = FromSnapshot(ViewSource);
+
+        var e = await Assert.ThrowsAsync<AlreadyExistsException>(() => Service.CreateVolume(request, Context));
+
+        Assert.Contains("read-only view", e.Message, StringComparison.Ordinal);
+        Assert.Equal([GetVolume(Dataset)], _runner.Argv);
+    }
+
+    [Fact]
+    public async Task A_reader_only_retry_whose_name_holds_a_clone_answers_the_clone_unless_the_class_demands_a_view()
+    {
+        _runner
+            .OnZfs(GetVolume(Dataset))
+            .Returns(Ready() + Row(Dataset, Markers.Source, "snapshot:" + ViewSource, "local"));
+        var request = Create();
+        request.VolumeCapabilities[0].AccessMode.Mode = Mode.MultiNodeReaderOnly;
+        request.VolumeContentSource = FromSnapshot(ViewSource);
+
+        var response = await Service.CreateVolume(request, Context);
+        Assert.Equal(Dataset, response.Volume.VolumeId);
+        Assert.False(response.Volume.VolumeContext.ContainsKey(Views.ContextKey));
+
+        request.Parameters.Add("view", "always");
+        // The class's digest differs too; either way the clone is not what view: always asks for.
+        await Assert.ThrowsAsync<AlreadyExistsException>(() => Service.CreateVolume(request, Context));
+    }
+
+    [Fact]
+    public async Task Validate_does_not_confirm_a_writer_mode_for_a_view()
+    {
+        _runner.OnZfs(GetVolume(Dataset)).Returns(ReadyView());
+        var request = new ValidateVolumeCapabilitiesRequest { VolumeId = Dataset };
+        request.VolumeCapabilities.Add(Mount(Mode.MultiNodeMultiWriter));
+
+        var response = await Service.ValidateVolumeCapabilities(request, Context);
+
+        Assert.Null(response.Confirmed);
+        Assert.Contains("read-only view", response.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Validate_confirms_a_reader_only_mode_for_a_view()
+    {
+        _runner.OnZfs(GetVolume(Dataset)).Returns(ReadyView());
+        var request = new ValidateVolumeCapabilitiesRequest { VolumeId = Dataset };
+        request.VolumeCapabilities.Add(Mount(Mode.MultiNodeReaderOnly));
+
+        var response = await Service.ValidateVolumeCapabilities(request, Context);
+
+        Assert.NotNull(response.Confirmed);
     }
 
     [Fact]

@@ -132,6 +132,40 @@ public sealed class NodeServiceRequestTests
         );
     }
 
+    [Theory]
+    [InlineData(Mode.SingleNodeWriter)]
+    [InlineData(Mode.SingleNodeMultiWriter)]
+    [InlineData(Mode.MultiNodeMultiWriter)]
+    [InlineData(Mode.MultiNodeSingleWriter)]
+    public async Task A_writer_publish_of_a_view_is_failed_precondition_and_touches_nothing(Mode mode)
+    {
+        var request = Publish("data/k8s/pvc-view", Target);
+        request.VolumeCapability.AccessMode.Mode = mode;
+        request.VolumeContext.Add(Core.Volumes.Views.ContextKey, "true");
+
+        var e = await Assert.ThrowsAsync<FailedPreconditionException>(() =>
+            _service.NodePublishVolume(request, new TestServerCallContext())
+        );
+
+        Assert.Contains("read-only view", e.Message, StringComparison.Ordinal);
+        Assert.Empty(_runner.Calls);
+        Assert.Empty(_kernel.Calls);
+    }
+
+    [Fact]
+    public async Task A_reader_only_publish_of_a_view_with_readonly_false_passes_the_view_check()
+    {
+        // It goes on to the id (NOT_FOUND: not ours), so the view check let it through.
+        var request = Publish(NoVolume, Target);
+        request.VolumeCapability.AccessMode.Mode = Mode.MultiNodeReaderOnly;
+        request.Readonly = false;
+        request.VolumeContext.Add(Core.Volumes.Views.ContextKey, "true");
+
+        await Assert.ThrowsAsync<NotFoundException>(() =>
+            _service.NodePublishVolume(request, new TestServerCallContext())
+        );
+    }
+
     private static NodePublishVolumeRequest Publish(string id, string target) =>
         new()
         {
