@@ -136,6 +136,11 @@ public sealed class ImagesTests(BuiltImages built) : IClassFixture<BuiltImages>
         Assert.StartsWith($"{name}: ", help.StandardOutput);
         Assert.Contains("--log-format", help.StandardOutput);
 
+        // The tag names the release the program says it is.
+        var version = await ImageCommands.InImageAsync(image.Rootfs, [.. image.Entrypoint, "--version"]);
+        Assert.True(version.ExitCode == 0, $"{name} --version exited {version.ExitCode}: {version.StandardError}");
+        Assert.StartsWith($"{name} {built.Version}", version.StandardOutput);
+
         var wrong = await ImageCommands.InImageAsync(image.Rootfs, [.. image.Entrypoint, "--no-such-flag", "1"]);
         Assert.Equal(2, wrong.ExitCode);
         Assert.Contains("--no-such-flag", wrong.StandardError);

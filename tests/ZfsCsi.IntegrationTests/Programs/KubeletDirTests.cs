@@ -1,5 +1,5 @@
-using Serilog.Events;
 using Serilog;
+using Serilog.Events;
 using ZfsCsi.Driver.Hosting;
 using ZfsCsi.Driver.Options;
 using ZfsCsi.IntegrationTests.Infrastructure;

@@ -64,6 +64,10 @@ public sealed class PublishedProgramsTests(PublishedPrograms published) : IClass
             Assert.Equal(0, help.ExitCode);
             Assert.Contains("--log-format", help.StandardOutput);
 
+            var version = await Sh.RunAsync(program, "--version");
+            Assert.Equal(0, version.ExitCode);
+            Assert.Matches(@"^zfs-csi-(driver|bootstrap) \d+\.\d+\.\d+", version.StandardOutput);
+
             var wrong = await Sh.RunAsync(program, "--no-such-flag", "1");
             Assert.Equal(2, wrong.ExitCode);
             Assert.Contains("--no-such-flag", wrong.StandardError);

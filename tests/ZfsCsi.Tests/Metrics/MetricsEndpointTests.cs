@@ -1,8 +1,8 @@
+using System.Net;
+using System.Net.Sockets;
 using Csi.V1;
 using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
-using System.Net.Sockets;
-using System.Net;
 using ZfsCsi.Core.Volumes;
 using ZfsCsi.Driver.Hosting;
 using ZfsCsi.Driver.Options;

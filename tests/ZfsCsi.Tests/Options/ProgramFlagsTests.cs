@@ -261,6 +261,13 @@ public sealed partial class ProgramFlagsTests
         Assert.Equal(("data", 0), (options!.Pool, code));
     }
 
+    [Fact]
+    public async Task Version_exits_0_without_options_and_names_the_release()
+    {
+        Assert.Equal((null, 0), await ProgramArgs.ParseAsync("t", ["--version"], "usage", DriverOptions.Parse));
+        Assert.Matches(@"^\d+\.\d+\.\d+", ProgramArgs.Version);
+    }
+
     [Theory]
     [InlineData("## Running the driver", "driver")]
     [InlineData("## Bootstrap", "bootstrap")]
