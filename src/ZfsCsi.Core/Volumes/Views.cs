@@ -43,7 +43,7 @@ public static class Views
         {
             throw new InvalidInputException(
                 $"the StorageClass asks for a read-only view ({ParameterKeys.View}: always), but the request has a writer access mode; "
-                    + $"ask for ReadOnlyMany (MULTI_NODE_READER_ONLY) or ReadOnlyOnce, or use a StorageClass with {ParameterKeys.View}: auto for a writable clone"
+                    + $"ask for ReadOnlyMany (MULTI_NODE_READER_ONLY; SINGLE_NODE_READER_ONLY from other COs), or use a StorageClass with {ParameterKeys.View}: auto for a writable clone"
             );
         }
         return true;

@@ -104,9 +104,12 @@ public sealed partial class VolumeManager
                 holder is not null
                 && live.TryGetValue(holder, out var name)
                 && name == claim.LocalValue(Markers.CsiName);
+            // An earlier claim is moved when the name's claim at its place names the same holder
+            // (an earlier claim that disagrees is kept while its holder is live, else stale).
             var moved =
                 claim.Name.StartsWith(earlierPrefix, StringComparison.Ordinal)
-                && claims.ContainsKey(ClaimFor(csiName).Value);
+                && claims.TryGetValue(ClaimFor(csiName).Value, out var current)
+                && current.LocalValue(Markers.SnapshotId) == holder;
             if (holds && !moved)
             {
                 continue;
@@ -118,9 +121,13 @@ public sealed partial class VolumeManager
             }
             if (moved)
             {
-                // Read again under the lock: the name's claim is at its place, so the earlier one
-                // holds nothing it does not (CreateSnapshot honours both).
-                if (await zfs.TryGetAsync(ClaimFor(csiName), ["creation"], ct).ConfigureAwait(false) is null)
+                // Read again under the lock: the name's claim is at its place with the same holder,
+                // so the earlier one holds nothing it does not (CreateSnapshot honours both).
+                if (
+                    await zfs.TryGetAsync(ClaimFor(csiName), [Markers.SnapshotId], ct).ConfigureAwait(false)
+                        is not { } now
+                    || now.LocalValue(Markers.SnapshotId) != holder
+                )
                 {
                     continue;
                 }
@@ -133,17 +140,22 @@ public sealed partial class VolumeManager
                 continue;
             }
             // Again under the lock: since the listing, a CreateSnapshot of this name may have taken
-            // the claim over (made anew: another creation time) or taken its snapshot (a retry that
-            // found the claim of a crashed try).
+            // the claim over (made anew: another creation time or another holder; creation has
+            // one-second resolution and zfs-fuse has no guid property) or taken its snapshot at its
+            // own name (a retry that found the claim of a crashed try; a holder elsewhere, on a
+            // retained dataset, was live at the listing already). Two names, not a listing.
             if (
-                await zfs.TryGetAsync(claimName, ["creation"], ct).ConfigureAwait(false) is not { } again
+                await zfs.TryGetAsync(claimName, ["creation", Markers.SnapshotId], ct).ConfigureAwait(false)
+                    is not { } again
                 || again.Value("creation") != claim.Value("creation")
+                || again.LocalValue(Markers.SnapshotId) != holder
                 || (
                     holder is not null
                     && SnapshotId.TryParse(holder, Parent) is { } holderId
-                    && (await FindSnapshotRowsAsync(holderId, ct).ConfigureAwait(false))?.Any(r =>
-                        r.IsSnapshot && Inventory.IsLiveCsiSnapshot(r)
-                    ) == true
+                    && (
+                        await zfs.GetExistingAsync([holderId.Volume.Value, holderId.Value], Inventory.Properties, ct)
+                            .ConfigureAwait(false)
+                    ).Any(r => r.Name == holderId.Value && Inventory.IsLiveCsiSnapshot(r))
                 )
             )
             {

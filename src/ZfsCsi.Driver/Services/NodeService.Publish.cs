@@ -35,7 +35,7 @@ public sealed partial class NodeService
             // makes the CO pass the volume's own) is its snapshot: it has no writer capability.
             throw new FailedPreconditionException(
                 $"volume {Printable.Of(request.VolumeId)} is a read-only view of a snapshot and cannot be published with the writer access mode {request.VolumeCapability.AccessMode.Mode}; "
-                    + "use ReadOnlyMany or ReadOnlyOnce, or restore the snapshot as a clone (StorageClass view: never) for a writable volume"
+                    + "use ReadOnlyMany (MULTI_NODE_READER_ONLY) or SINGLE_NODE_READER_ONLY, or restore the snapshot as a clone (StorageClass view: never) for a writable volume"
             );
         }
         // A view is bound read-only whatever readonly says (kubelet sends readonly=false for a

@@ -261,7 +261,7 @@ public sealed class ImagesTests(BuiltImages built) : IClassFixture<BuiltImages>
         var image = built.Images[name];
         Assert.Equal(built.Version, image.Tags[0]);
         Assert.Matches(
-            $@"^{System.Text.RegularExpressions.Regex.Escape(built.Version)}-g[0-9a-f]{{12}}$",
+            $@"^{System.Text.RegularExpressions.Regex.Escape(built.Version)}-g[0-9a-f]{{12}}(-dirty)?$",
             image.Tags[1]
         );
         using var index = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(image.Layout, "index.json")));

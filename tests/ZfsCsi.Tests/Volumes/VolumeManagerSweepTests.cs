@@ -264,8 +264,8 @@ public sealed class VolumeManagerSweepTests : VolumeManagerHarness
                 + EarlierClaimRows("snapshot-1", Dataset + "@snapshot-1", Created)
         );
         Runner
-            .OnZfs("get", "-H", "-p", "-o", Columns, "creation", ClaimOf("snapshot-1"))
-            .Returns(Row(ClaimOf("snapshot-1"), "creation", "1", "-"));
+            .OnZfs("get", "-H", "-p", "-o", Columns, Markers.SnapshotId, ClaimOf("snapshot-1"))
+            .Returns(Row(ClaimOf("snapshot-1"), Markers.SnapshotId, Dataset + "@snapshot-1", "local"));
         Runner.OnZfs("destroy").Returns();
 
         await Sweeper.SweepAsync(Ct);
@@ -273,6 +273,36 @@ public sealed class VolumeManagerSweepTests : VolumeManagerHarness
         Assert.Contains(["destroy", "-d", EarlierClaimOf("snapshot-1")], Runner.Argv);
         Assert.DoesNotContain(["destroy", "-d", ClaimOf("snapshot-1")], Runner.Argv);
         Assert.DoesNotContain(Runner.Argv, a => a[0] == "snapshot");
+    }
+
+    [Fact]
+    public async Task A_stale_claim_taken_over_in_the_same_second_by_another_source_is_not_destroyed()
+    {
+        var now = _clock.GetUtcNow().ToUnixTimeSeconds();
+        ScriptInventory(Ours() + ClaimRows("snapshot-2", Dataset + "@snapshot-2", created: now));
+        // Re-read under the lock: same creation second, another holder (a CreateSnapshot took it over).
+        Runner
+            .OnZfs("get", "-H", "-p", "-o", Columns, "creation," + Markers.SnapshotId, ClaimOf("snapshot-2"))
+            .Returns(ClaimRows("snapshot-2", "data/k8s/pvc-other@snapshot-2", created: now));
+
+        await Sweeper.SweepAsync(Ct);
+
+        Assert.DoesNotContain(Runner.Argv, a => a[0] == "destroy");
+    }
+
+    [Fact]
+    public async Task An_earlier_claim_whose_new_claim_names_another_holder_is_not_taken_as_moved()
+    {
+        ScriptInventory(
+            Ours()
+                + LiveSnapshot("snapshot-1")
+                + ClaimRows("snapshot-1", "data/k8s/pvc-other@snapshot-1", Created)
+                + EarlierClaimRows("snapshot-1", Dataset + "@snapshot-1", Created)
+        );
+
+        await Sweeper.SweepAsync(Ct);
+
+        Assert.DoesNotContain(["destroy", "-d", EarlierClaimOf("snapshot-1")], Runner.Argv);
     }
 
     [Fact]
@@ -301,15 +331,8 @@ public sealed class VolumeManagerSweepTests : VolumeManagerHarness
                 + ClaimRows("snapshot-2", Dataset + "@snapshot-2", created: now)
         );
         Runner
-            .OnZfs("get", "-H", "-p", "-o", Columns, "creation", ClaimOf("snapshot-2"))
-            .Returns(
-                Row(
-                    ClaimOf("snapshot-2"),
-                    "creation",
-                    now.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                    "-"
-                )
-            );
+            .OnZfs("get", "-H", "-p", "-o", Columns, "creation," + Markers.SnapshotId, ClaimOf("snapshot-2"))
+            .Returns(ClaimRows("snapshot-2", Dataset + "@snapshot-2", created: now));
         Runner
             .OnZfs(
                 "get",
@@ -322,7 +345,6 @@ public sealed class VolumeManagerSweepTests : VolumeManagerHarness
                 Dataset + "@snapshot-2"
             )
             .Returns(Ours());
-        Runner.OnZfs("get", "-H", "-p", "-d", "1").Returns(Inventory());
         Runner.OnZfs("destroy").Returns();
         using var creating = _locks.TryAcquire(SnapshotNaming.NameLockKey("snapshot-1"));
 
