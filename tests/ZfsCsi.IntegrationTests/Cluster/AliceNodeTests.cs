@@ -72,7 +72,7 @@ public sealed class AliceNodeTests(AliceNodeFixture alice) : IClassFixture<Alice
             await alice.Client.Node.NodeUnpublishVolumeAsync(Unpublish(id, target));
         }
 
-        await TestPool.WithMountLockAsync(() => Sh.CheckAsync("zfs", "unmount", id));
+        await TestPool.UnmountPublishedAsync(id);
         try
         {
             var e = await Assert.ThrowsAsync<RpcException>(() =>

@@ -17,7 +17,7 @@ public sealed class NodeFaultTests(ClusterFixture cluster, ITestOutputHelper out
     {
         var id = await cluster.CreateVolumeAsync(Unique("pvc-unmounted"));
         var target = cluster.Yakko.NewTarget();
-        await TestPool.WithMountLockAsync(() => Sh.CheckAsync("zfs", "unmount", id));
+        await TestPool.UnmountPublishedAsync(id);
         try
         {
             // Its directory now belongs to the parent dataset: binding it would write into the parent.

@@ -29,7 +29,7 @@ public sealed class NodeGuardTests(ClusterFixture cluster, ITestOutputHelper out
         // After the unmount this path on alice is a directory of the parent dataset.
         var parentsDirectory = cluster.AlicePath(id);
 
-        await TestPool.WithMountLockAsync(() => Sh.CheckAsync("zfs", "unmount", id));
+        await TestPool.UnmountPublishedAsync(id);
         var unmounted = Stopwatch.StartNew();
         try
         {
@@ -114,7 +114,7 @@ public sealed class NodeGuardTests(ClusterFixture cluster, ITestOutputHelper out
         var id = await cluster.CreateVolumeAsync(Unique("pvc-guard-unp"));
         var target = cluster.Wakko.NewTarget();
         await cluster.Wakko.Node.NodePublishVolumeAsync(Publish(id, target));
-        await TestPool.WithMountLockAsync(() => Sh.CheckAsync("zfs", "unmount", id));
+        await TestPool.UnmountPublishedAsync(id);
         try
         {
             var watch = Stopwatch.StartNew();

@@ -125,18 +125,24 @@ public sealed class InventoryIndependenceTests(DriverFixture driver) : IClassFix
         )
             .Volume
             .VolumeId;
-        // Deletes last, back to back: each asks the background sweep to run seconds later, and the
-        // sweep's own listing must not be counted as an RPC's.
-        await Measure("DeleteVolume", async () =>
+        // Deletes last. Each asks the background sweep to run seconds later (PeriodicSweep.RequestDelay),
+        // and the sweep's commands must not be counted as an RPC's: on a loaded machine two deletes
+        // back to back outlast that delay. So each delete waits until the one before it is swept.
+        async Task<T> MeasureDelete<T>(string rpc, Func<Task<T>> call)
+        {
+            await driver.Commands.QuietAsync();
+            return await Measure(rpc, call);
+        }
+        await MeasureDelete("DeleteVolume", async () =>
             await Controller.DeleteVolumeAsync(new DeleteVolumeRequest { VolumeId = cloned })
         );
-        await Measure("DeleteVolume of a restore", async () =>
+        await MeasureDelete("DeleteVolume of a restore", async () =>
             await Controller.DeleteVolumeAsync(new DeleteVolumeRequest { VolumeId = restored })
         );
-        await Measure("DeleteSnapshot", async () =>
+        await MeasureDelete("DeleteSnapshot", async () =>
             await Controller.DeleteSnapshotAsync(new DeleteSnapshotRequest { SnapshotId = snapshot })
         );
-        await Measure("DeleteVolume with its snapshot gone", async () =>
+        await MeasureDelete("DeleteVolume with its snapshot gone", async () =>
             await Controller.DeleteVolumeAsync(new DeleteVolumeRequest { VolumeId = volume })
         );
         // Let the requested sweep run and finish before anything else is counted.

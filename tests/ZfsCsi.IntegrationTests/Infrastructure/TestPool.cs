@@ -71,6 +71,32 @@ public sealed class TestPool : IAsyncLifetime
             return 0;
         });
 
+    /// <summary>
+    /// What a person on the storage host does to a published volume: <c>zfs unmount</c>, under the
+    /// mount lock. The SFTP server of a node's SSHFS mount can hold the directory for a moment (a
+    /// stat or a listing in flight), which umount calls busy; like the driver, this tries again
+    /// (for up to 10 s) instead of failing on the first busy.
+    /// </summary>
+    public static async Task UnmountPublishedAsync(string dataset)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (true)
+        {
+            var result = await WithMountLockAsync(() => Sh.RunAsync("zfs", "unmount", dataset));
+            if (result.ExitCode == 0)
+            {
+                return;
+            }
+            if (!result.StandardError.Contains("busy", StringComparison.Ordinal) || DateTime.UtcNow > deadline)
+            {
+                throw new InvalidOperationException(
+                    $"zfs unmount {dataset} exited {result.ExitCode}: {result.StandardError.Trim()}"
+                );
+            }
+            await Task.Delay(200);
+        }
+    }
+
     private static async Task DestroyAsync(string pool)
     {
         // zfs-fuse answers "pool is busy" for a moment after a mount (docs/zfs.md, "Mounts and the mount lock"): a test
