@@ -55,6 +55,7 @@ public sealed partial class VolumeManager
                 $"a read-only view is of a snapshot; volume_content_source names volume {Printable.Of(source.Id)}. Restore from a VolumeSnapshot, or use {ParameterKeys.View}: auto or never"
             );
         }
+        CheckViewStaysReadOnly($"volume '{Printable.Of(name)}'", mutable);
         return CloneAsync(name, range, parameters, mutable, source, view: true, ct);
     }
 

@@ -26,7 +26,7 @@ public sealed partial class VolumeManager
         CheckRootUnchanged(volume, mutable, recorded);
         if (IsView(props))
         {
-            CheckViewStaysReadOnly(volume, mutable);
+            CheckViewStaysReadOnly($"volume {volume}", mutable);
         }
 
         var current =
@@ -60,18 +60,22 @@ public sealed partial class VolumeManager
     /// CO's back (it was published read-only everywhere), and a thick reservation would reserve space
     /// a view never writes. Both are INVALID_ARGUMENT, nothing changed.
     /// </summary>
-    private static void CheckViewStaysReadOnly(VolumeId volume, MutableParameters mutable)
+    /// <summary>
+    /// A view stays read-only and thin: the same mutable parameters are refused at its creation
+    /// (CreateVolume) and by ControllerModifyVolume, so its marker never records what it is not.
+    /// </summary>
+    internal static void CheckViewStaysReadOnly(string what, MutableParameters mutable)
     {
         if (mutable.ZfsProperties.TryGetValue("readonly", out var ro) && ro != "on")
         {
             throw new InvalidInputException(
-                $"volume {volume} is a read-only view of a snapshot: readonly cannot become '{Printable.Of(ro)}'. Restore the snapshot as a clone ({ParameterKeys.View}: never) for a writable volume"
+                $"{what} is a read-only view of a snapshot: readonly cannot be '{Printable.Of(ro)}'. Restore the snapshot as a clone ({ParameterKeys.View}: never) for a writable volume"
             );
         }
         if (mutable.Thick == true)
         {
             throw new InvalidInputException(
-                $"volume {volume} is a read-only view of a snapshot: it never writes, so {ParameterKeys.Provisioning}: thick would reserve space nothing can use"
+                $"{what} is a read-only view of a snapshot: it never writes, so {ParameterKeys.Provisioning}: thick would reserve space nothing can use. Restore the snapshot as a clone ({ParameterKeys.View}: never) for a reserved copy"
             );
         }
     }

@@ -156,4 +156,27 @@ public sealed class ViewsTests : VolumeManagerHarness
         );
         Assert.Empty(Runner.Argv);
     }
+
+    [Theory]
+    [InlineData("provisioning", "thick")]
+    [InlineData("property.readonly", "off")]
+    public async Task A_view_with_mutable_parameters_a_view_cannot_hold_is_invalid_argument_and_runs_nothing(
+        string key,
+        string value
+    )
+    {
+        var e = await Assert.ThrowsAsync<InvalidInputException>(() =>
+            Manager.CreateViewAsync(
+                Name,
+                CapacityRange.Unspecified,
+                VolumeParameters.Default,
+                MutableParameters.Parse(new Dictionary<string, string> { [key] = value }),
+                Snapshot,
+                Ct
+            )
+        );
+
+        Assert.Contains("view: never", e.Message, StringComparison.Ordinal);
+        Assert.Empty(Runner.Argv);
+    }
 }
