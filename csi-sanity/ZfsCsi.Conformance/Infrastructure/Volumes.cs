@@ -67,7 +67,7 @@ public sealed class Volumes(ConformanceFixture fx) : IAsyncDisposable
                 switch (kind)
                 {
                     case Kind.Volume:
-                        await fx.Controller.DeleteVolumeAsync(new DeleteVolumeRequest { VolumeId = id });
+                        await DeleteVolumeAsRetriedAsync(id);
                         break;
                     case Kind.Snapshot:
                         await fx.Controller.DeleteSnapshotAsync(new DeleteSnapshotRequest { SnapshotId = id });
@@ -94,6 +94,28 @@ public sealed class Volumes(ConformanceFixture fx) : IAsyncDisposable
             throw new InvalidOperationException(
                 $"cleanup could not delete what the test made: {string.Join("; ", errors)}"
             );
+        }
+    }
+
+    /// <summary>
+    /// DeleteVolume as the external-provisioner sends it: again after FAILED_PRECONDITION, for up
+    /// to 10 s. A volume a test just read over SSHFS can be held for a moment by the storage host's
+    /// SFTP server ("in use on the storage host"), which the spec's code tells a CO to retry.
+    /// </summary>
+    private async Task DeleteVolumeAsRetriedAsync(string id)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (true)
+        {
+            try
+            {
+                await fx.Controller.DeleteVolumeAsync(new DeleteVolumeRequest { VolumeId = id });
+                return;
+            }
+            catch (RpcException e) when (e.StatusCode == StatusCode.FailedPrecondition && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(250);
+            }
         }
     }
 }

@@ -131,12 +131,7 @@ public sealed partial class VolumeManager
                 {
                     continue;
                 }
-                changed |= await TryAsync(
-                        "destroy a snapshot name claim kept where an earlier release kept claims",
-                        claim.Name,
-                        () => zfs.DestroySnapshotDeferredAsync(claimName, ct)
-                    )
-                    .ConfigureAwait(false);
+                changed |= await DestroyEarlierClaimAsync(claimName, ct).ConfigureAwait(false);
                 continue;
             }
             // Again under the lock: since the listing, a CreateSnapshot of this name may have taken
@@ -198,14 +193,15 @@ public sealed partial class VolumeManager
             var earlier = EarlierClaimFor(csiName);
             if (claimed && claims.ContainsKey(earlier.Value))
             {
-                await TryAsync(
-                        "destroy a snapshot name claim kept where an earlier release kept claims",
-                        earlier.Value,
-                        () => zfs.DestroySnapshotDeferredAsync(earlier, ct)
-                    )
-                    .ConfigureAwait(false);
+                await DestroyEarlierClaimAsync(earlier, ct).ConfigureAwait(false);
             }
         }
         return changed;
     }
+
+    /// <summary>Destroys a claim kept where an earlier release kept claims; the caller holds the name's lock and the name is claimed at its place.</summary>
+    private Task<bool> DestroyEarlierClaimAsync(SnapshotName claim, CancellationToken ct) =>
+        TryAsync("destroy a snapshot name claim kept where an earlier release kept claims", claim.Value, () =>
+            zfs.DestroySnapshotDeferredAsync(claim, ct)
+        );
 }

@@ -155,25 +155,7 @@ public sealed class InventoryIndependenceTests(DriverFixture driver) : IClassFix
     {
         for (var i = 0; i < volumes; i++)
         {
-            var name = $"pvc-inventory-{i:D3}";
-            var dataset = $"{driver.Pool.Parent}/{name}";
-            await TestPool.WithMountLockAsync(() =>
-                Sh.CheckAsync(
-                    "zfs",
-                    "create",
-                    "-o",
-                    "canmount=off",
-                    "-o",
-                    "refquota=1048576",
-                    "-o",
-                    $"{Markers.CsiName}={Markers.EncodeName(name)}",
-                    "-o",
-                    $"{Markers.ParametersDigest}={VolumeParameters.Default.Digest}",
-                    "-o",
-                    $"{Markers.State}={Markers.StateReady}",
-                    dataset
-                )
-            );
+            var dataset = await driver.Pool.MakeReadyVolumeByHandAsync($"pvc-inventory-{i:D3}");
             for (var s = 0; s < snapshotsEach; s++)
             {
                 var snapshot = $"snapshot-inventory-{i:D3}-{s}";

@@ -14,24 +14,7 @@ public sealed class ThousandVolumesFixture : DriverFixture
         await base.InitializeAsync();
         for (var i = 0; i < Count; i++)
         {
-            var name = $"pvc-scale-{i:D4}";
-            await TestPool.WithMountLockAsync(() =>
-                Sh.CheckAsync(
-                    "zfs",
-                    "create",
-                    "-o",
-                    "canmount=off",
-                    "-o",
-                    "refquota=1048576",
-                    "-o",
-                    $"{Markers.CsiName}={Markers.EncodeName(name)}",
-                    "-o",
-                    $"{Markers.ParametersDigest}={VolumeParameters.Default.Digest}",
-                    "-o",
-                    $"{Markers.State}={Markers.StateReady}",
-                    $"{Pool.Parent}/{name}"
-                )
-            );
+            await Pool.MakeReadyVolumeByHandAsync($"pvc-scale-{i:D4}");
         }
     }
 }

@@ -1,3 +1,4 @@
+using ZfsCsi.Core.Volumes;
 using ZfsCsi.Core.Zfs;
 
 namespace ZfsCsi.IntegrationTests.Infrastructure;
@@ -70,6 +71,33 @@ public sealed class TestPool : IAsyncLifetime
             await action();
             return 0;
         });
+
+    /// <summary>
+    /// A ready volume of ours under the parent, made straight with zfs: 1 MiB, default parameters,
+    /// never mounted (canmount=off), so a test grows an inventory in seconds. Returns its dataset.
+    /// </summary>
+    public async Task<string> MakeReadyVolumeByHandAsync(string name)
+    {
+        var dataset = $"{Parent}/{name}";
+        await WithMountLockAsync(() =>
+            Sh.CheckAsync(
+                "zfs",
+                "create",
+                "-o",
+                "canmount=off",
+                "-o",
+                "refquota=1048576",
+                "-o",
+                $"{Markers.CsiName}={Markers.EncodeName(name)}",
+                "-o",
+                $"{Markers.ParametersDigest}={VolumeParameters.Default.Digest}",
+                "-o",
+                $"{Markers.State}={Markers.StateReady}",
+                dataset
+            )
+        );
+        return dataset;
+    }
 
     /// <summary>
     /// What a person on the storage host does to a published volume: <c>zfs unmount</c>, under the
