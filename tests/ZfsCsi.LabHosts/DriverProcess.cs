@@ -7,7 +7,7 @@ using Grpc.Core;
 namespace ZfsCsi.LabHosts;
 
 /// <summary>
-/// The real driver as a separate process (<c>dotnet zfs-csi-driver.dll --endpoint unix://…</c>),
+/// The real driver as a separate process (the published <c>zfs-csi-driver --endpoint unix://…</c>),
 /// exactly as a node's container runs it. Its output is kept so a failed start says why. Stopped
 /// by its process id, and its socket removed, on dispose.
 /// </summary>
@@ -60,9 +60,10 @@ public sealed class DriverProcess : IAsyncDisposable
     )
     {
         var socket = Path.Combine(runDirectory, $"{name}.sock");
-        var info = new ProcessStartInfo(netns is null ? "dotnet" : "nsenter");
-        var args = netns is null ? new List<string>() : [$"--net=/run/netns/{netns}", "dotnet"];
-        args.AddRange([RepoLayout.DriverDll(), "--endpoint", $"unix://{socket}", .. flags]);
+        var driver = RepoLayout.DriverCommand();
+        var info = new ProcessStartInfo(netns is null ? driver[0] : "nsenter");
+        var args = netns is null ? new List<string>(driver.Skip(1)) : [$"--net=/run/netns/{netns}", .. driver];
+        args.AddRange(["--endpoint", $"unix://{socket}", .. flags]);
         foreach (var a in args)
         {
             info.ArgumentList.Add(a);

@@ -98,8 +98,12 @@ public sealed class LocalStorageHost : StorageHost
 
     public override ProcessStartInfo DriverStartInfo(string localSocket, IReadOnlyList<string> driverArgs)
     {
-        var info = new ProcessStartInfo("dotnet");
-        info.ArgumentList.Add(RepoLayout.DriverDll());
+        var driver = RepoLayout.DriverCommand();
+        var info = new ProcessStartInfo(driver[0]);
+        foreach (var a in driver.Skip(1))
+        {
+            info.ArgumentList.Add(a);
+        }
         info.ArgumentList.Add("--endpoint");
         info.ArgumentList.Add($"unix://{localSocket}");
         foreach (var a in driverArgs)

@@ -25,7 +25,18 @@ public sealed class RunScriptTests(ConformanceFixture fx) : ConformanceTest(fx)
         var output = result.StandardOutput + result.StandardError;
 
         Assert.True(result.ExitCode == 0, $"csi-sanity/run --setup-only exited {result.ExitCode}:\n{output}");
-        var command = Assert.Single(output.Split('\n'), l => l.Contains("would run:", StringComparison.Ordinal));
+        // Both ways, split first: the controller and the node plugin as separate processes (the node
+        // on an emulated node), then one --mode both process, whose one socket serves csi-sanity's
+        // GroupController tests (they ask the node endpoint for the plugin's capabilities).
+        var commands = output.Split('\n').Where(l => l.Contains("would run (", StringComparison.Ordinal)).ToList();
+        Assert.Equal(2, commands.Count);
+        Assert.Contains("would run (split): nsenter -t ", commands[0], StringComparison.Ordinal);
+        Assert.Contains("would run (single): csi-sanity ", commands[1], StringComparison.Ordinal);
+        var (splitNode, splitController) = Endpoints(commands[0]);
+        var (singleNode, singleController) = Endpoints(commands[1]);
+        Assert.NotEqual(splitNode, splitController);
+        Assert.Equal(singleNode, singleController);
+        foreach (var command in commands)
         foreach (
             var flag in new[]
             {
@@ -49,6 +60,13 @@ public sealed class RunScriptTests(ConformanceFixture fx) : ConformanceTest(fx)
         Assert.Empty(Directory.Exists("/run/zfs-csi-lab") ? Directory.GetDirectories("/run/zfs-csi-lab", "sn*") : []);
 
         await The_parameter_files_are_ones_the_driver_takes_as_csi_sanity_sends_them(ParameterFiles(output));
+    }
+
+    private static (string Node, string Controller) Endpoints(string command)
+    {
+        string After(string flag) =>
+            command[(command.IndexOf(flag, StringComparison.Ordinal) + flag.Length)..].Split(' ')[0];
+        return (After("--csi.endpoint "), After("--csi.controllerendpoint "));
     }
 
     /// <summary>

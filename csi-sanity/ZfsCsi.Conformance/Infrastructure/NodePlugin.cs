@@ -137,9 +137,10 @@ public sealed class NodePlugin : IAsyncDisposable
     /// <summary>Whether this driver build has the node plugin: its usage (printed for an unknown flag) names --data-root.</summary>
     private static async Task<bool> SupportsNodeFlagsAsync()
     {
+        var driver = RepoLayout.DriverCommand();
         var usage = await Shell.RunAsync(
-            "dotnet",
-            [RepoLayout.DriverDll(), "--conformance-probe-unknown-flag"],
+            driver[0],
+            [.. driver.Skip(1), "--conformance-probe-unknown-flag"],
             TimeSpan.FromSeconds(60)
         );
         return (usage.StandardOutput + usage.StandardError).Contains("--data-root", StringComparison.Ordinal);

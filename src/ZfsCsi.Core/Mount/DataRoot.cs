@@ -21,6 +21,12 @@ public sealed class DataRoot(
 {
     private readonly ILogger _log = logger.ForContext<DataRoot>();
     private readonly SemaphoreSlim _remount = new(1, 1);
+
+    // While sshfs runs: it puts its FUSE mount in place before its ssh has logged in (seen with
+    // sshfs 3.7 when the storage host refuses the connection: the mount shows for ~10 ms, then goes
+    // with sshfs's exit 1), and it answers statvfs itself until it knows the server's. A look in
+    // that window would call a mount that is about to fail alive, and a publish would bind it.
+    private volatile bool _mounting;
     private readonly string _path = options.DataRoot.Length > 1 ? options.DataRoot.TrimEnd('/') : options.DataRoot;
 
     public string Path => _path;
@@ -39,6 +45,10 @@ public sealed class DataRoot(
 
     private async Task<DataRootState> LookAsync()
     {
+        if (_mounting)
+        {
+            return DataRootState.Dead($"{_path} is being mounted over SSHFS right now", null);
+        }
         var mount = MountTable.Read(kernel).At(_path).LastOrDefault();
         if (mount is null)
         {
@@ -134,9 +144,18 @@ public sealed class DataRoot(
                 )
                 .ConfigureAwait(false);
             var started = Stopwatch.GetTimestamp();
-            var result = await runner
-                .RunAsync(SshfsArgs.Mount(sshfs, _path), sshfs.MountTimeout, ct)
-                .ConfigureAwait(false);
+            CommandResult result;
+            _mounting = true;
+            try
+            {
+                result = await runner
+                    .RunAsync(SshfsArgs.Mount(sshfs, _path), sshfs.MountTimeout, ct)
+                    .ConfigureAwait(false);
+            }
+            finally
+            {
+                _mounting = false;
+            }
             if (!result.Succeeded)
             {
                 _log.Error(

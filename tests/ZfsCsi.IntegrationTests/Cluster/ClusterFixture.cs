@@ -1,4 +1,5 @@
 using ZfsCsi.IntegrationTests.Infrastructure;
+using ZfsCsi.LabHosts;
 
 namespace ZfsCsi.IntegrationTests.Cluster;
 
@@ -37,7 +38,7 @@ public sealed class ClusterFixture : DriverFixture
                 "--parent-dataset",
                 Pool.Parent,
                 "--driver",
-                Repository.ProgramDll("ZfsCsi.Driver", "zfs-csi-driver"),
+                await Published.DriverAsync(),
                 "--owner-pid",
                 Environment.ProcessId.ToString()
             );

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Xunit.Abstractions;
 using ZfsCsi.IntegrationTests.Infrastructure;
+using ZfsCsi.LabHosts;
 
 namespace ZfsCsi.IntegrationTests.Cluster;
 
@@ -30,7 +31,7 @@ public sealed class LabLifecycleTests(ClusterFixture cluster, ITestOutputHelper 
             "--parent-dataset",
             cluster.Pool.Parent,
             "--driver",
-            Repository.ProgramDll("ZfsCsi.Driver", "zfs-csi-driver"),
+            await Published.DriverAsync(),
             "--owner-pid",
             Environment.ProcessId.ToString()
         );

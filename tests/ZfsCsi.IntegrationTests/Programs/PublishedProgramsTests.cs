@@ -1,19 +1,15 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
-using CliWrap;
-using CliWrap.Buffered;
 using Csi.V1;
 using ZfsCsi.Core.Bootstrap;
 using ZfsCsi.Driver.Hosting;
 using ZfsCsi.IntegrationTests.Infrastructure;
+using ZfsCsi.LabHosts;
 
 namespace ZfsCsi.IntegrationTests.Programs;
 
-/// <summary>
-/// The native AOT executables from lab/publish (what ships), published once per source stamp and
-/// kept by lab/publish's cache: a publish takes minutes, a cached one a second.
-/// </summary>
+/// <summary>The native AOT executables from lab/publish (what ships): <see cref="Published"/>.</summary>
 public sealed class PublishedPrograms : IAsyncLifetime
 {
     public string Driver { get; private set; } = "";
@@ -21,17 +17,8 @@ public sealed class PublishedPrograms : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(30));
-        var result = await Cli.Wrap(Repository.PathOf("lab/publish"))
-            .WithValidation(CommandResultValidation.None)
-            .ExecuteBufferedAsync(timeout.Token);
-        if (result.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"lab/publish exited {result.ExitCode}: {result.StandardError.Trim()}");
-        }
-        var dir = result.StandardOutput.Trim();
-        Driver = Path.Combine(dir, "driver", "zfs-csi-driver");
-        Bootstrap = Path.Combine(dir, "bootstrap", "zfs-csi-bootstrap");
+        Driver = await Published.DriverAsync();
+        Bootstrap = await Published.BootstrapAsync();
     }
 
     public Task DisposeAsync() => Task.CompletedTask;

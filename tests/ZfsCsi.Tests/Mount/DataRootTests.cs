@@ -167,6 +167,35 @@ public sealed class DataRootTests : IDisposable
     }
 
     [Fact]
+    public async Task A_mount_sshfs_has_put_in_place_but_not_finished_is_not_alive_until_sshfs_succeeds()
+    {
+        Owned();
+        Kernel.Detach(NodeWorld.Data);
+        DataRootState? whileMounting = null;
+        _world
+            .Runner.On("sshfs")
+            .Does(
+                async (_, _) =>
+                {
+                    // sshfs mounts before its ssh has logged in, and answers statvfs itself meanwhile.
+                    _world.MountPoolOverSshfs();
+                    whileMounting = await _world.DataRoot.ProbeAsync();
+                    Kernel.Detach(NodeWorld.Data);
+                    return new CommandResult(1, "", "read: Connection reset by peer\n", TimeSpan.FromMilliseconds(10));
+                }
+            );
+
+        var state = await _world.DataRoot.EnsureMountedAsync(wait: false, CancellationToken.None);
+
+        Assert.Equal(
+            (false, "/data is being mounted over SSHFS right now"),
+            (whileMounting!.Alive, whileMounting.Reason)
+        );
+        Assert.False(state.Alive);
+        Assert.False((await _world.DataRoot.ProbeAsync()).Alive);
+    }
+
+    [Fact]
     public async Task A_publish_on_a_node_whose_own_sshfs_died_mounts_it_again_and_replaces_the_stale_bind()
     {
         Owned();
