@@ -30,6 +30,7 @@ public sealed class ClusterFixture : DriverFixture
         try
         {
             var up = await Sh.RunAsync(
+                TimeSpan.FromMinutes(4),
                 Repository.PathOf("lab/cluster-up"),
                 "--state",
                 StateDir,

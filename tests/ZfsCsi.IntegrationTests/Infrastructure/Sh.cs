@@ -6,9 +6,13 @@ namespace ZfsCsi.IntegrationTests.Infrastructure;
 /// <summary>Runs set-up and check commands for tests (argv only, with a timeout).</summary>
 public static class Sh
 {
-    public static async Task<BufferedCommandResult> RunAsync(string program, params string[] args)
+    public static Task<BufferedCommandResult> RunAsync(string program, params string[] args) =>
+        RunAsync(TimeSpan.FromSeconds(60), program, args);
+
+    /// <summary>With a limit of its own: lab/cluster-up waits up to 60 s for each node.</summary>
+    public static async Task<BufferedCommandResult> RunAsync(TimeSpan limit, string program, params string[] args)
     {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        using var timeout = new CancellationTokenSource(limit);
         return await Cli.Wrap(program)
             .WithArguments(args)
             .WithValidation(CommandResultValidation.None)
