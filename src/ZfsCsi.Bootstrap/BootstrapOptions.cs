@@ -1,6 +1,7 @@
 using ZfsCsi.Core.Bootstrap;
 using ZfsCsi.Core.Logging;
 using ZfsCsi.Core.Options;
+using ZfsCsi.Core.Volumes;
 using ZfsCsi.Core.Zfs;
 
 namespace ZfsCsi.Bootstrap;
@@ -57,6 +58,12 @@ public sealed class BootstrapOptions
     /// <summary>With <see cref="ImportMount.Under"/>: the directory whose datasets the bootstrap mounts after importing.</summary>
     public string MountUnder { get; set; } = "";
     public bool AllowDegraded { get; set; }
+
+    /// <summary>
+    /// The controller's <c>--key-dir</c>: the encryption roots whose keylocation names a file here
+    /// are the driver's encrypted volumes, whose keys the bootstrap loads after the import (README, "Encryption").
+    /// </summary>
+    public string KeyDirectory { get; set; } = VolumeOptions.DefaultKeyDirectory;
 
     /// <summary>Check only: never build or install a module (the host's systemd unit does); an installed module that matches is still loaded.</summary>
     public bool NoRebuild { get; set; }
@@ -145,6 +152,14 @@ public sealed class BootstrapOptions
             o => (o.ImportMount, o.MountUnder),
             (o, v) => (o.ImportMount, o.MountUnder) = v,
             "what an import mounts: none (zpool import -N; the host mounts, e.g. zfs mount -a), all (plain zpool import: every dataset, in this process's mount namespace), or an absolute DIR (-N, then zfs mount of the datasets whose mountpoint is DIR or below: a directory shared with the host). Default none with --module kernel, all with --module none (zfs-fuse has no -N; its daemon mounts)"
+        )
+        .Value(
+            "--key-dir",
+            "DIR",
+            FlagValues.Text,
+            o => o.KeyDirectory,
+            (o, v) => o.KeyDirectory = v,
+            "the controller's --key-dir: after the import, the keys of the encrypted volumes whose key files are there are loaded (zfs load-key) and their datasets mounted; a key that does not load makes the bootstrap not ready, naming the volume"
         )
         .Switch(
             "--allow-degraded",
@@ -371,6 +386,12 @@ public sealed class BootstrapOptions
             {
                 throw new OptionsException($"--import-dir '{dir}': expected an absolute path");
             }
+        }
+        if (!Path.IsPathFullyQualified(KeyDirectory) || KeyDirectory.TrimEnd('/').Length == 0)
+        {
+            throw new OptionsException(
+                $"--key-dir '{KeyDirectory}': expected an absolute directory other than / (the controller's --key-dir)"
+            );
         }
         if (Module == ModuleMode.Kernel && SourceTree.Length > 0 && !Path.IsPathRooted(SourceTree))
         {

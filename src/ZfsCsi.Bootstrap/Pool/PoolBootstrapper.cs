@@ -24,6 +24,7 @@ public sealed class PoolBootstrapper(
 )
 {
     private readonly ILogger _log = logger.ForContext<PoolBootstrapper>();
+    private readonly KeyLoader _keys = new(runner, options, logger);
 
     /// <summary>
     /// True until the datasets under --import-mount DIR are mounted (retried each check). It starts
@@ -92,6 +93,21 @@ public sealed class PoolBootstrapper(
                 );
             }
         }
+        // The encrypted volumes' keys, before anything of theirs is mounted (README, "Encryption").
+        var keys = await LoadKeysAsync(ct).ConfigureAwait(false);
+        if (keys.ToMount.Count > 0)
+        {
+            await progress
+                .StepAsync(
+                    BootstrapState.Importing,
+                    "zfs mount",
+                    $"mounting {keys.ToMount.Count} unlocked dataset(s) of {pool}",
+                    () => MountAsync(keys.ToMount, ct),
+                    important: true,
+                    limit: ImportLimit * keys.ToMount.Count
+                )
+                .ConfigureAwait(false);
+        }
         if (_mountsPending)
         {
             var wanted = await progress
@@ -103,6 +119,8 @@ public sealed class PoolBootstrapper(
                     limit: options.CommandTimeout
                 )
                 .ConfigureAwait(false);
+            // A volume whose key did not load cannot mount: the keys' reason says why, not a mount error.
+            wanted = [.. wanted.Where(d => !keys.StillLocked.Contains(d))];
             if (wanted.Count > 0)
             {
                 // One lock wait and one mount per dataset: the step's limit grows with the count,
@@ -135,6 +153,20 @@ public sealed class PoolBootstrapper(
             "; ",
             new[] { problems, status?.Action is { } a ? "action: " + a : "" }.Where(s => s.Length > 0)
         );
+        if (keys.Failures.Count > 0)
+        {
+            // CSI spec, Probe: not ready while a required dependency is missing. A volume the CO
+            // may publish cannot be read without its key, so the driver waits until every key loads.
+            return (
+                false,
+                $"pool {pool} is {health}, but {keys.Failures.Count} encrypted volume key(s) did not load: {string.Join("; ", keys.Failures)}"
+            );
+        }
+        if (keys.Loaded.Count > 0)
+        {
+            note +=
+                $" ({keys.Loaded.Count} encryption key(s) loaded from {options.KeyDirectory}{(options.ImportMount == ImportMount.None ? "; the host mounts their datasets" : "")})";
+        }
         return health switch
         {
             "ONLINE" => (true, $"pool {pool} is ONLINE{note}"),
@@ -144,6 +176,39 @@ public sealed class PoolBootstrapper(
             ),
             _ => (false, $"pool {pool} is {health}{(detail.Length > 0 ? ": " + detail : "")} (zpool status {pool})"),
         };
+    }
+
+    /// <summary>The keys step: a listing when key files exist, then one load per locked key (each within the command timeout).</summary>
+    private async Task<KeyOutcome> LoadKeysAsync(CancellationToken ct)
+    {
+        var rows = await progress
+            .StepAsync(
+                BootstrapState.Checking,
+                "zfs list",
+                $"looking for encrypted volumes of {options.Pool} whose keys are in {options.KeyDirectory}",
+                () => _keys.ListAsync(ct),
+                limit: options.CommandTimeout
+            )
+            .ConfigureAwait(false);
+        if (rows is null)
+        {
+            return KeyOutcome.Nothing;
+        }
+        var locked = _keys.Locked(rows).Count;
+        if (locked == 0)
+        {
+            return await _keys.LoadAsync(rows, ct).ConfigureAwait(false);
+        }
+        return await progress
+            .StepAsync(
+                BootstrapState.Importing,
+                "zfs load-key",
+                $"loading the keys of {locked} encrypted volume(s) of {options.Pool} from {options.KeyDirectory}",
+                () => _keys.LoadAsync(rows, ct),
+                important: true,
+                limit: options.CommandTimeout * locked
+            )
+            .ConfigureAwait(false);
     }
 
     private async Task<string?> HealthAsync(CancellationToken ct)

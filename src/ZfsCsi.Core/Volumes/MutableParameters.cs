@@ -27,10 +27,11 @@ public sealed class MutableParameters
         ["normalization"] = "ZFS fixes it when a dataset is made",
         ["utf8only"] = "ZFS fixes it when a dataset is made",
         ["encryption"] =
-            "ZFS fixes a dataset's encryption when it is made (and zfs-csi does not offer native encryption yet)",
+            "ZFS fixes a dataset's encryption when it is made: choose it with the StorageClass's encryption parameter",
         ["keyformat"] = "ZFS fixes it with the dataset's encryption when the dataset is made",
         ["pbkdf2iters"] = "ZFS fixes it with the dataset's encryption when the dataset is made",
-        ["keylocation"] = "it belongs to ZFS native encryption, which zfs-csi does not offer yet",
+        ["keylocation"] =
+            "zfs-csi sets it to the volume's key file when it makes an encrypted volume (README, \"Encryption\")",
     };
 
     private static readonly string[] KnownKeys =

@@ -35,4 +35,13 @@ public static class ParameterKeys
     /// INVALID_ARGUMENT when that cannot be), <c>never</c> (always a clone).
     /// </summary>
     public const string View = "view";
+
+    /// <summary>
+    /// Native encryption (OpenZFS only): <c>off</c> (default), <c>on</c> or a cipher
+    /// (zfsprops(7), "encryption"). The key comes from CreateVolume's secrets (<see cref="EncryptionKey.SecretKey"/>).
+    /// </summary>
+    public const string Encryption = "encryption";
+
+    /// <summary>How the secret gives the key: <c>passphrase</c> (default), <c>hex</c> or <c>raw</c> (base64 in the secret).</summary>
+    public const string KeyFormat = "keyFormat";
 }

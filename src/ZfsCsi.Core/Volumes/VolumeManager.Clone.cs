@@ -83,7 +83,15 @@ public sealed partial class VolumeManager
                 return await FinishAsync(dataset, effective, existing, ct, applyRoot: false).ConfigureAwait(false);
             }
 
+            if (parameters.Encryption is not null)
+            {
+                await RequireEncryptionAsync(ct).ConfigureAwait(false);
+            }
             var (origin, sourceCapacity) = await ResolveSourceAsync(source, dataset, ct).ConfigureAwait(false);
+            if (parameters.Encryption is not null)
+            {
+                await RequireEncryptedOriginAsync(origin, source, dataset, ct).ConfigureAwait(false);
+            }
             if (
                 view
                 && parameters.View != ViewMode.Always
@@ -275,6 +283,31 @@ public sealed partial class VolumeManager
             }
         }
         return (hidden, CapacityOf(props));
+    }
+
+    /// <summary>
+    /// A clone shares its origin's encryption (zfs-clone(8): a clone is always in its origin's
+    /// encryption root and uses its key; ZFS gives a clone no key of its own), so an encrypting
+    /// StorageClass can only restore or clone an encrypted source: from a plain one the result
+    /// would silently not be encrypted. INVALID_ARGUMENT, nothing made (a volume source's hidden
+    /// snapshot is released at once).
+    /// </summary>
+    private async Task RequireEncryptedOriginAsync(
+        SnapshotName origin,
+        ContentSource source,
+        DatasetName target,
+        CancellationToken ct
+    )
+    {
+        var props = await zfs.TryGetAsync(origin, ["encryption"], ct).ConfigureAwait(false);
+        if (props?.Value("encryption") is null or "off")
+        {
+            await ReleaseCloneSourceAsync(source, target, ct).ConfigureAwait(false);
+            throw new InvalidInputException(
+                $"the StorageClass asks for {ParameterKeys.Encryption} but content source '{Printable.Of(source.Id)}' is not encrypted, "
+                    + "and a ZFS clone keeps its origin's encryption: restore it with a class without encryption (nothing was made)"
+            );
+        }
     }
 
     /// <summary>After a volume-to-volume clone: the hidden source snapshot now lives as long as the clone (deferred destroy).</summary>

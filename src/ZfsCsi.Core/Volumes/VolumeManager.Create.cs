@@ -31,14 +31,33 @@ public sealed partial class VolumeManager
     /// create</c> as everything else and recorded in <see cref="Markers.Mutable"/>; a retry must give
     /// the same ones (else ALREADY_EXISTS, as for other parameters).
     /// </summary>
-    public async Task<Volume> CreateAsync(
+    public Task<Volume> CreateAsync(
         string name,
         CapacityRange range,
         VolumeParameters parameters,
         MutableParameters mutable,
         CancellationToken ct
+    ) => CreateAsync(name, range, parameters, mutable, key: null, ct);
+
+    /// <summary>
+    /// CreateVolume of a volume that may be encrypted: <paramref name="key"/> (from the request's
+    /// secrets) is required exactly when <paramref name="parameters"/> ask for encryption. It is
+    /// written to a new key file (<see cref="KeyStore"/>) just before the one <c>zfs create</c>,
+    /// which reads it through keylocation=file://; a failed create removes the file again.
+    /// </summary>
+    public async Task<Volume> CreateAsync(
+        string name,
+        CapacityRange range,
+        VolumeParameters parameters,
+        MutableParameters mutable,
+        EncryptionKey? key,
+        CancellationToken ct
     )
     {
+        if ((parameters.Encryption is null) != (key is null))
+        {
+            throw new ArgumentException("a key is given exactly for an encrypted volume", nameof(key));
+        }
         var dataset = DatasetFor(name);
         var effective = mutable.AppliedTo(parameters);
         var size = range.Resolve();
@@ -65,10 +84,17 @@ public sealed partial class VolumeManager
                     $"a volume of {size} bytes cannot fit in pool {Parent.Pool}, which holds {pool} bytes in all"
                 );
             }
+            string? keyFile = null;
+            var properties = CreateProperties(name, size, effective, mutable);
+            if (parameters.Encryption is { } encryption)
+            {
+                await RequireEncryptionAsync(ct).ConfigureAwait(false);
+                keyFile = options.Keys.Write(dataset, key!);
+                properties.AddRange(EncryptionProperties(encryption, keyFile));
+            }
             try
             {
-                await zfs.CreateAsync(dataset, CreateProperties(name, size, effective, mutable), ct)
-                    .ConfigureAwait(false);
+                await zfs.CreateAsync(dataset, properties, ct).ConfigureAwait(false);
                 _log.Information(
                     "Created dataset {Dataset} for volume name {VolumeName} with {CapacityBytes} bytes",
                     dataset.Value,
@@ -76,15 +102,33 @@ public sealed partial class VolumeManager
                     size
                 );
             }
+            // Refusals that made nothing take the new key file with them. Any other failure (a
+            // timeout, "created, but not mounted") may have left the dataset, which needs its key
+            // file at the next boot: it stays, and the sweep removes it if no dataset names it.
             catch (DatasetExistsException) when (attempt == 0)
             {
                 // Another process created it between our read and our create: read it and judge again.
+                DiscardKeyFile(keyFile);
                 continue;
+            }
+            catch (DatasetExistsException)
+            {
+                DiscardKeyFile(keyFile);
+                throw;
             }
             catch (ZfsOutOfSpaceException e)
             {
+                DiscardKeyFile(keyFile);
                 throw new OutOfSpaceException(
                     $"pool {Parent.Pool} has no room for {size} more bytes: {e.StandardError.Trim()}"
+                );
+            }
+            catch (ZfsInvalidArgumentException e) when (keyFile is not null)
+            {
+                // A key ZFS refused despite our checks: its message is about the key's form, never its content.
+                DiscardKeyFile(keyFile);
+                throw new InvalidInputException(
+                    $"ZFS refused the encrypted create of {dataset} (nothing was made): {e.StandardError.Trim()}"
                 );
             }
             var created = await zfs.TryGetAsync(dataset, VolumeProperties, ct).ConfigureAwait(false)
@@ -92,6 +136,55 @@ public sealed partial class VolumeManager
                     $"dataset {dataset} vanished right after it was created; retry"
                 );
             return await FinishAsync(dataset, effective, created, ct).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Native encryption needs the pool's <c>encryption</c> feature (OpenZFS 0.8 and later,
+    /// zpool-features(7)); zfs-fuse's pools (version 23) have none. Asked of the pool itself, not
+    /// told by a flag, and before anything is written: INVALID_ARGUMENT, as for any parameter this
+    /// plugin cannot honour (CSI spec, CreateVolume errors: parameters are the plugin's to check).
+    /// </summary>
+    private async Task RequireEncryptionAsync(CancellationToken ct)
+    {
+        if (!await zfs.PoolFeatureAsync(DatasetName.Parse(Parent.Pool), "encryption", ct).ConfigureAwait(false))
+        {
+            throw new InvalidInputException(
+                $"encryption needs OpenZFS: pool {Parent.Pool} has no usable encryption feature (zfs-fuse's pool version 23 has none; "
+                    + $"on OpenZFS enable it with 'zpool set feature@encryption=enabled {Parent.Pool}'). Nothing was made; use a StorageClass without {ParameterKeys.Encryption}"
+            );
+        }
+    }
+
+    /// <summary>
+    /// The properties that make a dataset its own encryption root (zfsprops(7)): keylocation holds
+    /// the key file's path only. pbkdf2iters keeps ZFS's default.
+    /// </summary>
+    private static IEnumerable<KeyValuePair<string, string>> EncryptionProperties(
+        EncryptionParameters encryption,
+        string keyFile
+    ) =>
+        [
+            new("encryption", encryption.Cipher),
+            new("keyformat", encryption.FormatName),
+            new("keylocation", KeyStore.KeyLocation(keyFile)),
+        ];
+
+    /// <summary>Removes the key file of a create that made nothing (none for a plain volume); one that cannot be removed is left to the sweep.</summary>
+    private void DiscardKeyFile(string? path)
+    {
+        if (path is null)
+        {
+            return;
+        }
+        try
+        {
+            KeyStore.Remove(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // The sweep removes it later (unreferenced and older than the grace).
+            _log.Warning("Cannot remove key file {KeyFile} of a failed create: {Reason}", path, e.Message);
         }
     }
 

@@ -68,6 +68,8 @@ public sealed partial class VolumeManager
                 {
                     await zfs.DestroyAsync(volumeId.Dataset, ct).ConfigureAwait(false);
                     _log.Information("Destroyed dataset {Dataset}", volumeId.Value);
+                    // An encrypted volume's key goes with it (README, "Encryption"): nothing can use it now.
+                    await RemoveUnreferencedKeysAsync(volumeId.Dataset.Leaf, olderThan: null, ct).ConfigureAwait(false);
                 }
                 catch (DatasetHasDependentsException e)
                 {

@@ -25,6 +25,9 @@ public sealed partial class VolumeManager
         try
         {
             await SweepPassesAsync(ct).ConfigureAwait(false);
+            // Key files no dataset names (a destroyed retained volume's, a crash's between the file
+            // and its create), once older than the longest create could be using one.
+            await RemoveUnreferencedKeysAsync(null, options.CreatingGrace, ct).ConfigureAwait(false);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {

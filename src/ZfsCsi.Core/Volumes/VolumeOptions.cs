@@ -45,6 +45,18 @@ public sealed class VolumeOptions
 
     public DatasetName Parent => DatasetName.Parse(ParentDataset);
 
+    /// <summary>The default <see cref="KeyDirectory"/>: on the storage host's root disk, never in the pool (README, "Encryption").</summary>
+    public const string DefaultKeyDirectory = "/etc/zfs-csi/keys";
+
+    /// <summary>
+    /// Where encrypted volumes' key files are written (<c>--key-dir</c>): an absolute directory on
+    /// the storage host's root disk, the same path for the controller and for the bootstrap, since
+    /// each volume's keylocation names its file there. Made 0700 when the first key is written.
+    /// </summary>
+    public string KeyDirectory { get; set; } = DefaultKeyDirectory;
+
+    public KeyStore Keys => new(KeyDirectory);
+
     /// <summary>
     /// How long a dataset may stay in state "creating" before the sweep takes it for abandoned: a
     /// CreateVolume that crashed or timed out and that the CO never retried (the PVC was deleted, so
@@ -76,6 +88,12 @@ public sealed class VolumeOptions
         {
             throw new OptionsException(
                 $"--sweep-interval {SweepInterval.TotalSeconds:F0}: expected 0 (only after deletes) or 10 to 86400 seconds"
+            );
+        }
+        if (!Path.IsPathFullyQualified(KeyDirectory) || KeyDirectory.TrimEnd('/').Length == 0)
+        {
+            throw new OptionsException(
+                $"--key-dir '{KeyDirectory}': expected an absolute directory other than / (on the storage host's root disk)"
             );
         }
         var longest = LongestCreate(zfs);

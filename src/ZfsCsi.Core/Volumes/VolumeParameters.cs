@@ -47,6 +47,9 @@ public sealed partial record VolumeParameters(
     /// <summary>The StorageClass's <see cref="ParameterKeys.View"/>: whether a restore of a snapshot is a read-only view.</summary>
     public ViewMode View { get; init; } = ViewMode.Auto;
 
+    /// <summary>The StorageClass's native encryption (<see cref="ParameterKeys.Encryption"/>), or null: not encrypted.</summary>
+    public EncryptionParameters? Encryption { get; init; }
+
     public const UnixFileMode DefaultRootMode = (UnixFileMode)0x1FF; // 0777
 
     /// <summary>CSI spec, "Size Limits": a map&lt;string,string&gt; is at most 4 KiB.</summary>
@@ -145,6 +148,8 @@ public sealed partial record VolumeParameters(
         int? rootUid = null,
             rootGid = null;
         var view = ViewMode.Auto;
+        string? cipher = null;
+        KeyFormat? keyFormat = null;
         var properties = new SortedDictionary<string, string>(StringComparer.Ordinal);
         foreach (var (key, value) in parameters)
         {
@@ -218,6 +223,25 @@ public sealed partial record VolumeParameters(
                         _ => throw Invalid(key, value, "'auto', 'always' or 'never'"),
                     };
                     break;
+                case ParameterKeys.Encryption:
+                    cipher =
+                        value == "off" ? null
+                        : EncryptionParameters.Ciphers.Contains(value) ? value
+                        : throw Invalid(
+                            key,
+                            value,
+                            "off, on, or one of "
+                                + string.Join(", ", EncryptionParameters.Ciphers.Where(c => c != "on"))
+                        );
+                    break;
+                case ParameterKeys.KeyFormat:
+                    keyFormat = EncryptionParameters.ParseFormat(value)
+                        ?? throw Invalid(
+                            key,
+                            value,
+                            "'passphrase', 'hex' or 'raw' (raw: the secret holds the 32 bytes base64-encoded)"
+                        );
+                    break;
                 case ParameterKeys.RootUid:
                     rootUid = ParseId(key, value);
                     break;
@@ -231,12 +255,19 @@ public sealed partial record VolumeParameters(
                 default:
                     throw new InvalidInputException(
                         $"unknown parameter '{Printable.Of(key, 80)}'; known: {ParameterKeys.QuotaType}, {ParameterKeys.Provisioning}, {ParameterKeys.Compression}, "
-                            + $"{ParameterKeys.RecordSize}, {ParameterKeys.Atime}, {ParameterKeys.RootMode}, {ParameterKeys.RootUid}, {ParameterKeys.RootGid}, {ParameterKeys.View}, "
+                            + $"{ParameterKeys.RecordSize}, {ParameterKeys.Atime}, {ParameterKeys.RootMode}, {ParameterKeys.RootUid}, {ParameterKeys.RootGid}, {ParameterKeys.View}, {ParameterKeys.Encryption}, {ParameterKeys.KeyFormat}, "
                             + $"{ParameterKeys.PropertyPrefix}<zfs property>, and Kubernetes' own {ParameterKeys.KubernetesPrefix}*"
                     );
             }
         }
 
+        if (keyFormat is not null && cipher is null)
+        {
+            throw new InvalidInputException(
+                $"parameter {ParameterKeys.KeyFormat} is given but {ParameterKeys.Encryption} is not on: set {ParameterKeys.Encryption}: \"on\" (or a cipher), or remove {ParameterKeys.KeyFormat}"
+            );
+        }
+        var encryption = cipher is null ? null : new EncryptionParameters(cipher, keyFormat ?? KeyFormat.Passphrase);
         var canonical = string.Join(
             '\n',
             new[]
@@ -250,9 +281,17 @@ public sealed partial record VolumeParameters(
                 .Concat(properties.Select(p => $"{p.Key}={p.Value}"))
                 // Only when set: the digests of volumes made before the key existed stay as they were.
                 .Concat(view == ViewMode.Auto ? [] : [$"view={view}"])
+                // The cipher and the key format, never the key (it is not a parameter, and it is not stored).
+                .Concat(
+                    encryption is null ? [] : [$"encryption={encryption.Cipher}", $"keyformat={encryption.FormatName}"]
+                )
         );
         var digest = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(canonical)))[..16];
-        return new VolumeParameters(quotaType, thick, properties, rootMode, rootUid, rootGid, digest) { View = view };
+        return new VolumeParameters(quotaType, thick, properties, rootMode, rootUid, rootGid, digest)
+        {
+            View = view,
+            Encryption = encryption,
+        };
     }
 
     /// <summary>

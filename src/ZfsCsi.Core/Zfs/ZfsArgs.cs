@@ -93,6 +93,50 @@ public static class ZfsArgs
     }
 
     /// <summary>
+    /// <c>zpool get</c> of one feature flag's state (<c>disabled</c>, <c>enabled</c>, <c>active</c>;
+    /// zpool-features(7)). zfs-fuse's pools (version 23) have no feature flags: its zpool fails
+    /// ("bad property list"), which <see cref="ZfsClient.PoolFeatureAsync"/> reads as "not supported".
+    /// For zpool, not zfs.
+    /// </summary>
+    public static string[] PoolFeature(DatasetName pool, string feature)
+    {
+        RequirePool(pool);
+        return ["get", "-H", "-o", "value", $"feature@{feature}", pool.Value];
+    }
+
+    /// <summary>
+    /// Every filesystem of <paramref name="pool"/> with what the bootstrap needs to unlock and mount
+    /// the encrypted ones: tab-separated name, keylocation, keystatus, encryptionroot, mountpoint,
+    /// canmount, mounted (<see cref="ZfsParser.ParseKeyRows"/>). OpenZFS only (zfs-fuse has no
+    /// encryption properties): run only where key files exist.
+    /// </summary>
+    public static string[] ListKeys(DatasetName pool)
+    {
+        RequirePool(pool);
+        return
+        [
+            "list",
+            "-H",
+            "-o",
+            "name,keylocation,keystatus,encryptionroot,mountpoint,canmount,mounted",
+            "-r",
+            "-t",
+            "filesystem",
+            pool.Value,
+        ];
+    }
+
+    /// <summary>
+    /// <c>zfs load-key</c> of one encryption root, from its own keylocation (zfs-load-key(8)): the
+    /// key is read by zfs from the file the property names, never given on the command line.
+    /// Takes a name as zfs listed it (any dataset of the pool), as <see cref="MountListed"/> does.
+    /// </summary>
+    public static string[] LoadKey(string dataset) =>
+        dataset.Length == 0 || dataset.StartsWith('-')
+            ? throw new ArgumentException($"not a dataset name: '{dataset}'", nameof(dataset))
+            : ["load-key", dataset];
+
+    /// <summary>
     /// Every filesystem from <paramref name="root"/> down with where it mounts and whether it is: tab-separated
     /// name, mountpoint, canmount, mounted. <c>zfs list</c> without -p, which zfs-fuse's list does not have.
     /// </summary>

@@ -18,4 +18,22 @@ public sealed partial class ZfsClient
             .ConfigureAwait(false);
         return result.Succeeded ? ZfsParser.ParsePoolFragmentation(result.StandardOutput) : null;
     }
+
+    /// <summary>
+    /// Whether <paramref name="pool"/> can use a feature (zpool-features(7)): true when it is
+    /// <c>enabled</c> or <c>active</c>; false when disabled, or when the pool has no feature
+    /// flags at all (zfs-fuse: pool version 23, its zpool knows no feature@ properties).
+    /// </summary>
+    public async Task<bool> PoolFeatureAsync(DatasetName pool, string feature, CancellationToken ct)
+    {
+        var command = new Exec.CommandLine(options.ZpoolCommand, ZfsArgs.PoolFeature(pool, feature));
+        var result = await runner.RunAsync(command, options.CommandTimeout, ct).ConfigureAwait(false);
+        if (result.Succeeded)
+        {
+            return ZfsParser.ParseFeatureState(result.StandardOutput) is "enabled" or "active";
+        }
+        var classified = ZfsErrors.Classify(command, result);
+        // "bad property list: invalid property 'feature@encryption'" (zfs-fuse): no such feature here.
+        return classified is ZfsInvalidArgumentException ? false : throw classified;
+    }
 }

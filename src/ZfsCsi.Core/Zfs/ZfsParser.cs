@@ -115,6 +115,20 @@ public static class ZfsParser
             ? ratio
             : null;
 
+    /// <summary>Reads <c>zpool get -H -o value feature@X</c>: the state's one word (disabled, enabled, active), or null for anything else.</summary>
+    public static string? ParseFeatureState(string output) =>
+        output.Trim() is var state && state is "disabled" or "enabled" or "active" ? state : null;
+
+    /// <summary>Reads <see cref="ZfsArgs.ListKeys"/>; lines of another shape are skipped.</summary>
+    public static IReadOnlyList<KeyRow> ParseKeyRows(string output) =>
+        [
+            .. output
+                .Split('\n', StringSplitOptions.RemoveEmptyEntries)
+                .Select(l => l.TrimEnd('\r').Split('\t'))
+                .Where(c => c.Length == 7)
+                .Select(c => new KeyRow(c[0], c[1], c[2], c[3], c[4], c[5] == "on", c[6] == "yes")),
+        ];
+
     /// <summary>Reads <c>zpool list -H -o name,health</c>.</summary>
     public static IReadOnlyDictionary<string, string> ParsePoolHealth(string output) =>
         output
@@ -122,4 +136,23 @@ public static class ZfsParser
             .Select(l => l.Split('\t'))
             .Where(f => f.Length >= 2)
             .ToDictionary(f => f[0], f => f[1], StringComparer.Ordinal);
+}
+
+/// <summary>
+/// One filesystem as <see cref="ZfsArgs.ListKeys"/> lists it. <see cref="KeyStatus"/> is
+/// <c>available</c>, <c>unavailable</c> or <c>-</c> (not encrypted); <see cref="EncryptionRoot"/> is
+/// <c>-</c> for a plain dataset; a clone of an encrypted volume names its origin's root.
+/// </summary>
+public sealed record KeyRow(
+    string Name,
+    string KeyLocation,
+    string KeyStatus,
+    string EncryptionRoot,
+    string Mountpoint,
+    bool CanMount,
+    bool Mounted
+)
+{
+    public bool IsEncryptionRoot => EncryptionRoot == Name;
+    public bool KeyUnavailable => KeyStatus == "unavailable";
 }

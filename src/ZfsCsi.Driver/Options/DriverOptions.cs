@@ -170,6 +170,14 @@ public sealed partial class DriverOptions
             "a volume still half-made this long after its CreateVolume began was abandoned by the CO and is destroyed by the sweep (at least the longest a create can take)"
         )
         .Value(
+            "--key-dir",
+            "DIR",
+            FlagValues.Text,
+            o => o.Volumes.KeyDirectory,
+            (o, v) => o.Volumes.KeyDirectory = v,
+            "controller: where encrypted volumes' key files are kept (0700, on the storage host's root disk; the same path for the bootstrap's --key-dir)"
+        )
+        .Value(
             "--sweep-interval",
             "SECONDS",
             FlagValues.Seconds(Bounds.AtLeast(0).AtMost(86400)),

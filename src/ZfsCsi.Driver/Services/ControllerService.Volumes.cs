@@ -27,6 +27,13 @@ public sealed partial class ControllerService
         var source = ToDomain(request.VolumeContentSource);
         var range = ToDomain(request.CapacityRange);
         range.Resolve();
+        // CSI spec, CreateVolumeRequest.secrets: the key of a new encrypted volume, checked here
+        // with the other fields, never logged, stored only in its key file. A clone or restore
+        // uses its origin's key (ZFS gives a clone none of its own): secrets are not read for it.
+        var key =
+            parameters.Encryption is { } encryption && source is null
+                ? EncryptionKey.FromSecrets(request.Secrets, encryption.Format)
+                : null;
         var view = Views.Decide(
             parameters.View,
             source,
@@ -38,7 +45,7 @@ public sealed partial class ControllerService
         var volume =
             source is null
                 ? await volumes
-                    .CreateAsync(request.Name, range, parameters, mutable, context.CancellationToken)
+                    .CreateAsync(request.Name, range, parameters, mutable, key, context.CancellationToken)
                     .ConfigureAwait(false)
             : view
                 ? await volumes

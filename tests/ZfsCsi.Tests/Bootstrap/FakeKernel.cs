@@ -294,6 +294,9 @@ public sealed class FakeKernel : IDisposable
             "2",
             "--status-file",
             StatusFile,
+            // Never this machine's /etc/zfs-csi/keys: these fake hosts have no encrypted volumes.
+            "--key-dir",
+            Path.Combine(Root, "keys"),
             "--build-lock-file",
             LockFile,
             "--mount-lock-file",

@@ -1,0 +1,173 @@
+using Serilog;
+using ZfsCsi.Core.Exec;
+using ZfsCsi.Core.Volumes;
+using ZfsCsi.Core.Zfs;
+
+namespace ZfsCsi.Bootstrap.Pool;
+
+/// <summary>
+/// What <see cref="KeyLoader.LoadAsync"/> found and did: the encryption roots whose keys it loaded,
+/// the datasets that can be mounted now (theirs, and those of keys loaded earlier but never
+/// mounted), the datasets still locked, and one line per key that did not load (the volume, the
+/// file, zfs's words; never the key).
+/// </summary>
+public sealed record KeyOutcome(
+    IReadOnlyList<string> Loaded,
+    IReadOnlyList<string> ToMount,
+    IReadOnlySet<string> StillLocked,
+    IReadOnlyList<string> Failures
+)
+{
+    public static KeyOutcome Nothing { get; } = new([], [], new HashSet<string>(), []);
+}
+
+/// <summary>
+/// Loads the keys of the driver's encrypted volumes after an import: <c>zpool import</c> without
+/// -l loads none, so their datasets stay unmounted and unreadable until <c>zfs load-key</c> (the
+/// failure zfs-localpv #300's users met after a reboot). The driver's volumes are the encryption
+/// roots whose keylocation names a file in <see cref="BootstrapOptions.KeyDirectory"/> (the
+/// controller writes one per encrypted volume, <see cref="KeyStore"/>); other encrypted datasets
+/// of the pool (a user's own, keylocation=prompt) are not this bootstrap's to unlock. A clone or a
+/// view of an encrypted volume shares its origin's root (zfs-clone(8)), so it unlocks with it.
+/// No key file, no zfs command: a zfs-fuse host (no encryption) or one without encrypted volumes
+/// pays nothing.
+/// </summary>
+public sealed class KeyLoader(ICommandRunner runner, BootstrapOptions options, ILogger logger)
+{
+    private readonly ILogger _log = logger.ForContext<KeyLoader>();
+    private readonly KeyStore _store = new(options.KeyDirectory);
+
+    private List<KeyRow> Ours(IReadOnlyList<KeyRow> rows) =>
+        [.. rows.Where(r => r.IsEncryptionRoot && KeyStore.PathOf(r.KeyLocation) is { } p && _store.Holds(p))];
+
+    /// <summary>
+    /// The pool's filesystems with their key state (one <c>zfs list</c>), or null when
+    /// <see cref="BootstrapOptions.KeyDirectory"/> holds no key file (then no command runs).
+    /// </summary>
+    public async Task<IReadOnlyList<KeyRow>?> ListAsync(CancellationToken ct)
+    {
+        if (!_store.HasAnyKeys())
+        {
+            return null;
+        }
+        var list = new CommandLine(options.ZfsCommand, ZfsArgs.ListKeys(DatasetName.Parse(options.Pool)));
+        CommandResult listed;
+        try
+        {
+            listed = await runner.RunAsync(list, options.CommandTimeout, ct).ConfigureAwait(false);
+        }
+        catch (CommandTimeoutException e)
+        {
+            throw new BootstrapException("zfs list", e.Message, retryable: true, e);
+        }
+        if (!listed.Succeeded)
+        {
+            throw new BootstrapException(
+                "zfs list",
+                $"{list} exited {listed.ExitCode}: {listed.StandardError.Trim()} (listing the encrypted volumes whose keys are in {options.KeyDirectory})",
+                retryable: true
+            );
+        }
+        return ZfsParser.ParseKeyRows(listed.StandardOutput);
+    }
+
+    /// <summary>The driver's encryption roots among <paramref name="rows"/> whose key is not loaded.</summary>
+    public IReadOnlyList<KeyRow> Locked(IReadOnlyList<KeyRow> rows) => [.. Ours(rows).Where(r => r.KeyUnavailable)];
+
+    /// <summary>
+    /// Loads every locked key of <paramref name="rows"/> (one <c>zfs load-key</c> each, from the
+    /// file its keylocation names) and says what can be mounted now.
+    /// </summary>
+    public async Task<KeyOutcome> LoadAsync(IReadOnlyList<KeyRow> rows, CancellationToken ct)
+    {
+        var ours = Ours(rows);
+        var loaded = new List<string>();
+        var failures = new List<string>();
+        var locked = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var root in ours.Where(r => r.KeyUnavailable))
+        {
+            if (await TryLoadAsync(root, failures, ct).ConfigureAwait(false))
+            {
+                loaded.Add(root.Name);
+            }
+            else
+            {
+                locked.Add(root.Name);
+            }
+        }
+        var unlocked = ours.Select(r => r.Name).Where(n => !locked.Contains(n)).ToHashSet(StringComparer.Ordinal);
+        var toMount = rows.Where(r =>
+                unlocked.Contains(r.EncryptionRoot)
+                && r.CanMount
+                && !r.Mounted
+                && r.Mountpoint.StartsWith('/')
+                && InScope(r.Mountpoint)
+            )
+            // Parents first, as zfs mount -a orders them.
+            .OrderBy(r => r.Mountpoint.Count(c => c == '/'))
+            .ThenBy(r => r.Mountpoint, StringComparer.Ordinal)
+            .Select(r => r.Name)
+            .ToList();
+        var stillLocked = rows.Where(r => locked.Contains(r.EncryptionRoot))
+            .Select(r => r.Name)
+            .ToHashSet(StringComparer.Ordinal);
+        if (loaded.Count > 0)
+        {
+            _log.Information(
+                "Loaded the keys of {Count} encrypted volume(s) of pool {Pool} from {KeyDirectory}",
+                loaded.Count,
+                options.Pool,
+                options.KeyDirectory
+            );
+        }
+        return new KeyOutcome(loaded, toMount, stillLocked, failures);
+    }
+
+    /// <summary>
+    /// Which unlocked datasets are this process's to mount: every one after a plain import (its
+    /// namespace is where the import mounted), those under --import-mount DIR, none with
+    /// --import-mount none (the host mounts, e.g. zfs mount -a, once the keys are loaded).
+    /// </summary>
+    private bool InScope(string mountpoint) =>
+        options.ImportMount switch
+        {
+            ImportMount.All => true,
+            ImportMount.Under => mountpoint == options.MountUnder.TrimEnd('/')
+                || mountpoint.StartsWith(options.MountUnder.TrimEnd('/') + "/", StringComparison.Ordinal),
+            _ => false,
+        };
+
+    private async Task<bool> TryLoadAsync(KeyRow root, List<string> failures, CancellationToken ct)
+    {
+        var path = KeyStore.PathOf(root.KeyLocation)!;
+        if (!File.Exists(path))
+        {
+            // Said before zfs would say "Failed to open key material file": the fix is the operator's.
+            failures.Add(
+                $"{root.Name}: its key file {path} is missing (restore {options.KeyDirectory} from its backup; without the key the volume's data cannot be read)"
+            );
+            return false;
+        }
+        var command = new CommandLine(options.ZfsCommand, ZfsArgs.LoadKey(root.Name));
+        CommandResult result;
+        try
+        {
+            result = await runner.RunAsync(command, options.CommandTimeout, ct).ConfigureAwait(false);
+        }
+        catch (CommandTimeoutException e)
+        {
+            failures.Add($"{root.Name}: {e.Message}");
+            return false;
+        }
+        if (result.Succeeded)
+        {
+            return true;
+        }
+        var stderr = result.StandardError.Trim();
+        // "Key load error: Incorrect key provided for 'data/k8s/pvc-…'." when the file holds another key.
+        failures.Add(
+            $"{root.Name}: zfs load-key exited {result.ExitCode}: {stderr} (key file {path}; a key file replaced or damaged since the volume was made cannot unlock it)"
+        );
+        return false;
+    }
+}

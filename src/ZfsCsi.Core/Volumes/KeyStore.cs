@@ -1,0 +1,140 @@
+using System.Security.Cryptography;
+using ZfsCsi.Core.Errors;
+using ZfsCsi.Core.Zfs;
+
+namespace ZfsCsi.Core.Volumes;
+
+/// <summary>
+/// Where encrypted volumes' keys live at rest: files on the storage host's root disk, under
+/// <c>--key-dir</c> (README, "Encryption"), one per encryption root, named by the dataset's path
+/// and a random part (<c>KEYDIR/data/k8s/pvc-….1a2b3c4d.key</c>). The random part keeps a key
+/// of a deleted volume kept for its snapshots (moved aside under another name, its keylocation
+/// unchanged) apart from the key of a new volume of the same name. ZFS reads a key through the
+/// dataset's <c>keylocation=file://PATH</c> (zfsprops(7)): the property holds the path, never the key.
+/// Directories 0700 and files 0600 (root only), written whole or not at all: a temporary file,
+/// fsync, rename, so a crash never leaves a half-written key that a later load-key would refuse.
+/// </summary>
+public sealed class KeyStore(string directory)
+{
+    public const string Suffix = ".key";
+
+    private const UnixFileMode DirectoryMode =
+        UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+    private const UnixFileMode KeyFileMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+
+    /// <summary>The configured directory (absolute).</summary>
+    public string Directory { get; } = directory;
+
+    /// <summary>The directory of one parent dataset's keys.</summary>
+    public string DirectoryFor(DatasetName parent) => Path.Combine(Directory, parent.Value);
+
+    /// <summary>The keylocation value for a key file.</summary>
+    public static string KeyLocation(string path) => "file://" + path;
+
+    /// <summary>The path of a file:// keylocation, or null for any other (prompt, https://, none).</summary>
+    public static string? PathOf(string? keyLocation) =>
+        keyLocation is not null && keyLocation.StartsWith("file://", StringComparison.Ordinal)
+            ? keyLocation["file://".Length..]
+            : null;
+
+    /// <summary>
+    /// Writes a new key file for <paramref name="dataset"/> and returns its path. The caller creates
+    /// the dataset with it next and removes it when the create fails.
+    /// </summary>
+    public string Write(DatasetName dataset, EncryptionKey key)
+    {
+        var parent = DatasetName.Parse(dataset.Value[..dataset.Value.LastIndexOf('/')]);
+        var dir = DirectoryFor(parent);
+        try
+        {
+            CreatePrivateDirectories(dir);
+            var name =
+                $"{dataset.Value[(dataset.Value.LastIndexOf('/') + 1)..]}.{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4))}{Suffix}";
+            var path = Path.Combine(dir, name);
+            var temp = Path.Combine(dir, "." + name + ".tmp");
+            using (
+                var stream = new FileStream(
+                    temp,
+                    new FileStreamOptions
+                    {
+                        Mode = System.IO.FileMode.CreateNew,
+                        Access = FileAccess.Write,
+                        UnixCreateMode = KeyFileMode,
+                    }
+                )
+            )
+            {
+                stream.Write(key.Material);
+                stream.Flush(flushToDisk: true);
+            }
+            File.Move(temp, path);
+            return path;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // The message names the directory, never the key.
+            throw new FailedPreconditionException(
+                $"cannot write the key file of {dataset} under {dir}: {e.Message} (check --key-dir; nothing was made)"
+            );
+        }
+    }
+
+    /// <summary>Removes a key file (gone already: fine).</summary>
+    public static void Remove(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (DirectoryNotFoundException) { }
+    }
+
+    /// <summary>
+    /// The key files of <paramref name="parent"/>'s volumes, with their last write time; only those
+    /// of the volume with leaf <paramref name="leaf"/> when given. Temporary files are not listed.
+    /// </summary>
+    public IReadOnlyList<(string Path, DateTimeOffset Written)> List(DatasetName parent, string? leaf = null)
+    {
+        var dir = DirectoryFor(parent);
+        if (!System.IO.Directory.Exists(dir))
+        {
+            return [];
+        }
+        return
+        [
+            .. System
+                .IO.Directory.EnumerateFiles(dir, leaf is null ? "*" + Suffix : leaf + ".*" + Suffix)
+                .Where(p => !Path.GetFileName(p).StartsWith('.'))
+                .Select(p => (p, new DateTimeOffset(File.GetLastWriteTimeUtc(p), TimeSpan.Zero)))
+                .Order(),
+        ];
+    }
+
+    /// <summary>Whether any key file lies anywhere under <see cref="Directory"/>: none on a host without encrypted volumes (zfs-fuse's always).</summary>
+    public bool HasAnyKeys() =>
+        System.IO.Directory.Exists(Directory)
+        && System
+            .IO.Directory.EnumerateFiles(Directory, "*" + Suffix, SearchOption.AllDirectories)
+            .Any(p => !Path.GetFileName(p).StartsWith('.'));
+
+    /// <summary>Whether <paramref name="path"/> is a key file of this store: below <see cref="Directory"/>, with the key suffix.</summary>
+    public bool Holds(string path) =>
+        path.StartsWith(Directory.TrimEnd('/') + "/", StringComparison.Ordinal)
+        && path.EndsWith(Suffix, StringComparison.Ordinal)
+        && !path.Contains("/../", StringComparison.Ordinal);
+
+    /// <summary>Every missing directory from <see cref="Directory"/> down is made 0700 (never wider: umask only narrows).</summary>
+    private void CreatePrivateDirectories(string dir)
+    {
+        var current = Directory.TrimEnd('/');
+        var parts = Path.GetRelativePath(current, dir).Split('/', StringSplitOptions.RemoveEmptyEntries);
+        System.IO.Directory.CreateDirectory(current, DirectoryMode);
+        // A directory made by hand (or by an older install) with wider permissions is narrowed.
+        File.SetUnixFileMode(current, DirectoryMode);
+        foreach (var part in parts)
+        {
+            current = Path.Combine(current, part);
+            System.IO.Directory.CreateDirectory(current, DirectoryMode);
+        }
+    }
+}
