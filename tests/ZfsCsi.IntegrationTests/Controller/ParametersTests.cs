@@ -17,6 +17,30 @@ public sealed class ParametersTests(ParametersFixture driver) : IClassFixture<Pa
         (await Controller.CreateVolumeAsync(Create(Unique("pvc-param"), size, parameters: parameters))).Volume.VolumeId;
 
     [Fact]
+    public async Task Encryption_on_zfs_fuse_is_INVALID_ARGUMENT_naming_OpenZFS_and_makes_nothing()
+    {
+        var before = await driver.ChildDatasetsAsync();
+        var request = Create(
+            Unique("pvc-enc"),
+            8 * MiB,
+            parameters: new Dictionary<string, string> { ["encryption"] = "on" }
+        );
+        request.Secrets.Add("encryptionKey", "correct horse battery staple");
+
+        var refused = await Assert.ThrowsAsync<RpcException>(async () => await Controller.CreateVolumeAsync(request));
+
+        Assert.Equal(StatusCode.InvalidArgument, refused.StatusCode);
+        // Asked of the pool itself (zpool get feature@encryption), which zfs-fuse's version 23 lacks.
+        Assert.Contains("encryption needs OpenZFS", refused.Status.Detail, StringComparison.Ordinal);
+        Assert.Contains("Nothing was made", refused.Status.Detail, StringComparison.Ordinal);
+        Assert.Equal(before, await driver.ChildDatasetsAsync());
+        Assert.False(
+            Directory.Exists(Path.Combine(ZfsCsi.Core.Volumes.VolumeOptions.DefaultKeyDirectory, driver.Pool.Parent)),
+            "a key file directory was made for a volume that was refused"
+        );
+    }
+
+    [Fact]
     public async Task By_default_capacity_is_a_refquota_and_nothing_is_reserved()
     {
         var id = await CreateAsync(8 * MiB, []);

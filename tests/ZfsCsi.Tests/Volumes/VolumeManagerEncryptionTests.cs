@@ -1,0 +1,121 @@
+using ZfsCsi.Core.Errors;
+using ZfsCsi.Core.Volumes;
+using static ZfsCsi.Tests.Fakes.ZfsScript;
+
+namespace ZfsCsi.Tests.Volumes;
+
+/// <summary>CreateVolume of an encrypted volume on a fake zfs: the key file, the one create that names it, and what a refusal leaves.</summary>
+public sealed class VolumeManagerEncryptionTests : VolumeManagerHarness, IDisposable
+{
+    private readonly DirectoryInfo _keys = Directory.CreateTempSubdirectory("zfs-csi-unit-keys-");
+
+    private static readonly VolumeParameters EncryptedClass = VolumeParameters.Parse(
+        new Dictionary<string, string> { ["encryption"] = "on" }
+    );
+
+    private static EncryptionKey Key =>
+        EncryptionKey.FromSecrets(
+            new Dictionary<string, string> { [EncryptionKey.SecretKey] = "correct horse battery staple" },
+            KeyFormat.Passphrase
+        );
+
+    private VolumeManager Encrypting =>
+        ManagerWith(volumes: new VolumeOptions { ParentDataset = "data/k8s", KeyDirectory = _keys.FullName });
+
+    private string[] KeyFiles => Directory.GetFiles(_keys.FullName, "*", SearchOption.AllDirectories);
+
+    // Re-implemented so that xunit's Dispose removes the key directory too, then the harness's.
+    void IDisposable.Dispose()
+    {
+        _keys.Delete(recursive: true);
+        base.Dispose();
+    }
+
+    private Task<Volume> CreateAsync() =>
+        Encrypting.CreateAsync(Name, CapacityRange.Unspecified, EncryptedClass, MutableParameters.None, Key, Ct);
+
+    [Fact]
+    public async Task The_key_is_written_to_a_file_and_the_one_create_names_that_file_never_the_key()
+    {
+        Runner
+            .OnZfs(GetVolume(Dataset))
+            .Fails(DoesNotExist(Dataset))
+            .Returns(Ours(state: "creating", digest: EncryptedClass.Digest));
+        Runner.OnZfs(GetCapacity()).Returns(CapacityRows());
+        Runner.OnZpool("get").Returns("active\n");
+        Runner.OnZfs("create").Returns();
+        Runner.OnZfs("set").Returns();
+
+        await CreateAsync();
+
+        var file = Assert.Single(KeyFiles);
+        Assert.Equal("correct horse battery staple", File.ReadAllText(file));
+        Assert.Contains(["get", "-H", "-o", "value", "feature@encryption", "data"], Runner.Argv);
+        var create = Assert.Single(Runner.Argv, a => a[0] == "create");
+        Assert.Equal(
+            ["-o", "encryption=on", "-o", "keyformat=passphrase", "-o", $"keylocation=file://{file}", Dataset],
+            create[^7..]
+        );
+        Assert.DoesNotContain(Runner.Argv.SelectMany(a => a), a => a.Contains("horse", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_pool_without_the_encryption_feature_is_INVALID_ARGUMENT_before_any_key_is_written()
+    {
+        Runner.OnZfs(GetVolume(Dataset)).Fails(DoesNotExist(Dataset));
+        Runner.OnZfs(GetCapacity()).Returns(CapacityRows());
+        // zfs-fuse's zpool: a version 23 pool has no feature flags.
+        Runner.OnZpool("get").Fails("bad property list: invalid property 'feature@encryption'\n");
+
+        var e = await Assert.ThrowsAsync<InvalidInputException>(CreateAsync);
+
+        Assert.Contains("encryption needs OpenZFS", e.Message, StringComparison.Ordinal);
+        Assert.Empty(KeyFiles);
+        Assert.DoesNotContain(Runner.Argv, a => a[0] == "create");
+    }
+
+    [Fact]
+    public async Task A_create_zfs_refuses_takes_its_new_key_file_with_it()
+    {
+        Runner.OnZfs(GetVolume(Dataset)).Fails(DoesNotExist(Dataset));
+        Runner.OnZfs(GetCapacity()).Returns(CapacityRows());
+        Runner.OnZpool("get").Returns("enabled\n");
+        Runner.OnZfs("create").Fails($"cannot create '{Dataset}': out of space\n");
+
+        await Assert.ThrowsAsync<OutOfSpaceException>(CreateAsync);
+
+        Assert.Empty(KeyFiles);
+    }
+
+    [Fact]
+    public async Task A_create_that_timed_out_keeps_its_key_file_because_the_dataset_may_exist_and_need_it_at_boot()
+    {
+        Runner.OnZfs(GetVolume(Dataset)).Fails(DoesNotExist(Dataset));
+        Runner.OnZfs(GetCapacity()).Returns(CapacityRows());
+        Runner.OnZpool("get").Returns("enabled\n");
+        Runner.OnZfs("create").TimesOut();
+
+        await Assert.ThrowsAnyAsync<ZfsCsiException>(CreateAsync);
+
+        Assert.Single(KeyFiles);
+    }
+
+    [Fact]
+    public async Task A_plain_class_given_a_key_or_an_encrypted_one_without_is_a_programming_error_not_a_silent_choice()
+    {
+        await Assert.ThrowsAsync<ArgumentException>(() =>
+            Encrypting.CreateAsync(
+                Name,
+                CapacityRange.Unspecified,
+                VolumeParameters.Default,
+                MutableParameters.None,
+                Key,
+                Ct
+            )
+        );
+        await Assert.ThrowsAsync<ArgumentException>(() =>
+            Encrypting.CreateAsync(Name, CapacityRange.Unspecified, EncryptedClass, MutableParameters.None, null, Ct)
+        );
+        Assert.Empty(Runner.Argv);
+    }
+}
