@@ -29,8 +29,7 @@ public sealed record KeyOutcome(
 /// controller writes one per encrypted volume, <see cref="KeyStore"/>); other encrypted datasets
 /// of the pool (a user's own, keylocation=prompt) are not this bootstrap's to unlock. A clone or a
 /// view of an encrypted volume shares its origin's root (zfs-clone(8)), so it unlocks with it.
-/// No key file, no zfs command: a zfs-fuse host (no encryption) or one without encrypted volumes
-/// pays nothing.
+/// A pool without encrypted datasets costs one <c>zpool get</c> per check; zfs-fuse (--module none) nothing.
 /// </summary>
 public sealed class KeyLoader(ICommandRunner runner, BootstrapOptions options, ILogger logger)
 {
@@ -41,25 +40,32 @@ public sealed class KeyLoader(ICommandRunner runner, BootstrapOptions options, I
         [.. rows.Where(r => r.IsEncryptionRoot && KeyStore.PathOf(r.KeyLocation) is { } p && _store.Holds(p))];
 
     /// <summary>
-    /// The pool's filesystems with their key state (one <c>zfs list</c>), or null when
-    /// <see cref="BootstrapOptions.KeyDirectory"/> holds no key file (then no command runs).
+    /// The pool's filesystems with their key state (one <c>zfs list</c>), or null when the pool's
+    /// <c>encryption</c> feature is not <c>active</c> (zpool-features(7): active while any encrypted
+    /// dataset exists), or when the pool has no feature flags at all (zfs-fuse): then nothing is
+    /// encrypted and no zfs command runs. Asked of the pool, not of the key directory, so a volume
+    /// whose key file (or the whole directory) is gone is still found, and named.
     /// </summary>
     public async Task<IReadOnlyList<KeyRow>?> ListAsync(CancellationToken ct)
     {
-        if (!_store.HasAnyKeys())
+        if (options.Module == ModuleMode.None)
+        {
+            // zfs-fuse: no native encryption at all (pool version 23, no feature flags).
+            return null;
+        }
+        var pool = DatasetName.Parse(options.Pool);
+        var feature = await RunAsync(
+                new CommandLine(options.ZpoolCommand, ZfsArgs.PoolFeature(pool, "encryption")),
+                "zpool get",
+                ct
+            )
+            .ConfigureAwait(false);
+        if (!feature.Succeeded || ZfsParser.ParseFeatureState(feature.StandardOutput) != "active")
         {
             return null;
         }
-        var list = new CommandLine(options.ZfsCommand, ZfsArgs.ListKeys(DatasetName.Parse(options.Pool)));
-        CommandResult listed;
-        try
-        {
-            listed = await runner.RunAsync(list, options.CommandTimeout, ct).ConfigureAwait(false);
-        }
-        catch (CommandTimeoutException e)
-        {
-            throw new BootstrapException("zfs list", e.Message, retryable: true, e);
-        }
+        var list = new CommandLine(options.ZfsCommand, ZfsArgs.ListKeys(pool));
+        var listed = await RunAsync(list, "zfs list", ct).ConfigureAwait(false);
         if (!listed.Succeeded)
         {
             throw new BootstrapException(
@@ -69,6 +75,18 @@ public sealed class KeyLoader(ICommandRunner runner, BootstrapOptions options, I
             );
         }
         return ZfsParser.ParseKeyRows(listed.StandardOutput);
+    }
+
+    private async Task<CommandResult> RunAsync(CommandLine command, string step, CancellationToken ct)
+    {
+        try
+        {
+            return await runner.RunAsync(command, options.CommandTimeout, ct).ConfigureAwait(false);
+        }
+        catch (CommandTimeoutException e)
+        {
+            throw new BootstrapException(step, e.Message, retryable: true, e);
+        }
     }
 
     /// <summary>The driver's encryption roots among <paramref name="rows"/> whose key is not loaded.</summary>

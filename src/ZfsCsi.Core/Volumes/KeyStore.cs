@@ -110,13 +110,6 @@ public sealed class KeyStore(string directory)
         ];
     }
 
-    /// <summary>Whether any key file lies anywhere under <see cref="Directory"/>: none on a host without encrypted volumes (zfs-fuse's always).</summary>
-    public bool HasAnyKeys() =>
-        System.IO.Directory.Exists(Directory)
-        && System
-            .IO.Directory.EnumerateFiles(Directory, "*" + Suffix, SearchOption.AllDirectories)
-            .Any(p => !Path.GetFileName(p).StartsWith('.'));
-
     /// <summary>Whether <paramref name="path"/> is a key file of this store: below <see cref="Directory"/>, with the key suffix.</summary>
     public bool Holds(string path) =>
         path.StartsWith(Directory.TrimEnd('/') + "/", StringComparison.Ordinal)

@@ -1,4 +1,5 @@
 using ZfsCsi.Core.Errors;
+using ZfsCsi.Core.Zfs;
 
 namespace ZfsCsi.Core.Volumes;
 
@@ -51,6 +52,47 @@ public sealed partial class VolumeManager
             _log.Warning(
                 "Could not remove unused key files under {KeyDirectory}: {Reason} (the next sweep tries again)",
                 options.Keys.DirectoryFor(Parent),
+                e.Message
+            );
+        }
+    }
+
+    /// <summary>
+    /// The key file <paramref name="dataset"/>'s keylocation names, or null: not encrypted, not one
+    /// of our key files, unreadable, or no key file under the parent at all (then no zfs command,
+    /// so never on zfs-fuse, which has no keylocation property).
+    /// </summary>
+    private async Task<string?> KeyFileOfAsync(DatasetName dataset, CancellationToken ct)
+    {
+        try
+        {
+            if (options.Keys.List(Parent).Count == 0)
+            {
+                return null;
+            }
+            var props = await zfs.TryGetAsync(dataset, ["keylocation"], ct).ConfigureAwait(false);
+            return KeyStore.PathOf(props?.Value("keylocation")) is { } path && options.Keys.Holds(path) ? path : null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ZfsCsiException)
+        {
+            return null; // The grace-bound cleanup of unused files takes it later.
+        }
+    }
+
+    /// <summary>Removes the key file of an encryption root just destroyed; one that cannot go is left to the grace-bound cleanup.</summary>
+    private void RemoveKeyFileOfDestroyed(string path, DatasetName dataset)
+    {
+        try
+        {
+            KeyStore.Remove(path);
+            _log.Information("Removed key file {KeyFile} of destroyed {Dataset}", path, dataset.Value);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            _log.Warning(
+                "Cannot remove key file {KeyFile} of destroyed {Dataset}: {Reason}",
+                path,
+                dataset.Value,
                 e.Message
             );
         }

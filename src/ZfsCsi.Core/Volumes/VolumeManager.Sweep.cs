@@ -220,7 +220,14 @@ public sealed partial class VolumeManager
             return false;
         }
         announce?.Invoke(now);
-        return await TryAsync(what, row.Name, () => zfs.DestroyAsync(dataset, ct)).ConfigureAwait(false);
+        // An encrypted kept or half-made volume's key file goes with it: it was the file's only user.
+        var keyFile = await KeyFileOfAsync(dataset, ct).ConfigureAwait(false);
+        var destroyed = await TryAsync(what, row.Name, () => zfs.DestroyAsync(dataset, ct)).ConfigureAwait(false);
+        if (destroyed && keyFile is not null)
+        {
+            RemoveKeyFileOfDestroyed(keyFile, dataset);
+        }
+        return destroyed;
     }
 
     private async Task<bool> TryAsync(string what, string name, Func<Task> action)

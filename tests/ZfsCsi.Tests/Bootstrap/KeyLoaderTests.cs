@@ -1,6 +1,8 @@
 using Serilog;
 using ZfsCsi.Bootstrap;
-using ZfsCsi.Core.Bootstrap;
+using ZfsCsi.Bootstrap.Pool;
+using ZfsCsi.Bootstrap.Progress;
+using ZfsCsi.Core.Zfs;
 using ZfsCsi.Tests.Fakes;
 
 namespace ZfsCsi.Tests.Bootstrap;
@@ -18,6 +20,8 @@ public sealed class KeyLoaderTests : IDisposable
 
     public KeyLoaderTests()
     {
+        // Active: at least one encrypted dataset exists in the pool (zpool-features(7)).
+        _runner.OnZpool("get").Returns("active\n");
         _runner.OnZpool("list").Returns("data\tONLINE\n");
         _runner.OnZpool("status").Returns("  pool: data\n state: ONLINE\nconfig:\n");
     }
@@ -35,14 +39,17 @@ public sealed class KeyLoaderTests : IDisposable
         return path;
     }
 
-    private async Task<BootstrapStatus> CheckAsync()
+    /// <summary>The pool half of one check (the pool imported already, as after the host's import): ready or not, and why.</summary>
+    private async Task<(bool Ready, string Reason)> CheckAsync(string module = "kernel")
     {
         var options = BootstrapOptions.Parse([
             "once",
             "--pool",
             "data",
             "--module",
-            "none",
+            module,
+            "--import-mount",
+            "all",
             "--key-dir",
             KeyDir,
             "--status-file",
@@ -50,18 +57,54 @@ public sealed class KeyLoaderTests : IDisposable
             "--mount-lock-file",
             "",
         ]);
-        using var bootstrapper = new Bootstrapper(options, _runner, _log);
-        return await bootstrapper.CheckAsync(CancellationToken.None);
+        using var progress = new BootstrapProgress(_log, options.StatusFile, watching: false, TimeSpan.FromSeconds(5));
+        using var mounts = new MountSerializer(lockFile: null, TimeSpan.FromSeconds(5));
+        var pool = new PoolBootstrapper(_runner, options, progress, mounts, _log);
+        try
+        {
+            return await pool.EnsureAsync(CancellationToken.None);
+        }
+        catch (BootstrapException e)
+        {
+            return (false, $"{e.Step}: {e.Message}");
+        }
     }
 
     private IEnumerable<string> Zfs => _runner.Commands.Where(c => c.Program == "zfs").Select(c => c.ToString());
 
-    [Fact]
-    public async Task Without_key_files_the_bootstrap_runs_no_zfs_command_at_all()
+    [Theory]
+    [InlineData("enabled\n", 0)]
+    [InlineData("disabled\n", 0)]
+    [InlineData(null, 1)]
+    public async Task On_a_pool_without_encrypted_datasets_or_without_feature_flags_no_zfs_command_runs(
+        string? state,
+        int exitCode
+    )
     {
-        var status = await CheckAsync();
+        var zpoolGet = _runner.OnZpool("get", "-H", "-o", "value", "feature@encryption", "data");
+        if (state is null)
+        {
+            // zfs-fuse: pool version 23, no feature flags.
+            zpoolGet.Fails("bad property list: invalid property 'feature@encryption'\n", exitCode);
+        }
+        else
+        {
+            zpoolGet.Returns(state);
+        }
 
-        Assert.Equal(BootstrapState.Ready, status.State);
+        var (ready, reason) = await CheckAsync();
+
+        Assert.True(ready, reason);
+        Assert.Empty(Zfs);
+    }
+
+    [Fact]
+    public async Task With_zfs_fuse_which_has_no_native_encryption_not_even_the_feature_is_asked()
+    {
+        var (ready, reason) = await CheckAsync(module: "none");
+
+        Assert.True(ready, reason);
+        Assert.DoesNotContain(_runner.Commands, c => c.ToString().StartsWith("zpool get", StringComparison.Ordinal));
         Assert.Empty(Zfs);
     }
 
@@ -84,10 +127,10 @@ public sealed class KeyLoaderTests : IDisposable
         _runner.OnZfs("load-key").Returns();
         _runner.OnZfs("mount").Returns();
 
-        var status = await CheckAsync();
+        var (ready, reason) = await CheckAsync();
 
-        Assert.True(status.State == BootstrapState.Ready, status.Reason);
-        Assert.Contains("1 encryption key(s) loaded", status.Reason, StringComparison.Ordinal);
+        Assert.True(ready, reason);
+        Assert.Contains("1 encryption key(s) loaded", reason, StringComparison.Ordinal);
         Assert.Equal(
             [
                 $"zfs list -H -o {ListKeys} -r -t filesystem data",
@@ -110,9 +153,9 @@ public sealed class KeyLoaderTests : IDisposable
                     + "data/other\tfile:///root/other.key\tunavailable\tdata/other\t/other\ton\tno\n"
             );
 
-        var status = await CheckAsync();
+        var (ready, reason) = await CheckAsync();
 
-        Assert.Equal(BootstrapState.Ready, status.State);
+        Assert.True(ready, reason);
         Assert.DoesNotContain(Zfs, c => c.Contains("load-key", StringComparison.Ordinal));
         Assert.DoesNotContain(Zfs, c => c.Contains("mount", StringComparison.Ordinal) && !c.StartsWith("zfs list"));
     }
@@ -135,13 +178,13 @@ public sealed class KeyLoaderTests : IDisposable
         _runner.OnZfs("load-key", "data/k8s/pvc-c").Returns();
         _runner.OnZfs("mount").Returns();
 
-        var status = await CheckAsync();
+        var (ready, reason) = await CheckAsync();
 
-        Assert.Equal(BootstrapState.Failed, status.State);
-        Assert.Contains("1 encrypted volume key(s) did not load", status.Reason, StringComparison.Ordinal);
-        Assert.Contains("data/k8s/pvc-a: zfs load-key exited 255", status.Reason, StringComparison.Ordinal);
-        Assert.Contains("Incorrect key provided", status.Reason, StringComparison.Ordinal);
-        Assert.Contains(wrong, status.Reason, StringComparison.Ordinal);
+        Assert.False(ready, reason);
+        Assert.Contains("1 encrypted volume key(s) did not load", reason, StringComparison.Ordinal);
+        Assert.Contains("data/k8s/pvc-a: zfs load-key exited 255", reason, StringComparison.Ordinal);
+        Assert.Contains("Incorrect key provided", reason, StringComparison.Ordinal);
+        Assert.Contains(wrong, reason, StringComparison.Ordinal);
         // The volume whose key loaded is served; the locked one and its clone are not mounted.
         Assert.Equal(["zfs mount data/k8s/pvc-c"], Zfs.Where(c => c.StartsWith("zfs mount", StringComparison.Ordinal)));
     }
@@ -149,17 +192,17 @@ public sealed class KeyLoaderTests : IDisposable
     [Fact]
     public async Task A_key_file_that_is_gone_is_named_as_missing_without_asking_zfs()
     {
+        // The only key file, and its directory, are gone: the pool still says a volume is encrypted.
         var gone = KeyFile("pvc-a");
-        KeyFile("pvc-other");
-        File.Delete(gone);
+        Directory.Delete(KeyDir, recursive: true);
         _runner
             .OnZfs("list")
             .Returns($"data/k8s/pvc-a\tfile://{gone}\tunavailable\tdata/k8s/pvc-a\t/data/k8s/pvc-a\ton\tno\n");
 
-        var status = await CheckAsync();
+        var (ready, reason) = await CheckAsync();
 
-        Assert.Equal(BootstrapState.Failed, status.State);
-        Assert.Contains($"data/k8s/pvc-a: its key file {gone} is missing", status.Reason, StringComparison.Ordinal);
+        Assert.False(ready, reason);
+        Assert.Contains($"data/k8s/pvc-a: its key file {gone} is missing", reason, StringComparison.Ordinal);
         Assert.DoesNotContain(Zfs, c => c.Contains("load-key", StringComparison.Ordinal));
     }
 
@@ -172,9 +215,9 @@ public sealed class KeyLoaderTests : IDisposable
             .Returns($"data/k8s/pvc-a\tfile://{key}\tavailable\tdata/k8s/pvc-a\t/data/k8s/pvc-a\ton\tno\n");
         _runner.OnZfs("mount").Returns();
 
-        var status = await CheckAsync();
+        var (ready, reason) = await CheckAsync();
 
-        Assert.Equal(BootstrapState.Ready, status.State);
+        Assert.True(ready, reason);
         Assert.DoesNotContain(Zfs, c => c.Contains("load-key", StringComparison.Ordinal));
         Assert.Contains("zfs mount data/k8s/pvc-a", Zfs);
     }
