@@ -295,6 +295,65 @@ public sealed class ManifestTests : IClassFixture<ManifestTests.Renders>
         Assert.Single(keys);
     }
 
+    [Fact]
+    public async Task The_encryption_example_is_a_class_the_driver_takes_whose_secret_the_provisioner_may_read_and_nothing_more()
+    {
+        var example = await _renders.GetAsync("deploy/examples/encryption");
+        var deployBase = await _renders.GetAsync("deploy/base");
+        var driverName = Assert.Single(deployBase, o => o.Kind == "CSIDriver").Name;
+        var controller = Assert.Single(PodView.All(deployBase), p =>
+            p.Containers.Any(c => IsDriver(c) && c.Flag("--mode") == "controller")
+        );
+        var serviceAccount = Yaml.Str(controller.Owner.PodSpec, "serviceAccountName");
+        var ns = Yaml.Str(Yaml.Map(controller.Owner.Root, "metadata"), "namespace");
+
+        var sc = Assert.Single(example, o => o.Kind == "StorageClass");
+        Assert.Equal(driverName, Yaml.Str(sc.Root, "provisioner"));
+        var parameters = Parameters(sc);
+        Assert.NotNull(VolumeParameters.Parse(parameters).Encryption);
+        Assert.Equal(ns, parameters["csi.storage.k8s.io/provisioner-secret-namespace"]);
+        Assert.False(string.IsNullOrEmpty(parameters["csi.storage.k8s.io/provisioner-secret-name"]));
+        // No Secret is shipped: a key written in a repository is no key.
+        Assert.DoesNotContain(example, o => o.Kind == "Secret");
+
+        var role = Assert.Single(example, o => o.Kind == "Role");
+        Assert.Equal(ns, Yaml.Str(Yaml.Map(role.Root, "metadata"), "namespace"));
+        var rule = Assert.Single(Yaml.Seq(role.Root, "rules"));
+        Assert.Equal(["secrets"], Yaml.Strings(rule, "resources"));
+        Assert.Equal(["get"], Yaml.Strings(rule, "verbs"));
+        var binding = Assert.Single(example, o => o.Kind == "RoleBinding");
+        Assert.Equal(role.Name, Yaml.Str(Yaml.Map(binding.Root, "roleRef"), "name"));
+        var subject = Assert.Single(Yaml.Seq(binding.Root, "subjects"));
+        Assert.Equal(serviceAccount, Yaml.Str(subject, "name"));
+        Assert.Equal(ns, Yaml.Str(subject, "namespace"));
+    }
+
+    [Theory]
+    [MemberData(nameof(Kustomizations))]
+    public async Task The_controller_and_the_bootstrap_see_the_key_directory_of_the_host_at_the_path_each_volume_names(
+        string kustomization
+    )
+    {
+        // keylocation=file://PATH is read by zfs in whichever mount namespace runs it: the controller's
+        // zfs create, the bootstrap's load-key, and the host's own zfs after a reboot.
+        var objects = await _renders.GetAsync(kustomization);
+        var controller = Assert.Single(PodView.All(objects), p =>
+            p.Containers.Any(c => IsDriver(c) && c.Flag("--mode") == "controller")
+        );
+        var driver = controller.Containers.Single(IsDriver);
+        var bootstrap = controller.Containers.Single(IsBootstrap);
+        var keyDir = driver.Flag("--key-dir") ?? VolumeOptions.DefaultKeyDirectory;
+        Assert.Equal(keyDir, ParseBootstrap(kustomization, bootstrap, bootstrap.ExpandedArgs(), "args").KeyDirectory);
+        foreach (var container in new[] { driver, bootstrap })
+        {
+            var mount = container.MountHolding(Path.Combine(keyDir, "data/k8s/pvc-x.0a1b2c3d.key"));
+            Assert.True(mount is not null, $"{kustomization}: {container} does not mount {keyDir}");
+            Assert.Equal(keyDir, mount!.MountPath);
+            Assert.Equal(keyDir, controller.HostPath(mount.Volume));
+            Assert.Equal(container == bootstrap, mount.ReadOnly);
+        }
+    }
+
     [Theory]
     [MemberData(nameof(Kustomizations))]
     public async Task Every_sidecar_talks_to_the_driver_socket_through_a_shared_volume(string kustomization)

@@ -1,5 +1,6 @@
 using ZfsCsi.Core.Errors;
 using ZfsCsi.Core.Volumes;
+using ZfsCsi.Tests.Fakes;
 using static ZfsCsi.Tests.Fakes.ZfsScript;
 
 namespace ZfsCsi.Tests.Volumes;
@@ -117,5 +118,46 @@ public sealed class VolumeManagerEncryptionTests : VolumeManagerHarness, IDispos
             Encrypting.CreateAsync(Name, CapacityRange.Unspecified, EncryptedClass, MutableParameters.None, null, Ct)
         );
         Assert.Empty(Runner.Argv);
+    }
+
+    [Fact]
+    public async Task The_sweep_that_destroys_an_abandoned_encrypted_volume_removes_its_key_file_at_once_but_never_a_young_unused_one()
+    {
+        const long created = 1_700_000_000;
+        var clock = new FixedClock(DateTimeOffset.FromUnixTimeSeconds(created) + TimeSpan.FromHours(2));
+        var store = new KeyStore(_keys.FullName);
+        var abandoned = store.Write(Core.Zfs.DatasetName.Parse(Dataset), Key);
+        // A create of another volume between writing its file and its zfs create: young, named by no dataset yet.
+        var young = store.Write(Core.Zfs.DatasetName.Parse("data/k8s/pvc-young"), Key);
+        // Both files younger than the grace: only the destroy itself may take the abandoned one's.
+        File.SetLastWriteTimeUtc(abandoned, clock.Now.UtcDateTime - TimeSpan.FromMinutes(1));
+        File.SetLastWriteTimeUtc(young, clock.Now.UtcDateTime - TimeSpan.FromMinutes(1));
+        var halfMade =
+            Ours(state: Markers.StateCreating)
+            + Row(Dataset, "creation", created.ToString(System.Globalization.CultureInfo.InvariantCulture), "-");
+        Runner
+            .OnZfs(GetInventory("data/k8s"))
+            .Returns(Row("data/k8s", "name", "data/k8s", "-") + halfMade)
+            .Returns(Row("data/k8s", "name", "data/k8s", "-"));
+        Runner
+            .OnZfs("get", "-H", "-p", "-o", Columns, "zfs-csi:name,zfs-csi:state,creation", Dataset)
+            .Returns(halfMade);
+        Runner
+            .OnZfs("get", "-H", "-p", "-o", Columns, "keylocation", Dataset)
+            .Returns(Row(Dataset, "keylocation", $"file://{abandoned}", "local"));
+        Runner.OnZfs("get", "-H", "-p", "-d", "1").Returns(Row("data/k8s", "keylocation", "none", "default"));
+        Runner.OnZfs("unmount").Returns();
+        Runner.OnZfs("destroy").Returns();
+
+        await ManagerWith(
+                new ZfsCsi.Driver.Grpc.OperationLocks(),
+                clock,
+                new VolumeOptions { ParentDataset = "data/k8s", KeyDirectory = _keys.FullName }
+            )
+            .SweepAsync(Ct);
+
+        Assert.Contains(["destroy", "-r", Dataset], Runner.Argv);
+        Assert.False(File.Exists(abandoned), "the destroyed volume's key file stayed");
+        Assert.True(File.Exists(young), "a key file younger than the grace was removed: its create may be running");
     }
 }
