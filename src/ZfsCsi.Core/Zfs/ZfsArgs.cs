@@ -94,8 +94,9 @@ public static class ZfsArgs
 
     /// <summary>
     /// <c>zpool get</c> of one feature flag's state (<c>disabled</c>, <c>enabled</c>, <c>active</c>;
-    /// zpool-features(7)). zfs-fuse's pools (version 23) have no feature flags: its zpool fails
-    /// ("bad property list"), which <see cref="ZfsClient.PoolFeatureAsync"/> reads as "not supported".
+    /// zpool-features(7)). zfs-fuse's pools (version 23) have no feature flags and its zpool get
+    /// takes no -H ("bad property list: invalid property '-H'", exit 2; docs/zfs.md, "Encryption"),
+    /// which <see cref="ZfsClient.PoolFeatureAsync"/> reads as "not supported".
     /// For zpool, not zfs.
     /// </summary>
     public static string[] PoolFeature(DatasetName pool, string feature)

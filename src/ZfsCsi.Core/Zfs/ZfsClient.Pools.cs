@@ -33,7 +33,7 @@ public sealed partial class ZfsClient
             return ZfsParser.ParseFeatureState(result.StandardOutput) is "enabled" or "active";
         }
         var classified = ZfsErrors.Classify(command, result);
-        // "bad property list: invalid property 'feature@encryption'" (zfs-fuse): no such feature here.
+        // zfs-fuse: "bad property list: invalid property '-H'" (its zpool get has no -H, its pools no features).
         return classified is ZfsInvalidArgumentException ? false : throw classified;
     }
 }

@@ -66,7 +66,7 @@ public sealed class VolumeManagerEncryptionTests : VolumeManagerHarness, IDispos
         Runner.OnZfs(GetVolume(Dataset)).Fails(DoesNotExist(Dataset));
         Runner.OnZfs(GetCapacity()).Returns(CapacityRows());
         // zfs-fuse's zpool: a version 23 pool has no feature flags.
-        Runner.OnZpool("get").Fails("bad property list: invalid property 'feature@encryption'\n");
+        Runner.OnZpool("get").Fails("bad property list: invalid property '-H'\n", exitCode: 2);
 
         var e = await Assert.ThrowsAsync<InvalidInputException>(CreateAsync);
 
