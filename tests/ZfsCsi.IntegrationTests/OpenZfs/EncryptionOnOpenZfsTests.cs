@@ -76,23 +76,8 @@ public sealed class EncryptionOnOpenZfsTests(StorageHostVmFixture vm) : IAsyncLi
     [Fact]
     public async Task Restores_and_clones_of_an_encrypted_volume_share_its_key_and_its_key_file_goes_with_the_last_of_them()
     {
-        var origin = (await Csi.Controller.CreateVolumeAsync(Encrypted(Requests.Unique("orig")))).Volume.VolumeId;
-        await vm.Host.CheckAsync("sh", "-c", "echo before-snapshot > \"$1\" && sync", "sh", $"/{origin}/file");
-        var snapshot = (
-            await Csi.Controller.CreateSnapshotAsync(
-                new CreateSnapshotRequest { Name = Requests.Unique("snap"), SourceVolumeId = origin }
-            )
-        )
-            .Snapshot
-            .SnapshotId;
-
         // A restore by an encrypting class needs no secret: ZFS gives a clone its origin's key.
-        var restoreRequest = Encrypted(Requests.Unique("rest"), secret: null);
-        restoreRequest.VolumeContentSource = new VolumeContentSource
-        {
-            Snapshot = new VolumeContentSource.Types.SnapshotSource { SnapshotId = snapshot },
-        };
-        var restored = (await Csi.Controller.CreateVolumeAsync(restoreRequest)).Volume.VolumeId;
+        var (origin, snapshot, restored) = await EncryptedWithRestoreAsync("before-snapshot");
         // A clone by a class without encryption is encrypted all the same (README, "Encryption").
         var cloneRequest = Requests.Create(Requests.Unique("clone"), 64 * Requests.MiB);
         cloneRequest.VolumeContentSource = new VolumeContentSource
@@ -177,21 +162,7 @@ public sealed class EncryptionOnOpenZfsTests(StorageHostVmFixture vm) : IAsyncLi
     [Fact]
     public async Task After_a_reboot_the_bootstrap_loads_the_keys_and_mounts_the_encrypted_volumes_before_it_is_ready_and_names_each_key_that_does_not_load()
     {
-        var origin = (await Csi.Controller.CreateVolumeAsync(Encrypted(Requests.Unique("boot")))).Volume.VolumeId;
-        await vm.Host.CheckAsync("sh", "-c", "echo survives-the-reboot > \"$1\" && sync", "sh", $"/{origin}/file");
-        var snapshot = (
-            await Csi.Controller.CreateSnapshotAsync(
-                new CreateSnapshotRequest { Name = Requests.Unique("bsnap"), SourceVolumeId = origin }
-            )
-        )
-            .Snapshot
-            .SnapshotId;
-        var restoreRequest = Encrypted(Requests.Unique("brest"), secret: null);
-        restoreRequest.VolumeContentSource = new VolumeContentSource
-        {
-            Snapshot = new VolumeContentSource.Types.SnapshotSource { SnapshotId = snapshot },
-        };
-        var restored = (await Csi.Controller.CreateVolumeAsync(restoreRequest)).Volume.VolumeId;
+        var (origin, _, restored) = await EncryptedWithRestoreAsync("survives-the-reboot");
         var keyFile = (await KeyFilesAsync()).Single();
 
         await StopDriverAsync();
@@ -240,6 +211,29 @@ public sealed class EncryptionOnOpenZfsTests(StorageHostVmFixture vm) : IAsyncLi
         await StartDriverAsync();
         var got = await Csi.Controller.ControllerGetVolumeAsync(new ControllerGetVolumeRequest { VolumeId = origin });
         Assert.Equal(origin, got.Volume.VolumeId);
+    }
+
+    /// <summary>
+    /// An encrypted volume with <paramref name="content"/> in its file, a snapshot of it, and that
+    /// snapshot restored by the encrypting class without a secret: (volume, snapshot, restore).
+    /// </summary>
+    private async Task<(string Volume, string Snapshot, string Restored)> EncryptedWithRestoreAsync(string content)
+    {
+        var volume = (await Csi.Controller.CreateVolumeAsync(Encrypted(Requests.Unique("orig")))).Volume.VolumeId;
+        await vm.Host.CheckAsync("sh", "-c", "echo \"$2\" > \"$1\" && sync", "sh", $"/{volume}/file", content);
+        var snapshot = (
+            await Csi.Controller.CreateSnapshotAsync(
+                new CreateSnapshotRequest { Name = Requests.Unique("snap"), SourceVolumeId = volume }
+            )
+        )
+            .Snapshot
+            .SnapshotId;
+        var restore = Encrypted(Requests.Unique("rest"), secret: null);
+        restore.VolumeContentSource = new VolumeContentSource
+        {
+            Snapshot = new VolumeContentSource.Types.SnapshotSource { SnapshotId = snapshot },
+        };
+        return (volume, snapshot, (await Csi.Controller.CreateVolumeAsync(restore)).Volume.VolumeId);
     }
 
     /// <summary>An encrypting StorageClass's request; <paramref name="secret"/> null gives no secrets at all.</summary>
