@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 namespace ZfsCsi.Core.Mount;
 
 /// <summary>
-/// The few libc calls the node needs, as direct calls, for <see cref="LinuxKernel"/> (the domain
+/// The few libc calls the node needs (and the key store's directory fsync), as direct calls, for <see cref="LinuxKernel"/> (the domain
 /// reaches them only through <see cref="INodeKernel"/>): mount(2)/umount2(2) cost ~0.02 ms where a
 /// mount process costs ~3 ms (docs/zfs.md, "Mounts and the mount lock"), and openat(2) with O_NOFOLLOW is how a path is
 /// walked without following symlinks. Flag values are per architecture where Linux differs.
@@ -78,6 +78,10 @@ internal static partial class Native
 
     [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
     public static partial int Close(int fd);
+
+    /// <summary>fsync(2): used on a directory after a rename into it (the key store), which .NET cannot open.</summary>
+    [LibraryImport("libc", EntryPoint = "fsync", SetLastError = true)]
+    public static partial int Fsync(int fd);
 
     [LibraryImport("libc", EntryPoint = "statvfs", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int Statvfs(string path, out StatVfs buf);

@@ -12,7 +12,8 @@ namespace ZfsCsi.Core.Volumes;
 /// unchanged) apart from the key of a new volume of the same name. ZFS reads a key through the
 /// dataset's <c>keylocation=file://PATH</c> (zfsprops(7)): the property holds the path, never the key.
 /// Directories 0700 and files 0600 (root only), written whole or not at all: a temporary file,
-/// fsync, rename, so a crash never leaves a half-written key that a later load-key would refuse.
+/// fsync, rename, fsync of the directory, so a crash never leaves a half-written key that a later
+/// load-key would refuse, nor a volume made after a key file that a power cut then took back.
 /// </summary>
 public sealed class KeyStore(string directory)
 {
@@ -68,6 +69,9 @@ public sealed class KeyStore(string directory)
                 stream.Flush(flushToDisk: true);
             }
             File.Move(temp, path);
+            // The rename is durable only once the directory is: without this a power cut right
+            // after the zfs create that names the file could leave a volume whose key file is gone.
+            SyncDirectory(dir);
             return path;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -115,6 +119,31 @@ public sealed class KeyStore(string directory)
         path.StartsWith(Directory.TrimEnd('/') + "/", StringComparison.Ordinal)
         && path.EndsWith(Suffix, StringComparison.Ordinal)
         && !path.Contains("/../", StringComparison.Ordinal);
+
+    private static void SyncDirectory(string dir)
+    {
+        var fd = Mount.Native.OpenAt(
+            Mount.Native.AtFdcwd,
+            dir,
+            Mount.Native.ORdonly | Mount.Native.ODirectory | Mount.Native.OCloexec,
+            0
+        );
+        if (fd < 0)
+        {
+            throw new IOException($"cannot open {dir} to sync it: errno {Mount.Native.LastErrno}");
+        }
+        try
+        {
+            if (Mount.Native.Fsync(fd) != 0)
+            {
+                throw new IOException($"cannot sync {dir}: errno {Mount.Native.LastErrno}");
+            }
+        }
+        finally
+        {
+            Mount.Native.Close(fd);
+        }
+    }
 
     /// <summary>Every missing directory from <see cref="Directory"/> down is made 0700 (never wider: umask only narrows).</summary>
     private void CreatePrivateDirectories(string dir)
