@@ -390,7 +390,7 @@ public static class ClusterWalk
         return volume.VolumeId;
     }
 
-    private static async Task<string> PublishAsync(
+    internal static async Task<string> PublishAsync(
         LabNode node,
         string volumeId,
         string pod,
@@ -432,7 +432,7 @@ public static class ClusterWalk
         return target;
     }
 
-    private static VolumeCapability Capability() =>
+    internal static VolumeCapability Capability() =>
         new()
         {
             Mount = new VolumeCapability.Types.MountVolume(),

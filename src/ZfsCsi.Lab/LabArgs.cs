@@ -11,7 +11,8 @@ public sealed record LabArgs(
     int Snapshots = 0,
     string? Json = null,
     bool Cleanup = true,
-    string? StorageHost = null
+    string? StorageHost = null,
+    string? Phase = null
 )
 {
     public static LabArgs Parse(string[] args)
@@ -24,6 +25,7 @@ public sealed record LabArgs(
         string? json = null;
         var cleanup = true;
         string? storageHost = null;
+        string? phase = null;
         for (var i = 0; i + 1 < args.Length; i += 2)
         {
             switch (args[i])
@@ -53,11 +55,14 @@ public sealed record LabArgs(
                     // How to run a command on the storage host: words put before it ("" or absent: here).
                     storageHost = args[i + 1];
                     break;
+                case "--phase":
+                    phase = args[i + 1];
+                    break;
                 default:
                     throw new LabException($"unknown flag {args[i]}");
             }
         }
-        return new LabArgs(endpoint, volumes, size, cluster, snapshots, json, cleanup, storageHost);
+        return new LabArgs(endpoint, volumes, size, cluster, snapshots, json, cleanup, storageHost, phase);
     }
 }
 

@@ -1,6 +1,7 @@
 using ZfsCsi.Lab;
 
 // zfs-csi-lab walk --endpoint unix:///run/zfs-csi-lab/controller.sock
+// zfs-csi-lab walk-encrypted --phase before|after --endpoint ... --cluster DIR --storage-host "WORDS" --json STATE
 // zfs-csi-lab bench --endpoint ... [--volumes 200]
 // zfs-csi-lab footprint --label aot [--ops 1000] [--starts 5] [--idle-seconds 60] -- DRIVER ARGV...
 var command = args.FirstOrDefault();
@@ -14,6 +15,7 @@ try
     return command switch
     {
         "walk" => await Walk.RunAsync(options),
+        "walk-encrypted" => await EncryptionWalk.RunAsync(options),
         "bench" => await Bench.RunAsync(options),
         "bench-scale" => await ScaleBench.RunAsync(options),
         "probe" => await ProbeAsync(options),
@@ -38,7 +40,7 @@ static async Task<int> ProbeAsync(LabArgs options)
 static int Usage()
 {
     Console.Error.WriteLine(
-        "usage: zfs-csi-lab walk|bench|bench-scale|probe|footprint --endpoint unix:///path.sock [--volumes N] [--snapshots N] [--json FILE] [--size-mib N]"
+        "usage: zfs-csi-lab walk|walk-encrypted|bench|bench-scale|probe|footprint --endpoint unix:///path.sock [--volumes N] [--snapshots N] [--json FILE] [--size-mib N]"
     );
     return 2;
 }
