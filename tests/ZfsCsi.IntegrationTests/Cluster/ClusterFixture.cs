@@ -30,7 +30,7 @@ public sealed class ClusterFixture : DriverFixture
         try
         {
             var up = await Sh.RunAsync(
-                TimeSpan.FromMinutes(4),
+                TimeSpan.FromMinutes(6),
                 Repository.PathOf("lab/cluster-up"),
                 "--state",
                 StateDir,

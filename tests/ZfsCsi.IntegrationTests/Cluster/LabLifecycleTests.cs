@@ -21,7 +21,7 @@ public sealed class LabLifecycleTests(ClusterFixture cluster, ITestOutputHelper 
         var tag = Path.GetFileName(state);
         var watch = Stopwatch.StartNew();
         var up = await Sh.RunAsync(
-            TimeSpan.FromMinutes(4),
+            TimeSpan.FromMinutes(6),
             Repository.PathOf("lab/cluster-up"),
             "--state",
             state,
