@@ -181,8 +181,9 @@ public static class EncryptionWalk
 
     /// <summary>
     /// NodePublishVolume as kubelet retries it: after alice's reboot the node's SSHFS mount may still
-    /// be reconnecting (UNAVAILABLE) or have fenced the bind (FAILED_PRECONDITION until alice's dataset
-    /// is mounted again), so a refusal is retried every 3 s for up to 2 minutes, each one printed.
+    /// be reconnecting (UNAVAILABLE), its session still see the /data below the pool's mount
+    /// (NOT_FOUND), or the bind be fenced (FAILED_PRECONDITION until alice's dataset is mounted
+    /// again), so a refusal is retried every 3 s for up to 2 minutes, each one printed.
     /// </summary>
     private static async Task<string> PublishAsync(LabNode node, string id, string pod)
     {
@@ -200,7 +201,11 @@ public static class EncryptionWalk
             }
             catch (LabException e)
                 when (DateTime.UtcNow < until
-                    && (e.Message.Contains("Unavailable") || e.Message.Contains("FailedPrecondition"))
+                    && (
+                        e.Message.Contains("Unavailable")
+                        || e.Message.Contains("FailedPrecondition")
+                        || e.Message.Contains("NotFound")
+                    )
                 )
             {
                 Console.WriteLine("    retrying in 3 s, as kubelet would");
