@@ -98,13 +98,15 @@ public sealed class Volumes(ConformanceFixture fx) : IAsyncDisposable
     }
 
     /// <summary>
-    /// DeleteVolume as the external-provisioner sends it: again after FAILED_PRECONDITION, for up
-    /// to 10 s. A volume a test just read over SSHFS can be held for a moment by the storage host's
-    /// SFTP server ("in use on the storage host"), which the spec's code tells a CO to retry.
+    /// DeleteVolume as the external-provisioner sends it: again after FAILED_PRECONDITION or ABORTED,
+    /// for up to 30 s. A volume a test just read over SSHFS can be held for a moment by the storage
+    /// host's SFTP server ("in use on the storage host"), and a kept volume by the background sweep
+    /// that an earlier delete asked for (its lock: ABORTED, "already in progress"); the spec tells a
+    /// CO to retry both.
     /// </summary>
     private async Task DeleteVolumeAsRetriedAsync(string id)
     {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
         while (true)
         {
             try
@@ -112,7 +114,8 @@ public sealed class Volumes(ConformanceFixture fx) : IAsyncDisposable
                 await fx.Controller.DeleteVolumeAsync(new DeleteVolumeRequest { VolumeId = id });
                 return;
             }
-            catch (RpcException e) when (e.StatusCode == StatusCode.FailedPrecondition && DateTime.UtcNow < deadline)
+            catch (RpcException e)
+                when (e.StatusCode is StatusCode.FailedPrecondition or StatusCode.Aborted && DateTime.UtcNow < deadline)
             {
                 await Task.Delay(250);
             }

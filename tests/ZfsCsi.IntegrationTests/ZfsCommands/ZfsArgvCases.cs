@@ -287,6 +287,81 @@ public static class ZfsArgvCases
                 Assert.Null(await PoolHealthAsync(s, pool.Name));
             }
         },
+        ["PoolFeature"] = async s =>
+        {
+            var argv = ZfsArgs.PoolFeature(DatasetName.Parse(s.Pool), "encryption");
+            var result = await s.RunAsync("zpool", argv);
+            if (s.Host is VmStorageHost)
+            {
+                // OpenZFS 2.3: a new pool has every feature enabled; active once an encrypted dataset exists.
+                Assert.True(result.Succeeded, result.StandardError);
+                Assert.Contains(ZfsParser.ParseFeatureState(result.StandardOutput), new[] { "enabled", "active" });
+            }
+            else
+            {
+                // zfs-fuse: its zpool get has no -H and its pools no features; the driver reads this as "no encryption".
+                Assert.Equal(2, result.ExitCode);
+                Assert.Contains("invalid property '-H'", result.StandardError, StringComparison.Ordinal);
+                Assert.IsType<ZfsInvalidArgumentException>(ZfsErrors.Classify(new CommandLine("zpool", argv), result));
+            }
+        },
+        ["ListKeys"] = async s =>
+        {
+            var pool = DatasetName.Parse(s.Pool);
+            if (s.Host is not VmStorageHost)
+            {
+                // zfs-fuse has no encryption properties; the bootstrap never runs this there (--module none).
+                var refused = await s.RunAsync("zfs", ZfsArgs.ListKeys(pool));
+                Assert.Equal(2, refused.ExitCode);
+                Assert.Contains("invalid property 'keylocation'", refused.StandardError, StringComparison.Ordinal);
+                return;
+            }
+            var (root, clone, key) = await EncryptedWithCloneAsync(s, "keys");
+            await s.CheckAsync("zfs", ZfsArgs.Unmount(clone));
+            await s.CheckAsync("zfs", ZfsArgs.Unmount(root));
+            await s.CheckAsync("zfs", ["unload-key", root.Value]);
+
+            var rows = ZfsParser
+                .ParseKeyRows(await s.CheckAsync("zfs", ZfsArgs.ListKeys(pool)))
+                .ToDictionary(r => r.Name);
+
+            Assert.Equal($"file://{key}", rows[root.Value].KeyLocation);
+            Assert.True(
+                rows[root.Value].IsEncryptionRoot && rows[root.Value].KeyUnavailable && !rows[root.Value].Mounted
+            );
+            // A clone is in its origin's encryption root, locked with it.
+            Assert.Equal(root.Value, rows[clone.Value].EncryptionRoot);
+            Assert.True(rows[clone.Value].KeyUnavailable && rows[clone.Value].CanMount);
+            Assert.Equal("-", rows[pool.Value].EncryptionRoot);
+            await s.CheckAsync("zfs", ZfsArgs.LoadKey(root.Value));
+        },
+        ["LoadKey"] = async s =>
+        {
+            if (s.Host is not VmStorageHost)
+            {
+                var unknown = await s.RunAsync("zfs", ZfsArgs.LoadKey(s.NewName("loadkey").Value));
+                Assert.Equal(2, unknown.ExitCode);
+                Assert.Contains("unrecognized command 'load-key'", unknown.StandardError, StringComparison.Ordinal);
+                return;
+            }
+            var (root, clone, key) = await EncryptedWithCloneAsync(s, "loadkey");
+            await s.CheckAsync("zfs", ZfsArgs.Unmount(clone));
+            await s.CheckAsync("zfs", ZfsArgs.Unmount(root));
+            await s.CheckAsync("zfs", ["unload-key", root.Value]);
+            var good = await s.ShellAsync("cat \"$1\"", key);
+
+            // Another key in the file: zfs's words, which the bootstrap quotes in its not-ready reason.
+            await s.ShellAsync("printf 'not the right key' > \"$1\"", key);
+            var wrong = await s.RunAsync("zfs", ZfsArgs.LoadKey(root.Value));
+            Assert.NotEqual(0, wrong.ExitCode);
+            Assert.Contains("Incorrect key provided", wrong.StandardError, StringComparison.Ordinal);
+
+            await s.ShellAsync("printf '%s' \"$2\" > \"$1\"", key, good);
+            await s.CheckAsync("zfs", ZfsArgs.LoadKey(root.Value));
+            Assert.Equal("available", await s.PropertyAsync(clone.Value, "keystatus"));
+            await s.CheckAsync("zfs", ZfsArgs.MountListed(clone.Value));
+            Assert.Equal("yes", await s.PropertyAsync(clone.Value, "mounted"));
+        },
         ["PoolStatus"] = async s =>
         {
             var status = PoolStatus.Parse(await s.CheckAsync("zpool", ZfsArgs.PoolStatus(DatasetName.Parse(s.Pool))));
@@ -479,4 +554,30 @@ public static class ZfsArgvCases
 
     private static async Task<string> MountpointAsync(ScratchDatasets s, DatasetName d) =>
         await s.PropertyAsync(d.Value, "mountpoint") ?? throw new InvalidOperationException($"{d} has no mountpoint");
+
+    /// <summary>
+    /// OpenZFS: an encryption root made as the driver makes one (a passphrase file named by
+    /// keylocation, here in the VM's /tmp) and a clone of its snapshot: (root, clone, key file).
+    /// </summary>
+    private static async Task<(DatasetName Root, DatasetName Clone, string Key)> EncryptedWithCloneAsync(
+        ScratchDatasets s,
+        string hint
+    )
+    {
+        var root = s.NewName(hint);
+        var key = $"/tmp/zcmd-{root.Leaf}.key";
+        await s.ShellAsync("printf 'correct horse battery staple' > \"$1\" && chmod 600 \"$1\"", key);
+        await s.CheckAsync(
+            "zfs",
+            ZfsArgs.Create(
+                root,
+                [new("encryption", "on"), new("keyformat", "passphrase"), new("keylocation", $"file://{key}")]
+            )
+        );
+        var snapshot = SnapshotName.Of(root, "s");
+        await s.CheckAsync("zfs", ZfsArgs.Snapshot(snapshot, []));
+        var clone = s.NewName(hint + "-clone");
+        await s.CheckAsync("zfs", ZfsArgs.Clone(snapshot, clone, []));
+        return (root, clone, key);
+    }
 }
