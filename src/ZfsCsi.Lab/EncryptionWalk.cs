@@ -84,20 +84,7 @@ public static class EncryptionWalk
         var onYakko = await PublishAsync(yakko, id, "pod-enc-a").ConfigureAwait(false);
         var onWakko = await PublishAsync(wakko, id, "pod-enc-b").ConfigureAwait(false);
         var text = $"written on yakko before alice rebooted, {DateTime.UtcNow:O}";
-        await Walk.Step(
-                "write a file on yakko",
-                async () =>
-                    await yakko.RunAsync(
-                        "sh",
-                        "-c",
-                        "printf '%s' \"$1\" > \"$2\" && sync",
-                        "sh",
-                        text,
-                        Path.Combine(onYakko, File)
-                    ),
-                _ => File
-            )
-            .ConfigureAwait(false);
+        await WriteAsync(yakko, onYakko, text, "write a file on yakko").ConfigureAwait(false);
         await ReadAsync(wakko, onWakko, text, "read it on wakko").ConfigureAwait(false);
         await System.IO.File.WriteAllLinesAsync(state, [id, text]).ConfigureAwait(false);
     }
@@ -131,20 +118,7 @@ public static class EncryptionWalk
         await ReadAsync(yakko, onYakko, text, "read the file written before the reboot on yakko").ConfigureAwait(false);
         await ReadAsync(wakko, onWakko, text, "and on wakko").ConfigureAwait(false);
         var again = $"written on wakko after the reboot, {DateTime.UtcNow:O}";
-        await Walk.Step(
-                "write on wakko",
-                async () =>
-                    await wakko.RunAsync(
-                        "sh",
-                        "-c",
-                        "printf '%s' \"$1\" > \"$2\" && sync",
-                        "sh",
-                        again,
-                        Path.Combine(onWakko, File)
-                    ),
-                _ => File
-            )
-            .ConfigureAwait(false);
+        await WriteAsync(wakko, onWakko, again, "write on wakko").ConfigureAwait(false);
         await ReadAsync(yakko, onYakko, again, "read it on yakko").ConfigureAwait(false);
 
         foreach (var (node, target) in new[] { (yakko, onYakko), (wakko, onWakko) })
@@ -213,6 +187,22 @@ public static class EncryptionWalk
             }
         }
     }
+
+    private static Task<string> WriteAsync(LabNode node, string target, string text, string step) =>
+        Walk.Step(
+            step,
+            async () =>
+                await node.RunAsync(
+                        "sh",
+                        "-c",
+                        "printf '%s' \"$1\" > \"$2\" && sync",
+                        "sh",
+                        text,
+                        Path.Combine(target, File)
+                    )
+                    .ConfigureAwait(false),
+            _ => File
+        );
 
     private static Task<string> ReadAsync(LabNode node, string target, string expected, string step) =>
         Walk.Step(

@@ -39,6 +39,9 @@ public sealed class KeyLoader(ICommandRunner runner, BootstrapOptions options, I
     private List<KeyRow> Ours(IReadOnlyList<KeyRow> rows) =>
         [.. rows.Where(r => r.IsEncryptionRoot && KeyStore.PathOf(r.KeyLocation) is { } p && _store.Holds(p))];
 
+    /// <summary>Whether this host can have encrypted volumes at all: not zfs-fuse (--module none; pool version 23, no feature flags).</summary>
+    public bool Applies => options.Module != ModuleMode.None;
+
     /// <summary>
     /// The pool's filesystems with their key state (one <c>zfs list</c>), or null when the pool's
     /// <c>encryption</c> feature is not <c>active</c> (zpool-features(7): active while any encrypted
@@ -48,11 +51,6 @@ public sealed class KeyLoader(ICommandRunner runner, BootstrapOptions options, I
     /// </summary>
     public async Task<IReadOnlyList<KeyRow>?> ListAsync(CancellationToken ct)
     {
-        if (options.Module == ModuleMode.None)
-        {
-            // zfs-fuse: no native encryption at all (pool version 23, no feature flags).
-            return null;
-        }
         var pool = DatasetName.Parse(options.Pool);
         var feature = await RunAsync(
                 new CommandLine(options.ZpoolCommand, ZfsArgs.PoolFeature(pool, "encryption")),

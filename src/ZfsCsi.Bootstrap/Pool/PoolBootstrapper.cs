@@ -181,6 +181,10 @@ public sealed class PoolBootstrapper(
     /// <summary>The keys step: a listing when key files exist, then one load per locked key (each within the command timeout).</summary>
     private async Task<KeyOutcome> LoadKeysAsync(CancellationToken ct)
     {
+        if (!_keys.Applies)
+        {
+            return KeyOutcome.Nothing;
+        }
         var rows = await progress
             .StepAsync(
                 BootstrapState.Checking,

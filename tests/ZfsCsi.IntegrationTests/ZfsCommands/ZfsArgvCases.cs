@@ -316,10 +316,7 @@ public static class ZfsArgvCases
                 Assert.Contains("invalid property 'keylocation'", refused.StandardError, StringComparison.Ordinal);
                 return;
             }
-            var (root, clone, key) = await EncryptedWithCloneAsync(s, "keys");
-            await s.CheckAsync("zfs", ZfsArgs.Unmount(clone));
-            await s.CheckAsync("zfs", ZfsArgs.Unmount(root));
-            await s.CheckAsync("zfs", ["unload-key", root.Value]);
+            var (root, clone, key) = await LockedEncryptedWithCloneAsync(s, "keys");
 
             var rows = ZfsParser
                 .ParseKeyRows(await s.CheckAsync("zfs", ZfsArgs.ListKeys(pool)))
@@ -344,10 +341,7 @@ public static class ZfsArgvCases
                 Assert.Contains("unrecognized command 'load-key'", unknown.StandardError, StringComparison.Ordinal);
                 return;
             }
-            var (root, clone, key) = await EncryptedWithCloneAsync(s, "loadkey");
-            await s.CheckAsync("zfs", ZfsArgs.Unmount(clone));
-            await s.CheckAsync("zfs", ZfsArgs.Unmount(root));
-            await s.CheckAsync("zfs", ["unload-key", root.Value]);
+            var (root, clone, key) = await LockedEncryptedWithCloneAsync(s, "loadkey");
             var good = await s.ShellAsync("cat \"$1\"", key);
 
             // Another key in the file: zfs's words, which the bootstrap quotes in its not-ready reason.
@@ -557,9 +551,10 @@ public static class ZfsArgvCases
 
     /// <summary>
     /// OpenZFS: an encryption root made as the driver makes one (a passphrase file named by
-    /// keylocation, here in the VM's /tmp) and a clone of its snapshot: (root, clone, key file).
+    /// keylocation, here in the VM's /tmp) and a clone of its snapshot, both then unmounted and the
+    /// key unloaded, as an import leaves them: (root, clone, key file).
     /// </summary>
-    private static async Task<(DatasetName Root, DatasetName Clone, string Key)> EncryptedWithCloneAsync(
+    private static async Task<(DatasetName Root, DatasetName Clone, string Key)> LockedEncryptedWithCloneAsync(
         ScratchDatasets s,
         string hint
     )
@@ -578,6 +573,9 @@ public static class ZfsArgvCases
         await s.CheckAsync("zfs", ZfsArgs.Snapshot(snapshot, []));
         var clone = s.NewName(hint + "-clone");
         await s.CheckAsync("zfs", ZfsArgs.Clone(snapshot, clone, []));
+        await s.CheckAsync("zfs", ZfsArgs.Unmount(clone));
+        await s.CheckAsync("zfs", ZfsArgs.Unmount(root));
+        await s.CheckAsync("zfs", ["unload-key", root.Value]);
         return (root, clone, key);
     }
 }
