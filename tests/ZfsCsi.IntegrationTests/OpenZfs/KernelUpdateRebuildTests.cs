@@ -45,6 +45,15 @@ public sealed class KernelUpdateRebuildTests(RebuildVmFixture vm)
             var took = Stopwatch.StartNew();
             var rebuild = vm.RebuildAsync();
             var sawRebuilding = false;
+            // What the two probes answered during the rebuild. Every answer must be "not ready" and
+            // "alive"; one the emulated guest did not give in time is counted, not failed: lab/test
+            // runs this VM niced beside the other OpenZFS stages on two cores, and under TCG with
+            // the build on both vCPUs an ssh command has taken over 120 s (CI, 2026-12-03). That is
+            // the lab's CPU, not the bootstrap; at least one of each answer is still required.
+            int probeAnswers = 0,
+                probeSilent = 0,
+                aliveAnswers = 0,
+                aliveSilent = 0;
             // When each step was first seen (polled every 10 s): the figures the README quotes.
             var steps = new List<(string Step, TimeSpan At)>();
             while (!rebuild.IsCompleted)
@@ -58,18 +67,31 @@ public sealed class KernelUpdateRebuildTests(RebuildVmFixture vm)
                 {
                     sawRebuilding = true;
                     // Liveness holds: Probe answers (not ready), and the bootstrap's own probe says alive.
-                    Assert.False(
-                        await StorageHostVmFixture.ProbeAsync(driver),
-                        $"the driver's Probe was not 'not ready' during the rebuild (step {status.Step})"
-                    );
-                    var alive = await vm.Vm.RunAsync(
-                        VmStorageHost.GuestBootstrap,
-                        ["alive", "--status-file", StatusFile]
-                    );
-                    Assert.True(
-                        alive.ExitCode == 0,
-                        $"the bootstrap's liveness probe failed during the rebuild: {alive.StandardOutput}{alive.StandardError}"
-                    );
+                    switch (await StorageHostVmFixture.ProbeAsync(driver))
+                    {
+                        case true:
+                            Assert.Fail($"the driver's Probe answered ready during the rebuild (step {status.Step})");
+                            break;
+                        case false:
+                            probeAnswers++;
+                            break;
+                        case null:
+                            probeSilent++;
+                            break;
+                    }
+                    var alive = await AliveAsync();
+                    if (alive is null)
+                    {
+                        aliveSilent++;
+                    }
+                    else
+                    {
+                        Assert.True(
+                            alive.ExitCode == 0,
+                            $"the bootstrap's liveness probe failed during the rebuild (step {status.Step}): {alive.StandardOutput}{alive.StandardError}"
+                        );
+                        aliveAnswers++;
+                    }
                 }
                 await Task.WhenAny(rebuild, Task.Delay(TimeSpan.FromSeconds(10)));
             }
@@ -91,6 +113,18 @@ public sealed class KernelUpdateRebuildTests(RebuildVmFixture vm)
                 $"the rebuild for {release} failed after {took.Elapsed.TotalSeconds:F0} s:\n{output}"
             );
             Assert.True(sawRebuilding, "the status file never said rebuilding");
+            Console.WriteLine(
+                $"  during the rebuild: Probe answered 'not ready' {probeAnswers}×, no answer in 30 s {probeSilent}×; "
+                    + $"the bootstrap's alive answered 0 {aliveAnswers}×, no answer in {AliveWait.TotalSeconds:F0} s {aliveSilent}×"
+            );
+            Assert.True(
+                probeAnswers > 0,
+                $"the driver's Probe never answered during the rebuild ({probeSilent} tries)"
+            );
+            Assert.True(
+                aliveAnswers > 0,
+                $"the bootstrap's alive never answered during the rebuild ({aliveSilent} tries)"
+            );
             foreach (
                 var step in new[]
                 {
@@ -121,6 +155,25 @@ public sealed class KernelUpdateRebuildTests(RebuildVmFixture vm)
         finally
         {
             await vm.RebootAsync();
+        }
+    }
+
+    private static readonly TimeSpan AliveWait = TimeSpan.FromSeconds(120);
+
+    /// <summary>The bootstrap's liveness probe in the VM, as kubelet runs it; null when the VM did not answer within <see cref="AliveWait"/>.</summary>
+    private async Task<CliWrap.Buffered.BufferedCommandResult?> AliveAsync()
+    {
+        try
+        {
+            return await vm.Vm.RunAsync(
+                VmStorageHost.GuestBootstrap,
+                ["alive", "--status-file", StatusFile],
+                AliveWait
+            );
+        }
+        catch (TimeoutException)
+        {
+            return null;
         }
     }
 }
