@@ -114,7 +114,7 @@ public sealed partial class VolumeManager
             {
                 continue;
             }
-            using var held = locks is null ? NoLock.Instance : locks.TryAcquire(SnapshotNaming.NameLockKey(csiName));
+            using var held = locks.TryAcquire(SnapshotNaming.NameLockKey(csiName));
             if (held is null)
             {
                 continue;
@@ -167,7 +167,7 @@ public sealed partial class VolumeManager
             {
                 continue;
             }
-            using var held = locks is null ? NoLock.Instance : locks.TryAcquire(SnapshotNaming.NameLockKey(csiName));
+            using var held = locks.TryAcquire(SnapshotNaming.NameLockKey(csiName));
             if (held is null)
             {
                 continue;

@@ -194,7 +194,7 @@ public sealed partial class VolumeManager
         CancellationToken ct
     )
     {
-        using var held = locks is null ? NoLock.Instance : locks.TryAcquire(row.Name);
+        using var held = locks.TryAcquire(row.Name);
         if (held is null)
         {
             _log.Information(
@@ -244,13 +244,5 @@ public sealed partial class VolumeManager
             _log.Information("Sweep: cannot {Action} {Dataset} yet: {Reason}", what, name, e.Message);
             return false;
         }
-    }
-
-    /// <summary>What the sweep holds when the driver gave it no locks to take.</summary>
-    private sealed class NoLock : IDisposable
-    {
-        public static readonly NoLock Instance = new();
-
-        public void Dispose() { }
     }
 }

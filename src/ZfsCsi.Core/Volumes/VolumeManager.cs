@@ -11,14 +11,14 @@ namespace ZfsCsi.Core.Volumes;
 /// every step idempotent so a retry after a crash finishes or cleans what the first try began.
 /// </summary>
 /// <param name="sweeps">Where deletes ask for a sweep (run by the controller's background sweep, never inside an RPC).</param>
-/// <param name="locks">The driver's per-volume locks, taken by the sweep before it destroys a half-made volume; null: none (tests, tools).</param>
+/// <param name="locks">The driver's per-volume locks: the sweep and the snapshot-name claims take the same ones as the services, so background work never races a CO's retry.</param>
 /// <param name="clock">The time the sweep's grace periods are measured against; null: the system clock.</param>
 public sealed partial class VolumeManager(
     ZfsClient zfs,
     VolumeOptions options,
     ILogger logger,
     SweepRequests sweeps,
-    IVolumeLocks? locks = null,
+    IVolumeLocks locks,
     TimeProvider? clock = null
 )
 {

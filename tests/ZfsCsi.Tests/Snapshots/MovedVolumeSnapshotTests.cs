@@ -3,6 +3,7 @@ using ZfsCsi.Core.Exec;
 using ZfsCsi.Core.Snapshots;
 using ZfsCsi.Core.Volumes;
 using ZfsCsi.Core.Zfs;
+using ZfsCsi.Driver.Grpc;
 
 namespace ZfsCsi.Tests.Snapshots;
 
@@ -49,7 +50,8 @@ public sealed class MovedVolumeSnapshotTests
             zfs,
             new VolumeOptions { ParentDataset = "data/k8s" },
             logger,
-            new SweepRequests()
+            new SweepRequests(),
+            new OperationLocks()
         );
         return (new SnapshotManager(zfs, volumes, logger), runner);
     }

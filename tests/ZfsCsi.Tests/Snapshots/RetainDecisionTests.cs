@@ -1,6 +1,7 @@
 using Serilog;
 using ZfsCsi.Core.Volumes;
 using ZfsCsi.Core.Zfs;
+using ZfsCsi.Driver.Grpc;
 
 namespace ZfsCsi.Tests.Snapshots;
 
@@ -28,7 +29,8 @@ public sealed class RetainDecisionTests
             zfs,
             new VolumeOptions { ParentDataset = "data/k8s" },
             new LoggerConfiguration().CreateLogger(),
-            new SweepRequests()
+            new SweepRequests(),
+            new OperationLocks()
         );
         await volumes.DeleteAsync("data/k8s/pvc-1", CancellationToken.None);
         return runner

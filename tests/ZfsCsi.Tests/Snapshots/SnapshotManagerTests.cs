@@ -3,6 +3,7 @@ using ZfsCsi.Core.Exec;
 using ZfsCsi.Core.Snapshots;
 using ZfsCsi.Core.Volumes;
 using ZfsCsi.Core.Zfs;
+using ZfsCsi.Driver.Grpc;
 
 namespace ZfsCsi.Tests.Snapshots;
 
@@ -29,7 +30,8 @@ public sealed class SnapshotManagerTests
             zfs,
             new VolumeOptions { ParentDataset = "data/k8s" },
             logger,
-            new SweepRequests()
+            new SweepRequests(),
+            new OperationLocks()
         );
         return (new SnapshotManager(zfs, volumes, logger), runner);
     }

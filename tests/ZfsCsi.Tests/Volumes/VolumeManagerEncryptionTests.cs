@@ -149,11 +149,7 @@ public sealed class VolumeManagerEncryptionTests : VolumeManagerHarness, IDispos
         Runner.OnZfs("unmount").Returns();
         Runner.OnZfs("destroy").Returns();
 
-        await ManagerWith(
-                new ZfsCsi.Driver.Grpc.OperationLocks(),
-                clock,
-                new VolumeOptions { ParentDataset = "data/k8s", KeyDirectory = _keys.FullName }
-            )
+        await ManagerWith(clock, new VolumeOptions { ParentDataset = "data/k8s", KeyDirectory = _keys.FullName })
             .SweepAsync(Ct);
 
         Assert.Contains(["destroy", "-r", Dataset], Runner.Argv);

@@ -1,6 +1,7 @@
 using Serilog;
 using ZfsCsi.Core.Volumes;
 using ZfsCsi.Core.Zfs;
+using ZfsCsi.Driver.Grpc;
 using ZfsCsi.Tests.Fakes;
 
 namespace ZfsCsi.Tests.Volumes;
@@ -37,24 +38,24 @@ public abstract class VolumeManagerHarness : IDisposable
             new ZfsClient(Runner, Options, _mounts),
             new VolumeOptions { ParentDataset = "data/k8s" },
             new LoggerConfiguration().CreateLogger(),
-            Sweeps
+            Sweeps,
+            Locks
         );
 
     /// <summary>Where the managers' deletes ask for a sweep: a test sees whether one was asked for.</summary>
     protected SweepRequests Sweeps { get; } = new();
 
-    /// <summary>A manager with the driver's locks, a clock and volume options of the test's choosing.</summary>
-    protected VolumeManager ManagerWith(
-        IVolumeLocks? locks = null,
-        TimeProvider? clock = null,
-        VolumeOptions? volumes = null
-    ) =>
+    /// <summary>The driver's per-volume locks the managers take: a test holds one to play an operation in progress.</summary>
+    protected OperationLocks Locks { get; } = new();
+
+    /// <summary>A manager with a clock and volume options of the test's choosing, taking <see cref="Locks"/>.</summary>
+    protected VolumeManager ManagerWith(TimeProvider? clock = null, VolumeOptions? volumes = null) =>
         new(
             new ZfsClient(Runner, Options, _mounts),
             volumes ?? new VolumeOptions { ParentDataset = "data/k8s" },
             new LoggerConfiguration().CreateLogger(),
             Sweeps,
-            locks,
+            Locks,
             clock
         );
 

@@ -1,6 +1,7 @@
 using ZfsCsi.Core.Errors;
 using ZfsCsi.Core.Volumes;
 using ZfsCsi.Core.Zfs;
+using ZfsCsi.Driver.Grpc;
 using ZfsCsi.Tests.Fakes;
 using static ZfsCsi.Tests.Fakes.ZfsScript;
 
@@ -164,7 +165,8 @@ public sealed class VolumeManagerListOddNamesTests : VolumeManagerHarness
             new ZfsClient(Runner, Options, mounts),
             new VolumeOptions { ParentDataset = "data" },
             new Serilog.LoggerConfiguration().CreateLogger(),
-            new SweepRequests()
+            new SweepRequests(),
+            new OperationLocks()
         );
         // Captured from zfs-fuse: naming a dataset twice prints its rows twice.
         Runner

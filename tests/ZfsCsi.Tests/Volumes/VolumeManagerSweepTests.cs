@@ -16,10 +16,9 @@ public sealed class VolumeManagerSweepTests : VolumeManagerHarness
     private const long Created = 1_700_000_000;
     private const string Moved = "data/k8s/Deleted-1700000000000-" + Name;
 
-    private readonly OperationLocks _locks = new();
     private readonly FixedClock _clock = new(DateTimeOffset.FromUnixTimeSeconds(Created) + TimeSpan.FromHours(2));
 
-    private VolumeManager Sweeper => ManagerWith(_locks, _clock);
+    private VolumeManager Sweeper => ManagerWith(clock: _clock);
 
     private static string[] Reread(string dataset) =>
         ["get", "-H", "-p", "-o", Columns, "zfs-csi:name,zfs-csi:state,creation", dataset];
@@ -54,7 +53,7 @@ public sealed class VolumeManagerSweepTests : VolumeManagerHarness
             ],
             Runner.Argv
         );
-        using var released = _locks.TryAcquire(Dataset);
+        using var released = Locks.TryAcquire(Dataset);
         Assert.NotNull(released);
     }
 
@@ -75,9 +74,8 @@ public sealed class VolumeManagerSweepTests : VolumeManagerHarness
         ScriptInventory(HalfMade());
 
         await ManagerWith(
-                _locks,
-                _clock,
-                new VolumeOptions { ParentDataset = Parent, CreatingGrace = TimeSpan.FromHours(3) }
+                clock: _clock,
+                volumes: new VolumeOptions { ParentDataset = Parent, CreatingGrace = TimeSpan.FromHours(3) }
             )
             .SweepAsync(Ct);
 
@@ -88,7 +86,7 @@ public sealed class VolumeManagerSweepTests : VolumeManagerHarness
     public async Task A_half_made_volume_whose_lock_is_held_by_a_running_retry_is_not_touched()
     {
         ScriptInventory(HalfMade());
-        using var retry = _locks.Acquire(Dataset);
+        using var retry = Locks.Acquire(Dataset);
 
         await Sweeper.SweepAsync(Ct);
 
@@ -140,19 +138,6 @@ public sealed class VolumeManagerSweepTests : VolumeManagerHarness
         await Sweeper.SweepAsync(Ct);
 
         Assert.Equal([GetInventory(Parent)], Runner.Argv);
-    }
-
-    [Fact]
-    public async Task Without_locks_the_sweep_relies_on_the_grace_alone()
-    {
-        ScriptInventory(HalfMade());
-        Runner.OnZfs(Reread(Dataset)).Returns(HalfMade());
-        Runner.OnZfs("unmount").Returns();
-        Runner.OnZfs("destroy").Returns();
-
-        await ManagerWith(locks: null, _clock).SweepAsync(Ct);
-
-        Assert.Contains(["destroy", "-r", Dataset], Runner.Argv);
     }
 
     [Fact]
@@ -314,7 +299,7 @@ public sealed class VolumeManagerSweepTests : VolumeManagerHarness
                 + ClaimRows("snapshot-1", Dataset + "@snapshot-1", Created)
                 + EarlierClaimRows("snapshot-1", Dataset + "@snapshot-1", Created)
         );
-        using var creating = _locks.TryAcquire(SnapshotNaming.NameLockKey("snapshot-1"));
+        using var creating = Locks.TryAcquire(SnapshotNaming.NameLockKey("snapshot-1"));
 
         await Sweeper.SweepAsync(Ct);
 
@@ -346,7 +331,7 @@ public sealed class VolumeManagerSweepTests : VolumeManagerHarness
             )
             .Returns(Ours());
         Runner.OnZfs("destroy").Returns();
-        using var creating = _locks.TryAcquire(SnapshotNaming.NameLockKey("snapshot-1"));
+        using var creating = Locks.TryAcquire(SnapshotNaming.NameLockKey("snapshot-1"));
 
         await Sweeper.SweepAsync(Ct);
 
@@ -377,7 +362,7 @@ public sealed class VolumeManagerSweepTests : VolumeManagerHarness
         // The listing says "deleted", but CreateVolume holds the name: it may already have moved
         // the kept dataset aside and made a new volume there.
         ScriptInventory(Ours(state: Markers.StateDeleted, mounted: false));
-        using var creating = _locks.TryAcquire(Dataset);
+        using var creating = Locks.TryAcquire(Dataset);
 
         await Sweeper.SweepAsync(Ct);
 

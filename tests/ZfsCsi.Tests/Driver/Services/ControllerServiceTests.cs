@@ -33,7 +33,8 @@ public sealed class ControllerServiceTests : IDisposable
                 zfs,
                 new VolumeOptions { ParentDataset = "data/k8s" },
                 logger,
-                new SweepRequests()
+                new SweepRequests(),
+                _locks
             );
             return new ControllerService(volumes, new Core.Snapshots.SnapshotManager(zfs, volumes, logger), _locks);
         }

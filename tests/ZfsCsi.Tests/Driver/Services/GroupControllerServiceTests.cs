@@ -25,7 +25,13 @@ public sealed class GroupControllerServiceTests : IDisposable
         var logger = new LoggerConfiguration().CreateLogger();
         _snapshots = new SnapshotManager(
             zfs,
-            new VolumeManager(zfs, new VolumeOptions { ParentDataset = "data/k8s" }, logger, new SweepRequests()),
+            new VolumeManager(
+                zfs,
+                new VolumeOptions { ParentDataset = "data/k8s" },
+                logger,
+                new SweepRequests(),
+                new OperationLocks()
+            ),
             logger
         );
     }
