@@ -17,23 +17,7 @@ public sealed class PeriodicSweepTests(SweepingControllerFixture driver) : IClas
     {
         // A kept (deleted) volume whose last dependent went while the driver was down: no RPC will
         // ever sweep after it.
-        var leaf = Requests.Unique("pvc-kept");
-        var dataset = $"{driver.Pool.Parent}/{leaf}";
-        await TestPool.WithMountLockAsync(() =>
-            Sh.CheckAsync(
-                "zfs",
-                "create",
-                "-o",
-                "canmount=off",
-                "-o",
-                $"{Markers.CsiName}={Markers.EncodeName(leaf)}",
-                "-o",
-                $"{Markers.ParametersDigest}={VolumeParameters.Default.Digest}",
-                "-o",
-                $"{Markers.State}={Markers.StateDeleted}",
-                dataset
-            )
-        );
+        var dataset = await driver.Pool.MakeVolumeByHandAsync(Requests.Unique("pvc-kept"), Markers.StateDeleted);
         var ready = (await driver.Client.Controller.CreateVolumeAsync(Requests.Create(Requests.Unique("pvc-live"))))
             .Volume
             .VolumeId;

@@ -76,25 +76,27 @@ public sealed class TestPool : IAsyncLifetime
     /// A ready volume of ours under the parent, made straight with zfs: 1 MiB, default parameters,
     /// never mounted (canmount=off), so a test grows an inventory in seconds. Returns its dataset.
     /// </summary>
-    public async Task<string> MakeReadyVolumeByHandAsync(string name)
+    public Task<string> MakeReadyVolumeByHandAsync(string name) =>
+        MakeVolumeByHandAsync(name, Markers.StateReady, "refquota=1048576");
+
+    /// <summary>
+    /// A volume of ours in <paramref name="state"/> under the parent, made straight with zfs (as a
+    /// crash or an older driver could have left it): default parameters, canmount=off, and the
+    /// <paramref name="properties"/> (NAME=VALUE). Returns its dataset.
+    /// </summary>
+    public async Task<string> MakeVolumeByHandAsync(string name, string state, params string[] properties)
     {
         var dataset = $"{Parent}/{name}";
+        string[] markers =
+        [
+            "canmount=off",
+            .. properties,
+            $"{Markers.CsiName}={Markers.EncodeName(name)}",
+            $"{Markers.ParametersDigest}={VolumeParameters.Default.Digest}",
+            $"{Markers.State}={state}",
+        ];
         await WithMountLockAsync(() =>
-            Sh.CheckAsync(
-                "zfs",
-                "create",
-                "-o",
-                "canmount=off",
-                "-o",
-                "refquota=1048576",
-                "-o",
-                $"{Markers.CsiName}={Markers.EncodeName(name)}",
-                "-o",
-                $"{Markers.ParametersDigest}={VolumeParameters.Default.Digest}",
-                "-o",
-                $"{Markers.State}={Markers.StateReady}",
-                dataset
-            )
+            Sh.CheckAsync("zfs", ["create", .. markers.SelectMany(p => new[] { "-o", p }), dataset])
         );
         return dataset;
     }
