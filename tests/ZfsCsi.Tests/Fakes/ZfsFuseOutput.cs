@@ -8,8 +8,35 @@ namespace ZfsCsi.Tests.Fakes;
 /// </summary>
 public static class ZfsFuseOutput
 {
-    /// <summary><c>zfs get -H -p -o name,property,value,source zfs-csi:name,...,mounted data/k8s/pvc-1</c></summary>
-    public const string GetVolume =
+    // The rows each dataset prints, in the order zfs prints them: a listing is these blocks one
+    // after another (each listing was captured whole; these blocks rebuild it byte for byte).
+
+    /// <summary>The parent data/k8s: no markers, inherited mountpoint.</summary>
+    private const string ParentRows =
+        "data/k8s\tzfs-csi:name\t-\t-\n"
+        + "data/k8s\tzfs-csi:parameters\t-\t-\n"
+        + "data/k8s\tzfs-csi:state\t-\t-\n"
+        + "data/k8s\trefquota\t0\tdefault\n"
+        + "data/k8s\tquota\t0\tdefault\n"
+        + "data/k8s\trefreservation\t0\tdefault\n"
+        + "data/k8s\treservation\t0\tdefault\n"
+        + "data/k8s\tmountpoint\t/tmp/data/k8s\tinherited from data\n"
+        + "data/k8s\tmounted\tyes\t-\n";
+
+    /// <summary>"foreign": a dataset another tool made (its own refquota, no markers).</summary>
+    private const string ForeignRows =
+        "data/k8s/foreign\tzfs-csi:name\t-\t-\n"
+        + "data/k8s/foreign\tzfs-csi:parameters\t-\t-\n"
+        + "data/k8s/foreign\tzfs-csi:state\t-\t-\n"
+        + "data/k8s/foreign\trefquota\t2147483648\tlocal\n"
+        + "data/k8s/foreign\tquota\t0\tdefault\n"
+        + "data/k8s/foreign\trefreservation\t0\tdefault\n"
+        + "data/k8s/foreign\treservation\t0\tdefault\n"
+        + "data/k8s/foreign\tmountpoint\t/tmp/data/k8s/foreign\tinherited from data\n"
+        + "data/k8s/foreign\tmounted\tyes\t-\n";
+
+    /// <summary>pvc-1: a ready volume of ours, 1 GiB.</summary>
+    private const string Pvc1Rows =
         "data/k8s/pvc-1\tzfs-csi:name\tcHZjLTE\tlocal\n"
         + "data/k8s/pvc-1\tzfs-csi:parameters\tabcdef0123456789\tlocal\n"
         + "data/k8s/pvc-1\tzfs-csi:state\tready\tlocal\n"
@@ -20,66 +47,9 @@ public static class ZfsFuseOutput
         + "data/k8s/pvc-1\tmountpoint\t/tmp/data/k8s/pvc-1\tinherited from data\n"
         + "data/k8s/pvc-1\tmounted\tyes\t-\n";
 
-    /// <summary><c>zfs get -H -p -d 1 -o name,property,value,source zfs-csi:name,...,mounted data/k8s</c></summary>
-    public const string GetChildren =
-        "data/k8s\tzfs-csi:name\t-\t-\n"
-        + "data/k8s\tzfs-csi:parameters\t-\t-\n"
-        + "data/k8s\tzfs-csi:state\t-\t-\n"
-        + "data/k8s\trefquota\t0\tdefault\n"
-        + "data/k8s\tquota\t0\tdefault\n"
-        + "data/k8s\trefreservation\t0\tdefault\n"
-        + "data/k8s\treservation\t0\tdefault\n"
-        + "data/k8s\tmountpoint\t/tmp/data/k8s\tinherited from data\n"
-        + "data/k8s\tmounted\tyes\t-\n"
-        + "data/k8s/foreign\tzfs-csi:name\t-\t-\n"
-        + "data/k8s/foreign\tzfs-csi:parameters\t-\t-\n"
-        + "data/k8s/foreign\tzfs-csi:state\t-\t-\n"
-        + "data/k8s/foreign\trefquota\t2147483648\tlocal\n"
-        + "data/k8s/foreign\tquota\t0\tdefault\n"
-        + "data/k8s/foreign\trefreservation\t0\tdefault\n"
-        + "data/k8s/foreign\treservation\t0\tdefault\n"
-        + "data/k8s/foreign\tmountpoint\t/tmp/data/k8s/foreign\tinherited from data\n"
-        + "data/k8s/foreign\tmounted\tyes\t-\n"
-        + "data/k8s/pvc-1\tzfs-csi:name\tcHZjLTE\tlocal\n"
-        + "data/k8s/pvc-1\tzfs-csi:parameters\tabcdef0123456789\tlocal\n"
-        + "data/k8s/pvc-1\tzfs-csi:state\tready\tlocal\n"
-        + "data/k8s/pvc-1\trefquota\t1073741824\tlocal\n"
-        + "data/k8s/pvc-1\tquota\t0\tdefault\n"
-        + "data/k8s/pvc-1\trefreservation\t0\tdefault\n"
-        + "data/k8s/pvc-1\treservation\t0\tdefault\n"
-        + "data/k8s/pvc-1\tmountpoint\t/tmp/data/k8s/pvc-1\tinherited from data\n"
-        + "data/k8s/pvc-1\tmounted\tyes\t-\n";
-
-    /// <summary><c>zfs get -H -p -r -o ... data/k8s: the same plus a snapshot's rows (OpenZFS -d 1 lists snapshots like this too)</c></summary>
-    public const string GetRecursive =
-        "data/k8s\tzfs-csi:name\t-\t-\n"
-        + "data/k8s\tzfs-csi:parameters\t-\t-\n"
-        + "data/k8s\tzfs-csi:state\t-\t-\n"
-        + "data/k8s\trefquota\t0\tdefault\n"
-        + "data/k8s\tquota\t0\tdefault\n"
-        + "data/k8s\trefreservation\t0\tdefault\n"
-        + "data/k8s\treservation\t0\tdefault\n"
-        + "data/k8s\tmountpoint\t/tmp/data/k8s\tinherited from data\n"
-        + "data/k8s\tmounted\tyes\t-\n"
-        + "data/k8s/foreign\tzfs-csi:name\t-\t-\n"
-        + "data/k8s/foreign\tzfs-csi:parameters\t-\t-\n"
-        + "data/k8s/foreign\tzfs-csi:state\t-\t-\n"
-        + "data/k8s/foreign\trefquota\t2147483648\tlocal\n"
-        + "data/k8s/foreign\tquota\t0\tdefault\n"
-        + "data/k8s/foreign\trefreservation\t0\tdefault\n"
-        + "data/k8s/foreign\treservation\t0\tdefault\n"
-        + "data/k8s/foreign\tmountpoint\t/tmp/data/k8s/foreign\tinherited from data\n"
-        + "data/k8s/foreign\tmounted\tyes\t-\n"
-        + "data/k8s/pvc-1\tzfs-csi:name\tcHZjLTE\tlocal\n"
-        + "data/k8s/pvc-1\tzfs-csi:parameters\tabcdef0123456789\tlocal\n"
-        + "data/k8s/pvc-1\tzfs-csi:state\tready\tlocal\n"
-        + "data/k8s/pvc-1\trefquota\t1073741824\tlocal\n"
-        + "data/k8s/pvc-1\tquota\t0\tdefault\n"
-        + "data/k8s/pvc-1\trefreservation\t0\tdefault\n"
-        + "data/k8s/pvc-1\treservation\t0\tdefault\n"
-        + "data/k8s/pvc-1\tmountpoint\t/tmp/data/k8s/pvc-1\tinherited from data\n"
-        + "data/k8s/pvc-1\tmounted\tyes\t-\n"
-        + "data/k8s/pvc-1@snap1\tzfs-csi:name\tcHZjLTE\tinherited from data/k8s/pvc-1\n"
+    /// <summary>pvc-1@snap1: its snapshot, the markers inherited from pvc-1.</summary>
+    private const string Snap1Rows =
+        "data/k8s/pvc-1@snap1\tzfs-csi:name\tcHZjLTE\tinherited from data/k8s/pvc-1\n"
         + "data/k8s/pvc-1@snap1\tzfs-csi:parameters\tabcdef0123456789\tinherited from data/k8s/pvc-1\n"
         + "data/k8s/pvc-1@snap1\tzfs-csi:state\tready\tinherited from data/k8s/pvc-1\n"
         + "data/k8s/pvc-1@snap1\trefquota\t-\t-\n"
@@ -88,6 +58,15 @@ public static class ZfsFuseOutput
         + "data/k8s/pvc-1@snap1\treservation\t-\t-\n"
         + "data/k8s/pvc-1@snap1\tmountpoint\t-\t-\n"
         + "data/k8s/pvc-1@snap1\tmounted\t-\t-\n";
+
+    /// <summary><c>zfs get -H -p -o name,property,value,source zfs-csi:name,...,mounted data/k8s/pvc-1</c></summary>
+    public const string GetVolume = Pvc1Rows;
+
+    /// <summary><c>zfs get -H -p -d 1 -o name,property,value,source zfs-csi:name,...,mounted data/k8s</c></summary>
+    public const string GetChildren = ParentRows + ForeignRows + Pvc1Rows;
+
+    /// <summary><c>zfs get -H -p -r -o ... data/k8s: the same plus a snapshot's rows (OpenZFS -d 1 lists snapshots like this too)</c></summary>
+    public const string GetRecursive = GetChildren + Snap1Rows;
 
     /// <summary><c>zfs get -H -p -o name,property,value,source used,available data/k8s data (note: zfs prints the pool first)</c></summary>
     public const string GetCapacity =
