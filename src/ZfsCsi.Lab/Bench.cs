@@ -97,12 +97,11 @@ public static class Bench
         {
             return;
         }
-        samples.Sort();
-        double P(double q) => samples[Math.Min(samples.Count - 1, (int)(q * samples.Count))];
+        var s = new Samples(samples);
         Console.WriteLine(
             string.Create(
                 CultureInfo.InvariantCulture,
-                $"{what, -40} n={samples.Count, 5}  p50={P(0.5), 8:F1} ms  p95={P(0.95), 8:F1} ms  max={samples[^1], 8:F1} ms"
+                $"{what, -40} n={s.Count, 5}  p50={s.Quantile(0.5), 8:F1} ms  p95={s.Quantile(0.95), 8:F1} ms  max={s.Max, 8:F1} ms"
             )
         );
     }

@@ -307,12 +307,11 @@ public static class Footprint
         {
             return;
         }
-        samples.Sort();
-        double P(double q) => samples[Math.Min(samples.Count - 1, (int)(q * samples.Count))];
+        var s = new Samples(samples);
         Console.WriteLine(
             string.Create(
                 CultureInfo.InvariantCulture,
-                $"fp {label} {key} n={samples.Count} p50={P(0.5):F2} p95={P(0.95):F2} min={samples[0]:F2} max={samples[^1]:F2}"
+                $"fp {label} {key} n={s.Count} p50={s.Quantile(0.5):F2} p95={s.Quantile(0.95):F2} min={s.Min:F2} max={s.Max:F2}"
             )
         );
     }

@@ -224,11 +224,15 @@ public static class ScaleBench
                     ["concurrent_errors"] = errors,
                     ["rpcs"] = results.ToDictionary(
                         r => r.Key,
-                        r => new
+                        r =>
                         {
-                            n = r.Value.Count,
-                            p50_ms = Quantile(r.Value, 0.5),
-                            p90_ms = Quantile(r.Value, 0.9),
+                            var s = new Samples(r.Value);
+                            return new
+                            {
+                                n = s.Count,
+                                p50_ms = s.Quantile(0.5),
+                                p90_ms = s.Quantile(0.9),
+                            };
                         }
                     ),
                 };
@@ -312,17 +316,14 @@ public static class ScaleBench
         return request;
     }
 
-    private static double Quantile(List<double> samples, double q)
+    private static void Print(string what, List<double> samples)
     {
-        var sorted = samples.Order().ToList();
-        return sorted[Math.Min(sorted.Count - 1, (int)(q * sorted.Count))];
-    }
-
-    private static void Print(string what, List<double> samples) =>
+        var s = new Samples(samples);
         Console.WriteLine(
             string.Create(
                 CultureInfo.InvariantCulture,
-                $"{what, -40} n={samples.Count, 5}  p50={Quantile(samples, 0.5), 8:F1} ms  p90={Quantile(samples, 0.9), 8:F1} ms"
+                $"{what, -40} n={s.Count, 5}  p50={s.Quantile(0.5), 8:F1} ms  p90={s.Quantile(0.9), 8:F1} ms"
             )
         );
+    }
 }
