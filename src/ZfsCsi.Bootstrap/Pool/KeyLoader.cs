@@ -97,6 +97,26 @@ public sealed class KeyLoader(ICommandRunner runner, BootstrapOptions options, I
     public async Task<KeyOutcome> LoadAsync(IReadOnlyList<KeyRow> rows, CancellationToken ct)
     {
         var ours = Ours(rows);
+        // A locked root whose key file has our name's shape but lies outside --key-dir: most likely
+        // the directory was moved or its flag changed since the volume was made. Not this run's to
+        // load (the file is the operator's to put back or the flag theirs to restore), but said.
+        foreach (
+            var elsewhere in rows.Where(r =>
+                r.IsEncryptionRoot
+                && r.KeyUnavailable
+                && KeyStore.PathOf(r.KeyLocation) is { } p
+                && !_store.Holds(p)
+                && KeyStore.LeafOf(Path.GetFileName(p)) is not null
+            )
+        )
+        {
+            _log.Warning(
+                "Encrypted {Dataset} stays locked: its keylocation {KeyLocation} is a zfs-csi key file outside --key-dir {KeyDirectory} (was --key-dir moved or changed since it was made?)",
+                elsewhere.Name,
+                elsewhere.KeyLocation,
+                options.KeyDirectory
+            );
+        }
         var loaded = new List<string>();
         var failures = new List<string>();
         var locked = new HashSet<string>(StringComparer.Ordinal);

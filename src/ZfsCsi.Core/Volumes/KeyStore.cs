@@ -95,9 +95,43 @@ public sealed class KeyStore(string directory)
 
     /// <summary>
     /// The key files of <paramref name="parent"/>'s volumes, with their last write time; only those
-    /// of the volume with leaf <paramref name="leaf"/> when given. Temporary files are not listed.
+    /// of the volume with leaf <paramref name="leaf"/> when given (exactly <c>LEAF.XXXXXXXX.key</c>:
+    /// a leaf may hold dots, so <c>a.*.key</c> would also match volume <c>a.b</c>'s files).
+    /// Temporary files are not listed (<see cref="ListTemporary"/>).
     /// </summary>
-    public IReadOnlyList<(string Path, DateTimeOffset Written)> List(DatasetName parent, string? leaf = null)
+    public IReadOnlyList<(string Path, DateTimeOffset Written)> List(DatasetName parent, string? leaf = null) =>
+        Files(parent, p => LeafOf(Path.GetFileName(p)) is { } l && (leaf is null || l == leaf));
+
+    /// <summary>
+    /// Temporary files a crash left between writing a key and renaming it into place (<see
+    /// cref="Write"/>): no dataset can name one, and each holds a whole key.
+    /// </summary>
+    public IReadOnlyList<(string Path, DateTimeOffset Written)> ListTemporary(DatasetName parent) =>
+        Files(parent, p =>
+            Path.GetFileName(p) is var n
+            && n.StartsWith('.')
+            && n.EndsWith(Suffix + ".tmp", StringComparison.Ordinal)
+            && LeafOf(n[1..^".tmp".Length]) is not null
+        );
+
+    /// <summary>The volume leaf a key file's name <c>LEAF.XXXXXXXX.key</c> is for; null for any other name.</summary>
+    public static string? LeafOf(string fileName)
+    {
+        // LEAF + "." + 8 lowercase hex digits + ".key"
+        const int tail = 1 + 8 + 4;
+        if (fileName.Length <= tail || fileName.StartsWith('.') || !fileName.EndsWith(Suffix, StringComparison.Ordinal))
+        {
+            return null;
+        }
+        var random = fileName.AsSpan(fileName.Length - tail + 1, 8);
+        return
+            fileName[fileName.Length - tail] == '.'
+            && random.ToString().All(c => char.IsAsciiHexDigitLower(c) || char.IsAsciiDigit(c))
+            ? fileName[..(fileName.Length - tail)]
+            : null;
+    }
+
+    private IReadOnlyList<(string Path, DateTimeOffset Written)> Files(DatasetName parent, Func<string, bool> wanted)
     {
         var dir = DirectoryFor(parent);
         if (!System.IO.Directory.Exists(dir))
@@ -107,8 +141,8 @@ public sealed class KeyStore(string directory)
         return
         [
             .. System
-                .IO.Directory.EnumerateFiles(dir, leaf is null ? "*" + Suffix : leaf + ".*" + Suffix)
-                .Where(p => !Path.GetFileName(p).StartsWith('.'))
+                .IO.Directory.EnumerateFiles(dir)
+                .Where(wanted)
                 .Select(p => (p, new DateTimeOffset(File.GetLastWriteTimeUtc(p), TimeSpan.Zero)))
                 .Order(),
         ];

@@ -16,10 +16,12 @@ public sealed class KeyLoaderTests : IDisposable
     private const string ListKeys = "name,keylocation,keystatus,encryptionroot,mountpoint,canmount,mounted";
     private readonly DirectoryInfo _root = Directory.CreateTempSubdirectory("zfs-csi-keyloader-");
     private readonly FakeCommandRunner _runner = new();
-    private readonly ILogger _log = new LoggerConfiguration().CreateLogger();
+    private readonly InMemorySink _logs = new();
+    private readonly ILogger _log;
 
     public KeyLoaderTests()
     {
+        _log = _logs.CreateLogger();
         // Active: at least one encrypted dataset exists in the pool (zpool-features(7)).
         _runner.OnZpool("get").Returns("active\n");
         _runner.OnZpool("list").Returns("data\tONLINE\n");
@@ -220,5 +222,28 @@ public sealed class KeyLoaderTests : IDisposable
         Assert.True(ready, reason);
         Assert.DoesNotContain(Zfs, c => c.Contains("load-key", StringComparison.Ordinal));
         Assert.Contains("zfs mount data/k8s/pvc-a", Zfs);
+    }
+
+    [Fact]
+    public async Task A_locked_volume_whose_key_file_lies_outside_the_key_directory_is_left_locked_and_named_in_a_warning()
+    {
+        _runner
+            .OnZfs("list")
+            .Returns(
+                string.Join(
+                    '\n',
+                    "data\tnone\t-\t-\t/data\ton\tyes",
+                    "data/k8s/pvc-a\tfile:///etc/zfs-csi/old-keys/data/k8s/pvc-a.0a1b2c3d.key\tunavailable\tdata/k8s/pvc-a\t/data/k8s/pvc-a\ton\tno"
+                )
+            );
+
+        var (ready, reason) = await CheckAsync();
+
+        Assert.True(ready, reason);
+        Assert.DoesNotContain(Zfs, c => c.StartsWith("zfs load-key", StringComparison.Ordinal));
+        Assert.Contains(_logs.Rendered, m =>
+            m.Contains("data/k8s/pvc-a", StringComparison.Ordinal)
+            && m.Contains("outside --key-dir", StringComparison.Ordinal)
+        );
     }
 }

@@ -156,4 +156,93 @@ public sealed class VolumeManagerEncryptionTests : VolumeManagerHarness, IDispos
         Assert.False(File.Exists(abandoned), "the destroyed volume's key file stayed");
         Assert.True(File.Exists(young), "a key file younger than the grace was removed: its create may be running");
     }
+
+    /// <summary>A sweep of an empty parent whose children name <paramref name="keyLocations"/> (dataset, keylocation).</summary>
+    private Task SweepKeysAsync(FixedClock clock, params (string Dataset, string Location)[] keyLocations)
+    {
+        Runner.OnZfs(GetInventory("data/k8s")).Returns(Row("data/k8s", "name", "data/k8s", "-"));
+        Runner
+            .OnZfs("get", "-H", "-p", "-d", "1")
+            .Returns(
+                Row("data/k8s", "keylocation", "none", "default")
+                    + string.Concat(keyLocations.Select(k => Row(k.Dataset, "keylocation", k.Location, "local")))
+            );
+        return ManagerWith(clock, new VolumeOptions { ParentDataset = "data/k8s", KeyDirectory = _keys.FullName })
+            .SweepAsync(Ct);
+    }
+
+    private static FixedClock SweepClock => new(DateTimeOffset.FromUnixTimeSeconds(1_700_000_000));
+
+    private static void Age(string path, FixedClock clock) =>
+        File.SetLastWriteTimeUtc(path, clock.Now.UtcDateTime - TimeSpan.FromHours(2));
+
+    [Fact]
+    public async Task The_sweep_removes_no_key_file_while_a_volume_names_a_key_file_outside_the_key_directory()
+    {
+        var clock = SweepClock;
+        var store = new KeyStore(_keys.FullName);
+        var unused = store.Write(Core.Zfs.DatasetName.Parse("data/k8s/pvc-gone"), Key);
+        var live = store.Write(Core.Zfs.DatasetName.Parse(Dataset), Key);
+        Age(unused, clock);
+        Age(live, clock);
+        // --key-dir moved or spelled another way since pvc-1 was made: its keylocation names the old
+        // spelling of its file, so no file here looks used. Removing them would lose pvc-1 at reboot.
+        var respelled = "/etc/zfs-csi//keys/data/k8s/" + Path.GetFileName(live);
+
+        await SweepKeysAsync(clock, (Dataset, $"file://{respelled}"));
+
+        Assert.True(File.Exists(live), "the live volume's key file was removed");
+        Assert.True(File.Exists(unused), "a key file was removed while a volume's keylocation named another directory");
+    }
+
+    [Fact]
+    public async Task The_sweep_removes_an_old_unused_key_file_only_once_no_operation_holds_its_volume_name()
+    {
+        var clock = SweepClock;
+        var file = new KeyStore(_keys.FullName).Write(Core.Zfs.DatasetName.Parse("data/k8s/pvc-slow"), Key);
+        Age(file, clock);
+
+        // A CreateVolume of that name still in its zfs create (a suspended pool, a clock stepped forward).
+        using (Locks.TryAcquire("data/k8s/pvc-slow"))
+        {
+            await SweepKeysAsync(clock);
+            Assert.True(File.Exists(file), "the key file of a create in progress was removed");
+        }
+
+        await SweepKeysAsync(clock);
+        Assert.False(File.Exists(file), "an old key file no dataset names stayed once its name was free");
+    }
+
+    [Fact]
+    public async Task The_sweep_removes_a_temporary_key_file_a_crash_left_once_it_is_older_than_the_grace()
+    {
+        var clock = SweepClock;
+        var dir = new KeyStore(_keys.FullName).DirectoryFor(Core.Zfs.DatasetName.Parse("data/k8s"));
+        Directory.CreateDirectory(dir);
+        var old = Path.Combine(dir, ".pvc-crashed.0a1b2c3d.key.tmp");
+        var young = Path.Combine(dir, ".pvc-writing.0a1b2c3d.key.tmp");
+        File.WriteAllText(old, "a whole key");
+        File.WriteAllText(young, "a key being written");
+        Age(old, clock);
+        File.SetLastWriteTimeUtc(young, clock.Now.UtcDateTime - TimeSpan.FromMinutes(1));
+
+        await SweepKeysAsync(clock);
+
+        Assert.False(File.Exists(old), "a crash's temporary key file stayed past the grace");
+        Assert.True(File.Exists(young), "a temporary key file younger than the grace was removed");
+    }
+
+    [Fact]
+    public void A_volume_s_key_files_are_its_own_and_never_those_of_a_volume_whose_name_extends_it_with_a_dot()
+    {
+        var store = new KeyStore(_keys.FullName);
+        var a = store.Write(Core.Zfs.DatasetName.Parse("data/k8s/a"), Key);
+        var ab = store.Write(Core.Zfs.DatasetName.Parse("data/k8s/a.b"), Key);
+
+        Assert.Equal([a], store.List(Core.Zfs.DatasetName.Parse("data/k8s"), "a").Select(f => f.Path));
+        Assert.Equal([ab], store.List(Core.Zfs.DatasetName.Parse("data/k8s"), "a.b").Select(f => f.Path));
+        Assert.Equal("a.b", KeyStore.LeafOf(Path.GetFileName(ab)));
+        Assert.Null(KeyStore.LeafOf("a.b.key"));
+        Assert.Null(KeyStore.LeafOf("a.0A1B2C3D.key"));
+    }
 }
