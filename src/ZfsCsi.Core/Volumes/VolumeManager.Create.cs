@@ -68,6 +68,10 @@ public sealed partial class VolumeManager
             {
                 CheckCompatible(existing, name, range, parameters, mutable, source: null);
                 CheckSameKind(existing, name, view: false);
+                if (key is not null)
+                {
+                    await CheckSameKeyAsync(dataset, name, key, ct).ConfigureAwait(false);
+                }
                 return await FinishAsync(dataset, effective, existing, ct).ConfigureAwait(false);
             }
 
@@ -171,6 +175,40 @@ public sealed partial class VolumeManager
         ];
 
     /// <summary>Removes the key file of a create that made nothing (none for a plain volume); one that cannot be removed is left to the sweep.</summary>
+    /// <summary>
+    /// A retried CreateVolume of an encrypted volume must bring the key it was made with: the volume
+    /// keeps its first key whatever a retry says, so a Secret changed in between would leave the
+    /// user holding a key that opens nothing. ALREADY_EXISTS (CSI spec: the name exists and is
+    /// not compatible with the request) when the key file holds another key; FAILED_PRECONDITION
+    /// when the file its keylocation names is gone (only a backup can bring the volume back after
+    /// its next reboot). Compared in constant time; neither key reaches a message or a log.
+    /// </summary>
+    private async Task CheckSameKeyAsync(DatasetName dataset, string name, EncryptionKey key, CancellationToken ct)
+    {
+        var props = await zfs.TryGetAsync(dataset, ["keylocation"], ct).ConfigureAwait(false);
+        if (KeyStore.PathOf(props?.Value("keylocation")) is not { } path)
+        {
+            return; // not a file key: not one this driver made (the parameters' check said encrypted)
+        }
+        byte[] held;
+        try
+        {
+            held = await File.ReadAllBytesAsync(path, ct).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw new FailedPreconditionException(
+                $"volume '{Printable.Of(name)}' exists, but its key file {path} is gone: restore it from the backup of --key-dir (without it the volume cannot be unlocked after the storage host's next reboot)"
+            );
+        }
+        if (!System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(held, key.Material))
+        {
+            throw new AlreadyExistsException(
+                $"volume '{Printable.Of(name)}' already exists with another encryption key (the Secret's {EncryptionKey.SecretKey} changed since it was made?); it keeps the key it was made with"
+            );
+        }
+    }
+
     private void DiscardKeyFile(string? path)
     {
         if (path is null)

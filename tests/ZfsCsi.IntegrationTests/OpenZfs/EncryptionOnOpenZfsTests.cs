@@ -71,6 +71,15 @@ public sealed class EncryptionOnOpenZfsTests(StorageHostVmFixture vm) : IAsyncLi
         var again = (await Csi.Controller.CreateVolumeAsync(request)).Volume;
         Assert.Equal(id, again.VolumeId);
         Assert.Equal([keyFile], await KeyFilesAsync());
+        // A retry whose Secret changed meanwhile: the volume keeps its first key, and the CO is told.
+        var changed = Encrypted(request.Name, secret: "another passphrase entirely");
+        var e = await Assert.ThrowsAsync<Grpc.Core.RpcException>(async () =>
+            await Csi.Controller.CreateVolumeAsync(changed)
+        );
+        Assert.Equal(Grpc.Core.StatusCode.AlreadyExists, e.StatusCode);
+        Assert.Contains("another encryption key", e.Status.Detail, StringComparison.Ordinal);
+        Assert.Equal(Passphrase, await vm.Host.CheckAsync("cat", keyFile));
+        Assert.Equal([keyFile], await KeyFilesAsync());
     }
 
     [Fact]

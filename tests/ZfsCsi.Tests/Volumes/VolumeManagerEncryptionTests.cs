@@ -245,4 +245,55 @@ public sealed class VolumeManagerEncryptionTests : VolumeManagerHarness, IDispos
         Assert.Null(KeyStore.LeafOf("a.b.key"));
         Assert.Null(KeyStore.LeafOf("a.0A1B2C3D.key"));
     }
+
+    /// <summary>A CreateVolume retry of an encrypted volume made already, whose keylocation names <paramref name="keyFile"/>.</summary>
+    private Task<Volume> RetryAsync(string keyFile, string passphrase)
+    {
+        Runner.OnZfs(GetVolume(Dataset)).Returns(Ours(digest: EncryptedClass.Digest));
+        Runner
+            .OnZfs("get", "-H", "-p", "-o", Columns, "keylocation", Dataset)
+            .Returns(Row(Dataset, "keylocation", $"file://{keyFile}", "local"));
+        Runner.OnZfs("set").Returns();
+        var key = EncryptionKey.FromSecrets(
+            new Dictionary<string, string> { [EncryptionKey.SecretKey] = passphrase },
+            KeyFormat.Passphrase
+        );
+        return Encrypting.CreateAsync(Name, CapacityRange.Unspecified, EncryptedClass, MutableParameters.None, key, Ct);
+    }
+
+    [Fact]
+    public async Task A_retry_with_the_key_the_volume_was_made_with_succeeds_and_writes_no_new_key_file()
+    {
+        var file = new KeyStore(_keys.FullName).Write(Core.Zfs.DatasetName.Parse(Dataset), Key);
+
+        await RetryAsync(file, "correct horse battery staple");
+
+        Assert.Equal([file], KeyFiles);
+        Assert.DoesNotContain(Runner.Argv, a => a[0] == "create");
+    }
+
+    [Fact]
+    public async Task A_retry_with_another_key_is_already_exists_and_the_volume_keeps_its_first_key()
+    {
+        var file = new KeyStore(_keys.FullName).Write(Core.Zfs.DatasetName.Parse(Dataset), Key);
+
+        var e = await Assert.ThrowsAsync<AlreadyExistsException>(() => RetryAsync(file, "another passphrase"));
+
+        Assert.Contains("another encryption key", e.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("passphrase", e.Message.Replace("another encryption key", ""), StringComparison.Ordinal);
+        Assert.Equal("correct horse battery staple", File.ReadAllText(file));
+    }
+
+    [Fact]
+    public async Task A_retry_of_a_volume_whose_key_file_is_gone_is_failed_precondition_naming_the_file()
+    {
+        var gone = Path.Combine(_keys.FullName, "data/k8s", Name + ".0a1b2c3d.key");
+
+        var e = await Assert.ThrowsAsync<FailedPreconditionException>(() =>
+            RetryAsync(gone, "correct horse battery staple")
+        );
+
+        Assert.Contains(gone, e.Message, StringComparison.Ordinal);
+        Assert.Empty(KeyFiles);
+    }
 }
