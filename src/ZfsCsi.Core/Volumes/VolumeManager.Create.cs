@@ -174,7 +174,6 @@ public sealed partial class VolumeManager
             new("keylocation", KeyStore.KeyLocation(keyFile)),
         ];
 
-    /// <summary>Removes the key file of a create that made nothing (none for a plain volume); one that cannot be removed is left to the sweep.</summary>
     /// <summary>
     /// A retried CreateVolume of an encrypted volume must bring the key it was made with: the volume
     /// keeps its first key whatever a retry says, so a Secret changed in between would leave the
@@ -209,6 +208,7 @@ public sealed partial class VolumeManager
         }
     }
 
+    /// <summary>Removes the key file of a create that made nothing (none for a plain volume); one that cannot be removed is left to the sweep.</summary>
     private void DiscardKeyFile(string? path)
     {
         if (path is null)

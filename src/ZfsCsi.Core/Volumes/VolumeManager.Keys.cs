@@ -41,7 +41,9 @@ public sealed partial class VolumeManager
             var named = rows.Select(r => (r.Name, Path: KeyStore.PathOf(r.Value("keylocation"))))
                 .Where(r => r.Path is not null && KeyStore.LeafOf(Path.GetFileName(r.Path)) is not null)
                 .ToList();
-            var listed = all.Select(f => f.Path).ToHashSet(StringComparer.Ordinal);
+            // Listed again after the zfs get: a create writes its file before its dataset names it,
+            // so every file of the store a dataset in that listing names is in this one.
+            var listed = options.Keys.List(Parent).Select(f => f.Path).ToHashSet(StringComparer.Ordinal);
             if (named.FirstOrDefault(n => !listed.Contains(n.Path!)) is { Path: { } stray } strayRow)
             {
                 _log.Error(
