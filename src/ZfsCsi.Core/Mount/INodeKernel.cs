@@ -4,8 +4,8 @@ namespace ZfsCsi.Core.Mount;
 
 /// <summary>
 /// The node's seam at the kernel: the system calls the node domain makes (mount(2), umount2(2),
-/// the openat(2)/mkdirat(2)/unlinkat(2)/statx(2)/close(2) walk, statvfs(3)) and the proc files it
-/// reads (/proc/self/mountinfo, /proc/self/fdinfo/N), each as the call itself answers. Nothing here
+/// the openat(2)/mkdirat(2)/unlinkat(2)/statx(2)/close(2) walk, statvfs(3)), the proc files it
+/// reads (/proc/self/mountinfo, /proc/self/fdinfo/N) and the one control file it writes (fusectl's abort), each as the call itself answers. Nothing here
 /// decides anything: what an errno means, retries and messages stay in the domain
 /// (<see cref="NodeVolumes"/>, <see cref="DataRoot"/>, <see cref="SafeDirectory"/>), so the domain
 /// can run on a model of the kernel in unit tests. <see cref="LinuxKernel"/> is the real one.
@@ -40,6 +40,12 @@ public interface INodeKernel
 
     /// <summary>statvfs(3): 0 or the errno.</summary>
     int Statvfs(string path, out StatVfs buffer);
+
+    /// <summary>
+    /// open(2) O_WRONLY, one write(2) of <paramref name="text"/>, close(2) of a kernel control file
+    /// (fusectl's /sys/fs/fuse/connections/N/abort): 0 or the first errno.
+    /// </summary>
+    int WriteControlFile(string path, string text);
 
     /// <summary>The text of /proc/self/mountinfo (reading it never calls into a FUSE daemon).</summary>
     string ReadMountInfo();

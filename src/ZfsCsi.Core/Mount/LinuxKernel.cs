@@ -30,6 +30,23 @@ public sealed class LinuxKernel : INodeKernel
 
     public int Statvfs(string path, out StatVfs buffer) => Native.Statvfs(path, out buffer) == 0 ? 0 : Native.LastErrno;
 
+    public int WriteControlFile(string path, string text)
+    {
+        var fd = Native.OpenAt(Native.AtFdcwd, path, Native.OWronly | Native.OCloexec, 0);
+        if (fd < 0)
+        {
+            return Native.LastErrno;
+        }
+        var bytes = System.Text.Encoding.ASCII.GetBytes(text);
+        var written = Native.Write(fd, bytes, (nuint)bytes.Length);
+        var errno =
+            written == bytes.Length ? 0
+            : written < 0 ? Native.LastErrno
+            : Errno.EIO;
+        var closed = Native.Close(fd) == 0 ? 0 : Native.LastErrno;
+        return errno != 0 ? errno : closed;
+    }
+
     public string ReadMountInfo() => File.ReadAllText(MountInfoParser.SelfPath);
 
     public string ReadFdInfo(int fd) => File.ReadAllText($"/proc/self/fdinfo/{fd}");

@@ -67,6 +67,12 @@ internal static partial class Native
     [LibraryImport("libc", EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int Statx(int dirFd, string path, int flags, uint mask, out StatxBuffer buf);
 
+    /// <summary>write(2) of a whole buffer; a kernel control file (fusectl's abort) takes it in one call.</summary>
+    [LibraryImport("libc", EntryPoint = "write", SetLastError = true)]
+    public static partial nint Write(int fd, ReadOnlySpan<byte> buffer, nuint count);
+
+    public const int OWronly = 1;
+
     public const int AtRemovedir = 0x200;
     public const int AtSymlinkNofollow = 0x100;
     public const int AtEmptyPath = 0x1000;

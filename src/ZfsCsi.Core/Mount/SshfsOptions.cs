@@ -5,7 +5,8 @@ namespace ZfsCsi.Core.Mount;
 /// <summary>
 /// How to mount the storage host's pool root over SSHFS: a pinned host key (StrictHostKeyChecking=yes with a
 /// known_hosts file of its own; host key checking is never turned off), a key of its own,
-/// keep-alives so a dead link is noticed within seconds, and reconnect so sshfs heals by itself.
+/// keep-alives so a dead link is noticed within seconds, and reconnect so sshfs heals by itself (when it
+/// does not within <see cref="ReconnectGrace"/>, the node plugin mounts again).
 /// </summary>
 public sealed partial class SshfsOptions
 {
@@ -18,6 +19,16 @@ public sealed partial class SshfsOptions
     public int ServerAliveCountMax { get; set; } = 3;
     public int ConnectTimeout { get; set; } = 5;
     public string Program { get; set; } = "sshfs";
+
+    /// <summary>
+    /// How long a mounted data root may stay dead while its sshfs still runs (EIO, or no answer)
+    /// before the node plugin tries a fresh login beside it and, when that answers, stops waiting for
+    /// sshfs's reconnect and mounts it again: what ssh
+    /// needs to find a silent link dead (ServerAliveInterval x ServerAliveCountMax) plus one
+    /// login (ConnectTimeout). sshfs tries to reconnect on every call, and the node plugin calls
+    /// statvfs every check interval, so a reconnect that can work has had its chances by then.
+    /// </summary>
+    public TimeSpan ReconnectGrace => TimeSpan.FromSeconds(ServerAliveInterval * ServerAliveCountMax + ConnectTimeout);
 
     /// <summary>How long sshfs may take to mount before it is killed.</summary>
     public TimeSpan MountTimeout => TimeSpan.FromSeconds(ConnectTimeout + 10);

@@ -115,6 +115,117 @@ public sealed class NodeFaultTests(ClusterFixture cluster, ITestOutputHelper out
     }
 
     [Fact]
+    public async Task An_sshfs_that_stops_answering_past_the_reconnect_grace_is_aborted_and_mounted_again_and_calls_waiting_on_it_fail_instead_of_hanging()
+    {
+        var id = await cluster.CreateVolumeAsync(Unique("pvc-stuck"));
+        var target = cluster.Wakko.NewTarget();
+        await cluster.Wakko.Node.NodePublishVolumeAsync(Publish(id, target));
+        var device = MountDevice(cluster.Wakko, target);
+        var sshfs = SshfsPid(cluster.Wakko);
+        // sshfs's ssh, stopped: the link neither answers nor closes, ssh's keep-alives never fire,
+        // and sshfs waits for ever, so its own reconnect never starts. Only the plugin can end it.
+        var ssh = SshOf(cluster.Wakko);
+        await Sh.CheckAsync("kill", "-STOP", ssh.ToString());
+        var stopped = Stopwatch.StartNew();
+        try
+        {
+            // A pod's call on its bind, waiting on the silent sshfs.
+            var waiting = cluster.Wakko.ExecAsync(TimeSpan.FromSeconds(120), "stat", "-f", target);
+
+            // The silent sshfs stays until its ssh answers or ends: another one must appear.
+            while (SshfsPidOrZero(cluster.Wakko, other: sshfs) is 0)
+            {
+                Assert.True(
+                    stopped.Elapsed < TimeSpan.FromSeconds(60),
+                    "the plugin did not mount /data again within 60 s of its sshfs going silent"
+                );
+                await Task.Delay(200);
+            }
+            while ((await cluster.Wakko.Client.Identity.ProbeAsync(new ProbeRequest())).Ready != true)
+            {
+                Assert.True(stopped.Elapsed < TimeSpan.FromSeconds(60), "the plugin was not ready again within 60 s");
+                await Task.Delay(200);
+            }
+            output.WriteLine(
+                $"/data mounted again and ready {stopped.Elapsed.TotalMilliseconds:F0} ms after its sshfs went silent (reconnect grace: 11 s)"
+            );
+
+            var call = await waiting;
+            output.WriteLine(
+                $"the call waiting on the silent sshfs ended after {stopped.Elapsed.TotalMilliseconds:F0} ms: exit {call.ExitCode}: {call.StandardError.Trim()}"
+            );
+            Assert.NotEqual(0, call.ExitCode);
+            Assert.True(stopped.Elapsed < TimeSpan.FromSeconds(90), "the waiting call was not released");
+            await cluster.Wakko.Node.NodePublishVolumeAsync(Publish(id, target));
+            Assert.NotEqual(device, MountDevice(cluster.Wakko, target));
+            await cluster.Wakko.CheckAsync("touch", $"{target}/alive-again");
+            Assert.True(File.Exists($"{cluster.AlicePath(id)}/alive-again"));
+            await cluster.Wakko.Node.NodeUnpublishVolumeAsync(Unpublish(id, target));
+        }
+        finally
+        {
+            if (IsLive(ssh))
+            {
+                await Sh.RunAsync(TimeSpan.FromSeconds(10), "kill", "-KILL", ssh.ToString());
+            }
+        }
+        // Its connection aborted, the old sshfs ends with its ssh instead of logging in again.
+        var gone = Stopwatch.StartNew();
+        while (IsLive(sshfs))
+        {
+            Assert.True(
+                gone.Elapsed < TimeSpan.FromSeconds(10),
+                $"the aborted sshfs {sshfs} still runs without its ssh"
+            );
+            await Task.Delay(100);
+        }
+    }
+
+    [Fact]
+    public async Task A_link_cut_for_longer_than_the_reconnect_grace_is_left_to_sshfs_and_the_pods_bind_answers_again_when_it_is_back()
+    {
+        var id = await cluster.CreateVolumeAsync(Unique("pvc-longcut"));
+        var published = cluster.Dot.NewTarget();
+        await cluster.Dot.Node.NodePublishVolumeAsync(Publish(id, published));
+        var device = MountDevice(cluster.Dot, published);
+        var sshfs = SshfsPid(cluster.Dot);
+        var aliceNs = cluster.Dot.Netns[..cluster.Dot.Netns.LastIndexOf('-')] + "-alice";
+
+        await Sh.CheckAsync("ip", "-n", aliceNs, "link", "set", cluster.Dot.AliceLink, "down");
+        try
+        {
+            // Past the grace (11 s with the default keep-alives) and the plugin's fresh login beside the
+            // dead mount, which fails as the link is down (ConnectTimeout 5 s): twice the grace.
+            await Task.Delay(TimeSpan.FromSeconds(24));
+            Assert.Equal(sshfs, SshfsPidOrZero(cluster.Dot));
+            Assert.Equal(device, MountDevice(cluster.Dot, cluster.Dot.DataRoot));
+            await File.WriteAllTextAsync($"{cluster.AlicePath(id)}/written-during-cut", "on alice");
+        }
+        finally
+        {
+            await Sh.CheckAsync("ip", "-n", aliceNs, "link", "set", cluster.Dot.AliceLink, "up");
+        }
+
+        // sshfs's own reconnect brings the same mount back, and with it the pod's bind.
+        var back = Stopwatch.StartNew();
+        while ((await cluster.Dot.ExecAsync(TimeSpan.FromSeconds(20), "ls", published)) is var ls && ls.ExitCode != 0)
+        {
+            Assert.True(
+                back.Elapsed < TimeSpan.FromSeconds(40),
+                $"the pod's bind did not answer again: {ls.StandardError}"
+            );
+            await Task.Delay(500);
+        }
+        output.WriteLine(
+            $"the pod's bind answered again {back.Elapsed.TotalMilliseconds:F0} ms after the link came back"
+        );
+        Assert.Contains("written-during-cut", await cluster.Dot.CheckAsync("ls", published));
+        Assert.Equal(device, MountDevice(cluster.Dot, published));
+        Assert.Equal(sshfs, SshfsPidOrZero(cluster.Dot));
+        await cluster.Dot.Node.NodeUnpublishVolumeAsync(Unpublish(id, published));
+    }
+
+    [Fact]
     public async Task Cutting_dots_link_is_reported_within_seconds_fails_publish_fast_spares_others_and_heals_without_restart()
     {
         var id = await cluster.CreateVolumeAsync(Unique("pvc-cut"));
@@ -219,8 +330,51 @@ public sealed class NodeFaultTests(ClusterFixture cluster, ITestOutputHelper out
             ? pid
             : throw new InvalidOperationException($"no sshfs process for {node.DataRoot}");
 
+    private static bool IsLive(int pid)
+    {
+        try
+        {
+            return !File.ReadAllText($"/proc/{pid}/status").Contains("State:\tZ", StringComparison.Ordinal);
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// The ssh process sshfs runs for this node's data root: sshfs daemonizes after starting it, so
+    /// it is nobody's child; it is the one ssh in the node's network namespace (the name of its ns/net link, "net:[inode]").
+    /// </summary>
+    private static int SshOf(ClusterNode node)
+    {
+        var netns = File.ResolveLinkTarget($"/proc/{node.HolderPid}/ns/net", false)?.Name;
+        var found = new List<int>();
+        foreach (var dir in Directory.GetDirectories("/proc"))
+        {
+            try
+            {
+                if (
+                    int.TryParse(Path.GetFileName(dir), out var pid)
+                    && File.ReadAllText($"{dir}/comm").Trim() == "ssh"
+                    && File.ResolveLinkTarget($"{dir}/ns/net", false)?.Name == netns
+                    && IsLive(pid)
+                )
+                {
+                    found.Add(pid);
+                }
+            }
+            catch (IOException) { }
+        }
+        return found.Count == 1
+            ? found[0]
+            : throw new InvalidOperationException(
+                $"expected one ssh in {node.Name}'s network namespace, found {found.Count}: {string.Join(' ', found)}"
+            );
+    }
+
     /// <summary>The sshfs process serving this node's data root (found by its argv, which names the node's own data root).</summary>
-    private static int SshfsPidOrZero(ClusterNode node)
+    private static int SshfsPidOrZero(ClusterNode node, int other = 0)
     {
         foreach (var dir in Directory.GetDirectories("/proc"))
         {
@@ -236,6 +390,7 @@ public sealed class NodeFaultTests(ClusterFixture cluster, ITestOutputHelper out
                     argv.Length > 1
                     && Path.GetFileName(argv[0]) == "sshfs"
                     && argv.Contains(node.DataRoot)
+                    && pid != other
                     && !File.ReadAllText($"{dir}/status").Contains("State:\tZ", StringComparison.Ordinal)
                 )
                 {

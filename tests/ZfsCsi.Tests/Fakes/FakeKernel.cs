@@ -557,6 +557,40 @@ public sealed class FakeKernel : INodeKernel, IDisposable
         }
     }
 
+    /// <summary>
+    /// fusectl's abort (the only control file the node writes): with fusectl mounted at
+    /// <see cref="FuseControl.MountPoint"/>, "1" to the abort file of a FUSE filesystem's device
+    /// ends its connection. A call waiting on it goes on and, like every later one, answers
+    /// ENOTCONN (the kernel answers the waiting ones ECONNABORTED; the node treats both as dead).
+    /// </summary>
+    public int WriteControlFile(string path, string text) => Syscall("write", path, 0, () =>
+        {
+            if (!AttachedAt(FuseControl.MountPoint).Any(m => m.Fs.FsType == FuseControl.FsType))
+            {
+                return Errno.ENOENT;
+            }
+            var fs = _mounts
+                .Select(m => m.Fs)
+                .FirstOrDefault(f =>
+                    f.FsType.StartsWith("fuse", StringComparison.Ordinal) && FuseControl.AbortFile(f.Device) == path
+                );
+            if (fs is null)
+            {
+                return Errno.ENOENT;
+            }
+            if (text != "1")
+            {
+                return Errno.EINVAL;
+            }
+            fs.DeadErrno = Errno.ENOTCONN;
+            if (fs.Gate is { } gate)
+            {
+                fs.Gate = null;
+                gate.Set();
+            }
+            return 0;
+        });
+
     public string ReadFdInfo(int fd)
     {
         lock (_sync)

@@ -37,6 +37,7 @@ public sealed class NodeWorld : IDisposable
         OverSshfsMount = overSshfs;
         Kernel.MakeDirectories(Kubelet);
         Kernel.MakeDirectories(Data);
+        Kernel.MakeDirectories(FuseControl.MountPoint);
         Options = DriverOptions.Parse([
             "--mode",
             "node",
@@ -74,7 +75,7 @@ public sealed class NodeWorld : IDisposable
             ParentDataset = Kernel.Mount(Data + "/k8s", zfsType, Parent, "rw,relatime");
         }
         var logger = Log.CreateLogger();
-        DataRoot = new DataRoot(Node, Runner, Kernel, logger);
+        DataRoot = new DataRoot(Node, Runner, Kernel, logger, clock: Clock);
         Volumes = new NodeVolumes(Node, Options.Volumes, DataRoot, Kernel, logger);
         Service = new NodeService(Volumes, Locks, Options);
     }
@@ -88,6 +89,9 @@ public sealed class NodeWorld : IDisposable
     public FakeKernel Kernel { get; } = new();
     public FakeCommandRunner Runner { get; } = new();
     public InMemorySink Log { get; } = new();
+
+    /// <summary>The data root's clock: how long /data has stayed dead.</summary>
+    public FixedClock Clock { get; } = new(DateTimeOffset.UnixEpoch);
     public OperationLocks Locks { get; } = new();
     public DriverOptions Options { get; }
     public NodeOptions Node => Options.Node;

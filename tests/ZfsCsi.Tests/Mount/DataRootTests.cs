@@ -7,7 +7,8 @@ namespace ZfsCsi.Tests.Mount;
 /// <summary>
 /// The node's /data on the model kernel: alive when mounted and answering statvfs within the
 /// deadline; when the node owns the SSHFS mount, a missing or disconnected one (ENOTCONN: sshfs is
-/// gone) is detached and mounted again, and a link that is merely down is left to sshfs's reconnect.
+/// gone) is detached and mounted again, and a link that is merely down is left to sshfs's reconnect
+/// for as long as that can take (<see cref="SshfsOptions.ReconnectGrace"/>), then mounted again too.
 /// </summary>
 public sealed class DataRootTests : IDisposable
 {
@@ -136,6 +137,230 @@ public sealed class DataRootTests : IDisposable
     }
 
     [Fact]
+    public async Task A_mount_dead_past_the_reconnect_grace_while_a_fresh_login_answers_is_detached_and_mounted_again()
+    {
+        Owned();
+        Kernel.Kill(_world.Pool, Errno.EIO);
+        var sshfs = RemountSucceeds();
+        Assert.False((await _world.DataRoot.EnsureMountedAsync(wait: true, CancellationToken.None)).Alive);
+        _world.Clock.Now += _world.Node.Sshfs!.ReconnectGrace - TimeSpan.FromSeconds(1);
+        Assert.False((await _world.DataRoot.EnsureMountedAsync(wait: true, CancellationToken.None)).Alive);
+        Assert.Equal(0, sshfs.Count);
+
+        _world.Clock.Now += TimeSpan.FromSeconds(1);
+        var state = await _world.DataRoot.EnsureMountedAsync(wait: true, CancellationToken.None);
+
+        Assert.True(state.Alive);
+        Assert.Equal((2, 1, 1), (sshfs.Count, _trials, _world.DataRoot.Remounts));
+        Assert.Contains(
+            new KernelCall("umount2", NodeWorld.Data, (ulong)(Native.MntDetach | Native.UmountNofollow)),
+            Kernel.Calls
+        );
+        Assert.Single(_world.MountsAt(NodeWorld.Data));
+        Assert.Empty(_world.MountsAt(_world.DataRoot.FreshLoginPath));
+        Assert.Contains(_world.Log.Rendered, m =>
+            m.Contains("has been dead for 11 s", StringComparison.Ordinal)
+            && m.Contains("longer than sshfs's own reconnect needs (11 s)", StringComparison.Ordinal)
+        );
+    }
+
+    [Fact]
+    public async Task A_mount_dead_past_the_reconnect_grace_is_left_to_sshfs_while_a_fresh_login_fails_too_and_tried_again_a_grace_later()
+    {
+        Owned();
+        var old = _world.Pool;
+        Kernel.Kill(old, Errno.EIO);
+        var sshfs = _world
+            .Runner.On("sshfs")
+            .Fails("ssh: connect to host storage-host port 22: Connection refused\n")
+            .Does(SshfsMounts());
+        await _world.DataRoot.ProbeAsync();
+        var grace = _world.Node.Sshfs!.ReconnectGrace;
+        _world.Clock.Now += grace;
+
+        var state = await _world.DataRoot.EnsureMountedAsync(wait: true, CancellationToken.None);
+        _world.Clock.Now += grace - TimeSpan.FromSeconds(1);
+        await _world.DataRoot.EnsureMountedAsync(wait: true, CancellationToken.None);
+
+        Assert.False(state.Alive);
+        Assert.Equal(1, sshfs.Count);
+        Assert.Equal(old.Device, _world.TopAt(NodeWorld.Data)!.Device);
+        Assert.DoesNotContain(Kernel.Calls, c =>
+            c.Call is "write" or "umount2" && c.Path != _world.DataRoot.FreshLoginPath
+        );
+        Assert.Contains(_world.Log.Rendered, m =>
+            m.Contains("a fresh login fails too", StringComparison.Ordinal)
+            && m.Contains("Connection refused", StringComparison.Ordinal)
+        );
+
+        // The host serves again but sshfs's reconnect stays stuck: the next try, a grace later, replaces it.
+        _world.Clock.Now += TimeSpan.FromSeconds(1);
+        Assert.True((await _world.DataRoot.EnsureMountedAsync(wait: true, CancellationToken.None)).Alive);
+        Assert.Equal(1, _trials);
+        Assert.NotEqual(old.Device, _world.TopAt(NodeWorld.Data)!.Device);
+    }
+
+    [Fact]
+    public async Task A_fresh_login_trial_that_hangs_is_aborted_and_detached_and_the_stuck_mount_left_to_sshfs()
+    {
+        Owned();
+        _world.ShortDeadline();
+        var old = _world.Pool;
+        Kernel.Kill(old, Errno.EIO);
+        FakeFilesystem? trial = null;
+        IDisposable? hung = null;
+        _world
+            .Runner.On("sshfs")
+            .Does(
+                (command, _) =>
+                {
+                    trial = Kernel.Mount(command.Arguments[^1], "fuse.sshfs", NodeWorld.SshfsSource);
+                    hung = Kernel.Hang(trial);
+                    return Task.FromResult(new CommandResult(0, "", "", TimeSpan.FromMilliseconds(1)));
+                }
+            );
+        await _world.DataRoot.ProbeAsync();
+        _world.Clock.Now += _world.Node.Sshfs!.ReconnectGrace;
+
+        var state = await _world.DataRoot.EnsureMountedAsync(wait: true, CancellationToken.None);
+        hung?.Dispose();
+
+        Assert.False(state.Alive);
+        Assert.Equal(old.Device, _world.TopAt(NodeWorld.Data)!.Device);
+        Assert.Empty(_world.MountsAt(_world.DataRoot.FreshLoginPath));
+        Assert.Contains(new KernelCall("write", FuseControl.AbortFile(trial!.Device)!, 0), Kernel.Calls);
+        Assert.DoesNotContain(new KernelCall("write", FuseControl.AbortFile(old.Device)!, 0), Kernel.Calls);
+    }
+
+    [Theory]
+    [InlineData("/data", "/.data.zfs-csi-check")]
+    [InlineData("/run/lab/wakko/data/", "/run/lab/wakko/.data.zfs-csi-check")]
+    public void The_fresh_login_trial_is_a_hidden_sibling_of_the_data_root(string dataRoot, string trial)
+    {
+        var options = new NodeOptions { DataRoot = dataRoot };
+
+        Assert.Equal(trial, new DataRoot(options, _world.Runner, Kernel, _world.Log.CreateLogger()).FreshLoginPath);
+    }
+
+    [Fact]
+    public async Task A_data_root_stuck_past_the_reconnect_grace_has_its_fuse_connection_aborted_so_calls_waiting_on_it_fail_at_once()
+    {
+        Owned();
+        _world.ShortDeadline();
+        _world.AddVolume("pvc-1");
+        var target = NodeWorld.Target("u1");
+        await _world.PublishAsync("pvc-1", target);
+        var old = _world.Pool;
+        using var down = Kernel.Hang(old);
+        // A pod's call on its bind, waiting on an sshfs that never answers.
+        var waiting = Task.Factory.StartNew(
+            () => Kernel.Statvfs(target, out _),
+            CancellationToken.None,
+            TaskCreationOptions.LongRunning,
+            TaskScheduler.Default
+        );
+        var sshfs = RemountSucceeds(then: () => _world.AddVolume("pvc-1"));
+        Assert.False((await _world.DataRoot.EnsureMountedAsync(wait: true, CancellationToken.None)).Alive);
+        _world.Clock.Now += _world.Node.Sshfs!.ReconnectGrace;
+
+        var state = await _world.DataRoot.EnsureMountedAsync(wait: true, CancellationToken.None);
+
+        Assert.True(state.Alive);
+        Assert.Equal((2, 1), (sshfs.Count, _trials));
+        Assert.Equal(Errno.ENOTCONN, await waiting.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Contains(new KernelCall("write", FuseControl.AbortFile(old.Device)!, 0), Kernel.Calls);
+        Assert.Contains(Kernel.MountCalls, c => c.Path == FuseControl.MountPoint);
+        // The stale bind is the publish's to replace, as after a killed sshfs.
+        await _world.PublishAsync("pvc-1", target);
+        Assert.Equal(_world.Pool.Device, Assert.Single(_world.MountsAt(target)).Device);
+    }
+
+    [Fact]
+    public async Task A_fuse_connection_that_cannot_be_aborted_is_still_detached_and_mounted_again_with_a_warning()
+    {
+        Owned();
+        Kernel.Kill(_world.Pool, Errno.EIO);
+        Kernel.Fail("mount", FuseControl.MountPoint, Errno.EPERM);
+        var sshfs = RemountSucceeds();
+        await _world.DataRoot.ProbeAsync();
+        _world.Clock.Now += _world.Node.Sshfs!.ReconnectGrace;
+
+        var state = await _world.DataRoot.EnsureMountedAsync(wait: true, CancellationToken.None);
+
+        Assert.True(state.Alive);
+        Assert.Equal((2, 1), (sshfs.Count, _trials));
+        Assert.Contains(_world.Log.Rendered, m =>
+            m.StartsWith("Cannot abort the FUSE connection", StringComparison.Ordinal)
+            && m.Contains("EPERM", StringComparison.Ordinal)
+        );
+    }
+
+    [Theory]
+    [InlineData("0:53", "/sys/fs/fuse/connections/53/abort")]
+    [InlineData("0:1048575", "/sys/fs/fuse/connections/1048575/abort")]
+    [InlineData("1:2", "/sys/fs/fuse/connections/1048578/abort")]
+    [InlineData("0:", null)]
+    [InlineData(":5", null)]
+    [InlineData("0:-1", null)]
+    [InlineData("0:1048576", null)]
+    [InlineData("4096:0", null)]
+    [InlineData("0:5/../../x", null)]
+    public void A_fuse_connection_is_named_by_the_kernels_device_number_and_nothing_else_names_a_file(
+        string device,
+        string? abortFile
+    ) => Assert.Equal(abortFile, FuseControl.AbortFile(device));
+
+    [Fact]
+    public async Task A_publish_on_a_data_root_dead_past_the_reconnect_grace_mounts_it_again_first()
+    {
+        Owned();
+        _world.AddVolume("pvc-1");
+        Kernel.Kill(_world.Pool, Errno.EIO);
+        await Assert.ThrowsAsync<DeadMountException>(() => _world.DataRoot.RequireAliveAsync(CancellationToken.None));
+        _world.Clock.Now += _world.Node.Sshfs!.ReconnectGrace;
+        var sshfs = RemountSucceeds(then: () => _world.AddVolume("pvc-1"));
+
+        await _world.PublishAsync("pvc-1", NodeWorld.Target("u1"));
+
+        Assert.Equal((2, 1), (sshfs.Count, _trials));
+        Assert.Equal(_world.Pool.Device, _world.TopAt(NodeWorld.Target("u1"))!.Device);
+    }
+
+    [Fact]
+    public async Task A_link_that_answers_in_between_starts_the_reconnect_grace_over()
+    {
+        Owned();
+        var sshfs = RemountSucceeds();
+        Kernel.Kill(_world.Pool, Errno.EIO);
+        await _world.DataRoot.ProbeAsync();
+        _world.Clock.Now += _world.Node.Sshfs!.ReconnectGrace - TimeSpan.FromSeconds(1);
+        Kernel.Kill(_world.Pool, 0);
+        Assert.True((await _world.DataRoot.ProbeAsync()).Alive);
+        Kernel.Kill(_world.Pool, Errno.EIO);
+        await _world.DataRoot.ProbeAsync();
+        _world.Clock.Now += TimeSpan.FromSeconds(2);
+
+        var state = await _world.DataRoot.EnsureMountedAsync(wait: true, CancellationToken.None);
+
+        Assert.False(state.Alive);
+        Assert.Equal(0, sshfs.Count);
+    }
+
+    [Fact]
+    public void The_reconnect_grace_is_what_ssh_needs_to_find_a_silent_link_dead_and_log_in_once()
+    {
+        var o = new SshfsOptions
+        {
+            ServerAliveInterval = 5,
+            ServerAliveCountMax = 6,
+            ConnectTimeout = 30,
+        };
+
+        Assert.Equal(TimeSpan.FromSeconds(60), o.ReconnectGrace);
+        Assert.Equal(TimeSpan.FromSeconds(11), new SshfsOptions().ReconnectGrace);
+    }
+
+    [Fact]
     public async Task A_dead_sshfs_mount_that_cannot_be_detached_is_reported_with_the_command_that_would()
     {
         Owned();
@@ -220,6 +445,28 @@ public sealed class DataRootTests : IDisposable
         Assert.Equal(_world.Pool.Device, bind.Device);
         Assert.Equal(1, _world.DataRoot.Remounts);
     }
+
+    /// <summary>sshfs mounts the pool root again (and runs <paramref name="then"/>).
+    /// The trial mount beside a stuck one (<see cref="DataRoot.FreshLoginPath"/>) succeeds too, and is counted in <see cref="_trials"/>.</summary>
+    private ScriptedCommand RemountSucceeds(Action? then = null) => _world.Runner.On("sshfs").Does(SshfsMounts(then));
+
+    private Func<CommandLine, TimeSpan, Task<CommandResult>> SshfsMounts(Action? then = null) =>
+        (command, _) =>
+        {
+            if (command.Arguments[^1] == _world.DataRoot.FreshLoginPath)
+            {
+                _trials++;
+                Kernel.Mount(command.Arguments[^1], "fuse.sshfs", NodeWorld.SshfsSource);
+            }
+            else
+            {
+                _world.MountPoolOverSshfs();
+                then?.Invoke();
+            }
+            return Task.FromResult(new CommandResult(0, "", "", TimeSpan.FromMilliseconds(1)));
+        };
+
+    private int _trials;
 
     /// <summary>This node mounts /data itself (--sshfs-remote).</summary>
     private void Owned()
