@@ -74,8 +74,8 @@ public sealed class DataRoot(
     /// <summary>
     /// How long /data has been mounted but dead with its sshfs still running, when that is longer
     /// than sshfs's own reconnect needs (<see cref="SshfsOptions.ReconnectGrace"/>); else null.
-    /// sshfs's reconnect does not always come back: after a storage host's reboot it was seen
-    /// answering EIO for minutes to every call while the host answered new logins.
+    /// sshfs's reconnect does not always come back: an sshfs whose ssh neither answers nor dies
+    /// never starts one, and a request in flight when the link went can wait for good.
     /// </summary>
     private TimeSpan? StuckPastReconnect(DataRootState state)
     {

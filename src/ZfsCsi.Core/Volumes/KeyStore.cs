@@ -179,18 +179,37 @@ public sealed class KeyStore(string directory)
         }
     }
 
-    /// <summary>Every missing directory from <see cref="Directory"/> down is made 0700 (never wider: umask only narrows).</summary>
+    /// <summary>
+    /// Every missing directory from <see cref="Directory"/> down is made 0700 (never wider: umask
+    /// only narrows), and the directory it was made in is synced: the fsync of a key's directory
+    /// after its rename makes the key's name durable, not the directory's own name in its parent
+    /// (fsync(2)), so without it a power cut could lose a new parent's directory with its first key.
+    /// </summary>
     private void CreatePrivateDirectories(string dir)
     {
         var current = Directory.TrimEnd('/');
         var parts = Path.GetRelativePath(current, dir).Split('/', StringSplitOptions.RemoveEmptyEntries);
-        System.IO.Directory.CreateDirectory(current, DirectoryMode);
+        CreateDurably(current);
         // A directory made by hand (or by an older install) with wider permissions is narrowed.
         File.SetUnixFileMode(current, DirectoryMode);
         foreach (var part in parts)
         {
             current = Path.Combine(current, part);
-            System.IO.Directory.CreateDirectory(current, DirectoryMode);
+            CreateDurably(current);
         }
+    }
+
+    private static void CreateDurably(string dir)
+    {
+        if (System.IO.Directory.Exists(dir))
+        {
+            return;
+        }
+        if (Path.GetDirectoryName(dir) is { Length: > 0 } parent && !System.IO.Directory.Exists(parent))
+        {
+            CreateDurably(parent);
+        }
+        System.IO.Directory.CreateDirectory(dir, DirectoryMode);
+        SyncDirectory(Path.GetDirectoryName(dir) is { Length: > 0 } made ? made : "/");
     }
 }
