@@ -154,6 +154,15 @@ public sealed class KeyStore(string directory)
         && path.EndsWith(Suffix, StringComparison.Ordinal)
         && !path.Contains("/../", StringComparison.Ordinal);
 
+    /// <summary>
+    /// Whether <paramref name="path"/> is a file this store writes (<see cref="Write"/>): below
+    /// <see cref="Directory"/>, spelled canonically, named <c>LEAF.XXXXXXXX.key</c>. Only such a
+    /// file goes with its volume: a keylocation set by hand to another file under the directory (one
+    /// key shared by several datasets, say) is left alone, as the grace-bound cleanup leaves it.
+    /// </summary>
+    public bool Wrote(string path) =>
+        Holds(path) && Path.GetFullPath(path) == path && LeafOf(Path.GetFileName(path)) is not null;
+
     private static void SyncDirectory(string dir)
     {
         var fd = Mount.Native.OpenAt(

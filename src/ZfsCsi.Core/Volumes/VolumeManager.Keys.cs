@@ -89,8 +89,8 @@ public sealed partial class VolumeManager
     }
 
     /// <summary>
-    /// The key file <paramref name="dataset"/>'s keylocation names, or null: not encrypted, not one
-    /// of our key files, unreadable, or no key file under the parent at all (then no zfs command,
+    /// The key file <paramref name="dataset"/>'s keylocation names, or null: not encrypted, not a
+    /// file this store wrote (<see cref="KeyStore.Wrote"/>), unreadable, or no key file under the parent at all (then no zfs command,
     /// so never on zfs-fuse, which has no keylocation property).
     /// </summary>
     private async Task<string?> KeyFileOfAsync(DatasetName dataset, CancellationToken ct)
@@ -102,7 +102,7 @@ public sealed partial class VolumeManager
                 return null;
             }
             var props = await zfs.TryGetAsync(dataset, ["keylocation"], ct).ConfigureAwait(false);
-            return KeyStore.PathOf(props?.Value("keylocation")) is { } path && options.Keys.Holds(path) ? path : null;
+            return KeyStore.PathOf(props?.Value("keylocation")) is { } path && options.Keys.Wrote(path) ? path : null;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ZfsCsiException)
         {

@@ -157,6 +157,60 @@ public sealed class VolumeManagerEncryptionTests : VolumeManagerHarness, IDispos
         Assert.True(File.Exists(young), "a key file younger than the grace was removed: its create may be running");
     }
 
+    [Fact]
+    public async Task A_destroyed_volume_whose_keylocation_names_a_hand_made_key_file_leaves_that_file()
+    {
+        const long created = 1_700_000_000;
+        var clock = new FixedClock(DateTimeOffset.FromUnixTimeSeconds(created) + TimeSpan.FromHours(2));
+        // Under the key directory, but not a name this store writes: a key several datasets may share.
+        var shared = Path.Combine(_keys.FullName, "data", "k8s", "shared.key");
+        Directory.CreateDirectory(Path.GetDirectoryName(shared)!);
+        File.WriteAllText(shared, "a key set by hand");
+        var halfMade =
+            Ours(state: Markers.StateCreating)
+            + Row(Dataset, "creation", created.ToString(System.Globalization.CultureInfo.InvariantCulture), "-");
+        Runner
+            .OnZfs(GetInventory("data/k8s"))
+            .Returns(Row("data/k8s", "name", "data/k8s", "-") + halfMade)
+            .Returns(Row("data/k8s", "name", "data/k8s", "-"));
+        Runner
+            .OnZfs("get", "-H", "-p", "-o", Columns, "zfs-csi:name,zfs-csi:state,creation", Dataset)
+            .Returns(halfMade);
+        Runner
+            .OnZfs("get", "-H", "-p", "-o", Columns, "keylocation", Dataset)
+            .Returns(Row(Dataset, "keylocation", $"file://{shared}", "local"));
+        Runner.OnZfs("get", "-H", "-p", "-d", "1").Returns(Row("data/k8s", "keylocation", "none", "default"));
+        Runner.OnZfs("unmount").Returns();
+        Runner.OnZfs("destroy").Returns();
+        // A file of ours must exist for the key lookup to run at all (none: no zfs get, as on zfs-fuse).
+        new KeyStore(_keys.FullName).Write(Core.Zfs.DatasetName.Parse("data/k8s/pvc-other"), Key);
+
+        await ManagerWith(clock, new VolumeOptions { ParentDataset = "data/k8s", KeyDirectory = _keys.FullName })
+            .SweepAsync(Ct);
+
+        Assert.Contains(["destroy", "-r", Dataset], Runner.Argv);
+        Assert.Contains(["get", "-H", "-p", "-o", Columns, "keylocation", Dataset], Runner.Argv);
+        Assert.True(File.Exists(shared), "a hand-made key file went with one of the datasets naming it");
+    }
+
+    [Theory]
+    [InlineData("data/k8s/pvc-1.0a1b2c3d.key", true)]
+    [InlineData("data/k8s/shared.key", false)]
+    [InlineData("data/k8s/.pvc-1.0a1b2c3d.key", false)]
+    [InlineData("data/k8s/pvc-1.0A1B2C3D.key", false)]
+    [InlineData("data//k8s/pvc-1.0a1b2c3d.key", false)]
+    [InlineData("data/./k8s/pvc-1.0a1b2c3d.key", false)]
+    [InlineData("data/x/../k8s/pvc-1.0a1b2c3d.key", false)]
+    public void Only_a_canonically_spelled_file_of_the_stores_own_shape_counts_as_one_it_wrote(
+        string relative,
+        bool wrote
+    )
+    {
+        var store = new KeyStore(_keys.FullName);
+
+        Assert.Equal(wrote, store.Wrote(_keys.FullName + "/" + relative));
+    }
+
     /// <summary>A sweep of an empty parent whose children name <paramref name="keyLocations"/> (dataset, keylocation).</summary>
     private Task SweepKeysAsync(FixedClock clock, params (string Dataset, string Location)[] keyLocations)
     {
