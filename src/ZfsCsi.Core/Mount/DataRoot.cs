@@ -33,6 +33,10 @@ public sealed class DataRoot(
     // down gets one try per reconnect grace, not one per check. Under _remount.
     private long _freshLoginTriedTicks;
 
+    // When a fresh login beside the stuck mount first answered in this spell of it (UTC ticks; 0:
+    // none did): the storage host serves since then, and sshfs gets one more grace to reconnect.
+    private long _servingSinceTicks;
+
     // While sshfs runs: it puts its FUSE mount in place before its ssh has logged in (seen with
     // sshfs 3.7 when the storage host refuses the connection: the mount shows for ~10 ms, then goes
     // with sshfs's exit 1), and it answers statvfs itself until it knows the server's. A look in
@@ -44,7 +48,8 @@ public sealed class DataRoot(
 
     /// <summary>
     /// Where a fresh SSHFS mount is tried beside a stuck one: a hidden sibling of the data root
-    /// (/.data.zfs-csi-check for /data), on the node's own disk, never under the data root or kubelet's directory.
+    /// (/.data.zfs-csi-check for /data), in the plugin's own root filesystem (the container's, in a
+    /// pod), never under the data root or kubelet's directory.
     /// </summary>
     public string FreshLoginPath =>
         System.IO.Path.GetDirectoryName(_path) is { } dir
@@ -62,6 +67,7 @@ public sealed class DataRoot(
         if (state.Alive || state.Mount is null || state.Disconnected)
         {
             Interlocked.Exchange(ref _stuckSinceTicks, 0);
+            Interlocked.Exchange(ref _servingSinceTicks, 0);
         }
         else
         {
@@ -73,9 +79,12 @@ public sealed class DataRoot(
 
     /// <summary>
     /// How long /data has been mounted but dead with its sshfs still running, when that is longer
-    /// than sshfs's own reconnect needs (<see cref="SshfsOptions.ReconnectGrace"/>); else null.
-    /// sshfs's reconnect does not always come back: an sshfs whose ssh neither answers nor dies
-    /// never starts one, and a request in flight when the link went can wait for good.
+    /// than its grace; else null. A mount that answers an error (EIO) gets
+    /// <see cref="SshfsOptions.ReconnectGrace"/>, what sshfs's own reconnect needs; one that does not
+    /// answer at all gets <see cref="SshfsOptions.HungGrace"/>, minutes: a storage host that is only
+    /// slow (sftp-server answers one request at a time per session, and a pod's fsync on a busy pool
+    /// can hold it) answers in the end, while its keep-alives keep ssh up. An sshfs whose ssh neither
+    /// answers nor dies never starts a reconnect.
     /// </summary>
     private TimeSpan? StuckPastReconnect(DataRootState state)
     {
@@ -89,7 +98,7 @@ public sealed class DataRoot(
             return null;
         }
         var stuck = _clock.GetUtcNow() - new DateTimeOffset(since, TimeSpan.Zero);
-        return stuck >= sshfs.ReconnectGrace ? stuck : null;
+        return stuck >= (state.Hung ? sshfs.HungGrace : sshfs.ReconnectGrace) ? stuck : null;
     }
 
     private async Task<DataRootState> LookAsync()
@@ -112,32 +121,29 @@ public sealed class DataRoot(
         }
         catch (SyscallException e)
         {
+            // ECONNABORTED: a call that was waiting when the connection was aborted (fusectl).
             return DataRootState.Dead(
                 $"{_path} ({mount.FsType} {mount.Source}) is dead: {e.Message}",
                 mount,
-                e.Errno == Errno.ENOTCONN
+                e.Errno is Errno.ENOTCONN or Errno.ECONNABORTED
             );
         }
         catch (DeadMountException e)
         {
-            return DataRootState.Dead(e.Message, mount);
+            return DataRootState.Dead(e.Message, mount) with { Hung = true };
         }
     }
 
     /// <summary>
-    /// /data alive, or UNAVAILABLE. When this node owns the SSHFS mount and it is missing, its
-    /// sshfs process is gone (ENOTCONN), or it has stayed dead past sshfs's reconnect grace while a
-    /// fresh login works (<see cref="EnsureMountedAsync"/>), it is re-established first; a link that is down (EIO, no answer) for less than that is left to
-    /// sshfs's own reconnect, so the call fails fast instead of waiting on it.
+    /// /data alive, or UNAVAILABLE. When this node owns the SSHFS mount and it is missing or its
+    /// sshfs process is gone (ENOTCONN), it is re-established first; a link that is down (EIO, no
+    /// answer) is left to sshfs's own reconnect, and a mount stuck past that to the supervisor
+    /// (<see cref="EnsureMountedAsync"/>), so the call fails fast instead of waiting on either.
     /// </summary>
     public async Task<DataRootState> RequireAliveAsync(CancellationToken ct)
     {
         var state = await ProbeAsync().ConfigureAwait(false);
-        if (
-            !state.Alive
-            && options.Sshfs is not null
-            && (state.Mount is null || state.Disconnected || StuckPastReconnect(state) is not null)
-        )
+        if (!state.Alive && options.Sshfs is not null && (state.Mount is null || state.Disconnected))
         {
             state = await EnsureMountedAsync(wait: false, ct).ConfigureAwait(false);
         }
@@ -148,10 +154,12 @@ public sealed class DataRoot(
 
     /// <summary>
     /// Makes /data an answering SSHFS mount when this node owns it: a missing mount is made, a
-    /// disconnected one (sshfs gone: ENOTCONN) is detached and made again, and so is one dead past
-    /// sshfs's reconnect grace when a trial mount beside it answers (its sshfs's reconnect is
-    /// stuck; a host that is down fails the trial too, and its mount is left to sshfs). Logs what it did. Binds made from the old mount stay on it: a
-    /// publish replaces such a stale bind, stats and health report it.
+    /// disconnected one (sshfs gone: ENOTCONN) is detached and made again. One dead past its grace
+    /// (<see cref="StuckPastReconnect"/>) is replaced only when the storage host is seen serving
+    /// and sshfs still does not reconnect: a trial mount beside it answers, and again one grace
+    /// later with the old mount dead all along (<see cref="ReplaceStuckAsync"/>). Logs what it did.
+    /// Binds made from a replaced mount stay on it: a publish replaces such a stale bind, stats and
+    /// health report it.
     /// </summary>
     public async Task<DataRootState> EnsureMountedAsync(bool wait, CancellationToken ct)
     {
@@ -176,32 +184,10 @@ public sealed class DataRoot(
             {
                 if (stuck is { } deadFor)
                 {
-                    // A storage host that is down (rebooting) fails a fresh login too: then the
-                    // mount is left to sshfs, whose reconnect brings every pod's bind of it back
-                    // once the host answers. Replacing it would leave those binds dead for good.
-                    if (!FreshLoginDue(sshfs))
+                    if (await ReplaceStuckAsync(sshfs, state, deadFor, ct).ConfigureAwait(false) is { } unchanged)
                     {
-                        return state;
+                        return unchanged;
                     }
-                    if (await FreshLoginFailsAsync(sshfs, ct).ConfigureAwait(false) is { } why)
-                    {
-                        _log.Information(
-                            "SSHFS mount {DataRoot} has been dead for {DeadSeconds:F0} s ({Reason}) and a fresh login fails too ({FreshLogin}): the storage host is not serving; leaving the mount to sshfs's reconnect",
-                            _path,
-                            deadFor.TotalSeconds,
-                            state.Reason,
-                            why
-                        );
-                        return state;
-                    }
-                    _log.Warning(
-                        "SSHFS mount {DataRoot} has been dead for {DeadSeconds:F0} s ({Reason}), longer than sshfs's own reconnect needs ({GraceSeconds:F0} s), while a fresh login answers: its reconnect is stuck; aborting its FUSE connection and detaching it to mount again",
-                        _path,
-                        deadFor.TotalSeconds,
-                        state.Reason,
-                        sshfs.ReconnectGrace.TotalSeconds
-                    );
-                    AbortConnection(state.Mount);
                 }
                 else
                 {
@@ -312,9 +298,71 @@ public sealed class DataRoot(
         }
     }
 
-    private bool FreshLoginDue(SshfsOptions sshfs)
+    /// <summary>
+    /// A mount dead past its grace: null when it is to be detached and mounted again (its FUSE
+    /// connection aborted), else the state to answer, the mount left to sshfs. A storage host that
+    /// is down or rebooting fails the trial login too, and sshfs's reconnect brings every pod's
+    /// bind of the same mount back once the host answers; replacing the mount would leave those
+    /// binds dead until their pods restart. So the mount is replaced only when a trial login
+    /// answers, a second one answers a grace after the first, the old mount is dead all along
+    /// (the spell would have ended at any answer), and a last look after the second trial finds the
+    /// same mount still dead.
+    /// </summary>
+    private async Task<DataRootState?> ReplaceStuckAsync(
+        SshfsOptions sshfs,
+        DataRootState state,
+        TimeSpan deadFor,
+        CancellationToken ct
+    )
     {
-        var now = _clock.GetUtcNow().UtcTicks;
+        if (!FreshLoginDue(sshfs, out var tried))
+        {
+            return state;
+        }
+        if (await FreshLoginFailsAsync(sshfs, ct).ConfigureAwait(false) is { } why)
+        {
+            Interlocked.Exchange(ref _servingSinceTicks, 0);
+            _log.Information(
+                "SSHFS mount {DataRoot} has been dead for {DeadSeconds:F0} s ({Reason}) and a trial login beside it fails too ({FreshLogin}); leaving the mount to sshfs's reconnect",
+                _path,
+                deadFor.TotalSeconds,
+                state.Reason,
+                why
+            );
+            return state;
+        }
+        var servingSince = Interlocked.CompareExchange(ref _servingSinceTicks, tried, 0);
+        if (servingSince == 0 || tried - servingSince < sshfs.ReconnectGrace.Ticks)
+        {
+            _log.Information(
+                "SSHFS mount {DataRoot} has been dead for {DeadSeconds:F0} s ({Reason}) while a trial login beside it answers; giving sshfs's reconnect {GraceSeconds:F0} s more",
+                _path,
+                deadFor.TotalSeconds,
+                state.Reason,
+                sshfs.ReconnectGrace.TotalSeconds
+            );
+            return state;
+        }
+        // sshfs may have come back (or gone) while the trial ran: act only on the same mount, still dead.
+        var again = await ProbeAsync().ConfigureAwait(false);
+        if (again.Alive || again.Mount is null || again.Mount.Id != state.Mount!.Id)
+        {
+            return again;
+        }
+        _log.Warning(
+            "SSHFS mount {DataRoot} has been dead for {DeadSeconds:F0} s ({Reason}) while trial logins beside it answered for {ServingSeconds:F0} s: its sshfs does not reconnect; aborting its FUSE connection and detaching it to mount again",
+            _path,
+            deadFor.TotalSeconds,
+            again.Reason,
+            TimeSpan.FromTicks(_clock.GetUtcNow().UtcTicks - servingSince).TotalSeconds
+        );
+        AbortConnection(again.Mount);
+        return null;
+    }
+
+    private bool FreshLoginDue(SshfsOptions sshfs, out long now)
+    {
+        now = _clock.GetUtcNow().UtcTicks;
         if (_freshLoginTriedTicks != 0 && now - _freshLoginTriedTicks < sshfs.ReconnectGrace.Ticks)
         {
             return false;

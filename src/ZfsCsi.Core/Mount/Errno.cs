@@ -13,11 +13,12 @@ public static class Errno
     public const int EINVAL = 22;
     public const int ENOTEMPTY = 39;
     public const int ELOOP = 40;
+    public const int ECONNABORTED = 103;
     public const int ENOTCONN = 107;
     public const int ESTALE = 116;
 
     /// <summary>Errors a FUSE mount answers when its daemon is gone or its link is down.</summary>
-    public static bool MeansDeadMount(int errno) => errno is ENOTCONN or EIO or ESTALE;
+    public static bool MeansDeadMount(int errno) => errno is ENOTCONN or ECONNABORTED or EIO or ESTALE;
 
     public static string Describe(int errno) =>
         errno switch
@@ -32,6 +33,7 @@ public static class Errno
             EINVAL => "EINVAL (invalid argument)",
             ENOTEMPTY => "ENOTEMPTY (directory not empty)",
             ELOOP => "ELOOP (symbolic link)",
+            ECONNABORTED => "ECONNABORTED (connection aborted)",
             ENOTCONN => "ENOTCONN (transport endpoint is not connected)",
             ESTALE => "ESTALE (stale file handle)",
             _ => $"errno {errno}",

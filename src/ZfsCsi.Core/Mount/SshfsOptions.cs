@@ -21,14 +21,24 @@ public sealed partial class SshfsOptions
     public string Program { get; set; } = "sshfs";
 
     /// <summary>
-    /// How long a mounted data root may stay dead while its sshfs still runs (EIO, or no answer)
-    /// before the node plugin tries a fresh login beside it and, when that answers, stops waiting for
-    /// sshfs's reconnect and mounts it again: what ssh
-    /// needs to find a silent link dead (ServerAliveInterval x ServerAliveCountMax) plus one
-    /// login (ConnectTimeout). sshfs tries to reconnect on every call, and the node plugin calls
-    /// statvfs every check interval, so a reconnect that can work has had its chances by then.
+    /// How long a mounted data root may answer errors (EIO) while its sshfs still runs before the
+    /// node plugin tries a login beside it, and how long it then waits, with the storage host
+    /// serving that login, before it stops waiting for sshfs's reconnect and mounts again: what ssh
+    /// needs to find a silent link dead (ServerAliveInterval x ServerAliveCountMax) plus one login
+    /// (ConnectTimeout). sshfs tries to reconnect on every call, and the node plugin calls statvfs
+    /// every check interval, so once the host serves a reconnect that can work has had its chances.
     /// </summary>
     public TimeSpan ReconnectGrace => TimeSpan.FromSeconds(ServerAliveInterval * ServerAliveCountMax + ConnectTimeout);
+
+    /// <summary>
+    /// How long a mounted data root may give no answer at all (its sshfs still running) before the
+    /// same trial as <see cref="ReconnectGrace"/> starts. Long: a storage host that is only slow
+    /// (one busy SFTP session, a pool under scrub or resilver) keeps ssh's keep-alives answered
+    /// and answers in the end, and replacing its mount would fail every pod's I/O in flight.
+    /// </summary>
+    public int HungGraceSeconds { get; set; } = 300;
+
+    public TimeSpan HungGrace => TimeSpan.FromSeconds(HungGraceSeconds);
 
     /// <summary>How long sshfs may take to mount before it is killed.</summary>
     public TimeSpan MountTimeout => TimeSpan.FromSeconds(ConnectTimeout + 10);
@@ -53,7 +63,7 @@ public sealed partial class SshfsOptions
                 return $"{flag} '{path}': expected an absolute path without commas or spaces";
             }
         }
-        if (ServerAliveInterval < 1 || ServerAliveCountMax < 1 || ConnectTimeout < 1)
+        if (ServerAliveInterval < 1 || ServerAliveCountMax < 1 || ConnectTimeout < 1 || HungGraceSeconds < 1)
         {
             return "SSH keep-alive and connect timeouts must be positive";
         }

@@ -155,13 +155,17 @@ public sealed class KeyStore(string directory)
         && !path.Contains("/../", StringComparison.Ordinal);
 
     /// <summary>
-    /// Whether <paramref name="path"/> is a file this store writes (<see cref="Write"/>): below
-    /// <see cref="Directory"/>, spelled canonically, named <c>LEAF.XXXXXXXX.key</c>. Only such a
-    /// file goes with its volume: a keylocation set by hand to another file under the directory (one
-    /// key shared by several datasets, say) is left alone, as the grace-bound cleanup leaves it.
+    /// Whether <paramref name="path"/> is the kind of file this store writes (<see cref="Write"/>)
+    /// for volume <paramref name="leaf"/> of <paramref name="parent"/>: in that parent's directory,
+    /// spelled canonically, named <c>LEAF.XXXXXXXX.key</c> with that leaf. Only such a file goes
+    /// with its volume: a keylocation set by hand to another file (one key shared by several
+    /// datasets, another volume's key file) is left alone, as the grace-bound cleanup leaves it.
     /// </summary>
-    public bool Wrote(string path) =>
-        Holds(path) && Path.GetFullPath(path) == path && LeafOf(Path.GetFileName(path)) is not null;
+    public bool WroteFor(string path, DatasetName parent, string leaf) =>
+        Holds(path)
+        && Path.GetFullPath(path) == path
+        && Path.GetDirectoryName(path) == DirectoryFor(parent)
+        && LeafOf(Path.GetFileName(path)) == leaf;
 
     private static void SyncDirectory(string dir)
     {

@@ -90,7 +90,7 @@ public sealed partial class VolumeManager
 
     /// <summary>
     /// The key file <paramref name="dataset"/>'s keylocation names, or null: not encrypted, not a
-    /// file this store wrote (<see cref="KeyStore.Wrote"/>), unreadable, or no key file under the parent at all (then no zfs command,
+    /// file this store wrote for it (<see cref="KeyStore.WroteFor"/>; a kept volume's file keeps its first name), unreadable, or no key file under the parent at all (then no zfs command,
     /// so never on zfs-fuse, which has no keylocation property).
     /// </summary>
     private async Task<string?> KeyFileOfAsync(DatasetName dataset, CancellationToken ct)
@@ -102,7 +102,12 @@ public sealed partial class VolumeManager
                 return null;
             }
             var props = await zfs.TryGetAsync(dataset, ["keylocation"], ct).ConfigureAwait(false);
-            return KeyStore.PathOf(props?.Value("keylocation")) is { } path && options.Keys.Wrote(path) ? path : null;
+            return
+                KeyStore.PathOf(props?.Value("keylocation")) is { } path
+                && CsiVolumeOf(dataset.Value) is { } volume
+                && options.Keys.WroteFor(path, Parent, volume.Dataset.Leaf)
+                ? path
+                : null;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ZfsCsiException)
         {

@@ -335,6 +335,14 @@ public sealed partial class DriverOptions
             (o, v) => o.SshfsOrNew().ServerAliveCountMax = v,
             "ssh's ServerAliveCountMax (a link silent for interval x N is dead and sshfs reconnects); raise both for a slow storage host (a VM under emulation), not for a real network"
         )
+        .Value(
+            "--sshfs-hung-grace",
+            "SECONDS",
+            FlagValues.Whole(Bounds.AtLeast(1).AtMost(86_400), "s"),
+            o => (o.Node.Sshfs ?? new SshfsOptions()).HungGraceSeconds,
+            (o, v) => o.SshfsOrNew().HungGraceSeconds = v,
+            "how long the SSHFS mount may not answer at all, its sshfs running, before a trial login beside it decides whether to mount again (a slow storage host answers in the end)"
+        )
         // The period is how long a pod's writes can land in the parent dataset after its dataset is unmounted.
         .Value(
             "--bind-check-interval",

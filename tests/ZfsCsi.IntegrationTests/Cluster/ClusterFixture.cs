@@ -22,6 +22,9 @@ public sealed class ClusterFixture : DriverFixture
     public ClusterNode Wakko => _nodes.Single(n => n.Name == "wakko");
     public ClusterNode Dot => _nodes.Single(n => n.Name == "dot");
 
+    /// <summary>The node plugins' --sshfs-hung-grace here.</summary>
+    public const int HungGraceSeconds = 15;
+
     public override async Task InitializeAsync()
     {
         // First: an orphan cluster's SSHFS mounts keep its pool busy, and TestPool destroys orphan pools.
@@ -41,7 +44,13 @@ public sealed class ClusterFixture : DriverFixture
                 "--driver",
                 await Published.DriverAsync(),
                 "--owner-pid",
-                Environment.ProcessId.ToString()
+                Environment.ProcessId.ToString(),
+                // A mount that gives no answer at all waits 300 s by default before trial logins
+                // decide; NodeFaultTests' stopped ssh would take that long.
+                "--plugin-arg",
+                "--sshfs-hung-grace",
+                "--plugin-arg",
+                HungGraceSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture)
             );
             if (up.ExitCode != 0)
             {

@@ -137,21 +137,26 @@ public sealed class DataRootTests : IDisposable
     }
 
     [Fact]
-    public async Task A_mount_dead_past_the_reconnect_grace_while_a_fresh_login_answers_is_detached_and_mounted_again()
+    public async Task A_mount_answering_errors_past_the_grace_is_mounted_again_once_trial_logins_answer_a_grace_apart()
     {
         Owned();
         Kernel.Kill(_world.Pool, Errno.EIO);
         var sshfs = RemountSucceeds();
-        Assert.False((await _world.DataRoot.EnsureMountedAsync(wait: true, CancellationToken.None)).Alive);
-        _world.Clock.Now += _world.Node.Sshfs!.ReconnectGrace - TimeSpan.FromSeconds(1);
-        Assert.False((await _world.DataRoot.EnsureMountedAsync(wait: true, CancellationToken.None)).Alive);
+        Assert.False((await CheckAfterAsync(TimeSpan.Zero)).Alive);
+        Assert.False((await CheckAfterAsync(Grace - TimeSpan.FromSeconds(1))).Alive);
         Assert.Equal(0, sshfs.Count);
 
-        _world.Clock.Now += TimeSpan.FromSeconds(1);
-        var state = await _world.DataRoot.EnsureMountedAsync(wait: true, CancellationToken.None);
+        // The first trial answers: the host serves, and sshfs gets one grace more.
+        Assert.False((await CheckAfterAsync(TimeSpan.FromSeconds(1))).Alive);
+        Assert.Equal((1, 1, 0), (sshfs.Count, _trials, _world.DataRoot.Remounts));
+        Assert.Empty(_world.MountsAt(_world.DataRoot.FreshLoginPath));
+        Assert.False((await CheckAfterAsync(Grace - TimeSpan.FromSeconds(1))).Alive);
+        Assert.Equal(1, sshfs.Count);
+
+        var state = await CheckAfterAsync(TimeSpan.FromSeconds(1));
 
         Assert.True(state.Alive);
-        Assert.Equal((2, 1, 1), (sshfs.Count, _trials, _world.DataRoot.Remounts));
+        Assert.Equal((3, 2, 1), (sshfs.Count, _trials, _world.DataRoot.Remounts));
         Assert.Contains(
             new KernelCall("umount2", NodeWorld.Data, (ulong)(Native.MntDetach | Native.UmountNofollow)),
             Kernel.Calls
@@ -159,13 +164,13 @@ public sealed class DataRootTests : IDisposable
         Assert.Single(_world.MountsAt(NodeWorld.Data));
         Assert.Empty(_world.MountsAt(_world.DataRoot.FreshLoginPath));
         Assert.Contains(_world.Log.Rendered, m =>
-            m.Contains("has been dead for 11 s", StringComparison.Ordinal)
-            && m.Contains("longer than sshfs's own reconnect needs (11 s)", StringComparison.Ordinal)
+            m.Contains("has been dead for 22 s", StringComparison.Ordinal)
+            && m.Contains("trial logins beside it answered for 11 s", StringComparison.Ordinal)
         );
     }
 
     [Fact]
-    public async Task A_mount_dead_past_the_reconnect_grace_is_left_to_sshfs_while_a_fresh_login_fails_too_and_tried_again_a_grace_later()
+    public async Task A_mount_whose_host_fails_the_trial_login_too_is_left_to_sshfs_and_tried_again_a_grace_later()
     {
         Owned();
         var old = _world.Pool;
@@ -175,29 +180,126 @@ public sealed class DataRootTests : IDisposable
             .Fails("ssh: connect to host storage-host port 22: Connection refused\n")
             .Does(SshfsMounts());
         await _world.DataRoot.ProbeAsync();
-        var grace = _world.Node.Sshfs!.ReconnectGrace;
-        _world.Clock.Now += grace;
 
-        var state = await _world.DataRoot.EnsureMountedAsync(wait: true, CancellationToken.None);
-        _world.Clock.Now += grace - TimeSpan.FromSeconds(1);
-        await _world.DataRoot.EnsureMountedAsync(wait: true, CancellationToken.None);
+        var state = await CheckAfterAsync(Grace);
+        await CheckAfterAsync(Grace - TimeSpan.FromSeconds(1));
 
         Assert.False(state.Alive);
         Assert.Equal(1, sshfs.Count);
         Assert.Equal(old.Device, _world.TopAt(NodeWorld.Data)!.Device);
         Assert.DoesNotContain(Kernel.Calls, c =>
-            c.Call is "write" or "umount2" && c.Path != _world.DataRoot.FreshLoginPath
+            c.Call == "write" || (c.Call == "umount2" && c.Path == NodeWorld.Data)
         );
         Assert.Contains(_world.Log.Rendered, m =>
-            m.Contains("a fresh login fails too", StringComparison.Ordinal)
+            m.Contains("a trial login beside it fails too", StringComparison.Ordinal)
             && m.Contains("Connection refused", StringComparison.Ordinal)
         );
 
-        // The host serves again but sshfs's reconnect stays stuck: the next try, a grace later, replaces it.
-        _world.Clock.Now += TimeSpan.FromSeconds(1);
-        Assert.True((await _world.DataRoot.EnsureMountedAsync(wait: true, CancellationToken.None)).Alive);
-        Assert.Equal(1, _trials);
+        // The host serves again, sshfs's reconnect stays stuck: answered twice a grace apart, it is replaced.
+        Assert.False((await CheckAfterAsync(TimeSpan.FromSeconds(1))).Alive);
+        Assert.True((await CheckAfterAsync(Grace)).Alive);
+        Assert.Equal(2, _trials);
         Assert.NotEqual(old.Device, _world.TopAt(NodeWorld.Data)!.Device);
+    }
+
+    [Fact]
+    public async Task A_mount_sshfs_brings_back_while_the_second_trial_runs_is_left_alone()
+    {
+        Owned();
+        var old = _world.Pool;
+        Kernel.Kill(old, Errno.EIO);
+        var calls = 0;
+        _world
+            .Runner.On("sshfs")
+            .Does(
+                (command, _) =>
+                {
+                    Kernel.Mount(command.Arguments[^1], "fuse.sshfs", NodeWorld.SshfsSource);
+                    if (++calls == 2)
+                    {
+                        Kernel.Kill(old, 0); // sshfs's own reconnect succeeds meanwhile
+                    }
+                    return Task.FromResult(new CommandResult(0, "", "", TimeSpan.FromMilliseconds(1)));
+                }
+            );
+        await _world.DataRoot.ProbeAsync();
+        await CheckAfterAsync(Grace);
+
+        var state = await CheckAfterAsync(Grace);
+
+        Assert.True(state.Alive);
+        Assert.Equal(2, calls);
+        Assert.Equal(old.Device, _world.TopAt(NodeWorld.Data)!.Device);
+        Assert.Equal(0, _world.DataRoot.Remounts);
+        Assert.DoesNotContain(new KernelCall("write", FuseControl.AbortFile(old.Device)!, 0), Kernel.Calls);
+    }
+
+    [Fact]
+    public async Task A_mount_that_does_not_answer_at_all_gets_the_hung_grace_not_the_reconnect_grace()
+    {
+        Owned();
+        _world.ShortDeadline();
+        var sshfs = RemountSucceeds();
+        using var down = Kernel.Hang(_world.Pool);
+        await _world.DataRoot.ProbeAsync();
+
+        await CheckAfterAsync(Grace * 2);
+
+        Assert.Equal(0, sshfs.Count);
+        Assert.Equal(TimeSpan.FromSeconds(300), _world.Node.Sshfs!.HungGrace);
+    }
+
+    [Fact]
+    public async Task A_data_root_stuck_past_its_grace_has_its_fuse_connection_aborted_so_calls_waiting_on_it_fail_at_once()
+    {
+        Owned();
+        _world.ShortDeadline();
+        _world.AddVolume("pvc-1");
+        var target = NodeWorld.Target("u1");
+        await _world.PublishAsync("pvc-1", target);
+        var old = _world.Pool;
+        using var down = Kernel.Hang(old);
+        // A pod's call on its bind, waiting on an sshfs that never answers.
+        var waiting = Task.Factory.StartNew(
+            () => Kernel.Statvfs(target, out _),
+            CancellationToken.None,
+            TaskCreationOptions.LongRunning,
+            TaskScheduler.Default
+        );
+        var sshfs = RemountSucceeds(then: () => _world.AddVolume("pvc-1"));
+        Assert.False((await CheckAfterAsync(TimeSpan.Zero)).Alive);
+        Assert.False((await CheckAfterAsync(_world.Node.Sshfs!.HungGrace)).Alive);
+
+        var state = await CheckAfterAsync(Grace);
+
+        Assert.True(state.Alive);
+        Assert.Equal((3, 2), (sshfs.Count, _trials));
+        Assert.Equal(Errno.ENOTCONN, await waiting.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Contains(new KernelCall("write", FuseControl.AbortFile(old.Device)!, 0), Kernel.Calls);
+        Assert.Contains(Kernel.MountCalls, c => c.Path == FuseControl.MountPoint);
+        // The stale bind is the publish's to replace, as after a killed sshfs.
+        await _world.PublishAsync("pvc-1", target);
+        Assert.Equal(_world.Pool.Device, Assert.Single(_world.MountsAt(target)).Device);
+    }
+
+    [Fact]
+    public async Task A_fuse_connection_that_cannot_be_aborted_is_still_detached_and_mounted_again_with_a_warning()
+    {
+        Owned();
+        Kernel.Kill(_world.Pool, Errno.EIO);
+        Kernel.Fail("mount", FuseControl.MountPoint, Errno.EPERM);
+        var sshfs = RemountSucceeds();
+        await _world.DataRoot.ProbeAsync();
+        await CheckAfterAsync(Grace);
+
+        var state = await CheckAfterAsync(Grace);
+
+        Assert.True(state.Alive);
+        Assert.Equal((3, 2), (sshfs.Count, _trials));
+        Assert.Contains(_world.Log.Rendered, m =>
+            m.StartsWith("Cannot abort the FUSE connection", StringComparison.Ordinal)
+            && m.Contains("EPERM", StringComparison.Ordinal)
+        );
     }
 
     [Fact]
@@ -220,9 +322,8 @@ public sealed class DataRootTests : IDisposable
                 }
             );
         await _world.DataRoot.ProbeAsync();
-        _world.Clock.Now += _world.Node.Sshfs!.ReconnectGrace;
 
-        var state = await _world.DataRoot.EnsureMountedAsync(wait: true, CancellationToken.None);
+        var state = await CheckAfterAsync(Grace);
         hung?.Dispose();
 
         Assert.False(state.Alive);
@@ -242,59 +343,6 @@ public sealed class DataRootTests : IDisposable
         Assert.Equal(trial, new DataRoot(options, _world.Runner, Kernel, _world.Log.CreateLogger()).FreshLoginPath);
     }
 
-    [Fact]
-    public async Task A_data_root_stuck_past_the_reconnect_grace_has_its_fuse_connection_aborted_so_calls_waiting_on_it_fail_at_once()
-    {
-        Owned();
-        _world.ShortDeadline();
-        _world.AddVolume("pvc-1");
-        var target = NodeWorld.Target("u1");
-        await _world.PublishAsync("pvc-1", target);
-        var old = _world.Pool;
-        using var down = Kernel.Hang(old);
-        // A pod's call on its bind, waiting on an sshfs that never answers.
-        var waiting = Task.Factory.StartNew(
-            () => Kernel.Statvfs(target, out _),
-            CancellationToken.None,
-            TaskCreationOptions.LongRunning,
-            TaskScheduler.Default
-        );
-        var sshfs = RemountSucceeds(then: () => _world.AddVolume("pvc-1"));
-        Assert.False((await _world.DataRoot.EnsureMountedAsync(wait: true, CancellationToken.None)).Alive);
-        _world.Clock.Now += _world.Node.Sshfs!.ReconnectGrace;
-
-        var state = await _world.DataRoot.EnsureMountedAsync(wait: true, CancellationToken.None);
-
-        Assert.True(state.Alive);
-        Assert.Equal((2, 1), (sshfs.Count, _trials));
-        Assert.Equal(Errno.ENOTCONN, await waiting.WaitAsync(TimeSpan.FromSeconds(10)));
-        Assert.Contains(new KernelCall("write", FuseControl.AbortFile(old.Device)!, 0), Kernel.Calls);
-        Assert.Contains(Kernel.MountCalls, c => c.Path == FuseControl.MountPoint);
-        // The stale bind is the publish's to replace, as after a killed sshfs.
-        await _world.PublishAsync("pvc-1", target);
-        Assert.Equal(_world.Pool.Device, Assert.Single(_world.MountsAt(target)).Device);
-    }
-
-    [Fact]
-    public async Task A_fuse_connection_that_cannot_be_aborted_is_still_detached_and_mounted_again_with_a_warning()
-    {
-        Owned();
-        Kernel.Kill(_world.Pool, Errno.EIO);
-        Kernel.Fail("mount", FuseControl.MountPoint, Errno.EPERM);
-        var sshfs = RemountSucceeds();
-        await _world.DataRoot.ProbeAsync();
-        _world.Clock.Now += _world.Node.Sshfs!.ReconnectGrace;
-
-        var state = await _world.DataRoot.EnsureMountedAsync(wait: true, CancellationToken.None);
-
-        Assert.True(state.Alive);
-        Assert.Equal((2, 1), (sshfs.Count, _trials));
-        Assert.Contains(_world.Log.Rendered, m =>
-            m.StartsWith("Cannot abort the FUSE connection", StringComparison.Ordinal)
-            && m.Contains("EPERM", StringComparison.Ordinal)
-        );
-    }
-
     [Theory]
     [InlineData("0:53", "/sys/fs/fuse/connections/53/abort")]
     [InlineData("0:1048575", "/sys/fs/fuse/connections/1048575/abort")]
@@ -311,36 +359,32 @@ public sealed class DataRootTests : IDisposable
     ) => Assert.Equal(abortFile, FuseControl.AbortFile(device));
 
     [Fact]
-    public async Task A_publish_on_a_data_root_dead_past_the_reconnect_grace_mounts_it_again_first()
+    public async Task A_publish_on_a_mount_stuck_past_its_grace_fails_fast_and_leaves_it_to_the_supervisor()
     {
         Owned();
-        _world.AddVolume("pvc-1");
         Kernel.Kill(_world.Pool, Errno.EIO);
+        await _world.DataRoot.ProbeAsync();
+        _world.Clock.Now += Grace * 3;
+
         await Assert.ThrowsAsync<DeadMountException>(() => _world.DataRoot.RequireAliveAsync(CancellationToken.None));
-        _world.Clock.Now += _world.Node.Sshfs!.ReconnectGrace;
-        var sshfs = RemountSucceeds(then: () => _world.AddVolume("pvc-1"));
 
-        await _world.PublishAsync("pvc-1", NodeWorld.Target("u1"));
-
-        Assert.Equal((2, 1), (sshfs.Count, _trials));
-        Assert.Equal(_world.Pool.Device, _world.TopAt(NodeWorld.Target("u1"))!.Device);
+        Assert.Empty(_world.Runner.Calls);
     }
 
     [Fact]
-    public async Task A_link_that_answers_in_between_starts_the_reconnect_grace_over()
+    public async Task A_link_that_answers_in_between_starts_the_grace_over()
     {
         Owned();
         var sshfs = RemountSucceeds();
         Kernel.Kill(_world.Pool, Errno.EIO);
         await _world.DataRoot.ProbeAsync();
-        _world.Clock.Now += _world.Node.Sshfs!.ReconnectGrace - TimeSpan.FromSeconds(1);
+        _world.Clock.Now += Grace - TimeSpan.FromSeconds(1);
         Kernel.Kill(_world.Pool, 0);
         Assert.True((await _world.DataRoot.ProbeAsync()).Alive);
         Kernel.Kill(_world.Pool, Errno.EIO);
         await _world.DataRoot.ProbeAsync();
-        _world.Clock.Now += TimeSpan.FromSeconds(2);
 
-        var state = await _world.DataRoot.EnsureMountedAsync(wait: true, CancellationToken.None);
+        var state = await CheckAfterAsync(TimeSpan.FromSeconds(2));
 
         Assert.False(state.Alive);
         Assert.Equal(0, sshfs.Count);
@@ -358,6 +402,15 @@ public sealed class DataRootTests : IDisposable
 
         Assert.Equal(TimeSpan.FromSeconds(60), o.ReconnectGrace);
         Assert.Equal(TimeSpan.FromSeconds(11), new SshfsOptions().ReconnectGrace);
+    }
+
+    private TimeSpan Grace => _world.Node.Sshfs!.ReconnectGrace;
+
+    /// <summary>The supervisor's check, <paramref name="later"/> after the last one.</summary>
+    private Task<DataRootState> CheckAfterAsync(TimeSpan later)
+    {
+        _world.Clock.Now += later;
+        return _world.DataRoot.EnsureMountedAsync(wait: true, CancellationToken.None);
     }
 
     [Fact]

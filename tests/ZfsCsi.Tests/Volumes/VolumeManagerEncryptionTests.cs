@@ -196,19 +196,24 @@ public sealed class VolumeManagerEncryptionTests : VolumeManagerHarness, IDispos
     [Theory]
     [InlineData("data/k8s/pvc-1.0a1b2c3d.key", true)]
     [InlineData("data/k8s/shared.key", false)]
+    [InlineData("data/k8s/pvc-2.0a1b2c3d.key", false)]
+    [InlineData("data/other/pvc-1.0a1b2c3d.key", false)]
     [InlineData("data/k8s/.pvc-1.0a1b2c3d.key", false)]
     [InlineData("data/k8s/pvc-1.0A1B2C3D.key", false)]
     [InlineData("data//k8s/pvc-1.0a1b2c3d.key", false)]
     [InlineData("data/./k8s/pvc-1.0a1b2c3d.key", false)]
     [InlineData("data/x/../k8s/pvc-1.0a1b2c3d.key", false)]
-    public void Only_a_canonically_spelled_file_of_the_stores_own_shape_counts_as_one_it_wrote(
+    public void Only_a_canonically_spelled_file_of_the_stores_own_shape_for_that_volume_counts_as_one_it_wrote_for_it(
         string relative,
         bool wrote
     )
     {
         var store = new KeyStore(_keys.FullName);
 
-        Assert.Equal(wrote, store.Wrote(_keys.FullName + "/" + relative));
+        Assert.Equal(
+            wrote,
+            store.WroteFor(_keys.FullName + "/" + relative, Core.Zfs.DatasetName.Parse("data/k8s"), "pvc-1")
+        );
     }
 
     /// <summary>A sweep of an empty parent whose children name <paramref name="keyLocations"/> (dataset, keylocation).</summary>
