@@ -207,18 +207,7 @@ public sealed class DataRoot(
                     );
                 }
             }
-            // Bounded: even an unmounted path can sit on another dead mount.
-            await Deadline
-                .RunAsync(
-                    $"mkdir {_path}",
-                    () =>
-                    {
-                        kernel.CreateDirectories(_path);
-                        return 0;
-                    },
-                    options.CallTimeout
-                )
-                .ConfigureAwait(false);
+            await CreateDirectoriesAsync(_path).ConfigureAwait(false);
             var started = Stopwatch.GetTimestamp();
             CommandResult result;
             _mounting = true;
@@ -382,17 +371,7 @@ public sealed class DataRoot(
         try
         {
             DetachAll(check);
-            await Deadline
-                .RunAsync(
-                    $"mkdir {check}",
-                    () =>
-                    {
-                        kernel.CreateDirectories(check);
-                        return 0;
-                    },
-                    options.CallTimeout
-                )
-                .ConfigureAwait(false);
+            await CreateDirectoriesAsync(check).ConfigureAwait(false);
             var result = await runner
                 .RunAsync(SshfsArgs.Mount(sshfs, check), sshfs.MountTimeout, ct)
                 .ConfigureAwait(false);
@@ -443,6 +422,18 @@ public sealed class DataRoot(
             );
         }
     }
+
+    /// <summary>mkdir -p of a mount point, bounded: even an unmounted path can sit on another dead mount.</summary>
+    private Task<int> CreateDirectoriesAsync(string path) =>
+        Deadline.RunAsync(
+            $"mkdir {path}",
+            () =>
+            {
+                kernel.CreateDirectories(path);
+                return 0;
+            },
+            options.CallTimeout
+        );
 
     /// <summary>Lazily unmounts every mount stacked on /data or the fresh-login trial (MNT_DETACH: a dead FUSE mount cannot be unmounted any other way without hanging).</summary>
     private void DetachAll() => DetachAll(_path);

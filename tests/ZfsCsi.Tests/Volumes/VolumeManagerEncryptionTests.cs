@@ -132,22 +132,7 @@ public sealed class VolumeManagerEncryptionTests : VolumeManagerHarness, IDispos
         // Both files younger than the grace: only the destroy itself may take the abandoned one's.
         File.SetLastWriteTimeUtc(abandoned, clock.Now.UtcDateTime - TimeSpan.FromMinutes(1));
         File.SetLastWriteTimeUtc(young, clock.Now.UtcDateTime - TimeSpan.FromMinutes(1));
-        var halfMade =
-            Ours(state: Markers.StateCreating)
-            + Row(Dataset, "creation", created.ToString(System.Globalization.CultureInfo.InvariantCulture), "-");
-        Runner
-            .OnZfs(GetInventory("data/k8s"))
-            .Returns(Row("data/k8s", "name", "data/k8s", "-") + halfMade)
-            .Returns(Row("data/k8s", "name", "data/k8s", "-"));
-        Runner
-            .OnZfs("get", "-H", "-p", "-o", Columns, "zfs-csi:name,zfs-csi:state,creation", Dataset)
-            .Returns(halfMade);
-        Runner
-            .OnZfs("get", "-H", "-p", "-o", Columns, "keylocation", Dataset)
-            .Returns(Row(Dataset, "keylocation", $"file://{abandoned}", "local"));
-        Runner.OnZfs("get", "-H", "-p", "-d", "1").Returns(Row("data/k8s", "keylocation", "none", "default"));
-        Runner.OnZfs("unmount").Returns();
-        Runner.OnZfs("destroy").Returns();
+        ScriptSweepOfHalfMadeVolume(created, abandoned);
 
         await ManagerWith(clock, new VolumeOptions { ParentDataset = "data/k8s", KeyDirectory = _keys.FullName })
             .SweepAsync(Ct);
@@ -166,22 +151,7 @@ public sealed class VolumeManagerEncryptionTests : VolumeManagerHarness, IDispos
         var shared = Path.Combine(_keys.FullName, "data", "k8s", "shared.key");
         Directory.CreateDirectory(Path.GetDirectoryName(shared)!);
         File.WriteAllText(shared, "a key set by hand");
-        var halfMade =
-            Ours(state: Markers.StateCreating)
-            + Row(Dataset, "creation", created.ToString(System.Globalization.CultureInfo.InvariantCulture), "-");
-        Runner
-            .OnZfs(GetInventory("data/k8s"))
-            .Returns(Row("data/k8s", "name", "data/k8s", "-") + halfMade)
-            .Returns(Row("data/k8s", "name", "data/k8s", "-"));
-        Runner
-            .OnZfs("get", "-H", "-p", "-o", Columns, "zfs-csi:name,zfs-csi:state,creation", Dataset)
-            .Returns(halfMade);
-        Runner
-            .OnZfs("get", "-H", "-p", "-o", Columns, "keylocation", Dataset)
-            .Returns(Row(Dataset, "keylocation", $"file://{shared}", "local"));
-        Runner.OnZfs("get", "-H", "-p", "-d", "1").Returns(Row("data/k8s", "keylocation", "none", "default"));
-        Runner.OnZfs("unmount").Returns();
-        Runner.OnZfs("destroy").Returns();
+        ScriptSweepOfHalfMadeVolume(created, shared);
         // A file of ours must exist for the key lookup to run at all (none: no zfs get, as on zfs-fuse).
         new KeyStore(_keys.FullName).Write(Core.Zfs.DatasetName.Parse("data/k8s/pvc-other"), Key);
 
@@ -214,6 +184,31 @@ public sealed class VolumeManagerEncryptionTests : VolumeManagerHarness, IDispos
             wrote,
             store.WroteFor(_keys.FullName + "/" + relative, Core.Zfs.DatasetName.Parse("data/k8s"), "pvc-1")
         );
+    }
+
+    /// <summary>
+    /// The sweep's view of a half-made encrypted volume made at <paramref name="created"/> (Unix
+    /// seconds) whose keylocation names <paramref name="keyFile"/>: listed once, read again, its
+    /// keylocation read, then unmounted and destroyed.
+    /// </summary>
+    private void ScriptSweepOfHalfMadeVolume(long created, string keyFile)
+    {
+        var halfMade =
+            Ours(state: Markers.StateCreating)
+            + Row(Dataset, "creation", created.ToString(System.Globalization.CultureInfo.InvariantCulture), "-");
+        Runner
+            .OnZfs(GetInventory("data/k8s"))
+            .Returns(Row("data/k8s", "name", "data/k8s", "-") + halfMade)
+            .Returns(Row("data/k8s", "name", "data/k8s", "-"));
+        Runner
+            .OnZfs("get", "-H", "-p", "-o", Columns, "zfs-csi:name,zfs-csi:state,creation", Dataset)
+            .Returns(halfMade);
+        Runner
+            .OnZfs("get", "-H", "-p", "-o", Columns, "keylocation", Dataset)
+            .Returns(Row(Dataset, "keylocation", $"file://{keyFile}", "local"));
+        Runner.OnZfs("get", "-H", "-p", "-d", "1").Returns(Row("data/k8s", "keylocation", "none", "default"));
+        Runner.OnZfs("unmount").Returns();
+        Runner.OnZfs("destroy").Returns();
     }
 
     /// <summary>A sweep of an empty parent whose children name <paramref name="keyLocations"/> (dataset, keylocation).</summary>
